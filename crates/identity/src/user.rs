@@ -1,0 +1,47 @@
+//! The user as the rest of the system sees it.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A user's stable identifier (a random UUID, never reused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(transparent)]
+pub struct UserId(pub Uuid);
+
+impl UserId {
+    /// A fresh random id.
+    pub fn generate(rng: &mut (impl rand_core::RngCore + rand_core::CryptoRng)) -> Self {
+        let mut bytes = [0u8; 16];
+        rng.fill_bytes(&mut bytes);
+        Self(uuid::Builder::from_random_bytes(bytes).into_uuid())
+    }
+}
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A registered user. The password hash is kept apart (see the repository), so this type can be
+/// passed around and logged freely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Stable id.
+    pub user_id: UserId,
+    /// Who vouches for the user: this server's own provider for locally registered users.
+    pub provider: String,
+    /// The provider's id for the user (for local users, the username).
+    pub provider_id: String,
+    /// The username as registered (case preserved).
+    pub username: String,
+    /// Contact email.
+    pub email: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// When the user registered.
+    pub created_at: OffsetDateTime,
+}

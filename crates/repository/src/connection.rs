@@ -1,0 +1,289 @@
+use crate::RepoError;
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::time::Duration;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// One connection type over both backends.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// PostgreSQL (and compatible engines).
+    Postgres(PgConnection),
+    /// SQLite, bundled.
+    Sqlite(SqliteConnection),
+}
+
+impl std::fmt::Debug for DbConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbConnection::Postgres(_) => f.write_str("DbConnection::Postgres"),
+            DbConnection::Sqlite(_) => f.write_str("DbConnection::Sqlite"),
+        }
+    }
+}
+
+/// Which backend a URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// `postgres://` or `postgresql://`.
+    Postgres(String),
+    /// `sqlite://PATH` or a bare file path; holds the path.
+    Sqlite(String),
+}
+
+impl Backend {
+    /// Reads the backend from a database URL. Anything with a scheme other than `sqlite`,
+    /// `postgres` or `postgresql` is refused rather than guessed.
+    pub fn from_url(url: &str) -> Result<Self, RepoError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres(url.to_owned()))
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                Err(RepoError::UnsupportedUrl)
+            } else {
+                Ok(Backend::Sqlite(path.to_owned()))
+            }
+        } else if url.contains("://") || url.is_empty() || url.starts_with(':') {
+            Err(RepoError::UnsupportedUrl)
+        } else {
+            Ok(Backend::Sqlite(url.to_owned()))
+        }
+    }
+}
+
+/// SQLite's `synchronous` setting for WAL mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteSynchronous {
+    /// Every commit reaches the disk before it returns (the default: no committed
+    /// state change is lost on power failure).
+    #[default]
+    Full,
+    /// Commits survive a crash of the process but may be lost on power failure; about ten
+    /// times the commit rate.
+    Normal,
+}
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    /// Most connections held. Default 10.
+    pub max_size: u32,
+    /// How long to wait for a free connection. Default 5 s.
+    pub connection_timeout: Duration,
+    /// SQLite `busy_timeout`. Default 5 s.
+    pub sqlite_busy_timeout: Duration,
+    /// SQLite `synchronous`. Default FULL.
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_size: 10,
+            connection_timeout: Duration::from_secs(5),
+            sqlite_busy_timeout: Duration::from_secs(5),
+            sqlite_synchronous: SqliteSynchronous::Full,
+        }
+    }
+}
+
+/// Opens connections for the pool and prepares each one (SQLite pragmas are per connection,
+/// so they are set on every connection rather than assumed).
+#[derive(Debug)]
+pub struct Manager {
+    backend: Backend,
+    options: PoolOptions,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        match &self.backend {
+            Backend::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Postgres)
+                .map_err(diesel::r2d2::Error::ConnectionError),
+            Backend::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path)
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                let synchronous = match self.options.sqlite_synchronous {
+                    SqliteSynchronous::Full => "FULL",
+                    SqliteSynchronous::Normal => "NORMAL",
+                };
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;",
+                    self.options.sqlite_busy_timeout.as_millis()
+                ))
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// A pooled connection.
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+/// A pool of connections to one database.
+#[derive(Clone, Debug)]
+pub struct Pool {
+    inner: r2d2::Pool<Manager>,
+    backend_name: &'static str,
+}
+
+impl Pool {
+    /// Opens a pool on `url` (see [`Backend::from_url`]). For SQLite, the file's folder is
+    /// created if missing.
+    pub fn connect(url: &str, options: &PoolOptions) -> Result<Self, RepoError> {
+        let backend = Backend::from_url(url)?;
+        let backend_name = match &backend {
+            Backend::Postgres(_) => "postgres",
+            Backend::Sqlite(path) => {
+                if let Some(parent) = std::path::Path::new(path).parent() {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent).map_err(|e| {
+                            RepoError::Migration(format!(
+                                "cannot create the folder {}: {e}",
+                                parent.display()
+                            ))
+                        })?;
+                    }
+                }
+                "sqlite"
+            }
+        };
+        let inner = r2d2::Pool::builder()
+            .max_size(options.max_size)
+            .connection_timeout(options.connection_timeout)
+            .test_on_check_out(false)
+            .build(Manager {
+                backend,
+                options: options.clone(),
+            })?;
+        Ok(Self {
+            inner,
+            backend_name,
+        })
+    }
+
+    /// A connection, waiting up to the pool's timeout.
+    pub fn get(&self) -> Result<PooledConnection, RepoError> {
+        Ok(self.inner.get()?)
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend_name(&self) -> &'static str {
+        self.backend_name
+    }
+
+    /// Connections open and idle, for metrics.
+    pub fn state(&self) -> r2d2::State {
+        self.inner.state()
+    }
+}
+
+/// Runs the embedded migrations of the connection's backend that have not run yet.
+/// Returns how many ran.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, RepoError> {
+    let result = match conn {
+        DbConnection::Postgres(pg) => pg
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
+        DbConnection::Sqlite(sqlite) => sqlite
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.len()),
+    };
+    result.map_err(|e| RepoError::Migration(e.to_string()))
+}
+
+/// Most attempts of a transaction that keeps hitting serialization failures.
+const MAX_TRANSACTION_ATTEMPTS: u32 = 5;
+
+/// Runs `work` in one transaction, running it again (up to 5 times in all, with a short
+/// growing pause) when the database reports a serialization failure or a busy SQLite file.
+/// `work` must therefore be safe to run more than once: it should only touch the database.
+pub fn transaction<T, E>(
+    conn: &mut DbConnection,
+    mut work: impl FnMut(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<RepoError> + From<diesel::result::Error> + RetryableError,
+{
+    let mut attempt = 1;
+    loop {
+        match conn.transaction(|conn| work(conn)) {
+            Err(error) if error.is_retryable() && attempt < MAX_TRANSACTION_ATTEMPTS => {
+                tracing::debug!(attempt, "transaction conflict, retrying");
+                std::thread::sleep(Duration::from_millis(u64::from(attempt) * 5));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Errors that can say whether the transaction that raised them may succeed on a retry.
+pub trait RetryableError {
+    /// See [`RepoError::is_retryable`].
+    fn is_retryable(&self) -> bool;
+}
+
+impl RetryableError for RepoError {
+    fn is_retryable(&self) -> bool {
+        RepoError::is_retryable(self)
+    }
+}
+
+impl From<diesel::r2d2::Error> for RepoError {
+    fn from(error: diesel::r2d2::Error) -> Self {
+        match error {
+            diesel::r2d2::Error::QueryError(e) => RepoError::Database(e),
+            diesel::r2d2::Error::ConnectionError(e) => RepoError::Migration(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_from_url() {
+        assert_eq!(
+            Backend::from_url("sqlite://./data/assent.db").unwrap(),
+            Backend::Sqlite("./data/assent.db".into())
+        );
+        assert_eq!(
+            Backend::from_url("/var/lib/assent.db").unwrap(),
+            Backend::Sqlite("/var/lib/assent.db".into())
+        );
+        assert!(matches!(
+            Backend::from_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres(_)
+        ));
+        assert!(matches!(
+            Backend::from_url("postgresql://u@h/db").unwrap(),
+            Backend::Postgres(_)
+        ));
+        assert!(Backend::from_url("mysql://u@h/db").is_err());
+        assert!(Backend::from_url("sqlite://").is_err());
+        assert!(Backend::from_url(":memory:").is_err());
+        assert!(Backend::from_url("").is_err());
+    }
+}

@@ -1,0 +1,79 @@
+//! Entitlements: roles granted to users, system-wide or at one bank.
+
+use crate::schema::entitlements;
+use crate::{DbConnection, RepoError, to_micros};
+use diesel::prelude::*;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// An `entitlements` row. `bank_id` is `""` for a system-wide role.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = entitlements)]
+pub struct EntitlementRow {
+    /// UUID text.
+    pub entitlement_id: String,
+    /// Holder's UUID text.
+    pub user_id: String,
+    /// Role name.
+    pub role_name: String,
+    /// Bank id, or `""` for a system-wide role.
+    pub bank_id: String,
+    /// Microseconds since the epoch.
+    pub created_at: i64,
+}
+
+/// Outcome of [`insert`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InsertEntitlement {
+    /// Stored.
+    Created(EntitlementRow),
+    /// The user already has this role at this bank.
+    AlreadyExists,
+}
+
+/// Grants a role. The unique constraint makes a duplicate grant a no-op answer, not a second row.
+pub fn insert(
+    conn: &mut DbConnection,
+    entitlement_id: Uuid,
+    user_id: &str,
+    role_name: &str,
+    bank_id: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<InsertEntitlement, RepoError> {
+    let row = EntitlementRow {
+        entitlement_id: entitlement_id.to_string(),
+        user_id: user_id.to_owned(),
+        role_name: role_name.to_owned(),
+        bank_id: bank_id.unwrap_or("").to_owned(),
+        created_at: to_micros(now),
+    };
+    match diesel::insert_into(entitlements::table)
+        .values(&row)
+        .execute(conn)
+    {
+        Ok(_) => Ok(InsertEntitlement::Created(row)),
+        Err(error) => {
+            let error = RepoError::from(error);
+            if error.is_unique_violation() {
+                Ok(InsertEntitlement::AlreadyExists)
+            } else {
+                Err(error)
+            }
+        }
+    }
+}
+
+/// A user's entitlements, oldest first.
+pub fn list_for_user(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<Vec<EntitlementRow>, RepoError> {
+    Ok(entitlements::table
+        .filter(entitlements::user_id.eq(user_id))
+        .order((
+            entitlements::created_at.asc(),
+            entitlements::entitlement_id.asc(),
+        ))
+        .select(EntitlementRow::as_select())
+        .load(conn)?)
+}

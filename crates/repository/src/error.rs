@@ -1,0 +1,52 @@
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// What can go wrong in storage. Messages may hold SQL details: log them, never send them.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    /// The database refused or failed a statement.
+    #[error("database error: {0}")]
+    Database(#[from] DieselError),
+    /// No connection could be had from the pool in time.
+    #[error("connection pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    /// The database URL names no supported backend.
+    #[error("unsupported database URL (use sqlite://PATH, a file path, or postgres://...)")]
+    UnsupportedUrl,
+    /// Running the embedded migrations failed.
+    #[error("migrations failed: {0}")]
+    Migration(String),
+    /// A stored row could not be turned into a domain value.
+    #[error("corrupt row in {table}: {reason}")]
+    CorruptRow {
+        /// The table.
+        table: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+impl RepoError {
+    /// Whether the error is a unique-constraint violation (a lost race for a unique value).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            RepoError::Database(DieselError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+
+    /// Whether running the transaction again may succeed: a serialization failure
+    /// (SQLSTATE 40001 on PostgreSQL and compatible engines) or a busy SQLite database.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            RepoError::Database(DieselError::DatabaseError(kind, info)) => {
+                matches!(kind, DatabaseErrorKind::SerializationFailure)
+                    || info.message().contains("database is locked")
+                    || info.message().contains("database table is locked")
+            }
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! Storage for Assent: Diesel rows and queries over SQLite (embedded, the default) and
+//! PostgreSQL (for scale), chosen at runtime by the database URL.
+//!
+//! - One connection type, [`DbConnection`], a Diesel `MultiConnection` over both backends.
+//! - One [`schema`] both satisfy; per-backend migrations embedded in the binary.
+//! - Plain synchronous functions over `&mut DbConnection`, so one function works alone or
+//!   inside a larger [`transaction`]; callers under an async runtime run them on a blocking
+//!   thread.
+//! - Rows are separate from domain types and converted with `TryFrom`.
+//!
+//! ```no_run
+//! let pool = assent_repository::Pool::connect(
+//!     "sqlite://./data/assent.db",
+//!     &assent_repository::PoolOptions::default(),
+//! )
+//! .unwrap();
+//! let mut conn = pool.get().unwrap();
+//! assent_repository::run_migrations(&mut conn).unwrap();
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod audit;
+mod connection;
+pub mod consumers;
+pub mod entitlements;
+mod error;
+pub mod schema;
+pub mod sessions;
+pub mod testing;
+mod time_repr;
+pub mod users;
+
+pub use connection::{
+    Backend, DbConnection, Manager, Pool, PoolOptions, PooledConnection, SqliteSynchronous,
+    run_migrations, transaction,
+};
+pub use error::RepoError;
+pub use time_repr::{from_micros, to_micros};

@@ -1,0 +1,73 @@
+//! The one schema both backends satisfy. Only types with the same Rust mapping on SQLite and
+#![allow(
+    missing_docs,
+    reason = "diesel::table! generates undocumented modules; the columns are described in the migrations"
+)]
+//! PostgreSQL are used: `Text`, `BigInt` (timestamps in microseconds), `Bool`.
+
+diesel::table! {
+    users (user_id) {
+        user_id -> Text,
+        provider -> Text,
+        provider_id -> Text,
+        username -> Text,
+        username_key -> Text,
+        email -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        password_hash -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    consumers (consumer_id) {
+        consumer_id -> Text,
+        name -> Text,
+        key_hash -> Text,
+        enabled -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sessions (session_id) {
+        session_id -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+        last_activity_at -> BigInt,
+        idle_timeout_secs -> BigInt,
+        expires_at -> BigInt,
+        terminated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    entitlements (entitlement_id) {
+        entitlement_id -> Text,
+        user_id -> Text,
+        role_name -> Text,
+        bank_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_events (event_id) {
+        event_id -> Text,
+        occurred_at -> BigInt,
+        kind -> Text,
+        user_id -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(entitlements -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    consumers,
+    sessions,
+    entitlements,
+    audit_events
+);

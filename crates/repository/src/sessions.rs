@@ -1,0 +1,124 @@
+//! Sessions: the one sign-in state. Reads are one indexed query; writes are conditional.
+
+use crate::schema::{sessions, users};
+use crate::users::UserRow;
+use crate::{DbConnection, RepoError, from_micros, to_micros};
+use assent_session::{Session, SessionId};
+use diesel::prelude::*;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+/// A `sessions` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    /// Hex id.
+    pub session_id: String,
+    /// Owner's UUID text.
+    pub user_id: String,
+    /// Microseconds since the epoch.
+    pub created_at: i64,
+    /// Microseconds since the epoch.
+    pub last_activity_at: i64,
+    /// Idle timeout in seconds, fixed at start.
+    pub idle_timeout_secs: i64,
+    /// Absolute expiry, microseconds since the epoch.
+    pub expires_at: i64,
+    /// Termination time, if terminated.
+    pub terminated_at: Option<i64>,
+}
+
+impl From<&Session> for SessionRow {
+    fn from(session: &Session) -> Self {
+        Self {
+            session_id: session.session_id.as_str().to_owned(),
+            user_id: session.user_id.to_string(),
+            created_at: to_micros(session.created_at),
+            last_activity_at: to_micros(session.last_activity_at),
+            idle_timeout_secs: session.idle_timeout.whole_seconds(),
+            expires_at: to_micros(session.expires_at),
+            terminated_at: session.terminated_at.map(to_micros),
+        }
+    }
+}
+
+impl TryFrom<SessionRow> for Session {
+    type Error = RepoError;
+
+    fn try_from(row: SessionRow) -> Result<Self, RepoError> {
+        let corrupt = |reason: String| RepoError::CorruptRow {
+            table: "sessions",
+            reason,
+        };
+        Ok(Session {
+            session_id: SessionId::parse(&row.session_id)
+                .ok_or_else(|| corrupt("bad session id".into()))?,
+            user_id: Uuid::parse_str(&row.user_id).map_err(|e| corrupt(e.to_string()))?,
+            created_at: from_micros(row.created_at),
+            last_activity_at: from_micros(row.last_activity_at),
+            idle_timeout: Duration::seconds(row.idle_timeout_secs),
+            expires_at: from_micros(row.expires_at),
+            terminated_at: row.terminated_at.map(from_micros),
+        })
+    }
+}
+
+/// Stores a new session.
+pub fn insert(conn: &mut DbConnection, session: &Session) -> Result<(), RepoError> {
+    diesel::insert_into(sessions::table)
+        .values(SessionRow::from(session))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The session and its user, in one query.
+pub fn find_with_user(
+    conn: &mut DbConnection,
+    session_id: &str,
+) -> Result<Option<(Session, UserRow)>, RepoError> {
+    let found = sessions::table
+        .inner_join(users::table)
+        .filter(sessions::session_id.eq(session_id))
+        .select((SessionRow::as_select(), UserRow::as_select()))
+        .first::<(SessionRow, UserRow)>(conn)
+        .optional()?;
+    found
+        .map(|(session, user)| Ok((Session::try_from(session)?, user)))
+        .transpose()
+}
+
+/// Records activity at `now`, unless the recorded activity is already at or after
+/// `not_before` (another request got there first) or the session has ended. One conditional
+/// statement, so concurrent requests cannot move activity backwards.
+pub fn record_activity(
+    conn: &mut DbConnection,
+    session_id: &str,
+    now: OffsetDateTime,
+    not_before: OffsetDateTime,
+) -> Result<bool, RepoError> {
+    let updated = diesel::update(
+        sessions::table
+            .filter(sessions::session_id.eq(session_id))
+            .filter(sessions::terminated_at.is_null())
+            .filter(sessions::last_activity_at.lt(to_micros(not_before))),
+    )
+    .set(sessions::last_activity_at.eq(to_micros(now)))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Terminates a session that is not terminated yet; false if it was already (or never was).
+pub fn terminate(
+    conn: &mut DbConnection,
+    session_id: &str,
+    now: OffsetDateTime,
+) -> Result<bool, RepoError> {
+    let updated = diesel::update(
+        sessions::table
+            .filter(sessions::session_id.eq(session_id))
+            .filter(sessions::terminated_at.is_null()),
+    )
+    .set(sessions::terminated_at.eq(Some(to_micros(now))))
+    .execute(conn)?;
+    Ok(updated == 1)
+}

@@ -1,0 +1,151 @@
+//! Users and their password hashes.
+
+use crate::schema::users;
+use crate::{DbConnection, RepoError, from_micros, to_micros};
+use assent_identity::{User, UserId};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+/// A `users` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    /// UUID text.
+    pub user_id: String,
+    /// Provider URL or name.
+    pub provider: String,
+    /// Provider's id for the user.
+    pub provider_id: String,
+    /// Username as given.
+    pub username: String,
+    /// Lower-cased username: the uniqueness key.
+    pub username_key: String,
+    /// Email.
+    pub email: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Microseconds since the epoch.
+    pub created_at: i64,
+}
+
+impl UserRow {
+    /// The row for a new user.
+    pub fn new(user: &User, username_key: String, password_hash: String) -> Self {
+        Self {
+            user_id: user.user_id.to_string(),
+            provider: user.provider.clone(),
+            provider_id: user.provider_id.clone(),
+            username: user.username.clone(),
+            username_key,
+            email: user.email.clone(),
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            password_hash,
+            created_at: to_micros(user.created_at),
+        }
+    }
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = RepoError;
+
+    fn try_from(row: UserRow) -> Result<Self, RepoError> {
+        let user_id = Uuid::parse_str(&row.user_id).map_err(|e| RepoError::CorruptRow {
+            table: "users",
+            reason: e.to_string(),
+        })?;
+        Ok(User {
+            user_id: UserId(user_id),
+            provider: row.provider,
+            provider_id: row.provider_id,
+            username: row.username,
+            email: row.email,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            created_at: from_micros(row.created_at),
+        })
+    }
+}
+
+/// Outcome of [`insert`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertUser {
+    /// Stored.
+    Created,
+    /// Another user of the provider already has this username (ignoring case).
+    UsernameTaken,
+}
+
+/// Stores a new user. The unique constraint on `(provider, username_key)` decides races:
+/// of many concurrent sign-ups for one username exactly one is stored.
+pub fn insert(conn: &mut DbConnection, row: &UserRow) -> Result<InsertUser, RepoError> {
+    match diesel::insert_into(users::table).values(row).execute(conn) {
+        Ok(_) => Ok(InsertUser::Created),
+        Err(error) => {
+            let error = RepoError::from(error);
+            if error.is_unique_violation() {
+                Ok(InsertUser::UsernameTaken)
+            } else {
+                Err(error)
+            }
+        }
+    }
+}
+
+/// The user with this provider and username (compared ignoring case).
+pub fn find_by_username(
+    conn: &mut DbConnection,
+    provider: &str,
+    username_key: &str,
+) -> Result<Option<UserRow>, RepoError> {
+    Ok(users::table
+        .filter(users::provider.eq(provider))
+        .filter(users::username_key.eq(username_key))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The user with this id.
+pub fn find_by_id(conn: &mut DbConnection, user_id: &UserId) -> Result<Option<UserRow>, RepoError> {
+    Ok(users::table
+        .find(user_id.to_string())
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// How many users have this provider and username key (for tests and checks).
+pub fn count_by_username(
+    conn: &mut DbConnection,
+    provider: &str,
+    username_key: &str,
+) -> Result<i64, RepoError> {
+    Ok(users::table
+        .filter(users::provider.eq(provider))
+        .filter(users::username_key.eq(username_key))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Replaces a user's password hash only if it is still `expected` (used to store a rehash
+/// after a login without overwriting a password changed meanwhile).
+pub fn replace_password_hash(
+    conn: &mut DbConnection,
+    user_id: &UserId,
+    expected: &str,
+    new_hash: &str,
+) -> Result<bool, RepoError> {
+    let updated = diesel::update(
+        users::table
+            .filter(users::user_id.eq(user_id.to_string()))
+            .filter(users::password_hash.eq(expected)),
+    )
+    .set(users::password_hash.eq(new_hash))
+    .execute(conn)?;
+    Ok(updated == 1)
+}

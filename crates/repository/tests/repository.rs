@@ -1,0 +1,251 @@
+//! Repository behaviour, run on SQLite and (when configured) PostgreSQL.
+
+use assent_identity::consumer::Consumer;
+use assent_identity::{User, UserId};
+use assent_repository::testing::TestDatabase;
+use assent_repository::users::{InsertUser, UserRow};
+use assent_repository::{
+    DbConnection, RepoError, audit, consumers, entitlements, run_migrations, sessions, transaction,
+    users,
+};
+use assent_session::{Session, SessionPolicy, SessionState};
+use time::{Duration, OffsetDateTime, macros::datetime};
+use uuid::Uuid;
+
+const NOW: OffsetDateTime = datetime!(2026-11-22 10:00:00.123456 UTC);
+
+fn user(username: &str) -> (User, UserRow) {
+    let user = User {
+        user_id: UserId(Uuid::new_v4()),
+        provider: "local".into(),
+        provider_id: username.into(),
+        username: username.into(),
+        email: format!("{username}@example.com"),
+        first_name: "Felix".into(),
+        last_name: "Smith".into(),
+        created_at: NOW,
+    };
+    let row = UserRow::new(&user, username.to_lowercase(), "$argon2id$fake".into());
+    (user, row)
+}
+
+fn each_backend(test: impl Fn(&TestDatabase, &mut DbConnection)) {
+    for db in TestDatabase::all() {
+        let mut conn = db.connection().unwrap();
+        test(&db, &mut conn);
+    }
+}
+
+#[test]
+fn migrations_are_idempotent() {
+    each_backend(|_, conn| {
+        assert_eq!(run_migrations(conn).unwrap(), 0);
+    });
+}
+
+#[test]
+fn users_round_trip_and_usernames_are_unique_ignoring_case() {
+    each_backend(|db, conn| {
+        let (felix, row) = user("Felix");
+        assert_eq!(users::insert(conn, &row).unwrap(), InsertUser::Created);
+        let (_, clash) = user("FELIX");
+        assert_eq!(
+            users::insert(conn, &clash).unwrap(),
+            InsertUser::UsernameTaken,
+            "{}",
+            db.backend_name()
+        );
+
+        let found = users::find_by_username(conn, "local", "felix")
+            .unwrap()
+            .unwrap();
+        assert_eq!(User::try_from(found).unwrap(), felix);
+        let by_id = users::find_by_id(conn, &felix.user_id).unwrap().unwrap();
+        assert_eq!(by_id.username, "Felix");
+        assert!(
+            users::find_by_username(conn, "other", "felix")
+                .unwrap()
+                .is_none()
+        );
+
+        assert!(
+            users::replace_password_hash(conn, &felix.user_id, "$argon2id$fake", "$new").unwrap()
+        );
+        assert!(
+            !users::replace_password_hash(conn, &felix.user_id, "$argon2id$fake", "$newer")
+                .unwrap()
+        );
+    });
+}
+
+#[test]
+fn parallel_inserts_of_one_username_store_exactly_one() {
+    for db in TestDatabase::all() {
+        let pool = db.pool().unwrap();
+        let outcomes: Vec<InsertUser> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..16)
+                .map(|_| {
+                    let pool = pool.clone();
+                    scope.spawn(move || {
+                        let mut conn = pool.get().unwrap();
+                        let (_, row) = user("racer");
+                        transaction(&mut conn, |c| users::insert(c, &row)).unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let created = outcomes
+            .iter()
+            .filter(|o| **o == InsertUser::Created)
+            .count();
+        assert_eq!(created, 1, "{}", db.backend_name());
+        let mut conn = pool.get().unwrap();
+        assert_eq!(
+            users::count_by_username(&mut conn, "local", "racer").unwrap(),
+            1
+        );
+    }
+}
+
+#[test]
+fn sessions_read_with_their_user_and_change_only_conditionally() {
+    each_backend(|_, conn| {
+        let (felix, row) = user("felix");
+        users::insert(conn, &row).unwrap();
+        let session = Session::start(
+            felix.user_id.0,
+            NOW,
+            &SessionPolicy::default(),
+            &mut rand::rng(),
+        );
+        sessions::insert(conn, &session).unwrap();
+
+        let (stored, user_row) = sessions::find_with_user(conn, session.session_id.as_str())
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored, session);
+        assert_eq!(user_row.user_id, felix.user_id.to_string());
+        assert!(
+            sessions::find_with_user(conn, "0".repeat(32).as_str())
+                .unwrap()
+                .is_none()
+        );
+
+        let later = NOW + Duration::seconds(10);
+        let sid = session.session_id.as_str();
+        assert!(sessions::record_activity(conn, sid, later, later - Duration::seconds(5)).unwrap());
+        // A second request in the same interval does not write again.
+        assert!(
+            !sessions::record_activity(conn, sid, later, later - Duration::seconds(5)).unwrap()
+        );
+
+        assert!(sessions::terminate(conn, sid, later).unwrap());
+        assert!(!sessions::terminate(conn, sid, later).unwrap());
+        let (ended, _) = sessions::find_with_user(conn, sid).unwrap().unwrap();
+        assert_eq!(ended.state(later), SessionState::Terminated);
+        assert!(
+            !sessions::record_activity(
+                conn,
+                sid,
+                later + Duration::seconds(60),
+                later + Duration::seconds(55)
+            )
+            .unwrap()
+        );
+    });
+}
+
+#[test]
+fn sessions_need_an_existing_user() {
+    each_backend(|db, conn| {
+        let session = Session::start(
+            Uuid::new_v4(),
+            NOW,
+            &SessionPolicy::default(),
+            &mut rand::rng(),
+        );
+        assert!(
+            sessions::insert(conn, &session).is_err(),
+            "{}: foreign key",
+            db.backend_name()
+        );
+    });
+}
+
+#[test]
+fn consumers_are_found_by_key_hash_only() {
+    each_backend(|_, conn| {
+        let consumer = Consumer {
+            consumer_id: Uuid::new_v4(),
+            name: "App".into(),
+            enabled: true,
+        };
+        consumers::insert(conn, &consumer, "hash-1", NOW).unwrap();
+        assert_eq!(
+            consumers::find_by_key_hash(conn, "hash-1").unwrap(),
+            Some(consumer.clone())
+        );
+        assert_eq!(consumers::find_by_key_hash(conn, "hash-2").unwrap(), None);
+        assert!(consumers::set_enabled(conn, &consumer.consumer_id, false).unwrap());
+        assert!(
+            !consumers::find_by_key_hash(conn, "hash-1")
+                .unwrap()
+                .unwrap()
+                .enabled
+        );
+    });
+}
+
+#[test]
+fn entitlements_are_unique_per_user_role_and_bank() {
+    each_backend(|_, conn| {
+        let (felix, row) = user("felix");
+        users::insert(conn, &row).unwrap();
+        let uid = felix.user_id.to_string();
+        let first =
+            entitlements::insert(conn, Uuid::new_v4(), &uid, "CanGetAnyUser", None, NOW).unwrap();
+        assert!(matches!(first, entitlements::InsertEntitlement::Created(_)));
+        assert_eq!(
+            entitlements::insert(conn, Uuid::new_v4(), &uid, "CanGetAnyUser", None, NOW).unwrap(),
+            entitlements::InsertEntitlement::AlreadyExists
+        );
+        entitlements::insert(
+            conn,
+            Uuid::new_v4(),
+            &uid,
+            "CanCreateAccount",
+            Some("gh.29.uk"),
+            NOW,
+        )
+        .unwrap();
+        let list = entitlements::list_for_user(conn, &uid).unwrap();
+        assert_eq!(list.len(), 2);
+    });
+}
+
+#[test]
+fn a_failed_transaction_leaves_nothing_behind() {
+    each_backend(|_, conn| {
+        let (felix, row) = user("felix");
+        let result: Result<(), RepoError> = transaction(conn, |c| {
+            users::insert(c, &row)?;
+            audit::append(
+                c,
+                Uuid::new_v4(),
+                NOW,
+                "user.created",
+                Some(&felix.user_id.to_string()),
+                &serde_json::json!({}),
+            )?;
+            Err(RepoError::Migration("forced failure".into()))
+        });
+        assert!(result.is_err());
+        assert!(users::find_by_id(conn, &felix.user_id).unwrap().is_none());
+        assert!(
+            audit::list_by_kind(conn, "user.created")
+                .unwrap()
+                .is_empty()
+        );
+    });
+}

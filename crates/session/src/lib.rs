@@ -1,0 +1,287 @@
+//! Customer sessions for Assent: the one sign-in state.
+//!
+//! A session starts at login and ends when it is terminated, when it has been idle longer than
+//! its idle timeout (PSD2 RTS Art. 4(3)(d): at most 5 minutes by default) or when it reaches its
+//! absolute lifetime (NIST SP 800-63B AAL2: 12 hours by default). Tokens handed to clients name
+//! the session (`sid`), so killing the session kills every token at once.
+//!
+//! Pure: the clock and the random number generator are parameters.
+//!
+//! ```
+//! use assent_session::{Session, SessionPolicy, SessionState};
+//! use time::{Duration, macros::datetime};
+//! use uuid::Uuid;
+//!
+//! let policy = SessionPolicy::default();
+//! let start = datetime!(2026-01-01 09:00 UTC);
+//! let session = Session::start(Uuid::nil(), start, &policy, &mut rand::rng());
+//! assert_eq!(session.state(start + Duration::minutes(4)), SessionState::Active);
+//! assert_eq!(session.state(start + Duration::minutes(6)), SessionState::IdleExpired);
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+use rand_core::{CryptoRng, RngCore};
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+/// The `typ` header of session tokens; no other token of Assent's uses it, so a consent JWT or
+/// any other token can never be replayed as a session token.
+pub const SESSION_TOKEN_TYP: &str = "assent-session+jwt";
+
+/// A session's id: 128 random bits, rendered as 32 lower-case hex characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SessionId(String);
+
+impl SessionId {
+    /// A fresh random id.
+    pub fn generate(rng: &mut (impl RngCore + CryptoRng)) -> Self {
+        let mut bytes = [0u8; 16];
+        rng.fill_bytes(&mut bytes);
+        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// Parses an id, accepting only the shape [`generate`](Self::generate) produces.
+    pub fn parse(value: &str) -> Option<Self> {
+        (value.len() == 32
+            && value
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .then(|| Self(value.to_owned()))
+    }
+
+    /// The id's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Timeouts applied to new sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// A session unused for this long ends. Default 5 minutes.
+    pub idle_timeout: Duration,
+    /// A session ends this long after it started, however active. Default 12 hours.
+    pub absolute_lifetime: Duration,
+    /// Activity is written back at most this often per session, so reads stay reads.
+    /// Default 5 seconds. The idle timeout is thus enforced to within this much.
+    pub activity_write_interval: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::minutes(5),
+            absolute_lifetime: Duration::hours(12),
+            activity_write_interval: Duration::seconds(5),
+        }
+    }
+}
+
+/// A customer's session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Opaque id.
+    pub session_id: SessionId,
+    /// Whose session it is.
+    pub user_id: Uuid,
+    /// When it started.
+    pub created_at: OffsetDateTime,
+    /// The last recorded activity (recorded at most every `activity_write_interval`).
+    pub last_activity_at: OffsetDateTime,
+    /// The idle timeout fixed when the session started.
+    pub idle_timeout: Duration,
+    /// The end of its absolute lifetime.
+    pub expires_at: OffsetDateTime,
+    /// When it was terminated (logout, administrator, lock), if it was.
+    pub terminated_at: Option<OffsetDateTime>,
+}
+
+/// Where a session stands at a given moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    /// Usable.
+    Active,
+    /// Unused longer than its idle timeout.
+    IdleExpired,
+    /// Past its absolute lifetime.
+    Expired,
+    /// Ended on purpose.
+    Terminated,
+}
+
+impl Session {
+    /// Starts a session for `user_id` at `now`.
+    pub fn start(
+        user_id: Uuid,
+        now: OffsetDateTime,
+        policy: &SessionPolicy,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Self {
+        Self {
+            session_id: SessionId::generate(rng),
+            user_id,
+            created_at: now,
+            last_activity_at: now,
+            idle_timeout: policy.idle_timeout,
+            expires_at: now + policy.absolute_lifetime,
+            terminated_at: None,
+        }
+    }
+
+    /// The session's state at `now`. Termination wins over expiry; the boundaries are
+    /// exclusive (a session is over at exactly its deadline).
+    pub fn state(&self, now: OffsetDateTime) -> SessionState {
+        if self.terminated_at.is_some() {
+            SessionState::Terminated
+        } else if now >= self.expires_at {
+            SessionState::Expired
+        } else if now >= self.last_activity_at + self.idle_timeout {
+            SessionState::IdleExpired
+        } else {
+            SessionState::Active
+        }
+    }
+
+    /// Whether activity at `now` should be written back: only when the last write is older
+    /// than the policy's interval, to keep authenticated reads free of writes.
+    pub fn activity_due(&self, now: OffsetDateTime, policy: &SessionPolicy) -> bool {
+        now - self.last_activity_at >= policy.activity_write_interval
+    }
+}
+
+/// Claims of a session token (an ES256 JWT whose header carries [`SESSION_TOKEN_TYP`] and the
+/// signing key's `kid`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionClaims {
+    /// The session's id.
+    pub sid: String,
+    /// The user's id.
+    pub sub: String,
+    /// Issued at (Unix seconds).
+    pub iat: i64,
+    /// Expires at (Unix seconds): the session's absolute expiry.
+    pub exp: i64,
+}
+
+impl SessionClaims {
+    /// Claims for a token naming `session`, issued at `now`.
+    pub fn for_session(session: &Session, now: OffsetDateTime) -> Self {
+        Self {
+            sid: session.session_id.as_str().to_owned(),
+            sub: session.user_id.to_string(),
+            iat: now.unix_timestamp(),
+            exp: session.expires_at.unix_timestamp(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use time::macros::datetime;
+
+    const START: OffsetDateTime = datetime!(2026-01-01 09:00 UTC);
+
+    fn session() -> Session {
+        Session::start(
+            Uuid::nil(),
+            START,
+            &SessionPolicy::default(),
+            &mut rand::rng(),
+        )
+    }
+
+    #[test]
+    fn ids_are_128_random_bits() {
+        let a = SessionId::generate(&mut rand::rng());
+        assert_eq!(a.as_str().len(), 32);
+        assert_ne!(a, SessionId::generate(&mut rand::rng()));
+        assert_eq!(SessionId::parse(a.as_str()), Some(a));
+        assert_eq!(SessionId::parse("ABCDEF"), None);
+        assert_eq!(SessionId::parse(&"G".repeat(32)), None);
+    }
+
+    #[test]
+    fn idle_timeout_ends_an_unused_session() {
+        let s = session();
+        assert_eq!(s.state(START), SessionState::Active);
+        assert_eq!(
+            s.state(START + Duration::minutes(5) - Duration::seconds(1)),
+            SessionState::Active
+        );
+        assert_eq!(
+            s.state(START + Duration::minutes(5)),
+            SessionState::IdleExpired
+        );
+    }
+
+    #[test]
+    fn activity_extends_until_the_absolute_lifetime() {
+        let mut s = session();
+        s.last_activity_at = START + Duration::hours(12) - Duration::seconds(10);
+        assert_eq!(
+            s.state(START + Duration::hours(12) - Duration::seconds(1)),
+            SessionState::Active
+        );
+        assert_eq!(s.state(START + Duration::hours(12)), SessionState::Expired);
+    }
+
+    #[test]
+    fn termination_wins() {
+        let mut s = session();
+        s.terminated_at = Some(START);
+        assert_eq!(s.state(START), SessionState::Terminated);
+    }
+
+    #[test]
+    fn activity_is_written_rarely() {
+        let s = session();
+        let policy = SessionPolicy::default();
+        assert!(!s.activity_due(START + Duration::seconds(4), &policy));
+        assert!(s.activity_due(START + Duration::seconds(5), &policy));
+    }
+
+    #[test]
+    fn claims_carry_the_absolute_expiry() {
+        let s = session();
+        let claims = SessionClaims::for_session(&s, START);
+        assert_eq!(claims.exp - claims.iat, 12 * 3600);
+        assert_eq!(claims.sid, s.session_id.as_str());
+    }
+
+    proptest! {
+        #[test]
+        fn a_session_is_never_active_past_either_deadline(
+            idle_secs in 1i64..100_000,
+            life_secs in 1i64..100_000,
+            activity_offset in 0i64..100_000,
+            probe in 0i64..300_000,
+        ) {
+            let policy = SessionPolicy {
+                idle_timeout: Duration::seconds(idle_secs),
+                absolute_lifetime: Duration::seconds(life_secs),
+                activity_write_interval: Duration::seconds(5),
+            };
+            let mut s = Session::start(Uuid::nil(), START, &policy, &mut rand::rng());
+            s.last_activity_at = START + Duration::seconds(activity_offset.min(life_secs));
+            let now = START + Duration::seconds(probe);
+            if s.state(now) == SessionState::Active {
+                prop_assert!(now < s.expires_at);
+                prop_assert!(now < s.last_activity_at + s.idle_timeout);
+            }
+        }
+    }
+}
