@@ -3,7 +3,7 @@
 
 use crate::secret::SecretString;
 use hmac::{Hmac, Mac};
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 use sha2::Sha256;
 use uuid::Uuid;
 
@@ -15,11 +15,7 @@ pub const CONSUMER_KEY_LEN: usize = 40;
 pub const MAX_CONSUMER_NAME_CHARS: usize = 100;
 
 /// Generates a random secret of `len` characters from `alphabet`, without modulo bias.
-pub fn random_token(
-    rng: &mut (impl RngCore + CryptoRng),
-    alphabet: &[u8],
-    len: usize,
-) -> SecretString {
+pub fn random_token(rng: &mut impl CryptoRng, alphabet: &[u8], len: usize) -> SecretString {
     let alphabet_len = alphabet.len();
     // Largest multiple of the alphabet's size below 256: bytes at or above it are redrawn.
     let limit = 256 - (256 % alphabet_len);
@@ -28,17 +24,17 @@ pub fn random_token(
         let mut byte = [0u8; 1];
         rng.fill_bytes(&mut byte);
         let value = usize::from(byte[0]);
-        if value < limit {
-            if let Some(&c) = alphabet.get(value % alphabet_len) {
-                out.push(char::from(c));
-            }
+        if value < limit
+            && let Some(&c) = alphabet.get(value % alphabet_len)
+        {
+            out.push(char::from(c));
         }
     }
     SecretString::new(out)
 }
 
 /// Generates a new consumer key.
-pub fn generate_consumer_key(rng: &mut (impl RngCore + CryptoRng)) -> SecretString {
+pub fn generate_consumer_key(rng: &mut impl CryptoRng) -> SecretString {
     random_token(rng, KEY_ALPHABET, CONSUMER_KEY_LEN)
 }
 

@@ -1,7 +1,7 @@
 //! Identity rules for Assent: who a customer is and how they prove it.
 //!
 //! Everything here is pure: no I/O, no clock, no global random number generator. Time arrives
-//! as a parameter and randomness as `&mut (impl RngCore + CryptoRng)`, so every rule is a unit
+//! as a parameter and randomness as `&mut impl CryptoRng`, so every rule is a unit
 //! test away from being checked.
 //!
 //! - [`registration`]: validating a sign-up (username, email, names, password policy).
@@ -21,6 +21,7 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
 #![cfg_attr(
     not(test),
     deny(
@@ -34,6 +35,7 @@
 pub mod consumer;
 pub mod password;
 pub mod registration;
+pub mod roles;
 pub mod secret;
 pub mod user;
 

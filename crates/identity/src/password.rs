@@ -4,7 +4,7 @@
 use crate::secret::SecretString;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 
 /// Special characters OBP accepts in a short (10 to 16 character) password.
 const SPECIALS: &str = "!\"#$%&'()*+,-./:;<=>?@\\^_`{|}~";
@@ -317,7 +317,7 @@ impl PasswordHasher {
     pub fn hash(
         &self,
         password: &SecretString,
-        rng: &mut (impl RngCore + CryptoRng),
+        rng: &mut impl CryptoRng,
     ) -> Result<String, HashError> {
         let mut salt = [0u8; 16];
         rng.fill_bytes(&mut salt);

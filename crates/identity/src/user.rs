@@ -11,7 +11,7 @@ pub struct UserId(pub Uuid);
 
 impl UserId {
     /// A fresh random id.
-    pub fn generate(rng: &mut (impl rand_core::RngCore + rand_core::CryptoRng)) -> Self {
+    pub fn generate(rng: &mut impl rand_core::CryptoRng) -> Self {
         let mut bytes = [0u8; 16];
         rng.fill_bytes(&mut bytes);
         Self(uuid::Builder::from_random_bytes(bytes).into_uuid())

@@ -155,15 +155,15 @@ impl Pool {
         let backend_name = match &backend {
             Backend::Postgres(_) => "postgres",
             Backend::Sqlite(path) => {
-                if let Some(parent) = std::path::Path::new(path).parent() {
-                    if !parent.as_os_str().is_empty() {
-                        std::fs::create_dir_all(parent).map_err(|e| {
-                            RepoError::Migration(format!(
-                                "cannot create the folder {}: {e}",
-                                parent.display()
-                            ))
-                        })?;
-                    }
+                if let Some(parent) = std::path::Path::new(path).parent()
+                    && !parent.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        RepoError::Connection(format!(
+                            "cannot create the folder {}: {e}",
+                            parent.display()
+                        ))
+                    })?;
                 }
                 "sqlite"
             }
@@ -212,6 +212,11 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, RepoError> {
     result.map_err(|e| RepoError::Migration(e.to_string()))
 }
 
+/// Checks that the database answers.
+pub fn ping(conn: &mut DbConnection) -> Result<(), RepoError> {
+    Ok(conn.batch_execute("SELECT 1")?)
+}
+
 /// Most attempts of a transaction that keeps hitting serialization failures.
 const MAX_TRANSACTION_ATTEMPTS: u32 = 5;
 
@@ -254,7 +259,7 @@ impl From<diesel::r2d2::Error> for RepoError {
     fn from(error: diesel::r2d2::Error) -> Self {
         match error {
             diesel::r2d2::Error::QueryError(e) => RepoError::Database(e),
-            diesel::r2d2::Error::ConnectionError(e) => RepoError::Migration(e.to_string()),
+            diesel::r2d2::Error::ConnectionError(e) => RepoError::Connection(e.to_string()),
         }
     }
 }

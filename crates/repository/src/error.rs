@@ -9,6 +9,9 @@ pub enum RepoError {
     /// No connection could be had from the pool in time.
     #[error("connection pool: {0}")]
     Pool(#[from] r2d2::Error),
+    /// A connection could not be opened.
+    #[error("cannot connect: {0}")]
+    Connection(String),
     /// The database URL names no supported backend.
     #[error("unsupported database URL (use sqlite://PATH, a file path, or postgres://...)")]
     UnsupportedUrl,

@@ -19,6 +19,7 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
 #![cfg_attr(
     not(test),
     deny(
@@ -41,7 +42,7 @@ mod time_repr;
 pub mod users;
 
 pub use connection::{
-    Backend, DbConnection, Manager, Pool, PoolOptions, PooledConnection, SqliteSynchronous,
+    Backend, DbConnection, Manager, Pool, PoolOptions, PooledConnection, SqliteSynchronous, ping,
     run_migrations, transaction,
 };
 pub use error::RepoError;

@@ -20,6 +20,7 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
 #![cfg_attr(
     not(test),
     deny(
@@ -30,7 +31,7 @@
     )
 )]
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -46,7 +47,7 @@ pub struct SessionId(String);
 
 impl SessionId {
     /// A fresh random id.
-    pub fn generate(rng: &mut (impl RngCore + CryptoRng)) -> Self {
+    pub fn generate(rng: &mut impl CryptoRng) -> Self {
         let mut bytes = [0u8; 16];
         rng.fill_bytes(&mut bytes);
         Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
@@ -127,7 +128,7 @@ impl Session {
         user_id: Uuid,
         now: OffsetDateTime,
         policy: &SessionPolicy,
-        rng: &mut (impl RngCore + CryptoRng),
+        rng: &mut impl CryptoRng,
     ) -> Self {
         Self {
             session_id: SessionId::generate(rng),

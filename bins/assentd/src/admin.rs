@@ -1,0 +1,152 @@
+//! Administrative commands. Each prints machine-readable JSON on stdout; failures go to stderr
+//! with a non-zero exit.
+
+use crate::api::obp::users::{UserJson, registration_error};
+use crate::cli::AdminCommand;
+use crate::config::Config;
+use crate::services::users::register;
+use crate::services::{now, record};
+use crate::state::{AppState, StartError, open_database};
+use assent_identity::consumer::{
+    CONSUMER_KEY_LABEL, Consumer, generate_consumer_key, validate_consumer_name,
+};
+use assent_identity::registration::username_key;
+use assent_identity::roles::{EntitlementError, check_entitlement};
+use assent_identity::{RegistrationInput, SecretString};
+use assent_repository::entitlements::{self, InsertEntitlement};
+use assent_repository::{RepoError, consumers, transaction, users};
+use std::io::Write;
+
+fn print_json(value: &serde_json::Value) -> Result<(), StartError> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value).map_err(|e| StartError::Other(e.to_string()))?;
+    writeln!(out).map_err(|e| StartError::Other(e.to_string()))
+}
+
+pub fn migrate(config: &Config) -> Result<(), StartError> {
+    let pool = open_database(config)?;
+    print_json(&serde_json::json!({ "migrated": true, "database": pool.backend_name() }))
+}
+
+pub fn print_openapi() -> Result<(), StartError> {
+    let doc = crate::api::openapi::document();
+    let value = serde_json::to_value(doc).map_err(|e| StartError::Other(e.to_string()))?;
+    print_json(&value)
+}
+
+pub fn run(config: Config, command: AdminCommand) -> Result<(), StartError> {
+    let state = AppState::build(config)?;
+    match command {
+        AdminCommand::CreateUser {
+            username,
+            password,
+            email,
+            first_name,
+            last_name,
+        } => {
+            let input = RegistrationInput {
+                username,
+                password: SecretString::new(password),
+                email,
+                first_name,
+                last_name,
+            };
+            let profile = register(&state, input, now())
+                .map_err(|e| StartError::Other(registration_error(e).message))?;
+            print_json(
+                &serde_json::to_value(UserJson::from(profile))
+                    .map_err(|e| StartError::Other(e.to_string()))?,
+            )
+        }
+        AdminCommand::GrantRole {
+            username,
+            role,
+            bank_id,
+        } => grant_role(&state, &username, &role, bank_id.as_deref()),
+        AdminCommand::CreateConsumer { name } => create_consumer(&state, &name),
+    }
+}
+
+fn grant_role(
+    state: &AppState,
+    username: &str,
+    role: &str,
+    bank_id: Option<&str>,
+) -> Result<(), StartError> {
+    let role = check_entitlement(role, bank_id).map_err(|e| {
+        StartError::Other(match e {
+            EntitlementError::UnknownRole => format!("unknown role {role:?}"),
+            EntitlementError::BankIdRequired => {
+                format!("{role} is granted at one bank: give --bank-id")
+            }
+            EntitlementError::BankIdNotAllowed => format!("{role} is system-wide: omit --bank-id"),
+        })
+    })?;
+    let bank_id = bank_id.filter(|b| !b.is_empty());
+    let mut conn = state.pool.get()?;
+    let user = users::find_by_username(&mut conn, &state.config.provider, &username_key(username))?
+        .ok_or_else(|| StartError::Other(format!("no user named {username:?}")))?;
+    let at = now();
+    let outcome = transaction(&mut conn, |conn| {
+        let outcome = entitlements::insert(
+            conn,
+            uuid::Uuid::new_v4(),
+            &user.user_id,
+            role.name,
+            bank_id,
+            at,
+        )?;
+        if let InsertEntitlement::Created(row) = &outcome {
+            record(
+                conn,
+                at,
+                "entitlement.granted",
+                Some(&user.user_id),
+                serde_json::json!({
+                    "entitlement_id": row.entitlement_id, "role_name": row.role_name,
+                    "bank_id": row.bank_id, "by": "cli",
+                }),
+            )?;
+        }
+        Ok::<_, RepoError>(outcome)
+    })?;
+    match outcome {
+        InsertEntitlement::Created(row) => print_json(&serde_json::json!({
+            "entitlement_id": row.entitlement_id,
+            "role_name": row.role_name,
+            "bank_id": row.bank_id,
+            "user_id": row.user_id,
+        })),
+        InsertEntitlement::AlreadyExists => Err(StartError::Other(format!(
+            "{username} already has {} {}",
+            role.name,
+            bank_id.map(|b| format!("at {b}")).unwrap_or_default()
+        ))),
+    }
+}
+
+fn create_consumer(state: &AppState, name: &str) -> Result<(), StartError> {
+    let name = validate_consumer_name(name).map_err(|e| StartError::Other(e.to_string()))?;
+    let key = generate_consumer_key(&mut rand::rng());
+    let consumer = Consumer {
+        consumer_id: uuid::Uuid::new_v4(),
+        name,
+        enabled: true,
+    };
+    let key_hash = state.secret_hasher.hash(CONSUMER_KEY_LABEL, &key);
+    let at = now();
+    let mut conn = state.pool.get()?;
+    transaction(&mut conn, |conn| {
+        consumers::insert(conn, &consumer, &key_hash, at)?;
+        record(
+            conn,
+            at,
+            "consumer.created",
+            None,
+            serde_json::json!({
+                "consumer_id": consumer.consumer_id, "name": consumer.name,
+            }),
+        )
+    })?;
+    print_json(&serde_json::json!({ "consumer_id": consumer.consumer_id, "key": key.expose() }))
+}

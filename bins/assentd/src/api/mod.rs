@@ -1,0 +1,222 @@
+//! The HTTP surface: three API families over one core. Each family has an adapter module that
+//! renders errors in its own dialect; this module holds what they share (the route table,
+//! fallbacks for unknown routes and wrong methods, body limits, metrics, request ids).
+
+pub mod apiture;
+pub mod health;
+pub mod obp;
+pub mod openapi;
+pub mod temenos;
+
+use crate::state::AppState;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, Route, web};
+use std::time::Instant;
+
+/// The API family a path belongs to, which decides the error dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Obp,
+    Apiture,
+    Temenos,
+}
+
+impl Dialect {
+    pub fn for_path(path: &str) -> Self {
+        if path.starts_with("/system/") || path == "/system" {
+            Dialect::Apiture
+        } else if path.starts_with("/services/") || path == "/services" {
+            Dialect::Temenos
+        } else {
+            Dialect::Obp
+        }
+    }
+
+    /// A generic error (404, 405, 413, 400 bad body) in this dialect.
+    pub fn error(self, kind: GenericError, instance: &str) -> HttpResponse {
+        match self {
+            Dialect::Obp => obp::errors::generic(kind),
+            Dialect::Apiture => apiture::generic(kind, instance),
+            Dialect::Temenos => temenos::generic(kind),
+        }
+    }
+}
+
+/// Errors every family must render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GenericError {
+    NotFound,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    BadJson,
+    Internal,
+}
+
+impl GenericError {
+    pub fn status(self) -> StatusCode {
+        match self {
+            GenericError::NotFound => StatusCode::NOT_FOUND,
+            GenericError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            GenericError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            GenericError::BadJson => StatusCode::BAD_REQUEST,
+            GenericError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// One endpoint: method, full path pattern, handler. The server registers exactly these, and a
+/// test checks that the OpenAPI document describes exactly these.
+pub struct Endpoint {
+    pub method: Method,
+    pub path: String,
+    pub route: fn() -> Route,
+}
+
+/// (method, path, handler) as each family lists its endpoints.
+pub type RouteSpec = (Method, &'static str, fn() -> Route);
+
+/// The versions every OBP endpoint answers under.
+pub const OBP_VERSIONS: [&str; 3] = ["v3.1.0", "v4.0.0", "v5.1.0"];
+
+/// Every endpoint of the server.
+pub fn endpoints() -> Vec<Endpoint> {
+    let mut all = Vec::new();
+    for version in OBP_VERSIONS {
+        for (method, path, route) in obp::versioned_endpoints() {
+            all.push(Endpoint {
+                method,
+                path: format!("/obp/{version}{path}"),
+                route,
+            });
+        }
+    }
+    for (method, path, route) in obp::unversioned_endpoints()
+        .into_iter()
+        .chain(health::endpoints())
+        .chain(openapi::endpoints())
+    {
+        all.push(Endpoint {
+            method,
+            path: path.to_owned(),
+            route,
+        });
+    }
+    all
+}
+
+/// Registers every endpoint, one resource per path, each answering other methods with 405 in
+/// its family's dialect.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let endpoints = endpoints();
+    let mut paths: Vec<&str> = endpoints.iter().map(|e| e.path.as_str()).collect();
+    paths.dedup();
+    let mut seen = std::collections::BTreeSet::new();
+    for path in paths {
+        if !seen.insert(path) {
+            continue;
+        }
+        let here: Vec<&Endpoint> = endpoints.iter().filter(|e| e.path == path).collect();
+        let allow: Vec<String> = here.iter().map(|e| e.method.to_string()).collect();
+        let allow = allow.join(", ");
+        let mut resource = web::resource(path.to_owned());
+        for endpoint in here {
+            resource = resource.route((endpoint.route)().method(endpoint.method.clone()));
+        }
+        resource = resource.default_service(web::to(move |req: HttpRequest| {
+            let allow = allow.clone();
+            async move {
+                let mut response =
+                    Dialect::for_path(req.path()).error(GenericError::MethodNotAllowed, req.path());
+                if let Ok(value) = header::HeaderValue::from_str(&allow) {
+                    response.headers_mut().insert(header::ALLOW, value);
+                }
+                response
+            }
+        }));
+        cfg.service(resource);
+    }
+}
+
+/// Unknown routes: 404 in the family's dialect.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    Dialect::for_path(req.path()).error(GenericError::NotFound, req.path())
+}
+
+/// JSON body errors in the family's dialect: 413 past the limit, 400 otherwise. Nothing of the
+/// parser's message is echoed beyond a short reason.
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .content_type_required(false)
+        .error_handler(|error, req| {
+            use actix_web::error::JsonPayloadError;
+            let kind = match &error {
+                JsonPayloadError::Overflow { .. }
+                | JsonPayloadError::OverflowKnownLength { .. } => GenericError::PayloadTooLarge,
+                _ => GenericError::BadJson,
+            };
+            tracing::debug!(%error, "rejected request body");
+            let response = Dialect::for_path(req.path()).error(kind, req.path());
+            actix_web::error::InternalError::from_response(error, response).into()
+        })
+}
+
+/// Cross-cutting request handling: refuses oversized bodies before any handler runs, adds the
+/// request id to the response, and records metrics by matched route.
+pub async fn edge(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let limit = state
+        .as_ref()
+        .map_or(64 * 1024, |s| s.config.max_body_bytes);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let method = req.method().to_string();
+    let request_id = req
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(|id| id.to_string());
+    let mut response = if declared.is_some_and(|len| len > limit as u64) {
+        let path = req.path().to_owned();
+        let response = Dialect::for_path(&path).error(GenericError::PayloadTooLarge, &path);
+        req.into_response(response).map_into_boxed_body()
+    } else {
+        next.call(req).await?.map_into_boxed_body()
+    };
+    if let Some(id) = request_id.and_then(|id| header::HeaderValue::from_str(&id).ok()) {
+        response
+            .headers_mut()
+            .insert(header::HeaderName::from_static("x-request-id"), id);
+    }
+    if let Some(state) = state {
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        state.metrics.observe(
+            &method,
+            &route,
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
+    Ok(response)
+}
+
+/// Runs blocking work (database, password hashing) off the async workers.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, crate::services::Internal> {
+    web::block(work)
+        .await
+        .map_err(|e| crate::services::Internal(format!("blocking task failed: {e}")))
+}

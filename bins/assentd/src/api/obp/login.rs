@@ -1,0 +1,133 @@
+//! DirectLogin, logout and the public keys.
+
+use super::auth::Authenticated;
+use super::direct_login::{HeaderError, credentials_text, param, parse_params};
+use super::errors::*;
+use super::users::ErrorJson;
+use crate::api::blocking;
+use crate::services::auth::{
+    Credentials, LoginError, direct_login as login, logout as end_session,
+};
+use crate::services::{Internal, now};
+use crate::state::AppState;
+use actix_web::{HttpRequest, HttpResponse, web};
+use assent_identity::SecretString;
+use assent_identity::registration::MAX_USERNAME_CHARS;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenJson {
+    /// An ES256 JWT naming the new session; send it as `DirectLogin: token=...`.
+    pub token: String,
+}
+
+/// Characters a username (or email-address username) may hold.
+fn username_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || ".-_@+!#$%&'*/=?^`{|}~".contains(c)
+}
+
+fn credentials(req: &HttpRequest) -> Result<Credentials, ObpError> {
+    let text = credentials_text(req.headers()).map_err(|e| match e {
+        HeaderError::Missing => ObpError::bad_request(MISSING_DIRECT_LOGIN_HEADER),
+        HeaderError::WrongScheme => ObpError::bad_request(INVALID_DIRECT_LOGIN_HEADER),
+        HeaderError::InvalidCharacters => ObpError::bad_request(INVALID_VALUE_CHARACTERS),
+    })?;
+    let params =
+        parse_params(&text).map_err(|_| ObpError::bad_request(INVALID_VALUE_CHARACTERS))?;
+    let missing: Vec<&str> = ["username", "password", "consumer_key"]
+        .into_iter()
+        .filter(|name| param(&params, name).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(ObpError::bad_request(format!(
+            "{DIRECT_LOGIN_MISSING_PARAMETERS} {}",
+            missing.join(", ")
+        )));
+    }
+    let username = param(&params, "username").unwrap_or_default();
+    let password = param(&params, "password").unwrap_or_default();
+    let consumer_key = param(&params, "consumer_key").unwrap_or_default();
+    if username.chars().count() > MAX_USERNAME_CHARS
+        || password.len() > 512
+        || consumer_key.len() > 100
+    {
+        return Err(ObpError::bad_request(VALUE_TOO_LONG));
+    }
+    if !username.chars().all(username_char)
+        || !consumer_key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(ObpError::bad_request(INVALID_VALUE_CHARACTERS));
+    }
+    Ok(Credentials {
+        username: username.to_owned(),
+        password: SecretString::from(password),
+        consumer_key: SecretString::from(consumer_key),
+    })
+}
+
+/// DirectLogin: exchanges username, password and consumer key for a session token.
+#[utoipa::path(
+    post, path = "/my/logins/direct", tag = "OBP: authentication",
+    params(("DirectLogin" = String, Header, description = "username=..., password=..., consumer_key=... (or the same after `Authorization: DirectLogin`)")),
+    responses(
+        (status = 201, description = "Session started", body = TokenJson),
+        (status = 400, description = "OBP-20082 no header, OBP-20083 wrong scheme, OBP-20002 missing parameters, OBP-20010 too long, OBP-20011 bad characters", body = ErrorJson),
+        (status = 401, description = "OBP-20008 invalid consumer key, OBP-20004 invalid credentials", body = ErrorJson),
+    )
+)]
+pub async fn direct_login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ObpError> {
+    let credentials = credentials(&req)?;
+    let permit = state
+        .hashing_slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| Internal(e.to_string()))?;
+    let state = state.into_inner();
+    let result = blocking(move || {
+        let _permit = permit;
+        login(&state, &credentials, now())
+    })
+    .await?;
+    match result {
+        Ok(token) => Ok(HttpResponse::Created().json(TokenJson { token })),
+        Err(LoginError::InvalidConsumer) => Err(ObpError::unauthorized(INVALID_CONSUMER_KEY)),
+        Err(LoginError::InvalidCredentials) => {
+            Err(ObpError::unauthorized(INVALID_LOGIN_CREDENTIALS))
+        }
+        Err(LoginError::Internal(e)) => Err(ObpError::internal(&e)),
+    }
+}
+
+/// Log out: ends the caller's session; its token stops working at once.
+#[utoipa::path(
+    delete, path = "/my/logins/current", tag = "OBP: authentication",
+    security(("directLogin" = [])),
+    responses(
+        (status = 204, description = "Session ended"),
+        (status = 401, description = "OBP-20001 not logged in, OBP-20003 invalid or expired token", body = ErrorJson),
+    )
+)]
+pub async fn logout(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ObpError> {
+    let state = state.into_inner();
+    blocking(move || end_session(&state, &caller.0, now())).await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Get JSON Web Key (JWK): the public keys that verify our tokens.
+#[utoipa::path(
+    get, path = "/obp/v5.1.0/certs", tag = "OBP: authentication",
+    responses((status = 200, description = "JWKS (RFC 7517)", body = Object))
+)]
+pub async fn certs(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(state.keys.jwks())
+}

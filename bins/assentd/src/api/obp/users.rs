@@ -1,0 +1,170 @@
+//! Creating users and reading the current one.
+
+use super::auth::Authenticated;
+use super::errors::*;
+use crate::api::blocking;
+use crate::services::users::{RegisterError, UserProfile, profile, register};
+use crate::services::{Internal, now};
+use crate::state::AppState;
+use actix_web::{HttpResponse, web};
+use assent_identity::password::PasswordPolicyError;
+use assent_identity::{RegistrationError, RegistrationInput, SecretString};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Body of `POST /users`.
+#[derive(Deserialize, ToSchema)]
+pub struct CreateUserJson {
+    #[schema(example = "felixsmith")]
+    pub username: String,
+    #[schema(example = "Tr0ub4dour&3x")]
+    pub password: String,
+    #[schema(example = "felixsmith@example.com")]
+    pub email: String,
+    #[schema(example = "Felix")]
+    pub first_name: String,
+    #[schema(example = "Smith")]
+    pub last_name: String,
+}
+
+/// A user as OBP shows one.
+#[derive(Serialize, ToSchema)]
+pub struct UserJson {
+    pub user_id: String,
+    pub email: String,
+    pub provider_id: String,
+    pub provider: String,
+    pub username: String,
+    pub entitlements: EntitlementsJson,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EntitlementsJson {
+    pub list: Vec<EntitlementJson>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EntitlementJson {
+    pub entitlement_id: String,
+    pub role_name: String,
+    /// Empty for a system-wide role.
+    pub bank_id: String,
+}
+
+impl From<UserProfile> for UserJson {
+    fn from(profile: UserProfile) -> Self {
+        let user = profile.user;
+        Self {
+            user_id: user.user_id.to_string(),
+            email: user.email,
+            provider_id: user.provider_id,
+            provider: user.provider,
+            username: user.username,
+            entitlements: EntitlementsJson {
+                list: profile
+                    .entitlements
+                    .into_iter()
+                    .map(|e| EntitlementJson {
+                        entitlement_id: e.entitlement_id,
+                        role_name: e.role_name,
+                        bank_id: e.bank_id,
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+/// OBP error body.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorJson {
+    #[schema(example = 400)]
+    pub code: u16,
+    #[schema(example = "OBP-10001: Incorrect json format.")]
+    pub message: String,
+}
+
+pub fn registration_error(error: RegisterError) -> ObpError {
+    match error {
+        RegisterError::Invalid(RegistrationError::InvalidUsername) => {
+            ObpError::bad_request(INVALID_USERNAME)
+        }
+        RegisterError::Invalid(RegistrationError::InvalidEmail) => {
+            ObpError::bad_request(INVALID_EMAIL)
+        }
+        RegisterError::Invalid(RegistrationError::InvalidName { .. }) => {
+            ObpError::bad_request(INVALID_NAME)
+        }
+        RegisterError::Invalid(RegistrationError::Password(PasswordPolicyError::Format)) => {
+            ObpError::bad_request(INVALID_PASSWORD_FORMAT)
+        }
+        RegisterError::Invalid(RegistrationError::Password(PasswordPolicyError::TooCommon)) => {
+            ObpError::bad_request(PASSWORD_TOO_COMMON)
+        }
+        RegisterError::UsernameTaken => {
+            ObpError::new(actix_web::http::StatusCode::CONFLICT, USERNAME_TAKEN)
+        }
+        RegisterError::Internal(e) => ObpError::internal(&e),
+    }
+}
+
+/// Create User: registers a user with a password (Argon2id-hashed).
+#[utoipa::path(
+    post, path = "/obp/v5.1.0/users", tag = "OBP: users",
+    request_body = CreateUserJson,
+    responses(
+        (status = 201, description = "User created", body = UserJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-30207 password format, OBP-30270 common password, OBP-30271..30273 bad fields", body = ErrorJson),
+        (status = 409, description = "OBP-30274 username taken", body = ErrorJson),
+        (status = 413, description = "OBP-10413 body too large", body = ErrorJson),
+    )
+)]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    body: web::Json<CreateUserJson>,
+) -> Result<HttpResponse, ObpError> {
+    let body = body.into_inner();
+    let input = RegistrationInput {
+        username: body.username,
+        password: SecretString::new(body.password),
+        email: body.email,
+        first_name: body.first_name,
+        last_name: body.last_name,
+    };
+    let permit = state
+        .hashing_slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| Internal(e.to_string()))?;
+    let state = state.into_inner();
+    let result = blocking(move || {
+        let _permit = permit;
+        register(&state, input, now())
+    })
+    .await?;
+    let profile = result.map_err(registration_error)?;
+    Ok(HttpResponse::Created().json(UserJson::from(profile)))
+}
+
+/// Get User (Current): the signed-in user with their entitlements.
+#[utoipa::path(
+    get, path = "/obp/v5.1.0/users/current", tag = "OBP: users",
+    security(("directLogin" = [])),
+    responses(
+        (status = 200, description = "The current user", body = UserJson),
+        (status = 401, description = "OBP-20001 not logged in, OBP-20003 invalid or expired token", body = ErrorJson),
+    )
+)]
+pub async fn current_user(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ObpError> {
+    let user = caller.0.user;
+    let profile = blocking(move || -> Result<UserProfile, Internal> {
+        let mut conn = state.pool.get()?;
+        Ok(profile(&mut conn, user)?)
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(UserJson::from(profile)))
+}

@@ -1,0 +1,74 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations. OBP endpoints are
+//! written once under v5.1.0 and copied to every other version they answer under.
+
+use crate::api::OBP_VERSIONS;
+use actix_web::http::Method;
+use actix_web::{HttpResponse, web};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Assent", description = "Security core for banking APIs: Open Bank Project, Apiture and Temenos Infinity families."),
+    paths(
+        crate::api::obp::users::create_user,
+        crate::api::obp::users::current_user,
+        crate::api::obp::login::direct_login,
+        crate::api::obp::login::logout,
+        crate::api::obp::login::certs,
+        crate::api::health::live,
+        crate::api::health::ready,
+        crate::api::health::metrics,
+        openapi_json,
+    ),
+    modifiers(&SecuritySchemes)
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "directLogin",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "DirectLogin",
+                "token=<session token from POST /my/logins/direct>; also accepted as `Authorization: DirectLogin token=...`",
+            ))),
+        );
+    }
+}
+
+/// The whole document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    let template = "/obp/v5.1.0/";
+    let copies: Vec<(String, utoipa::openapi::PathItem)> = doc
+        .paths
+        .paths
+        .iter()
+        .filter(|(path, _)| path.starts_with(template))
+        .flat_map(|(path, item)| {
+            OBP_VERSIONS
+                .iter()
+                .filter(|v| **v != "v5.1.0")
+                .map(move |v| (path.replacen("v5.1.0", v, 1), item.clone()))
+        })
+        .collect();
+    doc.paths.paths.extend(copies);
+    doc
+}
+
+pub fn endpoints() -> Vec<crate::api::RouteSpec> {
+    vec![(Method::GET, "/openapi.json", || {
+        web::route().to(openapi_json)
+    })]
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(document())
+}

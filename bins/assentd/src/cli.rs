@@ -1,0 +1,91 @@
+//! The command line: `serve` (default), `migrate`, `openapi`, `admin ...`. Every command reads
+//! the same configuration.
+
+use crate::config::Config;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "assentd",
+    version,
+    about = "Assent: security core for banking APIs"
+)]
+pub struct Cli {
+    /// A TOML configuration file (environment variables ASSENT_* override it).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Administrative tasks; each prints JSON on stdout.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Register a user (same rules as POST /users); prints the user JSON.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Admin")]
+        first_name: String,
+        #[arg(long, default_value = "User")]
+        last_name: String,
+    },
+    /// Grant a role to a user; prints the entitlement JSON.
+    GrantRole {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        bank_id: Option<String>,
+    },
+    /// Register an API consumer; prints {"consumer_id", "key"}. The key is shown only once.
+    CreateConsumer {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_process(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("assentd: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(&config);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => crate::server::serve(config),
+        Command::Migrate => crate::admin::migrate(&config),
+        Command::Openapi => crate::admin::print_openapi(),
+        Command::Admin(admin) => crate::admin::run(config, admin),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("assentd: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! Configuration: defaults < optional TOML file (`--config`) < `ASSENT_*` environment.
+//! Every setting is listed in `docs/configuration.md`.
+
+use assent_identity::password::{Argon2Params, PasswordHasher};
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// SQLite durability (see `assent_repository::SqliteSynchronous`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSync {
+    /// Durable on power loss (default).
+    Full,
+    /// Durable on process crash only; faster.
+    Normal,
+}
+
+/// Every setting, with its default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub database_url: String,
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub otp_delivery: String,
+    pub session_idle_timeout_secs: u64,
+    pub session_absolute_lifetime_secs: u64,
+    pub max_bad_login_attempts: u32,
+    pub consents_max_time_to_live_secs: u64,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub provider: String,
+    pub signing_key_file: Option<PathBuf>,
+    pub pepper_file: Option<PathBuf>,
+    pub max_body_bytes: usize,
+    pub workers: usize,
+    pub db_pool_size: u32,
+    pub sqlite_synchronous: SqliteSync,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub max_concurrent_password_hashes: usize,
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://./data/assent.db".into(),
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            otp_delivery: "log".into(),
+            session_idle_timeout_secs: 300,
+            session_absolute_lifetime_secs: 43_200,
+            max_bad_login_attempts: 5,
+            consents_max_time_to_live_secs: 3_600,
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            provider: "http://127.0.0.1:8080".into(),
+            signing_key_file: None,
+            pepper_file: None,
+            max_body_bytes: 64 * 1024,
+            workers: 0,
+            db_pool_size: 16,
+            sqlite_synchronous: SqliteSync::Full,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            max_concurrent_password_hashes: 0,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+/// The settings' names, which are also the environment variables' names after `ASSENT_`.
+const KEYS: &[&str] = &[
+    "database_url",
+    "listen",
+    "data_dir",
+    "otp_delivery",
+    "session_idle_timeout_secs",
+    "session_absolute_lifetime_secs",
+    "max_bad_login_attempts",
+    "consents_max_time_to_live_secs",
+    "log_format",
+    "log_level",
+    "provider",
+    "signing_key_file",
+    "pepper_file",
+    "max_body_bytes",
+    "workers",
+    "db_pool_size",
+    "sqlite_synchronous",
+    "argon2_memory_kib",
+    "argon2_iterations",
+    "max_concurrent_password_hashes",
+    "shutdown_timeout_secs",
+];
+
+/// Invalid configuration, with a message fit for an operator.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Loads defaults, then the TOML file if given, then `ASSENT_*` variables from `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(ConfigError(format!(
+                    "configuration file {} not found",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        // Only our own names are read, so unrelated ASSENT_* variables (such as the test
+        // suite's ASSENT_TEST_POSTGRES_URL) never trip `deny_unknown_fields`.
+        let vars: Vec<(String, String)> = env
+            .into_iter()
+            .filter_map(|(name, value)| {
+                let key = name.strip_prefix("ASSENT_")?.to_ascii_lowercase();
+                KEYS.contains(&key.as_str()).then_some((key, value))
+            })
+            .collect();
+        let map: serde_json::Map<String, serde_json::Value> = vars
+            .into_iter()
+            .map(|(key, value)| (key, parse_env_value(&value)))
+            .collect();
+        figment = figment.merge(Serialized::defaults(map));
+        let config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError(e.to_string().replace("default.", "")))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Loads from the process environment.
+    pub fn from_process(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load(file, std::env::vars())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        assent_repository::Backend::from_url(&self.database_url).or_else(|_| {
+            fail(format!(
+                "database_url {:?}: use sqlite://PATH, a file path, or postgres://...",
+                self.database_url
+            ))
+        })?;
+        self.listen_addr()?;
+        if self.session_idle_timeout_secs == 0 {
+            return fail("session_idle_timeout_secs must be at least 1".into());
+        }
+        if self.session_absolute_lifetime_secs < self.session_idle_timeout_secs {
+            return fail(
+                "session_absolute_lifetime_secs must not be shorter than session_idle_timeout_secs"
+                    .into(),
+            );
+        }
+        if self.session_absolute_lifetime_secs > 30 * 24 * 3600 {
+            return fail("session_absolute_lifetime_secs must be at most 30 days".into());
+        }
+        if !(1..=100).contains(&self.max_bad_login_attempts) {
+            return fail("max_bad_login_attempts must be between 1 and 100".into());
+        }
+        if self.consents_max_time_to_live_secs == 0 {
+            return fail("consents_max_time_to_live_secs must be at least 1".into());
+        }
+        let delivery = self.otp_delivery.as_str();
+        let delivery_ok = delivery == "log"
+            || delivery
+                .strip_prefix("file:")
+                .is_some_and(|p| !p.is_empty())
+            || delivery.starts_with("smtp://")
+            || delivery.starts_with("smtps://")
+            || delivery
+                .strip_prefix("webhook:")
+                .is_some_and(|u| u.starts_with("https://") || u.starts_with("http://"));
+        if !delivery_ok {
+            return fail(format!(
+                "otp_delivery {delivery:?}: use log, file:/path, smtp://..., or webhook:https://..."
+            ));
+        }
+        if self.max_body_bytes < 1024 || self.max_body_bytes > 16 * 1024 * 1024 {
+            return fail("max_body_bytes must be between 1024 and 16777216".into());
+        }
+        if self.db_pool_size == 0 {
+            return fail("db_pool_size must be at least 1".into());
+        }
+        if self.provider.trim().is_empty() {
+            return fail("provider must not be empty".into());
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log_level)
+            .or_else(|e| fail(format!("log_level {:?}: {e}", self.log_level)))?;
+        PasswordHasher::new(self.argon2_params()).or_else(|e| fail(e.to_string()))?;
+        Ok(())
+    }
+
+    /// The listen address.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|_| {
+            ConfigError(format!(
+                "listen {:?}: expected an address such as 127.0.0.1:8080",
+                self.listen
+            ))
+        })
+    }
+
+    /// Argon2id cost.
+    pub fn argon2_params(&self) -> Argon2Params {
+        Argon2Params {
+            memory_kib: self.argon2_memory_kib,
+            iterations: self.argon2_iterations,
+        }
+    }
+
+    /// How many password hashes may run at once (0 means one per core).
+    pub fn hashing_slots(&self) -> usize {
+        if self.max_concurrent_password_hashes > 0 {
+            self.max_concurrent_password_hashes
+        } else {
+            std::thread::available_parallelism().map_or(2, usize::from)
+        }
+    }
+
+    /// Whether OTP codes would be written in clear text (development delivery).
+    pub fn otp_delivery_is_cleartext(&self) -> bool {
+        self.otp_delivery == "log" || self.otp_delivery.starts_with("file:")
+    }
+}
+
+/// Environment values are strings; numbers and booleans are parsed so that typed settings
+/// accept them, and anything else stays a string (and fails type checks with a clear message).
+fn fail<T>(message: String) -> Result<T, ConfigError> {
+    Err(ConfigError(message))
+}
+
+fn parse_env_value(value: &str) -> serde_json::Value {
+    if let Ok(n) = value.parse::<u64>() {
+        return serde_json::Value::from(n);
+    }
+    if let Ok(n) = value.parse::<i64>() {
+        return serde_json::Value::from(n);
+    }
+    serde_json::Value::String(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_documented_values() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(config.database_url, "sqlite://./data/assent.db");
+        assert_eq!(config.session_idle_timeout_secs, 300);
+        assert_eq!(config.session_absolute_lifetime_secs, 43_200);
+    }
+
+    #[test]
+    fn environment_overrides_file_overrides_defaults() {
+        let dir = std::env::temp_dir().join(format!("assent-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("assent.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\nmax_bad_login_attempts = 3\n",
+        )
+        .unwrap();
+        let config = Config::load(
+            Some(&file),
+            env(&[
+                ("ASSENT_MAX_BAD_LOGIN_ATTEMPTS", "4"),
+                ("ASSENT_LOG_FORMAT", "json"),
+                ("ASSENT_TEST_POSTGRES_URL", "postgres://ignored"),
+                ("OTHER", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.listen, "127.0.0.1:9000");
+        assert_eq!(config.max_bad_login_attempts, 4);
+        assert_eq!(config.log_format, LogFormat::Json);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn invalid_settings_fail_with_a_clear_message() {
+        let cases = [
+            (
+                "ASSENT_SESSION_IDLE_TIMEOUT_SECS",
+                "soon",
+                "session_idle_timeout_secs",
+            ),
+            (
+                "ASSENT_SESSION_IDLE_TIMEOUT_SECS",
+                "0",
+                "session_idle_timeout_secs",
+            ),
+            ("ASSENT_LISTEN", "localhost", "listen"),
+            ("ASSENT_DATABASE_URL", "mysql://x", "database_url"),
+            ("ASSENT_LOG_FORMAT", "xml", "log_format"),
+            ("ASSENT_OTP_DELIVERY", "pigeon", "otp_delivery"),
+            ("ASSENT_ARGON2_MEMORY_KIB", "1024", "argon2"),
+            (
+                "ASSENT_MAX_BAD_LOGIN_ATTEMPTS",
+                "0",
+                "max_bad_login_attempts",
+            ),
+        ];
+        for (var, value, mentions) in cases {
+            let error = Config::load(None, env(&[(var, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(mentions), "{var}={value}: {error}");
+        }
+    }
+
+    #[test]
+    fn unknown_file_keys_and_missing_files_are_refused() {
+        let dir = std::env::temp_dir().join(format!("assent-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("assent.toml");
+        std::fs::write(&file, "lisen = \"127.0.0.1:9000\"\n").unwrap();
+        let error = Config::load(Some(&file), env(&[])).unwrap_err().to_string();
+        assert!(error.contains("lisen"), "{error}");
+        let missing = dir.join("missing.toml");
+        assert!(Config::load(Some(&missing), env(&[])).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

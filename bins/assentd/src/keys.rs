@@ -1,0 +1,303 @@
+//! Signing keys (ES256) for session tokens, their JWKS, and the server pepper that keys the
+//! hashes of API keys. In development both are generated on first start and kept in the data
+//! directory; in production operators give file paths.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use p256::elliptic_curve::sec1::ToEncodedPoint;
+use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use rand::RngCore;
+use serde::{Serialize, de::DeserializeOwned};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// Problems loading or creating key material.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{path}: {reason}")]
+    File { path: PathBuf, reason: String },
+    #[error("signing: {0}")]
+    Jwt(#[from] jsonwebtoken::errors::Error),
+}
+
+fn file_error(path: &Path, reason: impl ToString) -> KeyError {
+    KeyError::File {
+        path: path.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Writes a new secret file readable by its owner only; refuses to overwrite.
+fn write_secret_file(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
+    use std::io::Write;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| file_error(parent, e))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| file_error(path, e))?;
+    file.write_all(contents).map_err(|e| file_error(path, e))
+}
+
+/// Reads the file at `explicit` (which must exist), or at `default` (created with `generate`
+/// if missing; a concurrent creator's file wins).
+fn load_or_create(
+    explicit: Option<&Path>,
+    default: &Path,
+    generate: impl FnOnce() -> Result<Vec<u8>, KeyError>,
+) -> Result<Vec<u8>, KeyError> {
+    if let Some(path) = explicit {
+        return std::fs::read(path).map_err(|e| file_error(path, e));
+    }
+    match std::fs::read(default) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let contents = generate()?;
+            match write_secret_file(default, &contents) {
+                Ok(()) => Ok(contents),
+                Err(_) => std::fs::read(default).map_err(|e| file_error(default, e)),
+            }
+        }
+        Err(e) => Err(file_error(default, e)),
+    }
+}
+
+/// The server pepper: 32 random bytes, hex-encoded in a file.
+pub fn load_pepper(explicit: Option<&Path>, data_dir: &Path) -> Result<Vec<u8>, KeyError> {
+    let default = data_dir.join("pepper.hex");
+    let path = explicit.unwrap_or(&default).to_owned();
+    let text = load_or_create(explicit, &default, || {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        Ok(hex(&bytes).into_bytes())
+    })?;
+    let text = String::from_utf8(text).map_err(|e| file_error(&path, e))?;
+    let bytes = unhex(text.trim()).ok_or_else(|| file_error(&path, "not hex"))?;
+    if bytes.len() < 32 {
+        return Err(file_error(&path, "the pepper must be at least 32 bytes"));
+    }
+    Ok(bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// The ES256 key that signs our tokens, with what verifiers need.
+pub struct SigningKeys {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    jwks: serde_json::Value,
+}
+
+impl std::fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeys")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a token was refused. Deliberately coarse: callers answer every case the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("invalid token")]
+pub struct InvalidToken;
+
+impl SigningKeys {
+    /// Loads the PKCS#8 PEM key at `explicit`, or at `<data_dir>/signing-key.pem`, generating
+    /// the latter on first start.
+    pub fn load(explicit: Option<&Path>, data_dir: &Path) -> Result<Self, KeyError> {
+        let default = data_dir.join("signing-key.pem");
+        let path = explicit.unwrap_or(&default).to_owned();
+        let pem = load_or_create(explicit, &default, || {
+            let secret = generate_p256();
+            let pem = secret
+                .to_pkcs8_pem(LineEnding::LF)
+                .map_err(|e| file_error(&default, e))?;
+            Ok(pem.as_bytes().to_vec())
+        })?;
+        let pem = String::from_utf8(pem).map_err(|e| file_error(&path, e))?;
+        let secret = p256::SecretKey::from_pkcs8_pem(&pem)
+            .map_err(|e| file_error(&path, format!("not a P-256 PKCS#8 PEM key: {e}")))?;
+        Self::from_secret(&secret, &pem)
+    }
+
+    fn from_secret(secret: &p256::SecretKey, pem: &str) -> Result<Self, KeyError> {
+        let point = secret.public_key().to_encoded_point(false);
+        let (Some(x), Some(y)) = (point.x(), point.y()) else {
+            return Err(KeyError::File {
+                path: PathBuf::from("signing key"),
+                reason: "public key has no affine coordinates".into(),
+            });
+        };
+        let x = URL_SAFE_NO_PAD.encode(x);
+        let y = URL_SAFE_NO_PAD.encode(y);
+        // RFC 7638 thumbprint: members in lexicographic order, no whitespace.
+        let thumbprint_input = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+        let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(thumbprint_input.as_bytes()));
+        let encoding = EncodingKey::from_ec_pem(pem.as_bytes())?;
+        let decoding = DecodingKey::from_ec_components(&x, &y)?;
+        let jwks = serde_json::json!({
+            "keys": [{
+                "kty": "EC", "crv": "P-256", "x": x, "y": y,
+                "kid": kid, "alg": "ES256", "use": "sig",
+            }]
+        });
+        Ok(Self {
+            kid,
+            encoding,
+            decoding,
+            jwks,
+        })
+    }
+
+    /// A fresh in-memory key (tests).
+    #[cfg(test)]
+    pub fn generate() -> Self {
+        let secret = generate_p256();
+        let pem = secret.to_pkcs8_pem(LineEnding::LF).expect("encode");
+        Self::from_secret(&secret, &pem).expect("key")
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The public keys as a JWKS document.
+    pub fn jwks(&self) -> &serde_json::Value {
+        &self.jwks
+    }
+
+    /// Signs `claims` as an ES256 JWT with header `typ`.
+    pub fn sign(&self, typ: &str, claims: &impl Serialize) -> Result<String, KeyError> {
+        let mut header = Header::new(Algorithm::ES256);
+        header.typ = Some(typ.to_owned());
+        header.kid = Some(self.kid.clone());
+        Ok(jsonwebtoken::encode(&header, claims, &self.encoding)?)
+    }
+
+    /// Verifies a JWT of type `typ` signed by our key: the algorithm is pinned to ES256 (so
+    /// `none` and HMAC-with-the-public-key confusion fail), `typ` and `kid` must match, and
+    /// `exp` is checked without leeway.
+    pub fn verify<T: DeserializeOwned>(&self, typ: &str, token: &str) -> Result<T, InvalidToken> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| InvalidToken)?;
+        if header.alg != Algorithm::ES256
+            || header.typ.as_deref() != Some(typ)
+            || header.kid.as_deref() != Some(self.kid.as_str())
+        {
+            return Err(InvalidToken);
+        }
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.leeway = 0;
+        validation.validate_exp = true;
+        validation.set_required_spec_claims(&["exp", "iat", "sub"]);
+        jsonwebtoken::decode::<T>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|_| InvalidToken)
+    }
+}
+
+fn generate_p256() -> p256::SecretKey {
+    loop {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        // A random 32-byte string is a valid scalar except with negligible probability.
+        if let Ok(secret) = p256::SecretKey::from_slice(&bytes) {
+            return secret;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use assent_session::{SESSION_TOKEN_TYP, SessionClaims};
+
+    fn claims(exp_from_now: i64) -> SessionClaims {
+        let now = crate::services::now().unix_timestamp();
+        SessionClaims {
+            sid: "a".repeat(32),
+            sub: uuid::Uuid::new_v4().to_string(),
+            iat: now,
+            exp: now + exp_from_now,
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let keys = SigningKeys::generate();
+        let token = keys.sign(SESSION_TOKEN_TYP, &claims(60)).unwrap();
+        let back: SessionClaims = keys.verify(SESSION_TOKEN_TYP, &token).unwrap();
+        assert_eq!(back.sid, "a".repeat(32));
+    }
+
+    #[test]
+    fn refuses_expired_tampered_foreign_and_mistyped_tokens() {
+        let keys = SigningKeys::generate();
+        let token = keys.sign(SESSION_TOKEN_TYP, &claims(60)).unwrap();
+        let expired = keys.sign(SESSION_TOKEN_TYP, &claims(-1)).unwrap();
+        assert!(
+            keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, &expired)
+                .is_err()
+        );
+        let other = SigningKeys::generate()
+            .sign(SESSION_TOKEN_TYP, &claims(60))
+            .unwrap();
+        assert!(
+            keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, &other)
+                .is_err()
+        );
+        let typed = keys.sign("consent+jwt", &claims(60)).unwrap();
+        assert!(
+            keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, &typed)
+                .is_err()
+        );
+        for i in 0..token.len() {
+            let mut bytes = token.clone().into_bytes();
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            let Ok(tampered) = String::from_utf8(bytes) else {
+                continue;
+            };
+            if tampered == token {
+                continue;
+            }
+            assert!(
+                keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, &tampered)
+                    .is_err(),
+                "byte {i} changed and still accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn pepper_is_created_once_and_reused() {
+        let dir = std::env::temp_dir().join(format!("assent-keys-{}", uuid::Uuid::new_v4()));
+        let a = load_pepper(None, &dir).unwrap();
+        let b = load_pepper(None, &dir).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 32);
+        let k1 = SigningKeys::load(None, &dir).unwrap();
+        let k2 = SigningKeys::load(None, &dir).unwrap();
+        assert_eq!(k1.kid(), k2.kid());
+        assert!(load_pepper(Some(&dir.join("nope")), &dir).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

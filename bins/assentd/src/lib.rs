@@ -1,0 +1,15 @@
+//! `assentd`: the Assent server and its command line. Thin by design: parse and authenticate
+//! the request, load state through `assent-repository`, apply the domain crates' rules, persist
+//! the outcome in one transaction, answer in the API family's dialect.
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod keys;
+pub mod metrics;
+pub mod server;
+pub mod services;
+pub mod state;
+pub mod telemetry;

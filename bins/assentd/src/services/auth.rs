@@ -1,0 +1,192 @@
+//! DirectLogin, session checks and logout.
+
+use super::{Internal, record};
+use crate::state::AppState;
+use assent_identity::SecretString;
+use assent_identity::consumer::CONSUMER_KEY_LABEL;
+use assent_identity::password::PasswordCheck;
+use assent_identity::registration::username_key;
+use assent_repository::users::{self, UserRow};
+use assent_repository::{RepoError, consumers, sessions, transaction};
+use assent_session::{Session, SessionClaims, SessionState};
+use time::OffsetDateTime;
+
+/// DirectLogin's credentials.
+#[derive(Debug)]
+pub struct Credentials {
+    pub username: String,
+    pub password: SecretString,
+    pub consumer_key: SecretString,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("unknown or disabled consumer")]
+    InvalidConsumer,
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl From<RepoError> for LoginError {
+    fn from(error: RepoError) -> Self {
+        LoginError::Internal(error.into())
+    }
+}
+
+/// Checks the consumer and the password (slow: call on a blocking thread holding a hashing
+/// slot), starts a session and returns its signed token. An unknown username costs the same
+/// hash as a wrong password and gets the same answer.
+pub fn direct_login(
+    state: &AppState,
+    credentials: &Credentials,
+    now: OffsetDateTime,
+) -> Result<String, LoginError> {
+    let key_hash = state
+        .secret_hasher
+        .hash(CONSUMER_KEY_LABEL, &credentials.consumer_key);
+    let (consumer, user) = {
+        let mut conn = state.pool.get()?;
+        let consumer = consumers::find_by_key_hash(&mut conn, &key_hash)?;
+        let user = users::find_by_username(
+            &mut conn,
+            &state.config.provider,
+            &username_key(&credentials.username),
+        )?;
+        (consumer, user)
+    };
+    let Some(consumer) = consumer.filter(|c| c.enabled) else {
+        return Err(LoginError::InvalidConsumer);
+    };
+    let check = match &user {
+        Some(row) => state
+            .password_hasher
+            .verify(&credentials.password, &row.password_hash),
+        None => {
+            state.password_hasher.verify_dummy(&credentials.password);
+            PasswordCheck::Mismatch
+        }
+    };
+    let mut conn = state.pool.get()?;
+    let (row, needs_rehash) = match (user, check) {
+        (Some(row), PasswordCheck::Match { needs_rehash }) => (row, needs_rehash),
+        (user, _) => {
+            let user_id = user.as_ref().map(|u| u.user_id.clone());
+            transaction(&mut conn, |conn| {
+                record(
+                    conn,
+                    now,
+                    "login.failure",
+                    user_id.as_deref(),
+                    serde_json::json!({ "consumer_id": consumer.consumer_id, "known_user": user_id.is_some() }),
+                )
+            })?;
+            return Err(LoginError::InvalidCredentials);
+        }
+    };
+    if needs_rehash {
+        rehash(state, &mut conn, &row, &credentials.password)?;
+    }
+    let user_id = uuid::Uuid::parse_str(&row.user_id).map_err(|e| Internal(e.to_string()))?;
+    let session = Session::start(user_id, now, &state.session_policy, &mut rand::rng());
+    transaction(&mut conn, |conn| {
+        sessions::insert(conn, &session)?;
+        record(
+            conn,
+            now,
+            "login.success",
+            Some(&row.user_id),
+            serde_json::json!({
+                "consumer_id": consumer.consumer_id,
+                "session_id": session.session_id.as_str(),
+            }),
+        )
+    })?;
+    state
+        .keys
+        .sign(
+            assent_session::SESSION_TOKEN_TYP,
+            &SessionClaims::for_session(&session, now),
+        )
+        .map_err(|e| LoginError::Internal(Internal(e.to_string())))
+}
+
+/// Stores a stronger hash after a successful login with one made under weaker parameters.
+fn rehash(
+    state: &AppState,
+    conn: &mut assent_repository::DbConnection,
+    row: &UserRow,
+    password: &SecretString,
+) -> Result<(), LoginError> {
+    let new_hash = state
+        .password_hasher
+        .hash(password, &mut rand::rng())
+        .map_err(|e| Internal(e.to_string()))?;
+    let user = assent_identity::UserId(
+        uuid::Uuid::parse_str(&row.user_id).map_err(|e| Internal(e.to_string()))?,
+    );
+    users::replace_password_hash(conn, &user, &row.password_hash, &new_hash)?;
+    Ok(())
+}
+
+/// A signed-in caller.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user: UserRow,
+    pub session: Session,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("session invalid or ended")]
+    Invalid,
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl From<RepoError> for SessionError {
+    fn from(error: RepoError) -> Self {
+        SessionError::Internal(error.into())
+    }
+}
+
+/// Checks the session a verified token names: it must exist, belong to the token's subject
+/// and be active now. Records activity when due (rarely, with one conditional update).
+pub fn check_session(
+    state: &AppState,
+    claims: &SessionClaims,
+    now: OffsetDateTime,
+) -> Result<SignedIn, SessionError> {
+    let mut conn = state.pool.get()?;
+    let Some((session, user)) = sessions::find_with_user(&mut conn, &claims.sid)? else {
+        return Err(SessionError::Invalid);
+    };
+    if user.user_id != claims.sub || session.state(now) != SessionState::Active {
+        return Err(SessionError::Invalid);
+    }
+    if session.activity_due(now, &state.session_policy) {
+        let not_before = now - state.session_policy.activity_write_interval;
+        sessions::record_activity(&mut conn, session.session_id.as_str(), now, not_before)?;
+    }
+    Ok(SignedIn { user, session })
+}
+
+/// Ends a session at once: every token naming it stops working on the next request.
+pub fn logout(state: &AppState, signed_in: &SignedIn, now: OffsetDateTime) -> Result<(), Internal> {
+    let mut conn = state.pool.get()?;
+    let sid = signed_in.session.session_id.as_str().to_owned();
+    transaction(&mut conn, |conn| {
+        if sessions::terminate(conn, &sid, now)? {
+            record(
+                conn,
+                now,
+                "session.terminated",
+                Some(&signed_in.user.user_id),
+                serde_json::json!({ "session_id": sid, "reason": "logout" }),
+            )?;
+        }
+        Ok::<_, RepoError>(())
+    })?;
+    Ok(())
+}

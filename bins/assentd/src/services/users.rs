@@ -1,0 +1,101 @@
+//! Registering users and reading them back.
+
+use super::{Internal, record};
+use crate::state::AppState;
+use assent_identity::{Registration, RegistrationError, RegistrationInput, User, UserId};
+use assent_repository::entitlements::{self, EntitlementRow};
+use assent_repository::users::{self, InsertUser, UserRow};
+use assent_repository::{RepoError, transaction};
+use time::OffsetDateTime;
+
+/// A user with their entitlements, as the API shows them.
+#[derive(Debug, Clone)]
+pub struct UserProfile {
+    pub user: User,
+    pub entitlements: Vec<EntitlementRow>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error(transparent)]
+    Invalid(#[from] RegistrationError),
+    #[error("username taken")]
+    UsernameTaken,
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl From<RepoError> for RegisterError {
+    fn from(error: RepoError) -> Self {
+        RegisterError::Internal(error.into())
+    }
+}
+
+/// Validates, hashes the password (slow: call on a blocking thread holding a hashing slot)
+/// and stores the user with an audit event, in one transaction.
+pub fn register(
+    state: &AppState,
+    input: RegistrationInput,
+    now: OffsetDateTime,
+) -> Result<UserProfile, RegisterError> {
+    let registration = Registration::validate(input)?;
+    let mut conn = state.pool.get()?;
+    // Answer a taken username before paying for a hash; the unique constraint still decides
+    // races below.
+    if users::find_by_username(
+        &mut conn,
+        &state.config.provider,
+        &registration.username_key,
+    )?
+    .is_some()
+    {
+        return Err(RegisterError::UsernameTaken);
+    }
+    let password_hash = state
+        .password_hasher
+        .hash(&registration.password, &mut rand::rng())
+        .map_err(|e| Internal(e.to_string()))?;
+    let user = User {
+        user_id: UserId::generate(&mut rand::rng()),
+        provider: state.config.provider.clone(),
+        provider_id: registration.username.clone(),
+        username: registration.username.clone(),
+        email: registration.email,
+        first_name: registration.first_name,
+        last_name: registration.last_name,
+        created_at: now,
+    };
+    let row = UserRow::new(&user, registration.username_key, password_hash);
+    let outcome = transaction(&mut conn, |conn| {
+        let outcome = users::insert(conn, &row)?;
+        if outcome == InsertUser::Created {
+            record(
+                conn,
+                now,
+                "user.created",
+                Some(&row.user_id),
+                serde_json::json!({ "username": row.username, "provider": row.provider }),
+            )?;
+        }
+        Ok::<_, RepoError>(outcome)
+    })?;
+    match outcome {
+        InsertUser::Created => Ok(UserProfile {
+            user,
+            entitlements: Vec::new(),
+        }),
+        InsertUser::UsernameTaken => Err(RegisterError::UsernameTaken),
+    }
+}
+
+/// A user's profile from their stored row.
+pub fn profile(
+    conn: &mut assent_repository::DbConnection,
+    row: UserRow,
+) -> Result<UserProfile, RepoError> {
+    let entitlements = entitlements::list_for_user(conn, &row.user_id)?;
+    Ok(UserProfile {
+        user: User::try_from(row)?,
+        entitlements,
+    })
+}

@@ -1,0 +1,150 @@
+//! What every request handler shares.
+
+use crate::config::{Config, SqliteSync};
+use crate::keys::{InvalidToken, KeyError, SigningKeys};
+use crate::metrics::Metrics;
+use assent_identity::consumer::SecretHasher;
+use assent_identity::password::PasswordHasher;
+use assent_repository::{Pool, PoolOptions, RepoError, SqliteSynchronous};
+use assent_session::{SESSION_TOKEN_TYP, SessionClaims, SessionPolicy};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+use time::{Duration, OffsetDateTime};
+use tokio::sync::Semaphore;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("database: {0}")]
+    Database(#[from] RepoError),
+    #[error("keys: {0}")]
+    Keys(#[from] KeyError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Shared state: configuration, database pool, keys, hashers, caches, metrics.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub pool: Pool,
+    pub keys: Arc<SigningKeys>,
+    pub secret_hasher: SecretHasher,
+    pub password_hasher: Arc<PasswordHasher>,
+    /// Bounds concurrent Argon2 work: each hash takes ~19 MiB and a core for ~20 ms, so
+    /// unbounded logins would starve everything else.
+    pub hashing_slots: Arc<Semaphore>,
+    pub session_policy: SessionPolicy,
+    pub token_cache: Arc<TokenCache>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// Builds the state from configuration: opens (and migrates) the database, loads or creates
+    /// the keys.
+    pub fn build(config: Config) -> Result<Self, StartError> {
+        let pool = open_database(&config)?;
+        let keys = SigningKeys::load(config.signing_key_file.as_deref(), &config.data_dir)?;
+        let pepper = crate::keys::load_pepper(config.pepper_file.as_deref(), &config.data_dir)?;
+        let secret_hasher =
+            SecretHasher::new(&pepper).map_err(|e| StartError::Other(e.to_string()))?;
+        let password_hasher = PasswordHasher::new(config.argon2_params())
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        let idle =
+            Duration::seconds(i64::try_from(config.session_idle_timeout_secs).unwrap_or(i64::MAX));
+        let session_policy = SessionPolicy {
+            idle_timeout: idle,
+            absolute_lifetime: Duration::seconds(
+                i64::try_from(config.session_absolute_lifetime_secs).unwrap_or(i64::MAX),
+            ),
+            // Write activity rarely, but often enough that the idle timeout stays meaningful.
+            activity_write_interval: std::cmp::min(Duration::seconds(5), idle / 5),
+        };
+        let metrics = Metrics::new(pool.clone()).map_err(|e| StartError::Other(e.to_string()))?;
+        Ok(Self {
+            hashing_slots: Arc::new(Semaphore::new(config.hashing_slots())),
+            config: Arc::new(config),
+            pool,
+            keys: Arc::new(keys),
+            secret_hasher,
+            password_hasher: Arc::new(password_hasher),
+            session_policy,
+            token_cache: Arc::new(TokenCache::new(100_000)),
+            metrics: Arc::new(metrics),
+        })
+    }
+
+    /// Verifies a session token's signature, type and expiry, using the cache for tokens
+    /// already verified. The session row is still checked by the caller on every request.
+    pub fn verify_session_token(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<SessionClaims, InvalidToken> {
+        self.token_cache.get_or_verify(token, now, |token| {
+            self.keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, token)
+        })
+    }
+}
+
+/// Opens the pool and runs pending migrations.
+pub fn open_database(config: &Config) -> Result<Pool, RepoError> {
+    let options = PoolOptions {
+        max_size: config.db_pool_size,
+        connection_timeout: StdDuration::from_secs(5),
+        sqlite_busy_timeout: StdDuration::from_secs(5),
+        sqlite_synchronous: match config.sqlite_synchronous {
+            SqliteSync::Full => SqliteSynchronous::Full,
+            SqliteSync::Normal => SqliteSynchronous::Normal,
+        },
+    };
+    let pool = Pool::connect(&config.database_url, &options)?;
+    let mut conn = pool.get()?;
+    let ran = assent_repository::run_migrations(&mut conn)?;
+    if ran > 0 {
+        tracing::info!(
+            migrations = ran,
+            backend = pool.backend_name(),
+            "database migrated"
+        );
+    }
+    Ok(pool)
+}
+
+/// Verified token claims, keyed by a SHA-256 of the whole token so the ES256 check (tens of
+/// microseconds) runs once per token rather than once per request. Entries carry the token's
+/// own expiry and are refused after it; the cache is bounded.
+pub struct TokenCache {
+    cache: quick_cache::sync::Cache<[u8; 32], SessionClaims>,
+}
+
+impl TokenCache {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            cache: quick_cache::sync::Cache::new(capacity),
+        }
+    }
+
+    fn get_or_verify(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+        verify: impl FnOnce(&str) -> Result<SessionClaims, InvalidToken>,
+    ) -> Result<SessionClaims, InvalidToken> {
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(claims) = self.cache.get(&key) {
+            return if claims.exp > now.unix_timestamp() {
+                Ok(claims)
+            } else {
+                self.cache.remove(&key);
+                Err(InvalidToken)
+            };
+        }
+        let claims = verify(token)?;
+        self.cache.insert(key, claims.clone());
+        Ok(claims)
+    }
+}
