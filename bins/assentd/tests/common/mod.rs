@@ -1,0 +1,166 @@
+//! Test fixtures: an app over a fresh database per test, with builders for users and consumers.
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different subset of the fixtures"
+)]
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::{test, web};
+use assent_identity::consumer::{CONSUMER_KEY_LABEL, Consumer, generate_consumer_key};
+use assent_repository::consumers;
+use assent_repository::testing::TestDatabase;
+use assentd::config::Config;
+use assentd::server::build_app;
+use assentd::state::AppState;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+pub const PASSWORD: &str = "Tr0ub4dour&3x";
+
+pub struct TestApp {
+    pub db: TestDatabase,
+    pub state: web::Data<AppState>,
+    pub data_dir: PathBuf,
+}
+
+impl TestApp {
+    pub fn new(db: TestDatabase) -> Self {
+        Self::with_config(db, |_| {})
+    }
+
+    pub fn with_config(db: TestDatabase, adjust: impl FnOnce(&mut Config)) -> Self {
+        let data_dir = std::env::temp_dir().join(format!("assent-http-{}", uuid::Uuid::new_v4()));
+        let mut config = Config {
+            database_url: db.url().to_owned(),
+            data_dir: data_dir.clone(),
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let state = AppState::build(config).expect("app state");
+        Self {
+            db,
+            state: web::Data::new(state),
+            data_dir,
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.db.backend_name()
+    }
+
+    pub async fn service(
+        &self,
+    ) -> impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    > {
+        test::init_service(build_app(self.state.clone())).await
+    }
+
+    /// A consumer's plaintext key (stored hashed).
+    pub fn consumer(&self, enabled: bool) -> String {
+        let key = generate_consumer_key(&mut rand::rng());
+        let consumer = Consumer {
+            consumer_id: uuid::Uuid::new_v4(),
+            name: "Test app".into(),
+            enabled,
+        };
+        let hash = self.state.secret_hasher.hash(CONSUMER_KEY_LABEL, &key);
+        let mut conn = self.state.pool.get().unwrap();
+        consumers::insert(&mut conn, &consumer, &hash, assentd::services::now()).unwrap();
+        key.expose().to_owned()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+pub fn sign_up_body(username: &str) -> Value {
+    json!({
+        "username": username,
+        "password": PASSWORD,
+        "email": format!("{username}@example.com"),
+        "first_name": "Felix",
+        "last_name": "Smith",
+    })
+}
+
+/// Sends a request and returns (status, headers, JSON body or Null).
+pub async fn send<S, B>(
+    app: &S,
+    req: test::TestRequest,
+) -> (u16, actix_web::http::header::HeaderMap, Value)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let response = test::call_service(app, req.to_request()).await;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = test::read_body(response).await;
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, headers, body)
+}
+
+pub async fn sign_up<S, B>(app: &S, username: &str) -> Value
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let (status, _, body) = send(
+        app,
+        test::TestRequest::post()
+            .uri("/obp/v5.1.0/users")
+            .set_json(sign_up_body(username)),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+pub async fn login<S, B>(
+    app: &S,
+    username: &str,
+    password: &str,
+    consumer_key: &str,
+) -> (u16, Value)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let header =
+        format!("username={username}, password=\"{password}\", consumer_key={consumer_key}");
+    let (status, _, body) = send(
+        app,
+        test::TestRequest::post()
+            .uri("/my/logins/direct")
+            .insert_header(("DirectLogin", header)),
+    )
+    .await;
+    (status, body)
+}
+
+pub async fn token<S, B>(app: &S, username: &str, consumer_key: &str) -> String
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let (status, body) = login(app, username, PASSWORD, consumer_key).await;
+    assert_eq!(status, 201, "{body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+pub fn current(token: &str) -> test::TestRequest {
+    test::TestRequest::get()
+        .uri("/obp/v5.1.0/users/current")
+        .insert_header(("DirectLogin", format!("token={token}")))
+}
+
+pub fn message(body: &Value) -> &str {
+    body["message"].as_str().unwrap_or("")
+}
