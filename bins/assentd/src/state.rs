@@ -128,7 +128,8 @@ impl TokenCache {
         }
     }
 
-    fn get_or_verify(
+    /// The cached claims of `token`, or those `verify` returns (then cached).
+    pub fn get_or_verify(
         &self,
         token: &str,
         now: OffsetDateTime,

@@ -158,9 +158,28 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
                 | JsonPayloadError::OverflowKnownLength { .. } => GenericError::PayloadTooLarge,
                 _ => GenericError::BadJson,
             };
-            tracing::debug!(%error, "rejected request body");
+            // serde's messages can quote the offending value (a password sent as a number,
+            // say), so only the position and category are logged.
+            let reason = match &error {
+                JsonPayloadError::Deserialize(e) => {
+                    format!(
+                        "{:?} at line {} column {}",
+                        e.classify(),
+                        e.line(),
+                        e.column()
+                    )
+                }
+                JsonPayloadError::Overflow { .. }
+                | JsonPayloadError::OverflowKnownLength { .. } => "body too large".to_owned(),
+                JsonPayloadError::ContentType => "unsupported content type".to_owned(),
+                _ => "unreadable body".to_owned(),
+            };
             let response = Dialect::for_path(req.path()).error(kind, req.path());
-            actix_web::error::InternalError::from_response(error, response).into()
+            actix_web::error::InternalError::from_response(
+                format!("rejected JSON body: {reason}"),
+                response,
+            )
+            .into()
         })
 }
 

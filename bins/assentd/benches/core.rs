@@ -1,0 +1,58 @@
+//! In-process costs on the request path. Results go to docs/benchmarks.md.
+
+use assent_identity::SecretString;
+use assent_identity::password::{Argon2Params, PasswordHasher};
+use assent_session::{SESSION_TOKEN_TYP, SessionClaims};
+use assentd::api::obp::direct_login::parse_params;
+use assentd::keys::SigningKeys;
+use assentd::state::TokenCache;
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+
+fn tokens(c: &mut Criterion) {
+    let dir = std::env::temp_dir().join(format!("assent-bench-{}", uuid::Uuid::new_v4()));
+    let keys = SigningKeys::load(None, &dir).expect("keys");
+    let now = assentd::services::now();
+    let claims = SessionClaims {
+        sid: "0123456789abcdef0123456789abcdef".into(),
+        sub: uuid::Uuid::new_v4().to_string(),
+        iat: now.unix_timestamp(),
+        exp: now.unix_timestamp() + 3600,
+    };
+    let token = keys.sign(SESSION_TOKEN_TYP, &claims).expect("sign");
+    c.bench_function("session_token/sign_es256", |b| {
+        b.iter(|| keys.sign(SESSION_TOKEN_TYP, black_box(&claims)))
+    });
+    c.bench_function("session_token/verify_es256", |b| {
+        b.iter(|| keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, black_box(&token)))
+    });
+    let cache = TokenCache::new(100_000);
+    let verify = |t: &str| keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, t);
+    cache.get_or_verify(&token, now, verify).expect("valid");
+    c.bench_function("session_token/verify_cached", |b| {
+        b.iter(|| cache.get_or_verify(black_box(&token), now, verify))
+    });
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn passwords(c: &mut Criterion) {
+    let hasher = PasswordHasher::new(Argon2Params::default()).expect("params");
+    let password = SecretString::from("Tr0ub4dour&3x");
+    let stored = hasher.hash(&password, &mut rand::rng()).expect("hash");
+    let mut group = c.benchmark_group("password");
+    group.sample_size(20);
+    group.bench_function("argon2id_verify_m19456_t2", |b| {
+        b.iter(|| hasher.verify(black_box(&password), &stored))
+    });
+    group.finish();
+}
+
+fn headers(c: &mut Criterion) {
+    let header = r#"username=felixsmith, password="Tr0ub4dour&3x", consumer_key=14568eb7if1wt36mb24miuxzqbo2i7jhx0qc0hq6"#;
+    c.bench_function("direct_login/parse_header", |b| {
+        b.iter(|| parse_params(black_box(header)))
+    });
+}
+
+criterion_group!(benches, tokens, passwords, headers);
+criterion_main!(benches);

@@ -1,0 +1,347 @@
+//! End to end: the real `assentd` binary, started as the README starts it, driven with curl as
+//! the README's walk-through does. Also checks that no secret reaches the logs.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_assentd");
+const PASSWORD: &str = "Tr0ub4dour&3x";
+
+/// A scratch folder used as the working directory, so the defaults (./data/assent.db) apply.
+struct Workdir(PathBuf);
+
+impl Workdir {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("assent-e2e-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `assentd` with a clean ASSENT_* environment (the developer's own settings must not leak in).
+fn assentd(dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command.current_dir(dir);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("ASSENT_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+fn run_json(command: &mut Command) -> Value {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{:?} failed: {}",
+        command,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// curl, returning (status, JSON body or Null).
+fn curl(args: &[&str]) -> (u16, Value) {
+    let output = Command::new("curl")
+        .args(["-s", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl is needed for the end-to-end test");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let (body, status) = text.rsplit_once('\n').unwrap();
+    (
+        status.trim().parse().unwrap_or(0),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start(dir: &Path) -> Self {
+        let port = free_port();
+        let log = dir.join("server.log");
+        let child = assentd(dir)
+            .arg("serve")
+            .env("ASSENT_LISTEN", format!("127.0.0.1:{port}"))
+            .env("ASSENT_LOG_LEVEL", "debug")
+            .env("ASSENT_LOG_FORMAT", "json")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while curl(&[&format!("{base}/health/ready")]).0 != 200 {
+            assert!(Instant::now() < deadline, "server did not become ready");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { child, base, log }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGTERM, then wait: a graceful shutdown exits with success.
+    fn stop(mut self) -> String {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "assentd exited with {exit:?} after SIGTERM");
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+#[test]
+fn readme_walk_through_with_curl_and_no_secrets_in_logs() {
+    let dir = Workdir::new();
+    let consumer =
+        run_json(assentd(&dir.0).args(["admin", "create-consumer", "--name", "Demo app"]));
+    let key = consumer["key"].as_str().unwrap().to_owned();
+    assert!(consumer["consumer_id"].is_string());
+
+    let server = Server::start(&dir.0);
+    assert!(
+        dir.0.join("data/assent.db").is_file(),
+        "default SQLite file not created"
+    );
+
+    let (status, user) = curl(&[
+        "-X",
+        "POST",
+        &server.url("/obp/v5.1.0/users"),
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        &format!(
+            r#"{{"username":"felix","password":"{PASSWORD}","email":"felix@example.com","first_name":"Felix","last_name":"Smith"}}"#
+        ),
+    ]);
+    assert_eq!(status, 201, "{user}");
+
+    let (status, login) = curl(&[
+        "-X",
+        "POST",
+        &server.url("/my/logins/direct"),
+        "-H",
+        &format!(r#"DirectLogin: username=felix, password="{PASSWORD}", consumer_key={key}"#),
+    ]);
+    assert_eq!(status, 201, "{login}");
+    let token = login["token"].as_str().unwrap().to_owned();
+
+    let (status, me) = curl(&[
+        &server.url("/obp/v3.1.0/users/current"),
+        "-H",
+        &format!("DirectLogin: token={token}"),
+    ]);
+    assert_eq!(status, 200);
+    assert_eq!(me, user);
+
+    let (status, _) = curl(&[
+        "-X",
+        "DELETE",
+        &server.url("/my/logins/current"),
+        "-H",
+        &format!("DirectLogin: token={token}"),
+    ]);
+    assert_eq!(status, 204);
+    let (status, body) = curl(&[
+        &server.url("/obp/v3.1.0/users/current"),
+        "-H",
+        &format!("DirectLogin: token={token}"),
+    ]);
+    assert_eq!(status, 401, "{body}");
+
+    // A password of the wrong type is refused without its value reaching the log.
+    let (status, body) = curl(&[
+        "-X",
+        "POST",
+        &server.url("/obp/v5.1.0/users"),
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        r#"{"username":"eve","password":98765432123,"email":"eve@example.com","first_name":"E","last_name":"V"}"#,
+    ]);
+    assert_eq!(status, 400, "{body}");
+
+    let (status, jwks) = curl(&[&server.url("/obp/v3.1.0/certs")]);
+    assert_eq!(status, 200);
+    assert_eq!(jwks["keys"][0]["alg"], "ES256");
+
+    let log = server.stop();
+    assert!(log.contains("request_id"), "logs carry request ids");
+    assert!(log.contains("graceful shutdown"), "{log}");
+    for secret in [
+        PASSWORD,
+        &token,
+        &key,
+        &token[token.len() - 20..],
+        "98765432123",
+    ] {
+        assert!(!log.contains(secret), "a secret reached the logs: {secret}");
+    }
+}
+
+#[test]
+fn admin_commands_print_json_and_fail_clearly() {
+    let dir = Workdir::new();
+    let user = run_json(assentd(&dir.0).args([
+        "admin",
+        "create-user",
+        "--username",
+        "admin",
+        "--password",
+        PASSWORD,
+        "--email",
+        "admin@example.com",
+    ]));
+    assert_eq!(user["username"], "admin");
+    let grant = run_json(assentd(&dir.0).args([
+        "admin",
+        "grant-role",
+        "--username",
+        "admin",
+        "--role",
+        "CanGetAnyUser",
+    ]));
+    assert_eq!(grant["role_name"], "CanGetAnyUser");
+    assert_eq!(grant["bank_id"], "");
+    let migrated = run_json(assentd(&dir.0).arg("migrate"));
+    assert_eq!(migrated["database"], "sqlite");
+    let openapi = run_json(assentd(&dir.0).arg("openapi"));
+    assert!(openapi["paths"]["/my/logins/direct"]["post"].is_object());
+
+    for (args, expected) in [
+        (
+            vec![
+                "admin",
+                "grant-role",
+                "--username",
+                "admin",
+                "--role",
+                "CanFly",
+            ],
+            "unknown role",
+        ),
+        (
+            vec![
+                "admin",
+                "grant-role",
+                "--username",
+                "ghost",
+                "--role",
+                "CanGetAnyUser",
+            ],
+            "no user named",
+        ),
+        (
+            vec![
+                "admin",
+                "grant-role",
+                "--username",
+                "admin",
+                "--role",
+                "CanCreateAccount",
+            ],
+            "--bank-id",
+        ),
+        (
+            vec![
+                "admin",
+                "grant-role",
+                "--username",
+                "admin",
+                "--role",
+                "CanGetAnyUser",
+            ],
+            "already has",
+        ),
+        (
+            vec![
+                "admin",
+                "create-user",
+                "--username",
+                "admin",
+                "--password",
+                PASSWORD,
+                "--email",
+                "a@example.com",
+            ],
+            "OBP-30274",
+        ),
+        (
+            vec![
+                "admin",
+                "create-user",
+                "--username",
+                "x",
+                "--password",
+                "short",
+                "--email",
+                "a@example.com",
+            ],
+            "OBP-30207",
+        ),
+        (
+            vec!["admin", "create-consumer", "--name", ""],
+            "consumer name",
+        ),
+    ] {
+        let output = assentd(&dir.0).args(&args).output().unwrap();
+        assert!(!output.status.success(), "{args:?} succeeded");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(
+            output.stdout.is_empty(),
+            "{args:?} printed to stdout on failure"
+        );
+    }
+}
+
+#[test]
+fn invalid_configuration_fails_at_start_with_a_clear_message() {
+    let dir = Workdir::new();
+    let output = assentd(&dir.0)
+        .arg("serve")
+        .env("ASSENT_SESSION_IDLE_TIMEOUT_SECS", "five")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("session_idle_timeout_secs"), "{stderr}");
+    assert!(
+        !dir.0.join("data").exists(),
+        "nothing is created on a refused start"
+    );
+}

@@ -1,0 +1,29 @@
+# The usual tasks. CI runs .ci/run, which runs the same commands.
+
+pg_url := env_var_or_default("ASSENT_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+
+# Run the server on SQLite (./data/assent.db)
+run:
+    cargo run -p assentd
+
+# Every test, on SQLite
+test:
+    cargo test --workspace
+
+# Every test, on SQLite and PostgreSQL
+test-pg:
+    ASSENT_TEST_POSTGRES_URL={{pg_url}} cargo test --workspace
+
+# Format check and clippy with warnings denied
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# In-process benchmarks (criterion) and the HTTP load script
+bench:
+    cargo bench -p assentd
+    scripts/load.sh
+
+# Print the OpenAPI document
+openapi:
+    cargo run -q -p assentd -- openapi
