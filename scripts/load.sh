@@ -48,14 +48,14 @@ hello_rss=$(awk '/VmHWM/ {print $2}' "/proc/${pids[0]}/status")
 export ASSENT_DATA_DIR="$work/data" ASSENT_DATABASE_URL="sqlite://$work/data/assent.db"
 export ASSENT_LISTEN="127.0.0.1:$PORT_ASSENT" ASSENT_WORKERS=1 ASSENT_LOG_LEVEL=warn
 key=$("$BIN" admin create-consumer --name load | sed -n 's/.*"key": "\(.*\)".*/\1/p')
-(cd "$work" && taskset -c 0 "$OLDPWD/$BIN" serve 2>"$work/server.log") & pids+=($!)
+(cd "$work" && exec taskset -c 0 "$OLDPWD/$BIN" serve 2>"$work/server.log") & pids+=($!)
 wait_up "http://127.0.0.1:$PORT_ASSENT/health/ready"
 curl -sf -X POST "http://127.0.0.1:$PORT_ASSENT/obp/v5.1.0/users" -H 'Content-Type: application/json' \
     -d '{"username":"load","password":"Tr0ub4dour&3x","email":"load@example.com","first_name":"Load","last_name":"Test"}' >/dev/null
 token=$(curl -sf -X POST "http://127.0.0.1:$PORT_ASSENT/my/logins/direct" \
     -H "DirectLogin: username=load, password=\"Tr0ub4dour&3x\", consumer_key=$key" | sed 's/.*"token":"\([^"]*\)".*/\1/')
 read -r assent_rps assent_p50 assent_p99 < <(measure -H "DirectLogin: token=$token" "http://127.0.0.1:$PORT_ASSENT/obp/v3.1.0/users/current")
-assent_pid=$(pgrep -f "$BIN serve" | head -n1)
+assent_pid=${pids[1]}
 assent_rss=$(awk '/VmHWM/ {print $2}' "/proc/$assent_pid/status")
 
 ratio=$(awk -v a="$assent_rps" -v h="$hello_rps" 'BEGIN {printf "%.2f", a / h}')

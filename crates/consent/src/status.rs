@@ -158,7 +158,10 @@ mod tests {
         assert_eq!(Initiated.apply(ChallengeAnswered), Ok(Accepted));
         assert_eq!(Initiated.apply(ChallengeFailed), Ok(Rejected));
         assert_eq!(Accepted.apply(RevokedByUser), Ok(Revoked));
-        assert_eq!(Accepted.apply(ConsentEvent::Expired), Ok(ConsentStatus::Expired));
+        assert_eq!(
+            Accepted.apply(ConsentEvent::Expired),
+            Ok(ConsentStatus::Expired)
+        );
         assert!(Revoked.apply(RevokedByUser).is_err());
         assert!(Rejected.apply(ChallengeAnswered).is_err());
         assert!(Initiated.apply(RevokedByUser).is_err());

@@ -65,7 +65,7 @@ pub fn find_by_key_hash(
     consumers::table
         .filter(consumers::key_hash.eq(key_hash))
         .select(ConsumerRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(Consumer::try_from)
         .transpose()

@@ -7,6 +7,9 @@
 //!   inside a larger [`transaction`]; callers under an async runtime run them on a blocking
 //!   thread.
 //! - Rows are separate from domain types and converted with `TryFrom`.
+//! - Single-row lookups are by a primary or unique key with `get_result`, never `first()`: a
+//!   bound `LIMIT` keeps a statement out of Diesel's prepared-statement cache, which costs
+//!   several times the query itself (see `benches/queries.rs`).
 //!
 //! ```no_run
 //! let pool = assent_repository::Pool::connect(

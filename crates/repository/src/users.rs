@@ -106,7 +106,7 @@ pub fn find_by_username(
         .filter(users::provider.eq(provider))
         .filter(users::username_key.eq(username_key))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -115,7 +115,7 @@ pub fn find_by_id(conn: &mut DbConnection, user_id: &UserId) -> Result<Option<Us
     Ok(users::table
         .find(user_id.to_string())
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -7,8 +7,8 @@ use assent_identity::consumer::CONSUMER_KEY_LABEL;
 use assent_identity::password::PasswordCheck;
 use assent_identity::registration::username_key;
 use assent_repository::users::{self, UserRow};
-use assent_repository::{RepoError, consumers, sessions, transaction};
-use assent_session::{Session, SessionClaims, SessionState};
+use assent_repository::{DbConnection, RepoError, consumers, sessions, transaction};
+use assent_session::{Session, SessionClaims, SessionPolicy, SessionState};
 use time::OffsetDateTime;
 
 /// DirectLogin's credentials.
@@ -154,29 +154,32 @@ impl From<RepoError> for SessionError {
 /// Checks the session a verified token names: it must exist, belong to the token's subject
 /// and be active now. Records activity when due (rarely, with one conditional update).
 pub fn check_session(
-    state: &AppState,
+    conn: &mut DbConnection,
+    policy: &SessionPolicy,
     claims: &SessionClaims,
     now: OffsetDateTime,
 ) -> Result<SignedIn, SessionError> {
-    let mut conn = state.pool.get()?;
-    let Some((session, user)) = sessions::find_with_user(&mut conn, &claims.sid)? else {
+    let Some((session, user)) = sessions::find_with_user(conn, &claims.sid)? else {
         return Err(SessionError::Invalid);
     };
     if user.user_id != claims.sub || session.state(now) != SessionState::Active {
         return Err(SessionError::Invalid);
     }
-    if session.activity_due(now, &state.session_policy) {
-        let not_before = now - state.session_policy.activity_write_interval;
-        sessions::record_activity(&mut conn, session.session_id.as_str(), now, not_before)?;
+    if session.activity_due(now, policy) {
+        let not_before = now - policy.activity_write_interval;
+        sessions::record_activity(conn, session.session_id.as_str(), now, not_before)?;
     }
     Ok(SignedIn { user, session })
 }
 
 /// Ends a session at once: every token naming it stops working on the next request.
-pub fn logout(state: &AppState, signed_in: &SignedIn, now: OffsetDateTime) -> Result<(), Internal> {
-    let mut conn = state.pool.get()?;
+pub fn logout(
+    conn: &mut DbConnection,
+    signed_in: &SignedIn,
+    now: OffsetDateTime,
+) -> Result<(), RepoError> {
     let sid = signed_in.session.session_id.as_str().to_owned();
-    transaction(&mut conn, |conn| {
+    transaction(conn, |conn| {
         if sessions::terminate(conn, &sid, now)? {
             record(
                 conn,
@@ -187,6 +190,5 @@ pub fn logout(state: &AppState, signed_in: &SignedIn, now: OffsetDateTime) -> Re
             )?;
         }
         Ok::<_, RepoError>(())
-    })?;
-    Ok(())
+    })
 }

@@ -7,13 +7,41 @@ use crate::services::auth::{SessionError, SignedIn, check_session};
 use crate::services::now;
 use crate::state::AppState;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
-use std::future::Future;
-use std::pin::Pin;
+use assent_repository::DbConnection;
+use assent_session::SessionClaims;
 
-/// A request from a signed-in user whose session is active. Extracting it checks the token's
-/// signature (cached per token), then the session row (every request).
+/// A request carrying a session token whose signature, type and expiry checked out (cached
+/// per token). The session itself is checked by [`Authenticated::run`], in the same blocking
+/// call and on the same connection as the handler's own work: one pool checkout and one
+/// thread hop per request.
 #[derive(Debug)]
-pub struct Authenticated(pub SignedIn);
+pub struct Authenticated {
+    claims: SessionClaims,
+}
+
+impl Authenticated {
+    /// Checks the session, then runs `work` with the signed-in caller, on the blocking pool.
+    pub async fn run<T: Send + 'static>(
+        self,
+        state: &web::Data<AppState>,
+        work: impl FnOnce(&AppState, &mut DbConnection, SignedIn) -> Result<T, ObpError>
+        + Send
+        + 'static,
+    ) -> Result<T, ObpError> {
+        let state = state.clone().into_inner();
+        blocking(move || {
+            let now = now();
+            let mut conn = state.pool.get().map_err(|e| ObpError::internal(&e))?;
+            let signed_in = check_session(&mut conn, &state.session_policy, &self.claims, now)
+                .map_err(|e| match e {
+                    SessionError::Invalid => ObpError::unauthorized(INVALID_DIRECT_LOGIN_TOKEN),
+                    SessionError::Internal(e) => ObpError::internal(&e),
+                })?;
+            work(&state, &mut conn, signed_in)
+        })
+        .await?
+    }
+}
 
 fn token(req: &HttpRequest) -> Result<String, ObpError> {
     let text = match credentials_text(req.headers()) {
@@ -34,26 +62,20 @@ fn token(req: &HttpRequest) -> Result<String, ObpError> {
 
 impl FromRequest for Authenticated {
     type Error = ObpError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ObpError>>>>;
+    type Future = std::future::Ready<Result<Self, ObpError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = token(req);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| ObpError::internal(&"application state missing"))?;
-            let token = token?;
-            let now = now();
-            let claims = state
-                .verify_session_token(&token, now)
-                .map_err(|_| ObpError::unauthorized(INVALID_DIRECT_LOGIN_TOKEN))?;
-            let signed_in = blocking(move || check_session(&state, &claims, now)).await?;
-            match signed_in {
-                Ok(signed_in) => Ok(Authenticated(signed_in)),
-                Err(SessionError::Invalid) => {
-                    Err(ObpError::unauthorized(INVALID_DIRECT_LOGIN_TOKEN))
-                }
-                Err(SessionError::Internal(e)) => Err(ObpError::internal(&e)),
-            }
-        })
+        std::future::ready(authenticate(req))
     }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Authenticated, ObpError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ObpError::internal(&"application state missing"))?;
+    let token = token(req)?;
+    let claims = state
+        .verify_session_token(&token, now())
+        .map_err(|_| ObpError::unauthorized(INVALID_DIRECT_LOGIN_TOKEN))?;
+    Ok(Authenticated { claims })
 }

@@ -118,8 +118,11 @@ pub async fn logout(
     state: web::Data<AppState>,
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
-    let state = state.into_inner();
-    blocking(move || end_session(&state, &caller.0, now())).await??;
+    caller
+        .run(&state, |_, conn, signed_in| {
+            end_session(conn, &signed_in, now()).map_err(|e| ObpError::internal(&e))
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

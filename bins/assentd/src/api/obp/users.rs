@@ -160,11 +160,10 @@ pub async fn current_user(
     state: web::Data<AppState>,
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
-    let user = caller.0.user;
-    let profile = blocking(move || -> Result<UserProfile, Internal> {
-        let mut conn = state.pool.get()?;
-        Ok(profile(&mut conn, user)?)
-    })
-    .await??;
+    let profile = caller
+        .run(&state, |_, conn, signed_in| {
+            profile(conn, signed_in.user).map_err(|e| ObpError::internal(&e))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(UserJson::from(profile)))
 }
