@@ -48,6 +48,7 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub workers: usize,
     pub db_pool_size: u32,
+    pub blocking_threads: usize,
     pub sqlite_synchronous: SqliteSync,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
@@ -74,6 +75,7 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             workers: 0,
             db_pool_size: 16,
+            blocking_threads: 0,
             sqlite_synchronous: SqliteSync::Full,
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
@@ -101,6 +103,7 @@ const KEYS: &[&str] = &[
     "max_body_bytes",
     "workers",
     "db_pool_size",
+    "blocking_threads",
     "sqlite_synchronous",
     "argon2_memory_kib",
     "argon2_iterations",
@@ -235,6 +238,17 @@ impl Config {
             self.max_concurrent_password_hashes
         } else {
             std::thread::available_parallelism().map_or(2, usize::from)
+        }
+    }
+
+    /// Threads per HTTP worker for blocking database work (password hashing has its own
+    /// pool). Every request's database work is short, so a few threads keep the core busy;
+    /// more only add context switches (measured in docs/benchmarks.md).
+    pub fn blocking_threads_per_worker(&self) -> usize {
+        if self.blocking_threads > 0 {
+            self.blocking_threads
+        } else {
+            4
         }
     }
 

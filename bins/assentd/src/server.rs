@@ -42,6 +42,7 @@ pub fn serve(config: Config) -> Result<(), StartError> {
         );
     }
     let workers = config.workers;
+    let blocking_threads = config.blocking_threads_per_worker();
     let shutdown = config.shutdown_timeout_secs;
     let state = web::Data::new(AppState::build(config)?);
     tracing::info!(%addr, database = state.pool.backend_name(), "assentd listening");
@@ -53,6 +54,7 @@ pub fn serve(config: Config) -> Result<(), StartError> {
         if workers > 0 {
             server = server.workers(workers);
         }
+        server = server.worker_max_blocking_threads(blocking_threads);
         server
             .run()
             .await

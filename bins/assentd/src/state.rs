@@ -1,6 +1,7 @@
 //! What every request handler shares.
 
 use crate::config::{Config, SqliteSync};
+use crate::hashing::HashingPool;
 use crate::keys::{InvalidToken, KeyError, SigningKeys};
 use crate::metrics::Metrics;
 use assent_identity::consumer::SecretHasher;
@@ -11,7 +12,6 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 use time::{Duration, OffsetDateTime};
-use tokio::sync::Semaphore;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -34,9 +34,8 @@ pub struct AppState {
     pub keys: Arc<SigningKeys>,
     pub secret_hasher: SecretHasher,
     pub password_hasher: Arc<PasswordHasher>,
-    /// Bounds concurrent Argon2 work: each hash takes ~19 MiB and a core for ~20 ms, so
-    /// unbounded logins would starve everything else.
-    pub hashing_slots: Arc<Semaphore>,
+    /// Where sign-up and login run (Argon2id), apart from everything else.
+    pub hashing: HashingPool,
     pub session_policy: SessionPolicy,
     pub token_cache: Arc<TokenCache>,
     pub metrics: Arc<Metrics>,
@@ -65,7 +64,8 @@ impl AppState {
         };
         let metrics = Metrics::new(pool.clone()).map_err(|e| StartError::Other(e.to_string()))?;
         Ok(Self {
-            hashing_slots: Arc::new(Semaphore::new(config.hashing_slots())),
+            hashing: HashingPool::new(config.hashing_slots(), 1024)
+                .map_err(|e| StartError::Other(e.0))?,
             config: Arc::new(config),
             pool,
             keys: Arc::new(keys),

@@ -4,11 +4,10 @@ use super::auth::Authenticated;
 use super::direct_login::{HeaderError, credentials_text, param, parse_params};
 use super::errors::*;
 use super::users::ErrorJson;
-use crate::api::blocking;
 use crate::services::auth::{
     Credentials, LoginError, direct_login as login, logout as end_session,
 };
-use crate::services::{Internal, now};
+use crate::services::now;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use assent_identity::SecretString;
@@ -83,18 +82,12 @@ pub async fn direct_login(
     req: HttpRequest,
 ) -> Result<HttpResponse, ObpError> {
     let credentials = credentials(&req)?;
-    let permit = state
-        .hashing_slots
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| Internal(e.to_string()))?;
     let state = state.into_inner();
-    let result = blocking(move || {
-        let _permit = permit;
-        login(&state, &credentials, now())
-    })
-    .await?;
+    let result = state
+        .clone()
+        .hashing
+        .run(move || login(&state, &credentials, now()))
+        .await?;
     match result {
         Ok(token) => Ok(HttpResponse::Created().json(TokenJson { token })),
         Err(LoginError::InvalidConsumer) => Err(ObpError::unauthorized(INVALID_CONSUMER_KEY)),

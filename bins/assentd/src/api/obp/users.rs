@@ -2,9 +2,8 @@
 
 use super::auth::Authenticated;
 use super::errors::*;
-use crate::api::blocking;
+use crate::services::now;
 use crate::services::users::{RegisterError, UserProfile, profile, register};
-use crate::services::{Internal, now};
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 use assent_identity::password::PasswordPolicyError;
@@ -131,18 +130,12 @@ pub async fn create_user(
         first_name: body.first_name,
         last_name: body.last_name,
     };
-    let permit = state
-        .hashing_slots
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| Internal(e.to_string()))?;
     let state = state.into_inner();
-    let result = blocking(move || {
-        let _permit = permit;
-        register(&state, input, now())
-    })
-    .await?;
+    let result = state
+        .clone()
+        .hashing
+        .run(move || register(&state, input, now()))
+        .await?;
     let profile = result.map_err(registration_error)?;
     Ok(HttpResponse::Created().json(UserJson::from(profile)))
 }
