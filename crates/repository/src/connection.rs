@@ -116,9 +116,11 @@ impl r2d2::ManageConnection for Manager {
                     SqliteSynchronous::Full => "FULL",
                     SqliteSynchronous::Normal => "NORMAL",
                 };
+                // journal_mode is set once per file in `Pool::connect`: it is persistent, and
+                // switching it takes a lock that parallel connection setup would fight over.
                 conn.batch_execute(&format!(
-                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;",
+                    "PRAGMA busy_timeout = {}; PRAGMA synchronous = {synchronous}; \
+                     PRAGMA foreign_keys = ON;",
                     self.options.sqlite_busy_timeout.as_millis()
                 ))
                 .map_err(diesel::r2d2::Error::QueryError)?;
@@ -165,6 +167,12 @@ impl Pool {
                         ))
                     })?;
                 }
+                let mut conn = SqliteConnection::establish(path)
+                    .map_err(|e| RepoError::Connection(e.to_string()))?;
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
+                    options.sqlite_busy_timeout.as_millis()
+                ))?;
                 "sqlite"
             }
         };

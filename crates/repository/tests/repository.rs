@@ -249,3 +249,39 @@ fn a_failed_transaction_leaves_nothing_behind() {
         );
     });
 }
+
+#[test]
+fn sqlite_connections_use_wal_foreign_keys_and_full_sync() {
+    use diesel::prelude::*;
+    use diesel::sql_types::{BigInt, Text};
+
+    #[derive(QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = Text)]
+        journal_mode: String,
+    }
+    #[derive(QueryableByName)]
+    struct Flag {
+        #[diesel(sql_type = BigInt)]
+        value: i64,
+    }
+
+    let db = TestDatabase::sqlite();
+    let pool = db.pool().unwrap();
+    // Several connections at once, as the pool opens them at start.
+    let conns: Vec<_> = (0..4).map(|_| pool.get().unwrap()).collect();
+    for mut conn in conns {
+        let mode: Mode = diesel::sql_query("PRAGMA journal_mode")
+            .get_result(&mut *conn)
+            .unwrap();
+        assert_eq!(mode.journal_mode, "wal");
+        let fk: Flag = diesel::sql_query("SELECT foreign_keys AS value FROM pragma_foreign_keys")
+            .get_result(&mut *conn)
+            .unwrap();
+        assert_eq!(fk.value, 1);
+        let sync: Flag = diesel::sql_query("SELECT synchronous AS value FROM pragma_synchronous")
+            .get_result(&mut *conn)
+            .unwrap();
+        assert_eq!(sync.value, 2, "synchronous=FULL");
+    }
+}
