@@ -56,12 +56,16 @@ token=$(curl -sf -X POST "http://127.0.0.1:$PORT_ASSENT/my/logins/direct" \
     -H "DirectLogin: username=load, password=\"Tr0ub4dour&3x\", consumer_key=$key" | sed 's/.*"token":"\([^"]*\)".*/\1/')
 read -r assent_rps assent_p50 assent_p99 < <(measure -H "DirectLogin: token=$token" "http://127.0.0.1:$PORT_ASSENT/obp/v3.1.0/users/current")
 assent_pid=${pids[1]}
+read -r ready_rps ready_p50 ready_p99 < <(measure "http://127.0.0.1:$PORT_ASSENT/health/ready")
 assent_rss=$(awk '/VmHWM/ {print $2}' "/proc/$assent_pid/status")
 
 ratio=$(awk -v a="$assent_rps" -v h="$hello_rps" 'BEGIN {printf "%.2f", a / h}')
+ready_ratio=$(awk -v a="$assent_rps" -v h="$ready_rps" 'BEGIN {printf "%.2f", a / h}')
 echo "| endpoint | req/s | p50 | p99 | peak RSS |"
 echo "|---|---|---|---|---|"
 echo "| bare actix-web hello-world (ceiling) | $hello_rps | $hello_p50 | $hello_p99 | $((hello_rss / 1024)) MiB |"
-echo "| GET /obp/v3.1.0/users/current, SQLite | $assent_rps | $assent_p50 | $assent_p99 | $((assent_rss / 1024)) MiB |"
+echo "| assentd GET /health/ready (one blocking hop + SELECT 1: the floor of any database-backed endpoint) | $ready_rps | $ready_p50 | $ready_p99 | |"
+echo "| assentd GET /obp/v3.1.0/users/current, SQLite | $assent_rps | $assent_p50 | $assent_p99 | $((assent_rss / 1024)) MiB |"
 echo
-echo "ratio to the ceiling: $ratio (wrk: 1 thread, $CONNECTIONS connections, $DURATION, core 1; servers: 1 worker, core 0)"
+echo "users/current vs the ceiling: $ratio; vs /health/ready: $ready_ratio"
+echo "(wrk: 1 thread, $CONNECTIONS connections, $DURATION, core 1; servers: 1 worker, core 0)"
