@@ -202,6 +202,9 @@ impl Config {
         if self.max_body_bytes < 1024 || self.max_body_bytes > 16 * 1024 * 1024 {
             return fail("max_body_bytes must be between 1024 and 16777216".into());
         }
+        if self.blocking_threads > 1024 {
+            return fail("blocking_threads must be at most 1024".into());
+        }
         if self.db_pool_size == 0 {
             return fail("db_pool_size must be at least 1".into());
         }
