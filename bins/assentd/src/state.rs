@@ -77,6 +77,16 @@ impl AppState {
         })
     }
 
+    /// Runs password work (sign-up, login: Argon2id plus their database work) on the hashing
+    /// pool, apart from the threads that serve everything else.
+    pub async fn on_hashing_pool<T: Send + 'static>(
+        self: Arc<Self>,
+        work: impl FnOnce(&AppState) -> T + Send + 'static,
+    ) -> Result<T, crate::services::Internal> {
+        let hashing = self.hashing.clone();
+        hashing.run(move || work(&self)).await
+    }
+
     /// Verifies a session token's signature, type and expiry, using the cache for tokens
     /// already verified. The session row is still checked by the caller on every request.
     pub fn verify_session_token(

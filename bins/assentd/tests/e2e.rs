@@ -201,7 +201,10 @@ fn readme_walk_through_with_curl_and_no_secrets_in_logs() {
 
     let log = server.stop();
     assert!(log.contains("request_id"), "logs carry request ids");
-    assert!(!log.contains("\"level\":\"ERROR\""), "errors logged during a clean run: {log}");
+    assert!(
+        !log.contains("\"level\":\"ERROR\""),
+        "errors logged during a clean run: {log}"
+    );
     assert!(log.contains("graceful shutdown"), "{log}");
     for secret in [
         PASSWORD,

@@ -5,7 +5,7 @@ mod common;
 use actix_web::test::TestRequest;
 use assent_identity::UserId;
 use assent_repository::testing::TestDatabase;
-use assent_repository::{audit, entitlements, users};
+use assent_repository::{entitlements, users};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
@@ -69,25 +69,9 @@ async fn sign_up_log_in_read_profile_log_out() {
         .await;
         assert_eq!(status, 401);
 
-        let mut conn = app.state.pool.get().unwrap();
-        assert_eq!(
-            audit::list_by_kind(&mut conn, "user.created")
-                .unwrap()
-                .len(),
-            1
-        );
-        assert_eq!(
-            audit::list_by_kind(&mut conn, "login.success")
-                .unwrap()
-                .len(),
-            1
-        );
-        assert_eq!(
-            audit::list_by_kind(&mut conn, "session.terminated")
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(app.audit_count("user.created"), 1);
+        assert_eq!(app.audit_count("login.success"), 1);
+        assert_eq!(app.audit_count("session.terminated"), 1);
     }
 }
 
@@ -222,12 +206,7 @@ async fn fifty_parallel_sign_ups_of_one_username_create_exactly_one_user() {
             users::count_by_username(&mut conn, &app.state.config.provider, "racer").unwrap(),
             1
         );
-        assert_eq!(
-            audit::list_by_kind(&mut conn, "user.created")
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(app.audit_count("user.created"), 1);
     }
 }
 
@@ -354,19 +333,8 @@ async fn direct_login_errors_follow_obp() {
         let (_, unknown) = login(&svc, "nobody", PASSWORD, &key).await;
         let (_, wrong) = login(&svc, "felix", "Wrong-Pass-1", &key).await;
         assert_eq!(unknown, wrong);
-        let mut conn = app.state.pool.get().unwrap();
-        assert_eq!(
-            audit::list_by_kind(&mut conn, "login.failure")
-                .unwrap()
-                .len(),
-            4
-        );
-        assert_eq!(
-            audit::list_by_kind(&mut conn, "login.success")
-                .unwrap()
-                .len(),
-            0
-        );
+        assert_eq!(app.audit_count("login.failure"), 4);
+        assert_eq!(app.audit_count("login.success"), 0);
     }
 }
 

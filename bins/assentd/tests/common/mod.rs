@@ -59,6 +59,14 @@ impl TestApp {
         test::init_service(build_app(self.state.clone())).await
     }
 
+    /// How many audit events of this kind were recorded.
+    pub fn audit_count(&self, kind: &str) -> usize {
+        let mut conn = self.state.pool.get().unwrap();
+        assent_repository::audit::list_by_kind(&mut conn, kind)
+            .unwrap()
+            .len()
+    }
+
     /// A consumer's plaintext key (stored hashed).
     pub fn consumer(&self, enabled: bool) -> String {
         let key = generate_consumer_key(&mut rand::rng());

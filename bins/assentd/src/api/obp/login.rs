@@ -82,11 +82,9 @@ pub async fn direct_login(
     req: HttpRequest,
 ) -> Result<HttpResponse, ObpError> {
     let credentials = credentials(&req)?;
-    let state = state.into_inner();
     let result = state
-        .clone()
-        .hashing
-        .run(move || login(&state, &credentials, now()))
+        .into_inner()
+        .on_hashing_pool(move |state| login(state, &credentials, now()))
         .await?;
     match result {
         Ok(token) => Ok(HttpResponse::Created().json(TokenJson { token })),

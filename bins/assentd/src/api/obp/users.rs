@@ -130,11 +130,9 @@ pub async fn create_user(
         first_name: body.first_name,
         last_name: body.last_name,
     };
-    let state = state.into_inner();
     let result = state
-        .clone()
-        .hashing
-        .run(move || register(&state, input, now()))
+        .into_inner()
+        .on_hashing_pool(move |state| register(state, input, now()))
         .await?;
     let profile = result.map_err(registration_error)?;
     Ok(HttpResponse::Created().json(UserJson::from(profile)))
