@@ -5,6 +5,7 @@ use crate::hashing::HashingPool;
 use crate::keys::{InvalidToken, KeyError, SigningKeys};
 use crate::metrics::Metrics;
 use assent_identity::consumer::SecretHasher;
+use assent_identity::lockout::LockoutPolicy;
 use assent_identity::password::PasswordHasher;
 use assent_repository::{Pool, PoolOptions, RepoError, SqliteSynchronous};
 use assent_session::{SESSION_TOKEN_TYP, SessionClaims, SessionPolicy};
@@ -37,6 +38,7 @@ pub struct AppState {
     /// Where sign-up and login run (Argon2id), apart from everything else.
     pub hashing: HashingPool,
     pub session_policy: SessionPolicy,
+    pub lockout: LockoutPolicy,
     pub token_cache: Arc<TokenCache>,
     pub metrics: Arc<Metrics>,
 }
@@ -63,6 +65,9 @@ impl AppState {
             activity_write_interval: std::cmp::min(Duration::seconds(5), idle / 5),
         };
         let metrics = Metrics::new(pool.clone()).map_err(|e| StartError::Other(e.to_string()))?;
+        let lockout = LockoutPolicy {
+            max_bad_attempts: config.max_bad_login_attempts,
+        };
         Ok(Self {
             hashing: HashingPool::new(config.hashing_slots(), 1024)
                 .map_err(|e| StartError::Other(e.0))?,
@@ -72,6 +77,7 @@ impl AppState {
             secret_hasher,
             password_hasher: Arc::new(password_hasher),
             session_policy,
+            lockout,
             token_cache: Arc::new(TokenCache::new(100_000)),
             metrics: Arc::new(metrics),
         })

@@ -32,7 +32,9 @@
     )
 )]
 
+pub mod bank;
 pub mod consumer;
+pub mod lockout;
 pub mod password;
 pub mod registration;
 pub mod roles;

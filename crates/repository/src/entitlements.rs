@@ -77,3 +77,47 @@ pub fn list_for_user(
         .select(EntitlementRow::as_select())
         .load(conn)?)
 }
+
+/// Whether the user holds any of `role_names`, system-wide (`bank_id` `None`) or at that bank.
+pub fn holds_any(
+    conn: &mut DbConnection,
+    user_id: &str,
+    role_names: &[&str],
+    bank_id: Option<&str>,
+) -> Result<bool, RepoError> {
+    let count: i64 = entitlements::table
+        .filter(entitlements::user_id.eq(user_id))
+        .filter(entitlements::role_name.eq_any(role_names))
+        .filter(entitlements::bank_id.eq(bank_id.unwrap_or("")))
+        .count()
+        .get_result(conn)?;
+    Ok(count > 0)
+}
+
+/// One entitlement by id.
+pub fn find(
+    conn: &mut DbConnection,
+    entitlement_id: &str,
+) -> Result<Option<EntitlementRow>, RepoError> {
+    Ok(entitlements::table
+        .find(entitlement_id)
+        .select(EntitlementRow::as_select())
+        .get_result(conn)
+        .optional()?)
+}
+
+/// Deletes one entitlement; false if it was already gone.
+pub fn delete(conn: &mut DbConnection, entitlement_id: &str) -> Result<bool, RepoError> {
+    Ok(diesel::delete(entitlements::table.find(entitlement_id)).execute(conn)? == 1)
+}
+
+/// Every entitlement, oldest first.
+pub fn list_all(conn: &mut DbConnection) -> Result<Vec<EntitlementRow>, RepoError> {
+    Ok(entitlements::table
+        .order((
+            entitlements::created_at.asc(),
+            entitlements::entitlement_id.asc(),
+        ))
+        .select(EntitlementRow::as_select())
+        .load(conn)?)
+}

@@ -34,10 +34,12 @@
 )]
 
 pub mod audit;
+pub mod banks;
 mod connection;
 pub mod consumers;
 pub mod entitlements;
 mod error;
+pub mod lockout;
 pub mod schema;
 pub mod sessions;
 pub mod testing;

@@ -64,10 +64,43 @@ diesel::table! {
 
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(entitlements -> users (user_id));
+
+diesel::table! {
+    login_attempts (provider, username_key) {
+        provider -> Text,
+        username_key -> Text,
+        bad_attempts -> Integer,
+        last_failure_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    user_locks (user_id) {
+        user_id -> Text,
+        type_of_lock -> Text,
+        locked_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    banks (bank_id) {
+        bank_id -> Text,
+        short_name -> Text,
+        full_name -> Text,
+        logo -> Text,
+        website -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(user_locks -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     consumers,
     sessions,
     entitlements,
-    audit_events
+    audit_events,
+    login_attempts,
+    user_locks,
+    banks,
 );

@@ -124,3 +124,18 @@ pub fn terminate(
     .execute(conn)?;
     Ok(updated == 1)
 }
+
+/// Terminates every live session of a user (administrative lock); returns how many.
+pub fn terminate_all_for_user(
+    conn: &mut DbConnection,
+    user_id: &str,
+    now: OffsetDateTime,
+) -> Result<usize, RepoError> {
+    Ok(diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::terminated_at.is_null()),
+    )
+    .set(sessions::terminated_at.eq(Some(to_micros(now))))
+    .execute(conn)?)
+}

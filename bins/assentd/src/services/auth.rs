@@ -4,10 +4,11 @@ use super::{Internal, record};
 use crate::state::AppState;
 use assent_identity::SecretString;
 use assent_identity::consumer::CONSUMER_KEY_LABEL;
+use assent_identity::lockout::LoginDecision;
 use assent_identity::password::PasswordCheck;
 use assent_identity::registration::username_key;
 use assent_repository::users::{self, UserRow};
-use assent_repository::{DbConnection, RepoError, consumers, sessions, transaction};
+use assent_repository::{DbConnection, RepoError, consumers, lockout, sessions, transaction};
 use assent_session::{Session, SessionClaims, SessionPolicy, SessionState};
 use time::OffsetDateTime;
 
@@ -25,6 +26,8 @@ pub enum LoginError {
     InvalidConsumer,
     #[error("invalid credentials")]
     InvalidCredentials,
+    #[error("account locked")]
+    Locked,
     #[error(transparent)]
     Internal(#[from] Internal),
 }
@@ -35,30 +38,35 @@ impl From<RepoError> for LoginError {
     }
 }
 
-/// Checks the consumer and the password (slow: call on a blocking thread holding a hashing
-/// slot), starts a session and returns its signed token. An unknown username costs the same
-/// hash as a wrong password and gets the same answer.
+/// Checks the consumer, the lockout state and the password (slow: run on the hashing pool),
+/// starts a session and returns its signed token. Whatever the outcome, exactly one Argon2
+/// verification is paid, so neither an unknown username nor a lock shows in the timing, and
+/// every refusal counts towards the lockout.
 pub fn direct_login(
     state: &AppState,
     credentials: &Credentials,
     now: OffsetDateTime,
 ) -> Result<String, LoginError> {
-    let key_hash = state
+    let provider = state.config.provider.as_str();
+    let key = username_key(&credentials.username);
+    let consumer_hash = state
         .secret_hasher
         .hash(CONSUMER_KEY_LABEL, &credentials.consumer_key);
-    let (consumer, user) = {
-        let mut conn = state.pool.get()?;
-        let consumer = consumers::find_by_key_hash(&mut conn, &key_hash)?;
-        let user = users::find_by_username(
-            &mut conn,
-            &state.config.provider,
-            &username_key(&credentials.username),
-        )?;
-        (consumer, user)
-    };
-    let Some(consumer) = consumer.filter(|c| c.enabled) else {
+    let mut conn = state.pool.get()?;
+    let Some(consumer) =
+        consumers::find_by_key_hash(&mut conn, &consumer_hash)?.filter(|c| c.enabled)
+    else {
         return Err(LoginError::InvalidConsumer);
     };
+    let user = users::find_by_username(&mut conn, provider, &key)?;
+    let history = lockout::history(
+        &mut conn,
+        provider,
+        &key,
+        user.as_ref().map(|u| u.user_id.as_str()),
+    )?;
+    // No connection is held while hashing.
+    drop(conn);
     let check = match &user {
         Some(row) => state
             .password_hasher
@@ -68,29 +76,50 @@ pub fn direct_login(
             PasswordCheck::Mismatch
         }
     };
+    let decision = state
+        .lockout
+        .decide(&history, matches!(check, PasswordCheck::Match { .. }));
     let mut conn = state.pool.get()?;
-    let (row, needs_rehash) = match (user, check) {
-        (Some(row), PasswordCheck::Match { needs_rehash }) => (row, needs_rehash),
-        (user, _) => {
-            let user_id = user.as_ref().map(|u| u.user_id.clone());
-            transaction(&mut conn, |conn| {
-                record(
-                    conn,
-                    now,
-                    "login.failure",
-                    user_id.as_deref(),
-                    serde_json::json!({ "consumer_id": consumer.consumer_id, "known_user": user_id.is_some() }),
-                )
-            })?;
+    let user_id = user.as_ref().map(|u| u.user_id.clone());
+    let refuse = |conn: &mut DbConnection, reason: &str| -> Result<(), RepoError> {
+        lockout::record_failure(conn, provider, &key, now)?;
+        record(
+            conn,
+            now,
+            "login.failure",
+            user_id.as_deref(),
+            serde_json::json!({
+                "consumer_id": consumer.consumer_id,
+                "username": credentials.username,
+                "reason": reason,
+            }),
+        )
+    };
+    let row = match (decision, user) {
+        (LoginDecision::Allow, Some(row)) => row,
+        (LoginDecision::RefuseLocked, _) => {
+            transaction(&mut conn, |conn| refuse(conn, "locked"))?;
+            return Err(LoginError::Locked);
+        }
+        _ => {
+            transaction(&mut conn, |conn| refuse(conn, "credentials"))?;
             return Err(LoginError::InvalidCredentials);
         }
     };
-    if needs_rehash {
+    if matches!(check, PasswordCheck::Match { needs_rehash: true }) {
         rehash(state, &mut conn, &row, &credentials.password)?;
     }
-    let user_id = uuid::Uuid::parse_str(&row.user_id).map_err(|e| Internal(e.to_string()))?;
-    let session = Session::start(user_id, now, &state.session_policy, &mut rand::rng());
-    transaction(&mut conn, |conn| {
+    let session_user = uuid::Uuid::parse_str(&row.user_id).map_err(|e| Internal(e.to_string()))?;
+    let session = Session::start(session_user, now, &state.session_policy, &mut rand::rng());
+    let max = state.lockout.max_bad_attempts;
+    let started = transaction(&mut conn, |conn| {
+        // A failure or an administrator may have locked the account since it was read.
+        let open = lockout::reset_after_success(conn, provider, &key, max)?
+            && lockout::admin_lock(conn, &row.user_id)?.is_none();
+        if !open {
+            refuse(conn, "locked")?;
+            return Ok(false);
+        }
         sessions::insert(conn, &session)?;
         record(
             conn,
@@ -101,8 +130,12 @@ pub fn direct_login(
                 "consumer_id": consumer.consumer_id,
                 "session_id": session.session_id.as_str(),
             }),
-        )
+        )?;
+        Ok::<_, RepoError>(true)
     })?;
+    if !started {
+        return Err(LoginError::Locked);
+    }
     state
         .keys
         .sign(

@@ -1,13 +1,14 @@
 //! Who is calling: the DirectLogin token, its session, its user.
 
 use super::direct_login::{HeaderError, credentials_text, param, parse_params};
-use super::errors::{INVALID_DIRECT_LOGIN_TOKEN, ObpError, USER_NOT_LOGGED_IN};
+use super::errors::{INVALID_DIRECT_LOGIN_TOKEN, ObpError, USER_MISSING_ROLES, USER_NOT_LOGGED_IN};
 use crate::api::blocking;
 use crate::services::auth::{SessionError, SignedIn, check_session};
 use crate::services::now;
 use crate::state::AppState;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use assent_repository::DbConnection;
+use assent_repository::entitlements;
 use assent_session::SessionClaims;
 
 /// A request carrying a session token whose signature, type and expiry checked out (cached
@@ -78,4 +79,43 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ObpError> {
         .verify_session_token(&token, now())
         .map_err(|_| ObpError::unauthorized(INVALID_DIRECT_LOGIN_TOKEN))?;
     Ok(Authenticated { claims })
+}
+
+/// One way to be allowed: a system-wide role, or a bank-level role at one bank.
+#[derive(Debug, Clone, Copy)]
+pub enum Need<'a> {
+    /// A system-wide role.
+    System(&'a str),
+    /// A bank-level role at this bank.
+    AtBank(&'a str, &'a str),
+}
+
+/// 403 OBP-20006 naming every acceptable role unless the caller holds one of them.
+pub fn require(
+    conn: &mut DbConnection,
+    caller: &SignedIn,
+    needs: &[Need<'_>],
+) -> Result<(), ObpError> {
+    for need in needs {
+        let (role, bank) = match need {
+            Need::System(role) => (*role, None),
+            Need::AtBank(role, bank) => (*role, Some(*bank)),
+        };
+        if entitlements::holds_any(conn, &caller.user.user_id, &[role], bank)
+            .map_err(|e| ObpError::internal(&e))?
+        {
+            return Ok(());
+        }
+    }
+    let names: Vec<String> = needs
+        .iter()
+        .map(|need| match need {
+            Need::System(role) => (*role).to_owned(),
+            Need::AtBank(role, bank) => format!("{role} at bank {bank}"),
+        })
+        .collect();
+    Err(ObpError::new(
+        actix_web::http::StatusCode::FORBIDDEN,
+        format!("{USER_MISSING_ROLES} {}", names.join(" or ")),
+    ))
 }

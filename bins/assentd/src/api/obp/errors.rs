@@ -13,6 +13,25 @@ pub const INVALID_DIRECT_LOGIN_TOKEN: &str =
     "OBP-20003: This DirectLogin token is invalid or expired.";
 pub const INVALID_LOGIN_CREDENTIALS: &str =
     "OBP-20004: Invalid login credentials. Check username/password.";
+pub const ACCOUNT_LOCKED: &str =
+    "OBP-20013: The account has been locked, please contact administrator !";
+pub const USER_MISSING_ROLES: &str = "OBP-20006: User is missing one or more roles:";
+pub const USER_NOT_FOUND_BY_USERNAME: &str = "OBP-20027: User not found by provider and username.";
+pub const USER_NOT_FOUND_BY_ID: &str =
+    "OBP-20005: User not found. Please specify a valid value for USER_ID.";
+pub const INCORRECT_ROLE_NAME: &str = "OBP-10007: Incorrect Role name:";
+pub const BANK_NOT_FOUND: &str =
+    "OBP-30001: Bank not found. Please specify a valid value for BANK_ID.";
+pub const ENTITLEMENT_IS_BANK_ROLE: &str =
+    "OBP-30205: This entitlement is a Bank Role. Please set bank_id to a valid bank id.";
+pub const ENTITLEMENT_IS_SYSTEM_ROLE: &str =
+    "OBP-30206: This entitlement is a System Role. Please set bank_id to empty string.";
+pub const ENTITLEMENT_NOT_FOUND: &str = "OBP-30212: EntitlementId not found.";
+pub const ENTITLEMENT_ALREADY_EXISTS: &str = "OBP-30216: Entitlement already exists for the user.";
+pub const INVALID_BANK_ID: &str =
+    "OBP-30275: Invalid bank id. Use 1 to 255 characters from letters, digits, '.', '_' and '-'.";
+pub const INVALID_BANK_FIELDS: &str = "OBP-30276: Invalid bank: names need 1 to 255 characters without control characters; logo and website must be empty or http(s) URLs of at most 2048 characters.";
+pub const BANK_ALREADY_EXISTS: &str = "OBP-30277: A bank with this id already exists.";
 pub const INVALID_CONSUMER_KEY: &str = "OBP-20008: Invalid Consumer Key.";
 pub const VALUE_TOO_LONG: &str = "OBP-20010: Value too long.";
 pub const INVALID_VALUE_CHARACTERS: &str = "OBP-20011: Value contains invalid characters.";

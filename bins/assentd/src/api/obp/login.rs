@@ -74,7 +74,7 @@ fn credentials(req: &HttpRequest) -> Result<Credentials, ObpError> {
     responses(
         (status = 201, description = "Session started", body = TokenJson),
         (status = 400, description = "OBP-20082 no header, OBP-20083 wrong scheme, OBP-20002 missing parameters, OBP-20010 too long, OBP-20011 bad characters", body = ErrorJson),
-        (status = 401, description = "OBP-20008 invalid consumer key, OBP-20004 invalid credentials", body = ErrorJson),
+        (status = 401, description = "OBP-20008 invalid consumer key, OBP-20004 invalid credentials, OBP-20013 account locked", body = ErrorJson),
     )
 )]
 pub async fn direct_login(
@@ -92,6 +92,7 @@ pub async fn direct_login(
         Err(LoginError::InvalidCredentials) => {
             Err(ObpError::unauthorized(INVALID_LOGIN_CREDENTIALS))
         }
+        Err(LoginError::Locked) => Err(ObpError::unauthorized(ACCOUNT_LOCKED)),
         Err(LoginError::Internal(e)) => Err(ObpError::internal(&e)),
     }
 }

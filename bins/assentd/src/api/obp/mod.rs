@@ -1,9 +1,12 @@
 //! The Open Bank Project family: users, DirectLogin, sessions, keys.
 
 pub mod auth;
+pub mod banks;
 pub mod direct_login;
 pub mod errors;
+pub mod locks;
 pub mod login;
+pub mod roles;
 pub mod users;
 
 use actix_web::http::Method;
@@ -19,6 +22,37 @@ pub fn versioned_endpoints() -> Vec<crate::api::RouteSpec> {
             web::route().to(users::current_user)
         }),
         (Method::GET, "/certs", || web::route().to(login::certs)),
+        (Method::GET, "/users/{username}/lock-status", || {
+            web::route().to(locks::get_lock_status)
+        }),
+        (Method::PUT, "/users/{username}/lock-status", || {
+            web::route().to(locks::unlock_user)
+        }),
+        (Method::POST, "/users/{username}/locks", || {
+            web::route().to(locks::lock_user)
+        }),
+        (Method::GET, "/roles", || web::route().to(roles::get_roles)),
+        (Method::POST, "/users/{user_id}/entitlements", || {
+            web::route().to(roles::add_entitlement)
+        }),
+        (Method::GET, "/users/{user_id}/entitlements", || {
+            web::route().to(roles::user_entitlements)
+        }),
+        (
+            Method::DELETE,
+            "/users/{user_id}/entitlement/{entitlement_id}",
+            || web::route().to(roles::delete_entitlement),
+        ),
+        (Method::GET, "/my/entitlements", || {
+            web::route().to(roles::my_entitlements)
+        }),
+        (Method::POST, "/banks", || {
+            web::route().to(banks::create_bank)
+        }),
+        (Method::GET, "/banks", || web::route().to(banks::get_banks)),
+        (Method::GET, "/banks/{bank_id}", || {
+            web::route().to(banks::get_bank)
+        }),
     ]
 }
 

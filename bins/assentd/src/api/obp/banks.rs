@@ -1,0 +1,160 @@
+//! Banks: created by holders of CanCreateBank, readable by anyone signed in.
+
+use super::auth::{Authenticated, Need, require};
+use super::errors::*;
+use super::users::ErrorJson;
+use crate::services::{now, record};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use assent_identity::bank::{BankError, NewBank};
+use assent_repository::banks::{self, BankRow};
+use assent_repository::{RepoError, transaction};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A bank as OBP shows one (and as `POST /banks` takes it).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BankJson {
+    #[schema(example = "gh.29.uk")]
+    pub id: String,
+    #[schema(example = "uk")]
+    pub short_name: String,
+    #[schema(example = "uk")]
+    pub full_name: String,
+    #[serde(default)]
+    #[schema(example = "https://static.openbankproject.com/images/sandbox/bank_x.png")]
+    pub logo: String,
+    #[serde(default)]
+    #[schema(example = "https://www.example.com")]
+    pub website: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BanksJson {
+    pub banks: Vec<BankJson>,
+}
+
+fn bank_json(row: BankRow) -> BankJson {
+    BankJson {
+        id: row.bank_id,
+        short_name: row.short_name,
+        full_name: row.full_name,
+        logo: row.logo,
+        website: row.website,
+    }
+}
+
+/// Create Bank.
+#[utoipa::path(
+    post, path = "/obp/v5.1.0/banks", tag = "OBP: banks", request_body = BankJson, security(("directLogin" = [])),
+    responses(
+        (status = 201, description = "Created", body = BankJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-30275 bad id, OBP-30276 bad fields, OBP-30277 id taken", body = ErrorJson),
+        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+        (status = 403, description = "OBP-20006: needs CanCreateBank", body = ErrorJson),
+    )
+)]
+pub async fn create_bank(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    body: web::Json<BankJson>,
+) -> Result<HttpResponse, ObpError> {
+    let body = body.into_inner();
+    let row = caller
+        .run(&state, move |_, conn, caller| {
+            require(conn, &caller, &[Need::System("CanCreateBank")])?;
+            let bank = NewBank {
+                id: body.id,
+                short_name: body.short_name,
+                full_name: body.full_name,
+                logo: body.logo,
+                website: body.website,
+            }
+            .validate()
+            .map_err(|e| match e {
+                BankError::InvalidId => ObpError::bad_request(INVALID_BANK_ID),
+                BankError::InvalidName | BankError::InvalidUrl => {
+                    ObpError::bad_request(INVALID_BANK_FIELDS)
+                }
+            })?;
+            let at = now();
+            let row = banks::row(
+                &bank.id,
+                &bank.short_name,
+                &bank.full_name,
+                &bank.logo,
+                &bank.website,
+                at,
+            );
+            let created = transaction(conn, |conn| {
+                let created = banks::insert(conn, &row)?;
+                if created {
+                    record(
+                        conn,
+                        at,
+                        "bank.created",
+                        Some(&caller.user.user_id),
+                        serde_json::json!({ "bank_id": row.bank_id }),
+                    )?;
+                }
+                Ok::<_, RepoError>(created)
+            })
+            .map_err(|e| ObpError::internal(&e))?;
+            if created {
+                Ok(row)
+            } else {
+                Err(ObpError::bad_request(BANK_ALREADY_EXISTS))
+            }
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(bank_json(row)))
+}
+
+/// Get Banks.
+#[utoipa::path(
+    get, path = "/obp/v5.1.0/banks", tag = "OBP: banks", security(("directLogin" = [])),
+    responses(
+        (status = 200, description = "Every bank", body = BanksJson),
+        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+    )
+)]
+pub async fn get_banks(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ObpError> {
+    let rows = caller
+        .run(&state, |_, conn, _| {
+            banks::list(conn).map_err(|e| ObpError::internal(&e))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(BanksJson {
+        banks: rows.into_iter().map(bank_json).collect(),
+    }))
+}
+
+/// Get Bank.
+#[utoipa::path(
+    get, path = "/obp/v5.1.0/banks/{bank_id}", tag = "OBP: banks",
+    params(("bank_id" = String, Path)), security(("directLogin" = [])),
+    responses(
+        (status = 200, description = "The bank", body = BankJson),
+        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+        (status = 404, description = "OBP-30001 unknown bank", body = ErrorJson),
+    )
+)]
+pub async fn get_bank(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    bank_id: web::Path<String>,
+) -> Result<HttpResponse, ObpError> {
+    let bank_id = bank_id.into_inner();
+    let row = caller
+        .run(&state, move |_, conn, _| {
+            banks::find(conn, &bank_id)
+                .map_err(|e| ObpError::internal(&e))?
+                .ok_or_else(|| ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(bank_json(row)))
+}

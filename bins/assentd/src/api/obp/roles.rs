@@ -1,0 +1,285 @@
+//! The role catalogue and entitlements (roles granted to users).
+
+use super::auth::{Authenticated, Need, require};
+use super::errors::*;
+use super::users::{EntitlementJson, ErrorJson};
+use crate::services::{now, record};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use assent_identity::UserId;
+use assent_identity::roles::{EntitlementError, ROLES, check_entitlement};
+use assent_repository::entitlements::{self, EntitlementRow, InsertEntitlement};
+use assent_repository::{DbConnection, RepoError, banks, transaction, users};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct RoleJson {
+    pub role: String,
+    pub requires_bank_id: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RolesJson {
+    pub roles: Vec<RoleJson>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EntitlementListJson {
+    pub list: Vec<EntitlementJson>,
+}
+
+/// Body of `POST /users/USER_ID/entitlements`.
+#[derive(Deserialize, ToSchema)]
+pub struct CreateEntitlementJson {
+    /// Empty for a system role.
+    #[schema(example = "")]
+    pub bank_id: String,
+    #[schema(example = "CanGetAnyUser")]
+    pub role_name: String,
+}
+
+fn entitlement_json(row: EntitlementRow) -> EntitlementJson {
+    EntitlementJson {
+        entitlement_id: row.entitlement_id,
+        role_name: row.role_name,
+        bank_id: row.bank_id,
+    }
+}
+
+fn list_json(rows: Vec<EntitlementRow>) -> EntitlementListJson {
+    EntitlementListJson {
+        list: rows.into_iter().map(entitlement_json).collect(),
+    }
+}
+
+fn not_found(message: &str) -> ObpError {
+    ObpError::new(StatusCode::NOT_FOUND, message)
+}
+
+/// The user named by a path id, or 404 OBP-20005.
+fn existing_user(conn: &mut DbConnection, user_id: &str) -> Result<String, ObpError> {
+    let id = uuid::Uuid::parse_str(user_id).map_err(|_| not_found(USER_NOT_FOUND_BY_ID))?;
+    users::find_by_id(conn, &UserId(id))
+        .map_err(|e| ObpError::internal(&e))?
+        .map(|row| row.user_id)
+        .ok_or_else(|| not_found(USER_NOT_FOUND_BY_ID))
+}
+
+/// Get Roles: every role an entitlement may name.
+#[utoipa::path(
+    get, path = "/obp/v5.1.0/roles", tag = "OBP: roles", security(("directLogin" = [])),
+    responses(
+        (status = 200, description = "The role catalogue", body = RolesJson),
+        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+    )
+)]
+pub async fn get_roles(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ObpError> {
+    caller.run(&state, |_, _, _| Ok(())).await?;
+    Ok(HttpResponse::Ok().json(RolesJson {
+        roles: ROLES
+            .iter()
+            .map(|r| RoleJson {
+                role: r.name.to_owned(),
+                requires_bank_id: r.requires_bank_id,
+            })
+            .collect(),
+    }))
+}
+
+/// Add Entitlement for a User.
+#[utoipa::path(
+    post, path = "/obp/v5.1.0/users/{user_id}/entitlements", tag = "OBP: roles",
+    params(("user_id" = String, Path)), request_body = CreateEntitlementJson, security(("directLogin" = [])),
+    responses(
+        (status = 201, description = "Granted", body = EntitlementJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-10007 unknown role, OBP-30205 bank role without bank, OBP-30206 system role with bank, OBP-30216 duplicate", body = ErrorJson),
+        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+        (status = 403, description = "OBP-20006: needs CanCreateEntitlementAtAnyBank, or CanCreateEntitlementAtOneBank at that bank", body = ErrorJson),
+        (status = 404, description = "OBP-20005 unknown user, OBP-30001 unknown bank", body = ErrorJson),
+    )
+)]
+pub async fn add_entitlement(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    user_id: web::Path<String>,
+    body: web::Json<CreateEntitlementJson>,
+) -> Result<HttpResponse, ObpError> {
+    let user_id = user_id.into_inner();
+    let body = body.into_inner();
+    let row = caller
+        .run(&state, move |_, conn, caller| {
+            let bank_id = Some(body.bank_id.as_str()).filter(|b| !b.is_empty());
+            let mut needs = vec![Need::System("CanCreateEntitlementAtAnyBank")];
+            if let Some(bank) = bank_id {
+                needs.push(Need::AtBank("CanCreateEntitlementAtOneBank", bank));
+            }
+            require(conn, &caller, &needs)?;
+            let role = check_entitlement(&body.role_name, bank_id).map_err(|e| match e {
+                EntitlementError::UnknownRole => ObpError::bad_request(format!(
+                    "{INCORRECT_ROLE_NAME} {}. Possible roles are {}",
+                    body.role_name,
+                    ROLES.iter().map(|r| r.name).collect::<Vec<_>>().join(", ")
+                )),
+                EntitlementError::BankIdRequired => ObpError::bad_request(ENTITLEMENT_IS_BANK_ROLE),
+                EntitlementError::BankIdNotAllowed => {
+                    ObpError::bad_request(ENTITLEMENT_IS_SYSTEM_ROLE)
+                }
+            })?;
+            let user_id = existing_user(conn, &user_id)?;
+            if let Some(bank) = bank_id
+                && banks::find(conn, bank)
+                    .map_err(|e| ObpError::internal(&e))?
+                    .is_none()
+            {
+                return Err(not_found(BANK_NOT_FOUND));
+            }
+            let at = now();
+            let outcome = transaction(conn, |conn| {
+                let outcome = entitlements::insert(
+                    conn,
+                    uuid::Uuid::new_v4(),
+                    &user_id,
+                    role.name,
+                    bank_id,
+                    at,
+                )?;
+                if let InsertEntitlement::Created(row) = &outcome {
+                    record(
+                        conn,
+                        at,
+                        "entitlement.granted",
+                        Some(&user_id),
+                        serde_json::json!({
+                            "entitlement_id": row.entitlement_id, "role_name": row.role_name,
+                            "bank_id": row.bank_id, "by": caller.user.user_id,
+                        }),
+                    )?;
+                }
+                Ok::<_, RepoError>(outcome)
+            })
+            .map_err(|e| ObpError::internal(&e))?;
+            match outcome {
+                InsertEntitlement::Created(row) => Ok(row),
+                InsertEntitlement::AlreadyExists => {
+                    Err(ObpError::bad_request(ENTITLEMENT_ALREADY_EXISTS))
+                }
+            }
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(entitlement_json(row)))
+}
+
+/// Delete Entitlement.
+#[utoipa::path(
+    delete, path = "/obp/v5.1.0/users/{user_id}/entitlement/{entitlement_id}", tag = "OBP: roles",
+    params(("user_id" = String, Path), ("entitlement_id" = String, Path)), security(("directLogin" = [])),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+        (status = 403, description = "OBP-20006: needs CanDeleteEntitlementAtAnyBank", body = ErrorJson),
+        (status = 404, description = "OBP-20005 unknown user, OBP-30212 unknown entitlement", body = ErrorJson),
+    )
+)]
+pub async fn delete_entitlement(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ObpError> {
+    let (user_id, entitlement_id) = path.into_inner();
+    caller
+        .run(&state, move |_, conn, caller| {
+            require(
+                conn,
+                &caller,
+                &[Need::System("CanDeleteEntitlementAtAnyBank")],
+            )?;
+            let user_id = existing_user(conn, &user_id)?;
+            let at = now();
+            let deleted = transaction(conn, |conn| {
+                let Some(row) =
+                    entitlements::find(conn, &entitlement_id)?.filter(|e| e.user_id == user_id)
+                else {
+                    return Ok(false);
+                };
+                let deleted = entitlements::delete(conn, &row.entitlement_id)?;
+                if deleted {
+                    record(
+                        conn,
+                        at,
+                        "entitlement.revoked",
+                        Some(&user_id),
+                        serde_json::json!({
+                            "entitlement_id": row.entitlement_id, "role_name": row.role_name,
+                            "bank_id": row.bank_id, "by": caller.user.user_id,
+                        }),
+                    )?;
+                }
+                Ok::<_, RepoError>(deleted)
+            })
+            .map_err(|e| ObpError::internal(&e))?;
+            if deleted {
+                Ok(())
+            } else {
+                Err(not_found(ENTITLEMENT_NOT_FOUND))
+            }
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Get Entitlements for User.
+#[utoipa::path(
+    get, path = "/obp/v5.1.0/users/{user_id}/entitlements", tag = "OBP: roles",
+    params(("user_id" = String, Path)), security(("directLogin" = [])),
+    responses(
+        (status = 200, description = "The user's entitlements", body = EntitlementListJson),
+        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+        (status = 403, description = "OBP-20006: needs CanGetEntitlementsForAnyUserAtAnyBank", body = ErrorJson),
+        (status = 404, description = "OBP-20005 unknown user", body = ErrorJson),
+    )
+)]
+pub async fn user_entitlements(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    user_id: web::Path<String>,
+) -> Result<HttpResponse, ObpError> {
+    let user_id = user_id.into_inner();
+    let rows = caller
+        .run(&state, move |_, conn, caller| {
+            require(
+                conn,
+                &caller,
+                &[Need::System("CanGetEntitlementsForAnyUserAtAnyBank")],
+            )?;
+            let user_id = existing_user(conn, &user_id)?;
+            entitlements::list_for_user(conn, &user_id).map_err(|e| ObpError::internal(&e))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list_json(rows)))
+}
+
+/// Get my Entitlements.
+#[utoipa::path(
+    get, path = "/obp/v5.1.0/my/entitlements", tag = "OBP: roles", security(("directLogin" = [])),
+    responses(
+        (status = 200, description = "The caller's entitlements", body = EntitlementListJson),
+        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+    )
+)]
+pub async fn my_entitlements(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ObpError> {
+    let rows = caller
+        .run(&state, |_, conn, caller| {
+            entitlements::list_for_user(conn, &caller.user.user_id)
+                .map_err(|e| ObpError::internal(&e))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list_json(rows)))
+}

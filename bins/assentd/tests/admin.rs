@@ -1,0 +1,603 @@
+//! Identity administration over HTTP: lockout, locks, roles and entitlements, banks. Every
+//! test runs on SQLite and (when configured) PostgreSQL.
+
+mod common;
+
+use actix_web::test::TestRequest;
+use assent_repository::entitlements;
+use assent_repository::testing::TestDatabase;
+use common::*;
+use serde_json::{Value, json};
+
+fn apps() -> Vec<TestApp> {
+    TestDatabase::all().into_iter().map(TestApp::new).collect()
+}
+
+/// Grants `role` (at `bank`, if given) directly in the database, as `admin grant-role` does.
+fn grant(app: &TestApp, user: &Value, role: &str, bank: Option<&str>) {
+    let mut conn = app.state.pool.get().unwrap();
+    let user_id = user["user_id"].as_str().unwrap();
+    entitlements::insert(
+        &mut conn,
+        uuid::Uuid::new_v4(),
+        user_id,
+        role,
+        bank,
+        assentd::services::now(),
+    )
+    .unwrap();
+}
+
+fn authed(req: TestRequest, token: &str) -> TestRequest {
+    req.insert_header(("DirectLogin", format!("token={token}")))
+}
+
+#[actix_web::test]
+async fn five_failures_lock_the_account_until_an_unlock() {
+    for app in apps() {
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        sign_up(&svc, "felix").await;
+        let admin = sign_up(&svc, "admin").await;
+        grant(&app, &admin, "CanReadUserLockedStatus", None);
+        grant(&app, &admin, "CanUnlockUser", None);
+        let admin_token = token(&svc, "admin", &key).await;
+
+        for _ in 0..5 {
+            let (status, body) = login(&svc, "felix", "Wrong-Pass-1", &key).await;
+            assert_eq!(status, 401);
+            assert!(message(&body).starts_with("OBP-20004"), "{body}");
+        }
+        let (status, body) = login(&svc, "felix", PASSWORD, &key).await;
+        assert_eq!(status, 401, "{}", app.backend());
+        assert_eq!(
+            message(&body),
+            "OBP-20013: The account has been locked, please contact administrator !"
+        );
+
+        let (status, _, lock) = send(
+            &svc,
+            authed(
+                TestRequest::get().uri("/obp/v3.1.0/users/felix/lock-status"),
+                &admin_token,
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(lock["username"], "felix");
+        assert_eq!(
+            lock["bad_attempts_since_last_success_or_reset"], 6,
+            "the locked attempt counts too"
+        );
+        assert!(lock["last_failure_date"].as_str().unwrap().ends_with('Z'));
+
+        let (status, _, unlocked) = send(
+            &svc,
+            authed(
+                TestRequest::put().uri("/obp/v4.0.0/users/FELIX/lock-status"),
+                &admin_token,
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(unlocked["bad_attempts_since_last_success_or_reset"], 0);
+        let (status, _) = login(&svc, "felix", PASSWORD, &key).await;
+        assert_eq!(status, 201);
+        assert_eq!(app.audit_count("user.unlocked"), 1);
+        assert_eq!(app.audit_count("login.failure"), 6);
+    }
+}
+
+#[actix_web::test]
+async fn a_success_resets_the_count() {
+    for app in apps() {
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        sign_up(&svc, "felix").await;
+        for _ in 0..4 {
+            login(&svc, "felix", "Wrong-Pass-1", &key).await;
+        }
+        assert_eq!(login(&svc, "felix", PASSWORD, &key).await.0, 201);
+        for _ in 0..4 {
+            login(&svc, "felix", "Wrong-Pass-1", &key).await;
+        }
+        assert_eq!(
+            login(&svc, "felix", PASSWORD, &key).await.0,
+            201,
+            "{}",
+            app.backend()
+        );
+    }
+}
+
+#[actix_web::test]
+async fn unknown_usernames_lock_the_same_way() {
+    for app in apps() {
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        sign_up(&svc, "felix").await;
+        for _ in 0..5 {
+            let (_, unknown) = login(&svc, "nobody", "Wrong-Pass-1", &key).await;
+            let (_, known) = login(&svc, "felix", "Wrong-Pass-1", &key).await;
+            assert_eq!(unknown, known);
+        }
+        let (_, unknown) = login(&svc, "nobody", PASSWORD, &key).await;
+        let (_, known) = login(&svc, "felix", PASSWORD, &key).await;
+        assert_eq!(unknown, known);
+        assert!(message(&known).starts_with("OBP-20013"));
+    }
+}
+
+#[actix_web::test]
+async fn twenty_parallel_wrong_logins_are_all_counted() {
+    for app in apps() {
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        sign_up(&svc, "felix").await;
+        let admin = sign_up(&svc, "admin").await;
+        grant(&app, &admin, "CanReadUserLockedStatus", None);
+        let admin_token = token(&svc, "admin", &key).await;
+        let attempts = (0..20).map(|_| login(&svc, "felix", "Wrong-Pass-1", &key));
+        let results = futures_util::future::join_all(attempts).await;
+        assert!(results.iter().all(|(status, _)| *status == 401));
+        let (_, _, lock) = send(
+            &svc,
+            authed(
+                TestRequest::get().uri("/obp/v5.1.0/users/felix/lock-status"),
+                &admin_token,
+            ),
+        )
+        .await;
+        assert_eq!(
+            lock["bad_attempts_since_last_success_or_reset"],
+            20,
+            "{}",
+            app.backend()
+        );
+        let (status, body) = login(&svc, "felix", PASSWORD, &key).await;
+        assert_eq!(status, 401);
+        assert!(message(&body).starts_with("OBP-20013"));
+    }
+}
+
+#[actix_web::test]
+async fn an_administrative_lock_ends_sessions_and_refuses_logins() {
+    for app in apps() {
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        let felix = sign_up(&svc, "felix").await;
+        let admin = sign_up(&svc, "admin").await;
+        grant(&app, &admin, "CanLockUser", None);
+        grant(&app, &admin, "CanUnlockUser", None);
+        let admin_token = token(&svc, "admin", &key).await;
+        let felix_token = token(&svc, "felix", &key).await;
+
+        let (status, _, lock) = send(
+            &svc,
+            authed(
+                TestRequest::post().uri("/obp/v5.1.0/users/felix/locks"),
+                &admin_token,
+            ),
+        )
+        .await;
+        assert_eq!(status, 201);
+        assert_eq!(lock["user_id"], felix["user_id"]);
+        assert_eq!(lock["type_of_lock"], "lock_via_api");
+        assert!(lock["last_lock_date"].is_string());
+
+        let (status, _, _) = send(&svc, current(&felix_token)).await;
+        assert_eq!(
+            status,
+            401,
+            "{}: a locked user's session must end",
+            app.backend()
+        );
+        let (status, body) = login(&svc, "felix", PASSWORD, &key).await;
+        assert_eq!(status, 401);
+        assert!(message(&body).starts_with("OBP-20013"));
+
+        send(
+            &svc,
+            authed(
+                TestRequest::put().uri("/obp/v5.1.0/users/felix/lock-status"),
+                &admin_token,
+            ),
+        )
+        .await;
+        assert_eq!(login(&svc, "felix", PASSWORD, &key).await.0, 201);
+        assert_eq!(app.audit_count("user.locked"), 1);
+    }
+}
+
+#[actix_web::test]
+async fn lock_endpoints_need_their_roles_and_known_users() {
+    for app in apps() {
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        sign_up(&svc, "felix").await;
+        let someone = sign_up(&svc, "someone").await;
+        let token = token(&svc, "someone", &key).await;
+        for (req, role) in [
+            (
+                TestRequest::get().uri("/obp/v5.1.0/users/felix/lock-status"),
+                "CanReadUserLockedStatus",
+            ),
+            (
+                TestRequest::put().uri("/obp/v5.1.0/users/felix/lock-status"),
+                "CanUnlockUser",
+            ),
+            (
+                TestRequest::post().uri("/obp/v5.1.0/users/felix/locks"),
+                "CanLockUser",
+            ),
+        ] {
+            let (status, _, body) = send(&svc, authed(req, &token)).await;
+            assert_eq!(status, 403);
+            assert_eq!(
+                message(&body),
+                format!("OBP-20006: User is missing one or more roles: {role}")
+            );
+        }
+        let (status, _, _) = send(
+            &svc,
+            TestRequest::get().uri("/obp/v5.1.0/users/felix/lock-status"),
+        )
+        .await;
+        assert_eq!(status, 401);
+        grant(&app, &someone, "CanReadUserLockedStatus", None);
+        let (status, _, body) = send(
+            &svc,
+            authed(
+                TestRequest::get().uri("/obp/v5.1.0/users/ghost/lock-status"),
+                &token,
+            ),
+        )
+        .await;
+        assert_eq!(status, 404);
+        assert_eq!(
+            message(&body),
+            "OBP-20027: User not found by provider and username."
+        );
+        let (_, _, body) = send(
+            &svc,
+            authed(
+                TestRequest::get().uri("/obp/v5.1.0/users/felix/lock-status"),
+                &token,
+            ),
+        )
+        .await;
+        assert_eq!(body["bad_attempts_since_last_success_or_reset"], 0);
+        assert_eq!(body["last_failure_date"], Value::Null);
+    }
+}
+
+#[actix_web::test]
+async fn roles_are_listed() {
+    let app = TestApp::new(TestDatabase::sqlite());
+    let svc = app.service().await;
+    let key = app.consumer(true);
+    sign_up(&svc, "felix").await;
+    let token = token(&svc, "felix", &key).await;
+    let (status, _, body) = send(
+        &svc,
+        authed(TestRequest::get().uri("/obp/v3.1.0/roles"), &token),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let roles = body["roles"].as_array().unwrap();
+    assert!(roles.contains(&json!({ "role": "CanCreateBank", "requires_bank_id": false })));
+    assert!(roles.contains(&json!({ "role": "CanCreateAccount", "requires_bank_id": true })));
+    let (status, _, _) = send(&svc, TestRequest::get().uri("/obp/v3.1.0/roles")).await;
+    assert_eq!(status, 401);
+}
+
+#[actix_web::test]
+async fn entitlements_are_granted_listed_and_revoked_by_the_rules() {
+    for app in apps() {
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        let felix = sign_up(&svc, "felix").await;
+        let felix_id = felix["user_id"].as_str().unwrap().to_owned();
+        let admin = sign_up(&svc, "admin").await;
+        let admin_token = token(&svc, "admin", &key).await;
+        let post = |user: &str, body: Value| {
+            authed(
+                TestRequest::post().uri(&format!("/obp/v5.1.0/users/{user}/entitlements")),
+                &admin_token,
+            )
+            .set_json(body)
+        };
+
+        let (status, _, body) = send(
+            &svc,
+            post(
+                &felix_id,
+                json!({ "bank_id": "", "role_name": "CanGetAnyUser" }),
+            ),
+        )
+        .await;
+        assert_eq!(status, 403);
+        assert_eq!(
+            message(&body),
+            "OBP-20006: User is missing one or more roles: CanCreateEntitlementAtAnyBank"
+        );
+        let (status, _, body) = send(
+            &svc,
+            post(
+                &felix_id,
+                json!({ "bank_id": "gh.29.uk", "role_name": "CanCreateAccount" }),
+            ),
+        )
+        .await;
+        assert_eq!(status, 403);
+        assert!(
+            message(&body).ends_with(
+                "CanCreateEntitlementAtAnyBank or CanCreateEntitlementAtOneBank at bank gh.29.uk"
+            ),
+            "{body}"
+        );
+
+        grant(&app, &admin, "CanCreateEntitlementAtAnyBank", None);
+        grant(&app, &admin, "CanCreateBank", None);
+        let (status, _, _) = send(&svc, authed(TestRequest::post().uri("/obp/v5.1.0/banks"), &admin_token)
+            .set_json(json!({ "id": "gh.29.uk", "short_name": "uk", "full_name": "UK bank", "logo": "", "website": "https://uk.example" }))).await;
+        assert_eq!(status, 201);
+
+        let cases: Vec<(TestRequest, u16, &str)> = vec![
+            (
+                post(&felix_id, json!({ "bank_id": "", "role_name": "CanFly" })),
+                400,
+                "OBP-10007: Incorrect Role name: CanFly. Possible roles are ",
+            ),
+            (
+                post(
+                    &felix_id,
+                    json!({ "bank_id": "", "role_name": "CanCreateAccount" }),
+                ),
+                400,
+                "OBP-30205",
+            ),
+            (
+                post(
+                    &felix_id,
+                    json!({ "bank_id": "gh.29.uk", "role_name": "CanGetAnyUser" }),
+                ),
+                400,
+                "OBP-30206",
+            ),
+            (
+                post(
+                    &felix_id,
+                    json!({ "bank_id": "nope", "role_name": "CanCreateAccount" }),
+                ),
+                404,
+                "OBP-30001",
+            ),
+            (
+                post(
+                    &uuid::Uuid::new_v4().to_string(),
+                    json!({ "bank_id": "", "role_name": "CanGetAnyUser" }),
+                ),
+                404,
+                "OBP-20005",
+            ),
+            (
+                post(
+                    "not-a-uuid",
+                    json!({ "bank_id": "", "role_name": "CanGetAnyUser" }),
+                ),
+                404,
+                "OBP-20005",
+            ),
+            (
+                post(&felix_id, json!({ "role_name": "CanGetAnyUser" })),
+                400,
+                "OBP-10001",
+            ),
+        ];
+        for (req, status, expected) in cases {
+            let (got, _, body) = send(&svc, req).await;
+            assert_eq!(got, status, "{}: {expected}: {body}", app.backend());
+            assert!(message(&body).starts_with(expected), "{expected}: {body}");
+        }
+
+        let (status, _, granted) = send(
+            &svc,
+            post(
+                &felix_id,
+                json!({ "bank_id": "", "role_name": "CanGetAnyUser" }),
+            ),
+        )
+        .await;
+        assert_eq!(status, 201);
+        assert_eq!(granted["role_name"], "CanGetAnyUser");
+        assert_eq!(granted["bank_id"], "");
+        let (status, _, body) = send(
+            &svc,
+            post(
+                &felix_id,
+                json!({ "bank_id": "", "role_name": "CanGetAnyUser" }),
+            ),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert!(message(&body).starts_with("OBP-30216"));
+        let (status, _, _) = send(
+            &svc,
+            post(
+                &felix_id,
+                json!({ "bank_id": "gh.29.uk", "role_name": "CanCreateAccount" }),
+            ),
+        )
+        .await;
+        assert_eq!(status, 201);
+
+        let felix_token = token(&svc, "felix", &key).await;
+        let (status, _, mine) = send(
+            &svc,
+            authed(
+                TestRequest::get().uri("/obp/v5.1.0/my/entitlements"),
+                &felix_token,
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(mine["list"].as_array().unwrap().len(), 2);
+
+        let list_uri = format!("/obp/v5.1.0/users/{felix_id}/entitlements");
+        let (status, _, _) = send(
+            &svc,
+            authed(TestRequest::get().uri(&list_uri), &admin_token),
+        )
+        .await;
+        assert_eq!(status, 403);
+        grant(&app, &admin, "CanGetEntitlementsForAnyUserAtAnyBank", None);
+        let (status, _, listed) = send(
+            &svc,
+            authed(TestRequest::get().uri(&list_uri), &admin_token),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(listed, mine);
+
+        let delete_uri = format!(
+            "/obp/v5.1.0/users/{felix_id}/entitlement/{}",
+            granted["entitlement_id"].as_str().unwrap()
+        );
+        let (status, _, _) = send(
+            &svc,
+            authed(TestRequest::delete().uri(&delete_uri), &admin_token),
+        )
+        .await;
+        assert_eq!(status, 403);
+        grant(&app, &admin, "CanDeleteEntitlementAtAnyBank", None);
+        let (status, _, _) = send(
+            &svc,
+            authed(TestRequest::delete().uri(&delete_uri), &admin_token),
+        )
+        .await;
+        assert_eq!(status, 204);
+        let (status, _, body) = send(
+            &svc,
+            authed(TestRequest::delete().uri(&delete_uri), &admin_token),
+        )
+        .await;
+        assert_eq!(status, 404);
+        assert!(message(&body).starts_with("OBP-30212"));
+        assert_eq!(app.audit_count("entitlement.granted"), 2);
+        assert_eq!(app.audit_count("entitlement.revoked"), 1);
+    }
+}
+
+#[actix_web::test]
+async fn a_one_bank_administrator_grants_only_at_that_bank() {
+    for app in apps() {
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        let felix = sign_up(&svc, "felix").await;
+        let felix_id = felix["user_id"].as_str().unwrap();
+        let admin = sign_up(&svc, "admin").await;
+        grant(&app, &admin, "CanCreateBank", None);
+        grant(
+            &app,
+            &admin,
+            "CanCreateEntitlementAtOneBank",
+            Some("bank.a"),
+        );
+        let admin_token = token(&svc, "admin", &key).await;
+        for id in ["bank.a", "bank.b"] {
+            send(
+                &svc,
+                authed(TestRequest::post().uri("/obp/v5.1.0/banks"), &admin_token)
+                    .set_json(json!({ "id": id, "short_name": id, "full_name": id })),
+            )
+            .await;
+        }
+        let grant_at = |bank: &str, role: &str| {
+            authed(
+                TestRequest::post().uri(&format!("/obp/v5.1.0/users/{felix_id}/entitlements")),
+                &admin_token,
+            )
+            .set_json(json!({ "bank_id": bank, "role_name": role }))
+        };
+        assert_eq!(
+            send(&svc, grant_at("bank.a", "CanCreateAccount")).await.0,
+            201
+        );
+        assert_eq!(
+            send(&svc, grant_at("bank.b", "CanCreateAccount")).await.0,
+            403
+        );
+        assert_eq!(send(&svc, grant_at("", "CanGetAnyUser")).await.0, 403);
+    }
+}
+
+#[actix_web::test]
+async fn banks_are_created_by_bank_creators_and_read_by_anyone_signed_in() {
+    for app in apps() {
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        let admin = sign_up(&svc, "admin").await;
+        let token = token(&svc, "admin", &key).await;
+        let create = |body: Value| {
+            authed(TestRequest::post().uri("/obp/v3.1.0/banks"), &token).set_json(body)
+        };
+        let good = json!({ "id": "gh.29.uk", "short_name": "uk", "full_name": "UK Bank", "logo": "https://logo.example/x.png", "website": "https://www.example.com" });
+
+        let (status, _, body) = send(&svc, create(good.clone())).await;
+        assert_eq!(status, 403);
+        assert_eq!(
+            message(&body),
+            "OBP-20006: User is missing one or more roles: CanCreateBank"
+        );
+        grant(&app, &admin, "CanCreateBank", None);
+
+        let mut bad_id = good.clone();
+        bad_id["id"] = json!("gh 29/uk");
+        let mut bad_url = good.clone();
+        bad_url["website"] = json!("javascript:alert(1)");
+        let mut no_name = good.clone();
+        no_name["full_name"] = json!("");
+        for (body, expected) in [
+            (bad_id, "OBP-30275"),
+            (bad_url, "OBP-30276"),
+            (no_name, "OBP-30276"),
+            (json!({ "id": 5 }), "OBP-10001"),
+        ] {
+            let (status, _, answer) = send(&svc, create(body)).await;
+            assert_eq!(status, 400);
+            assert!(
+                message(&answer).starts_with(expected),
+                "{expected}: {answer}"
+            );
+        }
+        let (status, _, created) = send(&svc, create(good.clone())).await;
+        assert_eq!(status, 201);
+        assert_eq!(created, good);
+        let (status, _, body) = send(&svc, create(good.clone())).await;
+        assert_eq!(status, 400);
+        assert!(message(&body).starts_with("OBP-30277"));
+
+        let (status, _, list) = send(
+            &svc,
+            authed(TestRequest::get().uri("/obp/v5.1.0/banks"), &token),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(list["banks"], json!([good]));
+        let (status, _, one) = send(
+            &svc,
+            authed(TestRequest::get().uri("/obp/v5.1.0/banks/gh.29.uk"), &token),
+        )
+        .await;
+        assert_eq!((status, &one), (200, &good));
+        let (status, _, body) = send(
+            &svc,
+            authed(TestRequest::get().uri("/obp/v5.1.0/banks/nope"), &token),
+        )
+        .await;
+        assert_eq!(status, 404);
+        assert!(message(&body).starts_with("OBP-30001"));
+        assert_eq!(app.audit_count("bank.created"), 1);
+    }
+}
