@@ -23,6 +23,7 @@ pub fn build_app(
     App::new()
         .app_data(state)
         .app_data(api::json_config(limit))
+        .app_data(api::query_config())
         .app_data(web::PayloadConfig::new(limit))
         .configure(api::configure)
         .default_service(web::to(api::not_found))

@@ -601,3 +601,138 @@ async fn banks_are_created_by_bank_creators_and_read_by_anyone_signed_in() {
         assert_eq!(app.audit_count("bank.created"), 1);
     }
 }
+
+#[actix_web::test]
+async fn users_are_found_by_username_id_and_email_with_their_roles_and_lock_state() {
+    for app in apps() {
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        let felix = sign_up(&svc, "Felix").await;
+        let felix_id = felix["user_id"].as_str().unwrap().to_owned();
+        let admin = sign_up(&svc, "admin").await;
+        let token = token(&svc, "admin", &key).await;
+        let get = |uri: &str| authed(TestRequest::get().uri(uri), &token);
+        let uris = [
+            "/obp/v5.1.0/users/username/felix".to_owned(),
+            format!("/obp/v5.1.0/users/user_id/{felix_id}"),
+            "/obp/v5.1.0/users/email/FELIX@example.com/terminator".to_owned(),
+            "/obp/v5.1.0/users".to_owned(),
+        ];
+        for uri in &uris {
+            let (status, _, body) = send(&svc, get(uri)).await;
+            assert_eq!(status, 403, "{uri}");
+            assert_eq!(
+                message(&body),
+                "OBP-20006: User is missing one or more roles: CanGetAnyUser"
+            );
+        }
+        grant(&app, &admin, "CanGetAnyUser", None);
+        grant(&app, &felix, "CanCreateBank", None);
+        for uri in &uris[..3] {
+            let (status, _, body) = send(&svc, get(uri)).await;
+            assert_eq!(status, 200, "{}: {uri}: {body}", app.backend());
+            let user = &body["users"][0];
+            assert_eq!(user["user_id"], felix["user_id"]);
+            assert_eq!(user["username"], "Felix");
+            assert_eq!(user["is_locked"], false);
+            assert_eq!(
+                user["entitlements"]["list"][0]["role_name"],
+                "CanCreateBank"
+            );
+        }
+        for (uri, code) in [
+            ("/obp/v5.1.0/users/username/ghost".to_owned(), "OBP-20027"),
+            (
+                format!("/obp/v5.1.0/users/user_id/{}", uuid::Uuid::new_v4()),
+                "OBP-20005",
+            ),
+            (
+                "/obp/v5.1.0/users/user_id/not-a-uuid".to_owned(),
+                "OBP-20005",
+            ),
+            (
+                "/obp/v5.1.0/users/email/ghost@example.com/terminator".to_owned(),
+                "OBP-20007",
+            ),
+        ] {
+            let (status, _, body) = send(&svc, get(&uri)).await;
+            assert_eq!(status, 404, "{uri}");
+            assert!(message(&body).starts_with(code), "{uri}: {body}");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn all_users_pages_sorts_and_filters_by_lock_state() {
+    for app in apps() {
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        let admin = sign_up(&svc, "admin").await;
+        grant(&app, &admin, "CanGetAnyUser", None);
+        grant(&app, &admin, "CanLockUser", None);
+        for name in ["u1", "u2", "u3", "u4"] {
+            sign_up(&svc, name).await;
+        }
+        let token = token(&svc, "admin", &key).await;
+        let names = |body: &Value| -> Vec<String> {
+            body["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["username"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let get = |query: &str| {
+            authed(
+                TestRequest::get().uri(&format!("/obp/v4.0.0/users{query}")),
+                &token,
+            )
+        };
+
+        let (status, _, body) = send(&svc, get("")).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            names(&body),
+            ["u4", "u3", "u2", "u1", "admin"],
+            "{}",
+            app.backend()
+        );
+        let (_, _, body) = send(&svc, get("?sort_direction=ASC&limit=2&offset=1")).await;
+        assert_eq!(names(&body), ["u1", "u2"]);
+
+        send(
+            &svc,
+            authed(
+                TestRequest::post().uri("/obp/v5.1.0/users/u2/locks"),
+                &token,
+            ),
+        )
+        .await;
+        for _ in 0..5 {
+            login(&svc, "u3", "Wrong-Pass-1", &key).await;
+        }
+        let (_, _, body) = send(&svc, get("?locked_status=locked&sort_direction=asc")).await;
+        assert_eq!(names(&body), ["u2", "u3"], "{}", app.backend());
+        assert!(
+            body["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|u| u["is_locked"] == true)
+        );
+        let (_, _, body) = send(&svc, get("?locked_status=active&sort_direction=asc")).await;
+        assert_eq!(names(&body), ["admin", "u1", "u4"]);
+
+        for (query, code) in [
+            ("?limit=0", "OBP-10040"),
+            ("?limit=abc", "OBP-10040"),
+            ("?offset=-3", "OBP-10041"),
+            ("?sort_direction=sideways", "OBP-10042"),
+            ("?locked_status=maybe", "OBP-10043"),
+        ] {
+            let (status, _, body) = send(&svc, get(query)).await;
+            assert_eq!(status, 400, "{query}");
+            assert!(message(&body).starts_with(code), "{query}: {body}");
+        }
+    }
+}

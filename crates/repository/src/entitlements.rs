@@ -121,3 +121,18 @@ pub fn list_all(conn: &mut DbConnection) -> Result<Vec<EntitlementRow>, RepoErro
         .select(EntitlementRow::as_select())
         .load(conn)?)
 }
+
+/// The entitlements of several users at once, oldest first.
+pub fn list_for_users(
+    conn: &mut DbConnection,
+    user_ids: &[&str],
+) -> Result<Vec<EntitlementRow>, RepoError> {
+    Ok(entitlements::table
+        .filter(entitlements::user_id.eq_any(user_ids))
+        .order((
+            entitlements::created_at.asc(),
+            entitlements::entitlement_id.asc(),
+        ))
+        .select(EntitlementRow::as_select())
+        .load(conn)?)
+}

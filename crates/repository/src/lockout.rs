@@ -173,3 +173,35 @@ pub fn lock(
         .execute(conn)?;
     Ok(row)
 }
+
+/// Of `users`, the ids of those locked now (administrative lock, or at `max` failures): two
+/// queries for a whole page.
+pub fn locked_user_ids(
+    conn: &mut DbConnection,
+    users: &[crate::users::UserRow],
+    max: u32,
+) -> Result<std::collections::HashSet<String>, RepoError> {
+    let ids: Vec<&str> = users.iter().map(|u| u.user_id.as_str()).collect();
+    let keys: Vec<&str> = users.iter().map(|u| u.username_key.as_str()).collect();
+    let mut locked: std::collections::HashSet<String> = user_locks::table
+        .filter(user_locks::user_id.eq_any(&ids))
+        .select(user_locks::user_id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    let max = i32::try_from(max).unwrap_or(i32::MAX);
+    let failing: Vec<(String, String)> = login_attempts::table
+        .filter(login_attempts::username_key.eq_any(&keys))
+        .filter(login_attempts::bad_attempts.ge(max))
+        .select((login_attempts::provider, login_attempts::username_key))
+        .load(conn)?;
+    for user in users {
+        if failing
+            .iter()
+            .any(|(provider, key)| *provider == user.provider && *key == user.username_key)
+        {
+            locked.insert(user.user_id.clone());
+        }
+    }
+    Ok(locked)
+}

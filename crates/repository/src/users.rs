@@ -149,3 +149,69 @@ pub fn replace_password_hash(
     .execute(conn)?;
     Ok(updated == 1)
 }
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, on both backends.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// Users whose email is `email`, ignoring case, oldest first.
+pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Vec<UserRow>, RepoError> {
+    Ok(users::table
+        .filter(lower(users::email).eq(email.to_lowercase()))
+        .order((users::created_at.asc(), users::user_id.asc()))
+        .select(UserRow::as_select())
+        .load(conn)?)
+}
+
+/// Which users a listing wants, by lock state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockFilter {
+    /// Every user.
+    Any,
+    /// Only locked users (by an administrator, or at `max_bad_attempts` failures).
+    Locked,
+    /// Only users who are not locked.
+    Active,
+}
+
+/// A page of users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserQuery {
+    /// Most rows.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+    /// Oldest first when true.
+    pub ascending: bool,
+    /// Lock-state filter.
+    pub lock: LockFilter,
+    /// The lockout maximum that makes failures a lock.
+    pub max_bad_attempts: i32,
+}
+
+/// A page of users by registration time.
+pub fn list(conn: &mut DbConnection, query: &UserQuery) -> Result<Vec<UserRow>, RepoError> {
+    use crate::schema::{login_attempts, user_locks};
+    use diesel::dsl::{exists, not};
+
+    let locked_by_admin = exists(user_locks::table.filter(user_locks::user_id.eq(users::user_id)));
+    let locked_by_failures = exists(
+        login_attempts::table
+            .filter(login_attempts::provider.eq(users::provider))
+            .filter(login_attempts::username_key.eq(users::username_key))
+            .filter(login_attempts::bad_attempts.ge(query.max_bad_attempts)),
+    );
+    let mut select = users::table.select(UserRow::as_select()).into_boxed();
+    select = match query.lock {
+        LockFilter::Any => select,
+        LockFilter::Locked => select.filter(locked_by_admin.or(locked_by_failures)),
+        LockFilter::Active => select.filter(not(locked_by_admin.or(locked_by_failures))),
+    };
+    select = if query.ascending {
+        select.order((users::created_at.asc(), users::user_id.asc()))
+    } else {
+        select.order((users::created_at.desc(), users::user_id.desc()))
+    };
+    Ok(select.limit(query.limit).offset(query.offset).load(conn)?)
+}

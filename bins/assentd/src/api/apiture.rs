@@ -70,6 +70,11 @@ pub fn generic(kind: GenericError, instance: &str) -> HttpResponse {
             "Malformed Request Body",
             "The request body is not valid JSON of the expected shape.",
         ),
+        GenericError::BadQuery => (
+            "malformedQuery",
+            "Malformed Query",
+            "The query parameters are not valid.",
+        ),
         GenericError::Internal => (
             "internalError",
             "Internal Server Error",

@@ -52,6 +52,7 @@ pub enum GenericError {
     MethodNotAllowed,
     PayloadTooLarge,
     BadJson,
+    BadQuery,
     Internal,
 }
 
@@ -61,7 +62,7 @@ impl GenericError {
             GenericError::NotFound => StatusCode::NOT_FOUND,
             GenericError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             GenericError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            GenericError::BadJson => StatusCode::BAD_REQUEST,
+            GenericError::BadJson | GenericError::BadQuery => StatusCode::BAD_REQUEST,
             GenericError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -181,6 +182,15 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
             )
             .into()
         })
+}
+
+/// Query-string errors in the family's dialect.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error, req| {
+        let response = Dialect::for_path(req.path()).error(GenericError::BadQuery, req.path());
+        actix_web::error::InternalError::from_response(format!("rejected query: {error}"), response)
+            .into()
+    })
 }
 
 /// Cross-cutting request handling: refuses oversized bodies before any handler runs, adds the

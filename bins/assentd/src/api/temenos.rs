@@ -25,6 +25,7 @@ pub fn generic(kind: GenericError) -> HttpResponse {
             10400,
             "The request body is not valid JSON of the expected shape.",
         ),
+        GenericError::BadQuery => (10401, "The query parameters are not valid."),
         GenericError::Internal => (10500, "The server could not complete the request."),
     };
     error(kind.status(), code, message)

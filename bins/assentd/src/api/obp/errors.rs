@@ -32,6 +32,12 @@ pub const INVALID_BANK_ID: &str =
     "OBP-30275: Invalid bank id. Use 1 to 255 characters from letters, digits, '.', '_' and '-'.";
 pub const INVALID_BANK_FIELDS: &str = "OBP-30276: Invalid bank: names need 1 to 255 characters without control characters; logo and website must be empty or http(s) URLs of at most 2048 characters.";
 pub const BANK_ALREADY_EXISTS: &str = "OBP-30277: A bank with this id already exists.";
+pub const USER_NOT_FOUND_BY_EMAIL: &str = "OBP-20007: User not found by email.";
+pub const INVALID_QUERY: &str = "OBP-10044: Invalid URL query parameters.";
+pub const INVALID_LIMIT: &str = "OBP-10040: Invalid limit: use an integer from 1 to 1000.";
+pub const INVALID_OFFSET: &str = "OBP-10041: Invalid offset: use an integer from 0.";
+pub const INVALID_SORT_DIRECTION: &str = "OBP-10042: Invalid sort_direction: use ASC or DESC.";
+pub const INVALID_LOCKED_STATUS: &str = "OBP-10043: Invalid locked_status: use locked or active.";
 pub const INVALID_CONSUMER_KEY: &str = "OBP-20008: Invalid Consumer Key.";
 pub const VALUE_TOO_LONG: &str = "OBP-20010: Value too long.";
 pub const INVALID_VALUE_CHARACTERS: &str = "OBP-20011: Value contains invalid characters.";
@@ -116,6 +122,7 @@ pub fn generic(kind: GenericError) -> HttpResponse {
         GenericError::MethodNotAllowed => METHOD_NOT_ALLOWED,
         GenericError::PayloadTooLarge => PAYLOAD_TOO_LARGE,
         GenericError::BadJson => INVALID_JSON_FORMAT,
+        GenericError::BadQuery => INVALID_QUERY,
         GenericError::Internal => UNKNOWN_ERROR,
     };
     ObpError::new(kind.status(), message).error_response()

@@ -7,6 +7,7 @@ pub mod errors;
 pub mod locks;
 pub mod login;
 pub mod roles;
+pub mod user_queries;
 pub mod users;
 
 use actix_web::http::Method;
@@ -30,6 +31,18 @@ pub fn versioned_endpoints() -> Vec<crate::api::RouteSpec> {
         }),
         (Method::POST, "/users/{username}/locks", || {
             web::route().to(locks::lock_user)
+        }),
+        (Method::GET, "/users", || {
+            web::route().to(user_queries::all_users)
+        }),
+        (Method::GET, "/users/username/{username}", || {
+            web::route().to(user_queries::by_username)
+        }),
+        (Method::GET, "/users/user_id/{user_id}", || {
+            web::route().to(user_queries::by_user_id)
+        }),
+        (Method::GET, "/users/email/{email}/terminator", || {
+            web::route().to(user_queries::by_email)
         }),
         (Method::GET, "/roles", || web::route().to(roles::get_roles)),
         (Method::POST, "/users/{user_id}/entitlements", || {

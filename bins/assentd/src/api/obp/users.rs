@@ -35,6 +35,9 @@ pub struct UserJson {
     pub provider: String,
     pub username: String,
     pub entitlements: EntitlementsJson,
+    /// Present in administrative queries: whether the account is locked now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_locked: Option<bool>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -59,6 +62,7 @@ impl From<UserProfile> for UserJson {
             provider_id: user.provider_id,
             provider: user.provider,
             username: user.username,
+            is_locked: None,
             entitlements: EntitlementsJson {
                 list: profile
                     .entitlements
