@@ -128,11 +128,7 @@ fn grant_role(
 fn create_consumer(state: &AppState, name: &str) -> Result<(), StartError> {
     let name = validate_consumer_name(name).map_err(|e| StartError::Other(e.to_string()))?;
     let key = generate_consumer_key(&mut rand::rng());
-    let consumer = Consumer {
-        consumer_id: uuid::Uuid::new_v4(),
-        name,
-        enabled: true,
-    };
+    let consumer = Consumer::new(uuid::Uuid::new_v4(), name);
     let key_hash = state.secret_hasher.hash(CONSUMER_KEY_LABEL, &key);
     let at = now();
     let mut conn = state.pool.get()?;

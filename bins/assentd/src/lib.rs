@@ -10,6 +10,7 @@ pub mod config;
 pub mod hashing;
 pub mod keys;
 pub mod metrics;
+pub mod rate_limiter;
 pub mod server;
 pub mod services;
 pub mod state;

@@ -39,6 +39,7 @@ pub struct AppState {
     pub hashing: HashingPool,
     pub session_policy: SessionPolicy,
     pub lockout: LockoutPolicy,
+    pub rate_limiter: Arc<crate::rate_limiter::RateLimiter>,
     pub token_cache: Arc<TokenCache>,
     pub metrics: Arc<Metrics>,
 }
@@ -78,6 +79,7 @@ impl AppState {
             password_hasher: Arc::new(password_hasher),
             session_policy,
             lockout,
+            rate_limiter: Arc::default(),
             token_cache: Arc::new(TokenCache::new(100_000)),
             metrics: Arc::new(metrics),
         })

@@ -1,6 +1,7 @@
 //! API consumers: the applications that call the API. Each has a key, shown once at creation
 //! and stored only as a keyed hash.
 
+use crate::rate_limit::CallLimits;
 use crate::secret::SecretString;
 use hmac::{Hmac, Mac};
 use rand_core::CryptoRng;
@@ -86,10 +87,36 @@ pub const CONSUMER_KEY_LABEL: &str = "consumer-key";
 pub struct Consumer {
     /// Stable id.
     pub consumer_id: Uuid,
-    /// Display name.
+    /// Display name (OBP's `app_name`).
     pub name: String,
     /// Only enabled consumers may call the API.
     pub enabled: bool,
+    /// What the app is for.
+    pub description: String,
+    /// Who to contact about it.
+    pub developer_email: String,
+    /// Where OAuth-style flows return to; empty if none.
+    pub redirect_url: String,
+    /// The user who registered it (none when made with the CLI).
+    pub created_by_user_id: Option<Uuid>,
+    /// Its call limits.
+    pub call_limits: CallLimits,
+}
+
+impl Consumer {
+    /// An enabled consumer with no limits and nothing but a name.
+    pub fn new(consumer_id: Uuid, name: String) -> Self {
+        Self {
+            consumer_id,
+            name,
+            enabled: true,
+            description: String::new(),
+            developer_email: String::new(),
+            redirect_url: String::new(),
+            created_by_user_id: None,
+            call_limits: CallLimits::UNLIMITED,
+        }
+    }
 }
 
 /// Why a consumer name was refused.

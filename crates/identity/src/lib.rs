@@ -36,6 +36,7 @@ pub mod bank;
 pub mod consumer;
 pub mod lockout;
 pub mod password;
+pub mod rate_limit;
 pub mod registration;
 pub mod roles;
 pub mod secret;

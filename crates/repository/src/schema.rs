@@ -27,6 +27,16 @@ diesel::table! {
         key_hash -> Text,
         enabled -> Bool,
         created_at -> BigInt,
+        description -> Text,
+        developer_email -> Text,
+        redirect_url -> Text,
+        created_by_user_id -> Text,
+        per_second_call_limit -> BigInt,
+        per_minute_call_limit -> BigInt,
+        per_hour_call_limit -> BigInt,
+        per_day_call_limit -> BigInt,
+        per_week_call_limit -> BigInt,
+        per_month_call_limit -> BigInt,
     }
 }
 
@@ -39,6 +49,7 @@ diesel::table! {
         idle_timeout_secs -> BigInt,
         expires_at -> BigInt,
         terminated_at -> Nullable<BigInt>,
+        consumer_id -> Text,
     }
 }
 
@@ -63,6 +74,7 @@ diesel::table! {
 }
 
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(sessions -> consumers (consumer_id));
 diesel::joinable!(entitlements -> users (user_id));
 
 diesel::table! {

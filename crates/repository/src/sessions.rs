@@ -1,8 +1,10 @@
 //! Sessions: the one sign-in state. Reads are one indexed query; writes are conditional.
 
-use crate::schema::{sessions, users};
+use crate::consumers::ConsumerRow;
+use crate::schema::{consumers, sessions, users};
 use crate::users::UserRow;
 use crate::{DbConnection, RepoError, from_micros, to_micros};
+use assent_identity::consumer::Consumer;
 use assent_session::{Session, SessionId};
 use diesel::prelude::*;
 use time::{Duration, OffsetDateTime};
@@ -26,6 +28,8 @@ pub struct SessionRow {
     pub expires_at: i64,
     /// Termination time, if terminated.
     pub terminated_at: Option<i64>,
+    /// The consumer's UUID text, or `""`.
+    pub consumer_id: String,
 }
 
 impl From<&Session> for SessionRow {
@@ -38,6 +42,10 @@ impl From<&Session> for SessionRow {
             idle_timeout_secs: session.idle_timeout.whole_seconds(),
             expires_at: to_micros(session.expires_at),
             terminated_at: session.terminated_at.map(to_micros),
+            consumer_id: session
+                .consumer_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
         }
     }
 }
@@ -59,6 +67,11 @@ impl TryFrom<SessionRow> for Session {
             idle_timeout: Duration::seconds(row.idle_timeout_secs),
             expires_at: from_micros(row.expires_at),
             terminated_at: row.terminated_at.map(from_micros),
+            consumer_id: if row.consumer_id.is_empty() {
+                None
+            } else {
+                Some(Uuid::parse_str(&row.consumer_id).map_err(|e| corrupt(e.to_string()))?)
+            },
         })
     }
 }
@@ -71,22 +84,48 @@ pub fn insert(conn: &mut DbConnection, session: &Session) -> Result<(), RepoErro
     Ok(())
 }
 
-/// The session and its user, in one query.
+/// The session, its user and its consumer (if any), in one primary-key query.
 pub fn find_with_user(
     conn: &mut DbConnection,
     session_id: &str,
-) -> Result<Option<(Session, UserRow)>, RepoError> {
+) -> Result<Option<(Session, UserRow, Option<Consumer>)>, RepoError> {
     let found = sessions::table
         .inner_join(users::table)
+        .left_join(consumers::table)
         .filter(sessions::session_id.eq(session_id))
-        .select((SessionRow::as_select(), UserRow::as_select()))
+        .select((
+            SessionRow::as_select(),
+            UserRow::as_select(),
+            consumers::all_columns.nullable(),
+        ))
         // The key is the primary key, so no LIMIT is needed; without one the statement stays
-        // in Diesel's prepared-statement cache (a bound LIMIT keeps it out, at ~6x the cost).
-        .get_result::<(SessionRow, UserRow)>(conn)
+        // in Diesel's prepared-statement cache (a bound LIMIT keeps it out, at ~3x the cost).
+        .get_result::<(SessionRow, UserRow, Option<ConsumerRow>)>(conn)
         .optional()?;
     found
-        .map(|(session, user)| Ok((Session::try_from(session)?, user)))
+        .map(|(session, user, consumer)| {
+            Ok((
+                Session::try_from(session)?,
+                user,
+                consumer.map(Consumer::try_from).transpose()?,
+            ))
+        })
         .transpose()
+}
+
+/// Terminates every live session created through a consumer; returns how many.
+pub fn terminate_all_for_consumer(
+    conn: &mut DbConnection,
+    consumer_id: &Uuid,
+    now: OffsetDateTime,
+) -> Result<usize, RepoError> {
+    Ok(diesel::update(
+        sessions::table
+            .filter(sessions::consumer_id.eq(consumer_id.to_string()))
+            .filter(sessions::terminated_at.is_null()),
+    )
+    .set(sessions::terminated_at.eq(Some(to_micros(now))))
+    .execute(conn)?)
 }
 
 /// Records activity at `now`, unless the recorded activity is already at or after

@@ -121,11 +121,13 @@ fn sessions_read_with_their_user_and_change_only_conditionally() {
         );
         sessions::insert(conn, &session).unwrap();
 
-        let (stored, user_row) = sessions::find_with_user(conn, session.session_id.as_str())
-            .unwrap()
-            .unwrap();
+        let (stored, user_row, consumer) =
+            sessions::find_with_user(conn, session.session_id.as_str())
+                .unwrap()
+                .unwrap();
         assert_eq!(stored, session);
         assert_eq!(user_row.user_id, felix.user_id.to_string());
+        assert!(consumer.is_none());
         assert!(
             sessions::find_with_user(conn, "0".repeat(32).as_str())
                 .unwrap()
@@ -142,7 +144,7 @@ fn sessions_read_with_their_user_and_change_only_conditionally() {
 
         assert!(sessions::terminate(conn, sid, later).unwrap());
         assert!(!sessions::terminate(conn, sid, later).unwrap());
-        let (ended, _) = sessions::find_with_user(conn, sid).unwrap().unwrap();
+        let (ended, _, _) = sessions::find_with_user(conn, sid).unwrap().unwrap();
         assert_eq!(ended.state(later), SessionState::Terminated);
         assert!(
             !sessions::record_activity(
@@ -176,11 +178,7 @@ fn sessions_need_an_existing_user() {
 #[test]
 fn consumers_are_found_by_key_hash_only() {
     each_backend(|_, conn| {
-        let consumer = Consumer {
-            consumer_id: Uuid::new_v4(),
-            name: "App".into(),
-            enabled: true,
-        };
+        let consumer = Consumer::new(Uuid::new_v4(), "App".into());
         consumers::insert(conn, &consumer, "hash-1", NOW).unwrap();
         assert_eq!(
             consumers::find_by_key_hash(conn, "hash-1").unwrap(),
@@ -284,4 +282,54 @@ fn sqlite_connections_use_wal_foreign_keys_and_full_sync() {
             .unwrap();
         assert_eq!(sync.value, 2, "synchronous=FULL");
     }
+}
+
+#[test]
+fn sessions_carry_their_consumer_and_its_limits() {
+    use assent_identity::rate_limit::CallLimits;
+    each_backend(|db, conn| {
+        let (felix, row) = user("felix");
+        users::insert(conn, &row).unwrap();
+        let consumer = Consumer {
+            call_limits: CallLimits([5, 100, -1, -1, -1, -1]),
+            ..Consumer::new(Uuid::new_v4(), "App".into())
+        };
+        consumers::insert(conn, &consumer, "hash-1", NOW).unwrap();
+        let session = Session::start(
+            felix.user_id.0,
+            NOW,
+            &SessionPolicy::default(),
+            &mut rand::rng(),
+        )
+        .through_consumer(consumer.consumer_id);
+        sessions::insert(conn, &session).unwrap();
+        let (stored, _, found) = sessions::find_with_user(conn, session.session_id.as_str())
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.consumer_id, Some(consumer.consumer_id));
+        assert_eq!(found, Some(consumer.clone()), "{}", db.backend_name());
+
+        assert!(
+            consumers::set_call_limits(conn, &consumer.consumer_id, &CallLimits::UNLIMITED)
+                .unwrap()
+        );
+        assert!(
+            consumers::set_redirect_url(conn, &consumer.consumer_id, "https://app.example/cb")
+                .unwrap()
+        );
+        let (reloaded, _) = consumers::find(conn, &consumer.consumer_id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(reloaded.call_limits, CallLimits::UNLIMITED);
+        assert_eq!(reloaded.redirect_url, "https://app.example/cb");
+
+        assert_eq!(
+            sessions::terminate_all_for_consumer(conn, &consumer.consumer_id, NOW).unwrap(),
+            1
+        );
+        assert_eq!(
+            sessions::terminate_all_for_consumer(conn, &consumer.consumer_id, NOW).unwrap(),
+            0
+        );
+    });
 }

@@ -107,6 +107,9 @@ pub struct Session {
     pub expires_at: OffsetDateTime,
     /// When it was terminated (logout, administrator, lock), if it was.
     pub terminated_at: Option<OffsetDateTime>,
+    /// The consumer (app) the customer signed in through, if any: its call limits apply to
+    /// the session, and disabling it ends the session.
+    pub consumer_id: Option<Uuid>,
 }
 
 /// Where a session stands at a given moment.
@@ -138,6 +141,15 @@ impl Session {
             idle_timeout: policy.idle_timeout,
             expires_at: now + policy.absolute_lifetime,
             terminated_at: None,
+            consumer_id: None,
+        }
+    }
+
+    /// The same session, signed in through `consumer_id`.
+    pub fn through_consumer(self, consumer_id: Uuid) -> Self {
+        Self {
+            consumer_id: Some(consumer_id),
+            ..self
         }
     }
 

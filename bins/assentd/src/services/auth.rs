@@ -4,12 +4,14 @@ use super::{Internal, record};
 use crate::state::AppState;
 use assent_identity::SecretString;
 use assent_identity::consumer::CONSUMER_KEY_LABEL;
+use assent_identity::consumer::Consumer;
 use assent_identity::lockout::LoginDecision;
 use assent_identity::password::PasswordCheck;
+use assent_identity::rate_limit::Exceeded;
 use assent_identity::registration::username_key;
 use assent_repository::users::{self, UserRow};
 use assent_repository::{DbConnection, RepoError, consumers, lockout, sessions, transaction};
-use assent_session::{Session, SessionClaims, SessionPolicy, SessionState};
+use assent_session::{Session, SessionClaims, SessionState};
 use time::OffsetDateTime;
 
 /// DirectLogin's credentials.
@@ -110,7 +112,8 @@ pub fn direct_login(
         rehash(state, &mut conn, &row, &credentials.password)?;
     }
     let session_user = uuid::Uuid::parse_str(&row.user_id).map_err(|e| Internal(e.to_string()))?;
-    let session = Session::start(session_user, now, &state.session_policy, &mut rand::rng());
+    let session = Session::start(session_user, now, &state.session_policy, &mut rand::rng())
+        .through_consumer(consumer.consumer_id);
     let max = state.lockout.max_bad_attempts;
     let started = transaction(&mut conn, |conn| {
         // A failure or an administrator may have locked the account since it was read.
@@ -168,12 +171,15 @@ fn rehash(
 pub struct SignedIn {
     pub user: UserRow,
     pub session: Session,
+    pub consumer: Option<Consumer>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     #[error("session invalid or ended")]
     Invalid,
+    #[error("call limit reached")]
+    RateLimited(Exceeded),
     #[error(transparent)]
     Internal(#[from] Internal),
 }
@@ -184,25 +190,40 @@ impl From<RepoError> for SessionError {
     }
 }
 
-/// Checks the session a verified token names: it must exist, belong to the token's subject
-/// and be active now. Records activity when due (rarely, with one conditional update).
+/// Checks the session a verified token names: it must exist, belong to the token's subject,
+/// be active now, and its consumer (if any) must be enabled and within its call limits.
+/// Records activity when due (rarely, with one conditional update).
 pub fn check_session(
+    state: &AppState,
     conn: &mut DbConnection,
-    policy: &SessionPolicy,
     claims: &SessionClaims,
     now: OffsetDateTime,
 ) -> Result<SignedIn, SessionError> {
-    let Some((session, user)) = sessions::find_with_user(conn, &claims.sid)? else {
+    let Some((session, user, consumer)) = sessions::find_with_user(conn, &claims.sid)? else {
         return Err(SessionError::Invalid);
     };
     if user.user_id != claims.sub || session.state(now) != SessionState::Active {
         return Err(SessionError::Invalid);
     }
+    if session.consumer_id.is_some() && !consumer.as_ref().is_some_and(|c| c.enabled) {
+        return Err(SessionError::Invalid);
+    }
+    if let Some(consumer) = &consumer {
+        state
+            .rate_limiter
+            .admit(consumer.consumer_id, &consumer.call_limits, now)
+            .map_err(SessionError::RateLimited)?;
+    }
+    let policy = &state.session_policy;
     if session.activity_due(now, policy) {
         let not_before = now - policy.activity_write_interval;
         sessions::record_activity(conn, session.session_id.as_str(), now, not_before)?;
     }
-    Ok(SignedIn { user, session })
+    Ok(SignedIn {
+        user,
+        session,
+        consumer,
+    })
 }
 
 /// Ends a session at once: every token naming it stops working on the next request.

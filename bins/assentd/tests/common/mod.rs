@@ -71,9 +71,8 @@ impl TestApp {
     pub fn consumer(&self, enabled: bool) -> String {
         let key = generate_consumer_key(&mut rand::rng());
         let consumer = Consumer {
-            consumer_id: uuid::Uuid::new_v4(),
-            name: "Test app".into(),
             enabled,
+            ..Consumer::new(uuid::Uuid::new_v4(), "Test app".into())
         };
         let hash = self.state.secret_hasher.hash(CONSUMER_KEY_LABEL, &key);
         let mut conn = self.state.pool.get().unwrap();

@@ -33,9 +33,10 @@ impl Authenticated {
         blocking(move || {
             let now = now();
             let mut conn = state.pool.get().map_err(|e| ObpError::internal(&e))?;
-            let signed_in = check_session(&mut conn, &state.session_policy, &self.claims, now)
-                .map_err(|e| match e {
+            let signed_in =
+                check_session(&state, &mut conn, &self.claims, now).map_err(|e| match e {
                     SessionError::Invalid => ObpError::unauthorized(INVALID_DIRECT_LOGIN_TOKEN),
+                    SessionError::RateLimited(exceeded) => ObpError::too_many_requests(&exceeded),
                     SessionError::Internal(e) => ObpError::internal(&e),
                 })?;
             work(&state, &mut conn, signed_in)

@@ -62,6 +62,8 @@ pub const UNKNOWN_ERROR: &str = "OBP-50000: Unknown Error.";
 pub struct ObpError {
     pub status: StatusCode,
     pub message: String,
+    /// Extra response headers (the rate-limit headers of a 429).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl ObpError {
@@ -69,7 +71,27 @@ impl ObpError {
         Self {
             status,
             message: message.into(),
+            headers: Vec::new(),
         }
+    }
+
+    /// 429 OBP-10018 with `X-Rate-Limit-Limit`, `X-Rate-Limit-Remaining` and
+    /// `X-Rate-Limit-Reset` (seconds until the window ends).
+    pub fn too_many_requests(exceeded: &assent_identity::rate_limit::Exceeded) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "OBP-10018: Too Many Requests. We only allow {} requests per {} for this Consumer.",
+                exceeded.limit,
+                exceeded.period.name()
+            ),
+        );
+        error.headers = vec![
+            ("X-Rate-Limit-Limit", exceeded.limit.to_string()),
+            ("X-Rate-Limit-Remaining", "0".to_owned()),
+            ("X-Rate-Limit-Reset", exceeded.reset_in_seconds.to_string()),
+        ];
+        error
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -108,6 +130,9 @@ impl ResponseError for ObpError {
         let mut response = HttpResponse::build(self.status);
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "DirectLogin realm=\"assent\""));
+        }
+        for (name, value) in &self.headers {
+            response.insert_header((*name, value.as_str()));
         }
         response.json(serde_json::json!({
             "code": self.status.as_u16(),

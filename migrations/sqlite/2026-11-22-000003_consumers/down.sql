@@ -1,0 +1,12 @@
+DROP INDEX sessions_consumer_id;
+ALTER TABLE sessions DROP COLUMN consumer_id;
+ALTER TABLE consumers DROP COLUMN description;
+ALTER TABLE consumers DROP COLUMN developer_email;
+ALTER TABLE consumers DROP COLUMN redirect_url;
+ALTER TABLE consumers DROP COLUMN created_by_user_id;
+ALTER TABLE consumers DROP COLUMN per_second_call_limit;
+ALTER TABLE consumers DROP COLUMN per_minute_call_limit;
+ALTER TABLE consumers DROP COLUMN per_hour_call_limit;
+ALTER TABLE consumers DROP COLUMN per_day_call_limit;
+ALTER TABLE consumers DROP COLUMN per_week_call_limit;
+ALTER TABLE consumers DROP COLUMN per_month_call_limit;
