@@ -736,3 +736,233 @@ async fn all_users_pages_sorts_and_filters_by_lock_state() {
         }
     }
 }
+
+#[actix_web::test]
+async fn consumers_are_registered_listed_disabled_and_enabled() {
+    for app in apps() {
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        let admin = sign_up(&svc, "admin").await;
+        sign_up(&svc, "felix").await;
+        let token = token(&svc, "admin", &key).await;
+        let create = |body: Value| {
+            authed(
+                TestRequest::post().uri("/obp/v5.1.0/management/consumers"),
+                &token,
+            )
+            .set_json(body)
+        };
+        let app_body = json!({ "app_name": "Budget app", "description": "Helps", "developer_email": "dev@example.com", "redirect_url": "https://app.example/cb" });
+
+        let (status, _, body) = send(&svc, create(app_body.clone())).await;
+        assert_eq!(status, 403);
+        assert_eq!(
+            message(&body),
+            "OBP-20006: User is missing one or more roles: CanCreateConsumer"
+        );
+        grant(&app, &admin, "CanCreateConsumer", None);
+        for bad in [
+            json!({ "app_name": "" }),
+            json!({ "app_name": "x", "developer_email": "nope" }),
+            json!({ "app_name": "x", "redirect_url": "ftp://x" }),
+        ] {
+            let (status, _, body) = send(&svc, create(bad)).await;
+            assert_eq!(status, 400);
+            assert!(message(&body).starts_with("OBP-30278"), "{body}");
+        }
+        let (status, _, created) = send(&svc, create(app_body)).await;
+        assert_eq!(status, 201, "{}: {created}", app.backend());
+        let new_key = created["key"].as_str().unwrap().to_owned();
+        let consumer_id = created["consumer_id"].as_str().unwrap().to_owned();
+        assert_eq!(created["created_by_user_id"], admin["user_id"]);
+        assert_eq!(created["enabled"], true);
+        let felix_token = common::token(&svc, "felix", &new_key).await;
+
+        let one = format!("/obp/v5.1.0/management/consumers/{consumer_id}");
+        let (status, _, _) = send(&svc, authed(TestRequest::get().uri(&one), &token)).await;
+        assert_eq!(status, 403);
+        grant(&app, &admin, "CanGetConsumers", None);
+        let (status, _, got) = send(&svc, authed(TestRequest::get().uri(&one), &token)).await;
+        assert_eq!(status, 200);
+        assert!(got.get("key").is_none(), "a key is shown only at creation");
+        assert_eq!(got["app_name"], "Budget app");
+        let (_, _, all) = send(
+            &svc,
+            authed(
+                TestRequest::get().uri("/obp/v5.1.0/management/consumers"),
+                &token,
+            ),
+        )
+        .await;
+        assert_eq!(all["consumers"].as_array().unwrap().len(), 2);
+        let (_, _, mine) = send(
+            &svc,
+            authed(
+                TestRequest::get().uri("/obp/v5.1.0/management/users/current/consumers"),
+                &token,
+            ),
+        )
+        .await;
+        assert_eq!(mine["consumers"].as_array().unwrap().len(), 1);
+        for uri in [
+            "/obp/v5.1.0/management/consumers/not-a-uuid".to_owned(),
+            format!("/obp/v5.1.0/management/consumers/{}", uuid::Uuid::new_v4()),
+        ] {
+            let (status, _, body) = send(&svc, authed(TestRequest::get().uri(&uri), &token)).await;
+            assert_eq!(status, 404);
+            assert!(message(&body).starts_with("OBP-30019"));
+        }
+
+        let toggle = |enabled: bool| {
+            authed(TestRequest::put().uri(&one), &token).set_json(json!({ "enabled": enabled }))
+        };
+        let (status, _, body) = send(&svc, toggle(false)).await;
+        assert_eq!(status, 403);
+        assert!(message(&body).ends_with("CanDisableConsumers"));
+        grant(&app, &admin, "CanDisableConsumers", None);
+        let (status, _, body) = send(&svc, toggle(false)).await;
+        assert_eq!((status, &body["enabled"]), (200, &json!(false)));
+        let (status, _, _) = send(&svc, current(&felix_token)).await;
+        assert_eq!(
+            status,
+            401,
+            "{}: sessions of a disabled consumer end",
+            app.backend()
+        );
+        let (status, body) = login(&svc, "felix", PASSWORD, &new_key).await;
+        assert_eq!(status, 401);
+        assert!(message(&body).starts_with("OBP-20008"));
+
+        let (status, _, _) = send(&svc, toggle(true)).await;
+        assert_eq!(status, 403);
+        grant(&app, &admin, "CanEnableConsumers", None);
+        assert_eq!(send(&svc, toggle(true)).await.0, 200);
+        assert_eq!(
+            send(&svc, current(&felix_token)).await.0,
+            401,
+            "re-enabling does not revive ended sessions"
+        );
+        assert_eq!(login(&svc, "felix", PASSWORD, &new_key).await.0, 201);
+
+        let redirect = format!("{one}/consumer/redirect_url");
+        let (status, _, _) = send(
+            &svc,
+            authed(TestRequest::put().uri(&redirect), &token)
+                .set_json(json!({ "redirect_url": "https://new.example/cb" })),
+        )
+        .await;
+        assert_eq!(status, 403);
+        grant(&app, &admin, "CanUpdateConsumerRedirectUrl", None);
+        let (status, _, body) = send(
+            &svc,
+            authed(TestRequest::put().uri(&redirect), &token)
+                .set_json(json!({ "redirect_url": "not a url" })),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert!(message(&body).starts_with("OBP-30278"));
+        let (status, _, body) = send(
+            &svc,
+            authed(TestRequest::put().uri(&redirect), &token)
+                .set_json(json!({ "redirect_url": "https://new.example/cb" })),
+        )
+        .await;
+        assert_eq!(
+            (status, body["redirect_url"].as_str()),
+            (200, Some("https://new.example/cb"))
+        );
+        assert_eq!(app.audit_count("consumer.disabled"), 1);
+        assert_eq!(app.audit_count("consumer.enabled"), 1);
+    }
+}
+
+/// Sleeps until just after the start of the next wall-clock second.
+fn start_of_next_second() {
+    let now = assentd::services::now();
+    let wait = 1_000_000_000 - i64::from(now.nanosecond()) + 20_000_000;
+    std::thread::sleep(std::time::Duration::from_nanos(
+        u64::try_from(wait).unwrap(),
+    ));
+}
+
+#[actix_web::test]
+async fn call_limits_are_set_read_and_enforced() {
+    for app in apps() {
+        let svc = app.service().await;
+        let admin_key = app.consumer(true);
+        let limited_key = app.consumer(true);
+        let admin = sign_up(&svc, "admin").await;
+        sign_up(&svc, "felix").await;
+        let token = token(&svc, "admin", &admin_key).await;
+        let felix = common::token(&svc, "felix", &limited_key).await;
+        let consumer_id = {
+            let (_, _, me) = send(&svc, current(&felix)).await;
+            assert_eq!(me["username"], "felix");
+            let mut conn = app.state.pool.get().unwrap();
+            let hash = app.state.secret_hasher.hash(
+                assent_identity::consumer::CONSUMER_KEY_LABEL,
+                &limited_key.as_str().into(),
+            );
+            assent_repository::consumers::find_by_key_hash(&mut conn, &hash)
+                .unwrap()
+                .unwrap()
+                .consumer_id
+        };
+        let limits_uri =
+            format!("/obp/v5.1.0/management/consumers/{consumer_id}/consumer/call-limits");
+        let (status, _, _) = send(&svc, authed(TestRequest::get().uri(&limits_uri), &token)).await;
+        assert_eq!(status, 403);
+        grant(&app, &admin, "CanReadCallLimits", None);
+        grant(&app, &admin, "CanSetCallLimits", None);
+        let (status, _, limits) =
+            send(&svc, authed(TestRequest::get().uri(&limits_uri), &token)).await;
+        assert_eq!(status, 200);
+        assert_eq!(limits["per_second_call_limit"], "-1");
+
+        let set = |body: Value| authed(TestRequest::put().uri(&limits_uri), &token).set_json(body);
+        let mut body = json!({
+            "per_second_call_limit": "5", "per_minute_call_limit": "-1", "per_hour_call_limit": -1,
+            "per_day_call_limit": "-1", "per_week_call_limit": "-1", "per_month_call_limit": "-1",
+        });
+        for bad in [json!("-2"), json!("lots"), json!(1.5)] {
+            let mut wrong = body.clone();
+            wrong["per_minute_call_limit"] = bad;
+            let (status, _, answer) = send(&svc, set(wrong)).await;
+            assert_eq!(status, 400, "{answer}");
+        }
+        body.as_object_mut().unwrap().remove("per_month_call_limit");
+        assert_eq!(send(&svc, set(body.clone())).await.0, 400);
+        body["per_month_call_limit"] = json!("-1");
+        let (status, _, answer) = send(&svc, set(body)).await;
+        assert_eq!(status, 200);
+        assert_eq!(answer["per_second_call_limit"], "5");
+
+        start_of_next_second();
+        for i in 0..5 {
+            let (status, _, _) = send(&svc, current(&felix)).await;
+            assert_eq!(status, 200, "{}: call {i}", app.backend());
+        }
+        let (status, headers, body) = send(&svc, current(&felix)).await;
+        assert_eq!(status, 429, "{}", app.backend());
+        assert_eq!(
+            message(&body),
+            "OBP-10018: Too Many Requests. We only allow 5 requests per second for this Consumer."
+        );
+        assert_eq!(headers.get("x-rate-limit-limit").unwrap(), "5");
+        assert_eq!(headers.get("x-rate-limit-remaining").unwrap(), "0");
+        assert_eq!(headers.get("x-rate-limit-reset").unwrap(), "1");
+        // Another consumer's calls are not counted against it.
+        assert_eq!(
+            send(&svc, authed(TestRequest::get().uri(&limits_uri), &token))
+                .await
+                .0,
+            200
+        );
+        start_of_next_second();
+        assert_eq!(
+            send(&svc, current(&felix)).await.0,
+            200,
+            "the next window is served again"
+        );
+    }
+}

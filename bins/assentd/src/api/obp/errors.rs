@@ -38,6 +38,10 @@ pub const INVALID_LIMIT: &str = "OBP-10040: Invalid limit: use an integer from 1
 pub const INVALID_OFFSET: &str = "OBP-10041: Invalid offset: use an integer from 0.";
 pub const INVALID_SORT_DIRECTION: &str = "OBP-10042: Invalid sort_direction: use ASC or DESC.";
 pub const INVALID_LOCKED_STATUS: &str = "OBP-10043: Invalid locked_status: use locked or active.";
+pub const CONSUMER_NOT_FOUND: &str = "OBP-30019: Consumer not found by CONSUMER_ID.";
+pub const INVALID_CONSUMER_FIELDS: &str = "OBP-30278: Invalid consumer: app_name needs 1 to 100 characters; developer_email must be an email address; redirect_url must be empty or an http(s) URL of at most 2048 characters; description at most 2000 characters.";
+pub const INVALID_CALL_LIMITS: &str =
+    "OBP-30279: Invalid call limits: every period needs a whole number, -1 for unlimited.";
 pub const INVALID_CONSUMER_KEY: &str = "OBP-20008: Invalid Consumer Key.";
 pub const VALUE_TOO_LONG: &str = "OBP-20010: Value too long.";
 pub const INVALID_VALUE_CHARACTERS: &str = "OBP-20011: Value contains invalid characters.";

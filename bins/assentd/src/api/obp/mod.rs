@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod banks;
+pub mod consumers;
 pub mod direct_login;
 pub mod errors;
 pub mod locks;
@@ -58,6 +59,36 @@ pub fn versioned_endpoints() -> Vec<crate::api::RouteSpec> {
         ),
         (Method::GET, "/my/entitlements", || {
             web::route().to(roles::my_entitlements)
+        }),
+        (Method::POST, "/management/consumers", || {
+            web::route().to(consumers::create_consumer)
+        }),
+        (Method::GET, "/management/consumers", || {
+            web::route().to(consumers::get_consumers)
+        }),
+        (Method::GET, "/management/consumers/{consumer_id}", || {
+            web::route().to(consumers::get_consumer)
+        }),
+        (Method::PUT, "/management/consumers/{consumer_id}", || {
+            web::route().to(consumers::set_enabled)
+        }),
+        (
+            Method::PUT,
+            "/management/consumers/{consumer_id}/consumer/redirect_url",
+            || web::route().to(consumers::set_redirect_url),
+        ),
+        (
+            Method::GET,
+            "/management/consumers/{consumer_id}/consumer/call-limits",
+            || web::route().to(consumers::get_call_limits),
+        ),
+        (
+            Method::PUT,
+            "/management/consumers/{consumer_id}/consumer/call-limits",
+            || web::route().to(consumers::set_call_limits),
+        ),
+        (Method::GET, "/management/users/current/consumers", || {
+            web::route().to(consumers::my_consumers)
         }),
         (Method::POST, "/banks", || {
             web::route().to(banks::create_bank)
