@@ -966,3 +966,90 @@ async fn call_limits_are_set_read_and_enforced() {
         );
     }
 }
+
+#[actix_web::test]
+async fn auth_contexts_are_set_listed_and_deleted() {
+    for app in apps() {
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        let felix = sign_up(&svc, "felix").await;
+        let felix_id = felix["user_id"].as_str().unwrap().to_owned();
+        let admin = sign_up(&svc, "admin").await;
+        let token = token(&svc, "admin", &key).await;
+        let base = format!("/obp/v5.1.0/users/{felix_id}/auth-context");
+        let post = |body: Value| authed(TestRequest::post().uri(&base), &token).set_json(body);
+
+        let (status, _, body) = send(
+            &svc,
+            post(json!({ "key": "CUSTOMER_NUMBER", "value": "1" })),
+        )
+        .await;
+        assert_eq!(status, 403);
+        assert!(message(&body).ends_with("CanCreateUserAuthContext"));
+        for role in [
+            "CanCreateUserAuthContext",
+            "CanGetUserAuthContext",
+            "CanDeleteUserAuthContext",
+        ] {
+            grant(&app, &admin, role, None);
+        }
+        for bad in [
+            json!({ "key": "a b", "value": "1" }),
+            json!({ "key": "K", "value": "" }),
+            json!({ "key": "K" }),
+        ] {
+            let (status, _, body) = send(&svc, post(bad)).await;
+            assert_eq!(status, 400, "{body}");
+        }
+        let (status, _, first) = send(
+            &svc,
+            post(json!({ "key": "CUSTOMER_NUMBER", "value": "78987432" })),
+        )
+        .await;
+        assert_eq!(status, 201, "{}: {first}", app.backend());
+        assert_eq!(
+            (first["key"].as_str(), first["value"].as_str()),
+            (Some("CUSTOMER_NUMBER"), Some("78987432"))
+        );
+        let (_, _, again) = send(
+            &svc,
+            post(json!({ "key": "CUSTOMER_NUMBER", "value": "11111111" })),
+        )
+        .await;
+        assert_eq!(
+            again["user_auth_context_id"], first["user_auth_context_id"],
+            "one value per key"
+        );
+        send(&svc, post(json!({ "key": "BRANCH", "value": "7" }))).await;
+
+        let (status, _, list) = send(&svc, authed(TestRequest::get().uri(&base), &token)).await;
+        assert_eq!(status, 200);
+        let pairs = list["user_auth_contexts"].as_array().unwrap();
+        assert_eq!(pairs.len(), 2);
+        assert_eq!(pairs[1]["value"], "11111111");
+
+        let one = format!("{base}/{}", first["user_auth_context_id"].as_str().unwrap());
+        assert_eq!(
+            send(&svc, authed(TestRequest::delete().uri(&one), &token))
+                .await
+                .0,
+            204
+        );
+        let (status, _, body) = send(&svc, authed(TestRequest::delete().uri(&one), &token)).await;
+        assert_eq!(status, 404);
+        assert!(message(&body).starts_with("OBP-30280"));
+        assert_eq!(
+            send(&svc, authed(TestRequest::delete().uri(&base), &token))
+                .await
+                .0,
+            204
+        );
+        let (_, _, list) = send(&svc, authed(TestRequest::get().uri(&base), &token)).await;
+        assert_eq!(list["user_auth_contexts"], json!([]));
+
+        let ghost = format!("/obp/v5.1.0/users/{}/auth-context", uuid::Uuid::new_v4());
+        let (status, _, body) = send(&svc, authed(TestRequest::get().uri(&ghost), &token)).await;
+        assert_eq!(status, 404);
+        assert!(message(&body).starts_with("OBP-20005"));
+    }
+}

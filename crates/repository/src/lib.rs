@@ -34,6 +34,7 @@
 )]
 
 pub mod audit;
+pub mod auth_contexts;
 pub mod banks;
 mod connection;
 pub mod consumers;

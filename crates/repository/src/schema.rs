@@ -105,7 +105,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_auth_contexts (user_auth_context_id) {
+        user_auth_context_id -> Text,
+        user_id -> Text,
+        context_key -> Text,
+        context_value -> Text,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(user_locks -> users (user_id));
+diesel::joinable!(user_auth_contexts -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     consumers,
@@ -115,4 +126,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_attempts,
     user_locks,
     banks,
+    user_auth_contexts,
 );

@@ -42,6 +42,8 @@ pub const CONSUMER_NOT_FOUND: &str = "OBP-30019: Consumer not found by CONSUMER_
 pub const INVALID_CONSUMER_FIELDS: &str = "OBP-30278: Invalid consumer: app_name needs 1 to 100 characters; developer_email must be an email address; redirect_url must be empty or an http(s) URL of at most 2048 characters; description at most 2000 characters.";
 pub const INVALID_CALL_LIMITS: &str =
     "OBP-30279: Invalid call limits: every period needs a whole number, -1 for unlimited.";
+pub const AUTH_CONTEXT_NOT_FOUND: &str = "OBP-30280: User auth context not found.";
+pub const INVALID_AUTH_CONTEXT: &str = "OBP-30281: Invalid auth context: keys are 1 to 255 of letters, digits, '_', '-', '.'; values 1 to 255 characters without control characters.";
 pub const INVALID_CONSUMER_KEY: &str = "OBP-20008: Invalid Consumer Key.";
 pub const VALUE_TOO_LONG: &str = "OBP-20010: Value too long.";
 pub const INVALID_VALUE_CHARACTERS: &str = "OBP-20011: Value contains invalid characters.";

@@ -1,6 +1,7 @@
 //! The Open Bank Project family: users, DirectLogin, sessions, keys.
 
 pub mod auth;
+pub mod auth_contexts;
 pub mod banks;
 pub mod consumers;
 pub mod direct_login;
@@ -60,6 +61,20 @@ pub fn versioned_endpoints() -> Vec<crate::api::RouteSpec> {
         (Method::GET, "/my/entitlements", || {
             web::route().to(roles::my_entitlements)
         }),
+        (Method::POST, "/users/{user_id}/auth-context", || {
+            web::route().to(auth_contexts::create)
+        }),
+        (Method::GET, "/users/{user_id}/auth-context", || {
+            web::route().to(auth_contexts::list)
+        }),
+        (Method::DELETE, "/users/{user_id}/auth-context", || {
+            web::route().to(auth_contexts::delete_all)
+        }),
+        (
+            Method::DELETE,
+            "/users/{user_id}/auth-context/{user_auth_context_id}",
+            || web::route().to(auth_contexts::delete_one),
+        ),
         (Method::POST, "/management/consumers", || {
             web::route().to(consumers::create_consumer)
         }),

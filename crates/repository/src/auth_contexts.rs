@@ -1,0 +1,103 @@
+//! User auth contexts: key/value pairs mapping a user to the bank's own records.
+
+use crate::schema::user_auth_contexts;
+use crate::{DbConnection, RepoError, to_micros};
+use diesel::prelude::*;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A `user_auth_contexts` row.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = user_auth_contexts)]
+pub struct AuthContextRow {
+    /// UUID text.
+    pub user_auth_context_id: String,
+    /// Owner's UUID text.
+    pub user_id: String,
+    /// Key, e.g. `CUSTOMER_NUMBER`.
+    pub context_key: String,
+    /// Value.
+    pub context_value: String,
+    /// Last change, microseconds since the epoch.
+    pub updated_at: i64,
+}
+
+/// Sets `key` to `value` for the user: a new pair, or the existing pair's value replaced
+/// (the unique constraint decides between concurrent first writes).
+pub fn set(
+    conn: &mut DbConnection,
+    user_id: &str,
+    key: &str,
+    value: &str,
+    now: OffsetDateTime,
+) -> Result<AuthContextRow, RepoError> {
+    let update = |conn: &mut DbConnection| {
+        diesel::update(
+            user_auth_contexts::table
+                .filter(user_auth_contexts::user_id.eq(user_id))
+                .filter(user_auth_contexts::context_key.eq(key)),
+        )
+        .set((
+            user_auth_contexts::context_value.eq(value),
+            user_auth_contexts::updated_at.eq(to_micros(now)),
+        ))
+        .execute(conn)
+    };
+    let find = |conn: &mut DbConnection| {
+        user_auth_contexts::table
+            .filter(user_auth_contexts::user_id.eq(user_id))
+            .filter(user_auth_contexts::context_key.eq(key))
+            .select(AuthContextRow::as_select())
+            .get_result(conn)
+    };
+    if update(conn)? == 1 {
+        return Ok(find(conn)?);
+    }
+    let row = AuthContextRow {
+        user_auth_context_id: Uuid::new_v4().to_string(),
+        user_id: user_id.to_owned(),
+        context_key: key.to_owned(),
+        context_value: value.to_owned(),
+        updated_at: to_micros(now),
+    };
+    match diesel::insert_into(user_auth_contexts::table)
+        .values(&row)
+        .execute(conn)
+        .map_err(RepoError::from)
+    {
+        Ok(_) => Ok(row),
+        Err(error) if error.is_unique_violation() => {
+            update(conn)?;
+            Ok(find(conn)?)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// A user's pairs, by key.
+pub fn list(conn: &mut DbConnection, user_id: &str) -> Result<Vec<AuthContextRow>, RepoError> {
+    Ok(user_auth_contexts::table
+        .filter(user_auth_contexts::user_id.eq(user_id))
+        .order(user_auth_contexts::context_key.asc())
+        .select(AuthContextRow::as_select())
+        .load(conn)?)
+}
+
+/// Deletes every pair of a user; returns how many.
+pub fn delete_all(conn: &mut DbConnection, user_id: &str) -> Result<usize, RepoError> {
+    Ok(
+        diesel::delete(user_auth_contexts::table.filter(user_auth_contexts::user_id.eq(user_id)))
+            .execute(conn)?,
+    )
+}
+
+/// Deletes one pair of a user; false if the user has no such pair.
+pub fn delete(conn: &mut DbConnection, user_id: &str, id: &str) -> Result<bool, RepoError> {
+    Ok(diesel::delete(
+        user_auth_contexts::table
+            .filter(user_auth_contexts::user_id.eq(user_id))
+            .filter(user_auth_contexts::user_auth_context_id.eq(id)),
+    )
+    .execute(conn)?
+        == 1)
+}
