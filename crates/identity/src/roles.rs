@@ -117,3 +117,20 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod documentation {
+    use super::ROLES;
+
+    #[test]
+    fn docs_list_every_role() {
+        let doc = include_str!("../../../docs/roles.md");
+        for role in ROLES {
+            assert!(
+                doc.contains(&format!("`{}`", role.name)),
+                "docs/roles.md lacks {}",
+                role.name
+            );
+        }
+    }
+}

@@ -158,3 +158,26 @@ pub fn generic(kind: GenericError) -> HttpResponse {
     };
     ObpError::new(kind.status(), message).error_response()
 }
+
+#[cfg(test)]
+mod documentation {
+    /// Every `OBP-NNNNN` this module defines.
+    fn codes(source: &str) -> Vec<&str> {
+        source
+            .match_indices("OBP-")
+            .filter_map(|(at, _)| source.get(at..at + 9))
+            .filter(|code| code[4..].bytes().all(|b| b.is_ascii_digit()))
+            .collect()
+    }
+
+    #[test]
+    fn docs_list_every_error_number() {
+        let doc = include_str!("../../../../../docs/errors.md");
+        let source = include_str!("errors.rs");
+        let found = codes(source);
+        assert!(found.len() > 30);
+        for code in found {
+            assert!(doc.contains(code), "docs/errors.md lacks {code}");
+        }
+    }
+}
