@@ -1053,3 +1053,172 @@ async fn auth_contexts_are_set_listed_and_deleted() {
         assert!(message(&body).starts_with("OBP-20005"));
     }
 }
+
+#[actix_web::test]
+async fn entitlement_requests_and_entitlement_listings() {
+    for app in apps() {
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        let felix = sign_up(&svc, "felix").await;
+        let felix_id = felix["user_id"].as_str().unwrap().to_owned();
+        let admin = sign_up(&svc, "admin").await;
+        grant(&app, &admin, "CanCreateBank", None);
+        let admin_token = token(&svc, "admin", &key).await;
+        let felix_token = token(&svc, "felix", &key).await;
+        send(
+            &svc,
+            authed(TestRequest::post().uri("/obp/v5.1.0/banks"), &admin_token)
+                .set_json(json!({ "id": "gh.29.uk", "short_name": "uk", "full_name": "UK" })),
+        )
+        .await;
+
+        let ask = |body: Value| {
+            authed(
+                TestRequest::post().uri("/obp/v5.1.0/entitlement-requests"),
+                &felix_token,
+            )
+            .set_json(body)
+        };
+        for (body, status, code) in [
+            (
+                json!({ "bank_id": "", "role_name": "CanFly" }),
+                400,
+                "OBP-10007",
+            ),
+            (
+                json!({ "bank_id": "", "role_name": "CanCreateAccount" }),
+                400,
+                "OBP-30205",
+            ),
+            (
+                json!({ "bank_id": "nope", "role_name": "CanCreateAccount" }),
+                404,
+                "OBP-30001",
+            ),
+            (json!({ "role_name": "CanGetAnyUser" }), 400, "OBP-10001"),
+        ] {
+            let (got, _, answer) = send(&svc, ask(body)).await;
+            assert_eq!(got, status, "{code}: {answer}");
+            assert!(message(&answer).starts_with(code), "{code}: {answer}");
+        }
+        let (status, _, request) = send(
+            &svc,
+            ask(json!({ "bank_id": "gh.29.uk", "role_name": "CanCreateAccount" })),
+        )
+        .await;
+        assert_eq!(status, 201, "{}: {request}", app.backend());
+        assert_eq!(request["user"]["user_id"], felix["user_id"]);
+        assert_eq!(request["user"]["username"], "felix");
+        let (status, _, body) = send(
+            &svc,
+            ask(json!({ "bank_id": "gh.29.uk", "role_name": "CanCreateAccount" })),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert!(message(&body).starts_with("OBP-30214"));
+        let (_, _, mine) = send(
+            &svc,
+            authed(
+                TestRequest::get().uri("/obp/v5.1.0/my/entitlement-requests"),
+                &felix_token,
+            ),
+        )
+        .await;
+        assert_eq!(mine["entitlement_requests"].as_array().unwrap().len(), 1);
+
+        let of_felix = format!("/obp/v5.1.0/users/{felix_id}/entitlement-requests");
+        for uri in [of_felix.as_str(), "/obp/v5.1.0/entitlement-requests"] {
+            let (status, _, _) =
+                send(&svc, authed(TestRequest::get().uri(uri), &admin_token)).await;
+            assert_eq!(status, 403, "{uri}");
+        }
+        grant(&app, &admin, "CanGetEntitlementRequestsAtAnyBank", None);
+        for uri in [of_felix.as_str(), "/obp/v5.1.0/entitlement-requests"] {
+            let (status, _, body) =
+                send(&svc, authed(TestRequest::get().uri(uri), &admin_token)).await;
+            assert_eq!(status, 200, "{uri}");
+            assert_eq!(body, mine);
+        }
+        let delete = format!(
+            "/obp/v5.1.0/entitlement-requests/{}",
+            request["entitlement_request_id"].as_str().unwrap()
+        );
+        assert_eq!(
+            send(
+                &svc,
+                authed(TestRequest::delete().uri(&delete), &admin_token)
+            )
+            .await
+            .0,
+            403
+        );
+        grant(&app, &admin, "CanDeleteEntitlementRequestsAtAnyBank", None);
+        assert_eq!(
+            send(
+                &svc,
+                authed(TestRequest::delete().uri(&delete), &admin_token)
+            )
+            .await
+            .0,
+            204
+        );
+        let (status, _, body) = send(
+            &svc,
+            authed(TestRequest::delete().uri(&delete), &admin_token),
+        )
+        .await;
+        assert_eq!(status, 404);
+        assert!(message(&body).starts_with("OBP-30215"));
+
+        // Listings of granted entitlements.
+        grant(&app, &felix, "CanCreateAccount", Some("gh.29.uk"));
+        let at_bank = format!("/obp/v5.1.0/banks/gh.29.uk/users/{felix_id}/entitlements");
+        let (status, _, body) =
+            send(&svc, authed(TestRequest::get().uri(&at_bank), &admin_token)).await;
+        assert_eq!(status, 403);
+        assert!(message(&body).ends_with("CanGetEntitlementsForAnyUserAtAnyBank or CanGetEntitlementsForAnyUserAtOneBank at bank gh.29.uk"));
+        grant(
+            &app,
+            &admin,
+            "CanGetEntitlementsForAnyUserAtOneBank",
+            Some("gh.29.uk"),
+        );
+        let (status, _, body) =
+            send(&svc, authed(TestRequest::get().uri(&at_bank), &admin_token)).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["list"].as_array().unwrap().len(), 1);
+        let (status, _, body) = send(
+            &svc,
+            authed(
+                TestRequest::get().uri(&format!(
+                    "/obp/v5.1.0/banks/gh.29.uk/users/{}/entitlements",
+                    uuid::Uuid::new_v4()
+                )),
+                &admin_token,
+            ),
+        )
+        .await;
+        assert_eq!(status, 404);
+        assert!(message(&body).starts_with("OBP-20005"));
+        let (status, _, _) = send(
+            &svc,
+            authed(
+                TestRequest::get().uri("/obp/v5.1.0/entitlements"),
+                &admin_token,
+            ),
+        )
+        .await;
+        assert_eq!(status, 403);
+        grant(&app, &admin, "CanGetEntitlementsForAnyUserAtAnyBank", None);
+        let (status, _, all) = send(
+            &svc,
+            authed(
+                TestRequest::get().uri("/obp/v5.1.0/entitlements"),
+                &admin_token,
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(all["list"].as_array().unwrap().len(), 6, "{all}");
+    }
+}

@@ -558,6 +558,30 @@ async fn openapi_describes_every_route() {
             endpoint.path
         );
     }
+    // Each operationId names one operation: the same method and path in every OBP version.
+    let mut operations: std::collections::HashMap<String, std::collections::HashSet<String>> =
+        std::collections::HashMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let normalised = ["v3.1.0", "v4.0.0", "v5.1.0"]
+            .iter()
+            .fold(path.clone(), |p, v| {
+                p.replace(&format!("/obp/{v}/"), "/obp/VERSION/")
+            });
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap().to_owned();
+            operations
+                .entry(id)
+                .or_default()
+                .insert(format!("{method} {normalised}"));
+        }
+    }
+    for (id, places) in &operations {
+        assert_eq!(
+            places.len(),
+            1,
+            "operationId {id} names several operations: {places:?}"
+        );
+    }
     let documented: usize = doc["paths"]
         .as_object()
         .unwrap()

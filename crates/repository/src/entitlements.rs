@@ -136,3 +136,90 @@ pub fn list_for_users(
         .select(EntitlementRow::as_select())
         .load(conn)?)
 }
+
+/// Entitlements at one bank, of one user or of everyone, oldest first.
+pub fn list_at_bank(
+    conn: &mut DbConnection,
+    bank_id: &str,
+    user_id: Option<&str>,
+) -> Result<Vec<EntitlementRow>, RepoError> {
+    let mut query = entitlements::table
+        .filter(entitlements::bank_id.eq(bank_id.to_owned()))
+        .select(EntitlementRow::as_select())
+        .order((
+            entitlements::created_at.asc(),
+            entitlements::entitlement_id.asc(),
+        ))
+        .into_boxed();
+    if let Some(user_id) = user_id {
+        query = query.filter(entitlements::user_id.eq(user_id.to_owned()));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// An `entitlement_requests` row. `bank_id` is `""` for a system role.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::schema::entitlement_requests)]
+pub struct EntitlementRequestRow {
+    /// UUID text.
+    pub entitlement_request_id: String,
+    /// Requester's UUID text.
+    pub user_id: String,
+    /// Role name.
+    pub role_name: String,
+    /// Bank id, or `""`.
+    pub bank_id: String,
+    /// Microseconds since the epoch.
+    pub created_at: i64,
+}
+
+/// Stores a request; `None` if the user already asked for this role at this bank.
+pub fn insert_request(
+    conn: &mut DbConnection,
+    row: &EntitlementRequestRow,
+) -> Result<Option<EntitlementRequestRow>, RepoError> {
+    use crate::schema::entitlement_requests;
+    match diesel::insert_into(entitlement_requests::table)
+        .values(row)
+        .execute(conn)
+    {
+        Ok(_) => Ok(Some(row.clone())),
+        Err(error) => {
+            let error = RepoError::from(error);
+            if error.is_unique_violation() {
+                Ok(None)
+            } else {
+                Err(error)
+            }
+        }
+    }
+}
+
+/// Requests with their requesters, of one user or of everyone, oldest first.
+pub fn list_requests(
+    conn: &mut DbConnection,
+    user_id: Option<&str>,
+) -> Result<Vec<(EntitlementRequestRow, crate::users::UserRow)>, RepoError> {
+    use crate::schema::{entitlement_requests, users};
+    let mut query = entitlement_requests::table
+        .inner_join(users::table)
+        .select((
+            EntitlementRequestRow::as_select(),
+            crate::users::UserRow::as_select(),
+        ))
+        .order((
+            entitlement_requests::created_at.asc(),
+            entitlement_requests::entitlement_request_id.asc(),
+        ))
+        .into_boxed();
+    if let Some(user_id) = user_id {
+        query = query.filter(entitlement_requests::user_id.eq(user_id.to_owned()));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Deletes a request; false if there was none.
+pub fn delete_request(conn: &mut DbConnection, id: &str) -> Result<bool, RepoError> {
+    use crate::schema::entitlement_requests;
+    Ok(diesel::delete(entitlement_requests::table.find(id)).execute(conn)? == 1)
+}

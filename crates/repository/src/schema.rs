@@ -115,7 +115,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    entitlement_requests (entitlement_request_id) {
+        entitlement_request_id -> Text,
+        user_id -> Text,
+        role_name -> Text,
+        bank_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(user_locks -> users (user_id));
+diesel::joinable!(entitlement_requests -> users (user_id));
 diesel::joinable!(user_auth_contexts -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -127,4 +138,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_locks,
     banks,
     user_auth_contexts,
+    entitlement_requests,
 );

@@ -73,7 +73,7 @@ fn existing_user(conn: &mut DbConnection, user_id: &str) -> Result<String, ObpEr
         (status = 404, description = "OBP-20005 unknown user", body = ErrorJson),
     )
 )]
-pub async fn create(
+pub async fn create_auth_context(
     state: web::Data<AppState>,
     caller: Authenticated,
     user_id: web::Path<String>,
@@ -111,7 +111,7 @@ pub async fn create(
         (status = 404, description = "OBP-20005 unknown user", body = ErrorJson),
     )
 )]
-pub async fn list(
+pub async fn list_auth_contexts(
     state: web::Data<AppState>,
     caller: Authenticated,
     user_id: web::Path<String>,
@@ -140,7 +140,7 @@ pub async fn list(
         (status = 404, description = "OBP-20005 unknown user", body = ErrorJson),
     )
 )]
-pub async fn delete_all(
+pub async fn delete_auth_contexts(
     state: web::Data<AppState>,
     caller: Authenticated,
     user_id: web::Path<String>,
@@ -178,7 +178,7 @@ pub async fn delete_all(
         (status = 404, description = "OBP-20005 unknown user, OBP-30280 unknown pair", body = ErrorJson),
     )
 )]
-pub async fn delete_one(
+pub async fn delete_auth_context(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<(String, String)>,

@@ -44,6 +44,9 @@ pub const INVALID_CALL_LIMITS: &str =
     "OBP-30279: Invalid call limits: every period needs a whole number, -1 for unlimited.";
 pub const AUTH_CONTEXT_NOT_FOUND: &str = "OBP-30280: User auth context not found.";
 pub const INVALID_AUTH_CONTEXT: &str = "OBP-30281: Invalid auth context: keys are 1 to 255 of letters, digits, '_', '-', '.'; values 1 to 255 characters without control characters.";
+pub const ENTITLEMENT_REQUEST_ALREADY_EXISTS: &str =
+    "OBP-30214: Entitlement Request already exists for the user.";
+pub const ENTITLEMENT_REQUEST_NOT_FOUND: &str = "OBP-30215: EntitlementRequestId not found.";
 pub const INVALID_CONSUMER_KEY: &str = "OBP-20008: Invalid Consumer Key.";
 pub const VALUE_TOO_LONG: &str = "OBP-20010: Value too long.";
 pub const INVALID_VALUE_CHARACTERS: &str = "OBP-20011: Value contains invalid characters.";

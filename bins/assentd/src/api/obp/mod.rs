@@ -5,6 +5,7 @@ pub mod auth_contexts;
 pub mod banks;
 pub mod consumers;
 pub mod direct_login;
+pub mod entitlement_requests;
 pub mod errors;
 pub mod locks;
 pub mod login;
@@ -62,19 +63,44 @@ pub fn versioned_endpoints() -> Vec<crate::api::RouteSpec> {
             web::route().to(roles::my_entitlements)
         }),
         (Method::POST, "/users/{user_id}/auth-context", || {
-            web::route().to(auth_contexts::create)
+            web::route().to(auth_contexts::create_auth_context)
         }),
         (Method::GET, "/users/{user_id}/auth-context", || {
-            web::route().to(auth_contexts::list)
+            web::route().to(auth_contexts::list_auth_contexts)
         }),
         (Method::DELETE, "/users/{user_id}/auth-context", || {
-            web::route().to(auth_contexts::delete_all)
+            web::route().to(auth_contexts::delete_auth_contexts)
         }),
         (
             Method::DELETE,
             "/users/{user_id}/auth-context/{user_auth_context_id}",
-            || web::route().to(auth_contexts::delete_one),
+            || web::route().to(auth_contexts::delete_auth_context),
         ),
+        (Method::GET, "/entitlements", || {
+            web::route().to(roles::all_entitlements)
+        }),
+        (
+            Method::GET,
+            "/banks/{bank_id}/users/{user_id}/entitlements",
+            || web::route().to(roles::bank_user_entitlements),
+        ),
+        (Method::POST, "/entitlement-requests", || {
+            web::route().to(entitlement_requests::create_entitlement_request)
+        }),
+        (Method::GET, "/entitlement-requests", || {
+            web::route().to(entitlement_requests::all_entitlement_requests)
+        }),
+        (
+            Method::DELETE,
+            "/entitlement-requests/{entitlement_request_id}",
+            || web::route().to(entitlement_requests::delete_entitlement_request),
+        ),
+        (Method::GET, "/my/entitlement-requests", || {
+            web::route().to(entitlement_requests::my_entitlement_requests)
+        }),
+        (Method::GET, "/users/{user_id}/entitlement-requests", || {
+            web::route().to(entitlement_requests::user_entitlement_requests)
+        }),
         (Method::POST, "/management/consumers", || {
             web::route().to(consumers::create_consumer)
         }),

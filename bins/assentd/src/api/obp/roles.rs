@@ -8,7 +8,7 @@ use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use assent_identity::UserId;
-use assent_identity::roles::{EntitlementError, ROLES, check_entitlement};
+use assent_identity::roles::{EntitlementError, ROLES, Role, check_entitlement};
 use assent_repository::entitlements::{self, EntitlementRow, InsertEntitlement};
 use assent_repository::{DbConnection, RepoError, banks, transaction, users};
 use serde::{Deserialize, Serialize};
@@ -48,23 +48,47 @@ fn entitlement_json(row: EntitlementRow) -> EntitlementJson {
     }
 }
 
-fn list_json(rows: Vec<EntitlementRow>) -> EntitlementListJson {
+pub fn list_json(rows: Vec<EntitlementRow>) -> EntitlementListJson {
     EntitlementListJson {
         list: rows.into_iter().map(entitlement_json).collect(),
     }
 }
 
-fn not_found(message: &str) -> ObpError {
+pub fn not_found(message: &str) -> ObpError {
     ObpError::new(StatusCode::NOT_FOUND, message)
 }
 
 /// The user named by a path id, or 404 OBP-20005.
-fn existing_user(conn: &mut DbConnection, user_id: &str) -> Result<String, ObpError> {
+pub fn existing_user(conn: &mut DbConnection, user_id: &str) -> Result<String, ObpError> {
     let id = uuid::Uuid::parse_str(user_id).map_err(|_| not_found(USER_NOT_FOUND_BY_ID))?;
     users::find_by_id(conn, &UserId(id))
         .map_err(|e| ObpError::internal(&e))?
         .map(|row| row.user_id)
         .ok_or_else(|| not_found(USER_NOT_FOUND_BY_ID))
+}
+
+/// The catalogue's role for `role_name`, if the bank rules hold and the bank exists.
+pub fn checked_role(
+    conn: &mut DbConnection,
+    role_name: &str,
+    bank_id: Option<&str>,
+) -> Result<Role, ObpError> {
+    let role = check_entitlement(role_name, bank_id).map_err(|e| match e {
+        EntitlementError::UnknownRole => ObpError::bad_request(format!(
+            "{INCORRECT_ROLE_NAME} {role_name}. Possible roles are {}",
+            ROLES.iter().map(|r| r.name).collect::<Vec<_>>().join(", ")
+        )),
+        EntitlementError::BankIdRequired => ObpError::bad_request(ENTITLEMENT_IS_BANK_ROLE),
+        EntitlementError::BankIdNotAllowed => ObpError::bad_request(ENTITLEMENT_IS_SYSTEM_ROLE),
+    })?;
+    if let Some(bank) = bank_id
+        && banks::find(conn, bank)
+            .map_err(|e| ObpError::internal(&e))?
+            .is_none()
+    {
+        return Err(not_found(BANK_NOT_FOUND));
+    }
+    Ok(role)
 }
 
 /// Get Roles: every role an entitlement may name.
@@ -119,25 +143,8 @@ pub async fn add_entitlement(
                 needs.push(Need::AtBank("CanCreateEntitlementAtOneBank", bank));
             }
             require(conn, &caller, &needs)?;
-            let role = check_entitlement(&body.role_name, bank_id).map_err(|e| match e {
-                EntitlementError::UnknownRole => ObpError::bad_request(format!(
-                    "{INCORRECT_ROLE_NAME} {}. Possible roles are {}",
-                    body.role_name,
-                    ROLES.iter().map(|r| r.name).collect::<Vec<_>>().join(", ")
-                )),
-                EntitlementError::BankIdRequired => ObpError::bad_request(ENTITLEMENT_IS_BANK_ROLE),
-                EntitlementError::BankIdNotAllowed => {
-                    ObpError::bad_request(ENTITLEMENT_IS_SYSTEM_ROLE)
-                }
-            })?;
+            let role = checked_role(conn, &body.role_name, bank_id)?;
             let user_id = existing_user(conn, &user_id)?;
-            if let Some(bank) = bank_id
-                && banks::find(conn, bank)
-                    .map_err(|e| ObpError::internal(&e))?
-                    .is_none()
-            {
-                return Err(not_found(BANK_NOT_FOUND));
-            }
             let at = now();
             let outcome = transaction(conn, |conn| {
                 let outcome = entitlements::insert(
@@ -278,6 +285,73 @@ pub async fn my_entitlements(
     let rows = caller
         .run(&state, |_, conn, caller| {
             entitlements::list_for_user(conn, &caller.user.user_id)
+                .map_err(|e| ObpError::internal(&e))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list_json(rows)))
+}
+
+/// Get all Entitlements.
+#[utoipa::path(
+    get, path = "/obp/v5.1.0/entitlements", tag = "OBP: roles", security(("directLogin" = [])),
+    responses(
+        (status = 200, description = "Every entitlement", body = EntitlementListJson),
+        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+        (status = 403, description = "OBP-20006: needs CanGetEntitlementsForAnyUserAtAnyBank", body = ErrorJson),
+    )
+)]
+pub async fn all_entitlements(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ObpError> {
+    let rows = caller
+        .run(&state, |_, conn, caller| {
+            require(
+                conn,
+                &caller,
+                &[Need::System("CanGetEntitlementsForAnyUserAtAnyBank")],
+            )?;
+            entitlements::list_all(conn).map_err(|e| ObpError::internal(&e))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list_json(rows)))
+}
+
+/// Get Entitlements for One Bank: a user's entitlements at a bank.
+#[utoipa::path(
+    get, path = "/obp/v5.1.0/banks/{bank_id}/users/{user_id}/entitlements", tag = "OBP: roles",
+    params(("bank_id" = String, Path), ("user_id" = String, Path)), security(("directLogin" = [])),
+    responses(
+        (status = 200, description = "The user's entitlements at the bank", body = EntitlementListJson),
+        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+        (status = 403, description = "OBP-20006: needs CanGetEntitlementsForAnyUserAtAnyBank, or CanGetEntitlementsForAnyUserAtOneBank at that bank", body = ErrorJson),
+        (status = 404, description = "OBP-30001 unknown bank, OBP-20005 unknown user", body = ErrorJson),
+    )
+)]
+pub async fn bank_user_entitlements(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ObpError> {
+    let (bank_id, user_id) = path.into_inner();
+    let rows = caller
+        .run(&state, move |_, conn, caller| {
+            require(
+                conn,
+                &caller,
+                &[
+                    Need::System("CanGetEntitlementsForAnyUserAtAnyBank"),
+                    Need::AtBank("CanGetEntitlementsForAnyUserAtOneBank", &bank_id),
+                ],
+            )?;
+            if banks::find(conn, &bank_id)
+                .map_err(|e| ObpError::internal(&e))?
+                .is_none()
+            {
+                return Err(not_found(BANK_NOT_FOUND));
+            }
+            let user_id = existing_user(conn, &user_id)?;
+            entitlements::list_at_bank(conn, &bank_id, Some(&user_id))
                 .map_err(|e| ObpError::internal(&e))
         })
         .await?;

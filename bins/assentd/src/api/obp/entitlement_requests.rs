@@ -1,0 +1,251 @@
+//! Entitlement requests: a user asks for a role; an administrator grants it (as an entitlement)
+//! and deletes the request, or just deletes it.
+
+use super::auth::{Authenticated, Need, require};
+use super::errors::*;
+use super::roles::{checked_role, existing_user, not_found};
+use super::users::ErrorJson;
+use crate::services::{now, record};
+use crate::state::AppState;
+use actix_web::{HttpResponse, web};
+use assent_repository::entitlements::{self, EntitlementRequestRow};
+use assent_repository::users::UserRow;
+use assent_repository::{RepoError, transaction};
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateEntitlementRequestJson {
+    /// Empty for a system role.
+    #[schema(example = "")]
+    pub bank_id: String,
+    #[schema(example = "CanGetAnyUser")]
+    pub role_name: String,
+}
+
+/// The requester, as OBP shows one.
+#[derive(Serialize, ToSchema)]
+pub struct RequesterJson {
+    pub user_id: String,
+    pub email: String,
+    pub provider_id: String,
+    pub provider: String,
+    pub username: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EntitlementRequestJson {
+    pub entitlement_request_id: String,
+    pub user: RequesterJson,
+    pub role_name: String,
+    pub bank_id: String,
+    pub created: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EntitlementRequestsJson {
+    pub entitlement_requests: Vec<EntitlementRequestJson>,
+}
+
+fn request_json(row: EntitlementRequestRow, user: UserRow) -> EntitlementRequestJson {
+    let at = assent_repository::from_micros(row.created_at);
+    EntitlementRequestJson {
+        entitlement_request_id: row.entitlement_request_id,
+        user: RequesterJson {
+            user_id: user.user_id,
+            email: user.email,
+            provider_id: user.provider_id,
+            provider: user.provider,
+            username: user.username,
+        },
+        role_name: row.role_name,
+        bank_id: row.bank_id,
+        created: at
+            .replace_nanosecond(0)
+            .unwrap_or(at)
+            .format(&Rfc3339)
+            .unwrap_or_default(),
+    }
+}
+
+fn list_json(rows: Vec<(EntitlementRequestRow, UserRow)>) -> EntitlementRequestsJson {
+    EntitlementRequestsJson {
+        entitlement_requests: rows.into_iter().map(|(r, u)| request_json(r, u)).collect(),
+    }
+}
+
+/// Create Entitlement Request for the current user.
+#[utoipa::path(
+    post, path = "/obp/v5.1.0/entitlement-requests", tag = "OBP: roles",
+    request_body = CreateEntitlementRequestJson, security(("directLogin" = [])),
+    responses(
+        (status = 201, description = "Requested", body = EntitlementRequestJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-10007 unknown role, OBP-30205 / OBP-30206 bank rules, OBP-30214 already requested", body = ErrorJson),
+        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+        (status = 404, description = "OBP-30001 unknown bank", body = ErrorJson),
+    )
+)]
+pub async fn create_entitlement_request(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    body: web::Json<CreateEntitlementRequestJson>,
+) -> Result<HttpResponse, ObpError> {
+    let body = body.into_inner();
+    let created = caller
+        .run(&state, move |_, conn, caller| {
+            let bank_id = Some(body.bank_id.as_str()).filter(|b| !b.is_empty());
+            let role = checked_role(conn, &body.role_name, bank_id)?;
+            let at = now();
+            let row = EntitlementRequestRow {
+                entitlement_request_id: uuid::Uuid::new_v4().to_string(),
+                user_id: caller.user.user_id.clone(),
+                role_name: role.name.to_owned(),
+                bank_id: bank_id.unwrap_or("").to_owned(),
+                created_at: assent_repository::to_micros(at),
+            };
+            let stored = transaction(conn, |conn| {
+                let stored = entitlements::insert_request(conn, &row)?;
+                if stored.is_some() {
+                    record(conn, at, "entitlement_request.created", Some(&row.user_id), serde_json::json!({
+                        "entitlement_request_id": row.entitlement_request_id, "role_name": row.role_name, "bank_id": row.bank_id,
+                    }))?;
+                }
+                Ok::<_, RepoError>(stored)
+            })
+            .map_err(|e| ObpError::internal(&e))?;
+            let row = stored.ok_or_else(|| ObpError::bad_request(ENTITLEMENT_REQUEST_ALREADY_EXISTS))?;
+            Ok(request_json(row, caller.user))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Get Entitlement Requests for the current user.
+#[utoipa::path(
+    get, path = "/obp/v5.1.0/my/entitlement-requests", tag = "OBP: roles", security(("directLogin" = [])),
+    responses(
+        (status = 200, description = "The caller's requests", body = EntitlementRequestsJson),
+        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+    )
+)]
+pub async fn my_entitlement_requests(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ObpError> {
+    let rows = caller
+        .run(&state, |_, conn, caller| {
+            entitlements::list_requests(conn, Some(&caller.user.user_id))
+                .map_err(|e| ObpError::internal(&e))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list_json(rows)))
+}
+
+/// Get Entitlement Requests for a User.
+#[utoipa::path(
+    get, path = "/obp/v5.1.0/users/{user_id}/entitlement-requests", tag = "OBP: roles",
+    params(("user_id" = String, Path)), security(("directLogin" = [])),
+    responses(
+        (status = 200, description = "The user's requests", body = EntitlementRequestsJson),
+        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+        (status = 403, description = "OBP-20006: needs CanGetEntitlementRequestsAtAnyBank", body = ErrorJson),
+        (status = 404, description = "OBP-20005 unknown user", body = ErrorJson),
+    )
+)]
+pub async fn user_entitlement_requests(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    user_id: web::Path<String>,
+) -> Result<HttpResponse, ObpError> {
+    let user_id = user_id.into_inner();
+    let rows = caller
+        .run(&state, move |_, conn, caller| {
+            require(
+                conn,
+                &caller,
+                &[Need::System("CanGetEntitlementRequestsAtAnyBank")],
+            )?;
+            let user_id = existing_user(conn, &user_id)?;
+            entitlements::list_requests(conn, Some(&user_id)).map_err(|e| ObpError::internal(&e))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list_json(rows)))
+}
+
+/// Get all Entitlement Requests.
+#[utoipa::path(
+    get, path = "/obp/v5.1.0/entitlement-requests", tag = "OBP: roles", security(("directLogin" = [])),
+    responses(
+        (status = 200, description = "Every request", body = EntitlementRequestsJson),
+        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+        (status = 403, description = "OBP-20006: needs CanGetEntitlementRequestsAtAnyBank", body = ErrorJson),
+    )
+)]
+pub async fn all_entitlement_requests(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ObpError> {
+    let rows = caller
+        .run(&state, |_, conn, caller| {
+            require(
+                conn,
+                &caller,
+                &[Need::System("CanGetEntitlementRequestsAtAnyBank")],
+            )?;
+            entitlements::list_requests(conn, None).map_err(|e| ObpError::internal(&e))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list_json(rows)))
+}
+
+/// Delete Entitlement Request.
+#[utoipa::path(
+    delete, path = "/obp/v5.1.0/entitlement-requests/{entitlement_request_id}", tag = "OBP: roles",
+    params(("entitlement_request_id" = String, Path)), security(("directLogin" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+        (status = 403, description = "OBP-20006: needs CanDeleteEntitlementRequestsAtAnyBank", body = ErrorJson),
+        (status = 404, description = "OBP-30215 unknown request", body = ErrorJson),
+    )
+)]
+pub async fn delete_entitlement_request(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ObpError> {
+    let id = id.into_inner();
+    caller
+        .run(&state, move |_, conn, caller| {
+            require(
+                conn,
+                &caller,
+                &[Need::System("CanDeleteEntitlementRequestsAtAnyBank")],
+            )?;
+            let at = now();
+            let deleted = transaction(conn, |conn| {
+                let deleted = entitlements::delete_request(conn, &id)?;
+                if deleted {
+                    record(
+                        conn,
+                        at,
+                        "entitlement_request.deleted",
+                        None,
+                        serde_json::json!({
+                            "entitlement_request_id": id, "by": caller.user.user_id,
+                        }),
+                    )?;
+                }
+                Ok::<_, RepoError>(deleted)
+            })
+            .map_err(|e| ObpError::internal(&e))?;
+            if deleted {
+                Ok(())
+            } else {
+                Err(not_found(ENTITLEMENT_REQUEST_NOT_FOUND))
+            }
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

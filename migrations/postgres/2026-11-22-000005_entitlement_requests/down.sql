@@ -1,0 +1,1 @@
+DROP TABLE entitlement_requests;
