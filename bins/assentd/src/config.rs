@@ -54,6 +54,10 @@ pub struct Config {
     pub argon2_iterations: u32,
     pub max_concurrent_password_hashes: usize,
     pub shutdown_timeout_secs: u64,
+    pub dauth_enabled: bool,
+    pub dauth_public_key_file: Option<PathBuf>,
+    pub dauth_allowed_hosts: Vec<String>,
+    pub dauth_timestamp_window_secs: u64,
 }
 
 impl Default for Config {
@@ -81,6 +85,10 @@ impl Default for Config {
             argon2_iterations: 2,
             max_concurrent_password_hashes: 0,
             shutdown_timeout_secs: 30,
+            dauth_enabled: false,
+            dauth_public_key_file: None,
+            dauth_allowed_hosts: Vec::new(),
+            dauth_timestamp_window_secs: 300,
         }
     }
 }
@@ -109,6 +117,10 @@ const KEYS: &[&str] = &[
     "argon2_iterations",
     "max_concurrent_password_hashes",
     "shutdown_timeout_secs",
+    "dauth_enabled",
+    "dauth_public_key_file",
+    "dauth_allowed_hosts",
+    "dauth_timestamp_window_secs",
 ];
 
 /// Invalid configuration, with a message fit for an operator.
@@ -143,7 +155,20 @@ impl Config {
             .collect();
         let map: serde_json::Map<String, serde_json::Value> = vars
             .into_iter()
-            .map(|(key, value)| (key, parse_env_value(&value)))
+            .map(|(key, value)| {
+                let value = if key == "dauth_allowed_hosts" {
+                    serde_json::Value::from(
+                        value
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|h| !h.is_empty())
+                            .collect::<Vec<_>>(),
+                    )
+                } else {
+                    parse_env_value(&value)
+                };
+                (key, value)
+            })
             .collect();
         figment = figment.merge(Serialized::defaults(map));
         let config: Config = figment
@@ -214,6 +239,31 @@ impl Config {
         tracing_subscriber::EnvFilter::try_new(&self.log_level)
             .or_else(|e| fail(format!("log_level {:?}: {e}", self.log_level)))?;
         PasswordHasher::new(self.argon2_params()).or_else(|e| fail(e.to_string()))?;
+        if self.dauth_enabled {
+            let Some(path) = &self.dauth_public_key_file else {
+                return fail(
+                    "dauth_enabled needs dauth_public_key_file (an RSA public key, PEM)".into(),
+                );
+            };
+            let pem = std::fs::read(path)
+                .or_else(|e| fail(format!("dauth_public_key_file {}: {e}", path.display())))?;
+            jsonwebtoken::DecodingKey::from_rsa_pem(&pem).or_else(|e| {
+                fail(format!(
+                    "dauth_public_key_file {}: not an RSA public key: {e}",
+                    path.display()
+                ))
+            })?;
+            if self.dauth_timestamp_window_secs == 0 || self.dauth_timestamp_window_secs > 3600 {
+                return fail("dauth_timestamp_window_secs must be between 1 and 3600".into());
+            }
+        }
+        for host in &self.dauth_allowed_hosts {
+            host.parse::<std::net::IpAddr>().or_else(|_| {
+                fail(format!(
+                    "dauth_allowed_hosts: {host:?} is not an IP address"
+                ))
+            })?;
+        }
         Ok(())
     }
 
@@ -263,6 +313,15 @@ impl Config {
 
 /// Environment values are strings; numbers and booleans are parsed so that typed settings
 /// accept them, and anything else stays a string (and fails type checks with a clear message).
+/// Settings whose values are booleans in the environment too.
+fn parse_bool(value: &str) -> Option<bool> {
+    match value {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
 fn fail<T>(message: String) -> Result<T, ConfigError> {
     Err(ConfigError(message))
 }
@@ -273,6 +332,9 @@ fn parse_env_value(value: &str) -> serde_json::Value {
     }
     if let Ok(n) = value.parse::<i64>() {
         return serde_json::Value::from(n);
+    }
+    if let Some(b) = parse_bool(value) {
+        return serde_json::Value::from(b);
     }
     serde_json::Value::String(value.to_owned())
 }

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod dauth;
 pub mod hashing;
 pub mod keys;
 pub mod metrics;

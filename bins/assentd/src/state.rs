@@ -40,6 +40,8 @@ pub struct AppState {
     pub session_policy: SessionPolicy,
     pub lockout: LockoutPolicy,
     pub rate_limiter: Arc<crate::rate_limiter::RateLimiter>,
+    /// DAuth, when enabled.
+    pub dauth: Option<Arc<crate::dauth::DAuthVerifier>>,
     pub token_cache: Arc<TokenCache>,
     pub metrics: Arc<Metrics>,
 }
@@ -66,6 +68,7 @@ impl AppState {
             activity_write_interval: std::cmp::min(Duration::seconds(5), idle / 5),
         };
         let metrics = Metrics::new(pool.clone()).map_err(|e| StartError::Other(e.to_string()))?;
+        let dauth = crate::dauth::DAuthVerifier::from_config(&config)?.map(Arc::new);
         let lockout = LockoutPolicy {
             max_bad_attempts: config.max_bad_login_attempts,
         };
@@ -80,6 +83,7 @@ impl AppState {
             session_policy,
             lockout,
             rate_limiter: Arc::default(),
+            dauth,
             token_cache: Arc::new(TokenCache::new(100_000)),
             metrics: Arc::new(metrics),
         })

@@ -35,6 +35,7 @@
 pub mod auth_context;
 pub mod bank;
 pub mod consumer;
+pub mod dauth;
 pub mod lockout;
 pub mod password;
 pub mod rate_limit;

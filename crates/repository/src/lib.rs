@@ -38,6 +38,7 @@ pub mod auth_contexts;
 pub mod banks;
 mod connection;
 pub mod consumers;
+pub mod dauth;
 pub mod entitlements;
 mod error;
 pub mod lockout;

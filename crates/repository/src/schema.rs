@@ -125,6 +125,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    dauth_requests (request_id) {
+        request_id -> Text,
+        seen_at -> BigInt,
+    }
+}
+
 diesel::joinable!(user_locks -> users (user_id));
 diesel::joinable!(entitlement_requests -> users (user_id));
 diesel::joinable!(user_auth_contexts -> users (user_id));
@@ -139,4 +146,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     banks,
     user_auth_contexts,
     entitlement_requests,
+    dauth_requests,
 );

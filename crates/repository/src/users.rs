@@ -215,3 +215,19 @@ pub fn list(conn: &mut DbConnection, query: &UserQuery) -> Result<Vec<UserRow>, 
     };
     Ok(select.limit(query.limit).offset(query.offset).load(conn)?)
 }
+
+/// The user with this provider and username, created from `row` if there is none yet. Of any
+/// number of concurrent first calls, one inserts and the others read what it inserted.
+pub fn get_or_create(conn: &mut DbConnection, row: &UserRow) -> Result<UserRow, RepoError> {
+    if let Some(existing) = find_by_username(conn, &row.provider, &row.username_key)? {
+        return Ok(existing);
+    }
+    match insert(conn, row)? {
+        InsertUser::Created => Ok(row.clone()),
+        InsertUser::UsernameTaken => find_by_username(conn, &row.provider, &row.username_key)?
+            .ok_or_else(|| RepoError::CorruptRow {
+                table: "users",
+                reason: "user vanished after a unique violation".into(),
+            }),
+    }
+}

@@ -5,12 +5,15 @@ use crate::state::AppState;
 use assent_identity::SecretString;
 use assent_identity::consumer::CONSUMER_KEY_LABEL;
 use assent_identity::consumer::Consumer;
+use assent_identity::dauth::DAuthRequest;
 use assent_identity::lockout::LoginDecision;
 use assent_identity::password::PasswordCheck;
 use assent_identity::rate_limit::Exceeded;
 use assent_identity::registration::username_key;
 use assent_repository::users::{self, UserRow};
-use assent_repository::{DbConnection, RepoError, consumers, lockout, sessions, transaction};
+use assent_repository::{
+    DbConnection, RepoError, consumers, dauth, lockout, sessions, transaction,
+};
 use assent_session::{Session, SessionClaims, SessionState};
 use time::OffsetDateTime;
 
@@ -170,7 +173,8 @@ fn rehash(
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub user: UserRow,
-    pub session: Session,
+    /// The session, for DirectLogin callers; DAuth calls have none.
+    pub session: Option<Session>,
     pub consumer: Option<Consumer>,
 }
 
@@ -221,7 +225,7 @@ pub fn check_session(
     }
     Ok(SignedIn {
         user,
-        session,
+        session: Some(session),
         consumer,
     })
 }
@@ -230,9 +234,10 @@ pub fn check_session(
 pub fn logout(
     conn: &mut DbConnection,
     signed_in: &SignedIn,
+    session: &Session,
     now: OffsetDateTime,
 ) -> Result<(), RepoError> {
-    let sid = signed_in.session.session_id.as_str().to_owned();
+    let sid = session.session_id.as_str().to_owned();
     transaction(conn, |conn| {
         if sessions::terminate(conn, &sid, now)? {
             record(
@@ -244,5 +249,65 @@ pub fn logout(
             )?;
         }
         Ok::<_, RepoError>(())
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DAuthCallError {
+    #[error("unknown or disabled consumer")]
+    InvalidConsumer,
+    #[error("request id already used")]
+    Replayed,
+    #[error("call limit reached")]
+    RateLimited(Exceeded),
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl From<RepoError> for DAuthCallError {
+    fn from(error: RepoError) -> Self {
+        DAuthCallError::Internal(error.into())
+    }
+}
+
+/// A verified DAuth call: the consumer must be enabled and within its limits, the request id
+/// new; the contract's user is fetched, or created on its first call.
+pub fn dauth_call(
+    state: &AppState,
+    conn: &mut DbConnection,
+    request: &DAuthRequest,
+    window: time::Duration,
+    now: OffsetDateTime,
+) -> Result<SignedIn, DAuthCallError> {
+    let key_hash = state
+        .secret_hasher
+        .hash(CONSUMER_KEY_LABEL, &request.consumer_key);
+    let consumer = consumers::find_by_key_hash(conn, &key_hash)?
+        .filter(|c| c.enabled)
+        .ok_or(DAuthCallError::InvalidConsumer)?;
+    if !dauth::remember_request(conn, &request.request_id, now, now - window)? {
+        return Err(DAuthCallError::Replayed);
+    }
+    state
+        .rate_limiter
+        .admit(consumer.consumer_id, &consumer.call_limits, now)
+        .map_err(DAuthCallError::RateLimited)?;
+    let user = assent_identity::User {
+        user_id: assent_identity::UserId::generate(&mut rand::rng()),
+        provider: request.provider.clone(),
+        provider_id: request.username.clone(),
+        username: request.username.clone(),
+        email: String::new(),
+        first_name: String::new(),
+        last_name: String::new(),
+        created_at: now,
+    };
+    // "!" is no PHC string: nobody can log in to a DAuth user with a password.
+    let row = users::UserRow::new(&user, username_key(&request.username), "!".into());
+    let user = users::get_or_create(conn, &row)?;
+    Ok(SignedIn {
+        user,
+        session: None,
+        consumer: Some(consumer),
     })
 }

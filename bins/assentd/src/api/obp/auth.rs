@@ -1,27 +1,40 @@
 //! Who is calling: the DirectLogin token, its session, its user.
 
 use super::direct_login::{HeaderError, credentials_text, param, parse_params};
-use super::errors::{INVALID_DIRECT_LOGIN_TOKEN, ObpError, USER_MISSING_ROLES, USER_NOT_LOGGED_IN};
+use super::errors::{
+    DAUTH_HOST_NOT_ALLOWED, DAUTH_INVALID_TOKEN, DAUTH_REPLAYED, DAUTH_STALE, INVALID_CONSUMER_KEY,
+    INVALID_DIRECT_LOGIN_TOKEN, ObpError, USER_MISSING_ROLES, USER_NOT_LOGGED_IN,
+};
 use crate::api::blocking;
-use crate::services::auth::{SessionError, SignedIn, check_session};
+use crate::dauth::DAuthRefusal;
+use crate::services::auth::{DAuthCallError, SessionError, SignedIn, check_session, dauth_call};
 use crate::services::now;
 use crate::state::AppState;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use assent_identity::dauth::DAuthRequest;
 use assent_repository::DbConnection;
 use assent_repository::entitlements;
 use assent_session::SessionClaims;
 
-/// A request carrying a session token whose signature, type and expiry checked out (cached
-/// per token). The session itself is checked by [`Authenticated::run`], in the same blocking
-/// call and on the same connection as the handler's own work: one pool checkout and one
-/// thread hop per request.
+/// A request whose credentials checked out as far as they can without the database: a
+/// session token (signature, type and expiry, cached per token) or, when DAuth is enabled, a
+/// DAuth JWT (caller address, RS256 signature, claims, timestamp). The rest is checked by
+/// [`Authenticated::run`], in the same blocking call and on the same connection as the
+/// handler's own work: one pool checkout and one thread hop per request.
 #[derive(Debug)]
 pub struct Authenticated {
-    claims: SessionClaims,
+    credential: Credential,
+}
+
+#[derive(Debug)]
+enum Credential {
+    Session(SessionClaims),
+    DAuth(DAuthRequest),
 }
 
 impl Authenticated {
-    /// Checks the session, then runs `work` with the signed-in caller, on the blocking pool.
+    /// Checks what needs the database (the session, or the DAuth consumer, replay and user),
+    /// then runs `work` with the signed-in caller, on the blocking pool.
     pub async fn run<T: Send + 'static>(
         self,
         state: &web::Data<AppState>,
@@ -33,12 +46,32 @@ impl Authenticated {
         blocking(move || {
             let now = now();
             let mut conn = state.pool.get().map_err(|e| ObpError::internal(&e))?;
-            let signed_in =
-                check_session(&state, &mut conn, &self.claims, now).map_err(|e| match e {
-                    SessionError::Invalid => ObpError::unauthorized(INVALID_DIRECT_LOGIN_TOKEN),
-                    SessionError::RateLimited(exceeded) => ObpError::too_many_requests(&exceeded),
-                    SessionError::Internal(e) => ObpError::internal(&e),
-                })?;
+            let signed_in = match &self.credential {
+                Credential::Session(claims) => check_session(&state, &mut conn, claims, now)
+                    .map_err(|e| match e {
+                        SessionError::Invalid => ObpError::unauthorized(INVALID_DIRECT_LOGIN_TOKEN),
+                        SessionError::RateLimited(exceeded) => {
+                            ObpError::too_many_requests(&exceeded)
+                        }
+                        SessionError::Internal(e) => ObpError::internal(&e),
+                    })?,
+                Credential::DAuth(request) => {
+                    let window = state
+                        .dauth
+                        .as_ref()
+                        .map_or(time::Duration::minutes(5), |d| d.window);
+                    dauth_call(&state, &mut conn, request, window, now).map_err(|e| match e {
+                        DAuthCallError::InvalidConsumer => {
+                            ObpError::unauthorized(INVALID_CONSUMER_KEY)
+                        }
+                        DAuthCallError::Replayed => ObpError::unauthorized(DAUTH_REPLAYED),
+                        DAuthCallError::RateLimited(exceeded) => {
+                            ObpError::too_many_requests(&exceeded)
+                        }
+                        DAuthCallError::Internal(e) => ObpError::internal(&e),
+                    })?
+                }
+            };
             work(&state, &mut conn, signed_in)
         })
         .await?
@@ -75,11 +108,29 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ObpError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ObpError::internal(&"application state missing"))?;
+    if let (Some(verifier), Some(header)) = (&state.dauth, req.headers().get("DAuth")) {
+        let token = header
+            .to_str()
+            .map_err(|_| ObpError::unauthorized(DAUTH_INVALID_TOKEN))?;
+        let peer = req.peer_addr().map(|addr| addr.ip());
+        let request = verifier
+            .verify(peer, token.trim(), now())
+            .map_err(|e| match e {
+                DAuthRefusal::HostNotAllowed => ObpError::unauthorized(DAUTH_HOST_NOT_ALLOWED),
+                DAuthRefusal::InvalidToken => ObpError::unauthorized(DAUTH_INVALID_TOKEN),
+                DAuthRefusal::Stale => ObpError::unauthorized(DAUTH_STALE),
+            })?;
+        return Ok(Authenticated {
+            credential: Credential::DAuth(request),
+        });
+    }
     let token = token(req)?;
     let claims = state
         .verify_session_token(&token, now())
         .map_err(|_| ObpError::unauthorized(INVALID_DIRECT_LOGIN_TOKEN))?;
-    Ok(Authenticated { claims })
+    Ok(Authenticated {
+        credential: Credential::Session(claims),
+    })
 }
 
 /// One way to be allowed: a system-wide role, or a bank-level role at one bank.

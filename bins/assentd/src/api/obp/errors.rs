@@ -47,6 +47,12 @@ pub const INVALID_AUTH_CONTEXT: &str = "OBP-30281: Invalid auth context: keys ar
 pub const ENTITLEMENT_REQUEST_ALREADY_EXISTS: &str =
     "OBP-30214: Entitlement Request already exists for the user.";
 pub const ENTITLEMENT_REQUEST_NOT_FOUND: &str = "OBP-30215: EntitlementRequestId not found.";
+pub const DAUTH_HOST_NOT_ALLOWED: &str = "OBP-20069: DAuth is not allowed from this host.";
+pub const DAUTH_INVALID_TOKEN: &str = "OBP-20070: Invalid DAuth JWT: it must be RS256, signed with the configured key, with smart_contract_address, network_name, consumer_key, timestamp and request_id.";
+pub const DAUTH_STALE: &str = "OBP-20071: DAuth JWT timestamp is outside the allowed window.";
+pub const DAUTH_REPLAYED: &str = "OBP-20072: DAuth request_id has been used before.";
+pub const NO_SESSION_TO_END: &str =
+    "OBP-20074: This call has no session to end (DAuth calls have none).";
 pub const INVALID_CONSUMER_KEY: &str = "OBP-20008: Invalid Consumer Key.";
 pub const VALUE_TOO_LONG: &str = "OBP-20010: Value too long.";
 pub const INVALID_VALUE_CHARACTERS: &str = "OBP-20011: Value contains invalid characters.";

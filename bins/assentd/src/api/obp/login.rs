@@ -112,7 +112,11 @@ pub async fn logout(
 ) -> Result<HttpResponse, ObpError> {
     caller
         .run(&state, |_, conn, signed_in| {
-            end_session(conn, &signed_in, now()).map_err(|e| ObpError::internal(&e))
+            let session = signed_in
+                .session
+                .clone()
+                .ok_or_else(|| ObpError::bad_request(NO_SESSION_TO_END))?;
+            end_session(conn, &signed_in, &session, now()).map_err(|e| ObpError::internal(&e))
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

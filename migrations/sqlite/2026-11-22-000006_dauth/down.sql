@@ -1,0 +1,1 @@
+DROP TABLE dauth_requests;
