@@ -13,8 +13,8 @@ use assent_identity::consumer::{
 use assent_identity::registration::username_key;
 use assent_identity::roles::{EntitlementError, check_entitlement};
 use assent_identity::{RegistrationInput, SecretString};
-use assent_repository::entitlements::{self, InsertEntitlement};
-use assent_repository::{RepoError, consumers, transaction, users};
+use assent_repository::entitlements::InsertEntitlement;
+use assent_repository::{consumers, transaction, users};
 use std::io::Write;
 
 fn print_json(value: &serde_json::Value) -> Result<(), StartError> {
@@ -87,29 +87,8 @@ fn grant_role(
     let user = users::find_by_username(&mut conn, &state.config.provider, &username_key(username))?
         .ok_or_else(|| StartError::Other(format!("no user named {username:?}")))?;
     let at = now();
-    let outcome = transaction(&mut conn, |conn| {
-        let outcome = entitlements::insert(
-            conn,
-            uuid::Uuid::new_v4(),
-            &user.user_id,
-            role.name,
-            bank_id,
-            at,
-        )?;
-        if let InsertEntitlement::Created(row) = &outcome {
-            record(
-                conn,
-                at,
-                "entitlement.granted",
-                Some(&user.user_id),
-                serde_json::json!({
-                    "entitlement_id": row.entitlement_id, "role_name": row.role_name,
-                    "bank_id": row.bank_id, "by": "cli",
-                }),
-            )?;
-        }
-        Ok::<_, RepoError>(outcome)
-    })?;
+    let outcome =
+        crate::services::roles::grant(&mut conn, &user.user_id, role, bank_id, "cli", at)?;
     match outcome {
         InsertEntitlement::Created(row) => print_json(&serde_json::json!({
             "entitlement_id": row.entitlement_id,

@@ -3,6 +3,7 @@
 //! blocking pool and the CLI calls them directly.
 
 pub mod auth;
+pub mod roles;
 pub mod users;
 
 use assent_repository::{DbConnection, RepoError, audit};

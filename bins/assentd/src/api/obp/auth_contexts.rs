@@ -2,15 +2,15 @@
 
 use super::auth::{Authenticated, Need, require};
 use super::errors::*;
+use super::roles::existing_user;
 use super::users::ErrorJson;
 use crate::services::{now, record};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use assent_identity::UserId;
 use assent_identity::auth_context::validate;
 use assent_repository::auth_contexts::{self, AuthContextRow};
-use assent_repository::{DbConnection, RepoError, transaction, users};
+use assent_repository::{RepoError, transaction};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
@@ -50,15 +50,6 @@ fn context_json(row: AuthContextRow) -> AuthContextJson {
             .format(&Rfc3339)
             .unwrap_or_default(),
     }
-}
-
-fn existing_user(conn: &mut DbConnection, user_id: &str) -> Result<String, ObpError> {
-    let missing = || ObpError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND_BY_ID);
-    let id = uuid::Uuid::parse_str(user_id).map_err(|_| missing())?;
-    users::find_by_id(conn, &UserId(id))
-        .map_err(|e| ObpError::internal(&e))?
-        .map(|row| row.user_id)
-        .ok_or_else(missing)
 }
 
 /// Create User Auth Context (setting a key again replaces its value).

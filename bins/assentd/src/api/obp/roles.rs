@@ -40,17 +40,9 @@ pub struct CreateEntitlementJson {
     pub role_name: String,
 }
 
-fn entitlement_json(row: EntitlementRow) -> EntitlementJson {
-    EntitlementJson {
-        entitlement_id: row.entitlement_id,
-        role_name: row.role_name,
-        bank_id: row.bank_id,
-    }
-}
-
 pub fn list_json(rows: Vec<EntitlementRow>) -> EntitlementListJson {
     EntitlementListJson {
-        list: rows.into_iter().map(entitlement_json).collect(),
+        list: rows.into_iter().map(EntitlementJson::from).collect(),
     }
 }
 
@@ -145,30 +137,14 @@ pub async fn add_entitlement(
             require(conn, &caller, &needs)?;
             let role = checked_role(conn, &body.role_name, bank_id)?;
             let user_id = existing_user(conn, &user_id)?;
-            let at = now();
-            let outcome = transaction(conn, |conn| {
-                let outcome = entitlements::insert(
-                    conn,
-                    uuid::Uuid::new_v4(),
-                    &user_id,
-                    role.name,
-                    bank_id,
-                    at,
-                )?;
-                if let InsertEntitlement::Created(row) = &outcome {
-                    record(
-                        conn,
-                        at,
-                        "entitlement.granted",
-                        Some(&user_id),
-                        serde_json::json!({
-                            "entitlement_id": row.entitlement_id, "role_name": row.role_name,
-                            "bank_id": row.bank_id, "by": caller.user.user_id,
-                        }),
-                    )?;
-                }
-                Ok::<_, RepoError>(outcome)
-            })
+            let outcome = crate::services::roles::grant(
+                conn,
+                &user_id,
+                role,
+                bank_id,
+                &caller.user.user_id,
+                now(),
+            )
             .map_err(|e| ObpError::internal(&e))?;
             match outcome {
                 InsertEntitlement::Created(row) => Ok(row),
@@ -178,7 +154,7 @@ pub async fn add_entitlement(
             }
         })
         .await?;
-    Ok(HttpResponse::Created().json(entitlement_json(row)))
+    Ok(HttpResponse::Created().json(EntitlementJson::from(row)))
 }
 
 /// Delete Entitlement.

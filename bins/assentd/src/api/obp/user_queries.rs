@@ -87,14 +87,7 @@ fn users_json(
             provider: user.provider,
             username: user.username,
             entitlements: EntitlementsJson {
-                list: mine
-                    .into_iter()
-                    .map(|e| EntitlementJson {
-                        entitlement_id: e.entitlement_id,
-                        role_name: e.role_name,
-                        bank_id: e.bank_id,
-                    })
-                    .collect(),
+                list: mine.into_iter().map(EntitlementJson::from).collect(),
             },
             is_locked: Some(is_locked),
         });

@@ -53,6 +53,16 @@ pub struct EntitlementJson {
     pub bank_id: String,
 }
 
+impl From<assent_repository::entitlements::EntitlementRow> for EntitlementJson {
+    fn from(row: assent_repository::entitlements::EntitlementRow) -> Self {
+        Self {
+            entitlement_id: row.entitlement_id,
+            role_name: row.role_name,
+            bank_id: row.bank_id,
+        }
+    }
+}
+
 impl From<UserProfile> for UserJson {
     fn from(profile: UserProfile) -> Self {
         let user = profile.user;
@@ -67,11 +77,7 @@ impl From<UserProfile> for UserJson {
                 list: profile
                     .entitlements
                     .into_iter()
-                    .map(|e| EntitlementJson {
-                        entitlement_id: e.entitlement_id,
-                        role_name: e.role_name,
-                        bank_id: e.bank_id,
-                    })
+                    .map(EntitlementJson::from)
                     .collect(),
             },
         }
