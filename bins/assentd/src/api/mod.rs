@@ -108,23 +108,44 @@ pub fn endpoints() -> Vec<Endpoint> {
     all
 }
 
-/// Registers every endpoint, one resource per path, each answering other methods with 405 in
-/// its family's dialect.
+/// Registers every endpoint. Operations and unversioned routes sit at the root; each OBP
+/// version gets a scope, so routing a request walks only the routes of its own prefix (actix
+/// tries resources in order: one flat list of every version's routes measurably slowed every
+/// request, see docs/benchmarks.md).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let endpoints = endpoints();
-    let mut paths: Vec<&str> = endpoints.iter().map(|e| e.path.as_str()).collect();
-    paths.dedup();
-    let mut seen = std::collections::BTreeSet::new();
-    for path in paths {
-        if !seen.insert(path) {
-            continue;
+    let root: Vec<RouteSpec> = health::endpoints()
+        .into_iter()
+        .chain(openapi::endpoints())
+        .chain(obp::unversioned_endpoints())
+        .collect();
+    register(cfg, root);
+    for version in OBP_VERSIONS {
+        cfg.service(
+            web::scope(&format!("/obp/{version}"))
+                .configure(|scope| register(scope, obp::versioned_endpoints()))
+                .default_service(web::to(not_found)),
+        );
+    }
+}
+
+/// One resource per path, answering other methods with 405 in the family's dialect.
+fn register(cfg: &mut web::ServiceConfig, specs: Vec<RouteSpec>) {
+    let mut paths: Vec<&'static str> = Vec::new();
+    for (_, path, _) in &specs {
+        if !paths.contains(path) {
+            paths.push(path);
         }
-        let here: Vec<&Endpoint> = endpoints.iter().filter(|e| e.path == path).collect();
-        let allow: Vec<String> = here.iter().map(|e| e.method.to_string()).collect();
-        let allow = allow.join(", ");
-        let mut resource = web::resource(path.to_owned());
-        for endpoint in here {
-            resource = resource.route((endpoint.route)().method(endpoint.method.clone()));
+    }
+    for path in paths {
+        let here: Vec<&RouteSpec> = specs.iter().filter(|(_, p, _)| *p == path).collect();
+        let allow = here
+            .iter()
+            .map(|(method, _, _)| method.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut resource = web::resource(path);
+        for (method, _, route) in here {
+            resource = resource.route(route().method(method.clone()));
         }
         resource = resource.default_service(web::to(move |req: HttpRequest| {
             let allow = allow.clone();
