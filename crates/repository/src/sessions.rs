@@ -1,10 +1,9 @@
 //! Sessions: the one sign-in state. Reads are one indexed query; writes are conditional.
 
-use crate::consumers::ConsumerRow;
 use crate::schema::{consumers, sessions, users};
 use crate::users::UserRow;
 use crate::{DbConnection, RepoError, from_micros, to_micros};
-use assent_identity::consumer::Consumer;
+use assent_identity::rate_limit::CallLimits;
 use assent_session::{Session, SessionId};
 use diesel::prelude::*;
 use time::{Duration, OffsetDateTime};
@@ -84,11 +83,40 @@ pub fn insert(conn: &mut DbConnection, session: &Session) -> Result<(), RepoErro
     Ok(())
 }
 
-/// The session, its user and its consumer (if any), in one primary-key query.
+/// What the session check needs of a session's consumer: whether it may call, and its limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsumerGate {
+    /// The consumer.
+    pub consumer_id: Uuid,
+    /// Whether it is enabled.
+    pub enabled: bool,
+    /// Its call limits.
+    pub call_limits: CallLimits,
+}
+
+type ConsumerGateRow = (String, bool, i64, i64, i64, i64, i64, i64);
+
+impl TryFrom<ConsumerGateRow> for ConsumerGate {
+    type Error = RepoError;
+
+    fn try_from(row: ConsumerGateRow) -> Result<Self, RepoError> {
+        let (id, enabled, second, minute, hour, day, week, month) = row;
+        Ok(Self {
+            consumer_id: Uuid::parse_str(&id).map_err(|e| RepoError::CorruptRow {
+                table: "consumers",
+                reason: e.to_string(),
+            })?,
+            enabled,
+            call_limits: CallLimits([second, minute, hour, day, week, month]),
+        })
+    }
+}
+
+/// The session, its user and its consumer's gate (if any), in one primary-key query.
 pub fn find_with_user(
     conn: &mut DbConnection,
     session_id: &str,
-) -> Result<Option<(Session, UserRow, Option<Consumer>)>, RepoError> {
+) -> Result<Option<(Session, UserRow, Option<ConsumerGate>)>, RepoError> {
     let found = sessions::table
         .inner_join(users::table)
         .left_join(consumers::table)
@@ -96,18 +124,28 @@ pub fn find_with_user(
         .select((
             SessionRow::as_select(),
             UserRow::as_select(),
-            consumers::all_columns.nullable(),
+            (
+                consumers::consumer_id,
+                consumers::enabled,
+                consumers::per_second_call_limit,
+                consumers::per_minute_call_limit,
+                consumers::per_hour_call_limit,
+                consumers::per_day_call_limit,
+                consumers::per_week_call_limit,
+                consumers::per_month_call_limit,
+            )
+                .nullable(),
         ))
         // The key is the primary key, so no LIMIT is needed; without one the statement stays
         // in Diesel's prepared-statement cache (a bound LIMIT keeps it out, at ~3x the cost).
-        .get_result::<(SessionRow, UserRow, Option<ConsumerRow>)>(conn)
+        .get_result::<(SessionRow, UserRow, Option<ConsumerGateRow>)>(conn)
         .optional()?;
     found
         .map(|(session, user, consumer)| {
             Ok((
                 Session::try_from(session)?,
                 user,
-                consumer.map(Consumer::try_from).transpose()?,
+                consumer.map(ConsumerGate::try_from).transpose()?,
             ))
         })
         .transpose()

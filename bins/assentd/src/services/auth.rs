@@ -4,12 +4,12 @@ use super::{Internal, record};
 use crate::state::AppState;
 use assent_identity::SecretString;
 use assent_identity::consumer::CONSUMER_KEY_LABEL;
-use assent_identity::consumer::Consumer;
 use assent_identity::dauth::DAuthRequest;
 use assent_identity::lockout::LoginDecision;
 use assent_identity::password::PasswordCheck;
 use assent_identity::rate_limit::Exceeded;
 use assent_identity::registration::username_key;
+use assent_repository::sessions::ConsumerGate;
 use assent_repository::users::{self, UserRow};
 use assent_repository::{
     DbConnection, RepoError, consumers, dauth, lockout, sessions, transaction,
@@ -175,7 +175,7 @@ pub struct SignedIn {
     pub user: UserRow,
     /// The session, for DirectLogin callers; DAuth calls have none.
     pub session: Option<Session>,
-    pub consumer: Option<Consumer>,
+    pub consumer: Option<ConsumerGate>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -308,6 +308,10 @@ pub fn dauth_call(
     Ok(SignedIn {
         user,
         session: None,
-        consumer: Some(consumer),
+        consumer: Some(ConsumerGate {
+            consumer_id: consumer.consumer_id,
+            enabled: consumer.enabled,
+            call_limits: consumer.call_limits,
+        }),
     })
 }
