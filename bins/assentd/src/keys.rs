@@ -28,12 +28,15 @@ fn file_error(path: &Path, reason: impl ToString) -> KeyError {
     }
 }
 
-/// Writes a new secret file readable by its owner only; refuses to overwrite.
+/// Publishes a new secret file readable by its owner only, whole or not at all: the contents
+/// go to a temporary file that is then hard-linked into place, which fails if the file exists.
+/// Two processes starting at once on a fresh data directory thus agree on one key, and
+/// neither reads a half-written file.
 fn write_secret_file(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
     use std::io::Write;
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| file_error(parent, e))?;
-    }
+    let parent = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| file_error(parent, e))?;
+    let temporary = parent.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -41,8 +44,12 @@ fn write_secret_file(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).map_err(|e| file_error(path, e))?;
-    file.write_all(contents).map_err(|e| file_error(path, e))
+    let written = options
+        .open(&temporary)
+        .and_then(|mut file| file.write_all(contents).and_then(|()| file.sync_all()))
+        .and_then(|()| std::fs::hard_link(&temporary, path));
+    let _ = std::fs::remove_file(&temporary);
+    written.map_err(|e| file_error(path, e))
 }
 
 /// Reads the file at `explicit` (which must exist), or at `default` (created with `generate`

@@ -1222,3 +1222,30 @@ async fn entitlement_requests_and_entitlement_listings() {
         assert_eq!(all["list"].as_array().unwrap().len(), 6, "{all}");
     }
 }
+
+#[actix_web::test]
+async fn a_lock_refuses_sessions_even_before_they_are_terminated() {
+    for app in apps() {
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        let felix = sign_up(&svc, "felix").await;
+        let token = token(&svc, "felix", &key).await;
+        assert_eq!(send(&svc, current(&token)).await.0, 200);
+        // The lock alone, as a login racing the lock endpoint would see it.
+        let mut conn = app.state.pool.get().unwrap();
+        assent_repository::lockout::lock(
+            &mut conn,
+            felix["user_id"].as_str().unwrap(),
+            "lock_via_api",
+            assentd::services::now(),
+        )
+        .unwrap();
+        drop(conn);
+        assert_eq!(
+            send(&svc, current(&token)).await.0,
+            401,
+            "{}",
+            app.backend()
+        );
+    }
+}

@@ -60,17 +60,16 @@ pub fn set(
         context_value: value.to_owned(),
         updated_at: to_micros(now),
     };
-    match diesel::insert_into(user_auth_contexts::table)
-        .values(&row)
-        .execute(conn)
-        .map_err(RepoError::from)
-    {
-        Ok(_) => Ok(row),
-        Err(error) if error.is_unique_violation() => {
-            update(conn)?;
-            Ok(find(conn)?)
-        }
-        Err(error) => Err(error),
+    let inserted = crate::insert_unless_conflict(conn, |conn| {
+        diesel::insert_into(user_auth_contexts::table)
+            .values(&row)
+            .execute(conn)
+    })?;
+    if inserted {
+        Ok(row)
+    } else {
+        update(conn)?;
+        Ok(find(conn)?)
     }
 }
 

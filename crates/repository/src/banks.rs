@@ -25,17 +25,9 @@ pub struct BankRow {
 
 /// Stores a bank; false if the id is taken.
 pub fn insert(conn: &mut DbConnection, row: &BankRow) -> Result<bool, RepoError> {
-    match diesel::insert_into(banks::table).values(row).execute(conn) {
-        Ok(_) => Ok(true),
-        Err(error) => {
-            let error = RepoError::from(error);
-            if error.is_unique_violation() {
-                Ok(false)
-            } else {
-                Err(error)
-            }
-        }
-    }
+    crate::insert_unless_conflict(conn, |conn| {
+        diesel::insert_into(banks::table).values(row).execute(conn)
+    })
 }
 
 /// The bank with this id.

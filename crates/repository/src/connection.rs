@@ -225,6 +225,27 @@ pub fn ping(conn: &mut DbConnection) -> Result<(), RepoError> {
     Ok(conn.batch_execute("SELECT 1")?)
 }
 
+/// Runs an insert in its own savepoint (a nested transaction), answering `Ok(false)` when it
+/// hits a unique constraint. Inside a larger transaction this matters on PostgreSQL: a failed
+/// statement aborts the whole transaction unless it ran in a savepoint, so "insert, and on
+/// conflict update instead" would otherwise fail at the update.
+pub fn insert_unless_conflict(
+    conn: &mut DbConnection,
+    insert: impl FnOnce(&mut DbConnection) -> Result<usize, diesel::result::Error>,
+) -> Result<bool, RepoError> {
+    match conn.transaction(insert) {
+        Ok(_) => Ok(true),
+        Err(error) => {
+            let error = RepoError::from(error);
+            if error.is_unique_violation() {
+                Ok(false)
+            } else {
+                Err(error)
+            }
+        }
+    }
+}
+
 /// Most attempts of a transaction that keeps hitting serialization failures.
 const MAX_TRANSACTION_ATTEMPTS: u32 = 5;
 

@@ -17,16 +17,12 @@ pub fn remember_request(
         dauth_requests::table.filter(dauth_requests::seen_at.lt(to_micros(forget_before))),
     )
     .execute(conn)?;
-    match diesel::insert_into(dauth_requests::table)
-        .values((
-            dauth_requests::request_id.eq(request_id),
-            dauth_requests::seen_at.eq(to_micros(now)),
-        ))
-        .execute(conn)
-        .map_err(RepoError::from)
-    {
-        Ok(_) => Ok(true),
-        Err(error) if error.is_unique_violation() => Ok(false),
-        Err(error) => Err(error),
-    }
+    crate::insert_unless_conflict(conn, |conn| {
+        diesel::insert_into(dauth_requests::table)
+            .values((
+                dauth_requests::request_id.eq(request_id),
+                dauth_requests::seen_at.eq(to_micros(now)),
+            ))
+            .execute(conn)
+    })
 }

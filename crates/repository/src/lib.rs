@@ -49,8 +49,8 @@ mod time_repr;
 pub mod users;
 
 pub use connection::{
-    Backend, DbConnection, Manager, Pool, PoolOptions, PooledConnection, SqliteSynchronous, ping,
-    run_migrations, transaction,
+    Backend, DbConnection, Manager, Pool, PoolOptions, PooledConnection, SqliteSynchronous,
+    insert_unless_conflict, ping, run_migrations, transaction,
 };
 pub use error::RepoError;
 pub use time_repr::{from_micros, to_micros};

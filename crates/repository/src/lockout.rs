@@ -99,23 +99,21 @@ pub fn record_failure(
     if increment(conn)? == 1 {
         return Ok(());
     }
-    let inserted = diesel::insert_into(login_attempts::table)
-        .values(LoginAttemptsRow {
-            provider: provider.to_owned(),
-            username_key: username_key.to_owned(),
-            bad_attempts: 1,
-            last_failure_at: Some(to_micros(now)),
-        })
-        .execute(conn)
-        .map_err(RepoError::from);
-    match inserted {
-        Ok(_) => Ok(()),
-        Err(error) if error.is_unique_violation() => {
-            increment(conn)?;
-            Ok(())
-        }
-        Err(error) => Err(error),
+    let row = LoginAttemptsRow {
+        provider: provider.to_owned(),
+        username_key: username_key.to_owned(),
+        bad_attempts: 1,
+        last_failure_at: Some(to_micros(now)),
+    };
+    let inserted = crate::insert_unless_conflict(conn, |conn| {
+        diesel::insert_into(login_attempts::table)
+            .values(&row)
+            .execute(conn)
+    })?;
+    if !inserted {
+        increment(conn)?;
     }
+    Ok(())
 }
 
 /// After a successful login: resets the count, but only while it is still below `max` (a

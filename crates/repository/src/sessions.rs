@@ -1,6 +1,6 @@
 //! Sessions: the one sign-in state. Reads are one indexed query; writes are conditional.
 
-use crate::schema::{consumers, sessions, users};
+use crate::schema::{consumers, sessions, user_locks, users};
 use crate::users::UserRow;
 use crate::{DbConnection, RepoError, from_micros, to_micros};
 use assent_identity::rate_limit::CallLimits;
@@ -112,14 +112,28 @@ impl TryFrom<ConsumerGateRow> for ConsumerGate {
     }
 }
 
-/// The session, its user and its consumer's gate (if any), in one primary-key query.
+/// What the per-request session check reads, in one primary-key query.
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    /// The session.
+    pub session: Session,
+    /// Its user.
+    pub user: UserRow,
+    /// Its consumer's gate, if it was made through one.
+    pub consumer: Option<ConsumerGate>,
+    /// Whether an administrator has locked the user.
+    pub user_locked: bool,
+}
+
+/// The session, its user, its consumer's gate and the user's administrative lock.
 pub fn find_with_user(
     conn: &mut DbConnection,
     session_id: &str,
-) -> Result<Option<(Session, UserRow, Option<ConsumerGate>)>, RepoError> {
+) -> Result<Option<SessionView>, RepoError> {
     let found = sessions::table
         .inner_join(users::table)
         .left_join(consumers::table)
+        .left_join(user_locks::table.on(user_locks::user_id.eq(sessions::user_id)))
         .filter(sessions::session_id.eq(session_id))
         .select((
             SessionRow::as_select(),
@@ -135,18 +149,20 @@ pub fn find_with_user(
                 consumers::per_month_call_limit,
             )
                 .nullable(),
+            user_locks::user_id.nullable(),
         ))
         // The key is the primary key, so no LIMIT is needed; without one the statement stays
         // in Diesel's prepared-statement cache (a bound LIMIT keeps it out, at ~3x the cost).
-        .get_result::<(SessionRow, UserRow, Option<ConsumerGateRow>)>(conn)
+        .get_result::<(SessionRow, UserRow, Option<ConsumerGateRow>, Option<String>)>(conn)
         .optional()?;
     found
-        .map(|(session, user, consumer)| {
-            Ok((
-                Session::try_from(session)?,
+        .map(|(session, user, consumer, lock)| {
+            Ok(SessionView {
+                session: Session::try_from(session)?,
                 user,
-                consumer.map(ConsumerGate::try_from).transpose()?,
-            ))
+                consumer: consumer.map(ConsumerGate::try_from).transpose()?,
+                user_locked: lock.is_some(),
+            })
         })
         .transpose()
 }

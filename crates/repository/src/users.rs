@@ -83,17 +83,14 @@ pub enum InsertUser {
 /// Stores a new user. The unique constraint on `(provider, username_key)` decides races:
 /// of many concurrent sign-ups for one username exactly one is stored.
 pub fn insert(conn: &mut DbConnection, row: &UserRow) -> Result<InsertUser, RepoError> {
-    match diesel::insert_into(users::table).values(row).execute(conn) {
-        Ok(_) => Ok(InsertUser::Created),
-        Err(error) => {
-            let error = RepoError::from(error);
-            if error.is_unique_violation() {
-                Ok(InsertUser::UsernameTaken)
-            } else {
-                Err(error)
-            }
-        }
-    }
+    let created = crate::insert_unless_conflict(conn, |conn| {
+        diesel::insert_into(users::table).values(row).execute(conn)
+    })?;
+    Ok(if created {
+        InsertUser::Created
+    } else {
+        InsertUser::UsernameTaken
+    })
 }
 
 /// The user with this provider and username (compared ignoring case).

@@ -121,10 +121,11 @@ fn sessions_read_with_their_user_and_change_only_conditionally() {
         );
         sessions::insert(conn, &session).unwrap();
 
-        let (stored, user_row, consumer) =
-            sessions::find_with_user(conn, session.session_id.as_str())
-                .unwrap()
-                .unwrap();
+        let view = sessions::find_with_user(conn, session.session_id.as_str())
+            .unwrap()
+            .unwrap();
+        let (stored, user_row, consumer) = (view.session, view.user, view.consumer);
+        assert!(!view.user_locked);
         assert_eq!(stored, session);
         assert_eq!(user_row.user_id, felix.user_id.to_string());
         assert!(consumer.is_none());
@@ -144,7 +145,10 @@ fn sessions_read_with_their_user_and_change_only_conditionally() {
 
         assert!(sessions::terminate(conn, sid, later).unwrap());
         assert!(!sessions::terminate(conn, sid, later).unwrap());
-        let (ended, _, _) = sessions::find_with_user(conn, sid).unwrap().unwrap();
+        let ended = sessions::find_with_user(conn, sid)
+            .unwrap()
+            .unwrap()
+            .session;
         assert_eq!(ended.state(later), SessionState::Terminated);
         assert!(
             !sessions::record_activity(
@@ -303,9 +307,10 @@ fn sessions_carry_their_consumer_and_its_limits() {
         )
         .through_consumer(consumer.consumer_id);
         sessions::insert(conn, &session).unwrap();
-        let (stored, _, found) = sessions::find_with_user(conn, session.session_id.as_str())
+        let view = sessions::find_with_user(conn, session.session_id.as_str())
             .unwrap()
             .unwrap();
+        let (stored, found) = (view.session, view.consumer);
         assert_eq!(stored.consumer_id, Some(consumer.consumer_id));
         let gate = found.unwrap();
         assert_eq!(
@@ -338,5 +343,75 @@ fn sessions_carry_their_consumer_and_its_limits() {
             sessions::terminate_all_for_consumer(conn, &consumer.consumer_id, NOW).unwrap(),
             0
         );
+    });
+}
+
+#[test]
+fn concurrent_first_failures_inside_transactions_are_all_counted() {
+    use assent_repository::lockout;
+    for db in TestDatabase::all() {
+        let pool = db.pool().unwrap();
+        std::thread::scope(|scope| {
+            for _ in 0..16 {
+                let pool = pool.clone();
+                scope.spawn(move || {
+                    let mut conn = pool.get().unwrap();
+                    // Inside a transaction, as the login does: on PostgreSQL a unique violation
+                    // there must not abort the transaction (it runs in a savepoint).
+                    transaction(&mut conn, |c| {
+                        lockout::record_failure(c, "local", "ghost", NOW)
+                    })
+                    .unwrap();
+                });
+            }
+        });
+        let mut conn = pool.get().unwrap();
+        let row = lockout::attempts(&mut conn, "local", "ghost")
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.bad_attempts, 16, "{}", db.backend_name());
+    }
+}
+
+#[test]
+fn dauth_request_ids_are_refused_until_purged() {
+    use assent_repository::dauth::remember_request;
+    each_backend(|db, conn| {
+        let later = NOW + Duration::minutes(6);
+        assert!(remember_request(conn, "r1", NOW, NOW - Duration::minutes(10)).unwrap());
+        assert!(!remember_request(conn, "r1", NOW, NOW - Duration::minutes(10)).unwrap());
+        // Still remembered while its time is inside what the caller keeps.
+        assert!(
+            !remember_request(conn, "r1", later, later - Duration::minutes(10)).unwrap(),
+            "{}",
+            db.backend_name()
+        );
+        // Purged once older than that.
+        let much_later = NOW + Duration::minutes(11);
+        assert!(
+            remember_request(conn, "r1", much_later, much_later - Duration::minutes(10)).unwrap()
+        );
+    });
+}
+
+#[test]
+fn session_check_sees_an_administrative_lock() {
+    use assent_repository::lockout;
+    each_backend(|_, conn| {
+        let (felix, row) = user("felix");
+        users::insert(conn, &row).unwrap();
+        let session = Session::start(
+            felix.user_id.0,
+            NOW,
+            &SessionPolicy::default(),
+            &mut rand::rng(),
+        );
+        sessions::insert(conn, &session).unwrap();
+        lockout::lock(conn, &felix.user_id.to_string(), "lock_via_api", NOW).unwrap();
+        lockout::lock(conn, &felix.user_id.to_string(), "lock_via_api", NOW).unwrap();
+        let view = sessions::find_with_user(conn, session.session_id.as_str())
+            .unwrap()
+            .unwrap();
+        assert!(view.user_locked);
     });
 }

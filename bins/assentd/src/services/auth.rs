@@ -64,12 +64,6 @@ pub fn direct_login(
         return Err(LoginError::InvalidConsumer);
     };
     let user = users::find_by_username(&mut conn, provider, &key)?;
-    let history = lockout::history(
-        &mut conn,
-        provider,
-        &key,
-        user.as_ref().map(|u| u.user_id.as_str()),
-    )?;
     // No connection is held while hashing.
     drop(conn);
     let check = match &user {
@@ -81,11 +75,15 @@ pub fn direct_login(
             PasswordCheck::Mismatch
         }
     };
+    let mut conn = state.pool.get()?;
+    let user_id = user.as_ref().map(|u| u.user_id.clone());
+    // Decide on the counts as they are after the slow hash, not before it: parallel guesses
+    // that all read a low count would otherwise answer "wrong password" while the right one,
+    // refused below as locked, would stand out.
+    let history = lockout::history(&mut conn, provider, &key, user_id.as_deref())?;
     let decision = state
         .lockout
         .decide(&history, matches!(check, PasswordCheck::Match { .. }));
-    let mut conn = state.pool.get()?;
-    let user_id = user.as_ref().map(|u| u.user_id.clone());
     let refuse = |conn: &mut DbConnection, reason: &str| -> Result<(), RepoError> {
         lockout::record_failure(conn, provider, &key, now)?;
         record(
@@ -93,9 +91,11 @@ pub fn direct_login(
             now,
             "login.failure",
             user_id.as_deref(),
+            // The username is recorded only when it names a user: an unknown one may be a
+            // password typed into the wrong field.
             serde_json::json!({
                 "consumer_id": consumer.consumer_id,
-                "username": credentials.username,
+                "username": user_id.as_ref().map(|_| credentials.username.as_str()),
                 "reason": reason,
             }),
         )
@@ -123,7 +123,9 @@ pub fn direct_login(
         let open = lockout::reset_after_success(conn, provider, &key, max)?
             && lockout::admin_lock(conn, &row.user_id)?.is_none();
         if !open {
-            refuse(conn, "locked")?;
+            // Answered exactly as a wrong password decided at this moment is, so that losing
+            // this race does not single out the right password.
+            refuse(conn, "credentials")?;
             return Ok(false);
         }
         sessions::insert(conn, &session)?;
@@ -140,7 +142,7 @@ pub fn direct_login(
         Ok::<_, RepoError>(true)
     })?;
     if !started {
-        return Err(LoginError::Locked);
+        return Err(LoginError::InvalidCredentials);
     }
     state
         .keys
@@ -203,10 +205,18 @@ pub fn check_session(
     claims: &SessionClaims,
     now: OffsetDateTime,
 ) -> Result<SignedIn, SessionError> {
-    let Some((session, user, consumer)) = sessions::find_with_user(conn, &claims.sid)? else {
+    let Some(sessions::SessionView {
+        session,
+        user,
+        consumer,
+        user_locked,
+    }) = sessions::find_with_user(conn, &claims.sid)?
+    else {
         return Err(SessionError::Invalid);
     };
-    if user.user_id != claims.sub || session.state(now) != SessionState::Active {
+    // An administrative lock ends the user's sessions when it is set; checking it here as
+    // well closes the race with a login that commits its session at the same moment.
+    if user_locked || user.user_id != claims.sub || session.state(now) != SessionState::Active {
         return Err(SessionError::Invalid);
     }
     if session.consumer_id.is_some() && !consumer.as_ref().is_some_and(|c| c.enabled) {
@@ -285,7 +295,9 @@ pub fn dauth_call(
     let consumer = consumers::find_by_key_hash(conn, &key_hash)?
         .filter(|c| c.enabled)
         .ok_or(DAuthCallError::InvalidConsumer)?;
-    if !dauth::remember_request(conn, &request.request_id, now, now - window)? {
+    // A token is fresh for a window either side of its timestamp, so its id must be kept for
+    // two windows: otherwise a token stamped in the future could be replayed once purged.
+    if !dauth::remember_request(conn, &request.request_id, now, now - window * 2)? {
         return Err(DAuthCallError::Replayed);
     }
     state
