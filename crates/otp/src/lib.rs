@@ -1,9 +1,26 @@
 //! One-time passcodes and strong customer authentication for Assent.
 //!
-//! Pure: no I/O, no clock, no global RNG. Today it has [`masking`], which renders a customer's
-//! phone number or email address so they can recognise where a code went without the
-//! response revealing it: the reference systems echo contact details unmasked; Assent never
-//! does.
+//! Pure: no I/O, no clock, no global RNG.
+//!
+//! - [`challenge`]: the challenge engine. Codes from a CSPRNG, kept only as keyed hashes,
+//!   compared in constant time; expiry, a wrong-answer limit that locks for good, resends
+//!   that never reset the count, single use.
+//! - [`masking`]: a customer's phone number or email address rendered so they can recognise
+//!   where a code went without the response revealing it (the reference systems echo contact
+//!   details unmasked; Assent never does).
+//!
+//! ```
+//! use assent_otp::challenge::{Challenge, ChallengePolicy, CodeHasher, VerifyError};
+//! use time::macros::datetime;
+//!
+//! let hasher = CodeHasher::new(&[42u8; 32]).unwrap();
+//! let now = datetime!(2026-01-01 09:00 UTC);
+//! let (mut challenge, code) =
+//!     Challenge::issue("consent:123", ChallengePolicy::default(), now, &mut rand::rng(), &hasher);
+//! // `code` is delivered by SMS or email; only its hash stays in `challenge`.
+//! assert!(matches!(challenge.verify("000000x", now, &hasher), Err(VerifyError::Malformed)));
+//! assert_eq!(challenge.verify(code.expose(), now, &hasher), Ok(()));
+//! ```
 //!
 //! ```
 //! use assent_otp::masking::{mask_email, mask_phone};
@@ -24,4 +41,5 @@
     )
 )]
 
+pub mod challenge;
 pub mod masking;

@@ -1,0 +1,559 @@
+//! The challenge engine: one-time codes that confirm a sensitive step.
+//!
+//! A challenge is issued with a code from a CSPRNG (uniform over all digits, leading zeros
+//! kept), stored only as a keyed hash bound to the challenge's id, and compared in constant
+//! time. It can be answered until it expires; each wrong answer counts, and at the limit the
+//! challenge is locked for good. A resend issues a new code but never resets the count. A
+//! right answer verifies it once: it cannot be used again.
+
+use hmac::{Hmac, Mac};
+use rand_core::CryptoRng;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+/// Longest validity a policy may set.
+pub const MAX_VALIDITY: Duration = Duration::minutes(10);
+
+/// How challenges are issued. Each challenge keeps the limits it was issued with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChallengePolicy {
+    /// Digits per code. Default 6; 6 to 10.
+    pub code_length: usize,
+    /// How long a code can be answered. Default 5 minutes; at most [`MAX_VALIDITY`].
+    pub validity: Duration,
+    /// Wrong answers before the challenge locks. Default 5; at least 1.
+    pub max_failures: u32,
+    /// Resends allowed. Default 3.
+    pub max_resends: u32,
+    /// Least time between two sends. Default 30 seconds.
+    pub resend_cooldown: Duration,
+}
+
+impl Default for ChallengePolicy {
+    fn default() -> Self {
+        Self {
+            code_length: 6,
+            validity: Duration::minutes(5),
+            max_failures: 5,
+            max_resends: 3,
+            resend_cooldown: Duration::seconds(30),
+        }
+    }
+}
+
+/// A policy outside the allowed bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "challenge policy out of bounds: codes of 6 to 10 digits, validity up to 10 minutes, at least one attempt"
+)]
+pub struct InvalidPolicy;
+
+impl ChallengePolicy {
+    /// Checks the bounds.
+    pub fn validate(self) -> Result<Self, InvalidPolicy> {
+        let ok = (6..=10).contains(&self.code_length)
+            && self.validity > Duration::ZERO
+            && self.validity <= MAX_VALIDITY
+            && self.max_failures >= 1
+            && self.resend_cooldown >= Duration::ZERO;
+        if ok { Ok(self) } else { Err(InvalidPolicy) }
+    }
+}
+
+/// Where a challenge stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChallengeState {
+    /// Waiting for the answer.
+    Pending,
+    /// Answered correctly (and so used up).
+    Verified,
+    /// Ended without an answer because its code could not be delivered.
+    Failed,
+    /// Its code's validity ended.
+    Expired,
+    /// Too many wrong answers.
+    Locked,
+}
+
+impl ChallengeState {
+    /// The lower-case name used in storage and APIs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChallengeState::Pending => "pending",
+            ChallengeState::Verified => "verified",
+            ChallengeState::Failed => "failed",
+            ChallengeState::Expired => "expired",
+            ChallengeState::Locked => "locked",
+        }
+    }
+}
+
+/// A code in clear, to deliver once. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OneTimeCode(String);
+
+impl OneTimeCode {
+    /// The digits, for delivery.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for OneTimeCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OneTimeCode([redacted])")
+    }
+}
+
+/// Keyed hashing of codes with a server-side secret, bound to the challenge's id so a code
+/// hash cannot be moved to another challenge.
+#[derive(Clone)]
+pub struct CodeHasher {
+    mac: Hmac<Sha256>,
+}
+
+impl std::fmt::Debug for CodeHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CodeHasher([redacted])")
+    }
+}
+
+/// The key is shorter than 32 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the code-hashing key must be at least 32 bytes")]
+pub struct KeyTooShort;
+
+impl CodeHasher {
+    /// A hasher keyed by at least 32 secret bytes.
+    pub fn new(key: &[u8]) -> Result<Self, KeyTooShort> {
+        if key.len() < 32 {
+            return Err(KeyTooShort);
+        }
+        Ok(Self {
+            mac: Hmac::<Sha256>::new_from_slice(key).map_err(|_| KeyTooShort)?,
+        })
+    }
+
+    /// HMAC-SHA256 over the challenge id and the code.
+    pub fn hash(&self, challenge_id: Uuid, code: &str) -> [u8; 32] {
+        let mut mac = self.mac.clone();
+        mac.update(b"otp-code\0");
+        mac.update(challenge_id.as_bytes());
+        mac.update(code.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// A challenge and everything needed to decide on an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// Id.
+    pub id: Uuid,
+    /// What it confirms (an operation id, e.g. `consent:…`).
+    pub purpose: String,
+    /// Recorded state; [`Challenge::state`] also accounts for expiry.
+    pub state: ChallengeState,
+    /// Hash of the current code.
+    pub code_hash: [u8; 32],
+    /// Digits per code.
+    pub code_length: usize,
+    /// When it was issued.
+    pub created_at: OffsetDateTime,
+    /// When the current code was sent.
+    pub last_sent_at: OffsetDateTime,
+    /// When the current code stops being accepted.
+    pub expires_at: OffsetDateTime,
+    /// Wrong answers so far (never reset).
+    pub failures: u32,
+    /// Resends so far.
+    pub resends: u32,
+    /// The limits it was issued with.
+    pub policy: ChallengePolicy,
+}
+
+/// Why an answer was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    /// Not digits of the code's length: refused without counting (it cannot be right).
+    #[error("the answer is not a code of the expected length")]
+    Malformed,
+    /// Wrong; this many attempts are left (0: now locked).
+    #[error("wrong code")]
+    WrongCode {
+        /// Attempts left.
+        attempts_left: u32,
+    },
+    /// The challenge cannot be answered any more.
+    #[error("the challenge is {0:?}")]
+    NotPending(ChallengeState),
+}
+
+/// Why a resend was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ResendError {
+    /// Too soon after the last send.
+    #[error("resend too soon")]
+    TooSoon {
+        /// Wait this long.
+        retry_in: Duration,
+    },
+    /// No resends left.
+    #[error("no resends left")]
+    LimitReached,
+    /// The challenge cannot be answered any more.
+    #[error("the challenge is {0:?}")]
+    NotPending(ChallengeState),
+}
+
+fn new_code(length: usize, rng: &mut impl CryptoRng) -> OneTimeCode {
+    let mut code = String::with_capacity(length);
+    while code.len() < length {
+        let mut byte = [0u8; 1];
+        rng.fill_bytes(&mut byte);
+        // 250 is the largest multiple of 10 below 256: redraw above it, so every digit is
+        // equally likely.
+        if let Some(digit) = byte.first().filter(|b| **b < 250).map(|b| b % 10) {
+            code.push(char::from(b'0' + digit));
+        }
+    }
+    OneTimeCode(code)
+}
+
+impl Challenge {
+    /// Issues a challenge for `purpose` and its first code.
+    pub fn issue(
+        purpose: &str,
+        policy: ChallengePolicy,
+        now: OffsetDateTime,
+        rng: &mut impl CryptoRng,
+        hasher: &CodeHasher,
+    ) -> (Self, OneTimeCode) {
+        let mut id = [0u8; 16];
+        rng.fill_bytes(&mut id);
+        let id = uuid::Builder::from_random_bytes(id).into_uuid();
+        let code = new_code(policy.code_length, rng);
+        let challenge = Self {
+            id,
+            purpose: purpose.to_owned(),
+            state: ChallengeState::Pending,
+            code_hash: hasher.hash(id, code.expose()),
+            code_length: policy.code_length,
+            created_at: now,
+            last_sent_at: now,
+            expires_at: now + policy.validity,
+            failures: 0,
+            resends: 0,
+            policy,
+        };
+        (challenge, code)
+    }
+
+    /// The state at `now`: a pending challenge past its expiry is expired.
+    pub fn state(&self, now: OffsetDateTime) -> ChallengeState {
+        if self.state == ChallengeState::Pending && now >= self.expires_at {
+            ChallengeState::Expired
+        } else {
+            self.state
+        }
+    }
+
+    /// Answers the challenge. Right: verified (once). Wrong: counted, and locked at the limit.
+    pub fn verify(
+        &mut self,
+        answer: &str,
+        now: OffsetDateTime,
+        hasher: &CodeHasher,
+    ) -> Result<(), VerifyError> {
+        let state = self.state(now);
+        if state != ChallengeState::Pending {
+            self.state = state;
+            return Err(VerifyError::NotPending(state));
+        }
+        if answer.len() != self.code_length || !answer.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(VerifyError::Malformed);
+        }
+        let given = hasher.hash(self.id, answer);
+        if bool::from(given.ct_eq(&self.code_hash)) {
+            self.state = ChallengeState::Verified;
+            return Ok(());
+        }
+        self.failures = self.failures.saturating_add(1);
+        if self.failures >= self.policy.max_failures {
+            self.state = ChallengeState::Locked;
+        }
+        Err(VerifyError::WrongCode {
+            attempts_left: self.policy.max_failures.saturating_sub(self.failures),
+        })
+    }
+
+    /// Issues a new code, valid for the policy's validity from now. The failure count stays.
+    pub fn resend(
+        &mut self,
+        now: OffsetDateTime,
+        rng: &mut impl CryptoRng,
+        hasher: &CodeHasher,
+    ) -> Result<OneTimeCode, ResendError> {
+        let state = self.state(now);
+        if state != ChallengeState::Pending {
+            self.state = state;
+            return Err(ResendError::NotPending(state));
+        }
+        if self.resends >= self.policy.max_resends {
+            return Err(ResendError::LimitReached);
+        }
+        let ready_at = self.last_sent_at + self.policy.resend_cooldown;
+        if now < ready_at {
+            return Err(ResendError::TooSoon {
+                retry_in: ready_at - now,
+            });
+        }
+        let code = new_code(self.code_length, rng);
+        self.code_hash = hasher.hash(self.id, code.expose());
+        self.resends += 1;
+        self.last_sent_at = now;
+        self.expires_at = now + self.policy.validity;
+        Ok(code)
+    }
+
+    /// Ends a pending challenge whose code could not be delivered.
+    pub fn fail(&mut self, now: OffsetDateTime) -> Result<(), ChallengeState> {
+        match self.state(now) {
+            ChallengeState::Pending => {
+                self.state = ChallengeState::Failed;
+                Ok(())
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rand::{SeedableRng, rngs::StdRng};
+    use time::macros::datetime;
+
+    const T: OffsetDateTime = datetime!(2026-11-22 10:00 UTC);
+
+    fn hasher() -> CodeHasher {
+        CodeHasher::new(&[7u8; 32]).unwrap()
+    }
+
+    fn issue(policy: ChallengePolicy) -> (Challenge, OneTimeCode) {
+        Challenge::issue("test", policy, T, &mut rand::rng(), &hasher())
+    }
+
+    fn wrong(code: &OneTimeCode) -> String {
+        code.expose()
+            .chars()
+            .map(|c| {
+                if c == '9' {
+                    '0'
+                } else {
+                    char::from(c as u8 + 1)
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_right_code_verifies_once() {
+        let (mut c, code) = issue(ChallengePolicy::default());
+        assert_eq!(code.expose().len(), 6);
+        assert_eq!(c.verify(code.expose(), T, &hasher()), Ok(()));
+        assert_eq!(
+            c.verify(code.expose(), T, &hasher()),
+            Err(VerifyError::NotPending(ChallengeState::Verified))
+        );
+    }
+
+    #[test]
+    fn five_wrong_answers_lock_it_for_good() {
+        let (mut c, code) = issue(ChallengePolicy::default());
+        for left in (0..5).rev() {
+            assert_eq!(
+                c.verify(&wrong(&code), T, &hasher()),
+                Err(VerifyError::WrongCode {
+                    attempts_left: left
+                })
+            );
+        }
+        assert_eq!(c.state(T), ChallengeState::Locked);
+        assert_eq!(
+            c.verify(code.expose(), T, &hasher()),
+            Err(VerifyError::NotPending(ChallengeState::Locked))
+        );
+    }
+
+    #[test]
+    fn malformed_answers_do_not_count() {
+        let (mut c, _) = issue(ChallengePolicy::default());
+        for answer in ["", "12345", "1234567", "12a456", "１２３４５６"] {
+            assert_eq!(c.verify(answer, T, &hasher()), Err(VerifyError::Malformed));
+        }
+        assert_eq!(c.failures, 0);
+    }
+
+    #[test]
+    fn codes_expire() {
+        let (mut c, code) = issue(ChallengePolicy::default());
+        let later = T + Duration::minutes(5);
+        assert_eq!(
+            c.state(later - Duration::seconds(1)),
+            ChallengeState::Pending
+        );
+        assert_eq!(
+            c.verify(code.expose(), later, &hasher()),
+            Err(VerifyError::NotPending(ChallengeState::Expired))
+        );
+    }
+
+    #[test]
+    fn resends_keep_the_failure_count_and_respect_cooldown_and_limit() {
+        let (mut c, first) = issue(ChallengePolicy::default());
+        c.verify(&wrong(&first), T, &hasher()).unwrap_err();
+        assert_eq!(
+            c.resend(T + Duration::seconds(10), &mut rand::rng(), &hasher()),
+            Err(ResendError::TooSoon {
+                retry_in: Duration::seconds(20)
+            })
+        );
+        let mut at = T;
+        let mut last = first.clone();
+        for _ in 0..3 {
+            at += Duration::seconds(30);
+            last = c.resend(at, &mut rand::rng(), &hasher()).unwrap();
+        }
+        assert_eq!(c.failures, 1, "a resend never resets the count");
+        assert_eq!(
+            c.resend(at + Duration::minutes(1), &mut rand::rng(), &hasher()),
+            Err(ResendError::LimitReached)
+        );
+        if last != first {
+            assert!(matches!(
+                c.verify(first.expose(), at, &hasher()),
+                Err(VerifyError::WrongCode { .. })
+            ));
+        }
+        assert_eq!(c.verify(last.expose(), at, &hasher()), Ok(()));
+    }
+
+    #[test]
+    fn a_hash_is_bound_to_its_challenge() {
+        let h = hasher();
+        assert_ne!(h.hash(Uuid::nil(), "123456"), h.hash(Uuid::max(), "123456"));
+        assert!(CodeHasher::new(&[0u8; 8]).is_err());
+        assert_eq!(
+            format!("{:?}", OneTimeCode("123456".into())),
+            "OneTimeCode([redacted])"
+        );
+    }
+
+    #[test]
+    fn digits_are_uniform_and_leading_zeros_kept() {
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut counts = [0usize; 10];
+        let mut leading_zero = false;
+        for _ in 0..20_000 {
+            let code = new_code(6, &mut rng);
+            leading_zero |= code.expose().starts_with('0');
+            for b in code.expose().bytes() {
+                counts[usize::from(b - b'0')] += 1;
+            }
+        }
+        assert!(leading_zero);
+        for count in counts {
+            assert!((11_400..12_600).contains(&count), "{counts:?}");
+        }
+    }
+
+    #[test]
+    fn policies_are_bounded() {
+        assert!(ChallengePolicy::default().validate().is_ok());
+        for bad in [
+            ChallengePolicy {
+                code_length: 5,
+                ..ChallengePolicy::default()
+            },
+            ChallengePolicy {
+                code_length: 11,
+                ..ChallengePolicy::default()
+            },
+            ChallengePolicy {
+                validity: Duration::minutes(11),
+                ..ChallengePolicy::default()
+            },
+            ChallengePolicy {
+                max_failures: 0,
+                ..ChallengePolicy::default()
+            },
+        ] {
+            assert_eq!(bad.validate(), Err(InvalidPolicy));
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Right,
+        Wrong,
+        Malformed,
+        Resend,
+        Wait(i64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            Just(Op::Right),
+            Just(Op::Wrong),
+            Just(Op::Malformed),
+            Just(Op::Resend),
+            (1i64..400).prop_map(Op::Wait),
+        ]
+    }
+
+    proptest! {
+        /// Whatever happens: failures never decrease and never pass the limit; a locked,
+        /// expired or verified challenge never verifies again; only the current code verifies.
+        #[test]
+        fn the_state_machine_holds(ops in proptest::collection::vec(op(), 0..40)) {
+            let h = hasher();
+            let (mut c, mut code) = issue(ChallengePolicy::default());
+            let mut now = T;
+            let mut verified = 0;
+            for op in ops {
+                let before = (c.state(now), c.failures);
+                match op {
+                    Op::Right => {
+                        if c.verify(code.expose(), now, &h).is_ok() {
+                            prop_assert_eq!(before.0, ChallengeState::Pending);
+                            verified += 1;
+                        }
+                    }
+                    Op::Wrong => {
+                        let _ = c.verify(&wrong(&code), now, &h);
+                    }
+                    Op::Malformed => {
+                        prop_assert_eq!(c.verify("x", now, &h).is_ok(), false);
+                        prop_assert_eq!(c.failures, before.1);
+                    }
+                    Op::Resend => {
+                        if let Ok(new) = c.resend(now, &mut rand::rng(), &h) {
+                            code = new;
+                        }
+                    }
+                    Op::Wait(secs) => now += Duration::seconds(secs),
+                }
+                prop_assert!(c.failures >= before.1);
+                prop_assert!(c.failures <= c.policy.max_failures);
+                prop_assert!(c.resends <= c.policy.max_resends);
+                if before.0 != ChallengeState::Pending {
+                    prop_assert_eq!(c.state(now), before.0);
+                }
+            }
+            prop_assert!(verified <= 1);
+        }
+    }
+}
