@@ -5,6 +5,8 @@
 //! - [`challenge`]: the challenge engine. Codes from a CSPRNG, kept only as keyed hashes,
 //!   compared in constant time; expiry, a wrong-answer limit that locks for good, resends
 //!   that never reset the count, single use.
+//! - [`totp`]: authenticator apps (RFC 6238; SHA-1/256/512, the RFC's test vectors as tests),
+//!   accepting the current and previous step only, and never the same step twice.
 //! - [`masking`]: a customer's phone number or email address rendered so they can recognise
 //!   where a code went without the response revealing it (the reference systems echo contact
 //!   details unmasked; Assent never does).
@@ -43,3 +45,4 @@
 
 pub mod challenge;
 pub mod masking;
+pub mod totp;
