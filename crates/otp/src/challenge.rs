@@ -259,23 +259,37 @@ impl Challenge {
         }
     }
 
-    /// Answers the challenge. Right: verified (once). Wrong: counted, and locked at the limit.
+    /// Answers the challenge with a code. Right: verified (once). Wrong: counted, and locked
+    /// at the limit.
     pub fn verify(
         &mut self,
         answer: &str,
         now: OffsetDateTime,
         hasher: &CodeHasher,
     ) -> Result<(), VerifyError> {
+        if self.state(now) == ChallengeState::Pending
+            && (answer.len() != self.code_length || !answer.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(VerifyError::Malformed);
+        }
+        let (id, expected) = (self.id, self.code_hash);
+        self.verify_with(now, || bool::from(hasher.hash(id, answer).ct_eq(&expected)))
+    }
+
+    /// Answers the challenge by another factor (security questions, an authenticator app):
+    /// `check` runs only while the challenge is pending, and its outcome counts exactly as a
+    /// code's would.
+    pub fn verify_with(
+        &mut self,
+        now: OffsetDateTime,
+        check: impl FnOnce() -> bool,
+    ) -> Result<(), VerifyError> {
         let state = self.state(now);
         if state != ChallengeState::Pending {
             self.state = state;
             return Err(VerifyError::NotPending(state));
         }
-        if answer.len() != self.code_length || !answer.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(VerifyError::Malformed);
-        }
-        let given = hasher.hash(self.id, answer);
-        if bool::from(given.ct_eq(&self.code_hash)) {
+        if check() {
             self.state = ChallengeState::Verified;
             return Ok(());
         }
@@ -439,6 +453,29 @@ mod tests {
             ));
         }
         assert_eq!(c.verify(last.expose(), at, &hasher()), Ok(()));
+    }
+
+    #[test]
+    fn other_factors_count_against_the_same_limit() {
+        let (mut c, code) = issue(ChallengePolicy {
+            max_failures: 2,
+            ..ChallengePolicy::default()
+        });
+        assert_eq!(
+            c.verify_with(T, || false),
+            Err(VerifyError::WrongCode { attempts_left: 1 })
+        );
+        c.verify(&wrong(&code), T, &hasher()).unwrap_err();
+        assert_eq!(c.state(T), ChallengeState::Locked);
+        let mut ran = false;
+        assert_eq!(
+            c.verify_with(T, || {
+                ran = true;
+                true
+            }),
+            Err(VerifyError::NotPending(ChallengeState::Locked))
+        );
+        assert!(!ran, "a locked challenge checks nothing");
     }
 
     #[test]

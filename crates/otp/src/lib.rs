@@ -7,6 +7,9 @@
 //!   that never reset the count, single use.
 //! - [`totp`]: authenticator apps (RFC 6238; SHA-1/256/512, the RFC's test vectors as tests),
 //!   accepting the current and previous step only, and never the same step twice.
+//! - [`security_questions`]: the catalogue, answer normalisation (trim, case-fold, collapse
+//!   spaces) and the rule that every question asked is answered right; wrong answers count
+//!   against the challenge's attempt limit through [`challenge::Challenge::verify_with`].
 //! - [`masking`]: a customer's phone number or email address rendered so they can recognise
 //!   where a code went without the response revealing it (the reference systems echo contact
 //!   details unmasked; Assent never does).
@@ -45,4 +48,5 @@
 
 pub mod challenge;
 pub mod masking;
+pub mod security_questions;
 pub mod totp;
