@@ -12,6 +12,9 @@ pub enum RepoError {
     /// A connection could not be opened.
     #[error("cannot connect: {0}")]
     Connection(String),
+    /// A conditional update kept losing to concurrent writers of the same row.
+    #[error("too much contention on {0}")]
+    Contention(&'static str),
     /// The database URL names no supported backend.
     #[error("unsupported database URL (use sqlite://PATH, a file path, or postgres://...)")]
     UnsupportedUrl,

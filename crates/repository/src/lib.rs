@@ -36,6 +36,7 @@
 pub mod audit;
 pub mod auth_contexts;
 pub mod banks;
+pub mod challenges;
 mod connection;
 pub mod consumers;
 pub mod dauth;

@@ -132,6 +132,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    challenges (challenge_id) {
+        challenge_id -> Text,
+        purpose -> Text,
+        user_id -> Nullable<Text>,
+        state -> Text,
+        code_hash -> Text,
+        code_length -> Integer,
+        created_at -> BigInt,
+        last_sent_at -> BigInt,
+        expires_at -> BigInt,
+        failures -> Integer,
+        resends -> Integer,
+        max_failures -> Integer,
+        max_resends -> Integer,
+        validity_secs -> BigInt,
+        resend_cooldown_secs -> BigInt,
+    }
+}
+
 diesel::joinable!(user_locks -> users (user_id));
 diesel::joinable!(entitlement_requests -> users (user_id));
 diesel::joinable!(user_auth_contexts -> users (user_id));
@@ -147,4 +167,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_auth_contexts,
     entitlement_requests,
     dauth_requests,
+    challenges,
 );

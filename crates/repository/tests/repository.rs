@@ -415,3 +415,111 @@ fn session_check_sees_an_administrative_lock() {
         assert!(view.user_locked);
     });
 }
+
+#[test]
+fn fifty_parallel_wrong_answers_evaluate_exactly_five() {
+    use assent_otp::challenge::{
+        Challenge, ChallengePolicy, ChallengeState, CodeHasher, VerifyError,
+    };
+    use assent_repository::challenges;
+    for db in TestDatabase::all() {
+        let pool = db.pool().unwrap();
+        let hasher = CodeHasher::new(&[9u8; 32]).unwrap();
+        let (challenge, code) = Challenge::issue(
+            "test",
+            ChallengePolicy::default(),
+            NOW,
+            &mut rand::rng(),
+            &hasher,
+        );
+        let wrong: String = code
+            .expose()
+            .chars()
+            .map(|c| {
+                if c == '9' {
+                    '0'
+                } else {
+                    char::from(c as u8 + 1)
+                }
+            })
+            .collect();
+        challenges::insert(&mut pool.get().unwrap(), &challenge, None).unwrap();
+        let outcomes: Vec<Result<(), VerifyError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..50)
+                .map(|_| {
+                    let (pool, hasher, wrong) = (pool.clone(), hasher.clone(), wrong.clone());
+                    scope.spawn(move || {
+                        let mut conn = pool.get().unwrap();
+                        challenges::update(&mut conn, &challenge.id, |c| {
+                            c.verify(&wrong, NOW, &hasher)
+                        })
+                        .unwrap()
+                        .unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let evaluated = outcomes
+            .iter()
+            .filter(|o| matches!(o, Err(VerifyError::WrongCode { .. })))
+            .count();
+        let refused = outcomes
+            .iter()
+            .filter(|o| **o == Err(VerifyError::NotPending(ChallengeState::Locked)))
+            .count();
+        assert_eq!((evaluated, refused), (5, 45), "{}", db.backend_name());
+        let (stored, _) = challenges::find(&mut pool.get().unwrap(), &challenge.id)
+            .unwrap()
+            .unwrap();
+        assert_eq!((stored.state, stored.failures), (ChallengeState::Locked, 5));
+        // Locked for good: the right code does nothing now.
+        let late = challenges::update(&mut pool.get().unwrap(), &challenge.id, |c| {
+            c.verify(code.expose(), NOW, &hasher)
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(late, Err(VerifyError::NotPending(ChallengeState::Locked)));
+    }
+}
+
+#[test]
+fn challenges_round_trip_and_verify_once() {
+    use assent_otp::challenge::{Challenge, ChallengePolicy, CodeHasher, VerifyError};
+    use assent_repository::challenges;
+    each_backend(|_, conn| {
+        let hasher = CodeHasher::new(&[9u8; 32]).unwrap();
+        let (challenge, code) = Challenge::issue(
+            "consent:1",
+            ChallengePolicy::default(),
+            NOW,
+            &mut rand::rng(),
+            &hasher,
+        );
+        challenges::insert(conn, &challenge, None).unwrap();
+        let (stored, user) = challenges::find(conn, &challenge.id).unwrap().unwrap();
+        assert_eq!((stored, user), (challenge.clone(), None));
+        assert_eq!(
+            challenges::update(conn, &challenge.id, |c| c.verify(
+                code.expose(),
+                NOW,
+                &hasher
+            ))
+            .unwrap(),
+            Some(Ok(()))
+        );
+        assert!(matches!(
+            challenges::update(conn, &challenge.id, |c| c.verify(
+                code.expose(),
+                NOW,
+                &hasher
+            ))
+            .unwrap(),
+            Some(Err(VerifyError::NotPending(_)))
+        ));
+        assert_eq!(
+            challenges::update(conn, &Uuid::new_v4(), |c| c.verify("1", NOW, &hasher)).unwrap(),
+            None
+        );
+    });
+}
