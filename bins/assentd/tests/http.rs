@@ -548,6 +548,12 @@ async fn openapi_describes_every_route() {
     let (status, _, doc) = send(&svc, TestRequest::get().uri("/openapi.json")).await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for scheme in ["directLogin", "dAuth"] {
+        assert!(
+            doc["components"]["securitySchemes"][scheme].is_object(),
+            "{scheme}"
+        );
+    }
     let endpoints = assentd::api::endpoints();
     for endpoint in &endpoints {
         let method = endpoint.method.as_str().to_lowercase();

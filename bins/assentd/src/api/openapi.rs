@@ -71,6 +71,13 @@ impl utoipa::Modify for SecuritySchemes {
                 "token=<session token from POST /my/logins/direct>; also accepted as `Authorization: DirectLogin token=...`",
             ))),
         );
+        components.add_security_scheme(
+            "dAuth",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "DAuth",
+                "An RS256 JWT from an allowed host with smart_contract_address, network_name, consumer_key, timestamp and request_id; accepted wherever directLogin is, when the server enables DAuth (off by default)",
+            ))),
+        );
     }
 }
 
