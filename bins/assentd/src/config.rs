@@ -123,6 +123,21 @@ const KEYS: &[&str] = &[
     "dauth_timestamp_window_secs",
 ];
 
+/// Settings whose values are text, whatever they look like (`ASSENT_PROVIDER=12345`).
+const STRING_KEYS: &[&str] = &[
+    "database_url",
+    "listen",
+    "data_dir",
+    "otp_delivery",
+    "log_format",
+    "log_level",
+    "provider",
+    "signing_key_file",
+    "pepper_file",
+    "sqlite_synchronous",
+    "dauth_public_key_file",
+];
+
 /// Invalid configuration, with a message fit for an operator.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
@@ -156,7 +171,9 @@ impl Config {
         let map: serde_json::Map<String, serde_json::Value> = vars
             .into_iter()
             .map(|(key, value)| {
-                let value = if key == "dauth_allowed_hosts" {
+                let value = if STRING_KEYS.contains(&key.as_str()) {
+                    serde_json::Value::String(value)
+                } else if key == "dauth_allowed_hosts" {
                     serde_json::Value::from(
                         value
                             .split(',')
@@ -415,6 +432,19 @@ mod tests {
                 .to_string();
             assert!(error.contains(mentions), "{var}={value}: {error}");
         }
+    }
+
+    #[test]
+    fn text_settings_take_values_that_look_like_numbers() {
+        let config = Config::load(
+            None,
+            env(&[("ASSENT_PROVIDER", "12345"), ("ASSENT_DATA_DIR", "2024")]),
+        )
+        .unwrap();
+        assert_eq!(
+            (config.provider.as_str(), config.data_dir.to_str()),
+            ("12345", Some("2024"))
+        );
     }
 
     #[test]

@@ -1249,3 +1249,82 @@ async fn a_lock_refuses_sessions_even_before_they_are_terminated() {
         );
     }
 }
+
+#[actix_web::test]
+async fn control_characters_and_route_lookalikes_get_clear_answers() {
+    for app in apps() {
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        let admin = sign_up(&svc, "admin").await;
+        sign_up(&svc, "locks").await;
+        let token = token(&svc, "admin", &key).await;
+        // NUL and other control characters in paths or bank ids never reach a query.
+        for uri in [
+            "/obp/v5.1.0/banks/%00",
+            "/obp/v5.1.0/users/username/a%00b",
+            "/obp/v5.1.0/users/%01/lock-status",
+        ] {
+            let (status, _, body) = send(&svc, authed(TestRequest::get().uri(uri), &token)).await;
+            assert_eq!(status, 404, "{}: {uri}: {body}", app.backend());
+        }
+        let (status, _, body) = send(
+            &svc,
+            authed(
+                TestRequest::post().uri("/obp/v5.1.0/entitlement-requests"),
+                &token,
+            )
+            .set_json(
+                json!({ "bank_id": "\u{0}", "role_name": "CanGetEntitlementsForAnyUserAtOneBank" }),
+            ),
+        )
+        .await;
+        assert_eq!(status, 404, "{}: {body}", app.backend());
+        assert!(message(&body).starts_with("OBP-30001"));
+        let (status, _, _) = send(
+            &svc,
+            authed(
+                TestRequest::post().uri(&format!(
+                    "/obp/v5.1.0/users/{}/entitlements",
+                    admin["user_id"].as_str().unwrap()
+                )),
+                &token,
+            )
+            .set_json(json!({ "bank_id": "\u{0}", "role_name": "CanCreateAccount" })),
+        )
+        .await;
+        assert_eq!(status, 403, "{}", app.backend());
+
+        // The role check comes before input validation.
+        let (status, _, _) = send(
+            &svc,
+            authed(TestRequest::get().uri("/obp/v5.1.0/users?limit=0"), &token),
+        )
+        .await;
+        assert_eq!(status, 403);
+
+        // A user called "locks" is found by username, not taken for the locks route.
+        grant(&app, &admin, "CanGetAnyUser", None);
+        let (status, _, body) = send(
+            &svc,
+            authed(
+                TestRequest::get().uri("/obp/v5.1.0/users/username/locks"),
+                &token,
+            ),
+        )
+        .await;
+        assert_eq!(
+            (status, body["users"][0]["username"].as_str()),
+            (200, Some("locks"))
+        );
+        let (status, _, body) = send(
+            &svc,
+            authed(
+                TestRequest::get().uri("/obp/v5.1.0/users/username/lock-status"),
+                &token,
+            ),
+        )
+        .await;
+        assert_eq!(status, 404);
+        assert!(message(&body).starts_with("OBP-20027"));
+    }
+}

@@ -47,20 +47,16 @@ pub fn insert(
         bank_id: bank_id.unwrap_or("").to_owned(),
         created_at: to_micros(now),
     };
-    match diesel::insert_into(entitlements::table)
-        .values(&row)
-        .execute(conn)
-    {
-        Ok(_) => Ok(InsertEntitlement::Created(row)),
-        Err(error) => {
-            let error = RepoError::from(error);
-            if error.is_unique_violation() {
-                Ok(InsertEntitlement::AlreadyExists)
-            } else {
-                Err(error)
-            }
-        }
-    }
+    let created = crate::insert_unless_conflict(conn, |conn| {
+        diesel::insert_into(entitlements::table)
+            .values(&row)
+            .execute(conn)
+    })?;
+    Ok(if created {
+        InsertEntitlement::Created(row)
+    } else {
+        InsertEntitlement::AlreadyExists
+    })
 }
 
 /// A user's entitlements, oldest first.
@@ -179,20 +175,12 @@ pub fn insert_request(
     row: &EntitlementRequestRow,
 ) -> Result<Option<EntitlementRequestRow>, RepoError> {
     use crate::schema::entitlement_requests;
-    match diesel::insert_into(entitlement_requests::table)
-        .values(row)
-        .execute(conn)
-    {
-        Ok(_) => Ok(Some(row.clone())),
-        Err(error) => {
-            let error = RepoError::from(error);
-            if error.is_unique_violation() {
-                Ok(None)
-            } else {
-                Err(error)
-            }
-        }
-    }
+    let created = crate::insert_unless_conflict(conn, |conn| {
+        diesel::insert_into(entitlement_requests::table)
+            .values(row)
+            .execute(conn)
+    })?;
+    Ok(created.then(|| row.clone()))
 }
 
 /// Requests with their requesters, of one user or of everyone, oldest first.

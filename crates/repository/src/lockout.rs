@@ -165,10 +165,19 @@ pub fn lock(
         type_of_lock: type_of_lock.to_owned(),
         locked_at: to_micros(now),
     };
-    diesel::delete(user_locks::table.find(user_id)).execute(conn)?;
-    diesel::insert_into(user_locks::table)
-        .values(&row)
-        .execute(conn)?;
+    let inserted = crate::insert_unless_conflict(conn, |conn| {
+        diesel::insert_into(user_locks::table)
+            .values(&row)
+            .execute(conn)
+    })?;
+    if !inserted {
+        diesel::update(user_locks::table.find(user_id))
+            .set((
+                user_locks::type_of_lock.eq(type_of_lock),
+                user_locks::locked_at.eq(to_micros(now)),
+            ))
+            .execute(conn)?;
+    }
     Ok(row)
 }
 

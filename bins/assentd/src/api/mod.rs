@@ -235,7 +235,14 @@ pub async fn edge(
         .extensions()
         .get::<tracing_actix_web::RequestId>()
         .map(|id| id.to_string());
-    let mut response = if declared.is_some_and(|len| len > limit as u64) {
+    // No id, name or key of ours holds a control character; refusing them here keeps them
+    // from ever reaching a query (PostgreSQL refuses NUL in text with an error, not a miss).
+    let control_in_path = percent_decoded_has_control(req.path());
+    let mut response = if control_in_path {
+        let path = req.path().to_owned();
+        let response = Dialect::for_path(&path).error(GenericError::NotFound, &path);
+        req.into_response(response).map_into_boxed_body()
+    } else if declared.is_some_and(|len| len > limit as u64) {
         let path = req.path().to_owned();
         let response = Dialect::for_path(&path).error(GenericError::PayloadTooLarge, &path);
         req.into_response(response).map_into_boxed_body()
@@ -260,6 +267,33 @@ pub async fn edge(
         );
     }
     Ok(response)
+}
+
+/// Whether the path, percent-decoded, holds a control character (NUL included).
+fn percent_decoded_has_control(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let byte = if b == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
+            match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                Some(decoded) => {
+                    i += 2;
+                    decoded
+                }
+                None => b,
+            }
+        } else {
+            b
+        };
+        if byte < 0x20 || byte == 0x7f {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }
 
 /// Runs blocking work (database, password hashing) off the async workers.

@@ -483,22 +483,24 @@ pub async fn set_call_limits(
 ) -> Result<HttpResponse, ObpError> {
     let consumer_id = consumer_id.into_inner();
     let body = body.into_inner();
-    let limits = [
-        &body.per_second_call_limit,
-        &body.per_minute_call_limit,
-        &body.per_hour_call_limit,
-        &body.per_day_call_limit,
-        &body.per_week_call_limit,
-        &body.per_month_call_limit,
-    ]
-    .map(parse_limit);
-    let limits = match limits {
-        [Some(a), Some(b), Some(c), Some(d), Some(e), Some(f)] => CallLimits([a, b, c, d, e, f]),
-        _ => return Err(ObpError::bad_request(INVALID_CALL_LIMITS)),
-    };
-    caller
+    let limits = caller
         .run(&state, move |_, conn, caller| {
             require(conn, &caller, &[Need::System("CanSetCallLimits")])?;
+            let limits = [
+                &body.per_second_call_limit,
+                &body.per_minute_call_limit,
+                &body.per_hour_call_limit,
+                &body.per_day_call_limit,
+                &body.per_week_call_limit,
+                &body.per_month_call_limit,
+            ]
+            .map(parse_limit);
+            let limits = match limits {
+                [Some(a), Some(b), Some(c), Some(d), Some(e), Some(f)] => {
+                    CallLimits([a, b, c, d, e, f])
+                }
+                _ => return Err(ObpError::bad_request(INVALID_CALL_LIMITS)),
+            };
             let (consumer, _) = load(conn, &consumer_id)?;
             let at = now();
             transaction(conn, |conn| {
@@ -513,7 +515,8 @@ pub async fn set_call_limits(
                     }),
                 )
             })
-            .map_err(|e: RepoError| ObpError::internal(&e))
+            .map_err(|e: RepoError| ObpError::internal(&e))?;
+            Ok(limits)
         })
         .await?;
     Ok(HttpResponse::Ok().json(limits_json(&limits)))

@@ -17,6 +17,8 @@ use actix_web::http::Method;
 use actix_web::web;
 
 /// Endpoints under every `/obp/vX.Y.Z` prefix: (method, path after the prefix, handler).
+/// Order matters: actix takes the first match, so fixed segments (`/users/username/…`) come
+/// before patterns that could swallow them (`/users/{username}/…`).
 pub fn versioned_endpoints() -> Vec<crate::api::RouteSpec> {
     vec![
         (Method::POST, "/users", || {
@@ -26,6 +28,15 @@ pub fn versioned_endpoints() -> Vec<crate::api::RouteSpec> {
             web::route().to(users::current_user)
         }),
         (Method::GET, "/certs", || web::route().to(login::certs)),
+        (Method::GET, "/users/username/{username}", || {
+            web::route().to(user_queries::by_username)
+        }),
+        (Method::GET, "/users/user_id/{user_id}", || {
+            web::route().to(user_queries::by_user_id)
+        }),
+        (Method::GET, "/users/email/{email}/terminator", || {
+            web::route().to(user_queries::by_email)
+        }),
         (Method::GET, "/users/{username}/lock-status", || {
             web::route().to(locks::get_lock_status)
         }),
@@ -37,15 +48,6 @@ pub fn versioned_endpoints() -> Vec<crate::api::RouteSpec> {
         }),
         (Method::GET, "/users", || {
             web::route().to(user_queries::all_users)
-        }),
-        (Method::GET, "/users/username/{username}", || {
-            web::route().to(user_queries::by_username)
-        }),
-        (Method::GET, "/users/user_id/{user_id}", || {
-            web::route().to(user_queries::by_user_id)
-        }),
-        (Method::GET, "/users/email/{email}/terminator", || {
-            web::route().to(user_queries::by_email)
         }),
         (Method::GET, "/roles", || web::route().to(roles::get_roles)),
         (Method::POST, "/users/{user_id}/entitlements", || {

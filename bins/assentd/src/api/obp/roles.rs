@@ -74,9 +74,10 @@ pub fn checked_role(
         EntitlementError::BankIdNotAllowed => ObpError::bad_request(ENTITLEMENT_IS_SYSTEM_ROLE),
     })?;
     if let Some(bank) = bank_id
-        && banks::find(conn, bank)
-            .map_err(|e| ObpError::internal(&e))?
-            .is_none()
+        && (!assent_identity::bank::is_valid_bank_id(bank)
+            || banks::find(conn, bank)
+                .map_err(|e| ObpError::internal(&e))?
+                .is_none())
     {
         return Err(not_found(BANK_NOT_FOUND));
     }

@@ -217,10 +217,11 @@ pub async fn all_users(
     caller: Authenticated,
     params: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ObpError> {
-    let query = parse_user_query(&params, state.lockout.max_bad_attempts)?;
+    let params = params.into_inner();
     let users = caller
         .run(&state, move |state, conn, caller| {
             require(conn, &caller, &[Need::System("CanGetAnyUser")])?;
+            let query = parse_user_query(&params, state.lockout.max_bad_attempts)?;
             let rows = users::list(conn, &query).map_err(|e| ObpError::internal(&e))?;
             users_json(conn, state, rows).map_err(|e| ObpError::internal(&e))
         })
