@@ -12,7 +12,6 @@ use assent_identity::auth_context::validate;
 use assent_repository::auth_contexts::{self, AuthContextRow};
 use assent_repository::{RepoError, transaction};
 use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
@@ -38,17 +37,12 @@ pub struct AuthContextsJson {
 }
 
 fn context_json(row: AuthContextRow) -> AuthContextJson {
-    let at = assent_repository::from_micros(row.updated_at);
     AuthContextJson {
         user_auth_context_id: row.user_auth_context_id,
         user_id: row.user_id,
         key: row.context_key,
         value: row.context_value,
-        time_stamp: at
-            .replace_nanosecond(0)
-            .unwrap_or(at)
-            .format(&Rfc3339)
-            .unwrap_or_default(),
+        time_stamp: super::timestamp(row.updated_at),
     }
 }
 

@@ -16,7 +16,6 @@ use assent_identity::registration::is_valid_email;
 use assent_repository::{DbConnection, RepoError, consumers, sessions, transaction};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -121,11 +120,7 @@ fn consumer_json(consumer: Consumer, created: OffsetDateTime) -> ConsumerJson {
             .map(|id| id.to_string())
             .unwrap_or_default(),
         enabled: consumer.enabled,
-        created: created
-            .replace_nanosecond(0)
-            .unwrap_or(created)
-            .format(&Rfc3339)
-            .unwrap_or_default(),
+        created: super::timestamp(assent_repository::to_micros(created)),
     }
 }
 

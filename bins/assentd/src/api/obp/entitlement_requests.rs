@@ -12,7 +12,6 @@ use assent_repository::entitlements::{self, EntitlementRequestRow};
 use assent_repository::users::UserRow;
 use assent_repository::{RepoError, transaction};
 use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
@@ -49,7 +48,6 @@ pub struct EntitlementRequestsJson {
 }
 
 fn request_json(row: EntitlementRequestRow, user: UserRow) -> EntitlementRequestJson {
-    let at = assent_repository::from_micros(row.created_at);
     EntitlementRequestJson {
         entitlement_request_id: row.entitlement_request_id,
         user: RequesterJson {
@@ -61,11 +59,7 @@ fn request_json(row: EntitlementRequestRow, user: UserRow) -> EntitlementRequest
         },
         role_name: row.role_name,
         bank_id: row.bank_id,
-        created: at
-            .replace_nanosecond(0)
-            .unwrap_or(at)
-            .format(&Rfc3339)
-            .unwrap_or_default(),
+        created: super::timestamp(row.created_at),
     }
 }
 

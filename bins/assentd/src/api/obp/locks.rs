@@ -10,7 +10,6 @@ use assent_identity::registration::username_key;
 use assent_repository::users::{self, UserRow};
 use assent_repository::{DbConnection, RepoError, lockout, sessions, transaction};
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 /// How `POST /users/USERNAME/locks` locks an account.
@@ -29,14 +28,6 @@ pub struct UserLockJson {
     pub user_id: String,
     pub type_of_lock: String,
     pub last_lock_date: String,
-}
-
-fn rfc3339(micros: i64) -> String {
-    assent_repository::from_micros(micros)
-        .replace_nanosecond(0)
-        .unwrap_or(assent_repository::from_micros(micros))
-        .format(&Rfc3339)
-        .unwrap_or_default()
 }
 
 fn find_user(
@@ -63,7 +54,9 @@ fn lock_status(
     Ok(LockStatusJson {
         username: user.username.clone(),
         bad_attempts_since_last_success_or_reset: attempts.as_ref().map_or(0, |a| a.bad_attempts),
-        last_failure_date: attempts.and_then(|a| a.last_failure_at).map(rfc3339),
+        last_failure_date: attempts
+            .and_then(|a| a.last_failure_at)
+            .map(super::timestamp),
     })
 }
 
@@ -174,6 +167,6 @@ pub async fn lock_user(
     Ok(HttpResponse::Created().json(UserLockJson {
         user_id: lock.user_id,
         type_of_lock: lock.type_of_lock,
-        last_lock_date: rfc3339(lock.locked_at),
+        last_lock_date: super::timestamp(lock.locked_at),
     }))
 }

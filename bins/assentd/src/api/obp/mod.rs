@@ -16,6 +16,16 @@ pub mod users;
 use actix_web::http::Method;
 use actix_web::web;
 
+/// A stored timestamp (microseconds since the epoch) as OBP shows times: RFC 3339, UTC, to
+/// the second.
+pub fn timestamp(micros: i64) -> String {
+    let at = assent_repository::from_micros(micros);
+    at.replace_nanosecond(0)
+        .unwrap_or(at)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 /// Endpoints under every `/obp/vX.Y.Z` prefix: (method, path after the prefix, handler).
 /// Order matters: actix takes the first match, so fixed segments (`/users/username/…`) come
 /// before patterns that could swallow them (`/users/{username}/…`).
