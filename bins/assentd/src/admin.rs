@@ -43,6 +43,7 @@ pub fn run(config: Config, command: AdminCommand) -> Result<(), StartError> {
             email,
             first_name,
             last_name,
+            phone_number,
         } => {
             let input = RegistrationInput {
                 username,
@@ -50,6 +51,7 @@ pub fn run(config: Config, command: AdminCommand) -> Result<(), StartError> {
                 email,
                 first_name,
                 last_name,
+                phone_number,
             };
             let profile = register(&state, input, now())
                 .map_err(|e| StartError::Other(registration_error(e).message))?;

@@ -47,6 +47,9 @@ pub enum AdminCommand {
         first_name: String,
         #[arg(long, default_value = "User")]
         last_name: String,
+        /// Mobile number for one-time codes, E.164 (+447700900123).
+        #[arg(long)]
+        phone_number: Option<String>,
     },
     /// Grant a role to a user; prints the entitlement JSON.
     GrantRole {

@@ -36,6 +36,16 @@ pub struct Config {
     pub listen: String,
     pub data_dir: PathBuf,
     pub otp_delivery: String,
+    pub otp_phone_delivery: Option<String>,
+    pub otp_email_from: String,
+    pub otp_code_length: usize,
+    pub otp_validity_secs: u64,
+    pub otp_max_failures: u32,
+    pub otp_max_resends: u32,
+    pub otp_resend_cooldown_secs: u64,
+    pub otp_codes_per_destination_per_day: u32,
+    pub otp_prelogin_requests_per_client_per_hour: u32,
+    pub dev_mode: bool,
     pub session_idle_timeout_secs: u64,
     pub session_absolute_lifetime_secs: u64,
     pub max_bad_login_attempts: u32,
@@ -67,6 +77,16 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./data"),
             otp_delivery: "log".into(),
+            otp_phone_delivery: None,
+            otp_email_from: "Assent <no-reply@localhost>".into(),
+            otp_code_length: 6,
+            otp_validity_secs: 300,
+            otp_max_failures: 5,
+            otp_max_resends: 3,
+            otp_resend_cooldown_secs: 30,
+            otp_codes_per_destination_per_day: 10,
+            otp_prelogin_requests_per_client_per_hour: 20,
+            dev_mode: false,
             session_idle_timeout_secs: 300,
             session_absolute_lifetime_secs: 43_200,
             max_bad_login_attempts: 5,
@@ -99,6 +119,16 @@ const KEYS: &[&str] = &[
     "listen",
     "data_dir",
     "otp_delivery",
+    "otp_phone_delivery",
+    "otp_email_from",
+    "otp_code_length",
+    "otp_validity_secs",
+    "otp_max_failures",
+    "otp_max_resends",
+    "otp_resend_cooldown_secs",
+    "otp_codes_per_destination_per_day",
+    "otp_prelogin_requests_per_client_per_hour",
+    "dev_mode",
     "session_idle_timeout_secs",
     "session_absolute_lifetime_secs",
     "max_bad_login_attempts",
@@ -129,6 +159,8 @@ const STRING_KEYS: &[&str] = &[
     "listen",
     "data_dir",
     "otp_delivery",
+    "otp_phone_delivery",
+    "otp_email_from",
     "log_format",
     "log_level",
     "provider",
@@ -226,20 +258,23 @@ impl Config {
         if self.consents_max_time_to_live_secs == 0 {
             return fail("consents_max_time_to_live_secs must be at least 1".into());
         }
-        let delivery = self.otp_delivery.as_str();
-        let delivery_ok = delivery == "log"
-            || delivery
-                .strip_prefix("file:")
-                .is_some_and(|p| !p.is_empty())
-            || delivery.starts_with("smtp://")
-            || delivery.starts_with("smtps://")
-            || delivery
-                .strip_prefix("webhook:")
-                .is_some_and(|u| u.starts_with("https://") || u.starts_with("http://"));
-        if !delivery_ok {
-            return fail(format!(
-                "otp_delivery {delivery:?}: use log, file:/path, smtp://..., or webhook:https://..."
-            ));
+        let specs = [
+            ("otp_delivery", Some(&self.otp_delivery)),
+            ("otp_phone_delivery", self.otp_phone_delivery.as_ref()),
+        ];
+        for (name, spec) in specs {
+            if let Some(spec) = spec.filter(|s| !crate::delivery::is_valid_spec(s)) {
+                return fail(format!(
+                    "{name} {spec:?}: use log, file:/path, smtp://..., or webhook:https://..."
+                ));
+            }
+        }
+        self.otp_policy()?;
+        if self.otp_codes_per_destination_per_day == 0 {
+            return fail("otp_codes_per_destination_per_day must be at least 1".into());
+        }
+        if self.otp_prelogin_requests_per_client_per_hour == 0 {
+            return fail("otp_prelogin_requests_per_client_per_hour must be at least 1".into());
         }
         if self.max_body_bytes < 1024 || self.max_body_bytes > 16 * 1024 * 1024 {
             return fail("max_body_bytes must be between 1024 and 16777216".into());
@@ -324,7 +359,27 @@ impl Config {
 
     /// Whether OTP codes would be written in clear text (development delivery).
     pub fn otp_delivery_is_cleartext(&self) -> bool {
-        self.otp_delivery == "log" || self.otp_delivery.starts_with("file:")
+        std::iter::once(&self.otp_delivery)
+            .chain(self.otp_phone_delivery.as_ref())
+            .any(|spec| crate::delivery::is_cleartext_spec(spec, self.dev_mode))
+    }
+
+    /// How challenges are issued.
+    pub fn otp_policy(&self) -> Result<assent_otp::challenge::ChallengePolicy, ConfigError> {
+        let seconds = |v: u64| time::Duration::seconds(i64::try_from(v).unwrap_or(i64::MAX));
+        assent_otp::challenge::ChallengePolicy {
+            code_length: self.otp_code_length,
+            validity: seconds(self.otp_validity_secs),
+            max_failures: self.otp_max_failures,
+            max_resends: self.otp_max_resends,
+            resend_cooldown: seconds(self.otp_resend_cooldown_secs),
+        }
+        .validate()
+        .map_err(|e| {
+            ConfigError(format!(
+                "otp_code_length, otp_validity_secs, otp_max_failures: {e}"
+            ))
+        })
     }
 }
 

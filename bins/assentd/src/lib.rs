@@ -8,6 +8,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod dauth;
+pub mod delivery;
 pub mod hashing;
 pub mod keys;
 pub mod metrics;

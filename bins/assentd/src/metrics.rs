@@ -3,7 +3,8 @@
 
 use assent_repository::Pool;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 pub struct Metrics {
@@ -12,6 +13,8 @@ pub struct Metrics {
     latency: HistogramVec,
     pool_connections: IntGauge,
     pool_idle: IntGauge,
+    /// One-time codes handed to a delivery adapter.
+    pub otp_codes_sent: IntCounter,
     pool: Pool,
 }
 
@@ -36,12 +39,15 @@ impl Metrics {
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool_connections.clone()))?;
         registry.register(Box::new(pool_idle.clone()))?;
+        let otp_codes_sent = IntCounter::new("otp_codes_sent_total", "One-time codes delivered")?;
+        registry.register(Box::new(otp_codes_sent.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
             pool_connections,
             pool_idle,
+            otp_codes_sent,
             pool,
         })
     }

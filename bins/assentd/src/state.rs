@@ -7,6 +7,8 @@ use crate::metrics::Metrics;
 use assent_identity::consumer::SecretHasher;
 use assent_identity::lockout::LockoutPolicy;
 use assent_identity::password::PasswordHasher;
+use assent_identity::secret::SecretString;
+use assent_otp::challenge::{ChallengePolicy, CodeHasher};
 use assent_repository::{Pool, PoolOptions, RepoError, SqliteSynchronous};
 use assent_session::{SESSION_TOKEN_TYP, SessionClaims, SessionPolicy};
 use sha2::{Digest, Sha256};
@@ -44,6 +46,11 @@ pub struct AppState {
     pub dauth: Option<Arc<crate::dauth::DAuthVerifier>>,
     pub token_cache: Arc<TokenCache>,
     pub metrics: Arc<Metrics>,
+    /// Where one-time codes go.
+    pub delivery: Arc<crate::delivery::Delivery>,
+    /// Keys the hashes of one-time codes.
+    pub code_hasher: CodeHasher,
+    pub otp_policy: ChallengePolicy,
 }
 
 impl AppState {
@@ -69,6 +76,12 @@ impl AppState {
         };
         let metrics = Metrics::new(pool.clone()).map_err(|e| StartError::Other(e.to_string()))?;
         let dauth = crate::dauth::DAuthVerifier::from_config(&config)?.map(Arc::new);
+        let delivery = Arc::new(crate::delivery::Delivery::from_config(&config)?);
+        let otp_policy = config.otp_policy()?;
+        // A key of its own for code hashes, derived from the pepper.
+        let code_key = secret_hasher.hash("otp-code-key", &SecretString::new(String::new()));
+        let code_hasher =
+            CodeHasher::new(code_key.as_bytes()).map_err(|e| StartError::Other(e.to_string()))?;
         let lockout = LockoutPolicy {
             max_bad_attempts: config.max_bad_login_attempts,
         };
@@ -86,6 +99,9 @@ impl AppState {
             dauth,
             token_cache: Arc::new(TokenCache::new(100_000)),
             metrics: Arc::new(metrics),
+            delivery,
+            code_hasher,
+            otp_policy,
         })
     }
 

@@ -23,6 +23,9 @@ pub struct RegistrationInput {
     pub first_name: String,
     /// Family name.
     pub last_name: String,
+    /// Mobile number for one-time codes, E.164 (`+` and 8 to 15 digits).
+    #[serde(default)]
+    pub phone_number: Option<String>,
 }
 
 /// A sign-up that passed every rule; only this can be stored.
@@ -40,6 +43,8 @@ pub struct Registration {
     pub first_name: String,
     /// Family name, trimmed.
     pub last_name: String,
+    /// Mobile number, E.164 without separators.
+    pub phone_number: Option<String>,
 }
 
 /// Why a sign-up was refused.
@@ -59,6 +64,9 @@ pub enum RegistrationError {
         /// `first_name` or `last_name`.
         field: &'static str,
     },
+    /// The phone number is not an E.164 number.
+    #[error("invalid phone_number: use the international form, + and 8 to 15 digits")]
+    InvalidPhoneNumber,
     /// The password breaks a rule.
     #[error(transparent)]
     Password(#[from] PasswordPolicyError),
@@ -109,6 +117,15 @@ pub fn is_valid_email(email: &str) -> bool {
     local_ok && domain_ok
 }
 
+/// Whether `phone` is an E.164 number as stored: `+`, then 8 to 15 digits, the first not 0.
+pub fn is_valid_phone_number(phone: &str) -> bool {
+    phone.strip_prefix('+').is_some_and(|digits| {
+        (8..=15).contains(&digits.len())
+            && !digits.starts_with('0')
+            && digits.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
 fn check_name(value: &str, field: &'static str) -> Result<String, RegistrationError> {
     let trimmed = value.trim();
     let len = trimmed.chars().count();
@@ -131,6 +148,11 @@ impl Registration {
         }
         let first_name = check_name(&input.first_name, "first_name")?;
         let last_name = check_name(&input.last_name, "last_name")?;
+        let phone_number = match input.phone_number.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(phone) if is_valid_phone_number(phone) => Some(phone.to_owned()),
+            Some(_) => return Err(RegistrationError::InvalidPhoneNumber),
+        };
         password::check_format(input.password.expose())?;
         password::check_not_common(input.password.expose(), &input.username)?;
         Ok(Self {
@@ -140,6 +162,7 @@ impl Registration {
             email,
             first_name,
             last_name,
+            phone_number,
         })
     }
 }
@@ -156,7 +179,32 @@ mod tests {
             email: "felix@example.com".into(),
             first_name: "Felix".into(),
             last_name: "Smith".into(),
+            phone_number: None,
         }
+    }
+
+    #[test]
+    fn phone_numbers_are_e164() {
+        assert!(is_valid_phone_number("+447700900123"));
+        assert!(!is_valid_phone_number("447700900123"));
+        assert!(!is_valid_phone_number("+44 7700 900123"));
+        assert!(!is_valid_phone_number("+0447700900"));
+        assert!(!is_valid_phone_number("+1234567"));
+        assert!(!is_valid_phone_number("+1234567890123456"));
+        let mut with_phone = input("felix", "Tr0ub4dour&3x");
+        with_phone.phone_number = Some(" +447700900123 ".into());
+        assert_eq!(
+            Registration::validate(with_phone.clone())
+                .unwrap()
+                .phone_number
+                .as_deref(),
+            Some("+447700900123")
+        );
+        with_phone.phone_number = Some("07700 900123".into());
+        assert_eq!(
+            Registration::validate(with_phone).unwrap_err(),
+            RegistrationError::InvalidPhoneNumber
+        );
     }
 
     #[test]
@@ -236,6 +284,7 @@ mod tests {
                 email,
                 first_name: "A".into(),
                 last_name: "B".into(),
+                phone_number: None,
             });
         }
     }

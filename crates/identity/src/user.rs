@@ -42,6 +42,8 @@ pub struct User {
     pub first_name: String,
     /// Family name.
     pub last_name: String,
+    /// Mobile number for one-time codes (E.164), if given.
+    pub phone_number: Option<String>,
     /// When the user registered.
     pub created_at: OffsetDateTime,
 }

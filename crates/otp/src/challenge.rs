@@ -4,7 +4,9 @@
 //! kept), stored only as a keyed hash bound to the challenge's id, and compared in constant
 //! time. It can be answered until it expires; each wrong answer counts, and at the limit the
 //! challenge is locked for good. A resend issues a new code but never resets the count. A
-//! right answer verifies it once: it cannot be used again.
+//! right answer verifies it once: it cannot be used again. An operation that follows a
+//! verification (updating security questions, retrying a step-up request) redeems it, once and
+//! only while the verification is fresh.
 
 use hmac::{Hmac, Mac};
 use rand_core::CryptoRng;
@@ -75,6 +77,8 @@ pub enum ChallengeState {
     Expired,
     /// Too many wrong answers.
     Locked,
+    /// Verified, then used up by the operation it confirmed.
+    Redeemed,
 }
 
 impl ChallengeState {
@@ -86,7 +90,21 @@ impl ChallengeState {
             ChallengeState::Failed => "failed",
             ChallengeState::Expired => "expired",
             ChallengeState::Locked => "locked",
+            ChallengeState::Redeemed => "redeemed",
         }
+    }
+
+    /// The state named by [`ChallengeState::as_str`].
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "pending" => ChallengeState::Pending,
+            "verified" => ChallengeState::Verified,
+            "failed" => ChallengeState::Failed,
+            "expired" => ChallengeState::Expired,
+            "locked" => ChallengeState::Locked,
+            "redeemed" => ChallengeState::Redeemed,
+            _ => return None,
+        })
     }
 }
 
@@ -169,6 +187,8 @@ pub struct Challenge {
     pub failures: u32,
     /// Resends so far.
     pub resends: u32,
+    /// When it was answered correctly.
+    pub verified_at: Option<OffsetDateTime>,
     /// The limits it was issued with.
     pub policy: ChallengePolicy,
 }
@@ -188,6 +208,17 @@ pub enum VerifyError {
     /// The challenge cannot be answered any more.
     #[error("the challenge is {0:?}")]
     NotPending(ChallengeState),
+}
+
+/// Why a verified challenge could not be redeemed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RedeemError {
+    /// It was never verified, or is already redeemed, locked, expired or failed.
+    #[error("the challenge is {0:?}, not verified")]
+    NotVerified(ChallengeState),
+    /// It was verified too long ago.
+    #[error("the verification is too old")]
+    Stale,
 }
 
 /// Why a resend was refused.
@@ -245,6 +276,7 @@ impl Challenge {
             expires_at: now + policy.validity,
             failures: 0,
             resends: 0,
+            verified_at: None,
             policy,
         };
         (challenge, code)
@@ -291,6 +323,7 @@ impl Challenge {
         }
         if check() {
             self.state = ChallengeState::Verified;
+            self.verified_at = Some(now);
             return Ok(());
         }
         self.failures = self.failures.saturating_add(1);
@@ -329,6 +362,22 @@ impl Challenge {
         self.last_sent_at = now;
         self.expires_at = now + self.policy.validity;
         Ok(code)
+    }
+
+    /// Uses up a verification for the operation it confirmed: only a challenge verified no
+    /// more than `max_age` ago, and only once.
+    pub fn redeem(&mut self, now: OffsetDateTime, max_age: Duration) -> Result<(), RedeemError> {
+        let state = self.state(now);
+        if state != ChallengeState::Verified {
+            return Err(RedeemError::NotVerified(state));
+        }
+        match self.verified_at {
+            Some(at) if now >= at && now - at <= max_age => {
+                self.state = ChallengeState::Redeemed;
+                Ok(())
+            }
+            _ => Err(RedeemError::Stale),
+        }
     }
 
     /// Ends a pending challenge whose code could not be delivered.
@@ -382,6 +431,42 @@ mod tests {
             c.verify(code.expose(), T, &hasher()),
             Err(VerifyError::NotPending(ChallengeState::Verified))
         );
+    }
+
+    #[test]
+    fn a_fresh_verification_is_redeemed_once() {
+        let (mut c, code) = issue(ChallengePolicy::default());
+        assert_eq!(
+            c.redeem(T, Duration::minutes(5)),
+            Err(RedeemError::NotVerified(ChallengeState::Pending))
+        );
+        c.verify(code.expose(), T, &hasher()).unwrap();
+        assert_eq!(c.verified_at, Some(T));
+        let mut stale = c.clone();
+        assert_eq!(
+            stale.redeem(T + Duration::minutes(6), Duration::minutes(5)),
+            Err(RedeemError::Stale)
+        );
+        assert_eq!(
+            c.redeem(T + Duration::minutes(5), Duration::minutes(5)),
+            Ok(())
+        );
+        assert_eq!(c.state(T), ChallengeState::Redeemed);
+        assert_eq!(
+            c.redeem(T, Duration::minutes(5)),
+            Err(RedeemError::NotVerified(ChallengeState::Redeemed))
+        );
+        for state in [
+            ChallengeState::Pending,
+            ChallengeState::Verified,
+            ChallengeState::Failed,
+            ChallengeState::Expired,
+            ChallengeState::Locked,
+            ChallengeState::Redeemed,
+        ] {
+            assert_eq!(ChallengeState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(ChallengeState::parse("VERIFIED"), None);
     }
 
     #[test]
@@ -538,6 +623,7 @@ mod tests {
         Wrong,
         Malformed,
         Resend,
+        Redeem,
         Wait(i64),
     }
 
@@ -547,6 +633,7 @@ mod tests {
             Just(Op::Wrong),
             Just(Op::Malformed),
             Just(Op::Resend),
+            Just(Op::Redeem),
             (1i64..400).prop_map(Op::Wait),
         ]
     }
@@ -560,6 +647,7 @@ mod tests {
             let (mut c, mut code) = issue(ChallengePolicy::default());
             let mut now = T;
             let mut verified = 0;
+            let mut redeemed = 0;
             for op in ops {
                 let before = (c.state(now), c.failures);
                 match op {
@@ -581,16 +669,25 @@ mod tests {
                             code = new;
                         }
                     }
+                    Op::Redeem => {
+                        if c.redeem(now, Duration::minutes(5)).is_ok() {
+                            prop_assert_eq!(before.0, ChallengeState::Verified);
+                            redeemed += 1;
+                        }
+                    }
                     Op::Wait(secs) => now += Duration::seconds(secs),
                 }
                 prop_assert!(c.failures >= before.1);
                 prop_assert!(c.failures <= c.policy.max_failures);
                 prop_assert!(c.resends <= c.policy.max_resends);
-                if before.0 != ChallengeState::Pending {
+                if before.0 != ChallengeState::Pending
+                    && !(before.0 == ChallengeState::Verified && c.state(now) == ChallengeState::Redeemed)
+                {
                     prop_assert_eq!(c.state(now), before.0);
                 }
             }
             prop_assert!(verified <= 1);
+            prop_assert!(redeemed <= verified);
         }
     }
 }

@@ -38,6 +38,11 @@ pub fn prompt(id: &str) -> Option<&'static str> {
         .map(|(_, p)| *p)
 }
 
+/// Fewest questions a customer answers at enrolment.
+pub const MIN_ENROLLED: usize = 3;
+/// Most questions a customer answers at enrolment.
+pub const MAX_ENROLLED: usize = 5;
+
 /// Longest answer accepted, after normalisation.
 pub const MAX_ANSWER_CHARS: usize = 100;
 
@@ -56,6 +61,9 @@ pub enum QuestionsError {
     /// The same question twice.
     #[error("a question appears twice")]
     Duplicate,
+    /// Fewer than [`MIN_ENROLLED`] or more than [`MAX_ENROLLED`] answers.
+    #[error("answer 3 to 5 questions")]
+    Count,
 }
 
 /// Trims, case-folds and collapses inner whitespace, so `"  Rex "` and `"rex"` match.
@@ -75,9 +83,12 @@ pub fn normalise_answer(answer: &str) -> Result<String, QuestionsError> {
     Ok(normalised)
 }
 
-/// Checks an enrolment: catalogue questions, each once, with valid answers; returns the
-/// normalised answers to hash.
+/// Checks an enrolment: 3 to 5 catalogue questions, each once, with valid answers; returns
+/// the normalised answers to hash.
 pub fn enrol(answers: &[(String, String)]) -> Result<Vec<(String, String)>, QuestionsError> {
+    if !(MIN_ENROLLED..=MAX_ENROLLED).contains(&answers.len()) {
+        return Err(QuestionsError::Count);
+    }
     let mut out: Vec<(String, String)> = Vec::with_capacity(answers.len());
     for (id, answer) in answers {
         if prompt(id).is_none() {
@@ -151,16 +162,39 @@ mod tests {
 
     #[test]
     fn enrolment_takes_catalogue_questions_once() {
-        let ok = enrol(&[pair("first-pet", " Rex "), pair("birth-city", "Oslo")]).unwrap();
+        let ok = enrol(&[
+            pair("first-pet", " Rex "),
+            pair("birth-city", "Oslo"),
+            pair("first-car", "Saab"),
+        ])
+        .unwrap();
         assert_eq!(ok[0].1, "rex");
         assert_eq!(
-            enrol(&[pair("favourite-colour", "blue")]),
+            enrol(&[
+                pair("favourite-colour", "blue"),
+                pair("birth-city", "Oslo"),
+                pair("first-car", "Saab"),
+            ]),
             Err(QuestionsError::UnknownQuestion)
         );
         assert_eq!(
-            enrol(&[pair("first-pet", "a"), pair("first-pet", "b")]),
+            enrol(&[
+                pair("first-pet", "a"),
+                pair("first-pet", "b"),
+                pair("first-car", "Saab"),
+            ]),
             Err(QuestionsError::Duplicate)
         );
+        assert_eq!(
+            enrol(&[pair("first-pet", "a"), pair("birth-city", "b")]),
+            Err(QuestionsError::Count)
+        );
+        let six: Vec<_> = CATALOGUE
+            .iter()
+            .take(6)
+            .map(|(id, _)| pair(id, "x"))
+            .collect();
+        assert_eq!(enrol(&six), Err(QuestionsError::Count));
     }
 
     #[test]

@@ -21,6 +21,7 @@ fn hot_path(c: &mut Criterion) {
             email: "bench@example.com".into(),
             first_name: "B".into(),
             last_name: "B".into(),
+            phone_number: None,
             created_at: now,
         };
         users::insert(&mut conn, &UserRow::new(&user, "bench".into(), "x".into())).expect("user");

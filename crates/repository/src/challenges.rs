@@ -3,7 +3,7 @@
 //! was loaded (state, failures, resends); a writer that lost the race loads again and decides
 //! on the fresh state. So N parallel wrong answers against a limit of M evaluate exactly M.
 
-use crate::schema::challenges;
+use crate::schema::{challenge_destinations, challenges};
 use crate::{DbConnection, RepoError, from_micros, to_micros};
 use assent_otp::challenge::{Challenge, ChallengePolicy, ChallengeState};
 use diesel::prelude::*;
@@ -44,6 +44,8 @@ pub struct ChallengeRow {
     pub validity_secs: i64,
     /// Resend cooldown, seconds.
     pub resend_cooldown_secs: i64,
+    /// Microseconds since the epoch.
+    pub verified_at: Option<i64>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -80,6 +82,7 @@ impl ChallengeRow {
             max_resends: int(challenge.policy.max_resends),
             validity_secs: challenge.policy.validity.whole_seconds(),
             resend_cooldown_secs: challenge.policy.resend_cooldown.whole_seconds(),
+            verified_at: challenge.verified_at.map(to_micros),
         }
     }
 }
@@ -88,14 +91,7 @@ impl TryFrom<ChallengeRow> for Challenge {
     type Error = RepoError;
 
     fn try_from(row: ChallengeRow) -> Result<Self, RepoError> {
-        let state = match row.state.as_str() {
-            "pending" => ChallengeState::Pending,
-            "verified" => ChallengeState::Verified,
-            "failed" => ChallengeState::Failed,
-            "expired" => ChallengeState::Expired,
-            "locked" => ChallengeState::Locked,
-            _ => return Err(corrupt("unknown state")),
-        };
+        let state = ChallengeState::parse(&row.state).ok_or_else(|| corrupt("unknown state"))?;
         let mut code_hash = [0u8; 32];
         if row.code_hash.len() != 64 {
             return Err(corrupt("bad code hash"));
@@ -119,6 +115,7 @@ impl TryFrom<ChallengeRow> for Challenge {
             expires_at: from_micros(row.expires_at),
             failures: count(row.failures)?,
             resends: count(row.resends)?,
+            verified_at: row.verified_at.map(from_micros),
             policy: ChallengePolicy {
                 code_length: usize::try_from(row.code_length).map_err(|_| corrupt("bad length"))?,
                 validity: Duration::seconds(row.validity_secs),
@@ -142,6 +139,40 @@ pub fn insert(
     Ok(())
 }
 
+/// Stores where a challenge's codes go: `(channel, destination)` pairs.
+pub fn insert_destinations(
+    conn: &mut DbConnection,
+    id: &Uuid,
+    destinations: &[(String, String)],
+) -> Result<(), RepoError> {
+    // One statement per row: batch inserts are not available across both backends.
+    for (channel, destination) in destinations {
+        diesel::insert_into(challenge_destinations::table)
+            .values((
+                challenge_destinations::challenge_id.eq(id.to_string()),
+                challenge_destinations::channel.eq(channel),
+                challenge_destinations::destination.eq(destination),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Where a challenge's codes go, `(channel, destination)`, by channel name.
+pub fn destinations(
+    conn: &mut DbConnection,
+    id: &Uuid,
+) -> Result<Vec<(String, String)>, RepoError> {
+    Ok(challenge_destinations::table
+        .filter(challenge_destinations::challenge_id.eq(id.to_string()))
+        .select((
+            challenge_destinations::channel,
+            challenge_destinations::destination,
+        ))
+        .order(challenge_destinations::channel.asc())
+        .load(conn)?)
+}
+
 /// A challenge and the user it was issued to.
 pub fn find(
     conn: &mut DbConnection,
@@ -157,6 +188,15 @@ pub fn find(
             Ok((Challenge::try_from(row)?, user))
         })
         .transpose()
+}
+
+/// How many challenges are recorded in `state` (expiry is not applied: a pending challenge
+/// past its expiry still counts as pending).
+pub fn count_in_state(conn: &mut DbConnection, state: ChallengeState) -> Result<i64, RepoError> {
+    Ok(challenges::table
+        .filter(challenges::state.eq(state.as_str()))
+        .count()
+        .get_result(conn)?)
 }
 
 /// Most reloads when writers keep colliding on one challenge.
@@ -194,6 +234,7 @@ pub fn update<R>(
             challenges::resends.eq(row.resends),
             challenges::last_sent_at.eq(row.last_sent_at),
             challenges::expires_at.eq(row.expires_at),
+            challenges::verified_at.eq(row.verified_at),
         ))
         .execute(conn)?;
         if written == 1 {

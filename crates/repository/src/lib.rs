@@ -34,6 +34,7 @@
 )]
 
 pub mod audit;
+pub mod auth_context_updates;
 pub mod auth_contexts;
 pub mod banks;
 pub mod challenges;
@@ -43,15 +44,18 @@ pub mod dauth;
 pub mod entitlements;
 mod error;
 pub mod lockout;
+pub mod quotas;
 pub mod schema;
+pub mod security_answers;
 pub mod sessions;
 pub mod testing;
 mod time_repr;
 pub mod users;
 
 pub use connection::{
-    Backend, DbConnection, Manager, Pool, PoolOptions, PooledConnection, SqliteSynchronous,
-    insert_unless_conflict, ping, run_migrations, transaction,
+    Backend, DbConnection, Manager, Pool, PoolOptions, PooledConnection, RetryableError,
+    SqliteSynchronous, insert_unless_conflict, ping, run_migrations, transaction,
 };
+pub use diesel::result::Error as DieselError;
 pub use error::RepoError;
 pub use time_repr::{from_micros, to_micros};

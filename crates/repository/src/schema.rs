@@ -17,6 +17,7 @@ diesel::table! {
         last_name -> Text,
         password_hash -> Text,
         created_at -> BigInt,
+        phone_number -> Nullable<Text>,
     }
 }
 
@@ -149,12 +150,54 @@ diesel::table! {
         max_resends -> Integer,
         validity_secs -> BigInt,
         resend_cooldown_secs -> BigInt,
+        verified_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    challenge_destinations (challenge_id, channel) {
+        challenge_id -> Text,
+        channel -> Text,
+        destination -> Text,
+    }
+}
+
+diesel::table! {
+    quota_counters (scope, subject, window_start) {
+        scope -> Text,
+        subject -> Text,
+        window_start -> BigInt,
+        used -> Integer,
+    }
+}
+
+diesel::table! {
+    security_answers (user_id, question_id) {
+        user_id -> Text,
+        question_id -> Text,
+        answer_hash -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    auth_context_updates (update_id) {
+        update_id -> Text,
+        user_id -> Text,
+        bank_id -> Text,
+        context_key -> Text,
+        context_value -> Text,
+        status -> Text,
+        challenge_id -> Text,
+        created_at -> BigInt,
     }
 }
 
 diesel::joinable!(user_locks -> users (user_id));
 diesel::joinable!(entitlement_requests -> users (user_id));
 diesel::joinable!(user_auth_contexts -> users (user_id));
+diesel::joinable!(challenge_destinations -> challenges (challenge_id));
+diesel::joinable!(auth_context_updates -> challenges (challenge_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     consumers,
@@ -168,4 +211,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     entitlement_requests,
     dauth_requests,
     challenges,
+    challenge_destinations,
+    quota_counters,
+    security_answers,
+    auth_context_updates,
 );

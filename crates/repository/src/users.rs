@@ -30,6 +30,8 @@ pub struct UserRow {
     pub password_hash: String,
     /// Microseconds since the epoch.
     pub created_at: i64,
+    /// E.164 mobile number.
+    pub phone_number: Option<String>,
 }
 
 impl UserRow {
@@ -46,6 +48,7 @@ impl UserRow {
             last_name: user.last_name.clone(),
             password_hash,
             created_at: to_micros(user.created_at),
+            phone_number: user.phone_number.clone(),
         }
     }
 }
@@ -66,6 +69,7 @@ impl TryFrom<UserRow> for User {
             email: row.email,
             first_name: row.first_name,
             last_name: row.last_name,
+            phone_number: row.phone_number,
             created_at: from_micros(row.created_at),
         })
     }

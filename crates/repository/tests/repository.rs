@@ -23,6 +23,7 @@ fn user(username: &str) -> (User, UserRow) {
         email: format!("{username}@example.com"),
         first_name: "Felix".into(),
         last_name: "Smith".into(),
+        phone_number: None,
         created_at: NOW,
     };
     let row = UserRow::new(&user, username.to_lowercase(), "$argon2id$fake".into());

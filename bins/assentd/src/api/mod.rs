@@ -98,6 +98,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         .into_iter()
         .chain(health::endpoints())
         .chain(openapi::endpoints())
+        .chain(temenos::endpoints())
     {
         all.push(Endpoint {
             method,
@@ -117,6 +118,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .into_iter()
         .chain(openapi::endpoints())
         .chain(obp::unversioned_endpoints())
+        .chain(temenos::endpoints())
         .collect();
     register(cfg, root);
     for version in OBP_VERSIONS {

@@ -50,6 +50,12 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
         crate::api::obp::banks::create_bank,
         crate::api::obp::banks::get_banks,
         crate::api::obp::banks::get_bank,
+        crate::api::temenos::mfa::request_pre_login,
+        crate::api::temenos::mfa::verify_pre_login,
+        crate::api::temenos::mfa::request_security_questions_update,
+        crate::api::temenos::mfa::verify_security_questions_update,
+        crate::api::temenos::mfa::security_questions,
+        crate::api::temenos::mfa::update_security_questions,
         crate::api::health::live,
         crate::api::health::ready,
         crate::api::health::metrics,
@@ -69,6 +75,13 @@ impl utoipa::Modify for SecuritySchemes {
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "DirectLogin",
                 "token=<session token from POST /my/logins/direct>; also accepted as `Authorization: DirectLogin token=...`",
+            ))),
+        );
+        components.add_security_scheme(
+            "konyAuthorization",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Kony-Authorization",
+                "The session token from POST /my/logins/direct (Temenos Infinity endpoints)",
             ))),
         );
         components.add_security_scheme(

@@ -312,6 +312,7 @@ pub fn dauth_call(
         email: String::new(),
         first_name: String::new(),
         last_name: String::new(),
+        phone_number: None,
         created_at: now,
     };
     // "!" is no PHC string: nobody can log in to a DAuth user with a password.

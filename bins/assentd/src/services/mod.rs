@@ -1,8 +1,10 @@
 //! The application's use cases: load state through the repository, apply the domain rules,
 //! persist the outcome in one transaction. Synchronous, so HTTP handlers run them on the
-//! blocking pool and the CLI calls them directly.
+//! blocking pool and the CLI calls them directly; the one exception is the delivery of
+//! one-time codes ([`otp::deliver_or_end`]), which is network I/O.
 
 pub mod auth;
+pub mod otp;
 pub mod roles;
 pub mod users;
 

@@ -63,6 +63,7 @@ pub fn register(
         email: registration.email,
         first_name: registration.first_name,
         last_name: registration.last_name,
+        phone_number: registration.phone_number,
         created_at: now,
     };
     let row = UserRow::new(&user, registration.username_key, password_hash);

@@ -66,6 +66,8 @@ pub const PASSWORD_TOO_COMMON: &str = "OBP-30270: Password is too common or too 
 pub const INVALID_USERNAME: &str = "OBP-30271: Invalid username. Use 1 to 100 characters from letters, digits, '.', '_', '-' and '@', or an email address.";
 pub const INVALID_EMAIL: &str = "OBP-30272: Invalid email address.";
 pub const INVALID_NAME: &str = "OBP-30273: Invalid first_name or last_name. Use 1 to 100 characters without control characters.";
+pub const INVALID_PHONE_NUMBER: &str =
+    "OBP-30280: Invalid phone_number. Use the international form: + and 8 to 15 digits, no spaces.";
 pub const USERNAME_TAKEN: &str = "OBP-30274: User with the same username already exists.";
 pub const NOT_FOUND: &str = "OBP-10404: 404 Not Found. The requested URL does not exist.";
 pub const METHOD_NOT_ALLOWED: &str = "OBP-10405: Method Not Allowed for this URL.";

@@ -24,6 +24,10 @@ pub struct CreateUserJson {
     pub first_name: String,
     #[schema(example = "Smith")]
     pub last_name: String,
+    /// Optional mobile number (E.164) where one-time codes can be sent.
+    #[serde(default)]
+    #[schema(example = "+447700900123")]
+    pub phone_number: Option<String>,
 }
 
 /// A user as OBP shows one.
@@ -104,6 +108,9 @@ pub fn registration_error(error: RegisterError) -> ObpError {
         RegisterError::Invalid(RegistrationError::InvalidName { .. }) => {
             ObpError::bad_request(INVALID_NAME)
         }
+        RegisterError::Invalid(RegistrationError::InvalidPhoneNumber) => {
+            ObpError::bad_request(INVALID_PHONE_NUMBER)
+        }
         RegisterError::Invalid(RegistrationError::Password(PasswordPolicyError::Format)) => {
             ObpError::bad_request(INVALID_PASSWORD_FORMAT)
         }
@@ -123,7 +130,7 @@ pub fn registration_error(error: RegisterError) -> ObpError {
     request_body = CreateUserJson,
     responses(
         (status = 201, description = "User created", body = UserJson),
-        (status = 400, description = "OBP-10001 bad JSON, OBP-30207 password format, OBP-30270 common password, OBP-30271..30273 bad fields", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-30207 password format, OBP-30270 common password, OBP-30271..30273, OBP-30280 bad fields", body = ErrorJson),
         (status = 409, description = "OBP-30274 username taken", body = ErrorJson),
         (status = 413, description = "OBP-10413 body too large", body = ErrorJson),
     )
@@ -139,6 +146,7 @@ pub async fn create_user(
         email: body.email,
         first_name: body.first_name,
         last_name: body.last_name,
+        phone_number: body.phone_number,
     };
     let result = state
         .into_inner()

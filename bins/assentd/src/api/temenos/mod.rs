@@ -1,0 +1,139 @@
+//! Temenos Infinity's dialect: a body with a non-zero `opstatus`, the `httpStatusCode`, an
+//! `errcode` and an `errmsg`. `opstatus` and `httpStatusCode` are strings, as in the
+//! reference's examples.
+
+pub mod mfa;
+
+use super::GenericError;
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpResponse, ResponseError, web};
+use std::fmt;
+
+/// Renders a Temenos error body.
+pub fn error(status: StatusCode, errcode: u32, errmsg: &str) -> HttpResponse {
+    HttpResponse::build(status).json(serde_json::json!({
+        "opstatus": errcode.to_string(),
+        "httpStatusCode": status.as_u16().to_string(),
+        "errcode": errcode,
+        "errmsg": errmsg,
+    }))
+}
+
+pub fn generic(kind: GenericError) -> HttpResponse {
+    let (code, message) = match kind {
+        GenericError::NotFound => (10404, "The requested operation does not exist."),
+        GenericError::MethodNotAllowed => (10405, "This operation does not support this method."),
+        GenericError::PayloadTooLarge => (10413, "The request body exceeds the size limit."),
+        GenericError::BadJson => (
+            10400,
+            "The request body is not valid JSON of the expected shape.",
+        ),
+        GenericError::BadQuery => (10401, "The query parameters are not valid."),
+        GenericError::Internal => (10500, "The server could not complete the request."),
+    };
+    error(kind.status(), code, message)
+}
+
+/// A Temenos error response: the body of [`error`], plus `MFAAttributes` where the caller
+/// needs them (attempts left) and `Retry-After` where waiting helps.
+#[derive(Debug, Clone)]
+pub struct TemenosError {
+    pub status: StatusCode,
+    pub errcode: u32,
+    pub errmsg: String,
+    pub mfa_attributes: Option<serde_json::Value>,
+    pub retry_after_secs: Option<i64>,
+}
+
+impl TemenosError {
+    pub fn new(status: StatusCode, errcode: u32, errmsg: impl Into<String>) -> Self {
+        Self {
+            status,
+            errcode,
+            errmsg: errmsg.into(),
+            mfa_attributes: None,
+            retry_after_secs: None,
+        }
+    }
+
+    /// A 500 whose cause goes to the log only.
+    pub fn internal(cause: &dyn fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            10500,
+            "The server could not complete the request.",
+        )
+    }
+}
+
+impl fmt::Display for TemenosError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.errcode, self.errmsg)
+    }
+}
+
+impl From<crate::services::Internal> for TemenosError {
+    fn from(error: crate::services::Internal) -> Self {
+        TemenosError::internal(&error)
+    }
+}
+
+impl ResponseError for TemenosError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut body = serde_json::json!({
+            "opstatus": self.errcode.to_string(),
+            "httpStatusCode": self.status.as_u16().to_string(),
+            "errcode": self.errcode,
+            "errmsg": self.errmsg,
+        });
+        if let (Some(attributes), Some(map)) = (&self.mfa_attributes, body.as_object_mut()) {
+            map.insert("MFAAttributes".into(), attributes.clone());
+        }
+        let mut response = HttpResponse::build(self.status);
+        if let Some(secs) = self.retry_after_secs {
+            response.insert_header(("Retry-After", secs.max(1).to_string()));
+        }
+        response.json(body)
+    }
+}
+
+/// The Temenos Infinity endpoints.
+pub fn endpoints() -> Vec<crate::api::RouteSpec> {
+    vec![
+        (
+            Method::POST,
+            "/services/data/v1/RBObjects/operations/DbxUser/requestOTPPreLoginMB",
+            || web::route().to(mfa::request_pre_login),
+        ),
+        (
+            Method::POST,
+            "/services/data/v1/RBObjects/operations/DbxUser/verifyOTPPreLoginMB",
+            || web::route().to(mfa::verify_pre_login),
+        ),
+        (
+            Method::POST,
+            "/services/data/v1/RBObjects/operations/DbxUser/requestUpdateSecurityQuestionsOTP",
+            || web::route().to(mfa::request_security_questions_update),
+        ),
+        (
+            Method::POST,
+            "/services/data/v1/RBObjects/operations/DbxUser/verifyUpdateSecurityQuestionsOTP",
+            || web::route().to(mfa::verify_security_questions_update),
+        ),
+        (
+            Method::POST,
+            "/services/data/v1/RBObjects/operations/DbxUser/getSecurityQuestions",
+            || web::route().to(mfa::security_questions),
+        ),
+        (
+            Method::POST,
+            "/services/data/v1/RBObjects/operations/DbxUser/updateSecurityQuestions",
+            || web::route().to(mfa::update_security_questions),
+        ),
+    ]
+}

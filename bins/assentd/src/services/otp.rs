@@ -1,0 +1,349 @@
+//! One-time-code challenges as every API family uses them: issue a challenge and deliver its
+//! code, resend, answer, and redeem a verification for the operation it confirmed.
+//!
+//! The database steps are synchronous like every other service; delivery is the one async
+//! step, so [`deliver_or_end`] ends the challenge when its code cannot be sent and no usable
+//! challenge is left behind.
+
+use super::Internal;
+use crate::delivery::{Channel, OutgoingCode};
+use crate::state::AppState;
+use assent_identity::secret::SecretString;
+use assent_otp::challenge::{
+    Challenge, ChallengeState, OneTimeCode, RedeemError, ResendError, VerifyError,
+};
+use assent_repository::{
+    DbConnection, DieselError, RepoError, RetryableError, challenges, quotas, transaction,
+};
+use time::{Duration, OffsetDateTime, Time};
+use uuid::Uuid;
+
+/// Where a code goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub channel: Channel,
+    pub address: String,
+}
+
+/// A challenge as saved, and its current code in clear (to deliver, then drop).
+pub type Issued = (Challenge, OneTimeCode);
+
+/// Why no code was issued or sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SendRefusal {
+    /// A destination has had its codes for today.
+    #[error("too many codes to this destination today")]
+    DestinationQuota,
+    /// The challenge took no more resends, too soon, or it is no longer pending.
+    #[error(transparent)]
+    Resend(#[from] ResendError),
+}
+
+/// Why a code could not be delivered (the challenge has been ended).
+#[derive(Debug, thiserror::Error)]
+#[error("the code could not be delivered")]
+pub struct DeliveryFailed;
+
+const DESTINATION_SCOPE: &str = "otp-destination";
+const CLIENT_SCOPE: &str = "prelogin-client";
+
+/// The start of the UTC day holding `now`.
+fn day_start(now: OffsetDateTime) -> OffsetDateTime {
+    now.replace_time(Time::MIDNIGHT)
+}
+
+/// The start of the UTC hour holding `now`.
+fn hour_start(now: OffsetDateTime) -> OffsetDateTime {
+    now.replace_time(Time::MIDNIGHT) + Duration::hours(i64::from(now.hour()))
+}
+
+/// The keyed hash that stands for a destination or a client address in the quota table.
+fn subject(state: &AppState, label: &str, value: &str) -> String {
+    state
+        .secret_hasher
+        .hash(label, &SecretString::new(value.to_owned()))
+}
+
+fn charge_destinations(
+    state: &AppState,
+    conn: &mut DbConnection,
+    destinations: &[Destination],
+    now: OffsetDateTime,
+) -> Result<bool, RepoError> {
+    for destination in destinations {
+        let subject = subject(state, DESTINATION_SCOPE, &destination.address);
+        if !quotas::consume(
+            conn,
+            DESTINATION_SCOPE,
+            &subject,
+            day_start(now),
+            state.config.otp_codes_per_destination_per_day,
+        )? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Counts one pre-login request from `client` (an IP address) this hour; `false` once the
+/// hour's allowance is spent.
+pub fn charge_client(
+    state: &AppState,
+    conn: &mut DbConnection,
+    client: &str,
+    now: OffsetDateTime,
+) -> Result<bool, Internal> {
+    let subject = subject(state, CLIENT_SCOPE, client);
+    Ok(quotas::consume(
+        conn,
+        CLIENT_SCOPE,
+        &subject,
+        hour_start(now),
+        state.config.otp_prelogin_requests_per_client_per_hour,
+    )?)
+}
+
+enum Abort {
+    Refused(SendRefusal),
+    Repo(RepoError),
+}
+
+impl From<RepoError> for Abort {
+    fn from(error: RepoError) -> Self {
+        Abort::Repo(error)
+    }
+}
+
+impl From<DieselError> for Abort {
+    fn from(error: DieselError) -> Self {
+        Abort::Repo(error.into())
+    }
+}
+
+impl RetryableError for Abort {
+    fn is_retryable(&self) -> bool {
+        matches!(self, Abort::Repo(error) if error.is_retryable())
+    }
+}
+
+fn finish<T>(result: Result<T, Abort>) -> Result<Result<T, SendRefusal>, Internal> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(Abort::Refused(refusal)) => Ok(Err(refusal)),
+        Err(Abort::Repo(error)) => Err(error.into()),
+    }
+}
+
+/// Issues a challenge for `purpose` to `user_id` (none before login) and stores it with its
+/// destinations, after charging each destination's daily allowance; `also` runs in the same
+/// transaction (to store what the challenge confirms). Nothing is stored when a destination
+/// is over its allowance. The code is returned for [`deliver_or_end`].
+pub fn create(
+    state: &AppState,
+    conn: &mut DbConnection,
+    now: OffsetDateTime,
+    purpose: &str,
+    user_id: Option<&str>,
+    destinations: &[Destination],
+    mut also: impl FnMut(&mut DbConnection, &Challenge) -> Result<(), RepoError>,
+) -> Result<Result<Issued, SendRefusal>, Internal> {
+    let (challenge, code) = Challenge::issue(
+        purpose,
+        state.otp_policy,
+        now,
+        &mut rand::rng(),
+        &state.code_hasher,
+    );
+    let pairs: Vec<(String, String)> = destinations
+        .iter()
+        .map(|d| (d.channel.as_str().to_owned(), d.address.clone()))
+        .collect();
+    finish(transaction(conn, |conn| {
+        if !charge_destinations(state, conn, destinations, now)? {
+            return Err(Abort::Refused(SendRefusal::DestinationQuota));
+        }
+        challenges::insert(conn, &challenge, user_id)?;
+        challenges::insert_destinations(conn, &challenge.id, &pairs)?;
+        also(conn, &challenge)?;
+        Ok(())
+    }))
+    .map(|r| r.map(|()| (challenge, code)))
+}
+
+/// The stored destinations of a challenge.
+pub fn destinations(conn: &mut DbConnection, id: &Uuid) -> Result<Vec<Destination>, Internal> {
+    Ok(challenges::destinations(conn, id)?
+        .into_iter()
+        .filter_map(|(channel, address)| {
+            Channel::parse(&channel).map(|channel| Destination { channel, address })
+        })
+        .collect())
+}
+
+/// A new code for a pending challenge (cooldown, resend limit and each destination's daily
+/// allowance permitting), with the challenge as saved. `None` for an unknown challenge.
+pub fn resend(
+    state: &AppState,
+    conn: &mut DbConnection,
+    id: &Uuid,
+    now: OffsetDateTime,
+) -> Result<Option<Result<Issued, SendRefusal>>, Internal> {
+    let destinations = destinations(conn, id)?;
+    let result = transaction(conn, |conn| {
+        let mut saved = None;
+        let outcome = challenges::update(conn, id, |challenge| {
+            let result = challenge.resend(now, &mut rand::rng(), &state.code_hasher);
+            saved = Some(challenge.clone());
+            result
+        })?;
+        let (Some(outcome), Some(challenge)) = (outcome, saved) else {
+            return Ok(None);
+        };
+        let code = outcome.map_err(|e| Abort::Refused(e.into()))?;
+        if !charge_destinations(state, conn, &destinations, now)? {
+            return Err(Abort::Refused(SendRefusal::DestinationQuota));
+        }
+        Ok(Some((challenge, code)))
+    });
+    match result {
+        Ok(None) => Ok(None),
+        Ok(Some(pair)) => Ok(Some(Ok(pair))),
+        Err(Abort::Refused(refusal)) => Ok(Some(Err(refusal))),
+        Err(Abort::Repo(error)) => Err(error.into()),
+    }
+}
+
+/// Sends the code to every destination; if any send fails, the challenge is ended (so no
+/// usable challenge is left) and the failure logged.
+pub async fn deliver_or_end(
+    state: &std::sync::Arc<AppState>,
+    challenge: &Challenge,
+    code: &OneTimeCode,
+    destinations: &[Destination],
+) -> Result<(), DeliveryFailed> {
+    for destination in destinations {
+        let message = OutgoingCode {
+            channel: destination.channel,
+            destination: &destination.address,
+            purpose: &challenge.purpose,
+            challenge_id: challenge.id,
+            code,
+            created_at: challenge.last_sent_at,
+            expires_at: challenge.expires_at,
+        };
+        if let Err(error) = state.delivery.send(&message).await {
+            tracing::error!(
+                %error,
+                channel = destination.channel.as_str(),
+                challenge_id = %challenge.id,
+                "one-time code not delivered; challenge ended"
+            );
+            let state = state.clone();
+            let id = challenge.id;
+            let ended = crate::api::blocking(move || {
+                let mut conn = state.pool.get()?;
+                challenges::update(&mut conn, &id, |c| c.fail(super::now()))
+            })
+            .await;
+            if let Err(error) | Ok(Err(error)) = ended.map(|r| r.map_err(Internal::from)) {
+                tracing::error!(%error, challenge_id = %id, "could not end an undelivered challenge");
+            }
+            return Err(DeliveryFailed);
+        }
+        state.metrics.otp_codes_sent.inc();
+    }
+    Ok(())
+}
+
+/// The outcome of an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answered {
+    /// Right: the challenge is verified.
+    Verified(Challenge),
+    /// Not accepted.
+    Refused(VerifyError),
+}
+
+/// Answers a challenge with a code, if `accept` approves the stored challenge (its purpose
+/// and owner); `None` for an unknown or unaccepted challenge, which counts nothing.
+pub fn answer(
+    state: &AppState,
+    conn: &mut DbConnection,
+    id: &Uuid,
+    code: &str,
+    now: OffsetDateTime,
+    accept: impl Fn(&Challenge, Option<&str>) -> bool,
+) -> Result<Option<Answered>, Internal> {
+    let Some((challenge, owner)) = challenges::find(conn, id)? else {
+        return Ok(None);
+    };
+    if !accept(&challenge, owner.as_deref()) {
+        return Ok(None);
+    }
+    let mut saved = None;
+    let outcome = challenges::update(conn, id, |challenge| {
+        let result = challenge.verify(code, now, &state.code_hasher);
+        saved = Some(challenge.clone());
+        result
+    })?;
+    Ok(match (outcome, saved) {
+        (Some(Ok(())), Some(challenge)) => Some(Answered::Verified(challenge)),
+        (Some(Err(error)), _) => Some(Answered::Refused(error)),
+        _ => None,
+    })
+}
+
+/// Uses up a verified challenge for the operation it confirmed: issued for `purpose` to
+/// `user_id`, verified at most `max_age` ago, and never redeemed before. `None` when no such
+/// challenge exists.
+pub fn redeem(
+    conn: &mut DbConnection,
+    id: &Uuid,
+    purpose: &str,
+    user_id: &str,
+    now: OffsetDateTime,
+    max_age: Duration,
+) -> Result<Option<Result<(), RedeemError>>, RepoError> {
+    match challenges::find(conn, id)? {
+        Some((challenge, Some(owner))) if challenge.purpose == purpose && owner == user_id => {}
+        _ => return Ok(None),
+    }
+    challenges::update(conn, id, |challenge| challenge.redeem(now, max_age))
+}
+
+/// The Temenos `securityKey` of a challenge's current code: it changes with every resend, so
+/// a client always answers the code it was last sent. Not a secret (the code is), but keyed
+/// so it cannot be predicted.
+pub fn security_key(state: &AppState, challenge: &Challenge) -> String {
+    let hash = subject(
+        state,
+        "otp-security-key",
+        &format!("{}:{}", challenge.id, challenge.resends),
+    );
+    let hex = hash.get(..32).unwrap_or(&hash);
+    Uuid::try_parse(hex).map_or_else(|_| hex.to_owned(), |u| u.to_string())
+}
+
+/// How a state reads in an error message.
+pub fn describe(state: ChallengeState) -> &'static str {
+    match state {
+        ChallengeState::Pending => "pending",
+        ChallengeState::Verified | ChallengeState::Redeemed => "already used",
+        ChallengeState::Failed => "ended because its code could not be delivered",
+        ChallengeState::Expired => "expired",
+        ChallengeState::Locked => "locked after too many wrong answers",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn quota_windows_are_utc_days_and_hours() {
+        let now = datetime!(2026-12-01 17:39:05.123 UTC);
+        assert_eq!(day_start(now), datetime!(2026-12-01 00:00 UTC));
+        assert_eq!(hour_start(now), datetime!(2026-12-01 17:00 UTC));
+    }
+}

@@ -1,0 +1,847 @@
+//! Temenos Infinity MFA flows over HTTP, with codes read from the `file` delivery, plus the
+//! SMTP and webhook adapters against servers the tests start; SQLite and PostgreSQL.
+
+mod common;
+
+use actix_web::test::TestRequest;
+use assent_otp::challenge::ChallengeState;
+use assent_repository::challenges::{self, ChallengeRow};
+use assent_repository::security_answers;
+use assent_repository::testing::TestDatabase;
+use assentd::config::Config;
+use common::*;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+const BASE: &str = "/services/data/v1/RBObjects/operations/DbxUser";
+const PHONE: &str = "+44 7700 900123";
+
+fn codes_file(config: &Config) -> PathBuf {
+    config.data_dir.join("codes.jsonl")
+}
+
+/// Apps on every backend, delivering codes to a file, adjusted further by `adjust`.
+fn apps_with(adjust: impl Fn(&mut Config)) -> Vec<TestApp> {
+    TestDatabase::all()
+        .into_iter()
+        .map(|db| {
+            TestApp::with_config(db, |config| {
+                config.otp_delivery = format!("file:{}", codes_file(config).display());
+                adjust(config);
+            })
+        })
+        .collect()
+}
+
+fn apps() -> Vec<TestApp> {
+    apps_with(|_| {})
+}
+
+/// Every message the file delivery wrote.
+fn messages(app: &TestApp) -> Vec<Value> {
+    let path = app.data_dir.join("codes.jsonl");
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// The last code sent for a flow.
+fn code_of(app: &TestApp, service_key: &str) -> String {
+    messages(app)
+        .iter()
+        .rev()
+        .find(|m| m["challenge_id"] == service_key)
+        .map(|m| m["code"].as_str().unwrap().to_owned())
+        .expect("a code was written")
+}
+
+fn post(op: &str, body: Value) -> TestRequest {
+    TestRequest::post()
+        .uri(&format!("{BASE}/{op}"))
+        .set_json(body)
+}
+
+fn mfa(body: &Value) -> (String, String) {
+    let attributes = &body["MFAAttributes"];
+    (
+        attributes["serviceKey"].as_str().unwrap().to_owned(),
+        attributes["OTP"]["securityKey"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    )
+}
+
+fn verify_body(service_key: &str, security_key: &str, otp: &str) -> Value {
+    json!({ "MFAAttributes": { "serviceKey": service_key,
+        "OTP": { "securityKey": security_key, "otp": otp } } })
+}
+
+fn wrong(code: &str) -> String {
+    code.chars()
+        .map(|c| char::from(b'0' + (c as u8 - b'0' + 1) % 10))
+        .collect()
+}
+
+fn errcode(body: &Value) -> u64 {
+    body["errcode"].as_u64().unwrap_or(0)
+}
+
+#[actix_web::test]
+async fn pre_login_flow_end_to_end() {
+    for app in apps() {
+        let svc = app.service().await;
+        let (status, _, body) = send(
+            &svc,
+            post(
+                "requestOTPPreLoginMB",
+                json!({ "Phone": PHONE, "Email": "sowmya@example.com" }),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200, "{}: {body}", app.backend());
+        assert_eq!(body["opstatus"], "0");
+        let attributes = &body["MFAAttributes"];
+        assert_eq!(attributes["MFAType"], "SECURE_ACCESS_CODE");
+        assert_eq!(attributes["isMFARequired"], "true");
+        assert_eq!(attributes["sacCodeLength"], "6");
+        assert_eq!(attributes["remainingResendAttempts"], "3");
+        assert_eq!(
+            attributes["customerCommunication"]["phone"][0]["masked"],
+            "+44XXXXXXXX23"
+        );
+        assert_eq!(
+            attributes["customerCommunication"]["email"][0]["masked"],
+            "sowXXX@example.com"
+        );
+        let (service_key, security_key) = mfa(&body);
+
+        let sent = messages(&app);
+        assert_eq!(sent.len(), 2, "one message per destination");
+        assert_eq!(sent[0]["channel"], "sms");
+        assert_eq!(sent[0]["destination"], "+447700900123");
+        assert_eq!(sent[1]["channel"], "email");
+        assert_eq!(sent[1]["destination"], "sowmya@example.com");
+        for message in &sent {
+            assert_eq!(message["challenge_id"], service_key.as_str());
+            assert_eq!(message["purpose"], "temenos:pre-login");
+            assert!(message["created_at"].as_str().unwrap().ends_with('Z'));
+        }
+        let code = code_of(&app, &service_key);
+        assert_eq!(code.len(), 6);
+        let text = body.to_string();
+        for secret in [code.as_str(), "447700900123", "sowmya@example.com"] {
+            assert!(!text.contains(secret), "the response reveals {secret}");
+        }
+
+        // The database holds neither the code nor anything that reveals it.
+        let mut conn = app.state.pool.get().unwrap();
+        let id = uuid::Uuid::parse_str(&service_key).unwrap();
+        let (stored, owner) = challenges::find(&mut conn, &id).unwrap().unwrap();
+        let row = format!("{:?}", ChallengeRow::new(&stored, owner.as_deref()));
+        assert!(!row.contains(&code), "{row}");
+
+        let (status, _, body) = send(
+            &svc,
+            post(
+                "verifyOTPPreLoginMB",
+                verify_body(&service_key, &security_key, &wrong(&code)),
+            ),
+        )
+        .await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(errcode(&body), 10808);
+        assert_eq!(body["MFAAttributes"]["remainingFailedAttempts"], "4");
+        assert!(!body.to_string().contains(&code));
+
+        let (status, _, body) = send(
+            &svc,
+            post(
+                "verifyOTPPreLoginMB",
+                verify_body(&service_key, &security_key, &code),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["isOtpVerified"], "true");
+
+        let (status, _, body) = send(
+            &svc,
+            post(
+                "verifyOTPPreLoginMB",
+                verify_body(&service_key, &security_key, &code),
+            ),
+        )
+        .await;
+        assert_eq!((status, errcode(&body)), (400, 10811), "single use");
+        assert_eq!(app.audit_count("otp.verified"), 1);
+    }
+}
+
+#[actix_web::test]
+async fn bad_requests_change_nothing() {
+    for app in apps() {
+        let svc = app.service().await;
+        for body in [
+            json!({}),
+            json!({ "Phone": "07700 900123" }),
+            json!({ "Phone": "+44abc" }),
+        ] {
+            let (status, _, reply) = send(&svc, post("requestOTPPreLoginMB", body)).await;
+            assert_eq!((status, errcode(&reply)), (400, 10800), "{reply}");
+        }
+        let (status, _, reply) = send(
+            &svc,
+            post(
+                "requestOTPPreLoginMB",
+                json!({ "Phone": PHONE, "Email": "no" }),
+            ),
+        )
+        .await;
+        assert_eq!((status, errcode(&reply)), (400, 10801));
+        let (status, _, reply) = send(
+            &svc,
+            TestRequest::post()
+                .uri(&format!("{BASE}/requestOTPPreLoginMB"))
+                .insert_header(("content-type", "application/json"))
+                .set_payload("{\"Phone\": 44"),
+        )
+        .await;
+        assert_eq!((status, errcode(&reply)), (400, 10400));
+        let (status, _, reply) = send(
+            &svc,
+            post(
+                "verifyOTPPreLoginMB",
+                verify_body("not-a-key", "x", "123456"),
+            ),
+        )
+        .await;
+        assert_eq!((status, errcode(&reply)), (404, 10802));
+        let (status, _, reply) = send(
+            &svc,
+            post(
+                "verifyOTPPreLoginMB",
+                verify_body(&uuid::Uuid::new_v4().to_string(), "x", "123456"),
+            ),
+        )
+        .await;
+        assert_eq!((status, errcode(&reply)), (404, 10802));
+        assert!(messages(&app).is_empty());
+
+        let (_, _, body) = send(
+            &svc,
+            post("requestOTPPreLoginMB", json!({ "Phone": PHONE })),
+        )
+        .await;
+        let (service_key, security_key) = mfa(&body);
+        let code = code_of(&app, &service_key);
+        for (key, otp, expected) in [
+            ("stale", code.as_str(), (400, 10803)),
+            (security_key.as_str(), "12345", (400, 10813)),
+            (security_key.as_str(), "12345a", (400, 10813)),
+        ] {
+            let (status, _, reply) = send(
+                &svc,
+                post("verifyOTPPreLoginMB", verify_body(&service_key, key, otp)),
+            )
+            .await;
+            assert_eq!((status, errcode(&reply)), expected, "{reply}");
+        }
+        // None of those counted: the right code still verifies.
+        let (status, _, _) = send(
+            &svc,
+            post(
+                "verifyOTPPreLoginMB",
+                verify_body(&service_key, &security_key, &code),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+}
+
+#[actix_web::test]
+async fn resends_rotate_the_code_keep_the_count_and_are_limited() {
+    for app in apps_with(|c| c.otp_resend_cooldown_secs = 0) {
+        let svc = app.service().await;
+        let (_, _, body) = send(
+            &svc,
+            post("requestOTPPreLoginMB", json!({ "Phone": PHONE })),
+        )
+        .await;
+        let (service_key, first_key) = mfa(&body);
+        let first = code_of(&app, &service_key);
+        let (status, _, _) = send(
+            &svc,
+            post(
+                "verifyOTPPreLoginMB",
+                verify_body(&service_key, &first_key, &wrong(&first)),
+            ),
+        )
+        .await;
+        assert_eq!(status, 401);
+
+        let resend = |key: &str| {
+            post(
+                "requestOTPPreLoginMB",
+                json!({ "MFAAttributes": { "serviceKey": service_key,
+                    "OTP": { "securityKey": key } } }),
+            )
+        };
+        let (status, _, body) = send(&svc, resend(&first_key)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["MFAAttributes"]["remainingResendAttempts"], "2");
+        assert_eq!(body["MFAAttributes"]["remainingFailedAttempts"], "4");
+        let (_, second_key) = mfa(&body);
+        assert_ne!(first_key, second_key);
+        let second = code_of(&app, &service_key);
+
+        // The old security key names an old code.
+        let (status, _, reply) = send(&svc, resend(&first_key)).await;
+        assert_eq!((status, errcode(&reply)), (400, 10803));
+        // The old code no longer works, and counts as a wrong answer.
+        if first != second {
+            let (status, _, reply) = send(
+                &svc,
+                post(
+                    "verifyOTPPreLoginMB",
+                    verify_body(&service_key, &second_key, &first),
+                ),
+            )
+            .await;
+            assert_eq!(status, 401);
+            assert_eq!(reply["MFAAttributes"]["remainingFailedAttempts"], "3");
+        }
+        let mut key = second_key;
+        for left in ["1", "0"] {
+            let (status, _, body) = send(&svc, resend(&key)).await;
+            assert_eq!(status, 200);
+            assert_eq!(body["MFAAttributes"]["remainingResendAttempts"], left);
+            key = mfa(&body).1;
+        }
+        let (status, _, reply) = send(&svc, resend(&key)).await;
+        assert_eq!((status, errcode(&reply)), (400, 10804));
+        let last = code_of(&app, &service_key);
+        let (status, _, _) = send(
+            &svc,
+            post(
+                "verifyOTPPreLoginMB",
+                verify_body(&service_key, &key, &last),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+}
+
+#[actix_web::test]
+async fn resends_wait_for_the_cooldown() {
+    for app in apps() {
+        let svc = app.service().await;
+        let (_, _, body) = send(
+            &svc,
+            post("requestOTPPreLoginMB", json!({ "Phone": PHONE })),
+        )
+        .await;
+        let (service_key, security_key) = mfa(&body);
+        let (status, headers, reply) = send(
+            &svc,
+            post(
+                "requestOTPPreLoginMB",
+                json!({ "MFAAttributes": { "serviceKey": service_key,
+                    "OTP": { "securityKey": security_key } } }),
+            ),
+        )
+        .await;
+        assert_eq!((status, errcode(&reply)), (429, 10805));
+        let wait: i64 = headers
+            .get("retry-after")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=30).contains(&wait));
+        assert_eq!(messages(&app).len(), 1);
+    }
+}
+
+#[actix_web::test]
+async fn parallel_wrong_answers_lock_the_flow_after_five() {
+    for app in apps_with(|c| c.otp_prelogin_requests_per_client_per_hour = 1000) {
+        let svc = app.service().await;
+        let (_, _, body) = send(
+            &svc,
+            post("requestOTPPreLoginMB", json!({ "Phone": PHONE })),
+        )
+        .await;
+        let (service_key, security_key) = mfa(&body);
+        let code = code_of(&app, &service_key);
+        let attempts = (0..30).map(|_| {
+            send(
+                &svc,
+                post(
+                    "verifyOTPPreLoginMB",
+                    verify_body(&service_key, &security_key, &wrong(&code)),
+                ),
+            )
+        });
+        let results = futures_util::future::join_all(attempts).await;
+        let counted = results
+            .iter()
+            .filter(|(_, _, b)| errcode(b) == 10808)
+            .count();
+        let locked = results
+            .iter()
+            .filter(|(_, _, b)| errcode(b) == 10810)
+            .count();
+        assert_eq!(
+            (counted, locked),
+            (4, 26),
+            "{}: four wrong answers counted, the fifth locks, the rest find it locked",
+            app.backend()
+        );
+        let (status, _, reply) = send(
+            &svc,
+            post(
+                "verifyOTPPreLoginMB",
+                verify_body(&service_key, &security_key, &code),
+            ),
+        )
+        .await;
+        assert_eq!((status, errcode(&reply)), (403, 10810));
+    }
+}
+
+#[actix_web::test]
+async fn expired_codes_are_refused() {
+    for app in apps_with(|c| c.otp_validity_secs = 1) {
+        let svc = app.service().await;
+        let (_, _, body) = send(
+            &svc,
+            post("requestOTPPreLoginMB", json!({ "Phone": PHONE })),
+        )
+        .await;
+        let (service_key, security_key) = mfa(&body);
+        let code = code_of(&app, &service_key);
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let (status, _, reply) = send(
+            &svc,
+            post(
+                "verifyOTPPreLoginMB",
+                verify_body(&service_key, &security_key, &code),
+            ),
+        )
+        .await;
+        assert_eq!((status, errcode(&reply)), (400, 10809));
+    }
+}
+
+#[actix_web::test]
+async fn abuse_limits_per_destination_and_per_client() {
+    for app in apps_with(|c| {
+        c.otp_codes_per_destination_per_day = 2;
+        c.otp_prelogin_requests_per_client_per_hour = 4;
+    }) {
+        let svc = app.service().await;
+        let from = |ip: &str| {
+            post("requestOTPPreLoginMB", json!({ "Phone": PHONE }))
+                .peer_addr(format!("{ip}:40000").parse().unwrap())
+        };
+        for _ in 0..2 {
+            let (status, _, _) = send(&svc, from("192.0.2.1")).await;
+            assert_eq!(status, 200);
+        }
+        let (status, headers, reply) = send(&svc, from("192.0.2.1")).await;
+        assert_eq!((status, errcode(&reply)), (429, 10806), "{reply}");
+        assert!(headers.contains_key("retry-after"));
+        assert_eq!(messages(&app).len(), 2, "nothing sent over the limit");
+
+        // Another destination is fine until the client's own allowance is spent.
+        let other = post("requestOTPPreLoginMB", json!({ "Phone": "+4915112345678" }))
+            .peer_addr("192.0.2.1:40000".parse().unwrap());
+        let (status, _, _) = send(&svc, other).await;
+        assert_eq!(status, 200);
+        let again = post("requestOTPPreLoginMB", json!({ "Phone": "+4915112345679" }))
+            .peer_addr("192.0.2.1:40000".parse().unwrap());
+        let (status, _, reply) = send(&svc, again).await;
+        assert_eq!((status, errcode(&reply)), (429, 10807));
+        let elsewhere = post("requestOTPPreLoginMB", json!({ "Phone": "+4915112345679" }))
+            .peer_addr("192.0.2.2:40000".parse().unwrap());
+        let (status, _, _) = send(&svc, elsewhere).await;
+        assert_eq!(status, 200);
+    }
+}
+
+#[actix_web::test]
+async fn a_delivery_failure_leaves_no_usable_flow() {
+    for app in apps_with(|c| c.otp_delivery = "webhook:http://127.0.0.1:9/unreachable".into()) {
+        let svc = app.service().await;
+        let (status, _, reply) = send(
+            &svc,
+            post("requestOTPPreLoginMB", json!({ "Phone": PHONE })),
+        )
+        .await;
+        assert_eq!((status, errcode(&reply)), (503, 10812), "{reply}");
+        let mut conn = app.state.pool.get().unwrap();
+        let ended = assent_repository::audit::list_by_kind(&mut conn, "otp.verified").unwrap();
+        assert!(ended.is_empty());
+        assert_eq!(pending_and_failed(&app), (0, 1), "{}", app.backend());
+    }
+}
+
+/// How many stored challenges are (pending, failed).
+fn pending_and_failed(app: &TestApp) -> (i64, i64) {
+    let mut conn = app.state.pool.get().unwrap();
+    let count = |conn: &mut _, state| challenges::count_in_state(conn, state).unwrap();
+    (
+        count(&mut conn, ChallengeState::Pending),
+        count(&mut conn, ChallengeState::Failed),
+    )
+}
+
+/// A one-shot HTTP server: answers every request 200 and keeps the bodies.
+fn webhook_server() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/sms", listener.local_addr().unwrap());
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let seen = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap();
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0u8; length];
+            reader.read_exact(&mut body).unwrap();
+            seen.lock()
+                .unwrap()
+                .push(serde_json::from_slice(&body).unwrap());
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (url, bodies)
+}
+
+/// A minimal SMTP server: accepts every message and keeps its DATA.
+fn smtp_server() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("smtp://{}", listener.local_addr().unwrap());
+    let mails = Arc::new(Mutex::new(Vec::new()));
+    let seen = mails.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            stream.write_all(b"220 localhost test SMTP\r\n").unwrap();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let command = line.to_ascii_uppercase();
+                let reply: &[u8] = if command.starts_with("EHLO") || command.starts_with("HELO") {
+                    b"250-localhost\r\n250 8BITMIME\r\n"
+                } else if command.starts_with("DATA") {
+                    stream.write_all(b"354 go ahead\r\n").unwrap();
+                    let mut data = String::new();
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == ".\r\n" {
+                            break;
+                        }
+                        data.push_str(&line);
+                    }
+                    seen.lock().unwrap().push(data);
+                    b"250 queued\r\n"
+                } else if command.starts_with("QUIT") {
+                    let _ = stream.write_all(b"221 bye\r\n");
+                    break;
+                } else {
+                    b"250 ok\r\n"
+                };
+                stream.write_all(reply).unwrap();
+            }
+        }
+    });
+    (url, mails)
+}
+
+#[actix_web::test]
+async fn smtp_for_email_and_a_webhook_for_text_messages() {
+    let (smtp, mails) = smtp_server();
+    let (webhook, posts) = webhook_server();
+    let app = TestApp::with_config(TestDatabase::sqlite(), |c| {
+        c.otp_delivery = smtp.clone();
+        c.otp_phone_delivery = Some(format!("webhook:{webhook}"));
+    });
+    let svc = app.service().await;
+    let (status, _, body) = send(
+        &svc,
+        post(
+            "requestOTPPreLoginMB",
+            json!({ "Phone": PHONE, "Email": "sowmya@example.com" }),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (service_key, security_key) = mfa(&body);
+
+    let posts = posts.lock().unwrap().clone();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["channel"], "sms");
+    assert_eq!(posts[0]["destination"], "+447700900123");
+    assert_eq!(posts[0]["challenge_id"], service_key.as_str());
+    let code = posts[0]["code"].as_str().unwrap().to_owned();
+    assert!(posts[0]["text"].as_str().unwrap().contains(&code));
+
+    let mails = mails.lock().unwrap().clone();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains("To: sowmya@example.com"), "{}", mails[0]);
+    assert!(mails[0].contains(&code), "one code for the whole flow");
+
+    let (status, _, _) = send(
+        &svc,
+        post(
+            "verifyOTPPreLoginMB",
+            verify_body(&service_key, &security_key, &code),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[actix_web::test]
+async fn smtp_refuses_text_messages_clearly() {
+    let (smtp, _) = smtp_server();
+    let app = TestApp::with_config(TestDatabase::sqlite(), |c| c.otp_delivery = smtp.clone());
+    let svc = app.service().await;
+    let (status, _, reply) = send(
+        &svc,
+        post("requestOTPPreLoginMB", json!({ "Phone": PHONE })),
+    )
+    .await;
+    assert_eq!((status, errcode(&reply)), (503, 10812));
+    assert_eq!(pending_and_failed(&app), (0, 1));
+}
+
+fn kony(token: &str, op: &str, body: Value) -> TestRequest {
+    post(op, body).insert_header(("X-Kony-Authorization", token.to_owned()))
+}
+
+async fn signed_up_with_phone<S, B>(app: &TestApp, svc: &S, username: &str) -> (String, String)
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let mut body = sign_up_body(username);
+    body["phone_number"] = json!("+447700900123");
+    let (status, _, user) = send(
+        svc,
+        TestRequest::post().uri("/obp/v5.1.0/users").set_json(body),
+    )
+    .await;
+    assert_eq!(status, 201, "{user}");
+    let key = app.consumer(true);
+    let token = token(svc, username, &key).await;
+    (user["user_id"].as_str().unwrap().to_owned(), token)
+}
+
+#[actix_web::test]
+async fn security_questions_update_needs_a_fresh_verified_flow() {
+    for app in apps() {
+        let svc = app.service().await;
+        let (user_id, token) = signed_up_with_phone(&app, &svc, "sowmya").await;
+        let (_, other_token) = signed_up_with_phone(&app, &svc, "mallory").await;
+
+        let (status, _, reply) = send(&svc, post("getSecurityQuestions", json!({}))).await;
+        assert_eq!((status, errcode(&reply)), (401, 10814));
+        let (status, _, catalogue) =
+            send(&svc, kony(&token, "getSecurityQuestions", json!({}))).await;
+        assert_eq!(status, 200);
+        let ids: Vec<String> = catalogue["securityQuestions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| q["questionId"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(ids.len() >= 5);
+        let answers = json!([
+            { "questionId": ids[0], "answer": "  Rex " },
+            { "questionId": ids[1], "answer": "Oslo" },
+            { "questionId": ids[2], "answer": "Saab 900" },
+        ]);
+
+        let (status, _, reply) = send(
+            &svc,
+            kony(
+                &token,
+                "updateSecurityQuestions",
+                json!({
+                "serviceKey": uuid::Uuid::new_v4().to_string(), "securityQuestions": answers }),
+            ),
+        )
+        .await;
+        assert_eq!((status, errcode(&reply)), (404, 10802));
+
+        let (status, _, body) = send(
+            &svc,
+            kony(&token, "requestUpdateSecurityQuestionsOTP", json!({})),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let communication = &body["MFAAttributes"]["customerCommunication"];
+        assert_eq!(communication["phone"][0]["masked"], "+44XXXXXXXX23");
+        assert_eq!(communication["email"][0]["masked"], "sowXXX@example.com");
+        let (service_key, security_key) = mfa(&body);
+        let code = code_of(&app, &service_key);
+
+        // Not verified yet.
+        let update = json!({ "serviceKey": service_key, "securityQuestions": answers });
+        let (status, _, reply) = send(
+            &svc,
+            kony(&token, "updateSecurityQuestions", update.clone()),
+        )
+        .await;
+        assert_eq!((status, errcode(&reply)), (403, 10816));
+
+        // Another user can neither verify nor use this flow; the public endpoint cannot either.
+        let (status, _, reply) = send(
+            &svc,
+            kony(
+                &other_token,
+                "verifyUpdateSecurityQuestionsOTP",
+                verify_body(&service_key, &security_key, &code),
+            ),
+        )
+        .await;
+        assert_eq!((status, errcode(&reply)), (404, 10802));
+        let (status, _, _) = send(
+            &svc,
+            post(
+                "verifyOTPPreLoginMB",
+                verify_body(&service_key, &security_key, &code),
+            ),
+        )
+        .await;
+        assert_eq!(status, 404);
+
+        let (status, _, body) = send(
+            &svc,
+            kony(
+                &token,
+                "verifyUpdateSecurityQuestionsOTP",
+                verify_body(&service_key, &security_key, &code),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, _, reply) = send(
+            &svc,
+            kony(&other_token, "updateSecurityQuestions", update.clone()),
+        )
+        .await;
+        assert_eq!((status, errcode(&reply)), (404, 10802));
+        let (status, _, reply) = send(
+            &svc,
+            kony(
+                &token,
+                "updateSecurityQuestions",
+                json!({
+                "serviceKey": service_key, "securityQuestions": [answers[0]] }),
+            ),
+        )
+        .await;
+        assert_eq!((status, errcode(&reply)), (400, 10817));
+
+        let (status, _, body) = send(
+            &svc,
+            kony(&token, "updateSecurityQuestions", update.clone()),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, _, reply) = send(&svc, kony(&token, "updateSecurityQuestions", update)).await;
+        assert_eq!((status, errcode(&reply)), (400, 10811), "used once");
+
+        let mut conn = app.state.pool.get().unwrap();
+        let stored = security_answers::list(&mut conn, &user_id).unwrap();
+        assert_eq!(stored.len(), 3);
+        for (_, hash) in &stored {
+            assert!(hash.starts_with("$argon2id$"), "{hash}");
+            for answer in ["rex", "oslo", "saab"] {
+                assert!(!hash.to_lowercase().contains(answer));
+            }
+        }
+        assert_eq!(app.audit_count("security_questions.updated"), 1);
+    }
+}
+
+#[actix_web::test]
+async fn without_a_phone_the_code_goes_to_the_email_alone() {
+    for app in apps() {
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        sign_up(&svc, "nophone").await;
+        let token = token(&svc, "nophone", &key).await;
+        let (status, _, body) = send(
+            &svc,
+            kony(&token, "requestUpdateSecurityQuestionsOTP", json!({})),
+        )
+        .await;
+        assert_eq!(status, 200, "email only: {body}");
+        assert!(
+            body["MFAAttributes"]["customerCommunication"]["phone"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+        let (status, _, reply) = send(
+            &svc,
+            kony(
+                "not-a-token",
+                "requestUpdateSecurityQuestionsOTP",
+                json!({}),
+            ),
+        )
+        .await;
+        assert_eq!((status, errcode(&reply)), (401, 10814));
+    }
+}
+
+#[actix_web::test]
+async fn sign_up_takes_an_optional_e164_phone_number() {
+    for app in apps() {
+        let svc = app.service().await;
+        let mut body = sign_up_body("felix");
+        body["phone_number"] = json!("0770 0900 123");
+        let (status, _, reply) = send(
+            &svc,
+            TestRequest::post().uri("/obp/v5.1.0/users").set_json(body),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert!(message(&reply).starts_with("OBP-30280"), "{reply}");
+        assert_eq!(app.audit_count("user.created"), 0);
+    }
+}
