@@ -13,51 +13,20 @@ use common::*;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 const BASE: &str = "/services/data/v1/RBObjects/operations/DbxUser";
 const PHONE: &str = "+44 7700 900123";
 
-fn codes_file(config: &Config) -> PathBuf {
-    config.data_dir.join("codes.jsonl")
-}
-
-/// Apps on every backend, delivering codes to a file, adjusted further by `adjust`.
 fn apps_with(adjust: impl Fn(&mut Config)) -> Vec<TestApp> {
     TestDatabase::all()
         .into_iter()
-        .map(|db| {
-            TestApp::with_config(db, |config| {
-                config.otp_delivery = format!("file:{}", codes_file(config).display());
-                adjust(config);
-            })
-        })
+        .map(|db| TestApp::with_file_delivery(db, &adjust))
         .collect()
 }
 
 fn apps() -> Vec<TestApp> {
     apps_with(|_| {})
-}
-
-/// Every message the file delivery wrote.
-fn messages(app: &TestApp) -> Vec<Value> {
-    let path = app.data_dir.join("codes.jsonl");
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
-}
-
-/// The last code sent for a flow.
-fn code_of(app: &TestApp, service_key: &str) -> String {
-    messages(app)
-        .iter()
-        .rev()
-        .find(|m| m["challenge_id"] == service_key)
-        .map(|m| m["code"].as_str().unwrap().to_owned())
-        .expect("a code was written")
 }
 
 fn post(op: &str, body: Value) -> TestRequest {
@@ -80,12 +49,6 @@ fn mfa(body: &Value) -> (String, String) {
 fn verify_body(service_key: &str, security_key: &str, otp: &str) -> Value {
     json!({ "MFAAttributes": { "serviceKey": service_key,
         "OTP": { "securityKey": security_key, "otp": otp } } })
-}
-
-fn wrong(code: &str) -> String {
-    code.chars()
-        .map(|c| char::from(b'0' + (c as u8 - b'0' + 1) % 10))
-        .collect()
 }
 
 fn errcode(body: &Value) -> u64 {
@@ -121,7 +84,7 @@ async fn pre_login_flow_end_to_end() {
         );
         let (service_key, security_key) = mfa(&body);
 
-        let sent = messages(&app);
+        let sent = app.messages();
         assert_eq!(sent.len(), 2, "one message per destination");
         assert_eq!(sent[0]["channel"], "sms");
         assert_eq!(sent[0]["destination"], "+447700900123");
@@ -132,7 +95,7 @@ async fn pre_login_flow_end_to_end() {
             assert_eq!(message["purpose"], "temenos:pre-login");
             assert!(message["created_at"].as_str().unwrap().ends_with('Z'));
         }
-        let code = code_of(&app, &service_key);
+        let code = app.code_of(&service_key);
         assert_eq!(code.len(), 6);
         let text = body.to_string();
         for secret in [code.as_str(), "447700900123", "sowmya@example.com"] {
@@ -150,7 +113,7 @@ async fn pre_login_flow_end_to_end() {
             &svc,
             post(
                 "verifyOTPPreLoginMB",
-                verify_body(&service_key, &security_key, &wrong(&code)),
+                verify_body(&service_key, &security_key, &wrong_code(&code)),
             ),
         )
         .await;
@@ -231,7 +194,7 @@ async fn bad_requests_change_nothing() {
         )
         .await;
         assert_eq!((status, errcode(&reply)), (404, 10802));
-        assert!(messages(&app).is_empty());
+        assert!(app.messages().is_empty());
 
         let (_, _, body) = send(
             &svc,
@@ -239,7 +202,7 @@ async fn bad_requests_change_nothing() {
         )
         .await;
         let (service_key, security_key) = mfa(&body);
-        let code = code_of(&app, &service_key);
+        let code = app.code_of(&service_key);
         for (key, otp, expected) in [
             ("stale", code.as_str(), (400, 10803)),
             (security_key.as_str(), "12345", (400, 10813)),
@@ -275,12 +238,12 @@ async fn resends_rotate_the_code_keep_the_count_and_are_limited() {
         )
         .await;
         let (service_key, first_key) = mfa(&body);
-        let first = code_of(&app, &service_key);
+        let first = app.code_of(&service_key);
         let (status, _, _) = send(
             &svc,
             post(
                 "verifyOTPPreLoginMB",
-                verify_body(&service_key, &first_key, &wrong(&first)),
+                verify_body(&service_key, &first_key, &wrong_code(&first)),
             ),
         )
         .await;
@@ -299,7 +262,7 @@ async fn resends_rotate_the_code_keep_the_count_and_are_limited() {
         assert_eq!(body["MFAAttributes"]["remainingFailedAttempts"], "4");
         let (_, second_key) = mfa(&body);
         assert_ne!(first_key, second_key);
-        let second = code_of(&app, &service_key);
+        let second = app.code_of(&service_key);
 
         // The old security key names an old code.
         let (status, _, reply) = send(&svc, resend(&first_key)).await;
@@ -326,7 +289,7 @@ async fn resends_rotate_the_code_keep_the_count_and_are_limited() {
         }
         let (status, _, reply) = send(&svc, resend(&key)).await;
         assert_eq!((status, errcode(&reply)), (400, 10804));
-        let last = code_of(&app, &service_key);
+        let last = app.code_of(&service_key);
         let (status, _, _) = send(
             &svc,
             post(
@@ -367,7 +330,7 @@ async fn resends_wait_for_the_cooldown() {
             .parse()
             .unwrap();
         assert!((1..=30).contains(&wait));
-        assert_eq!(messages(&app).len(), 1);
+        assert_eq!(app.messages().len(), 1);
     }
 }
 
@@ -381,13 +344,13 @@ async fn parallel_wrong_answers_lock_the_flow_after_five() {
         )
         .await;
         let (service_key, security_key) = mfa(&body);
-        let code = code_of(&app, &service_key);
+        let code = app.code_of(&service_key);
         let attempts = (0..30).map(|_| {
             send(
                 &svc,
                 post(
                     "verifyOTPPreLoginMB",
-                    verify_body(&service_key, &security_key, &wrong(&code)),
+                    verify_body(&service_key, &security_key, &wrong_code(&code)),
                 ),
             )
         });
@@ -428,7 +391,7 @@ async fn expired_codes_are_refused() {
         )
         .await;
         let (service_key, security_key) = mfa(&body);
-        let code = code_of(&app, &service_key);
+        let code = app.code_of(&service_key);
         std::thread::sleep(std::time::Duration::from_millis(1100));
         let (status, _, reply) = send(
             &svc,
@@ -460,7 +423,7 @@ async fn abuse_limits_per_destination_and_per_client() {
         let (status, headers, reply) = send(&svc, from("192.0.2.1")).await;
         assert_eq!((status, errcode(&reply)), (429, 10806), "{reply}");
         assert!(headers.contains_key("retry-after"));
-        assert_eq!(messages(&app).len(), 2, "nothing sent over the limit");
+        assert_eq!(app.messages().len(), 2, "nothing sent over the limit");
 
         // Another destination is fine until the client's own allowance is spent.
         let other = post("requestOTPPreLoginMB", json!({ "Phone": "+4915112345678" }))
@@ -715,7 +678,7 @@ async fn security_questions_update_needs_a_fresh_verified_flow() {
         assert_eq!(communication["phone"][0]["masked"], "+44XXXXXXXX23");
         assert_eq!(communication["email"][0]["masked"], "sowXXX@example.com");
         let (service_key, security_key) = mfa(&body);
-        let code = code_of(&app, &service_key);
+        let code = app.code_of(&service_key);
 
         // Not verified yet.
         let update = json!({ "serviceKey": service_key, "securityQuestions": answers });
@@ -841,7 +804,7 @@ async fn sign_up_takes_an_optional_e164_phone_number() {
         )
         .await;
         assert_eq!(status, 400);
-        assert!(message(&reply).starts_with("OBP-30280"), "{reply}");
+        assert!(message(&reply).starts_with("OBP-30282"), "{reply}");
         assert_eq!(app.audit_count("user.created"), 0);
     }
 }

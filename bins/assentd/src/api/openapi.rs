@@ -36,6 +36,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
         crate::api::obp::entitlement_requests::my_entitlement_requests,
         crate::api::obp::entitlement_requests::user_entitlement_requests,
         crate::api::obp::auth_contexts::create_auth_context,
+        crate::api::obp::auth_context_updates::create_update_request,
+        crate::api::obp::auth_context_updates::answer_challenge,
         crate::api::obp::auth_contexts::list_auth_contexts,
         crate::api::obp::auth_contexts::delete_auth_contexts,
         crate::api::obp::auth_contexts::delete_auth_context,

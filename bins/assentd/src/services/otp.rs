@@ -273,7 +273,7 @@ pub fn answer(
     code: &str,
     now: OffsetDateTime,
     accept: impl Fn(&Challenge, Option<&str>) -> bool,
-) -> Result<Option<Answered>, Internal> {
+) -> Result<Option<Answered>, RepoError> {
     let Some((challenge, owner)) = challenges::find(conn, id)? else {
         return Ok(None);
     };

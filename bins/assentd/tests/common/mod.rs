@@ -45,6 +45,33 @@ impl TestApp {
         }
     }
 
+    /// An app whose one-time codes go to `<data_dir>/codes.jsonl` (see [`TestApp::messages`]).
+    pub fn with_file_delivery(db: TestDatabase, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::with_config(db, |config| {
+            config.otp_delivery = format!("file:{}", config.data_dir.join("codes.jsonl").display());
+            adjust(config);
+        })
+    }
+
+    /// Every message the file delivery wrote.
+    pub fn messages(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.data_dir.join("codes.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    /// The last code the file delivery wrote for a challenge.
+    pub fn code_of(&self, challenge_id: &str) -> String {
+        self.messages()
+            .iter()
+            .rev()
+            .find(|m| m["challenge_id"] == challenge_id)
+            .map(|m| m["code"].as_str().unwrap().to_owned())
+            .expect("a code was written")
+    }
+
     pub fn backend(&self) -> &'static str {
         self.db.backend_name()
     }
@@ -166,6 +193,13 @@ pub fn current(token: &str) -> test::TestRequest {
     test::TestRequest::get()
         .uri("/obp/v5.1.0/users/current")
         .insert_header(("DirectLogin", format!("token={token}")))
+}
+
+/// A code of the same length that is certainly not `code`: every digit moved by one.
+pub fn wrong_code(code: &str) -> String {
+    code.chars()
+        .map(|c| char::from(b'0' + (c as u8 - b'0' + 1) % 10))
+        .collect()
 }
 
 pub fn message(body: &Value) -> &str {

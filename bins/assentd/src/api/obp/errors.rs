@@ -67,7 +67,23 @@ pub const INVALID_USERNAME: &str = "OBP-30271: Invalid username. Use 1 to 100 ch
 pub const INVALID_EMAIL: &str = "OBP-30272: Invalid email address.";
 pub const INVALID_NAME: &str = "OBP-30273: Invalid first_name or last_name. Use 1 to 100 characters without control characters.";
 pub const INVALID_PHONE_NUMBER: &str =
-    "OBP-30280: Invalid phone_number. Use the international form: + and 8 to 15 digits, no spaces.";
+    "OBP-30282: Invalid phone_number. Use the international form: + and 8 to 15 digits, no spaces.";
+pub const NO_PHONE_FOR_SMS: &str =
+    "OBP-30283: The user has no phone number registered, so SMS cannot be used. Use EMAIL.";
+pub const OTP_DESTINATION_QUOTA: &str =
+    "OBP-30284: Too many one-time codes have been sent to this destination today.";
+pub const UNSUPPORTED_SCA_METHOD: &str = "OBP-35034: Unsupported as SCA method. Use SMS or EMAIL.";
+pub const OTP_NOT_DELIVERED: &str =
+    "OBP-35010: The one-time code could not be sent. Try again later.";
+pub const AUTH_CONTEXT_UPDATE_NOT_FOUND: &str =
+    "OBP-30057: User Auth Context Update not found by AUTH_CONTEXT_UPDATE_ID.";
+pub const AUTH_CONTEXT_UPDATE_NOT_INITIATED: &str =
+    "OBP-30090: User Auth Context Update status is not INITIATED. It has already been actioned.";
+pub const INVALID_CHALLENGE_ANSWER: &str = "OBP-40016: Invalid Challenge Answer.";
+pub const ATTEMPTS_USED_UP: &str =
+    "OBP-40014: Sorry, you've used up your allowed attempts. The request is REJECTED.";
+pub const OTP_EXPIRED: &str =
+    "OBP-20211: The One Time Password (OTP) has expired. Create a new request.";
 pub const USERNAME_TAKEN: &str = "OBP-30274: User with the same username already exists.";
 pub const NOT_FOUND: &str = "OBP-10404: 404 Not Found. The requested URL does not exist.";
 pub const METHOD_NOT_ALLOWED: &str = "OBP-10405: Method Not Allowed for this URL.";
@@ -179,6 +195,18 @@ mod documentation {
             .filter_map(|(at, _)| source.get(at..at + 9))
             .filter(|code| code[4..].bytes().all(|b| b.is_ascii_digit()))
             .collect()
+    }
+
+    #[test]
+    fn every_error_number_is_defined_once() {
+        let source = include_str!("errors.rs");
+        let mut seen = std::collections::HashSet::new();
+        for declaration in source.split("pub const ").skip(1) {
+            if let Some(code) = codes(declaration).first() {
+                assert!(seen.insert(*code), "{code} is defined twice");
+            }
+        }
+        assert!(seen.len() > 30);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The Open Bank Project family: users, DirectLogin, sessions, keys.
 
 pub mod auth;
+pub mod auth_context_updates;
 pub mod auth_contexts;
 pub mod banks;
 pub mod consumers;
@@ -91,6 +92,16 @@ pub fn versioned_endpoints() -> Vec<crate::api::RouteSpec> {
         (Method::GET, "/entitlements", || {
             web::route().to(roles::all_entitlements)
         }),
+        (
+            Method::POST,
+            "/banks/{bank_id}/users/current/auth-context-updates/{sca_method}",
+            || web::route().to(auth_context_updates::create_update_request),
+        ),
+        (
+            Method::POST,
+            "/banks/{bank_id}/users/current/auth-context-updates/{auth_context_update_id}/challenge",
+            || web::route().to(auth_context_updates::answer_challenge),
+        ),
         (
             Method::GET,
             "/banks/{bank_id}/users/{user_id}/entitlements",

@@ -130,7 +130,7 @@ pub fn registration_error(error: RegisterError) -> ObpError {
     request_body = CreateUserJson,
     responses(
         (status = 201, description = "User created", body = UserJson),
-        (status = 400, description = "OBP-10001 bad JSON, OBP-30207 password format, OBP-30270 common password, OBP-30271..30273, OBP-30280 bad fields", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-30207 password format, OBP-30270 common password, OBP-30271..30273, OBP-30282 bad fields", body = ErrorJson),
         (status = 409, description = "OBP-30274 username taken", body = ErrorJson),
         (status = 413, description = "OBP-10413 body too large", body = ErrorJson),
     )

@@ -330,7 +330,8 @@ async fn verify_code(
         check_security_key(&state, &challenge, security_key.as_deref())?;
         let outcome = otp::answer(&state, &mut conn, &id, answer.trim(), now, |c, owner| {
             c.purpose == flow.purpose() && owner == user_id.as_deref()
-        })?
+        })
+        .map_err(|e| TemenosError::internal(&e))?
         .ok_or_else(unknown_flow)?;
         if let Answered::Verified(_) = outcome {
             record(
