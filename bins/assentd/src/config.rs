@@ -46,6 +46,7 @@ pub struct Config {
     pub otp_codes_per_destination_per_day: u32,
     pub otp_prelogin_requests_per_client_per_hour: u32,
     pub dev_mode: bool,
+    pub totp_issuer: String,
     pub session_idle_timeout_secs: u64,
     pub session_absolute_lifetime_secs: u64,
     pub max_bad_login_attempts: u32,
@@ -87,6 +88,7 @@ impl Default for Config {
             otp_codes_per_destination_per_day: 10,
             otp_prelogin_requests_per_client_per_hour: 20,
             dev_mode: false,
+            totp_issuer: "Assent".into(),
             session_idle_timeout_secs: 300,
             session_absolute_lifetime_secs: 43_200,
             max_bad_login_attempts: 5,
@@ -129,6 +131,7 @@ const KEYS: &[&str] = &[
     "otp_codes_per_destination_per_day",
     "otp_prelogin_requests_per_client_per_hour",
     "dev_mode",
+    "totp_issuer",
     "session_idle_timeout_secs",
     "session_absolute_lifetime_secs",
     "max_bad_login_attempts",
@@ -161,6 +164,7 @@ const STRING_KEYS: &[&str] = &[
     "otp_delivery",
     "otp_phone_delivery",
     "otp_email_from",
+    "totp_issuer",
     "log_format",
     "log_level",
     "provider",
@@ -270,6 +274,10 @@ impl Config {
             }
         }
         self.otp_policy()?;
+        let issuer_len = self.totp_issuer.chars().count();
+        if issuer_len == 0 || issuer_len > 64 || self.totp_issuer.contains(':') {
+            return fail("totp_issuer must be 1 to 64 characters without ':'".into());
+        }
         if self.otp_codes_per_destination_per_day == 0 {
             return fail("otp_codes_per_destination_per_day must be at least 1".into());
         }

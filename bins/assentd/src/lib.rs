@@ -13,6 +13,7 @@ pub mod hashing;
 pub mod keys;
 pub mod metrics;
 pub mod rate_limiter;
+pub mod sealing;
 pub mod server;
 pub mod services;
 pub mod state;

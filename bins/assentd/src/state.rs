@@ -51,6 +51,8 @@ pub struct AppState {
     /// Keys the hashes of one-time codes.
     pub code_hasher: CodeHasher,
     pub otp_policy: ChallengePolicy,
+    /// Seals authenticator-app secrets at rest.
+    pub totp_sealer: Arc<crate::sealing::Sealer>,
 }
 
 impl AppState {
@@ -82,6 +84,10 @@ impl AppState {
         let code_key = secret_hasher.hash("otp-code-key", &SecretString::new(String::new()));
         let code_hasher =
             CodeHasher::new(code_key.as_bytes()).map_err(|e| StartError::Other(e.to_string()))?;
+        let totp_sealer = Arc::new(crate::sealing::Sealer::derived(
+            &secret_hasher,
+            "totp-secret-key",
+        ));
         let lockout = LockoutPolicy {
             max_bad_attempts: config.max_bad_login_attempts,
         };
@@ -102,6 +108,7 @@ impl AppState {
             delivery,
             code_hasher,
             otp_policy,
+            totp_sealer,
         })
     }
 

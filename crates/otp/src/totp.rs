@@ -26,11 +26,22 @@ pub enum TotpAlgorithm {
 }
 
 impl TotpAlgorithm {
-    fn name(self) -> &'static str {
+    /// The name used in `otpauth://` URIs and in storage.
+    pub fn name(self) -> &'static str {
         match self {
             TotpAlgorithm::Sha1 => "SHA1",
             TotpAlgorithm::Sha256 => "SHA256",
             TotpAlgorithm::Sha512 => "SHA512",
+        }
+    }
+
+    /// The algorithm named by [`TotpAlgorithm::name`].
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "SHA1" => Some(TotpAlgorithm::Sha1),
+            "SHA256" => Some(TotpAlgorithm::Sha256),
+            "SHA512" => Some(TotpAlgorithm::Sha512),
+            _ => None,
         }
     }
 }

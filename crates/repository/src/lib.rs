@@ -50,6 +50,7 @@ pub mod security_answers;
 pub mod sessions;
 pub mod testing;
 mod time_repr;
+pub mod totp;
 pub mod users;
 
 pub use connection::{

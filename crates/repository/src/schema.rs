@@ -193,6 +193,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    totp_authenticators (user_id) {
+        user_id -> Text,
+        secret_sealed -> Text,
+        algorithm -> Text,
+        digits -> Integer,
+        confirmed_at -> Nullable<BigInt>,
+        last_used_step -> Nullable<BigInt>,
+        failed_confirmations -> Integer,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(user_locks -> users (user_id));
 diesel::joinable!(entitlement_requests -> users (user_id));
 diesel::joinable!(user_auth_contexts -> users (user_id));
@@ -215,4 +228,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     quota_counters,
     security_answers,
     auth_context_updates,
+    totp_authenticators,
 );

@@ -84,6 +84,15 @@ pub const ATTEMPTS_USED_UP: &str =
     "OBP-40014: Sorry, you've used up your allowed attempts. The request is REJECTED.";
 pub const OTP_EXPIRED: &str =
     "OBP-20211: The One Time Password (OTP) has expired. Create a new request.";
+pub const TOTP_ALREADY_REGISTERED: &str =
+    "OBP-30285: An authenticator app is already registered. Remove it first.";
+pub const INVALID_TOTP_CODE: &str = "OBP-30286: Invalid authenticator code.";
+pub const TOTP_ENROLMENT_DISCARDED: &str =
+    "OBP-30287: Too many wrong codes: the enrolment was discarded. Register again.";
+pub const TOTP_NOT_REGISTERED: &str =
+    "OBP-30288: No authenticator app is registered or waiting for confirmation.";
+pub const TOTP_BUSY: &str =
+    "OBP-30289: The enrolment kept changing while it was checked; try again.";
 pub const USERNAME_TAKEN: &str = "OBP-30274: User with the same username already exists.";
 pub const NOT_FOUND: &str = "OBP-10404: 404 Not Found. The requested URL does not exist.";
 pub const METHOD_NOT_ALLOWED: &str = "OBP-10405: Method Not Allowed for this URL.";

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod auth_context_updates;
 pub mod auth_contexts;
+pub mod authenticators;
 pub mod banks;
 pub mod consumers;
 pub mod direct_login;
@@ -91,6 +92,15 @@ pub fn versioned_endpoints() -> Vec<crate::api::RouteSpec> {
         ),
         (Method::GET, "/entitlements", || {
             web::route().to(roles::all_entitlements)
+        }),
+        (Method::POST, "/my/authenticators/totp", || {
+            web::route().to(authenticators::enrol)
+        }),
+        (Method::DELETE, "/my/authenticators/totp", || {
+            web::route().to(authenticators::remove)
+        }),
+        (Method::POST, "/my/authenticators/totp/confirm", || {
+            web::route().to(authenticators::confirm)
         }),
         (
             Method::POST,

@@ -1,0 +1,1 @@
+DROP TABLE totp_authenticators;
