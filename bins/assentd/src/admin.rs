@@ -8,13 +8,13 @@ use crate::services::users::register;
 use crate::services::{now, record};
 use crate::state::{AppState, StartError, open_database};
 use assent_identity::consumer::{
-    CONSUMER_KEY_LABEL, Consumer, generate_consumer_key, validate_consumer_name,
+    CONSUMER_KEY_LABEL, Consumer, SYSTEM_KEY_LABEL, generate_consumer_key, validate_consumer_name,
 };
 use assent_identity::registration::username_key;
 use assent_identity::roles::{EntitlementError, check_entitlement};
 use assent_identity::{RegistrationInput, SecretString};
 use assent_repository::entitlements::InsertEntitlement;
-use assent_repository::{consumers, transaction, users};
+use assent_repository::{consumers, system_keys, transaction, users};
 use std::io::Write;
 
 fn print_json(value: &serde_json::Value) -> Result<(), StartError> {
@@ -66,6 +66,7 @@ pub fn run(config: Config, command: AdminCommand) -> Result<(), StartError> {
             bank_id,
         } => grant_role(&state, &username, &role, bank_id.as_deref()),
         AdminCommand::CreateConsumer { name } => create_consumer(&state, &name),
+        AdminCommand::CreateSystemKey { name } => create_system_key(&state, &name),
     }
 }
 
@@ -104,6 +105,26 @@ fn grant_role(
             bank_id.map(|b| format!("at {b}")).unwrap_or_default()
         ))),
     }
+}
+
+fn create_system_key(state: &AppState, name: &str) -> Result<(), StartError> {
+    let name = validate_consumer_name(name).map_err(|e| StartError::Other(e.to_string()))?;
+    let key = generate_consumer_key(&mut rand::rng());
+    let key_id = uuid::Uuid::new_v4().to_string();
+    let key_hash = state.secret_hasher.hash(SYSTEM_KEY_LABEL, &key);
+    let at = now();
+    let mut conn = state.pool.get()?;
+    transaction(&mut conn, |conn| {
+        system_keys::insert(conn, &key_id, &name, &key_hash, at)?;
+        record(
+            conn,
+            at,
+            "system_key.created",
+            None,
+            serde_json::json!({ "key_id": key_id, "name": name }),
+        )
+    })?;
+    print_json(&serde_json::json!({ "key": key.expose() }))
 }
 
 fn create_consumer(state: &AppState, name: &str) -> Result<(), StartError> {

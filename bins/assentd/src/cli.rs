@@ -65,6 +65,12 @@ pub enum AdminCommand {
         #[arg(long)]
         name: String,
     },
+    /// Create an API key for a trusted system caller (Apiture `/system/...` endpoints);
+    /// prints {"key"}. The key is shown only once and stored hashed.
+    CreateSystemKey {
+        #[arg(long)]
+        name: String,
+    },
 }
 
 /// Parses the command line and runs the command.

@@ -82,6 +82,10 @@ pub struct PepperTooShort;
 /// The hashing label of consumer keys.
 pub const CONSUMER_KEY_LABEL: &str = "consumer-key";
 
+/// The hashing label of system callers' API keys (made like consumer keys, kept apart by the
+/// label so one can never pass as the other).
+pub const SYSTEM_KEY_LABEL: &str = "system-key";
+
 /// A registered consumer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consumer {

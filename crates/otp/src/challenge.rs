@@ -108,6 +108,10 @@ impl ChallengeState {
     }
 }
 
+/// The hash of a challenge that has no code yet. No answer hashes to it (HMAC-SHA256 output
+/// is never all zeros in practice: a 2^-256 chance).
+const NO_CODE: [u8; 32] = [0u8; 32];
+
 /// A code in clear, to deliver once. `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OneTimeCode(String);
@@ -208,6 +212,10 @@ pub enum VerifyError {
     /// The challenge cannot be answered any more.
     #[error("the challenge is {0:?}")]
     NotPending(ChallengeState),
+    /// No code has been sent yet (a challenge opened without one): nothing to compare, and
+    /// nothing counted.
+    #[error("no code has been sent")]
+    NoCodeSent,
 }
 
 /// Why a verified challenge could not be redeemed.
@@ -282,6 +290,61 @@ impl Challenge {
         (challenge, code)
     }
 
+    /// Opens a challenge without a code: a step-up challenge that offers several factors, where
+    /// a code is sent only when the customer picks a factor ([`Challenge::send_code`]). It can
+    /// be answered by other factors ([`Challenge::verify_with`]) until `now + validity`.
+    pub fn open(
+        purpose: &str,
+        policy: ChallengePolicy,
+        now: OffsetDateTime,
+        rng: &mut impl CryptoRng,
+    ) -> Self {
+        let mut id = [0u8; 16];
+        rng.fill_bytes(&mut id);
+        Self {
+            id: uuid::Builder::from_random_bytes(id).into_uuid(),
+            purpose: purpose.to_owned(),
+            state: ChallengeState::Pending,
+            code_hash: NO_CODE,
+            code_length: policy.code_length,
+            created_at: now,
+            last_sent_at: now,
+            expires_at: now + policy.validity,
+            failures: 0,
+            resends: 0,
+            verified_at: None,
+            policy,
+        }
+    }
+
+    /// Whether a code has been issued.
+    pub fn has_code(&self) -> bool {
+        self.code_hash != NO_CODE
+    }
+
+    /// Sends a code: the first code of a challenge opened without one (no cooldown, not a
+    /// resend), else a resend under the usual limits.
+    pub fn send_code(
+        &mut self,
+        now: OffsetDateTime,
+        rng: &mut impl CryptoRng,
+        hasher: &CodeHasher,
+    ) -> Result<OneTimeCode, ResendError> {
+        if self.has_code() {
+            return self.resend(now, rng, hasher);
+        }
+        let state = self.state(now);
+        if state != ChallengeState::Pending {
+            self.state = state;
+            return Err(ResendError::NotPending(state));
+        }
+        let code = new_code(self.code_length, rng);
+        self.code_hash = hasher.hash(self.id, code.expose());
+        self.last_sent_at = now;
+        self.expires_at = now + self.policy.validity;
+        Ok(code)
+    }
+
     /// The state at `now`: a pending challenge past its expiry is expired.
     pub fn state(&self, now: OffsetDateTime) -> ChallengeState {
         if self.state == ChallengeState::Pending && now >= self.expires_at {
@@ -299,10 +362,13 @@ impl Challenge {
         now: OffsetDateTime,
         hasher: &CodeHasher,
     ) -> Result<(), VerifyError> {
-        if self.state(now) == ChallengeState::Pending
-            && (answer.len() != self.code_length || !answer.bytes().all(|b| b.is_ascii_digit()))
-        {
-            return Err(VerifyError::Malformed);
+        if self.state(now) == ChallengeState::Pending {
+            if !self.has_code() {
+                return Err(VerifyError::NoCodeSent);
+            }
+            if answer.len() != self.code_length || !answer.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(VerifyError::Malformed);
+            }
         }
         let (id, expected) = (self.id, self.code_hash);
         self.verify_with(now, || bool::from(hasher.hash(id, answer).ct_eq(&expected)))
@@ -467,6 +533,47 @@ mod tests {
             assert_eq!(ChallengeState::parse(state.as_str()), Some(state));
         }
         assert_eq!(ChallengeState::parse("VERIFIED"), None);
+    }
+
+    #[test]
+    fn an_opened_challenge_sends_its_first_code_on_demand() {
+        let policy = ChallengePolicy::default();
+        let mut c = Challenge::open("step-up", policy, T, &mut rand::rng());
+        assert!(!c.has_code());
+        assert_eq!(
+            c.verify("123456", T, &hasher()),
+            Err(VerifyError::NoCodeSent),
+            "nothing to compare, nothing counted"
+        );
+        assert_eq!(c.failures, 0);
+        let later = T + Duration::seconds(1);
+        let first = c.send_code(later, &mut rand::rng(), &hasher()).unwrap();
+        assert!(c.has_code());
+        assert_eq!((c.resends, c.expires_at), (0, later + policy.validity));
+        assert!(matches!(
+            c.send_code(later, &mut rand::rng(), &hasher()),
+            Err(ResendError::TooSoon { .. })
+        ));
+        let second = c
+            .send_code(later + Duration::seconds(30), &mut rand::rng(), &hasher())
+            .unwrap();
+        assert_eq!(c.resends, 1);
+        if first != second {
+            assert!(c.verify(first.expose(), later, &hasher()).is_err());
+        }
+        assert_eq!(c.verify(second.expose(), later, &hasher()), Ok(()));
+
+        let mut other = Challenge::open("step-up", policy, T, &mut rand::rng());
+        assert_eq!(
+            other.verify_with(T, || true),
+            Ok(()),
+            "another factor needs no code"
+        );
+        let mut late = Challenge::open("step-up", policy, T, &mut rand::rng());
+        assert_eq!(
+            late.send_code(T + policy.validity, &mut rand::rng(), &hasher()),
+            Err(ResendError::NotPending(ChallengeState::Expired))
+        );
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub mod quotas;
 pub mod schema;
 pub mod security_answers;
 pub mod sessions;
+pub mod system_keys;
 pub mod testing;
 mod time_repr;
 pub mod totp;

@@ -206,6 +206,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    system_keys (key_id) {
+        key_id -> Text,
+        name -> Text,
+        key_hash -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(user_locks -> users (user_id));
 diesel::joinable!(entitlement_requests -> users (user_id));
 diesel::joinable!(user_auth_contexts -> users (user_id));
@@ -229,4 +238,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     security_answers,
     auth_context_updates,
     totp_authenticators,
+    system_keys,
 );

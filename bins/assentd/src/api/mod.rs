@@ -99,6 +99,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         .chain(health::endpoints())
         .chain(openapi::endpoints())
         .chain(temenos::endpoints())
+        .chain(apiture::endpoints())
     {
         all.push(Endpoint {
             method,
@@ -119,6 +120,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .chain(openapi::endpoints())
         .chain(obp::unversioned_endpoints())
         .chain(temenos::endpoints())
+        .chain(apiture::endpoints())
         .collect();
     register(cfg, root);
     for version in OBP_VERSIONS {

@@ -61,6 +61,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
         crate::api::temenos::mfa::verify_security_questions_update,
         crate::api::temenos::mfa::security_questions,
         crate::api::temenos::mfa::update_security_questions,
+        crate::api::apiture::challenges::start_factor,
+        crate::api::apiture::challenges::verify_factor,
         crate::api::health::live,
         crate::api::health::ready,
         crate::api::health::metrics,
@@ -81,6 +83,17 @@ impl utoipa::Modify for SecuritySchemes {
                 "DirectLogin",
                 "token=<session token from POST /my/logins/direct>; also accepted as `Authorization: DirectLogin token=...`",
             ))),
+        );
+        components.add_security_scheme(
+            "systemKey",
+            SecurityScheme::Http(
+                utoipa::openapi::security::HttpBuilder::new()
+                    .scheme(utoipa::openapi::security::HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A system API key from `assentd admin create-system-key` (Apiture endpoints)",
+                    ))
+                    .build(),
+            ),
         );
         components.add_security_scheme(
             "konyAuthorization",

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod otp;
 pub mod roles;
+pub mod step_up;
 pub mod users;
 
 use assent_repository::{DbConnection, RepoError, audit};

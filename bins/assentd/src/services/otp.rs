@@ -180,8 +180,9 @@ pub fn destinations(conn: &mut DbConnection, id: &Uuid) -> Result<Vec<Destinatio
         .collect())
 }
 
-/// A new code for a pending challenge (cooldown, resend limit and each destination's daily
-/// allowance permitting), with the challenge as saved. `None` for an unknown challenge.
+/// A new code for a pending challenge, to all its stored destinations (cooldown, resend
+/// limit and each destination's daily allowance permitting), with the challenge as saved.
+/// `None` for an unknown challenge.
 pub fn resend(
     state: &AppState,
     conn: &mut DbConnection,
@@ -189,10 +190,23 @@ pub fn resend(
     now: OffsetDateTime,
 ) -> Result<Option<Result<Issued, SendRefusal>>, Internal> {
     let destinations = destinations(conn, id)?;
+    send_code(state, conn, id, &destinations, now)
+}
+
+/// A code for a pending challenge, to be sent to `destinations`: its first code if it was
+/// opened without one, else a resend under the usual limits; each destination's daily
+/// allowance is charged. `None` for an unknown challenge.
+pub fn send_code(
+    state: &AppState,
+    conn: &mut DbConnection,
+    id: &Uuid,
+    destinations: &[Destination],
+    now: OffsetDateTime,
+) -> Result<Option<Result<Issued, SendRefusal>>, Internal> {
     let result = transaction(conn, |conn| {
         let mut saved = None;
         let outcome = challenges::update(conn, id, |challenge| {
-            let result = challenge.resend(now, &mut rand::rng(), &state.code_hasher);
+            let result = challenge.send_code(now, &mut rand::rng(), &state.code_hasher);
             saved = Some(challenge.clone());
             result
         })?;
@@ -200,7 +214,7 @@ pub fn resend(
             return Ok(None);
         };
         let code = outcome.map_err(|e| Abort::Refused(e.into()))?;
-        if !charge_destinations(state, conn, &destinations, now)? {
+        if !charge_destinations(state, conn, destinations, now)? {
             return Err(Abort::Refused(SendRefusal::DestinationQuota));
         }
         Ok(Some((challenge, code)))

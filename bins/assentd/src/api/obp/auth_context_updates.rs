@@ -275,9 +275,11 @@ pub async fn answer_challenge(
         .await?;
     match outcome {
         Outcome::Accepted(row) => Ok(HttpResponse::Created().json(update_json(row))),
-        Outcome::Refused(VerifyError::Malformed) => Err(ObpError::bad_request(format!(
-            "{INVALID_CHALLENGE_ANSWER} The answer is the digits of the code that was sent."
-        ))),
+        Outcome::Refused(VerifyError::Malformed | VerifyError::NoCodeSent) => {
+            Err(ObpError::bad_request(format!(
+                "{INVALID_CHALLENGE_ANSWER} The answer is the digits of the code that was sent."
+            )))
+        }
         Outcome::Refused(VerifyError::WrongCode { attempts_left: 0 })
         | Outcome::Refused(VerifyError::NotPending(ChallengeState::Locked)) => {
             Err(ObpError::bad_request(ATTEMPTS_USED_UP))

@@ -353,7 +353,7 @@ async fn verify_code(
             "opstatus": "0",
             "httpStatusCode": "200",
         }))),
-        Answered::Refused(VerifyError::Malformed) => Err(bad_request(
+        Answered::Refused(VerifyError::Malformed | VerifyError::NoCodeSent) => Err(bad_request(
             10813,
             "MFAAttributes.OTP.otp must be the digits of the code.",
         )),

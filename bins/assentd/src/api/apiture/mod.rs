@@ -1,0 +1,240 @@
+//! Apiture's dialect: RFC 9457 `application/problem+json` with `id`, `type`, `title`, `status`
+//! (equal to the HTTP status), `occurredAt`, `detail` and `instance`.
+
+pub mod challenges;
+
+use super::GenericError;
+use crate::state::AppState;
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use assent_identity::consumer::SYSTEM_KEY_LABEL;
+use assent_identity::secret::SecretString;
+use assent_repository::{DbConnection, system_keys};
+use serde::Serialize;
+use std::fmt;
+
+/// Where problem types are documented.
+const TYPE_BASE: &str = "https://assent.dev/problems/";
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    pub id: uuid::Uuid,
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub occurred_at: String,
+    pub detail: String,
+    pub instance: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<serde_json::Value>,
+}
+
+/// Renders a problem response.
+pub fn problem(
+    status: StatusCode,
+    slug: &str,
+    title: &str,
+    detail: &str,
+    instance: &str,
+) -> HttpResponse {
+    let occurred_at = occurred_at(crate::services::now());
+    HttpResponse::build(status)
+        .content_type("application/problem+json")
+        .json(Problem {
+            id: uuid::Uuid::new_v4(),
+            problem_type: format!("{TYPE_BASE}{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            occurred_at,
+            detail: detail.to_owned(),
+            instance: instance.to_owned(),
+            problems: Vec::new(),
+            attributes: None,
+        })
+}
+
+pub fn generic(kind: GenericError, instance: &str) -> HttpResponse {
+    let (slug, title, detail) = match kind {
+        GenericError::NotFound => ("notFound", "Not Found", "No resource exists at this path."),
+        GenericError::MethodNotAllowed => (
+            "methodNotAllowed",
+            "Method Not Allowed",
+            "This resource does not support this method.",
+        ),
+        GenericError::PayloadTooLarge => (
+            "payloadTooLarge",
+            "Payload Too Large",
+            "The request body exceeds the size limit.",
+        ),
+        GenericError::BadJson => (
+            "malformedRequestBody",
+            "Malformed Request Body",
+            "The request body is not valid JSON of the expected shape.",
+        ),
+        GenericError::BadQuery => (
+            "malformedQuery",
+            "Malformed Query",
+            "The query parameters are not valid.",
+        ),
+        GenericError::Internal => (
+            "internalError",
+            "Internal Server Error",
+            "The server could not complete the request.",
+        ),
+    };
+    problem(kind.status(), slug, title, detail, instance)
+}
+
+/// RFC 3339 UTC with milliseconds, as the reference's `occurredAt`.
+fn occurred_at(at: time::OffsetDateTime) -> String {
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    at.to_offset(time::UtcOffset::UTC)
+        .format(FORMAT)
+        .unwrap_or_default()
+}
+
+/// An Apiture problem as an error: `type` slug, title, detail, the request path as
+/// `instance`, and `attributes` where the caller needs more (attempts left, a challenge).
+#[derive(Debug, Clone)]
+pub struct ApitureError {
+    pub status: StatusCode,
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub detail: String,
+    pub instance: String,
+    pub attributes: Option<serde_json::Value>,
+}
+
+impl ApitureError {
+    pub fn new(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            slug,
+            title,
+            detail: detail.into(),
+            instance: String::new(),
+            attributes: None,
+        }
+    }
+
+    /// The request path the problem is about.
+    pub fn at(mut self, instance: &str) -> Self {
+        self.instance = instance.to_owned();
+        self
+    }
+
+    pub fn with_attributes(mut self, attributes: serde_json::Value) -> Self {
+        self.attributes = Some(attributes);
+        self
+    }
+
+    /// A 500 whose cause goes to the log only.
+    pub fn internal(cause: &dyn fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internalError",
+            "Internal Server Error",
+            "The server could not complete the request.",
+        )
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Unauthorized",
+            "Send a system API key: Authorization: Bearer <key>.",
+        )
+    }
+}
+
+impl fmt::Display for ApitureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.slug, self.detail)
+    }
+}
+
+impl From<crate::services::Internal> for ApitureError {
+    fn from(error: crate::services::Internal) -> Self {
+        ApitureError::internal(&error)
+    }
+}
+
+impl ResponseError for ApitureError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED && self.slug == "unauthorized" {
+            response.insert_header(("WWW-Authenticate", "Bearer realm=\"assent-system\""));
+        }
+        response
+            .content_type("application/problem+json")
+            .json(Problem {
+                id: uuid::Uuid::new_v4(),
+                problem_type: format!("{TYPE_BASE}{}", self.slug),
+                title: self.title.to_owned(),
+                status: self.status.as_u16(),
+                occurred_at: occurred_at(crate::services::now()),
+                detail: self.detail.clone(),
+                instance: self.instance.clone(),
+                problems: Vec::new(),
+                attributes: self.attributes.clone(),
+            })
+    }
+}
+
+/// The bearer key of a system caller, read before any database work.
+pub fn bearer_key(req: &HttpRequest) -> Result<SecretString, ApitureError> {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 128)
+        .map(|k| SecretString::new(k.to_owned()))
+        .ok_or_else(|| ApitureError::unauthorized().at(req.path()))
+}
+
+/// Checks a system caller's key (stored as a keyed hash); returns the key's name.
+pub fn check_system_key(
+    state: &AppState,
+    conn: &mut DbConnection,
+    key: &SecretString,
+) -> Result<String, ApitureError> {
+    let hash = state.secret_hasher.hash(SYSTEM_KEY_LABEL, key);
+    system_keys::find_by_hash(conn, &hash)
+        .map_err(|e| ApitureError::internal(&e))?
+        .map(|(_, name)| name)
+        .ok_or_else(ApitureError::unauthorized)
+}
+
+/// The Apiture endpoints.
+pub fn endpoints() -> Vec<crate::api::RouteSpec> {
+    vec![
+        (
+            Method::POST,
+            "/system/challenges/{challenge_id}/factors/{factor_id}/start",
+            || web::route().to(challenges::start_factor),
+        ),
+        (
+            Method::POST,
+            "/system/challenges/{challenge_id}/factors/{factor_id}/verify",
+            || web::route().to(challenges::verify_factor),
+        ),
+    ]
+}

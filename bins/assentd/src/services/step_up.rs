@@ -1,0 +1,308 @@
+//! Step-up identity challenges (Apiture's `requiredIdentityChallenge`): when an operation needs
+//! the customer to prove who they are again, a challenge is opened with every factor the
+//! customer has (SMS, voice, email, an authenticator app, security questions). No code is sent
+//! until a factor is started; one right answer on any factor verifies the challenge, and every
+//! wrong answer, on any factor, counts against the same limit. The retried operation redeems
+//! the verified challenge once, within five minutes.
+
+use super::otp::Destination;
+use crate::delivery::Channel;
+use crate::state::AppState;
+use assent_identity::password::PasswordCheck;
+use assent_otp::challenge::{Challenge, RedeemError, VerifyError};
+use assent_otp::security_questions::{self, QuestionsError};
+use assent_otp::totp::{TotpAlgorithm, TotpError, TotpSecret};
+use assent_repository::users::UserRow;
+use assent_repository::{DbConnection, RepoError, challenges, security_answers, totp, transaction};
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+/// Purposes of step-up challenges start with this, then the operation id.
+const PREFIX: &str = "apiture:";
+/// How long after its verification a challenge may be redeemed.
+pub const REDEEM_WINDOW: Duration = Duration::minutes(5);
+/// Security questions asked per challenge (of those the customer enrolled).
+const QUESTIONS_ASKED: usize = 3;
+
+/// Kinds of factor, as Apiture names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorType {
+    Sms,
+    Email,
+    Voice,
+    AuthenticatorToken,
+    SecurityQuestions,
+}
+
+impl FactorType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FactorType::Sms => "sms",
+            FactorType::Email => "email",
+            FactorType::Voice => "voice",
+            FactorType::AuthenticatorToken => "authenticatorToken",
+            FactorType::SecurityQuestions => "securityQuestions",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            FactorType::Sms,
+            FactorType::Email,
+            FactorType::Voice,
+            FactorType::AuthenticatorToken,
+            FactorType::SecurityQuestions,
+        ]
+        .into_iter()
+        .find(|f| f.as_str() == name)
+    }
+
+    /// The delivery channel of a factor whose code is sent.
+    pub fn channel(self) -> Option<Channel> {
+        match self {
+            FactorType::Sms => Some(Channel::Sms),
+            FactorType::Email => Some(Channel::Email),
+            FactorType::Voice => Some(Channel::Voice),
+            FactorType::AuthenticatorToken | FactorType::SecurityQuestions => None,
+        }
+    }
+}
+
+/// One factor of a challenge. Its id is its type (a customer has at most one of each).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Factor {
+    pub kind: FactorType,
+    /// The phone number or email address; for security questions, the ids asked,
+    /// comma-separated; empty for an authenticator.
+    pub detail: String,
+}
+
+impl Factor {
+    pub fn id(&self) -> &'static str {
+        self.kind.as_str()
+    }
+
+    /// Where this factor's code goes, for factors whose code is sent.
+    pub fn destination(&self) -> Option<Destination> {
+        self.kind.channel().map(|channel| Destination {
+            channel,
+            address: self.detail.clone(),
+        })
+    }
+
+    pub fn questions(&self) -> Vec<String> {
+        self.detail
+            .split(',')
+            .filter(|q| !q.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The factor as `requiredIdentityChallenge` lists it: labels that let the customer
+    /// recognise the channel without revealing it.
+    pub fn json(&self) -> Value {
+        let labels: Vec<String> = match self.kind {
+            // The reference's label for phones is the last four digits.
+            FactorType::Sms | FactorType::Voice => {
+                let digits: String = self.detail.chars().filter(char::is_ascii_digit).collect();
+                vec![
+                    digits
+                        .get(digits.len().saturating_sub(4)..)
+                        .unwrap_or("")
+                        .to_owned(),
+                ]
+            }
+            FactorType::Email => vec![Channel::Email.mask(&self.detail)],
+            FactorType::AuthenticatorToken => vec!["Authenticator app".to_owned()],
+            FactorType::SecurityQuestions => vec!["Security questions".to_owned()],
+        };
+        let mut factor = json!({ "id": self.id(), "type": self.kind.as_str(), "labels": labels });
+        if self.kind == FactorType::SecurityQuestions {
+            let questions: Vec<Value> = self
+                .questions()
+                .iter()
+                .filter_map(|id| {
+                    security_questions::prompt(id).map(|p| json!({ "id": id, "prompt": p }))
+                })
+                .collect();
+            factor["securityQuestions"] = json!({ "questions": questions });
+        }
+        factor
+    }
+}
+
+/// Every factor the customer can use now.
+pub fn factors_for(conn: &mut DbConnection, user: &UserRow) -> Result<Vec<Factor>, RepoError> {
+    let mut factors = Vec::new();
+    if let Some(phone) = user.phone_number.as_deref().filter(|p| !p.is_empty()) {
+        for kind in [FactorType::Sms, FactorType::Voice] {
+            factors.push(Factor {
+                kind,
+                detail: phone.to_owned(),
+            });
+        }
+    }
+    if !user.email.is_empty() {
+        factors.push(Factor {
+            kind: FactorType::Email,
+            detail: user.email.clone(),
+        });
+    }
+    if totp::find(conn, &user.user_id)?.is_some_and(|t| t.confirmed_at.is_some()) {
+        factors.push(Factor {
+            kind: FactorType::AuthenticatorToken,
+            detail: String::new(),
+        });
+    }
+    let enrolled: Vec<String> = security_answers::list(conn, &user.user_id)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    if enrolled.len() >= security_questions::MIN_ENROLLED {
+        let asked = security_questions::choose(&enrolled, QUESTIONS_ASKED, &mut rand::rng());
+        factors.push(Factor {
+            kind: FactorType::SecurityQuestions,
+            detail: asked.join(","),
+        });
+    }
+    Ok(factors)
+}
+
+/// Opens a challenge for `operation_id` with `factors`, for `user_id`.
+pub fn open(
+    state: &AppState,
+    conn: &mut DbConnection,
+    now: OffsetDateTime,
+    operation_id: &str,
+    user_id: &str,
+    factors: &[Factor],
+) -> Result<Challenge, RepoError> {
+    let challenge = Challenge::open(
+        &format!("{PREFIX}{operation_id}"),
+        state.otp_policy,
+        now,
+        &mut rand::rng(),
+    );
+    let rows: Vec<(String, String)> = factors
+        .iter()
+        .map(|f| (f.kind.as_str().to_owned(), f.detail.clone()))
+        .collect();
+    transaction(conn, |conn| {
+        challenges::insert(conn, &challenge, Some(user_id))?;
+        challenges::insert_destinations(conn, &challenge.id, &rows)
+    })?;
+    Ok(challenge)
+}
+
+/// The `attributes` of a `challengeRequired` problem.
+pub fn required_challenge(challenge: &Challenge, factors: &[Factor]) -> Value {
+    json!({
+        "operationId": operation_of(challenge).unwrap_or_default(),
+        "challengeId": challenge.id.to_string(),
+        "factors": factors.iter().map(Factor::json).collect::<Vec<_>>(),
+    })
+}
+
+/// The operation a step-up challenge was opened for.
+pub fn operation_of(challenge: &Challenge) -> Option<&str> {
+    challenge.purpose.strip_prefix(PREFIX)
+}
+
+/// A step-up challenge with its owner and factors; `None` for any other challenge.
+pub fn load(
+    conn: &mut DbConnection,
+    id: &Uuid,
+) -> Result<Option<(Challenge, String, Vec<Factor>)>, RepoError> {
+    let Some((challenge, Some(owner))) = challenges::find(conn, id)? else {
+        return Ok(None);
+    };
+    if operation_of(&challenge).is_none() {
+        return Ok(None);
+    }
+    let factors = challenges::destinations(conn, id)?
+        .into_iter()
+        .filter_map(|(kind, detail)| FactorType::parse(&kind).map(|kind| Factor { kind, detail }))
+        .collect();
+    Ok(Some((challenge, owner, factors)))
+}
+
+/// Answers with an authenticator-app code: the code must be right for the current or
+/// previous step and that step not used before (recorded at once, so it is single use), and
+/// the outcome counts against the challenge like a sent code's.
+pub fn verify_authenticator(
+    state: &AppState,
+    conn: &mut DbConnection,
+    challenge_id: &Uuid,
+    user_id: &str,
+    code: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Result<(), VerifyError>>, RepoError> {
+    let Some(row) = totp::find(conn, user_id)?.filter(|r| r.confirmed_at.is_some()) else {
+        return Ok(None);
+    };
+    let Ok(bytes) = state.totp_sealer.open(&row.secret_sealed, user_id) else {
+        return Err(RepoError::CorruptRow {
+            table: "totp_authenticators",
+            reason: "sealed secret does not open".into(),
+        });
+    };
+    let algorithm = TotpAlgorithm::parse(&row.algorithm).unwrap_or(TotpAlgorithm::Sha1);
+    let digits = u32::try_from(row.digits).unwrap_or(6);
+    let secret = TotpSecret::from_bytes(bytes, algorithm, digits);
+    let last = row.last_used_step.and_then(|s| u64::try_from(s).ok());
+    let right = match secret.verify(code, now, last) {
+        Err(TotpError::Malformed) => return Ok(Some(Err(VerifyError::Malformed))),
+        Err(TotpError::Wrong | TotpError::Replayed) => false,
+        Ok(step) => {
+            let step = i64::try_from(step).unwrap_or(i64::MAX);
+            totp::use_step(conn, user_id, step)?
+        }
+    };
+    challenges::update(conn, challenge_id, |c| c.verify_with(now, || right))
+}
+
+/// Whether `given` answers exactly the questions `asked`, every one right (Argon2id checks:
+/// run on the hashing pool). `Err` when the answers do not match the questions asked, which
+/// cannot be right and is not counted.
+pub fn check_answers(
+    state: &AppState,
+    conn: &mut DbConnection,
+    user_id: &str,
+    asked: &[String],
+    given: &[(String, String)],
+) -> Result<Result<bool, QuestionsError>, RepoError> {
+    let stored = security_answers::list(conn, user_id)?;
+    Ok(security_questions::check(asked, given, |id, normalised| {
+        stored.iter().any(|(qid, hash)| {
+            qid == id
+                && matches!(
+                    state.password_hasher.verify(
+                        &assent_identity::secret::SecretString::new(normalised.to_owned()),
+                        hash,
+                    ),
+                    PasswordCheck::Match { .. }
+                )
+        })
+    }))
+}
+
+/// Redeems the verified challenge named by the retried request for `operation_id` by
+/// `user_id`: once, within [`REDEEM_WINDOW`] of its verification. `None` when no such
+/// challenge exists.
+pub fn redeem(
+    conn: &mut DbConnection,
+    challenge_id: &Uuid,
+    operation_id: &str,
+    user_id: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Result<(), RedeemError>>, RepoError> {
+    super::otp::redeem(
+        conn,
+        challenge_id,
+        &format!("{PREFIX}{operation_id}"),
+        user_id,
+        now,
+        REDEEM_WINDOW,
+    )
+}

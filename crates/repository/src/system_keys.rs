@@ -1,0 +1,37 @@
+//! API keys of trusted system callers, stored only as keyed hashes.
+
+use crate::schema::system_keys;
+use crate::{DbConnection, RepoError, to_micros};
+use diesel::prelude::*;
+use time::OffsetDateTime;
+
+/// Stores a key's hash under `name`.
+pub fn insert(
+    conn: &mut DbConnection,
+    key_id: &str,
+    name: &str,
+    key_hash: &str,
+    now: OffsetDateTime,
+) -> Result<(), RepoError> {
+    diesel::insert_into(system_keys::table)
+        .values((
+            system_keys::key_id.eq(key_id),
+            system_keys::name.eq(name),
+            system_keys::key_hash.eq(key_hash),
+            system_keys::created_at.eq(to_micros(now)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The `(key_id, name)` of the key with this hash.
+pub fn find_by_hash(
+    conn: &mut DbConnection,
+    key_hash: &str,
+) -> Result<Option<(String, String)>, RepoError> {
+    Ok(system_keys::table
+        .filter(system_keys::key_hash.eq(key_hash))
+        .select((system_keys::key_id, system_keys::name))
+        .get_result(conn)
+        .optional()?)
+}
