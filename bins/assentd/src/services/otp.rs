@@ -92,15 +92,15 @@ pub fn charge_client(
     conn: &mut DbConnection,
     client: &str,
     now: OffsetDateTime,
-) -> Result<bool, Internal> {
+) -> Result<bool, RepoError> {
     let subject = subject(state, CLIENT_SCOPE, client);
-    Ok(quotas::consume(
+    quotas::consume(
         conn,
         CLIENT_SCOPE,
         &subject,
         hour_start(now),
         state.config.otp_prelogin_requests_per_client_per_hour,
-    )?)
+    )
 }
 
 enum Abort {
@@ -126,11 +126,11 @@ impl RetryableError for Abort {
     }
 }
 
-fn finish<T>(result: Result<T, Abort>) -> Result<Result<T, SendRefusal>, Internal> {
+fn finish<T>(result: Result<T, Abort>) -> Result<Result<T, SendRefusal>, RepoError> {
     match result {
         Ok(value) => Ok(Ok(value)),
         Err(Abort::Refused(refusal)) => Ok(Err(refusal)),
-        Err(Abort::Repo(error)) => Err(error.into()),
+        Err(Abort::Repo(error)) => Err(error),
     }
 }
 
@@ -146,7 +146,7 @@ pub fn create(
     user_id: Option<&str>,
     destinations: &[Destination],
     mut also: impl FnMut(&mut DbConnection, &Challenge) -> Result<(), RepoError>,
-) -> Result<Result<Issued, SendRefusal>, Internal> {
+) -> Result<Result<Issued, SendRefusal>, RepoError> {
     let (challenge, code) = Challenge::issue(
         purpose,
         state.otp_policy,
@@ -171,7 +171,7 @@ pub fn create(
 }
 
 /// The stored destinations of a challenge.
-pub fn destinations(conn: &mut DbConnection, id: &Uuid) -> Result<Vec<Destination>, Internal> {
+pub fn destinations(conn: &mut DbConnection, id: &Uuid) -> Result<Vec<Destination>, RepoError> {
     Ok(challenges::destinations(conn, id)?
         .into_iter()
         .filter_map(|(channel, address)| {
@@ -188,7 +188,7 @@ pub fn resend(
     conn: &mut DbConnection,
     id: &Uuid,
     now: OffsetDateTime,
-) -> Result<Option<Result<Issued, SendRefusal>>, Internal> {
+) -> Result<Option<Result<Issued, SendRefusal>>, RepoError> {
     let destinations = destinations(conn, id)?;
     send_code(state, conn, id, &destinations, now)
 }
@@ -202,7 +202,7 @@ pub fn send_code(
     id: &Uuid,
     destinations: &[Destination],
     now: OffsetDateTime,
-) -> Result<Option<Result<Issued, SendRefusal>>, Internal> {
+) -> Result<Option<Result<Issued, SendRefusal>>, RepoError> {
     let result = transaction(conn, |conn| {
         let mut saved = None;
         let outcome = challenges::update(conn, id, |challenge| {
@@ -223,7 +223,7 @@ pub fn send_code(
         Ok(None) => Ok(None),
         Ok(Some(pair)) => Ok(Some(Ok(pair))),
         Err(Abort::Refused(refusal)) => Ok(Some(Err(refusal))),
-        Err(Abort::Repo(error)) => Err(error.into()),
+        Err(Abort::Repo(error)) => Err(error),
     }
 }
 

@@ -166,6 +166,12 @@ impl fmt::Display for ApitureError {
     }
 }
 
+impl From<assent_repository::RepoError> for ApitureError {
+    fn from(error: assent_repository::RepoError) -> Self {
+        ApitureError::internal(&error)
+    }
+}
+
 impl From<crate::services::Internal> for ApitureError {
     fn from(error: crate::services::Internal) -> Self {
         ApitureError::internal(&error)

@@ -157,6 +157,12 @@ impl fmt::Display for ObpError {
     }
 }
 
+impl From<assent_repository::RepoError> for ObpError {
+    fn from(error: assent_repository::RepoError) -> Self {
+        ObpError::internal(&error)
+    }
+}
+
 impl From<crate::services::Internal> for ObpError {
     fn from(error: crate::services::Internal) -> Self {
         ObpError::internal(&error)

@@ -9,7 +9,7 @@ use crate::api::blocking;
 use crate::delivery::Channel;
 use crate::services::auth::{SessionError, SignedIn, check_session};
 use crate::services::otp::{self, Answered, Destination, SendRefusal};
-use crate::services::{Internal, now, record};
+use crate::services::{now, record};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -18,7 +18,7 @@ use assent_identity::secret::SecretString;
 use assent_otp::challenge::{Challenge, ChallengeState, RedeemError, ResendError, VerifyError};
 use assent_otp::masking::normalise_phone;
 use assent_otp::security_questions::{self, CATALOGUE, QuestionsError};
-use assent_repository::{DbConnection, challenges, security_answers, transaction};
+use assent_repository::{DbConnection, RepoError, challenges, security_answers, transaction};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -182,7 +182,7 @@ fn find_flow(
     id: &Uuid,
     flow: Flow,
     user_id: Option<&str>,
-) -> Result<Option<Challenge>, Internal> {
+) -> Result<Option<Challenge>, RepoError> {
     Ok(match challenges::find(conn, id)? {
         Some((challenge, owner))
             if challenge.purpose == flow.purpose() && owner.as_deref() == user_id =>
@@ -265,36 +265,48 @@ async fn request_code(
         let state = worker;
         let now = now();
         let mut conn = state.pool.get().map_err(|e| TemenosError::internal(&e))?;
-        if let Some(client) = &client
-            && !otp::charge_client(&state, &mut conn, client, now)?
-        {
-            return Err(client_over_quota());
-        }
-        match resend_of {
-            None => {
-                let (challenge, code) = otp::create(
-                    &state,
-                    &mut conn,
-                    now,
-                    flow.purpose(),
-                    user_id.as_deref(),
-                    &destinations,
-                    |_, _| Ok(()),
-                )?
-                .map_err(refusal_error)?;
-                Ok((challenge, code, destinations))
-            }
-            Some(id) => {
-                let challenge = find_flow(&mut conn, &id, flow, user_id.as_deref())?
-                    .ok_or_else(unknown_flow)?;
-                check_security_key(&state, &challenge, security_key.as_deref())?;
-                let (challenge, code) = otp::resend(&state, &mut conn, &id, now)?
-                    .ok_or_else(unknown_flow)?
-                    .map_err(refusal_error)?;
-                let destinations = otp::destinations(&mut conn, &id)?;
-                Ok((challenge, code, destinations))
-            }
-        }
+        // One transaction (one commit) for the client's allowance and the challenge.
+        transaction(
+            &mut conn,
+            |conn| -> Result<Result<_, TemenosError>, RepoError> {
+                if let Some(client) = &client
+                    && !otp::charge_client(&state, conn, client, now)?
+                {
+                    return Ok(Err(client_over_quota()));
+                }
+                Ok(match resend_of {
+                    None => otp::create(
+                        &state,
+                        conn,
+                        now,
+                        flow.purpose(),
+                        user_id.as_deref(),
+                        &destinations,
+                        |_, _| Ok(()),
+                    )?
+                    .map(|(challenge, code)| (challenge, code, destinations.clone()))
+                    .map_err(refusal_error),
+                    Some(id) => {
+                        let Some(challenge) = find_flow(conn, &id, flow, user_id.as_deref())?
+                        else {
+                            return Ok(Err(unknown_flow()));
+                        };
+                        if let Err(error) =
+                            check_security_key(&state, &challenge, security_key.as_deref())
+                        {
+                            return Ok(Err(error));
+                        }
+                        match otp::resend(&state, conn, &id, now)? {
+                            None => Err(unknown_flow()),
+                            Some(Err(refusal)) => Err(refusal_error(refusal)),
+                            Some(Ok((challenge, code))) => {
+                                Ok((challenge, code, otp::destinations(conn, &id)?))
+                            }
+                        }
+                    }
+                })
+            },
+        )?
     })
     .await??;
     let (challenge, code, destinations) = issued;
@@ -320,30 +332,40 @@ async fn verify_code(
     let answered = blocking(move || -> Result<_, TemenosError> {
         let now = now();
         let mut conn = state.pool.get().map_err(|e| TemenosError::internal(&e))?;
-        if let Some(client) = &client
-            && !otp::charge_client(&state, &mut conn, client, now)?
-        {
-            return Err(client_over_quota());
-        }
-        let challenge =
-            find_flow(&mut conn, &id, flow, user_id.as_deref())?.ok_or_else(unknown_flow)?;
-        check_security_key(&state, &challenge, security_key.as_deref())?;
-        let outcome = otp::answer(&state, &mut conn, &id, answer.trim(), now, |c, owner| {
-            c.purpose == flow.purpose() && owner == user_id.as_deref()
-        })
-        .map_err(|e| TemenosError::internal(&e))?
-        .ok_or_else(unknown_flow)?;
-        if let Answered::Verified(_) = outcome {
-            record(
-                &mut conn,
-                now,
-                "otp.verified",
-                user_id.as_deref(),
-                json!({ "purpose": flow.purpose(), "challenge_id": id.to_string() }),
-            )
-            .map_err(|e| TemenosError::internal(&e))?;
-        }
-        Ok(outcome)
+        // One transaction (one commit) for the client's allowance, the answer and its audit.
+        transaction(
+            &mut conn,
+            |conn| -> Result<Result<_, TemenosError>, RepoError> {
+                if let Some(client) = &client
+                    && !otp::charge_client(&state, conn, client, now)?
+                {
+                    return Ok(Err(client_over_quota()));
+                }
+                let Some(challenge) = find_flow(conn, &id, flow, user_id.as_deref())? else {
+                    return Ok(Err(unknown_flow()));
+                };
+                if let Err(error) = check_security_key(&state, &challenge, security_key.as_deref())
+                {
+                    return Ok(Err(error));
+                }
+                let outcome = otp::answer(&state, conn, &id, answer.trim(), now, |c, owner| {
+                    c.purpose == flow.purpose() && owner == user_id.as_deref()
+                })?;
+                let Some(outcome) = outcome else {
+                    return Ok(Err(unknown_flow()));
+                };
+                if let Answered::Verified(_) = outcome {
+                    record(
+                        conn,
+                        now,
+                        "otp.verified",
+                        user_id.as_deref(),
+                        json!({ "purpose": flow.purpose(), "challenge_id": id.to_string() }),
+                    )?;
+                }
+                Ok(Ok(outcome))
+            },
+        )?
     })
     .await??;
     match answered {

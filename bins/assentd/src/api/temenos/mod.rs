@@ -73,6 +73,12 @@ impl fmt::Display for TemenosError {
     }
 }
 
+impl From<assent_repository::RepoError> for TemenosError {
+    fn from(error: assent_repository::RepoError) -> Self {
+        TemenosError::internal(&error)
+    }
+}
+
 impl From<crate::services::Internal> for TemenosError {
     fn from(error: crate::services::Internal) -> Self {
         TemenosError::internal(&error)
