@@ -54,5 +54,30 @@ fn headers(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, tokens, passwords, headers);
+fn one_time_codes(c: &mut Criterion) {
+    use assent_otp::challenge::{Challenge, ChallengePolicy, CodeHasher};
+    use assent_otp::totp::TotpSecret;
+    let secret = TotpSecret::generate(&mut rand::rng());
+    let now = assentd::services::now();
+    let code = secret.code_at_step(TotpSecret::step(now));
+    c.bench_function("totp/verify_sha1_current_step", |b| {
+        b.iter(|| secret.verify(black_box(&code), now, None))
+    });
+    let hasher = CodeHasher::new(&[7u8; 32]).expect("key");
+    let (challenge, code) = Challenge::issue(
+        "bench",
+        ChallengePolicy::default(),
+        now,
+        &mut rand::rng(),
+        &hasher,
+    );
+    c.bench_function("challenge/verify_right_code", |b| {
+        b.iter(|| {
+            let mut fresh = challenge.clone();
+            fresh.verify(black_box(code.expose()), now, &hasher)
+        })
+    });
+}
+
+criterion_group!(benches, tokens, passwords, headers, one_time_codes);
 criterion_main!(benches);
