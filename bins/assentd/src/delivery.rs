@@ -409,3 +409,142 @@ impl Delivery {
         sender.send(message).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Log lines written while `f` runs.
+    fn logs_of(f: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let sink = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    }
+
+    fn message(code: &OneTimeCode) -> OutgoingCode<'_> {
+        let at = time::macros::datetime!(2026-12-01 10:00 UTC);
+        OutgoingCode {
+            channel: Channel::Sms,
+            destination: "+447700900123",
+            purpose: "test",
+            challenge_id: Uuid::nil(),
+            code,
+            created_at: at,
+            expires_at: at + time::Duration::minutes(5),
+        }
+    }
+
+    fn code() -> OneTimeCode {
+        let hasher = assent_otp::challenge::CodeHasher::new(&[1u8; 32]).unwrap();
+        let (_, code) = assent_otp::challenge::Challenge::issue(
+            "test",
+            Default::default(),
+            time::macros::datetime!(2026-12-01 10:00 UTC),
+            &mut rand::rng(),
+            &hasher,
+        );
+        code
+    }
+
+    #[test]
+    fn the_log_delivery_shows_the_code_only_in_development_mode() {
+        let code = code();
+        let quiet = logs_of(|| {
+            let sent = futures_util::FutureExt::now_or_never(
+                LogSender {
+                    reveal_codes: false,
+                }
+                .send(&message(&code)),
+            );
+            assert!(matches!(sent, Some(Ok(()))));
+        });
+        assert!(quiet.contains("one-time code sent"), "{quiet}");
+        assert!(quiet.contains("+44XXXXXXXX23"), "{quiet}");
+        assert!(
+            !quiet.contains(code.expose()) && !quiet.contains("7700900123"),
+            "{quiet}"
+        );
+        let loud = logs_of(|| {
+            let _ = futures_util::FutureExt::now_or_never(
+                LogSender { reveal_codes: true }.send(&message(&code)),
+            );
+        });
+        assert!(loud.contains(code.expose()), "{loud}");
+    }
+
+    #[test]
+    fn the_file_delivery_writes_one_private_json_line_per_message() {
+        let dir = std::env::temp_dir().join(format!("assent-delivery-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("codes.jsonl");
+        let sender = FileSender::new(path.clone());
+        let code = code();
+        for _ in 0..2 {
+            let sent = futures_util::FutureExt::now_or_never(sender.send(&message(&code)));
+            assert!(matches!(sent, Some(Ok(()))));
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(
+            lines[0],
+            serde_json::json!({
+                "channel": "sms",
+                "destination": "+447700900123",
+                "purpose": "test",
+                "challenge_id": Uuid::nil().to_string(),
+                "code": code.expose(),
+                "created_at": "2026-12-01T10:00:00Z",
+            })
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let unwritable = FileSender::new(dir.join("missing").join("codes.jsonl"));
+        let failed = futures_util::FutureExt::now_or_never(unwritable.send(&message(&code)));
+        assert!(matches!(failed, Some(Err(DeliveryError::Failed(_)))));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn adapters_are_chosen_by_spec_and_channel() {
+        assert!(is_valid_spec("log"));
+        assert!(is_valid_spec("file:/tmp/x"));
+        assert!(is_valid_spec("smtp://relay:25"));
+        assert!(is_valid_spec("webhook:https://sms.example/send"));
+        for bad in ["", "file:", "webhook:ftp://x", "sms", "smtp:relay"] {
+            assert!(!is_valid_spec(bad), "{bad}");
+        }
+        assert!(is_cleartext_spec("file:/x", false));
+        assert!(!is_cleartext_spec("log", false));
+        assert!(is_cleartext_spec("log", true));
+        assert_eq!(
+            Channel::Email.mask("sowmya@example.com"),
+            "sowXXX@example.com"
+        );
+        assert_eq!(Channel::Sms.mask("not a phone"), "XXXX");
+    }
+}

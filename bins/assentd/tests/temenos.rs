@@ -303,6 +303,56 @@ async fn resends_rotate_the_code_keep_the_count_and_are_limited() {
 }
 
 #[actix_web::test]
+async fn a_code_only_answers_its_own_flow() {
+    for app in apps() {
+        let svc = app.service().await;
+        let mut flows = Vec::new();
+        for phone in [PHONE, "+4915112345678"] {
+            let (_, _, body) = send(
+                &svc,
+                post("requestOTPPreLoginMB", json!({ "Phone": phone })),
+            )
+            .await;
+            flows.push(mfa(&body));
+        }
+        let (first, first_key) = &flows[0];
+        let (second, second_key) = &flows[1];
+        let first_code = app.code_of(first);
+        let second_code = app.code_of(second);
+        if first_code != second_code {
+            let (status, _, reply) = send(
+                &svc,
+                post(
+                    "verifyOTPPreLoginMB",
+                    verify_body(second, second_key, &first_code),
+                ),
+            )
+            .await;
+            assert_eq!((status, errcode(&reply)), (401, 10808), "{reply}");
+        }
+        // Nor does one flow's security key open another.
+        let (status, _, reply) = send(
+            &svc,
+            post(
+                "verifyOTPPreLoginMB",
+                verify_body(second, first_key, &second_code),
+            ),
+        )
+        .await;
+        assert_eq!((status, errcode(&reply)), (400, 10803));
+        let (status, _, _) = send(
+            &svc,
+            post(
+                "verifyOTPPreLoginMB",
+                verify_body(first, first_key, &first_code),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+}
+
+#[actix_web::test]
 async fn resends_wait_for_the_cooldown() {
     for app in apps() {
         let svc = app.service().await;
