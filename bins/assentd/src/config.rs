@@ -47,6 +47,10 @@ pub struct Config {
     pub otp_prelogin_requests_per_client_per_hour: u32,
     pub dev_mode: bool,
     pub totp_issuer: String,
+    pub institution_id: String,
+    pub session_reauthentication_interval_secs: u64,
+    pub session_retention_days: u64,
+    pub housekeeping_interval_secs: u64,
     pub session_idle_timeout_secs: u64,
     pub session_absolute_lifetime_secs: u64,
     pub max_bad_login_attempts: u32,
@@ -89,6 +93,10 @@ impl Default for Config {
             otp_prelogin_requests_per_client_per_hour: 20,
             dev_mode: false,
             totp_issuer: "Assent".into(),
+            institution_id: "ASSENT".into(),
+            session_reauthentication_interval_secs: 43_200,
+            session_retention_days: 30,
+            housekeeping_interval_secs: 3_600,
             session_idle_timeout_secs: 300,
             session_absolute_lifetime_secs: 43_200,
             max_bad_login_attempts: 5,
@@ -132,6 +140,10 @@ const KEYS: &[&str] = &[
     "otp_prelogin_requests_per_client_per_hour",
     "dev_mode",
     "totp_issuer",
+    "institution_id",
+    "session_reauthentication_interval_secs",
+    "session_retention_days",
+    "housekeeping_interval_secs",
     "session_idle_timeout_secs",
     "session_absolute_lifetime_secs",
     "max_bad_login_attempts",
@@ -165,6 +177,7 @@ const STRING_KEYS: &[&str] = &[
     "otp_phone_delivery",
     "otp_email_from",
     "totp_issuer",
+    "institution_id",
     "log_format",
     "log_level",
     "provider",
@@ -252,6 +265,26 @@ impl Config {
                 "session_absolute_lifetime_secs must not be shorter than session_idle_timeout_secs"
                     .into(),
             );
+        }
+        let institution_ok = (2..=8).contains(&self.institution_id.len())
+            && self
+                .institution_id
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        if !institution_ok {
+            return fail(format!(
+                "institution_id {:?}: 2 to 8 characters from A-Z, 0-9 and _",
+                self.institution_id
+            ));
+        }
+        if self.session_reauthentication_interval_secs == 0 {
+            return fail("session_reauthentication_interval_secs must be at least 1".into());
+        }
+        if !(1..=3650).contains(&self.session_retention_days) {
+            return fail("session_retention_days must be between 1 and 3650".into());
+        }
+        if !(10..=86_400).contains(&self.housekeeping_interval_secs) {
+            return fail("housekeeping_interval_secs must be between 10 and 86400".into());
         }
         if self.session_absolute_lifetime_secs > 30 * 24 * 3600 {
             return fail("session_absolute_lifetime_secs must be at most 30 days".into());

@@ -36,10 +36,9 @@ pub fn build_app(
 pub fn serve(config: Config) -> Result<(), StartError> {
     let addr = config.listen_addr()?;
     if config.otp_delivery_is_cleartext() {
+        // Only the adapter's kind: a spec can hold credentials (smtps://user:password@...).
         tracing::warn!(
-            delivery = %config.otp_delivery,
-            "OTP delivery {:?} writes one-time codes in CLEAR TEXT: for development and tests only, never in production",
-            config.otp_delivery
+            "OTP delivery writes one-time codes in CLEAR TEXT (file, or log in dev_mode): for development and tests only, never in production"
         );
     }
     let workers = config.workers;
@@ -47,6 +46,7 @@ pub fn serve(config: Config) -> Result<(), StartError> {
     let shutdown = config.shutdown_timeout_secs;
     let state = web::Data::new(AppState::build(config)?);
     tracing::info!(%addr, database = state.pool.backend_name(), "assentd listening");
+    start_housekeeping(state.clone().into_inner());
     actix_web::rt::System::new().block_on(async move {
         let mut server = HttpServer::new(move || build_app(state.clone()))
             .shutdown_timeout(shutdown)
@@ -61,4 +61,43 @@ pub fn serve(config: Config) -> Result<(), StartError> {
             .await
             .map_err(|e| StartError::Other(format!("server: {e}")))
     })
+}
+
+/// Deletes ended sessions, old challenges and old abuse-limit windows every
+/// `housekeeping_interval_secs` (with up to 10 % jitter, so replicas spread out), on a thread
+/// of its own. Every statement is idempotent: several replicas sweeping at once is harmless.
+fn start_housekeeping(state: std::sync::Arc<AppState>) {
+    let interval = state.config.housekeeping_interval_secs;
+    let spawned = std::thread::Builder::new()
+        .name("housekeeping".into())
+        .spawn(move || {
+            loop {
+                let jitter = rand::random_range(0..=interval / 10);
+                std::thread::sleep(std::time::Duration::from_secs(interval + jitter));
+                let swept = state
+                    .pool
+                    .get()
+                    .map_err(|e| e.to_string())
+                    .and_then(|mut conn| {
+                        crate::services::customer_sessions::sweep(
+                            &state,
+                            &mut conn,
+                            crate::services::now(),
+                        )
+                        .map_err(|e| e.to_string())
+                    });
+                match swept {
+                    Ok(swept) => tracing::info!(
+                        sessions = swept.sessions,
+                        challenges = swept.challenges,
+                        quota_windows = swept.quota_windows,
+                        "housekeeping"
+                    ),
+                    Err(error) => tracing::error!(%error, "housekeeping failed"),
+                }
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::error!(%error, "housekeeping thread not started");
+    }
 }

@@ -75,6 +75,9 @@ impl AppState {
             ),
             // Write activity rarely, but often enough that the idle timeout stays meaningful.
             activity_write_interval: std::cmp::min(Duration::seconds(5), idle / 5),
+            reauthentication_interval: Duration::seconds(
+                i64::try_from(config.session_reauthentication_interval_secs).unwrap_or(i64::MAX),
+            ),
         };
         let metrics = Metrics::new(pool.clone()).map_err(|e| StartError::Other(e.to_string()))?;
         let dauth = crate::dauth::DAuthVerifier::from_config(&config)?.map(Arc::new);

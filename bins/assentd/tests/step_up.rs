@@ -84,28 +84,6 @@ fn redeem(app: &TestApp, challenge: &str, user_id: &str) -> bool {
     )
 }
 
-/// Every problem response meets the reference's constraints.
-fn assert_problem(status: u16, headers: &actix_web::http::header::HeaderMap, body: &Value) {
-    assert_eq!(
-        headers.get("content-type").unwrap().to_str().unwrap(),
-        "application/problem+json"
-    );
-    assert_eq!(body["status"].as_u64(), Some(u64::from(status)), "{body}");
-    let id = body["id"].as_str().unwrap();
-    assert!(
-        (6..=48).contains(&id.len())
-            && id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_:.~$".contains(c)),
-        "{id}"
-    );
-    let at = body["occurredAt"].as_str().unwrap();
-    assert_eq!(at.len(), 24, "RFC 3339 UTC with milliseconds: {at}");
-    assert!(at.ends_with('Z') && at.as_bytes()[19] == b'.', "{at}");
-    assert!(body["type"].as_str().unwrap().starts_with("https://"));
-    assert!(!body["title"].as_str().unwrap().is_empty());
-}
-
 async fn customer<S, B>(app: &TestApp, svc: &S) -> (String, String)
 where
     S: actix_web::dev::Service<

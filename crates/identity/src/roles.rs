@@ -54,6 +54,7 @@ pub const ROLES: &[Role] = &[
     bank("CanRevokeConsentAtBank"),
     system("CanSeeAccountAccessForAnyUser"),
     system("CanSetCallLimits"),
+    system("CanTerminateUserSessions"),
     system("CanUnlockUser"),
     system("CanUpdateConsumerRedirectUrl"),
 ];

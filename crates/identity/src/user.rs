@@ -18,6 +18,24 @@ impl UserId {
     }
 }
 
+/// A new customer number: 16 random digits, the first not 0 (numbers given to users from
+/// before customer numbers existed start with 0, so the two never meet).
+pub fn generate_customer_number(rng: &mut impl rand_core::CryptoRng) -> String {
+    let mut digits = String::with_capacity(16);
+    while digits.len() < 16 {
+        let mut byte = [0u8; 1];
+        rng.fill_bytes(&mut byte);
+        // Below 250 every digit is equally likely.
+        if let Some(b) = byte.first().filter(|b| **b < 250) {
+            let digit = b % 10;
+            if !(digits.is_empty() && digit == 0) {
+                digits.push(char::from(b'0' + digit));
+            }
+        }
+    }
+    digits
+}
+
 impl std::fmt::Display for UserId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
@@ -44,6 +62,8 @@ pub struct User {
     pub last_name: String,
     /// Mobile number for one-time codes (E.164), if given.
     pub phone_number: Option<String>,
+    /// The customer's numeric id at the institution (Apiture `customerId`).
+    pub customer_number: Option<String>,
     /// When the user registered.
     pub created_at: OffsetDateTime,
 }

@@ -22,6 +22,7 @@ fn hot_path(c: &mut Criterion) {
             first_name: "B".into(),
             last_name: "B".into(),
             phone_number: None,
+            customer_number: None,
             created_at: now,
         };
         users::insert(&mut conn, &UserRow::new(&user, "bench".into(), "x".into())).expect("user");

@@ -245,3 +245,15 @@ pub fn update<R>(
         "challenge update kept colliding".into(),
     ))
 }
+
+/// Deletes challenges (with their destinations and what they confirmed) whose code expired
+/// before `cutoff`; returns how many.
+pub fn delete_expired_before(
+    conn: &mut DbConnection,
+    cutoff: time::OffsetDateTime,
+) -> Result<usize, RepoError> {
+    Ok(
+        diesel::delete(challenges::table.filter(challenges::expires_at.lt(to_micros(cutoff))))
+            .execute(conn)?,
+    )
+}

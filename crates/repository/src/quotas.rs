@@ -70,3 +70,15 @@ pub fn used(
         .optional()?;
     Ok(used.map_or(0, |n| u32::try_from(n).unwrap_or(0)))
 }
+
+/// Deletes every window that started before `cutoff` (subjects not seen since); returns how
+/// many.
+pub fn delete_windows_before(
+    conn: &mut DbConnection,
+    cutoff: OffsetDateTime,
+) -> Result<usize, RepoError> {
+    Ok(diesel::delete(
+        quota_counters::table.filter(quota_counters::window_start.lt(to_micros(cutoff))),
+    )
+    .execute(conn)?)
+}

@@ -18,6 +18,7 @@ diesel::table! {
         password_hash -> Text,
         created_at -> BigInt,
         phone_number -> Nullable<Text>,
+        customer_number -> Nullable<Text>,
     }
 }
 
@@ -51,6 +52,11 @@ diesel::table! {
         expires_at -> BigInt,
         terminated_at -> Nullable<BigInt>,
         consumer_id -> Text,
+        institution_id -> Text,
+        last_strong_auth_at -> BigInt,
+        termination_reason -> Nullable<Text>,
+        client_ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
     }
 }
 

@@ -29,6 +29,16 @@ pub struct SessionRow {
     pub terminated_at: Option<i64>,
     /// The consumer's UUID text, or `""`.
     pub consumer_id: String,
+    /// Institution code.
+    pub institution_id: String,
+    /// Microseconds since the epoch.
+    pub last_strong_auth_at: i64,
+    /// Why it ended.
+    pub termination_reason: Option<String>,
+    /// Where it started.
+    pub client_ip: Option<String>,
+    /// The client's user agent at the start.
+    pub user_agent: Option<String>,
 }
 
 impl From<&Session> for SessionRow {
@@ -45,6 +55,11 @@ impl From<&Session> for SessionRow {
                 .consumer_id
                 .map(|id| id.to_string())
                 .unwrap_or_default(),
+            institution_id: session.institution_id.clone(),
+            last_strong_auth_at: to_micros(session.last_strong_auth_at),
+            termination_reason: session.termination_reason.clone(),
+            client_ip: session.client_ip.clone(),
+            user_agent: session.user_agent.clone(),
         }
     }
 }
@@ -66,6 +81,11 @@ impl TryFrom<SessionRow> for Session {
             idle_timeout: Duration::seconds(row.idle_timeout_secs),
             expires_at: from_micros(row.expires_at),
             terminated_at: row.terminated_at.map(from_micros),
+            termination_reason: row.termination_reason,
+            institution_id: row.institution_id,
+            last_strong_auth_at: from_micros(row.last_strong_auth_at),
+            client_ip: row.client_ip,
+            user_agent: row.user_agent,
             consumer_id: if row.consumer_id.is_empty() {
                 None
             } else {
@@ -178,7 +198,10 @@ pub fn terminate_all_for_consumer(
             .filter(sessions::consumer_id.eq(consumer_id.to_string()))
             .filter(sessions::terminated_at.is_null()),
     )
-    .set(sessions::terminated_at.eq(Some(to_micros(now))))
+    .set((
+        sessions::terminated_at.eq(Some(to_micros(now))),
+        sessions::termination_reason.eq(Some("consumer_disabled")),
+    ))
     .execute(conn)?)
 }
 
@@ -202,33 +225,126 @@ pub fn record_activity(
     Ok(updated == 1)
 }
 
-/// Terminates a session that is not terminated yet; false if it was already (or never was).
+/// Terminates a session that is not terminated yet, for `reason`; false if it was already
+/// (or never was).
 pub fn terminate(
     conn: &mut DbConnection,
     session_id: &str,
     now: OffsetDateTime,
+    reason: &str,
 ) -> Result<bool, RepoError> {
     let updated = diesel::update(
         sessions::table
             .filter(sessions::session_id.eq(session_id))
             .filter(sessions::terminated_at.is_null()),
     )
-    .set(sessions::terminated_at.eq(Some(to_micros(now))))
+    .set((
+        sessions::terminated_at.eq(Some(to_micros(now))),
+        sessions::termination_reason.eq(Some(reason)),
+    ))
     .execute(conn)?;
     Ok(updated == 1)
 }
 
-/// Terminates every live session of a user (administrative lock); returns how many.
+/// Terminates every live session of a user, except `keep` if given, for `reason`; returns
+/// how many.
 pub fn terminate_all_for_user(
     conn: &mut DbConnection,
     user_id: &str,
     now: OffsetDateTime,
+    reason: &str,
+    keep: Option<&str>,
 ) -> Result<usize, RepoError> {
     Ok(diesel::update(
         sessions::table
             .filter(sessions::user_id.eq(user_id))
-            .filter(sessions::terminated_at.is_null()),
+            .filter(sessions::terminated_at.is_null())
+            .filter(sessions::session_id.ne(keep.unwrap_or(""))),
     )
-    .set(sessions::terminated_at.eq(Some(to_micros(now))))
+    .set((
+        sessions::terminated_at.eq(Some(to_micros(now))),
+        sessions::termination_reason.eq(Some(reason)),
+    ))
     .execute(conn)?)
+}
+
+/// A session by id.
+pub fn find(conn: &mut DbConnection, session_id: &str) -> Result<Option<Session>, RepoError> {
+    sessions::table
+        .find(session_id)
+        .select(SessionRow::as_select())
+        .get_result(conn)
+        .optional()?
+        .map(Session::try_from)
+        .transpose()
+}
+
+/// A user's sessions that have not ended (neither terminated nor past their absolute
+/// expiry), newest first. Idle-expired ones are included; the caller decides with the
+/// session's own state.
+pub fn list_live_for_user(
+    conn: &mut DbConnection,
+    user_id: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<Session>, RepoError> {
+    sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::terminated_at.is_null())
+        .filter(sessions::expires_at.gt(to_micros(now)))
+        .order(sessions::created_at.desc())
+        .select(SessionRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Session::try_from)
+        .collect()
+}
+
+/// Writes a session back if its row still holds what `before` held (activity, strong
+/// authentication, not terminated): the loser of a race writes nothing and decides again.
+pub fn update_if_unchanged(
+    conn: &mut DbConnection,
+    before: &Session,
+    after: &Session,
+) -> Result<bool, RepoError> {
+    let updated = diesel::update(
+        sessions::table
+            .find(before.session_id.as_str())
+            .filter(sessions::terminated_at.is_null())
+            .filter(sessions::last_activity_at.eq(to_micros(before.last_activity_at)))
+            .filter(sessions::last_strong_auth_at.eq(to_micros(before.last_strong_auth_at))),
+    )
+    .set((
+        sessions::last_activity_at.eq(to_micros(after.last_activity_at)),
+        sessions::last_strong_auth_at.eq(to_micros(after.last_strong_auth_at)),
+        sessions::terminated_at.eq(after.terminated_at.map(to_micros)),
+        sessions::termination_reason.eq(after.termination_reason.as_deref()),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Deletes sessions that ended (terminated, or past their absolute expiry) before `cutoff`,
+/// at most `batch` of them; returns how many. Safe to run from several replicas at once.
+pub fn delete_ended_before(
+    conn: &mut DbConnection,
+    cutoff: OffsetDateTime,
+    batch: i64,
+) -> Result<usize, RepoError> {
+    let cutoff = to_micros(cutoff);
+    let ended: Vec<String> = sessions::table
+        .filter(
+            sessions::expires_at
+                .lt(cutoff)
+                .or(sessions::terminated_at.lt(cutoff)),
+        )
+        .select(sessions::session_id)
+        .limit(batch)
+        .load(conn)?;
+    if ended.is_empty() {
+        return Ok(0);
+    }
+    Ok(
+        diesel::delete(sessions::table.filter(sessions::session_id.eq_any(&ended)))
+            .execute(conn)?,
+    )
 }

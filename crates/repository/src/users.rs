@@ -32,6 +32,8 @@ pub struct UserRow {
     pub created_at: i64,
     /// E.164 mobile number.
     pub phone_number: Option<String>,
+    /// Numeric customer id (unique).
+    pub customer_number: Option<String>,
 }
 
 impl UserRow {
@@ -49,6 +51,7 @@ impl UserRow {
             password_hash,
             created_at: to_micros(user.created_at),
             phone_number: user.phone_number.clone(),
+            customer_number: user.customer_number.clone(),
         }
     }
 }
@@ -70,6 +73,7 @@ impl TryFrom<UserRow> for User {
             first_name: row.first_name,
             last_name: row.last_name,
             phone_number: row.phone_number,
+            customer_number: row.customer_number,
             created_at: from_micros(row.created_at),
         })
     }
@@ -82,6 +86,8 @@ pub enum InsertUser {
     Created,
     /// Another user of the provider already has this username (ignoring case).
     UsernameTaken,
+    /// The customer number is taken (draw another).
+    CustomerNumberTaken,
 }
 
 /// Stores a new user. The unique constraint on `(provider, username_key)` decides races:
@@ -92,9 +98,23 @@ pub fn insert(conn: &mut DbConnection, row: &UserRow) -> Result<InsertUser, Repo
     })?;
     Ok(if created {
         InsertUser::Created
-    } else {
+    } else if count_by_username(conn, &row.provider, &row.username_key)? > 0 {
         InsertUser::UsernameTaken
+    } else {
+        InsertUser::CustomerNumberTaken
     })
+}
+
+/// The user with this customer number.
+pub fn find_by_customer_number(
+    conn: &mut DbConnection,
+    customer_number: &str,
+) -> Result<Option<UserRow>, RepoError> {
+    Ok(users::table
+        .filter(users::customer_number.eq(customer_number))
+        .select(UserRow::as_select())
+        .get_result(conn)
+        .optional()?)
 }
 
 /// The user with this provider and username (compared ignoring case).
@@ -225,10 +245,15 @@ pub fn get_or_create(conn: &mut DbConnection, row: &UserRow) -> Result<UserRow, 
     }
     match insert(conn, row)? {
         InsertUser::Created => Ok(row.clone()),
-        InsertUser::UsernameTaken => find_by_username(conn, &row.provider, &row.username_key)?
-            .ok_or_else(|| RepoError::CorruptRow {
-                table: "users",
-                reason: "user vanished after a unique violation".into(),
-            }),
+        // A customer-number clash (a chance in 10^15 per user) surfaces as this error; the
+        // caller's retry draws a new number.
+        InsertUser::UsernameTaken | InsertUser::CustomerNumberTaken => {
+            find_by_username(conn, &row.provider, &row.username_key)?.ok_or_else(|| {
+                RepoError::CorruptRow {
+                    table: "users",
+                    reason: "user vanished after a unique violation".into(),
+                }
+            })
+        }
     }
 }

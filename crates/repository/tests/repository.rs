@@ -24,6 +24,9 @@ fn user(username: &str) -> (User, UserRow) {
         first_name: "Felix".into(),
         last_name: "Smith".into(),
         phone_number: None,
+        customer_number: Some(assent_identity::user::generate_customer_number(
+            &mut rand::rng(),
+        )),
         created_at: NOW,
     };
     let row = UserRow::new(&user, username.to_lowercase(), "$argon2id$fake".into());
@@ -144,8 +147,8 @@ fn sessions_read_with_their_user_and_change_only_conditionally() {
             !sessions::record_activity(conn, sid, later, later - Duration::seconds(5)).unwrap()
         );
 
-        assert!(sessions::terminate(conn, sid, later).unwrap());
-        assert!(!sessions::terminate(conn, sid, later).unwrap());
+        assert!(sessions::terminate(conn, sid, later, "logout").unwrap());
+        assert!(!sessions::terminate(conn, sid, later, "logout").unwrap());
         let ended = sessions::find_with_user(conn, sid)
             .unwrap()
             .unwrap()

@@ -78,6 +78,9 @@ pub struct SessionPolicy {
     /// Activity is written back at most this often per session, so reads stay reads.
     /// Default 5 seconds. The idle timeout is thus enforced to within this much.
     pub activity_write_interval: Duration,
+    /// The customer must authenticate strongly again once their last strong authentication
+    /// is this old. Default 12 hours.
+    pub reauthentication_interval: Duration,
 }
 
 impl Default for SessionPolicy {
@@ -86,6 +89,7 @@ impl Default for SessionPolicy {
             idle_timeout: Duration::minutes(5),
             absolute_lifetime: Duration::hours(12),
             activity_write_interval: Duration::seconds(5),
+            reauthentication_interval: Duration::hours(12),
         }
     }
 }
@@ -107,9 +111,33 @@ pub struct Session {
     pub expires_at: OffsetDateTime,
     /// When it was terminated (logout, administrator, lock), if it was.
     pub terminated_at: Option<OffsetDateTime>,
+    /// Why it was terminated (`logout`, `system`, `customer`, `administrator`, ...).
+    pub termination_reason: Option<String>,
+    /// The financial institution the session belongs to.
+    pub institution_id: String,
+    /// When the customer last proved who they are with a password or a second factor.
+    pub last_strong_auth_at: OffsetDateTime,
+    /// The client address the session was started from, as seen by the server.
+    pub client_ip: Option<String>,
+    /// The client's `User-Agent` when the session started (at most 256 characters).
+    pub user_agent: Option<String>,
     /// The consumer (app) the customer signed in through, if any: its call limits apply to
     /// the session, and disabling it ends the session.
     pub consumer_id: Option<Uuid>,
+}
+
+/// Why a session could not be resumed or replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ResumeError {
+    /// Still active: it is resumed, not replaced.
+    #[error("the session is still active")]
+    StillActive,
+    /// Idle or past its absolute lifetime: it can only be replaced by a new session.
+    #[error("the session has expired")]
+    Expired,
+    /// Ended on purpose: it is never revived, nor replaced.
+    #[error("the session was terminated")]
+    Terminated,
 }
 
 /// Where a session stands at a given moment.
@@ -126,7 +154,7 @@ pub enum SessionState {
 }
 
 impl Session {
-    /// Starts a session for `user_id` at `now`.
+    /// Starts a session for `user_id` at `now`, after a strong authentication (a login).
     pub fn start(
         user_id: Uuid,
         now: OffsetDateTime,
@@ -141,7 +169,85 @@ impl Session {
             idle_timeout: policy.idle_timeout,
             expires_at: now + policy.absolute_lifetime,
             terminated_at: None,
+            termination_reason: None,
+            institution_id: String::new(),
+            last_strong_auth_at: now,
+            client_ip: None,
+            user_agent: None,
             consumer_id: None,
+        }
+    }
+
+    /// The same session, recording where it was started.
+    pub fn from_client(self, client_ip: Option<String>, user_agent: Option<&str>) -> Self {
+        Self {
+            client_ip,
+            user_agent: user_agent.map(|ua| ua.chars().take(256).collect()),
+            ..self
+        }
+    }
+
+    /// The same session, at `institution_id`.
+    pub fn at_institution(self, institution_id: &str) -> Self {
+        Self {
+            institution_id: institution_id.to_owned(),
+            ..self
+        }
+    }
+
+    /// Keeps an active session alive: the idle timer restarts at `now`. The absolute expiry
+    /// never moves, so no number of resumes keeps a session past it.
+    pub fn resume(&mut self, now: OffsetDateTime) -> Result<(), ResumeError> {
+        match self.state(now) {
+            SessionState::Active => {
+                self.last_activity_at = now;
+                Ok(())
+            }
+            SessionState::IdleExpired | SessionState::Expired => Err(ResumeError::Expired),
+            SessionState::Terminated => Err(ResumeError::Terminated),
+        }
+    }
+
+    /// A new session for the same customer, institution and consumer, replacing an expired
+    /// one; it keeps the old session's last strong authentication (replacing is not
+    /// authenticating). A terminated session is never replaced.
+    pub fn replacement(
+        &self,
+        now: OffsetDateTime,
+        policy: &SessionPolicy,
+        rng: &mut impl CryptoRng,
+    ) -> Result<Self, ResumeError> {
+        match self.state(now) {
+            SessionState::Terminated => Err(ResumeError::Terminated),
+            SessionState::Active => Err(ResumeError::StillActive),
+            SessionState::IdleExpired | SessionState::Expired => Ok(Self {
+                session_id: SessionId::generate(rng),
+                created_at: now,
+                last_activity_at: now,
+                idle_timeout: policy.idle_timeout,
+                expires_at: now + policy.absolute_lifetime,
+                terminated_at: None,
+                termination_reason: None,
+                ..self.clone()
+            }),
+        }
+    }
+
+    /// Whether the customer must authenticate strongly again before the session goes on.
+    pub fn reauthentication_due(&self, now: OffsetDateTime, policy: &SessionPolicy) -> bool {
+        now - self.last_strong_auth_at >= policy.reauthentication_interval
+    }
+
+    /// Records a strong authentication (a verified identity challenge) at `now`.
+    pub fn authenticated_strongly(&mut self, now: OffsetDateTime) {
+        self.last_strong_auth_at = now;
+    }
+
+    /// Ends the session for `reason`; ending it again changes nothing.
+    pub fn terminate(&mut self, now: OffsetDateTime, reason: &str) {
+        if self.terminated_at.is_none() {
+            self.terminated_at = Some(now);
+            self.termination_reason = Some(reason.to_owned());
         }
     }
 
@@ -275,7 +381,135 @@ mod tests {
         assert_eq!(claims.sid, s.session_id.as_str());
     }
 
+    #[test]
+    fn resume_restarts_the_idle_timer_but_never_passes_the_absolute_expiry() {
+        let policy = SessionPolicy::default();
+        let mut s = session();
+        let mut now = START;
+        while now < s.expires_at - Duration::minutes(4) {
+            now += Duration::minutes(4);
+            assert_eq!(s.resume(now), Ok(()));
+            assert_eq!(s.last_activity_at, now);
+        }
+        assert_eq!(s.expires_at, START + policy.absolute_lifetime);
+        assert_eq!(s.resume(s.expires_at), Err(ResumeError::Expired));
+        let idle = session();
+        let mut idle_later = idle.clone();
+        assert_eq!(
+            idle_later.resume(START + Duration::minutes(5)),
+            Err(ResumeError::Expired)
+        );
+        assert_eq!(idle_later, idle, "a failed resume changes nothing");
+    }
+
+    #[test]
+    fn only_an_expired_session_is_replaced() {
+        let policy = SessionPolicy::default();
+        let s = session().at_institution("BOOIL");
+        assert_eq!(
+            s.replacement(START, &policy, &mut rand::rng()),
+            Err(ResumeError::StillActive)
+        );
+        let later = START + Duration::minutes(10);
+        let new = s.replacement(later, &policy, &mut rand::rng()).unwrap();
+        assert_ne!(new.session_id, s.session_id);
+        assert_eq!(
+            (new.user_id, new.institution_id.as_str()),
+            (s.user_id, "BOOIL")
+        );
+        assert_eq!(new.state(later), SessionState::Active);
+        assert_eq!(new.expires_at, later + policy.absolute_lifetime);
+        assert_eq!(new.last_strong_auth_at, s.last_strong_auth_at);
+        let mut ended = s.clone();
+        ended.terminate(START, "customer");
+        assert_eq!(
+            ended.replacement(later, &policy, &mut rand::rng()),
+            Err(ResumeError::Terminated)
+        );
+    }
+
+    #[test]
+    fn termination_is_final_and_keeps_its_first_reason() {
+        let mut s = session();
+        s.terminate(START, "system");
+        s.terminate(START + Duration::minutes(1), "customer");
+        assert_eq!(s.terminated_at, Some(START));
+        assert_eq!(s.termination_reason.as_deref(), Some("system"));
+        assert_eq!(s.resume(START), Err(ResumeError::Terminated));
+    }
+
+    #[test]
+    fn reauthentication_falls_due_after_the_interval() {
+        let policy = SessionPolicy::default();
+        let mut s = session();
+        assert!(
+            !s.reauthentication_due(START + Duration::hours(12) - Duration::seconds(1), &policy)
+        );
+        assert!(s.reauthentication_due(START + Duration::hours(12), &policy));
+        s.authenticated_strongly(START + Duration::hours(12));
+        assert!(!s.reauthentication_due(START + Duration::hours(12), &policy));
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Wait(i64),
+        Resume,
+        Terminate,
+        Replace,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (1i64..2_000).prop_map(Op::Wait),
+            Just(Op::Resume),
+            Just(Op::Terminate),
+            Just(Op::Replace),
+        ]
+    }
+
     proptest! {
+        /// Whatever happens: a session is never active past its absolute expiry, which never
+        /// moves; a terminated session is never active again; a replacement is a new session.
+        #[test]
+        fn resume_and_terminate_hold(ops in proptest::collection::vec(op(), 0..60)) {
+            let policy = SessionPolicy {
+                idle_timeout: Duration::seconds(300),
+                absolute_lifetime: Duration::seconds(3_000),
+                ..SessionPolicy::default()
+            };
+            let mut s = Session::start(Uuid::nil(), START, &policy, &mut rand::rng());
+            let expiry = s.expires_at;
+            let mut now = START;
+            let mut terminated = false;
+            for op in ops {
+                match op {
+                    Op::Wait(secs) => now += Duration::seconds(secs),
+                    Op::Resume => {
+                        let _ = s.resume(now);
+                    }
+                    Op::Terminate => {
+                        s.terminate(now, "test");
+                        terminated = true;
+                    }
+                    Op::Replace => {
+                        if let Ok(new) = s.replacement(now, &policy, &mut rand::rng()) {
+                            prop_assert!(!terminated);
+                            prop_assert_ne!(&new.session_id, &s.session_id);
+                            prop_assert_eq!(new.state(now), SessionState::Active);
+                        }
+                    }
+                }
+                prop_assert_eq!(s.expires_at, expiry);
+                if s.state(now) == SessionState::Active {
+                    prop_assert!(now < expiry);
+                    prop_assert!(!terminated);
+                }
+                if terminated {
+                    prop_assert_eq!(s.state(now), SessionState::Terminated);
+                }
+            }
+        }
+
         #[test]
         fn a_session_is_never_active_past_either_deadline(
             idle_secs in 1i64..100_000,
@@ -287,6 +521,7 @@ mod tests {
                 idle_timeout: Duration::seconds(idle_secs),
                 absolute_lifetime: Duration::seconds(life_secs),
                 activity_write_interval: Duration::seconds(5),
+                ..SessionPolicy::default()
             };
             let mut s = Session::start(Uuid::nil(), START, &policy, &mut rand::rng());
             s.last_activity_at = START + Duration::seconds(activity_offset.min(life_secs));

@@ -43,6 +43,15 @@ impl From<RepoError> for LoginError {
     }
 }
 
+/// Where a login came from, recorded with the session (shown to the customer).
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// The peer address of the connection.
+    pub ip: Option<String>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+}
+
 /// Checks the consumer, the lockout state and the password (slow: run on the hashing pool),
 /// starts a session and returns its signed token. Whatever the outcome, exactly one Argon2
 /// verification is paid, so neither an unknown username nor a lock shows in the timing, and
@@ -50,6 +59,7 @@ impl From<RepoError> for LoginError {
 pub fn direct_login(
     state: &AppState,
     credentials: &Credentials,
+    client: &ClientInfo,
     now: OffsetDateTime,
 ) -> Result<String, LoginError> {
     let provider = state.config.provider.as_str();
@@ -116,7 +126,9 @@ pub fn direct_login(
     }
     let session_user = uuid::Uuid::parse_str(&row.user_id).map_err(|e| Internal(e.to_string()))?;
     let session = Session::start(session_user, now, &state.session_policy, &mut rand::rng())
-        .through_consumer(consumer.consumer_id);
+        .through_consumer(consumer.consumer_id)
+        .at_institution(&state.config.institution_id)
+        .from_client(client.ip.clone(), client.user_agent.as_deref());
     let max = state.lockout.max_bad_attempts;
     let started = transaction(&mut conn, |conn| {
         // A failure or an administrator may have locked the account since it was read.
@@ -249,7 +261,7 @@ pub fn logout(
 ) -> Result<(), RepoError> {
     let sid = session.session_id.as_str().to_owned();
     transaction(conn, |conn| {
-        if sessions::terminate(conn, &sid, now)? {
+        if sessions::terminate(conn, &sid, now, "logout")? {
             record(
                 conn,
                 now,
@@ -313,6 +325,9 @@ pub fn dauth_call(
         first_name: String::new(),
         last_name: String::new(),
         phone_number: None,
+        customer_number: Some(assent_identity::user::generate_customer_number(
+            &mut rand::rng(),
+        )),
         created_at: now,
     };
     // "!" is no PHC string: nobody can log in to a DAuth user with a password.

@@ -4,6 +4,7 @@
 //! one-time codes ([`otp::deliver_or_end`]), which is network I/O.
 
 pub mod auth;
+pub mod customer_sessions;
 pub mod otp;
 pub mod roles;
 pub mod step_up;

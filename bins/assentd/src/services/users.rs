@@ -2,6 +2,7 @@
 
 use super::{Internal, record};
 use crate::state::AppState;
+use assent_identity::user::generate_customer_number;
 use assent_identity::{Registration, RegistrationError, RegistrationInput, User, UserId};
 use assent_repository::entitlements::{self, EntitlementRow};
 use assent_repository::users::{self, InsertUser, UserRow};
@@ -55,7 +56,7 @@ pub fn register(
         .password_hasher
         .hash(&registration.password, &mut rand::rng())
         .map_err(|e| Internal(e.to_string()))?;
-    let user = User {
+    let mut user = User {
         user_id: UserId::generate(&mut rand::rng()),
         provider: state.config.provider.clone(),
         provider_id: registration.username.clone(),
@@ -64,29 +65,44 @@ pub fn register(
         first_name: registration.first_name,
         last_name: registration.last_name,
         phone_number: registration.phone_number,
+        customer_number: None,
         created_at: now,
     };
-    let row = UserRow::new(&user, registration.username_key, password_hash);
-    let outcome = transaction(&mut conn, |conn| {
-        let outcome = users::insert(conn, &row)?;
-        if outcome == InsertUser::Created {
-            record(
-                conn,
-                now,
-                "user.created",
-                Some(&row.user_id),
-                serde_json::json!({ "username": row.username, "provider": row.provider }),
-            )?;
+    // A customer number is drawn at random; on the rare clash, another is drawn.
+    for _ in 0..5 {
+        user.customer_number = Some(generate_customer_number(&mut rand::rng()));
+        let row = UserRow::new(
+            &user,
+            registration.username_key.clone(),
+            password_hash.clone(),
+        );
+        let outcome = transaction(&mut conn, |conn| {
+            let outcome = users::insert(conn, &row)?;
+            if outcome == InsertUser::Created {
+                record(
+                    conn,
+                    now,
+                    "user.created",
+                    Some(&row.user_id),
+                    serde_json::json!({ "username": row.username, "provider": row.provider }),
+                )?;
+            }
+            Ok::<_, RepoError>(outcome)
+        })?;
+        match outcome {
+            InsertUser::Created => {
+                return Ok(UserProfile {
+                    user,
+                    entitlements: Vec::new(),
+                });
+            }
+            InsertUser::UsernameTaken => return Err(RegisterError::UsernameTaken),
+            InsertUser::CustomerNumberTaken => {}
         }
-        Ok::<_, RepoError>(outcome)
-    })?;
-    match outcome {
-        InsertUser::Created => Ok(UserProfile {
-            user,
-            entitlements: Vec::new(),
-        }),
-        InsertUser::UsernameTaken => Err(RegisterError::UsernameTaken),
     }
+    Err(RegisterError::Internal(Internal(
+        "no free customer number after 5 draws".into(),
+    )))
 }
 
 /// A user's profile from their stored row.

@@ -2,6 +2,7 @@
 //! (equal to the HTTP status), `occurredAt`, `detail` and `instance`.
 
 pub mod challenges;
+pub mod sessions;
 
 use super::GenericError;
 use crate::state::AppState;
@@ -232,6 +233,12 @@ pub fn check_system_key(
 /// The Apiture endpoints.
 pub fn endpoints() -> Vec<crate::api::RouteSpec> {
     vec![
+        (Method::POST, "/system/terminatedCustomerSessions", || {
+            web::route().to(sessions::terminate)
+        }),
+        (Method::POST, "/system/resumedCustomerSessions", || {
+            web::route().to(sessions::resume)
+        }),
         (
             Method::POST,
             "/system/challenges/{challenge_id}/factors/{factor_id}/start",

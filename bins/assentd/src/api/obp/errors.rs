@@ -93,6 +93,8 @@ pub const TOTP_NOT_REGISTERED: &str =
     "OBP-30288: No authenticator app is registered or waiting for confirmation.";
 pub const TOTP_BUSY: &str =
     "OBP-30289: The enrolment kept changing while it was checked; try again.";
+pub const SESSION_NOT_FOUND: &str =
+    "OBP-20075: Session not found among the caller's live sessions.";
 pub const USERNAME_TAKEN: &str = "OBP-30274: User with the same username already exists.";
 pub const NOT_FOUND: &str = "OBP-10404: 404 Not Found. The requested URL does not exist.";
 pub const METHOD_NOT_ALLOWED: &str = "OBP-10405: Method Not Allowed for this URL.";

@@ -155,7 +155,7 @@ pub async fn lock_user(
             let at = now();
             transaction(conn, |conn| {
                 let lock = lockout::lock(conn, &user.user_id, LOCK_VIA_API, at)?;
-                let ended = sessions::terminate_all_for_user(conn, &user.user_id, at)?;
+                let ended = sessions::terminate_all_for_user(conn, &user.user_id, at, "administrator_lock", None)?;
                 record(conn, at, "user.locked", Some(&user.user_id), serde_json::json!({
                     "by": caller.user.user_id, "type_of_lock": LOCK_VIA_API, "sessions_terminated": ended,
                 }))?;

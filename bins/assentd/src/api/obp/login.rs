@@ -5,7 +5,7 @@ use super::direct_login::{HeaderError, credentials_text, param, parse_params};
 use super::errors::*;
 use super::users::ErrorJson;
 use crate::services::auth::{
-    Credentials, LoginError, direct_login as login, logout as end_session,
+    ClientInfo, Credentials, LoginError, direct_login as login, logout as end_session,
 };
 use crate::services::now;
 use crate::state::AppState;
@@ -82,9 +82,17 @@ pub async fn direct_login(
     req: HttpRequest,
 ) -> Result<HttpResponse, ObpError> {
     let credentials = credentials(&req)?;
+    let client = ClientInfo {
+        ip: req.peer_addr().map(|addr| addr.ip().to_string()),
+        user_agent: req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
     let result = state
         .into_inner()
-        .on_hashing_pool(move |state| login(state, &credentials, now()))
+        .on_hashing_pool(move |state| login(state, &credentials, &client, now()))
         .await?;
     match result {
         Ok(token) => Ok(HttpResponse::Created().json(TokenJson { token })),

@@ -11,6 +11,7 @@ pub mod entitlement_requests;
 pub mod errors;
 pub mod locks;
 pub mod login;
+pub mod my_sessions;
 pub mod roles;
 pub mod user_queries;
 pub mod users;
@@ -92,6 +93,18 @@ pub fn versioned_endpoints() -> Vec<crate::api::RouteSpec> {
         ),
         (Method::GET, "/entitlements", || {
             web::route().to(roles::all_entitlements)
+        }),
+        (Method::GET, "/my/sessions", || {
+            web::route().to(my_sessions::list)
+        }),
+        (Method::DELETE, "/my/sessions", || {
+            web::route().to(my_sessions::end_others)
+        }),
+        (Method::DELETE, "/my/sessions/{session_id}", || {
+            web::route().to(my_sessions::end_one)
+        }),
+        (Method::DELETE, "/users/{user_id}/sessions", || {
+            web::route().to(my_sessions::end_all_of_user)
         }),
         (Method::POST, "/my/authenticators/totp", || {
             web::route().to(authenticators::enrol)

@@ -1,0 +1,206 @@
+//! Apiture customer sessions for trusted system callers: terminate and resume.
+
+use super::{ApitureError, bearer_key, check_system_key};
+use crate::api::blocking;
+use crate::services::customer_sessions::{self, ClaimedOwner, ResumeRefusal, Resumed};
+use crate::services::now;
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+/// The longest session id the reference allows.
+const MAX_SESSION_ID: usize = 128;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TerminatedCustomerSession {
+    /// The session to end (at most 128 characters).
+    session_id: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResumedCustomerSession {
+    /// The session to resume (at most 128 characters).
+    session_id: String,
+    /// The customer's numeric id (6 to 38 digits): with `institutionId`, allows replacing an
+    /// expired session.
+    customer_id: Option<String>,
+    /// The institution (`^[A-Z0-9_]{2,8}$`).
+    institution_id: Option<String>,
+}
+
+fn invalid(detail: &str) -> ApitureError {
+    ApitureError::new(
+        StatusCode::BAD_REQUEST,
+        "invalidRequest",
+        "Invalid Request",
+        detail,
+    )
+}
+
+fn check_session_id(id: &str) -> Result<(), ApitureError> {
+    if id.is_empty() || id.chars().count() > MAX_SESSION_ID {
+        return Err(invalid("sessionId must be 1 to 128 characters."));
+    }
+    Ok(())
+}
+
+fn is_customer_id(id: &str) -> bool {
+    (6..=38).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_institution_id(id: &str) -> bool {
+    (2..=8).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The verified identity challenge a retried request presents.
+fn presented_challenge(req: &HttpRequest) -> Result<Option<uuid::Uuid>, ApitureError> {
+    let Some(value) = req.headers().get("Apiture-Challenge") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| uuid::Uuid::try_parse(v.trim()).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            invalid("Apiture-Challenge must be the challengeId of a verified challenge.")
+        })
+}
+
+/// Terminate a customer session: it, and every token bound to it, stop working at once.
+/// Unknown and already terminated sessions answer 204 too.
+#[utoipa::path(
+    post, path = "/system/terminatedCustomerSessions", tag = "Apiture: customer sessions",
+    request_body = TerminatedCustomerSession, security(("systemKey" = [])),
+    responses(
+        (status = 204, description = "Terminated (or nothing to terminate)"),
+        (status = 400, description = "malformedRequestBody, invalidRequest", body = Object),
+        (status = 401, description = "unauthorized", body = Object),
+    )
+)]
+pub async fn terminate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<TerminatedCustomerSession>,
+) -> Result<HttpResponse, ApitureError> {
+    let instance = req.path().to_owned();
+    let key = bearer_key(&req)?;
+    let session_id = body.into_inner().session_id;
+    check_session_id(&session_id).map_err(|e| e.at(&instance))?;
+    let state = state.into_inner();
+    blocking(move || -> Result<(), ApitureError> {
+        let mut conn = state.pool.get().map_err(|e| ApitureError::internal(&e))?;
+        check_system_key(&state, &mut conn, &key)?;
+        customer_sessions::terminate(&mut conn, &session_id, None, "system", now())?;
+        Ok(())
+    })
+    .await?
+    .map_err(|e| e.at(&instance))?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Resume a customer session: an active one is kept alive (200); an expired one is replaced by
+/// a new session when `customerId` and `institutionId` name its owner (201). When the
+/// customer must verify their identity again, the answer is 401 `challengeRequired`; retry with
+/// `Apiture-Challenge: <challengeId>` once the challenge is verified.
+#[utoipa::path(
+    post, path = "/system/resumedCustomerSessions", tag = "Apiture: customer sessions",
+    request_body = ResumedCustomerSession, security(("systemKey" = [])),
+    responses(
+        (status = 200, description = "Kept alive: `{sessionId}`", body = Object),
+        (status = 201, description = "Replaced: `{sessionId, accessToken}`", body = Object),
+        (status = 400, description = "malformedRequestBody, invalidRequest", body = Object),
+        (status = 401, description = "unauthorized; challengeRequired (attributes: requiredIdentityChallenge)", body = Object),
+        (status = 422, description = "unknownSession, terminatedSession, expiredSession", body = Object),
+    )
+)]
+pub async fn resume(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<ResumedCustomerSession>,
+) -> Result<HttpResponse, ApitureError> {
+    let instance = req.path().to_owned();
+    let key = bearer_key(&req)?;
+    let body = body.into_inner();
+    let validated = (|| {
+        check_session_id(&body.session_id)?;
+        if body
+            .customer_id
+            .as_deref()
+            .is_some_and(|c| !is_customer_id(c))
+        {
+            return Err(invalid("customerId must be 6 to 38 digits."));
+        }
+        if body
+            .institution_id
+            .as_deref()
+            .is_some_and(|i| !is_institution_id(i))
+        {
+            return Err(invalid(
+                "institutionId must be 2 to 8 characters from A-Z, 0-9 and _.",
+            ));
+        }
+        presented_challenge(&req)
+    })();
+    let challenge = validated.map_err(|e| e.at(&instance))?;
+    let claimed = ClaimedOwner {
+        customer_id: body.customer_id,
+        institution_id: body.institution_id,
+    };
+    let session_id = body.session_id;
+    let state = state.into_inner();
+    let outcome = blocking(move || -> Result<_, ApitureError> {
+        let mut conn = state.pool.get().map_err(|e| ApitureError::internal(&e))?;
+        check_system_key(&state, &mut conn, &key)?;
+        Ok(customer_sessions::resume(
+            &state,
+            &mut conn,
+            &session_id,
+            &claimed,
+            challenge,
+            now(),
+        )?)
+    })
+    .await?
+    .map_err(|e| e.at(&instance))?;
+    let unprocessable = |slug, title, detail: &str| {
+        ApitureError::new(StatusCode::UNPROCESSABLE_ENTITY, slug, title, detail).at(&instance)
+    };
+    match outcome {
+        Ok(Resumed::KeptAlive(session_id)) => {
+            Ok(HttpResponse::Ok().json(json!({ "sessionId": session_id })))
+        }
+        Ok(Resumed::Replaced { session_id, token }) => Ok(HttpResponse::Created()
+            .json(json!({ "sessionId": session_id, "accessToken": token }))),
+        Err(ResumeRefusal::Unknown) => Err(unprocessable(
+            "unknownSession",
+            "Unknown Session",
+            "No session has this id.",
+        )),
+        Err(ResumeRefusal::Terminated) => Err(unprocessable(
+            "terminatedSession",
+            "Terminated Session",
+            "The session was terminated; the customer must sign in again.",
+        )),
+        Err(ResumeRefusal::Expired) => Err(unprocessable(
+            "expiredSession",
+            "Expired Session",
+            "The session has expired. Send customerId and institutionId of its owner to replace it, or have the customer sign in again.",
+        )),
+        Err(ResumeRefusal::ChallengeRequired(attributes)) => Err(ApitureError::new(
+            StatusCode::UNAUTHORIZED,
+            "challengeRequired",
+            "Challenge Required",
+            "The customer must verify their identity: complete one of the factors, then retry with the Apiture-Challenge header.",
+        )
+        .with_attributes(attributes)
+        .at(&instance)),
+    }
+}

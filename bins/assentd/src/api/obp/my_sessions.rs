@@ -1,0 +1,211 @@
+//! A customer's own sessions: where they are signed in, and ending any of them; and
+//! administrators ending all sessions of a user.
+
+use super::auth::{Authenticated, Need, require};
+use super::errors::*;
+use super::roles::existing_user;
+use super::users::ErrorJson;
+use crate::services::customer_sessions;
+use crate::services::{now, record};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use assent_repository::{RepoError, sessions, transaction};
+use assent_session::{Session, SessionState};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionJson {
+    pub session_id: String,
+    /// RFC 3339.
+    pub created: String,
+    /// RFC 3339: the last recorded activity (recorded at most every few seconds).
+    pub last_activity: String,
+    /// RFC 3339: when the session ends however active it is.
+    pub expires: String,
+    /// `ACTIVE`, or `IDLE` when unused past its idle timeout (it can no longer be used, only
+    /// replaced by a trusted front end).
+    pub status: String,
+    /// The consumer (app) it was started through, if any.
+    pub consumer_id: Option<String>,
+    pub institution_id: String,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Whether this is the session of the request.
+    pub current: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionsJson {
+    pub sessions: Vec<SessionJson>,
+}
+
+fn session_json(session: Session, current: Option<&str>, at: time::OffsetDateTime) -> SessionJson {
+    let stamp = |t: time::OffsetDateTime| super::timestamp(assent_repository::to_micros(t));
+    SessionJson {
+        current: current == Some(session.session_id.as_str()),
+        session_id: session.session_id.as_str().to_owned(),
+        created: stamp(session.created_at),
+        last_activity: stamp(session.last_activity_at),
+        expires: stamp(session.expires_at),
+        status: match session.state(at) {
+            SessionState::Active => "ACTIVE",
+            _ => "IDLE",
+        }
+        .to_owned(),
+        consumer_id: session.consumer_id.map(|c| c.to_string()),
+        institution_id: session.institution_id,
+        client_ip: session.client_ip,
+        user_agent: session.user_agent,
+    }
+}
+
+/// Get My Sessions: where the caller is signed in (never a token).
+#[utoipa::path(
+    get, path = "/obp/v5.1.0/my/sessions", tag = "OBP: authentication",
+    security(("directLogin" = [])),
+    responses(
+        (status = 200, description = "The caller's sessions that have not ended, newest first", body = SessionsJson),
+        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+    )
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ObpError> {
+    let listed = caller
+        .run(&state, |_, conn, caller| {
+            let at = now();
+            let current = caller.session.map(|s| s.session_id.as_str().to_owned());
+            let rows = sessions::list_live_for_user(conn, &caller.user.user_id, at)?;
+            Ok(rows
+                .into_iter()
+                .map(|s| session_json(s, current.as_deref(), at))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(SessionsJson { sessions: listed }))
+}
+
+/// End one of my sessions (this one included).
+#[utoipa::path(
+    delete, path = "/obp/v5.1.0/my/sessions/{session_id}", tag = "OBP: authentication",
+    params(("session_id" = String, Path)), security(("directLogin" = [])),
+    responses(
+        (status = 204, description = "Ended: its tokens stop working at once"),
+        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+        (status = 404, description = "OBP-20075 no such live session of the caller", body = ErrorJson),
+    )
+)]
+pub async fn end_one(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    session_id: web::Path<String>,
+) -> Result<HttpResponse, ObpError> {
+    let session_id = session_id.into_inner();
+    caller
+        .run(&state, move |_, conn, caller| {
+            let owned = sessions::find(conn, &session_id)?
+                .is_some_and(|s| s.user_id.to_string() == caller.user.user_id);
+            if !owned
+                || !customer_sessions::terminate(
+                    conn,
+                    &session_id,
+                    Some(&caller.user.user_id),
+                    "customer",
+                    now(),
+                )?
+            {
+                return Err(ObpError::new(StatusCode::NOT_FOUND, SESSION_NOT_FOUND));
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// End all my other sessions (every one but the caller's).
+#[utoipa::path(
+    delete, path = "/obp/v5.1.0/my/sessions", tag = "OBP: authentication",
+    security(("directLogin" = [])),
+    responses(
+        (status = 204, description = "Every other session ended"),
+        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+    )
+)]
+pub async fn end_others(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ObpError> {
+    caller
+        .run(&state, |_, conn, caller| {
+            let at = now();
+            let keep = caller.session.map(|s| s.session_id.as_str().to_owned());
+            let user_id = caller.user.user_id;
+            transaction(conn, |conn| {
+                let ended = sessions::terminate_all_for_user(
+                    conn,
+                    &user_id,
+                    at,
+                    "customer",
+                    keep.as_deref(),
+                )?;
+                record(
+                    conn,
+                    at,
+                    "session.terminated",
+                    Some(&user_id),
+                    serde_json::json!({
+                        "reason": "customer", "sessions": ended,
+                    }),
+                )?;
+                Ok::<_, RepoError>(())
+            })?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// End every session of a user (an administrator, on suspected fraud).
+#[utoipa::path(
+    delete, path = "/obp/v5.1.0/users/{user_id}/sessions", tag = "OBP: users",
+    params(("user_id" = String, Path)), security(("directLogin" = [])),
+    responses(
+        (status = 204, description = "Every session of the user ended"),
+        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+        (status = 403, description = "OBP-20006: needs CanTerminateUserSessions", body = ErrorJson),
+        (status = 404, description = "OBP-20005 unknown user", body = ErrorJson),
+    )
+)]
+pub async fn end_all_of_user(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    user_id: web::Path<String>,
+) -> Result<HttpResponse, ObpError> {
+    let user_id = user_id.into_inner();
+    caller
+        .run(&state, move |_, conn, caller| {
+            require(conn, &caller, &[Need::System("CanTerminateUserSessions")])?;
+            let user_id = existing_user(conn, &user_id)?;
+            let at = now();
+            transaction(conn, |conn| {
+                let ended =
+                    sessions::terminate_all_for_user(conn, &user_id, at, "administrator", None)?;
+                record(
+                    conn,
+                    at,
+                    "session.terminated",
+                    Some(&user_id),
+                    serde_json::json!({
+                        "reason": "administrator", "sessions": ended, "by": caller.user.user_id,
+                    }),
+                )?;
+                Ok::<_, RepoError>(())
+            })?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,520 @@
+//! Customer sessions over HTTP: the Apiture session API (terminate, resume, replace,
+//! re-authentication with an identity challenge) and customers' own sessions (OBP), on SQLite
+//! and PostgreSQL.
+
+mod common;
+
+use actix_web::test::TestRequest;
+use assent_identity::consumer::{SYSTEM_KEY_LABEL, generate_consumer_key};
+use assent_repository::testing::TestDatabase;
+use assent_repository::{entitlements, sessions, system_keys, users};
+use assentd::config::Config;
+use assentd::services::now;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::*;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+fn apps_with(adjust: impl Fn(&mut Config)) -> Vec<TestApp> {
+    TestDatabase::all()
+        .into_iter()
+        .map(|db| TestApp::with_file_delivery(db, &adjust))
+        .collect()
+}
+
+fn system_key(app: &TestApp) -> String {
+    let key = generate_consumer_key(&mut rand::rng());
+    let hash = app.state.secret_hasher.hash(SYSTEM_KEY_LABEL, &key);
+    let mut conn = app.state.pool.get().unwrap();
+    system_keys::insert(
+        &mut conn,
+        &uuid::Uuid::new_v4().to_string(),
+        "web",
+        &hash,
+        now(),
+    )
+    .unwrap();
+    key.expose().to_owned()
+}
+
+fn system(path: &str, key: &str, body: Value) -> TestRequest {
+    TestRequest::post()
+        .uri(path)
+        .insert_header(("Authorization", format!("Bearer {key}")))
+        .set_json(body)
+}
+
+fn resume(key: &str, body: Value) -> TestRequest {
+    system("/system/resumedCustomerSessions", key, body)
+}
+
+fn terminate(key: &str, session_id: &str) -> TestRequest {
+    system(
+        "/system/terminatedCustomerSessions",
+        key,
+        json!({ "sessionId": session_id }),
+    )
+}
+
+/// The session id a token names.
+fn sid(token: &str) -> String {
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["sid"].as_str().unwrap().to_owned()
+}
+
+fn customer_number(app: &TestApp, user: &Value) -> String {
+    let mut conn = app.state.pool.get().unwrap();
+    let id = uuid::Uuid::parse_str(user["user_id"].as_str().unwrap()).unwrap();
+    users::find_by_id(&mut conn, &assent_identity::UserId(id))
+        .unwrap()
+        .unwrap()
+        .customer_number
+        .unwrap()
+}
+
+fn problem_type(body: &Value) -> &str {
+    body["type"]
+        .as_str()
+        .unwrap_or("")
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+}
+
+#[actix_web::test]
+async fn resume_keeps_a_session_alive_but_never_past_its_absolute_expiry() {
+    for app in apps_with(|c| {
+        c.session_idle_timeout_secs = 2;
+        c.session_absolute_lifetime_secs = 4;
+    }) {
+        let svc = app.service().await;
+        let key = system_key(&app);
+        let consumer = app.consumer(true);
+        let user = sign_up(&svc, "felix").await;
+        let token = token(&svc, "felix", &consumer).await;
+        let session = sid(&token);
+
+        for _ in 0..2 {
+            std::thread::sleep(Duration::from_millis(1300));
+            let (status, _, body) = send(&svc, resume(&key, json!({ "sessionId": session }))).await;
+            assert_eq!(status, 200, "{}: {body}", app.backend());
+            assert_eq!(body, json!({ "sessionId": session }));
+        }
+        // 2.6 s after login, past the idle timeout of the first activity, still alive.
+        let (status, _, _) = send(&svc, current(&token)).await;
+        assert_eq!(status, 200, "resumed past its idle timeout");
+
+        std::thread::sleep(Duration::from_millis(1600));
+        let (status, headers, body) =
+            send(&svc, resume(&key, json!({ "sessionId": session }))).await;
+        assert_eq!(status, 422, "past the absolute expiry: {body}");
+        assert_problem(status, &headers, &body);
+        assert_eq!(problem_type(&body), "expiredSession");
+        let (status, _, _) = send(&svc, current(&token)).await;
+        assert_eq!(status, 401);
+
+        // The owner named: a new session replaces it; the old one stays dead.
+        let number = customer_number(&app, &user);
+        let wrong =
+            json!({ "sessionId": session, "customerId": "999999", "institutionId": "ASSENT" });
+        let (status, _, body) = send(&svc, resume(&key, wrong)).await;
+        assert_eq!((status, problem_type(&body)), (422, "expiredSession"));
+        let owner =
+            json!({ "sessionId": session, "customerId": number, "institutionId": "ASSENT" });
+        let (status, _, body) = send(&svc, resume(&key, owner.clone())).await;
+        assert_eq!(status, 201, "{body}");
+        let new_token = body["accessToken"].as_str().unwrap().to_owned();
+        assert_eq!(body["sessionId"], sid(&new_token).as_str());
+        assert_ne!(body["sessionId"], session.as_str());
+        let (status, _, me) = send(&svc, current(&new_token)).await;
+        assert_eq!(status, 200);
+        assert_eq!(me["user_id"], user["user_id"]);
+        let (status, _, body) = send(&svc, resume(&key, owner)).await;
+        assert_eq!(
+            (status, problem_type(&body)),
+            (422, "terminatedSession"),
+            "replaced once: {body}"
+        );
+        let (status, _, _) = send(&svc, current(&token)).await;
+        assert_eq!(status, 401);
+        assert_eq!(app.audit_count("session.replaced"), 1);
+    }
+}
+
+#[actix_web::test]
+async fn terminate_kills_every_token_at_once_and_reveals_nothing() {
+    for app in apps_with(|_| {}) {
+        let svc = app.service().await;
+        let key = system_key(&app);
+        let consumer = app.consumer(true);
+        sign_up(&svc, "felix").await;
+        let token = token(&svc, "felix", &consumer).await;
+        let session = sid(&token);
+
+        let (status, _, _) = send(&svc, terminate(&key, &session)).await;
+        assert_eq!(status, 204);
+        let (status, _, _) = send(&svc, current(&token)).await;
+        assert_eq!(status, 401, "{}", app.backend());
+        for again in [session.as_str(), "unknown-session", "x"] {
+            let (status, _, _) = send(&svc, terminate(&key, again)).await;
+            assert_eq!(status, 204);
+        }
+        let (status, headers, body) =
+            send(&svc, resume(&key, json!({ "sessionId": session }))).await;
+        assert_eq!((status, problem_type(&body)), (422, "terminatedSession"));
+        assert_problem(status, &headers, &body);
+        let (status, _, body) = send(&svc, resume(&key, json!({ "sessionId": "nope" }))).await;
+        assert_eq!((status, problem_type(&body)), (422, "unknownSession"));
+        assert_eq!(app.audit_count("session.terminated"), 1);
+    }
+}
+
+#[actix_web::test]
+async fn every_malformed_request_is_a_400_problem() {
+    for app in apps_with(|_| {}) {
+        let svc = app.service().await;
+        let key = system_key(&app);
+        let long = "a".repeat(129);
+        let cases: Vec<(&str, TestRequest)> = vec![
+            ("missing sessionId", terminate_body(&key, json!({}))),
+            (
+                "long sessionId",
+                terminate_body(&key, json!({ "sessionId": long })),
+            ),
+            (
+                "empty sessionId",
+                terminate_body(&key, json!({ "sessionId": "" })),
+            ),
+            ("number", terminate_body(&key, json!({ "sessionId": 12 }))),
+            (
+                "not JSON",
+                raw("/system/terminatedCustomerSessions", &key, "{sessionId"),
+            ),
+            (
+                "resume not JSON",
+                raw("/system/resumedCustomerSessions", &key, "["),
+            ),
+            (
+                "resume missing",
+                resume(&key, json!({ "customerId": "123456" })),
+            ),
+            ("long id", resume(&key, json!({ "sessionId": long }))),
+            (
+                "short customer",
+                resume(&key, json!({ "sessionId": "s", "customerId": "12345" })),
+            ),
+            (
+                "letters customer",
+                resume(&key, json!({ "sessionId": "s", "customerId": "12345a" })),
+            ),
+            (
+                "long customer",
+                resume(
+                    &key,
+                    json!({ "sessionId": "s", "customerId": "1".repeat(39) }),
+                ),
+            ),
+            (
+                "lower institution",
+                resume(&key, json!({ "sessionId": "s", "institutionId": "booil" })),
+            ),
+            (
+                "long institution",
+                resume(
+                    &key,
+                    json!({ "sessionId": "s", "institutionId": "ABCDEFGHI" }),
+                ),
+            ),
+            (
+                "short institution",
+                resume(&key, json!({ "sessionId": "s", "institutionId": "A" })),
+            ),
+            (
+                "bad challenge header",
+                resume(&key, json!({ "sessionId": "s" }))
+                    .insert_header(("Apiture-Challenge", "not an id")),
+            ),
+        ];
+        for (what, request) in cases {
+            let (status, headers, body) = send(&svc, request).await;
+            assert_eq!(status, 400, "{what}: {body}");
+            assert_problem(status, &headers, &body);
+        }
+        let big = json!({ "sessionId": "a".repeat(70_000) });
+        let (status, headers, body) = send(&svc, terminate_body(&key, big)).await;
+        assert_eq!(status, 413);
+        assert_problem(status, &headers, &body);
+        for bad_key in ["", "Bearer", "Bearer wrong"] {
+            let mut request = TestRequest::post()
+                .uri("/system/terminatedCustomerSessions")
+                .set_json(json!({ "sessionId": "s" }));
+            if !bad_key.is_empty() {
+                request = request.insert_header(("Authorization", bad_key));
+            }
+            let (status, headers, body) = send(&svc, request).await;
+            assert_eq!(status, 401, "{bad_key:?}");
+            assert_problem(status, &headers, &body);
+        }
+    }
+}
+
+fn terminate_body(key: &str, body: Value) -> TestRequest {
+    system("/system/terminatedCustomerSessions", key, body)
+}
+
+fn raw(path: &str, key: &str, body: &str) -> TestRequest {
+    TestRequest::post()
+        .uri(path)
+        .insert_header(("Authorization", format!("Bearer {key}")))
+        .insert_header(("content-type", "application/json"))
+        .set_payload(body.to_owned())
+}
+
+#[actix_web::test]
+async fn reauthentication_needs_a_verified_challenge() {
+    for app in apps_with(|c| c.session_reauthentication_interval_secs = 1) {
+        let svc = app.service().await;
+        let key = system_key(&app);
+        let consumer = app.consumer(true);
+        let mut body = sign_up_body("felix");
+        body["phone_number"] = json!("+447700900123");
+        let (status, _, _) = send(
+            &svc,
+            TestRequest::post().uri("/obp/v5.1.0/users").set_json(body),
+        )
+        .await;
+        assert_eq!(status, 201);
+        let token = token(&svc, "felix", &consumer).await;
+        let session = sid(&token);
+        std::thread::sleep(Duration::from_millis(1100));
+
+        let (status, headers, body) =
+            send(&svc, resume(&key, json!({ "sessionId": session }))).await;
+        assert_eq!(status, 401, "{}: {body}", app.backend());
+        assert_problem(status, &headers, &body);
+        assert_eq!(problem_type(&body), "challengeRequired");
+        let challenge = body["attributes"]["challengeId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(body["attributes"]["operationId"], "resumeCustomerSession");
+        assert_eq!(body["attributes"]["factors"][0]["type"], "sms");
+
+        // A challenge that is not verified does not pass.
+        let retry = |challenge: &str| {
+            resume(&key, json!({ "sessionId": session }))
+                .insert_header(("Apiture-Challenge", challenge.to_owned()))
+        };
+        let (status, _, body) = send(&svc, retry(&challenge)).await;
+        assert_eq!((status, problem_type(&body)), (401, "challengeRequired"));
+
+        let (status, _, _) = send(
+            &svc,
+            system(
+                &format!("/system/challenges/{challenge}/factors/sms/start"),
+                &key,
+                json!({}),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let code = app.code_of(&challenge);
+        let (status, _, _) = send(
+            &svc,
+            system(
+                &format!("/system/challenges/{challenge}/factors/sms/verify"),
+                &key,
+                json!({ "code": code }),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (status, _, body) = send(&svc, retry(&challenge)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["sessionId"], session.as_str());
+        let mut conn = app.state.pool.get().unwrap();
+        let stored = sessions::find(&mut conn, &session).unwrap().unwrap();
+        assert!(
+            stored.last_strong_auth_at > stored.created_at,
+            "the strong authentication is recorded"
+        );
+        drop(conn);
+        // The challenge was used up; the fresh strong authentication carries the next resume.
+        let (status, _, _) = send(&svc, resume(&key, json!({ "sessionId": session }))).await;
+        assert_eq!(status, 200);
+    }
+}
+
+#[actix_web::test]
+async fn parallel_resumes_racing_a_terminate_never_outlive_it() {
+    for app in apps_with(|_| {}) {
+        let svc = app.service().await;
+        let key = system_key(&app);
+        let consumer = app.consumer(true);
+        sign_up(&svc, "felix").await;
+        let token = token(&svc, "felix", &consumer).await;
+        let session = sid(&token);
+        let mut requests: Vec<_> = (0..20)
+            .map(|_| resume(&key, json!({ "sessionId": session })))
+            .collect();
+        requests.insert(10, terminate(&key, &session));
+        let results =
+            futures_util::future::join_all(requests.into_iter().map(|r| send(&svc, r))).await;
+        assert_eq!(results[10].0, 204);
+        for (i, (status, _, body)) in results.iter().enumerate() {
+            if i != 10 {
+                assert!(
+                    *status == 200 || (*status == 422 && problem_type(body) == "terminatedSession"),
+                    "{status} {body}"
+                );
+            }
+        }
+        // Every resume wrote conditionally on the session not being terminated, so whatever
+        // the interleaving the session ends terminated by the system, and stays so.
+        let mut conn = app.state.pool.get().unwrap();
+        let stored = sessions::find(&mut conn, &session).unwrap().unwrap();
+        assert!(stored.terminated_at.is_some(), "{}", app.backend());
+        assert_eq!(stored.termination_reason.as_deref(), Some("system"));
+        drop(conn);
+        let (status, _, _) = send(&svc, current(&token)).await;
+        assert_eq!(status, 401);
+        let after = (0..10).map(|_| send(&svc, resume(&key, json!({ "sessionId": session }))));
+        for (status, _, body) in futures_util::future::join_all(after).await {
+            assert_eq!((status, problem_type(&body)), (422, "terminatedSession"));
+        }
+    }
+}
+
+#[actix_web::test]
+async fn customers_see_and_end_their_own_sessions() {
+    for app in apps_with(|_| {}) {
+        let svc = app.service().await;
+        let consumer = app.consumer(true);
+        let felix = sign_up(&svc, "felix").await;
+        sign_up(&svc, "admin").await;
+        let phone = token(&svc, "felix", &consumer).await;
+        let laptop = token(&svc, "felix", &consumer).await;
+        let tablet = token(&svc, "felix", &consumer).await;
+        let me = |token: &str, req: TestRequest| {
+            req.insert_header(("DirectLogin", format!("token={token}")))
+        };
+
+        let (status, _, body) = send(
+            &svc,
+            me(&laptop, TestRequest::get().uri("/obp/v5.1.0/my/sessions")),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let listed = body["sessions"].as_array().unwrap();
+        assert_eq!(listed.len(), 3, "{body}");
+        let this: Vec<_> = listed.iter().filter(|s| s["current"] == true).collect();
+        assert_eq!(this.len(), 1);
+        assert_eq!(this[0]["session_id"], sid(&laptop).as_str());
+        assert_eq!(this[0]["status"], "ACTIVE");
+        assert_eq!(this[0]["institution_id"], "ASSENT");
+        assert!(!body.to_string().contains(&laptop), "never a token");
+
+        let uri = format!("/obp/v5.1.0/my/sessions/{}", sid(&phone));
+        let (status, _, _) = send(&svc, me(&laptop, TestRequest::delete().uri(&uri))).await;
+        assert_eq!(status, 204);
+        let (status, _, _) = send(&svc, current(&phone)).await;
+        assert_eq!(status, 401);
+        let (status, _, body) = send(&svc, me(&laptop, TestRequest::delete().uri(&uri))).await;
+        assert_eq!(status, 404);
+        assert!(message(&body).starts_with("OBP-20075"));
+
+        let (status, _, _) = send(
+            &svc,
+            me(
+                &laptop,
+                TestRequest::delete().uri("/obp/v5.1.0/my/sessions"),
+            ),
+        )
+        .await;
+        assert_eq!(status, 204);
+        let (status, _, _) = send(&svc, current(&tablet)).await;
+        assert_eq!(status, 401, "the others end");
+        let (status, _, _) = send(&svc, current(&laptop)).await;
+        assert_eq!(status, 200, "the caller's own goes on");
+
+        // Another user's session cannot be ended by id.
+        let admin = token(&svc, "admin", &consumer).await;
+        let uri = format!("/obp/v5.1.0/my/sessions/{}", sid(&laptop));
+        let (status, _, _) = send(&svc, me(&admin, TestRequest::delete().uri(&uri))).await;
+        assert_eq!(status, 404);
+
+        // An administrator ends them all, with the role.
+        let felix_id = felix["user_id"].as_str().unwrap();
+        let uri = format!("/obp/v5.1.0/users/{felix_id}/sessions");
+        let (status, _, body) = send(&svc, me(&admin, TestRequest::delete().uri(&uri))).await;
+        assert_eq!(status, 403);
+        assert!(message(&body).contains("CanTerminateUserSessions"));
+        {
+            let mut conn = app.state.pool.get().unwrap();
+            let (status, _, me_body) = send(&svc, current(&admin)).await;
+            assert_eq!(status, 200);
+            entitlements::insert(
+                &mut conn,
+                uuid::Uuid::new_v4(),
+                me_body["user_id"].as_str().unwrap(),
+                "CanTerminateUserSessions",
+                None,
+                now(),
+            )
+            .unwrap();
+        }
+        let (status, _, _) = send(&svc, me(&admin, TestRequest::delete().uri(&uri))).await;
+        assert_eq!(status, 204);
+        let (status, _, _) = send(&svc, current(&laptop)).await;
+        assert_eq!(status, 401);
+    }
+}
+
+#[actix_web::test]
+async fn housekeeping_deletes_what_ended_long_ago() {
+    for app in apps_with(|_| {}) {
+        let svc = app.service().await;
+        let key = system_key(&app);
+        let consumer = app.consumer(true);
+        sign_up(&svc, "felix").await;
+        let ended = token(&svc, "felix", &consumer).await;
+        let live = token(&svc, "felix", &consumer).await;
+        let (status, _, _) = send(&svc, terminate(&key, &sid(&ended))).await;
+        assert_eq!(status, 204);
+        let (status, _, _) = send(
+            &svc,
+            TestRequest::post()
+                .uri("/services/data/v1/RBObjects/operations/DbxUser/requestOTPPreLoginMB")
+                .set_json(json!({ "Phone": "+447700900123" })),
+        )
+        .await;
+        assert_eq!(status, 200);
+
+        let mut conn = app.state.pool.get().unwrap();
+        let soon =
+            assentd::services::customer_sessions::sweep(&app.state, &mut conn, now()).unwrap();
+        assert_eq!(
+            (soon.sessions, soon.challenges),
+            (0, 0),
+            "nothing is old enough yet"
+        );
+        // 31 days on: the terminated session and the old challenge go; the live session has
+        // passed its absolute expiry by then too.
+        let later = now() + time::Duration::days(31);
+        let swept =
+            assentd::services::customer_sessions::sweep(&app.state, &mut conn, later).unwrap();
+        assert_eq!(
+            (swept.sessions, swept.challenges),
+            (2, 1),
+            "{}",
+            app.backend()
+        );
+        assert!(swept.quota_windows >= 1);
+        assert!(sessions::find(&mut conn, &sid(&live)).unwrap().is_none());
+        let again =
+            assentd::services::customer_sessions::sweep(&app.state, &mut conn, later).unwrap();
+        assert_eq!(again, Default::default(), "idempotent");
+    }
+}

@@ -1,0 +1,20 @@
+-- Customer sessions (Apiture): the institution a session belongs to, the customer's last strong
+-- authentication, why a session ended, and where it was started (shown to the customer).
+ALTER TABLE sessions ADD COLUMN institution_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE sessions ADD COLUMN last_strong_auth_at BIGINT NOT NULL DEFAULT 0;
+UPDATE sessions SET last_strong_auth_at = created_at;
+ALTER TABLE sessions ADD COLUMN termination_reason TEXT;
+ALTER TABLE sessions ADD COLUMN client_ip TEXT;
+ALTER TABLE sessions ADD COLUMN user_agent TEXT;
+-- Housekeeping deletes by these.
+CREATE INDEX sessions_expires_at ON sessions (expires_at);
+CREATE INDEX sessions_terminated_at ON sessions (terminated_at);
+
+-- Customers' numeric ids (Apiture customerId). New users get 12 random digits, the first not
+-- 0; users from before this migration are numbered in order of registration, zero-padded to
+-- 12 digits (so they start with 0 and never meet a random one).
+ALTER TABLE users ADD COLUMN customer_number TEXT;
+UPDATE users SET customer_number = lpad(numbered.n::text, 12, '0')
+FROM (SELECT user_id, row_number() OVER (ORDER BY created_at, user_id) AS n FROM users) AS numbered
+WHERE users.user_id = numbered.user_id;
+CREATE UNIQUE INDEX users_customer_number ON users (customer_number);
