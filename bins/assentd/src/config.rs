@@ -45,6 +45,7 @@ pub struct Config {
     pub otp_resend_cooldown_secs: u64,
     pub otp_codes_per_destination_per_day: u32,
     pub otp_prelogin_requests_per_client_per_hour: u32,
+    pub otp_step_up_failures_per_user_per_day: u32,
     pub dev_mode: bool,
     pub totp_issuer: String,
     pub institution_id: String,
@@ -91,6 +92,7 @@ impl Default for Config {
             otp_resend_cooldown_secs: 30,
             otp_codes_per_destination_per_day: 10,
             otp_prelogin_requests_per_client_per_hour: 20,
+            otp_step_up_failures_per_user_per_day: 10,
             dev_mode: false,
             totp_issuer: "Assent".into(),
             institution_id: "ASSENT".into(),
@@ -138,6 +140,7 @@ const KEYS: &[&str] = &[
     "otp_resend_cooldown_secs",
     "otp_codes_per_destination_per_day",
     "otp_prelogin_requests_per_client_per_hour",
+    "otp_step_up_failures_per_user_per_day",
     "dev_mode",
     "totp_issuer",
     "institution_id",
@@ -313,6 +316,9 @@ impl Config {
         }
         if self.otp_codes_per_destination_per_day == 0 {
             return fail("otp_codes_per_destination_per_day must be at least 1".into());
+        }
+        if self.otp_step_up_failures_per_user_per_day == 0 {
+            return fail("otp_step_up_failures_per_user_per_day must be at least 1".into());
         }
         if self.otp_prelogin_requests_per_client_per_hour == 0 {
             return fail("otp_prelogin_requests_per_client_per_hour must be at least 1".into());

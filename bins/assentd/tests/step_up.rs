@@ -233,7 +233,8 @@ async fn authenticator_and_security_question_factors() {
             &svc,
             TestRequest::post()
                 .uri("/obp/v5.1.0/my/authenticators/totp")
-                .insert_header(("DirectLogin", format!("token={token}"))),
+                .insert_header(("DirectLogin", format!("token={token}")))
+                .set_json(json!({ "password": PASSWORD })),
         )
         .await;
         assert_eq!(status, 201);
@@ -438,5 +439,42 @@ async fn wrong_answers_on_any_factor_share_one_limit() {
         .await;
         assert_eq!(status, 403);
         assert!(!redeem(&app, &challenge, &user_id));
+    }
+}
+
+#[actix_web::test]
+async fn new_challenges_do_not_multiply_the_attempts() {
+    for db in TestDatabase::all() {
+        let app = TestApp::with_file_delivery(db, |c| c.otp_step_up_failures_per_user_per_day = 3);
+        let svc = app.service().await;
+        let (user_id, _) = customer(&app, &svc).await;
+        let key = system_key(&app);
+        let (first, _) = open(&app, &user_id);
+        let (status, _, _) = send(&svc, start(&first, "sms", &key)).await;
+        assert_eq!(status, 200);
+        let code = app.code_of(&first);
+        for _ in 0..3 {
+            let (status, _, _) = send(
+                &svc,
+                verify(&first, "sms", &key, json!({ "code": wrong_code(&code) })),
+            )
+            .await;
+            assert_eq!(status, 422);
+        }
+        let (status, headers, body) =
+            send(&svc, verify(&first, "sms", &key, json!({ "code": code }))).await;
+        assert_eq!(status, 429, "{}: {body}", app.backend());
+        assert_problem(status, &headers, &body);
+        assert!(body["type"].as_str().unwrap().ends_with("tooManyFailures"));
+        let (second, _) = open(&app, &user_id);
+        let (status, _, _) = send(&svc, start(&second, "email", &key)).await;
+        assert_eq!(status, 200);
+        let code = app.code_of(&second);
+        let (status, _, _) = send(
+            &svc,
+            verify(&second, "email", &key, json!({ "code": code })),
+        )
+        .await;
+        assert_eq!(status, 429, "a new challenge brings no new attempts today");
     }
 }

@@ -23,6 +23,7 @@ fn enrol(token: &str) -> TestRequest {
         TestRequest::post().uri("/obp/v5.1.0/my/authenticators/totp"),
         token,
     )
+    .set_json(json!({ "password": PASSWORD }))
 }
 
 fn confirm(token: &str, code: &str) -> TestRequest {
@@ -38,6 +39,7 @@ fn remove(token: &str) -> TestRequest {
         TestRequest::delete().uri("/obp/v3.1.0/my/authenticators/totp"),
         token,
     )
+    .set_json(json!({ "password": PASSWORD }))
 }
 
 /// The secret inside an `otpauth://` URI.
@@ -141,11 +143,33 @@ async fn enrol_confirm_and_remove() {
 
         let (status, _, body) = send(
             &svc,
-            TestRequest::post().uri("/obp/v5.1.0/my/authenticators/totp"),
+            TestRequest::post()
+                .uri("/obp/v5.1.0/my/authenticators/totp")
+                .set_json(json!({ "password": PASSWORD })),
         )
         .await;
         assert_eq!(status, 401);
         assert!(message(&body).starts_with("OBP-20001"));
+
+        // A session token alone cannot add or remove a factor: the password is asked again,
+        // and a wrong one counts towards the lockout.
+        let without = authed(
+            TestRequest::post().uri("/obp/v5.1.0/my/authenticators/totp"),
+            &token,
+        );
+        let (status, _, _) = send(&svc, without).await;
+        assert_eq!(status, 400);
+        let wrong = authed(
+            TestRequest::delete().uri("/obp/v5.1.0/my/authenticators/totp"),
+            &token,
+        )
+        .set_json(json!({ "password": "Wr0ng-passw0rd!" }));
+        let (status, _, body) = send(&svc, wrong).await;
+        assert_eq!(status, 401);
+        assert!(message(&body).starts_with("OBP-20004"), "{body}");
+        assert_eq!(app.audit_count("reconfirmation.failure"), 1);
+        let (status, _, _) = send(&svc, remove(&token)).await;
+        assert_eq!(status, 204, "the right password still works");
     }
 }
 

@@ -1,6 +1,6 @@
 //! One-time-code challenges. A change is made by loading the challenge, applying a pure
 //! operation from `assent-otp`, and writing the result back only if the row still holds what
-//! was loaded (state, failures, resends); a writer that lost the race loads again and decides
+//! was loaded (state, failures, resends, code); a writer that lost the race loads again and decides
 //! on the fresh state. So N parallel wrong answers against a limit of M evaluate exactly M.
 
 use crate::schema::{challenge_destinations, challenges};
@@ -225,7 +225,10 @@ pub fn update<R>(
                 .find(id.to_string())
                 .filter(challenges::state.eq(before.state.as_str()))
                 .filter(challenges::failures.eq(int(before.failures)))
-                .filter(challenges::resends.eq(int(before.resends))),
+                .filter(challenges::resends.eq(int(before.resends)))
+                // The first code of a challenge opened without one changes only these.
+                .filter(challenges::code_hash.eq(hex(&before.code_hash)))
+                .filter(challenges::last_sent_at.eq(to_micros(before.last_sent_at))),
         )
         .set((
             challenges::state.eq(&row.state),

@@ -488,6 +488,51 @@ fn fifty_parallel_wrong_answers_evaluate_exactly_five() {
 }
 
 #[test]
+fn parallel_first_sends_of_an_opened_challenge_send_one_code() {
+    use assent_otp::challenge::{Challenge, ChallengePolicy, CodeHasher, ResendError};
+    use assent_repository::challenges;
+    for db in TestDatabase::all() {
+        let pool = db.pool().unwrap();
+        let hasher = CodeHasher::new(&[9u8; 32]).unwrap();
+        let challenge = Challenge::open("test", ChallengePolicy::default(), NOW, &mut rand::rng());
+        challenges::insert(&mut pool.get().unwrap(), &challenge, None).unwrap();
+        let outcomes: Vec<bool> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..20)
+                .map(|_| {
+                    let (pool, hasher) = (pool.clone(), hasher.clone());
+                    scope.spawn(move || {
+                        let mut conn = pool.get().unwrap();
+                        let sent = challenges::update(&mut conn, &challenge.id, |c| {
+                            c.send_code(NOW, &mut rand::rng(), &hasher)
+                        })
+                        .unwrap()
+                        .unwrap();
+                        match sent {
+                            Ok(_) => true,
+                            Err(ResendError::TooSoon { .. }) => false,
+                            Err(other) => panic!("{other:?}"),
+                        }
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let sent = outcomes.iter().filter(|sent| **sent).count();
+        assert_eq!(
+            sent,
+            1,
+            "{}: the cooldown holds for the first code too",
+            db.backend_name()
+        );
+        let (stored, _) = challenges::find(&mut pool.get().unwrap(), &challenge.id)
+            .unwrap()
+            .unwrap();
+        assert!(stored.has_code());
+        assert_eq!(stored.resends, 0);
+    }
+}
+
+#[test]
 fn challenges_round_trip_and_verify_once() {
     use assent_otp::challenge::{Challenge, ChallengePolicy, CodeHasher, VerifyError};
     use assent_repository::challenges;

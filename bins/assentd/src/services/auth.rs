@@ -343,3 +343,58 @@ pub fn dauth_call(
         }),
     })
 }
+
+/// Why a password re-confirmation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconfirmError {
+    #[error("wrong password")]
+    WrongPassword,
+    #[error("account locked")]
+    Locked,
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl From<RepoError> for ReconfirmError {
+    fn from(error: RepoError) -> Self {
+        ReconfirmError::Internal(error.into())
+    }
+}
+
+/// Asks a signed-in user for their password again before a change that a stolen session
+/// token alone must not make (adding or removing a second factor). Slow (Argon2id): run on the
+/// hashing pool. A wrong password counts towards the login lockout like a failed login, and a
+/// locked account is refused whatever the password.
+pub fn reconfirm_password(
+    state: &AppState,
+    conn: &mut DbConnection,
+    user: &UserRow,
+    password: &SecretString,
+    now: OffsetDateTime,
+) -> Result<(), ReconfirmError> {
+    let matched = matches!(
+        state.password_hasher.verify(password, &user.password_hash),
+        PasswordCheck::Match { .. }
+    );
+    let provider = user.provider.as_str();
+    let history = lockout::history(conn, provider, &user.username_key, Some(&user.user_id))?;
+    let decision = state.lockout.decide(&history, matched);
+    if decision == LoginDecision::Allow {
+        return Ok(());
+    }
+    transaction(conn, |conn| {
+        lockout::record_failure(conn, provider, &user.username_key, now)?;
+        record(
+            conn,
+            now,
+            "reconfirmation.failure",
+            Some(&user.user_id),
+            serde_json::json!({ "locked": decision == LoginDecision::RefuseLocked }),
+        )
+    })?;
+    Err(if decision == LoginDecision::RefuseLocked {
+        ReconfirmError::Locked
+    } else {
+        ReconfirmError::WrongPassword
+    })
+}

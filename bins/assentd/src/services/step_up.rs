@@ -9,11 +9,13 @@ use super::otp::Destination;
 use crate::delivery::Channel;
 use crate::state::AppState;
 use assent_identity::password::PasswordCheck;
-use assent_otp::challenge::{Challenge, RedeemError, VerifyError};
+use assent_otp::challenge::{Challenge, ChallengeState, RedeemError, VerifyError};
 use assent_otp::security_questions::{self, QuestionsError};
 use assent_otp::totp::{TotpAlgorithm, TotpError, TotpSecret};
 use assent_repository::users::UserRow;
-use assent_repository::{DbConnection, RepoError, challenges, security_answers, totp, transaction};
+use assent_repository::{
+    DbConnection, RepoError, challenges, quotas, security_answers, totp, transaction,
+};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -241,6 +243,14 @@ pub fn verify_authenticator(
     let Some(row) = totp::find(conn, user_id)?.filter(|r| r.confirmed_at.is_some()) else {
         return Ok(None);
     };
+    // A challenge that can no longer be answered must not use up the app's current code.
+    match challenges::find(conn, challenge_id)? {
+        None => return Ok(None),
+        Some((challenge, _)) if challenge.state(now) != ChallengeState::Pending => {
+            return Ok(Some(Err(VerifyError::NotPending(challenge.state(now)))));
+        }
+        Some(_) => {}
+    }
     let Ok(bytes) = state.totp_sealer.open(&row.secret_sealed, user_id) else {
         return Err(RepoError::CorruptRow {
             table: "totp_authenticators",
@@ -285,6 +295,43 @@ pub fn check_answers(
                 )
         })
     }))
+}
+
+const FAILURE_SCOPE: &str = "step-up-failures";
+
+/// The start of the UTC day holding `now`: failures are counted per day.
+fn day(now: OffsetDateTime) -> OffsetDateTime {
+    now.replace_time(time::Time::MIDNIGHT)
+}
+
+/// Whether the customer has used up today's wrong answers across all their challenges
+/// (`otp_step_up_failures_per_user_per_day`): each challenge allows a few attempts, and this
+/// keeps opening new challenges from multiplying them.
+pub fn failures_exhausted(
+    state: &AppState,
+    conn: &mut DbConnection,
+    user_id: &str,
+    now: OffsetDateTime,
+) -> Result<bool, RepoError> {
+    let used = quotas::used(conn, FAILURE_SCOPE, user_id, day(now))?;
+    Ok(used >= state.config.otp_step_up_failures_per_user_per_day)
+}
+
+/// Counts one wrong answer of the customer's towards today's allowance.
+pub fn count_failure(
+    state: &AppState,
+    conn: &mut DbConnection,
+    user_id: &str,
+    now: OffsetDateTime,
+) -> Result<(), RepoError> {
+    quotas::consume(
+        conn,
+        FAILURE_SCOPE,
+        user_id,
+        day(now),
+        state.config.otp_step_up_failures_per_user_per_day,
+    )?;
+    Ok(())
 }
 
 /// Redeems the verified challenge named by the retried request for `operation_id` by

@@ -10,7 +10,7 @@ use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use assent_otp::challenge::{Challenge, ChallengeState, ResendError, VerifyError};
-use assent_repository::DbConnection;
+use assent_repository::{DbConnection, RepoError, transaction};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -87,6 +87,15 @@ fn not_pending(state: ChallengeState) -> ApitureError {
             )
         }
     }
+}
+
+fn too_many_failures() -> ApitureError {
+    ApitureError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "tooManyFailures",
+        "Too Many Failures",
+        "Too many wrong responses today, across this customer's challenges. Try again tomorrow.",
+    )
 }
 
 fn parse_id(raw: &str) -> Result<Uuid, ApitureError> {
@@ -239,34 +248,21 @@ pub async fn verify_factor(
     let (challenge_id, factor_id) = path.into_inner();
     let id = parse_id(&challenge_id).map_err(|e| e.at(&instance))?;
     let body = body.into_inner();
-    // Security answers are Argon2id checks: they run on the hashing pool.
+    // Security answers are Argon2id checks: they run on the hashing pool, before the
+    // transaction that records the outcome.
     let outcome = state
         .into_inner()
         .on_hashing_pool(move |state| -> Result<_, ApitureError> {
             let mut conn = state.pool.get().map_err(|e| ApitureError::internal(&e))?;
             let (challenge, owner, factor) = load(state, &mut conn, &key, &id, &factor_id)?;
             let at = now();
-            let result = match factor.kind {
-                FactorType::Sms | FactorType::Email | FactorType::Voice => {
-                    let code = body
-                        .code
-                        .ok_or_else(|| invalid_response("Send the code: {\"code\": \"...\"}."))?;
-                    match otp::answer(state, &mut conn, &id, code.trim(), at, |_, _| true)
-                        .map_err(|e| ApitureError::internal(&e))?
-                        .ok_or_else(not_found)?
-                    {
-                        otp::Answered::Verified(_) => Ok(()),
-                        otp::Answered::Refused(e) => Err(e),
-                    }
-                }
-                FactorType::AuthenticatorToken => {
-                    let code = body
-                        .code
-                        .ok_or_else(|| invalid_response("Send the code: {\"code\": \"...\"}."))?;
-                    step_up::verify_authenticator(state, &mut conn, &id, &owner, code.trim(), at)
-                        .map_err(|e| ApitureError::internal(&e))?
-                        .ok_or_else(factor_not_found)?
-                }
+            let code = match factor.kind {
+                FactorType::SecurityQuestions => None,
+                _ => Some(body.code.clone().ok_or_else(|| {
+                    invalid_response("Send the code: {\"code\": \"...\"}.")
+                })?),
+            };
+            let answers_right = match factor.kind {
                 FactorType::SecurityQuestions => {
                     let given: Vec<(String, String)> = body
                         .answers
@@ -282,37 +278,63 @@ pub async fn verify_factor(
                     if current != ChallengeState::Pending {
                         return Err(not_pending(current));
                     }
-                    let right = step_up::check_answers(
-                        state,
-                        &mut conn,
-                        &owner,
-                        &factor.questions(),
-                        &given,
+                    if step_up::failures_exhausted(state, &mut conn, &owner, at)? {
+                        return Err(too_many_failures());
+                    }
+                    Some(
+                        step_up::check_answers(state, &mut conn, &owner, &factor.questions(), &given)?
+                            .map_err(|_| {
+                                invalid_response(
+                                    "Answer exactly the questions asked, each once, 1 to 100 characters.",
+                                )
+                            })?,
                     )
-                    .map_err(|e| ApitureError::internal(&e))?
-                    .map_err(|_| {
-                        invalid_response(
-                            "Answer exactly the questions asked, each once, 1 to 100 characters.",
-                        )
-                    })?;
-                    assent_repository::challenges::update(&mut conn, &id, |c| {
-                        c.verify_with(at, || right)
-                    })
-                    .map_err(|e| ApitureError::internal(&e))?
-                    .ok_or_else(not_found)?
                 }
+                _ => None,
             };
-            if result.is_ok() {
-                record(
-                    &mut conn,
-                    at,
-                    "otp.verified",
-                    Some(&owner),
-                    json!({ "purpose": challenge.purpose, "challenge_id": id.to_string(), "factor": factor.id() }),
-                )
-                .map_err(|e| ApitureError::internal(&e))?;
-            }
-            Ok((challenge, result))
+            // The answer, the day's failure count and the audit event: one transaction.
+            let decided = transaction(&mut conn, |conn| -> Result<Result<_, ApitureError>, RepoError> {
+                if step_up::failures_exhausted(state, conn, &owner, at)? {
+                    return Ok(Err(too_many_failures()));
+                }
+                let result = match (factor.kind, &code, answers_right) {
+                    (FactorType::SecurityQuestions, _, Some(right)) => {
+                        assent_repository::challenges::update(conn, &id, |c| {
+                            c.verify_with(at, || right)
+                        })?
+                    }
+                    (FactorType::AuthenticatorToken, Some(code), _) => {
+                        step_up::verify_authenticator(state, conn, &id, &owner, code.trim(), at)?
+                    }
+                    (_, Some(code), _) => {
+                        otp::answer(state, conn, &id, code.trim(), at, |_, _| true)?.map(
+                            |answered| match answered {
+                                otp::Answered::Verified(_) => Ok(()),
+                                otp::Answered::Refused(e) => Err(e),
+                            },
+                        )
+                    }
+                    _ => None,
+                };
+                let Some(result) = result else {
+                    return Ok(Err(not_found()));
+                };
+                match result {
+                    Ok(()) => record(
+                        conn,
+                        at,
+                        "otp.verified",
+                        Some(&owner),
+                        json!({ "purpose": challenge.purpose, "challenge_id": id.to_string(), "factor": factor.id() }),
+                    )?,
+                    Err(VerifyError::WrongCode { .. }) => {
+                        step_up::count_failure(state, conn, &owner, at)?;
+                    }
+                    Err(_) => {}
+                }
+                Ok(Ok(result))
+            })?;
+            Ok((challenge, decided?))
         })
         .await?
         .map_err(|e| e.at(&instance))?;

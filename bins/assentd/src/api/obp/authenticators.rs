@@ -6,12 +6,15 @@
 use super::auth::Authenticated;
 use super::errors::*;
 use super::users::ErrorJson;
+use crate::services::auth::{ReconfirmError, reconfirm_password};
 use crate::services::{now, record};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use assent_identity::SecretString;
 use assent_otp::totp::{STEP_SECONDS, TotpAlgorithm, TotpError, TotpSecret};
 use assent_repository::totp::{self, TotpRow};
+use assent_repository::users::UserRow;
 use assent_repository::{DbConnection, RepoError, to_micros, transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -31,6 +34,14 @@ pub struct TotpEnrolmentJson {
     pub status: String,
 }
 
+/// The caller's password, asked again: a stolen session token alone must not add or remove a
+/// second factor.
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordJson {
+    #[schema(example = "Tr0ub4dour&3x")]
+    pub password: String,
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct TotpCodeJson {
     #[schema(example = "123456")]
@@ -41,25 +52,54 @@ fn internal(e: &dyn std::fmt::Display) -> ObpError {
     ObpError::internal(e)
 }
 
+/// Runs `work` for the signed-in caller once they have given their password again (Argon2id,
+/// on the hashing pool).
+async fn with_password<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    caller: Authenticated,
+    password: String,
+    work: impl FnOnce(&AppState, &mut DbConnection, &UserRow) -> Result<T, ObpError> + Send + 'static,
+) -> Result<T, ObpError> {
+    let user = caller.run(state, |_, _, caller| Ok(caller.user)).await?;
+    let password = SecretString::new(password);
+    state
+        .clone()
+        .into_inner()
+        .on_hashing_pool(move |state| {
+            let mut conn = state.pool.get().map_err(|e| internal(&e))?;
+            reconfirm_password(state, &mut conn, &user, &password, now()).map_err(|e| match e {
+                ReconfirmError::WrongPassword => ObpError::unauthorized(INVALID_LOGIN_CREDENTIALS),
+                ReconfirmError::Locked => ObpError::unauthorized(ACCOUNT_LOCKED),
+                ReconfirmError::Internal(e) => internal(&e),
+            })?;
+            work(state, &mut conn, &user)
+        })
+        .await?
+}
+
 /// Register an authenticator app: a fresh 160-bit secret, replacing any enrolment not yet
-/// confirmed.
+/// confirmed. The caller gives their password again.
 #[utoipa::path(
     post, path = "/obp/v5.1.0/my/authenticators/totp", tag = "OBP: users",
-    security(("directLogin" = [])),
+    request_body = PasswordJson, security(("directLogin" = [])),
     responses(
         (status = 201, description = "Pending: confirm with a first code", body = TotpEnrolmentJson),
-        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON", body = ErrorJson),
+        (status = 401, description = "OBP-20001 / OBP-20003; OBP-20004 wrong password (counts towards the lockout); OBP-20013 locked", body = ErrorJson),
         (status = 409, description = "OBP-30285 an authenticator is already registered", body = ErrorJson),
     )
 )]
 pub async fn enrol(
     state: web::Data<AppState>,
     caller: Authenticated,
+    body: web::Json<PasswordJson>,
 ) -> Result<HttpResponse, ObpError> {
-    let enrolment = caller
-        .run(&state, |state, conn, caller| {
+    let enrolment = with_password(
+        &state,
+        caller,
+        body.into_inner().password,
+        |state, conn, user| {
             let secret = TotpSecret::generate(&mut rand::rng());
-            let user = caller.user;
             let at = now();
             let row = TotpRow {
                 user_id: user.user_id.clone(),
@@ -81,8 +121,9 @@ pub async fn enrol(
                 period: STEP_SECONDS,
                 status: "PENDING_CONFIRMATION".to_owned(),
             })
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(HttpResponse::Created().json(enrolment))
 }
 
@@ -187,23 +228,29 @@ pub async fn confirm(
     Ok(HttpResponse::Ok().json(json!({ "status": "CONFIRMED" })))
 }
 
-/// Remove the user's authenticator (pending or confirmed).
+/// Remove the user's authenticator (pending or confirmed). The caller gives their password
+/// again.
 #[utoipa::path(
     delete, path = "/obp/v5.1.0/my/authenticators/totp", tag = "OBP: users",
-    security(("directLogin" = [])),
+    request_body = PasswordJson, security(("directLogin" = [])),
     responses(
         (status = 204, description = "Removed"),
-        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON", body = ErrorJson),
+        (status = 401, description = "OBP-20001 / OBP-20003; OBP-20004 wrong password; OBP-20013 locked", body = ErrorJson),
         (status = 404, description = "OBP-30288 none registered", body = ErrorJson),
     )
 )]
 pub async fn remove(
     state: web::Data<AppState>,
     caller: Authenticated,
+    body: web::Json<PasswordJson>,
 ) -> Result<HttpResponse, ObpError> {
-    caller
-        .run(&state, |_, conn, caller| {
-            let user_id = caller.user.user_id;
+    with_password(
+        &state,
+        caller,
+        body.into_inner().password,
+        |_, conn, user| {
+            let user_id = user.user_id.clone();
             let removed = transaction(conn, |conn| {
                 let removed = totp::delete(conn, &user_id)?;
                 if removed {
@@ -217,7 +264,8 @@ pub async fn remove(
             } else {
                 Err(ObpError::new(StatusCode::NOT_FOUND, TOTP_NOT_REGISTERED))
             }
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
