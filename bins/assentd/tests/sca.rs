@@ -118,6 +118,19 @@ async fn the_right_answer_creates_the_auth_context() {
         assert_eq!(status, 400);
         assert!(message(&body).starts_with("OBP-30090"), "{body}");
         assert_eq!(app.audit_count("auth_context.set"), 1);
+
+        // A customer adds contexts; they never change one that is set.
+        let (status, _, body) = send(
+            &svc,
+            request(
+                &token,
+                "EMAIL",
+                json!({ "key": "CUSTOMER_NUMBER", "value": "1" }),
+            ),
+        )
+        .await;
+        assert_eq!(status, 409);
+        assert!(message(&body).starts_with("OBP-30290"), "{body}");
     }
 }
 

@@ -79,17 +79,16 @@ async fn pre_login_flow_end_to_end() {
             "+44XXXXXXXX23"
         );
         assert_eq!(
-            attributes["customerCommunication"]["email"][0]["masked"],
-            "sowXXX@example.com"
+            attributes["customerCommunication"]["email"],
+            json!([]),
+            "the flow proves the phone: no code goes to the email"
         );
         let (service_key, security_key) = mfa(&body);
 
         let sent = app.messages();
-        assert_eq!(sent.len(), 2, "one message per destination");
+        assert_eq!(sent.len(), 1);
         assert_eq!(sent[0]["channel"], "sms");
         assert_eq!(sent[0]["destination"], "+447700900123");
-        assert_eq!(sent[1]["channel"], "email");
-        assert_eq!(sent[1]["destination"], "sowmya@example.com");
         for message in &sent {
             assert_eq!(message["challenge_id"], service_key.as_str());
             assert_eq!(message["purpose"], "temenos:pre-login");
@@ -606,12 +605,10 @@ async fn smtp_for_email_and_a_webhook_for_text_messages() {
         c.otp_phone_delivery = Some(format!("webhook:{webhook}"));
     });
     let svc = app.service().await;
+    let (_, token) = signed_up_with_phone(&app, &svc, "sowmya").await;
     let (status, _, body) = send(
         &svc,
-        post(
-            "requestOTPPreLoginMB",
-            json!({ "Phone": PHONE, "Email": "sowmya@example.com" }),
-        ),
+        kony(&token, "requestUpdateSecurityQuestionsOTP", json!({})),
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -632,8 +629,9 @@ async fn smtp_for_email_and_a_webhook_for_text_messages() {
 
     let (status, _, _) = send(
         &svc,
-        post(
-            "verifyOTPPreLoginMB",
+        kony(
+            &token,
+            "verifyUpdateSecurityQuestionsOTP",
             verify_body(&service_key, &security_key, &code),
         ),
     )
@@ -856,5 +854,38 @@ async fn sign_up_takes_an_optional_e164_phone_number() {
         assert_eq!(status, 400);
         assert!(message(&reply).starts_with("OBP-30282"), "{reply}");
         assert_eq!(app.audit_count("user.created"), 0);
+    }
+}
+
+#[actix_web::test]
+async fn strangers_cannot_spend_a_customers_own_allowance() {
+    for app in apps_with(|c| c.otp_codes_per_destination_per_day = 2) {
+        let svc = app.service().await;
+        let (_, token) = signed_up_with_phone(&app, &svc, "sowmya").await;
+        for _ in 0..2 {
+            let (status, _, _) = send(
+                &svc,
+                post("requestOTPPreLoginMB", json!({ "Phone": PHONE })),
+            )
+            .await;
+            assert_eq!(status, 200);
+        }
+        let (status, _, reply) = send(
+            &svc,
+            post("requestOTPPreLoginMB", json!({ "Phone": PHONE })),
+        )
+        .await;
+        assert_eq!((status, errcode(&reply)), (429, 10806));
+        let (status, _, body) = send(
+            &svc,
+            kony(&token, "requestUpdateSecurityQuestionsOTP", json!({})),
+        )
+        .await;
+        assert_eq!(
+            status,
+            200,
+            "{}: the customer's own flows are counted apart: {body}",
+            app.backend()
+        );
     }
 }

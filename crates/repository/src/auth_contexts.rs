@@ -22,6 +22,17 @@ pub struct AuthContextRow {
     pub updated_at: i64,
 }
 
+/// Whether the user has a pair with this key.
+pub fn has_key(conn: &mut DbConnection, user_id: &str, key: &str) -> Result<bool, RepoError> {
+    use diesel::dsl::{exists, select};
+    Ok(select(exists(
+        user_auth_contexts::table
+            .filter(user_auth_contexts::user_id.eq(user_id))
+            .filter(user_auth_contexts::context_key.eq(key)),
+    ))
+    .get_result(conn)?)
+}
+
 /// Sets `key` to `value` for the user: a new pair, or the existing pair's value replaced
 /// (the unique constraint decides between concurrent first writes).
 pub fn set(

@@ -44,7 +44,11 @@ pub enum SendRefusal {
 #[error("the code could not be delivered")]
 pub struct DeliveryFailed;
 
+/// Codes to destinations registered to a signed-in customer.
 const DESTINATION_SCOPE: &str = "otp-destination";
+/// Codes to destinations given by anonymous callers (pre-login), counted apart so that
+/// strangers cannot use up a customer's own allowance.
+const PUBLIC_DESTINATION_SCOPE: &str = "otp-destination-public";
 const CLIENT_SCOPE: &str = "prelogin-client";
 
 /// The start of the UTC day holding `now`.
@@ -64,17 +68,46 @@ fn subject(state: &AppState, label: &str, value: &str) -> String {
         .hash(label, &SecretString::new(value.to_owned()))
 }
 
+/// How a destination is counted: email addresses ignoring case.
+fn destination_key(destination: &Destination) -> String {
+    match destination.channel {
+        Channel::Email => destination.address.trim().to_lowercase(),
+        Channel::Sms | Channel::Voice => destination.address.trim().to_owned(),
+    }
+}
+
+/// How a client address is counted: IPv4 as is, IPv6 by its /64 (one subscriber's prefix),
+/// so rotating addresses within a prefix gains nothing.
+fn client_key(client: &str) -> String {
+    match client.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or_else(|| client.to_owned(), |v4| v4.to_string()),
+        _ => client.to_owned(),
+    }
+}
+
 fn charge_destinations(
     state: &AppState,
     conn: &mut DbConnection,
     destinations: &[Destination],
+    owned: bool,
     now: OffsetDateTime,
 ) -> Result<bool, RepoError> {
+    let scope = if owned {
+        DESTINATION_SCOPE
+    } else {
+        PUBLIC_DESTINATION_SCOPE
+    };
     for destination in destinations {
-        let subject = subject(state, DESTINATION_SCOPE, &destination.address);
+        let subject = subject(state, scope, &destination_key(destination));
         if !quotas::consume(
             conn,
-            DESTINATION_SCOPE,
+            scope,
             &subject,
             day_start(now),
             state.config.otp_codes_per_destination_per_day,
@@ -93,7 +126,7 @@ pub fn charge_client(
     client: &str,
     now: OffsetDateTime,
 ) -> Result<bool, RepoError> {
-    let subject = subject(state, CLIENT_SCOPE, client);
+    let subject = subject(state, CLIENT_SCOPE, &client_key(client));
     quotas::consume(
         conn,
         CLIENT_SCOPE,
@@ -159,7 +192,7 @@ pub fn create(
         .map(|d| (d.channel.as_str().to_owned(), d.address.clone()))
         .collect();
     finish(transaction(conn, |conn| {
-        if !charge_destinations(state, conn, destinations, now)? {
+        if !charge_destinations(state, conn, destinations, user_id.is_some(), now)? {
             return Err(Abort::Refused(SendRefusal::DestinationQuota));
         }
         challenges::insert(conn, &challenge, user_id)?;
@@ -203,6 +236,7 @@ pub fn send_code(
     destinations: &[Destination],
     now: OffsetDateTime,
 ) -> Result<Option<Result<Issued, SendRefusal>>, RepoError> {
+    let owned = challenges::find(conn, id)?.is_some_and(|(_, owner)| owner.is_some());
     let result = transaction(conn, |conn| {
         let mut saved = None;
         let outcome = challenges::update(conn, id, |challenge| {
@@ -214,7 +248,7 @@ pub fn send_code(
             return Ok(None);
         };
         let code = outcome.map_err(|e| Abort::Refused(e.into()))?;
-        if !charge_destinations(state, conn, destinations, now)? {
+        if !charge_destinations(state, conn, destinations, owned, now)? {
             return Err(Abort::Refused(SendRefusal::DestinationQuota));
         }
         Ok(Some((challenge, code)))
@@ -353,6 +387,23 @@ pub fn describe(state: ChallengeState) -> &'static str {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn clients_and_destinations_are_counted_by_what_identifies_them() {
+        assert_eq!(client_key("192.0.2.7"), "192.0.2.7");
+        assert_eq!(client_key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+        assert_eq!(client_key("2001:db8:1:2:ffff::1"), "2001:db8:1:2::/64");
+        assert_eq!(client_key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(client_key("unknown"), "unknown");
+        let email = |a: &str| Destination {
+            channel: Channel::Email,
+            address: a.into(),
+        };
+        assert_eq!(
+            destination_key(&email("Sowmya@Example.COM")),
+            destination_key(&email("sowmya@example.com"))
+        );
+    }
 
     #[test]
     fn quota_windows_are_utc_days_and_hours() {

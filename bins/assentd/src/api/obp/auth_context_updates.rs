@@ -77,7 +77,8 @@ fn code_refused(refusal: SendRefusal) -> ObpError {
     request_body = AuthContextUpdateRequestJson, security(("directLogin" = [])),
     responses(
         (status = 201, description = "Requested; a code was sent", body = AuthContextUpdateJson),
-        (status = 400, description = "OBP-10001 bad JSON, OBP-30281 bad key or value, OBP-35034 SCA method not SMS or EMAIL, OBP-30283 no phone number for SMS", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-30281 bad key or value, OBP-35034 SCA method not SMS or EMAIL, OBP-30283 no phone number for SMS, OBP-30291 no email address", body = ErrorJson),
+        (status = 409, description = "OBP-30290 the key is already set", body = ErrorJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
         (status = 404, description = "OBP-30001 unknown bank", body = ErrorJson),
         (status = 429, description = "OBP-30284 too many codes to this destination today", body = ErrorJson),
@@ -109,12 +110,23 @@ pub async fn create_update_request(
             let (key, value) = validate(&body.key, &body.value)
                 .map_err(|_| ObpError::bad_request(INVALID_AUTH_CONTEXT))?;
             let user = caller.user;
+            // A customer may add a context, never change one: a key already set (perhaps by
+            // staff) stays as it is.
+            if auth_contexts::has_key(conn, &user.user_id, &key)? {
+                return Err(ObpError::new(StatusCode::CONFLICT, AUTH_CONTEXT_KEY_TAKEN));
+            }
             let address = match channel {
                 Channel::Email => Some(user.email.clone()),
                 Channel::Sms | Channel::Voice => user.phone_number.clone(),
             }
             .filter(|a| !a.is_empty())
-            .ok_or_else(|| ObpError::bad_request(NO_PHONE_FOR_SMS))?;
+            .ok_or_else(|| {
+                ObpError::bad_request(if channel == Channel::Email {
+                    NO_EMAIL_FOR_EMAIL
+                } else {
+                    NO_PHONE_FOR_SMS
+                })
+            })?;
             let destinations = vec![Destination { channel, address }];
             let at = now();
             let mut row = None;
@@ -169,6 +181,8 @@ pub async fn create_update_request(
 /// What answering did.
 enum Outcome {
     Accepted(AuthContextUpdateRow),
+    /// The key was set meanwhile (by staff): the request is rejected, nothing overwritten.
+    KeyTaken,
     Refused(VerifyError),
 }
 
@@ -224,7 +238,19 @@ pub async fn answer_challenge(
                             INITIATED,
                             ACCEPTED,
                         )? {
-                            return Ok(None);
+                            // Roll the right answer back with it rather than half-accept.
+                            return Err(RepoError::Connection(
+                                "auth context update changed while it was answered".into(),
+                            ));
+                        }
+                        if auth_contexts::has_key(conn, &user_id, &request.context_key)? {
+                            auth_context_updates::transition(
+                                conn,
+                                &request.update_id,
+                                ACCEPTED,
+                                REJECTED,
+                            )?;
+                            return Ok(Some(Outcome::KeyTaken));
                         }
                         let context = auth_contexts::set(
                             conn,
@@ -275,6 +301,7 @@ pub async fn answer_challenge(
         .await?;
     match outcome {
         Outcome::Accepted(row) => Ok(HttpResponse::Created().json(update_json(row))),
+        Outcome::KeyTaken => Err(ObpError::new(StatusCode::CONFLICT, AUTH_CONTEXT_KEY_TAKEN)),
         Outcome::Refused(VerifyError::Malformed | VerifyError::NoCodeSent) => {
             Err(ObpError::bad_request(format!(
                 "{INVALID_CHALLENGE_ANSWER} The answer is the digits of the code that was sent."

@@ -95,6 +95,10 @@ pub const TOTP_BUSY: &str =
     "OBP-30289: The enrolment kept changing while it was checked; try again.";
 pub const SESSION_NOT_FOUND: &str =
     "OBP-20075: Session not found among the caller's live sessions.";
+pub const AUTH_CONTEXT_KEY_TAKEN: &str =
+    "OBP-30290: This auth context key is already set; only an administrator can change it.";
+pub const NO_EMAIL_FOR_EMAIL: &str =
+    "OBP-30291: The user has no email address registered, so EMAIL cannot be used.";
 pub const USERNAME_TAKEN: &str = "OBP-30274: User with the same username already exists.";
 pub const NOT_FOUND: &str = "OBP-10404: 404 Not Found. The requested URL does not exist.";
 pub const METHOD_NOT_ALLOWED: &str = "OBP-10405: Method Not Allowed for this URL.";

@@ -159,6 +159,14 @@ fn not_pending(state: ChallengeState) -> TemenosError {
     }
 }
 
+fn not_verified() -> TemenosError {
+    TemenosError::new(
+        StatusCode::FORBIDDEN,
+        10816,
+        "Verify a code first: security questions can be updated within 5 minutes of verifying a requestUpdateSecurityQuestionsOTP flow.",
+    )
+}
+
 fn delivery_failed() -> TemenosError {
     TemenosError::new(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -400,7 +408,7 @@ async fn verify_code(
 }
 
 /// `requestOTPPreLoginMB` (public): starts an account-opening flow that sends a code to
-/// `Phone` (and `Email`, if given), or resends its code.
+/// `Phone` (an `Email`, if given, is checked but gets no code), or resends its code.
 #[utoipa::path(post, path = "/services/data/v1/RBObjects/operations/DbxUser/requestOTPPreLoginMB", tag = "Temenos: MFA",
     request_body = FlowRequest,
     responses(
@@ -440,13 +448,11 @@ pub async fn request_pre_login(
             .map(str::trim)
             .filter(|e| !e.is_empty())
         {
+            // Checked, but no code goes there: one code answered from either channel would not
+            // prove the phone number, which is what this flow verifies.
             if !is_valid_email(email) {
                 return Err(bad_request(10801, "Email is not a valid address."));
             }
-            destinations.push(Destination {
-                channel: Channel::Email,
-                address: email.to_owned(),
-            });
         }
     }
     request_code(
@@ -708,6 +714,22 @@ pub async fn update_security_questions(
         .on_hashing_pool(move |state| -> Result<(), TemenosError> {
             let mut conn = state.pool.get().map_err(|e| TemenosError::internal(&e))?;
             let user = signed_in(state, &mut conn, &claims)?.user;
+            // Look before paying for the hashes (the redeem below still decides): a request
+            // without a fresh verified flow of this user's must not cost Argon2id work.
+            let at = now();
+            match find_flow(&mut conn, &id, Flow::SecurityQuestions, Some(&user.user_id))? {
+                None => return Err(unknown_flow()),
+                Some(flow) => {
+                    let fresh = flow.state(at) == ChallengeState::Verified
+                        && flow.verified_at.is_some_and(|v| at - v <= UPDATE_WINDOW);
+                    if flow.state(at) == ChallengeState::Redeemed {
+                        return Err(not_pending(ChallengeState::Redeemed));
+                    }
+                    if !fresh {
+                        return Err(not_verified());
+                    }
+                }
+            }
             let mut hashed = Vec::with_capacity(normalised.len());
             for (question, answer) in normalised {
                 let hash = state
@@ -745,13 +767,7 @@ pub async fn update_security_questions(
                 Some(Err(RedeemError::NotVerified(ChallengeState::Redeemed))) => {
                     Err(not_pending(ChallengeState::Redeemed))
                 }
-                Some(Err(RedeemError::NotVerified(_) | RedeemError::Stale)) => {
-                    Err(TemenosError::new(
-                        StatusCode::FORBIDDEN,
-                        10816,
-                        "Verify a code first: security questions can be updated within 5 minutes of verifying a requestUpdateSecurityQuestionsOTP flow.",
-                    ))
-                }
+                Some(Err(RedeemError::NotVerified(_) | RedeemError::Stale)) => Err(not_verified()),
             }
         })
         .await?;
