@@ -310,6 +310,15 @@ impl Config {
             }
         }
         self.otp_policy()?;
+        if !(1..=5).contains(&self.otp_max_failures) {
+            return fail("otp_max_failures must be between 1 and 5 (PSD2 RTS Art. 4(3)(b))".into());
+        }
+        if self.otp_max_resends > 10 {
+            return fail("otp_max_resends must be at most 10".into());
+        }
+        if self.otp_resend_cooldown_secs > 3_600 {
+            return fail("otp_resend_cooldown_secs must be at most 3600".into());
+        }
         let issuer_len = self.totp_issuer.chars().count();
         if issuer_len == 0 || issuer_len > 64 || self.totp_issuer.contains(':') {
             return fail("totp_issuer must be 1 to 64 characters without ':'".into());

@@ -135,6 +135,10 @@ pub trait CodeSender: Send + Sync {
     fn name(&self) -> &'static str;
     /// Delivers one code; `Ok` once the transport accepted it.
     fn send<'a>(&'a self, message: &'a OutgoingCode<'a>) -> SendFuture<'a>;
+    /// Whether it can deliver on `channel` at all.
+    fn serves(&self, _channel: Channel) -> bool {
+        true
+    }
 }
 
 /// Logs that a code was sent; the code too only in development mode.
@@ -242,6 +246,10 @@ impl SmtpSender {
 impl CodeSender for SmtpSender {
     fn name(&self) -> &'static str {
         "smtp"
+    }
+
+    fn serves(&self, channel: Channel) -> bool {
+        channel == Channel::Email
     }
 
     fn send<'a>(&'a self, message: &'a OutgoingCode<'a>) -> SendFuture<'a> {
@@ -400,13 +408,21 @@ impl Delivery {
         Self { default, phone }
     }
 
-    /// Sends through the adapter that serves the message's channel.
-    pub async fn send(&self, message: &OutgoingCode<'_>) -> Result<(), DeliveryError> {
-        let sender = match (message.channel, &self.phone) {
+    fn sender(&self, channel: Channel) -> &dyn CodeSender {
+        match (channel, &self.phone) {
             (Channel::Sms | Channel::Voice, Some(phone)) => phone.as_ref(),
             _ => self.default.as_ref(),
-        };
-        sender.send(message).await
+        }
+    }
+
+    /// Sends through the adapter that serves the message's channel.
+    pub async fn send(&self, message: &OutgoingCode<'_>) -> Result<(), DeliveryError> {
+        self.sender(message.channel).send(message).await
+    }
+
+    /// Whether codes can go out on `channel` (an SMTP relay carries no text messages).
+    pub fn serves(&self, channel: Channel) -> bool {
+        self.sender(channel).serves(channel)
     }
 }
 
@@ -546,5 +562,17 @@ mod tests {
             "sowXXX@example.com"
         );
         assert_eq!(Channel::Sms.mask("not a phone"), "XXXX");
+        let smtp = SmtpSender::new("smtp://127.0.0.1:2525", "Assent <a@b.example>").unwrap();
+        let email_only = Delivery::new(Box::new(smtp), None);
+        assert!(email_only.serves(Channel::Email));
+        assert!(!email_only.serves(Channel::Sms) && !email_only.serves(Channel::Voice));
+        let smtp = SmtpSender::new("smtp://127.0.0.1:2525", "Assent <a@b.example>").unwrap();
+        let both = Delivery::new(
+            Box::new(smtp),
+            Some(Box::new(
+                WebhookSender::new("http://127.0.0.1:9/sms").unwrap(),
+            )),
+        );
+        assert!(both.serves(Channel::Sms) && both.serves(Channel::Email));
     }
 }

@@ -41,6 +41,14 @@ pub fn serve(config: Config) -> Result<(), StartError> {
             "OTP delivery writes one-time codes in CLEAR TEXT (file, or log in dev_mode): for development and tests only, never in production"
         );
     }
+    let phone_by_smtp = config.otp_phone_delivery.is_none()
+        && (config.otp_delivery.starts_with("smtp://")
+            || config.otp_delivery.starts_with("smtps://"));
+    if phone_by_smtp {
+        tracing::warn!(
+            "otp_delivery is an SMTP relay and otp_phone_delivery is not set: no SMS or voice codes can be sent (pre-login flows will fail; sms and voice factors are not offered)"
+        );
+    }
     let workers = config.workers;
     let blocking_threads = config.blocking_threads_per_worker();
     let shutdown = config.shutdown_timeout_secs;

@@ -53,20 +53,22 @@ pub fn find(conn: &mut DbConnection, user_id: &str) -> Result<Option<TotpRow>, R
         .optional()?)
 }
 
-/// Confirms a pending enrolment whose code matched at `step`, if it still has the
-/// `failures_seen` failures it was loaded with. The step counts as used.
+/// Confirms the pending enrolment `seen` whose code matched at `step`, if the row still holds
+/// that enrolment with the failures it was loaded with. The step counts as used.
 pub fn confirm(
     conn: &mut DbConnection,
-    user_id: &str,
+    seen: &TotpRow,
     step: i64,
-    failures_seen: i32,
     now: OffsetDateTime,
 ) -> Result<bool, RepoError> {
+    // The secret is part of the guard: an enrolment started again meanwhile has another
+    // secret, which the code was not checked against.
     let changed = diesel::update(
         totp_authenticators::table
-            .find(user_id)
+            .find(&seen.user_id)
             .filter(totp_authenticators::confirmed_at.is_null())
-            .filter(totp_authenticators::failed_confirmations.eq(failures_seen)),
+            .filter(totp_authenticators::secret_sealed.eq(&seen.secret_sealed))
+            .filter(totp_authenticators::failed_confirmations.eq(seen.failed_confirmations)),
     )
     .set((
         totp_authenticators::confirmed_at.eq(Some(to_micros(now))),

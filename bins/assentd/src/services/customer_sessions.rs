@@ -94,7 +94,7 @@ pub fn resume(
                     after.authenticated_strongly(now);
                 }
                 Some(Err(RedeemError::NotVerified(_) | RedeemError::Stale)) | None => {
-                    let factors = step_up::factors_for(conn, &user)?;
+                    let factors = step_up::factors_for(state, conn, &user)?;
                     let opened =
                         step_up::open(state, conn, now, RESUME_OPERATION, &user_id, &factors)?;
                     return Ok(Err(ResumeRefusal::ChallengeRequired(

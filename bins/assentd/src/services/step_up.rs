@@ -134,8 +134,12 @@ impl Factor {
     }
 }
 
-/// Every factor the customer can use now.
-pub fn factors_for(conn: &mut DbConnection, user: &UserRow) -> Result<Vec<Factor>, RepoError> {
+/// Every factor the customer can use now (and the configured delivery can serve).
+pub fn factors_for(
+    state: &AppState,
+    conn: &mut DbConnection,
+    user: &UserRow,
+) -> Result<Vec<Factor>, RepoError> {
     let mut factors = Vec::new();
     if let Some(phone) = user.phone_number.as_deref().filter(|p| !p.is_empty()) {
         for kind in [FactorType::Sms, FactorType::Voice] {
@@ -157,6 +161,8 @@ pub fn factors_for(conn: &mut DbConnection, user: &UserRow) -> Result<Vec<Factor
             detail: String::new(),
         });
     }
+    // A factor whose code cannot be delivered is not offered.
+    factors.retain(|f| f.kind.channel().is_none_or(|c| state.delivery.serves(c)));
     let enrolled: Vec<String> = security_answers::list(conn, &user.user_id)?
         .into_iter()
         .map(|(id, _)| id)

@@ -181,8 +181,7 @@ pub async fn confirm(
                     Ok(step) => {
                         let step = i64::try_from(step).map_err(|e| internal(&e))?;
                         let confirmed = transaction(conn, |conn| {
-                            let confirmed =
-                                totp::confirm(conn, &user_id, step, row.failed_confirmations, at)?;
+                            let confirmed = totp::confirm(conn, &row, step, at)?;
                             if confirmed {
                                 record(conn, at, "totp.enrolled", Some(&user_id), json!({}))?;
                             }

@@ -118,7 +118,10 @@ fn refusal_error(refusal: SendRefusal) -> TemenosError {
                 10806,
                 "Too many codes have been sent to this destination today.",
             );
-            error.retry_after_secs = Some(3600);
+            // The allowance comes back at the next UTC midnight.
+            let now = now();
+            let midnight = now.replace_time(time::Time::MIDNIGHT) + time::Duration::days(1);
+            error.retry_after_secs = Some((midnight - now).whole_seconds().max(1));
             error
         }
         SendRefusal::Resend(ResendError::LimitReached) => {
@@ -566,6 +569,7 @@ async fn user_and_destinations(
                 address: user.email,
             });
         }
+        destinations.retain(|d| state.delivery.serves(d.channel));
         if destinations.is_empty() {
             return Err(bad_request(
                 10815,
