@@ -2,7 +2,7 @@
 # One-time-code benchmark: Temenos pre-login challenge pairs (request + verify) per second over
 # HTTP on SQLite, beside the database's own single-row commit rate measured in the same run
 # with the same settings (WAL, synchronous=FULL). The server runs one worker pinned to core 0,
-# the driver (bins/assentd/examples/otp_load.rs) runs on core 1. Prints lines for
+# the driver (bins/assentd/examples/load_driver.rs) runs on core 1. Prints lines for
 # docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,9 +12,9 @@ CONCURRENCY="${CONCURRENCY:-16}"
 COMMITS="${COMMITS:-3000}"
 PORT=18092
 
-cargo build --release -q -p assentd --bin assentd --example otp_load
+cargo build --release -q -p assentd --bin assentd --example load_driver
 BIN=target/release/assentd
-DRIVER=target/release/examples/otp_load
+DRIVER=target/release/examples/load_driver
 
 work=$(mktemp -d)
 pids=()

@@ -1,12 +1,16 @@
-//! Load driver for the one-time-code benchmark (`scripts/otp-load.sh`).
+//! Load driver for the HTTP benchmarks (`scripts/otp-load.sh`, `scripts/session-load.sh`).
 //!
-//! `otp_load commits DIR N`: the database's own single-row commit rate: N autocommitted
+//! `load_driver commits DIR N`: the database's own single-row commit rate: N autocommitted
 //! single-row inserts (an audit event) into a fresh SQLite database in DIR, opened with
 //! `assentd`'s settings (WAL, `synchronous=FULL`).
 //!
-//! `otp_load pairs URL CODES_FILE SECONDS CONCURRENCY`: Temenos pre-login challenge pairs over
+//! `load_driver pairs URL CODES_FILE SECONDS CONCURRENCY`: Temenos pre-login challenge pairs over
 //! HTTP: `requestOTPPreLoginMB`, the code read from the `file` delivery, then
 //! `verifyOTPPreLoginMB`; prints pairs per second and pair latency percentiles.
+//!
+//! `load_driver resumes URL SYSTEM_KEY SECONDS TOKEN...`: Apiture `resumedCustomerSessions`,
+//! one task per session token (each resuming its own session); prints resumes per second and
+//! latency percentiles.
 #![expect(
     clippy::print_stdout,
     reason = "a benchmark driver: its results are its output"
@@ -31,7 +35,15 @@ fn main() {
             args[3].parse().expect("SECONDS"),
             args[4].parse().expect("CONCURRENCY"),
         ),
-        _ => eprintln!("usage: otp_load commits DIR N | pairs URL CODES_FILE SECONDS CONCURRENCY"),
+        Some("resumes") => resumes(
+            &args[1],
+            &args[2],
+            args[3].parse().expect("SECONDS"),
+            &args[4..],
+        ),
+        _ => eprintln!(
+            "usage: load_driver commits DIR N | pairs URL CODES_FILE SECONDS CONCURRENCY | resumes URL KEY SECONDS TOKEN..."
+        ),
     }
 }
 
@@ -139,21 +151,7 @@ fn pairs(url: &str, codes_file: &str, seconds: u64, concurrency: usize) {
         futures_util::future::join_all(tasks).await;
     });
     stop.store(true, Ordering::Relaxed);
-    let elapsed = started.elapsed().as_secs_f64();
-    let mut latencies = latencies.lock().expect("latencies").clone();
-    latencies.sort();
-    let at = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * q) as usize)
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
-    println!(
-        "{:.0} {:.2} {:.2} {}",
-        done.load(Ordering::Relaxed) as f64 / elapsed,
-        at(0.5),
-        at(0.99),
-        failed.load(Ordering::Relaxed)
-    );
+    report(&done, &failed, &latencies, started.elapsed().as_secs_f64());
 }
 
 async fn pair(client: &reqwest::Client, base: &str, phone: &str, codes: &Codes) -> bool {
@@ -208,4 +206,80 @@ async fn pair(client: &reqwest::Client, base: &str, phone: &str, codes: &Codes) 
             false
         }
     }
+}
+
+/// The `sid` claim of a session token.
+fn session_of(token: &str) -> String {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    let claims: Value = serde_json::from_slice(&bytes).expect("claims");
+    claims["sid"].as_str().expect("sid").to_owned()
+}
+
+fn resumes(url: &str, key: &str, seconds: u64, tokens: &[String]) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let client = reqwest::Client::new();
+    let done = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    runtime.block_on(async {
+        let tasks = tokens.iter().map(|token| {
+            let (client, done, failed, latencies) = (
+                client.clone(),
+                done.clone(),
+                failed.clone(),
+                latencies.clone(),
+            );
+            let body = json!({ "sessionId": session_of(token) });
+            let target = format!("{url}/system/resumedCustomerSessions");
+            async move {
+                while Instant::now() < deadline {
+                    let began = Instant::now();
+                    let answered = client
+                        .post(&target)
+                        .bearer_auth(key)
+                        .json(&body)
+                        .send()
+                        .await;
+                    match answered {
+                        Ok(response) if response.status() == reqwest::StatusCode::OK => {
+                            done.fetch_add(1, Ordering::Relaxed);
+                            latencies.lock().expect("latencies").push(began.elapsed());
+                        }
+                        other => {
+                            eprintln!("resume failed: {other:?}");
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }
+        });
+        futures_util::future::join_all(tasks).await;
+    });
+    report(&done, &failed, &latencies, started.elapsed().as_secs_f64());
+}
+
+fn report(done: &AtomicU64, failed: &AtomicU64, latencies: &Mutex<Vec<Duration>>, elapsed: f64) {
+    let mut latencies = latencies.lock().expect("latencies").clone();
+    latencies.sort();
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q) as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    println!(
+        "{:.0} {:.2} {:.2} {}",
+        done.load(Ordering::Relaxed) as f64 / elapsed,
+        at(0.5),
+        at(0.99),
+        failed.load(Ordering::Relaxed)
+    );
 }
