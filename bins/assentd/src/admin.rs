@@ -108,7 +108,12 @@ fn grant_role(
 }
 
 fn create_system_key(state: &AppState, name: &str) -> Result<(), StartError> {
-    let name = validate_consumer_name(name).map_err(|e| StartError::Other(e.to_string()))?;
+    // Named like consumers, by the same rule.
+    let name = validate_consumer_name(name).map_err(|_| {
+        StartError::Other(
+            "system key name must be 1 to 100 characters with no control characters".into(),
+        )
+    })?;
     let key = generate_consumer_key(&mut rand::rng());
     let key_id = uuid::Uuid::new_v4().to_string();
     let key_hash = state.secret_hasher.hash(SYSTEM_KEY_LABEL, &key);

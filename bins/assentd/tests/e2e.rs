@@ -229,8 +229,18 @@ fn admin_commands_print_json_and_fail_clearly() {
         PASSWORD,
         "--email",
         "admin@example.com",
+        "--phone-number",
+        "+447700900123",
     ]));
     assert_eq!(user["username"], "admin");
+    let system = run_json(assentd(&dir.0).args(["admin", "create-system-key", "--name", "web"]));
+    let system_key = system["key"].as_str().unwrap();
+    assert_eq!(system_key.len(), 40, "{system}");
+    assert_eq!(
+        system.as_object().unwrap().len(),
+        1,
+        "only the key: {system}"
+    );
     let grant = run_json(assentd(&dir.0).args([
         "admin",
         "grant-role",
@@ -320,6 +330,25 @@ fn admin_commands_print_json_and_fail_clearly() {
         (
             vec!["admin", "create-consumer", "--name", ""],
             "consumer name",
+        ),
+        (
+            vec!["admin", "create-system-key", "--name", ""],
+            "system key name",
+        ),
+        (
+            vec![
+                "admin",
+                "create-user",
+                "--username",
+                "phoneless",
+                "--password",
+                PASSWORD,
+                "--email",
+                "p@example.com",
+                "--phone-number",
+                "07700 900123",
+            ],
+            "OBP-30282",
         ),
     ] {
         let output = assentd(&dir.0).args(&args).output().unwrap();
