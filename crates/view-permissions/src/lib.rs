@@ -1,15 +1,29 @@
 //! Per-account views and their fine-grained permissions for Assent: what each person may see
 //! and do on an account, and who may grant or revoke that access.
 //!
-//! Pure: no I/O, no clock, no global RNG. Today it has [`names`]: the system views and the
-//! naming rules that keep custom views apart from them.
+//! Pure: no I/O, no clock, no global RNG.
+//!
+//! - [`permission`]: every `can_*` permission of OBP's view JSON and a bit set of them
+//!   (a check is one mask), with serde to and from the view JSON's fields.
+//! - [`view`]: views, what their holders may delegate, and custom views' rules.
+//! - [`system`]: the system views (`owner`, `auditor`, `accountant`, ...).
+//! - [`names`]: view ids: system names never start with `_`, custom ones always do.
+//! - [`access`]: who may grant or revoke which view, the last-owner rule, all-or-nothing
+//!   bulk decisions, and what a user's views let them do.
 //!
 //! ```
-//! use assent_view_permissions::names::{custom_view_id, is_system_view};
+//! use assent_view_permissions::access::{Actor, can, may_grant};
+//! use assent_view_permissions::names::custom_view_id;
+//! use assent_view_permissions::permission::Permission;
+//! use assent_view_permissions::system::system_view;
 //!
 //! assert_eq!(custom_view_id("_My Accountant").unwrap(), "_myaccountant");
-//! assert!(custom_view_id("auditor").is_err());
-//! assert!(is_system_view("owner"));
+//! let auditor = system_view("auditor").unwrap();
+//! assert!(can(&[auditor.clone()], Permission::CanSeeBankAccountBalance));
+//! assert!(!can(&[auditor.clone()], Permission::CanCreateStandingOrder));
+//! let views = [auditor];
+//! let actor = Actor { is_holder: false, views: &views };
+//! assert!(may_grant(&actor, system_view("owner").unwrap().reference()).is_err());
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -24,4 +38,8 @@
     )
 )]
 
+pub mod access;
 pub mod names;
+pub mod permission;
+pub mod system;
+pub mod view;

@@ -1,0 +1,288 @@
+//! Views: a named set of permissions on an account, and what its holder may grant and revoke.
+//! System views are the same on every account; custom views belong to one account.
+
+use crate::names::{self, ViewNameError};
+use crate::permission::{Permission, PermissionSet};
+
+/// Longest view description accepted.
+pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+
+/// Which alias of the counterparty a view shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Alias {
+    /// The public alias.
+    Public,
+    /// The private alias.
+    Private,
+    /// None: the real name.
+    #[default]
+    None,
+}
+
+impl Alias {
+    /// As OBP's view JSON writes it: `public`, `private` or `""`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Alias::Public => "public",
+            Alias::Private => "private",
+            Alias::None => "",
+        }
+    }
+
+    /// `public`, `private`, or empty / `none` / `no` for none (any case).
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "public" => Some(Alias::Public),
+            "private" => Some(Alias::Private),
+            "" | "none" | "no" => Some(Alias::None),
+            _ => None,
+        }
+    }
+}
+
+/// What holding a view lets its holder hand on to others, or take away from them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Delegation {
+    /// System views (by id).
+    pub system_views: Vec<String>,
+    /// Whether any custom view of the account.
+    pub custom_views: bool,
+}
+
+impl Delegation {
+    /// Nothing.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Every system view and every custom view.
+    pub fn everything() -> Self {
+        Self {
+            system_views: names::SYSTEM_VIEWS
+                .iter()
+                .map(|v| (*v).to_owned())
+                .collect(),
+            custom_views: true,
+        }
+    }
+
+    /// Whether this covers `view`.
+    pub fn covers(&self, view: &ViewRef<'_>) -> bool {
+        if view.is_system {
+            self.system_views.iter().any(|v| v == view.view_id)
+        } else {
+            self.custom_views
+        }
+    }
+}
+
+/// A view named in a grant or revoke: its id and whether it is a system view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewRef<'a> {
+    /// The view's id.
+    pub view_id: &'a str,
+    /// System (`true`) or custom (`false`).
+    pub is_system: bool,
+}
+
+/// A view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct View {
+    /// Id: a system view's name, or a custom view's name lower-cased without spaces.
+    pub view_id: String,
+    /// Short name, as given.
+    pub short_name: String,
+    /// What it is for (at most 2000 characters).
+    pub description: String,
+    /// The view whose metadata (comments, tags, ...) this view shows.
+    pub metadata_view: String,
+    /// Whether anyone may see the account through it.
+    pub is_public: bool,
+    /// System view or custom view.
+    pub is_system: bool,
+    /// A firehose view (bulk access for the bank's own systems).
+    pub is_firehose: bool,
+    /// Which counterparty alias it shows.
+    pub alias: Alias,
+    /// Hide metadata when an alias is shown.
+    pub hide_metadata_if_alias_used: bool,
+    /// What it lets its holder see and do.
+    pub permissions: PermissionSet,
+    /// What its holder may grant to others.
+    pub can_grant: Delegation,
+    /// What its holder may revoke from others.
+    pub can_revoke: Delegation,
+}
+
+impl View {
+    /// Whether this view gives `permission`.
+    #[inline]
+    pub fn can(&self, permission: Permission) -> bool {
+        self.permissions.contains(permission)
+    }
+
+    /// This view as a grant or revoke names it.
+    pub fn reference(&self) -> ViewRef<'_> {
+        ViewRef {
+            view_id: &self.view_id,
+            is_system: self.is_system,
+        }
+    }
+}
+
+/// A custom view as a customer asks for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomViewInput {
+    /// The name (must start with `_`).
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// The view whose metadata it shows; empty means itself.
+    pub metadata_view: String,
+    /// Public or not.
+    pub is_public: bool,
+    /// `public`, `private` or none.
+    pub alias: String,
+    /// Hide metadata when an alias is shown.
+    pub hide_metadata_if_alias_used: bool,
+    /// Its permissions.
+    pub permissions: PermissionSet,
+    /// Whether holders may grant this account's custom views.
+    pub can_grant_custom_views: bool,
+    /// Whether holders may revoke this account's custom views.
+    pub can_revoke_custom_views: bool,
+}
+
+/// Why a custom view was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CustomViewError {
+    /// The name breaks the naming rules.
+    #[error(transparent)]
+    Name(#[from] ViewNameError),
+    /// The description is longer than 2000 characters or holds control characters.
+    #[error("description: at most 2000 characters, no control characters")]
+    Description,
+    /// The alias is not `public`, `private` or none.
+    #[error("alias must be public, private or empty")]
+    Alias,
+    /// The metadata view is neither a system view nor a custom view id.
+    #[error("metadata_view must name a view")]
+    MetadataView,
+}
+
+impl CustomViewInput {
+    /// Checks the rules and builds the view. A custom view never delegates system views:
+    /// only system views (such as `owner`) do.
+    pub fn into_view(self) -> Result<View, CustomViewError> {
+        let view_id = names::custom_view_id(&self.name)?;
+        let description = self.description.trim().to_owned();
+        if description.chars().count() > MAX_DESCRIPTION_CHARS
+            || description.chars().any(|c| c.is_control() && c != '\n')
+        {
+            return Err(CustomViewError::Description);
+        }
+        let alias = Alias::parse(&self.alias).ok_or(CustomViewError::Alias)?;
+        let metadata_view = match self.metadata_view.trim() {
+            "" => view_id.clone(),
+            other if names::is_system_view(other) => other.to_owned(),
+            other => names::custom_view_id(other).map_err(|_| CustomViewError::MetadataView)?,
+        };
+        Ok(View {
+            short_name: self.name.trim().to_owned(),
+            view_id,
+            description,
+            metadata_view,
+            is_public: self.is_public,
+            is_system: false,
+            is_firehose: false,
+            alias,
+            hide_metadata_if_alias_used: self.hide_metadata_if_alias_used,
+            permissions: self.permissions,
+            can_grant: Delegation {
+                system_views: Vec::new(),
+                custom_views: self.can_grant_custom_views,
+            },
+            can_revoke: Delegation {
+                system_views: Vec::new(),
+                custom_views: self.can_revoke_custom_views,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(name: &str) -> CustomViewInput {
+        CustomViewInput {
+            name: name.into(),
+            description: "For my accountant".into(),
+            metadata_view: String::new(),
+            is_public: false,
+            alias: "private".into(),
+            hide_metadata_if_alias_used: true,
+            permissions: [Permission::CanSeeBankAccountBalance].into_iter().collect(),
+            can_grant_custom_views: false,
+            can_revoke_custom_views: false,
+        }
+    }
+
+    #[test]
+    fn custom_views_follow_the_rules() {
+        let view = input("_My Accountant").into_view().unwrap();
+        assert_eq!(view.view_id, "_myaccountant");
+        assert_eq!(view.short_name, "_My Accountant");
+        assert_eq!(view.metadata_view, "_myaccountant");
+        assert!(!view.is_system && !view.is_firehose);
+        assert_eq!(view.alias, Alias::Private);
+        assert!(view.can(Permission::CanSeeBankAccountBalance));
+        assert!(!view.can(Permission::CanAddComment));
+        assert!(view.can_grant.system_views.is_empty());
+        assert_eq!(
+            input("accountant").into_view(),
+            Err(CustomViewError::Name(ViewNameError::MissingUnderscore))
+        );
+        let mut long = input("_x");
+        long.description = "d".repeat(2001);
+        assert_eq!(long.into_view(), Err(CustomViewError::Description));
+        let mut alias = input("_x");
+        alias.alias = "secret".into();
+        assert_eq!(alias.into_view(), Err(CustomViewError::Alias));
+        let mut metadata = input("_x");
+        metadata.metadata_view = "owner".into();
+        assert_eq!(metadata.into_view().unwrap().metadata_view, "owner");
+        metadata = input("_x");
+        metadata.metadata_view = "no such/view".into();
+        assert_eq!(metadata.into_view(), Err(CustomViewError::MetadataView));
+    }
+
+    #[test]
+    fn delegation_covers_what_it_names() {
+        let owner = Delegation::everything();
+        assert!(owner.covers(&ViewRef {
+            view_id: "auditor",
+            is_system: true
+        }));
+        assert!(owner.covers(&ViewRef {
+            view_id: "_mine",
+            is_system: false
+        }));
+        let custom_only = Delegation {
+            system_views: Vec::new(),
+            custom_views: true,
+        };
+        assert!(!custom_only.covers(&ViewRef {
+            view_id: "owner",
+            is_system: true
+        }));
+        assert!(custom_only.covers(&ViewRef {
+            view_id: "_mine",
+            is_system: false
+        }));
+        assert!(!Delegation::none().covers(&ViewRef {
+            view_id: "_mine",
+            is_system: false
+        }));
+    }
+}
