@@ -33,6 +33,7 @@
     )
 )]
 
+pub mod accounts;
 pub mod audit;
 pub mod auth_context_updates;
 pub mod auth_contexts;

@@ -221,6 +221,56 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    accounts (bank_id, account_id) {
+        bank_id -> Text,
+        account_id -> Text,
+        label -> Text,
+        product_code -> Text,
+        currency -> Text,
+        balance_amount -> Text,
+        created_at -> BigInt,
+        access_version -> BigInt,
+    }
+}
+
+diesel::table! {
+    account_holders (bank_id, account_id, user_id) {
+        bank_id -> Text,
+        account_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    custom_views (bank_id, account_id, view_id) {
+        bank_id -> Text,
+        account_id -> Text,
+        view_id -> Text,
+        short_name -> Text,
+        description -> Text,
+        metadata_view -> Text,
+        is_public -> Bool,
+        alias -> Text,
+        hide_metadata_if_alias_used -> Bool,
+        permissions -> Text,
+        can_grant_custom_views -> Bool,
+        can_revoke_custom_views -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    account_access (bank_id, account_id, user_id, view_id) {
+        bank_id -> Text,
+        account_id -> Text,
+        user_id -> Text,
+        view_id -> Text,
+        is_system -> Bool,
+        granted_at -> BigInt,
+    }
+}
+
 diesel::joinable!(user_locks -> users (user_id));
 diesel::joinable!(entitlement_requests -> users (user_id));
 diesel::joinable!(user_auth_contexts -> users (user_id));
@@ -245,4 +295,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_context_updates,
     totp_authenticators,
     system_keys,
+    accounts,
+    account_holders,
+    custom_views,
+    account_access,
 );

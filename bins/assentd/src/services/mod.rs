@@ -3,6 +3,7 @@
 //! blocking pool and the CLI calls them directly; the one exception is the delivery of
 //! one-time codes ([`otp::deliver_or_end`]), which is network I/O.
 
+pub mod access;
 pub mod auth;
 pub mod customer_sessions;
 pub mod otp;
