@@ -120,7 +120,11 @@ async fn resume_keeps_a_session_alive_but_never_past_its_absolute_expiry() {
         let wrong =
             json!({ "sessionId": session, "customerId": "999999", "institutionId": "ASSENT" });
         let (status, _, body) = send(&svc, resume(&key, wrong)).await;
-        assert_eq!((status, problem_type(&body)), (422, "expiredSession"));
+        assert_eq!(
+            (status, problem_type(&body)),
+            (422, "unknownSession"),
+            "a wrong owner learns nothing"
+        );
         let owner =
             json!({ "sessionId": session, "customerId": number, "institutionId": "ASSENT" });
         let (status, _, body) = send(&svc, resume(&key, owner.clone())).await;
@@ -140,6 +144,14 @@ async fn resume_keeps_a_session_alive_but_never_past_its_absolute_expiry() {
         let (status, _, _) = send(&svc, current(&token)).await;
         assert_eq!(status, 401);
         assert_eq!(app.audit_count("session.replaced"), 1);
+        // Terminating the old id ends its replacement too.
+        let (status, _, _) = send(&svc, terminate(&key, &session)).await;
+        assert_eq!(status, 204);
+        let (status, _, _) = send(&svc, current(&new_token)).await;
+        assert_eq!(
+            status, 401,
+            "the replacement ends with the session it replaced"
+        );
     }
 }
 
@@ -356,15 +368,15 @@ async fn parallel_resumes_racing_a_terminate_never_outlive_it() {
         sign_up(&svc, "felix").await;
         let token = token(&svc, "felix", &consumer).await;
         let session = sid(&token);
-        let mut requests: Vec<_> = (0..20)
+        let mut requests: Vec<_> = (0..40)
             .map(|_| resume(&key, json!({ "sessionId": session })))
             .collect();
-        requests.insert(10, terminate(&key, &session));
+        requests.insert(20, terminate(&key, &session));
         let results =
             futures_util::future::join_all(requests.into_iter().map(|r| send(&svc, r))).await;
-        assert_eq!(results[10].0, 204);
+        assert_eq!(results[20].0, 204);
         for (i, (status, _, body)) in results.iter().enumerate() {
-            if i != 10 {
+            if i != 20 {
                 assert!(
                     *status == 200 || (*status == 422 && problem_type(body) == "terminatedSession"),
                     "{status} {body}"
@@ -500,6 +512,8 @@ async fn housekeeping_deletes_what_ended_long_ago() {
             (0, 0),
             "nothing is old enough yet"
         );
+        assert!(sessions::find(&mut conn, &sid(&live)).unwrap().is_some());
+        assert!(sessions::find(&mut conn, &sid(&ended)).unwrap().is_some());
         // 31 days on: the terminated session and the old challenge go; the live session has
         // passed its absolute expiry by then too.
         let later = now() + time::Duration::days(31);
@@ -516,5 +530,200 @@ async fn housekeeping_deletes_what_ended_long_ago() {
         let again =
             assentd::services::customer_sessions::sweep(&app.state, &mut conn, later).unwrap();
         assert_eq!(again, Default::default(), "idempotent");
+    }
+}
+
+#[actix_web::test]
+async fn expiry_and_ownership_are_decided_before_reauthentication() {
+    for app in apps_with(|c| {
+        c.session_idle_timeout_secs = 2;
+        c.session_absolute_lifetime_secs = 2;
+        c.session_reauthentication_interval_secs = 1;
+    }) {
+        let svc = app.service().await;
+        let key = system_key(&app);
+        let consumer = app.consumer(true);
+        let user = sign_up(&svc, "felix").await;
+        let token = token(&svc, "felix", &consumer).await;
+        let session = sid(&token);
+        std::thread::sleep(Duration::from_millis(2100));
+
+        // Expired and re-authentication due: without its owner named, still just expired, and
+        // nobody learns the owner's factors.
+        let (status, _, body) = send(&svc, resume(&key, json!({ "sessionId": session }))).await;
+        assert_eq!(
+            (status, problem_type(&body)),
+            (422, "expiredSession"),
+            "{}: {body}",
+            app.backend()
+        );
+        assert!(body.get("attributes").is_none());
+        let wrong =
+            json!({ "sessionId": session, "customerId": "123456", "institutionId": "ASSENT" });
+        let (status, _, body) = send(&svc, resume(&key, wrong)).await;
+        assert_eq!((status, problem_type(&body)), (422, "unknownSession"));
+
+        // Its owner named: now the identity challenge, then the replacement.
+        let owner = json!({
+            "sessionId": session,
+            "customerId": customer_number(&app, &user),
+            "institutionId": "ASSENT",
+        });
+        let (status, _, body) = send(&svc, resume(&key, owner.clone())).await;
+        assert_eq!(
+            (status, problem_type(&body)),
+            (401, "challengeRequired"),
+            "{body}"
+        );
+        let challenge = body["attributes"]["challengeId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let factor = body["attributes"]["factors"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (status, _, _) = send(
+            &svc,
+            system(
+                &format!("/system/challenges/{challenge}/factors/{factor}/start"),
+                &key,
+                json!({}),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let code = app.code_of(&challenge);
+        let (status, _, _) = send(
+            &svc,
+            system(
+                &format!("/system/challenges/{challenge}/factors/{factor}/verify"),
+                &key,
+                json!({ "code": code }),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (status, _, body) = send(
+            &svc,
+            resume(&key, owner).insert_header(("Apiture-Challenge", challenge.clone())),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        let mut conn = app.state.pool.get().unwrap();
+        let new = sessions::find(&mut conn, body["sessionId"].as_str().unwrap())
+            .unwrap()
+            .unwrap();
+        assert!(
+            !new.reauthentication_due(now(), &app.state.session_policy),
+            "the verified challenge counts as a strong authentication"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn ids_of_any_shape_and_wrong_owners_reveal_nothing() {
+    for app in apps_with(|_| {}) {
+        let svc = app.service().await;
+        let key = system_key(&app);
+        let consumer = app.consumer(true);
+        sign_up(&svc, "felix").await;
+        let token = token(&svc, "felix", &consumer).await;
+        let session = sid(&token);
+        for odd in ["a\u{0}b", "ABCDEF", "x'; DROP TABLE sessions; --"] {
+            let (status, _, _) = send(&svc, terminate(&key, odd)).await;
+            assert_eq!(status, 204, "{}: {odd:?}", app.backend());
+            let (status, headers, body) =
+                send(&svc, resume(&key, json!({ "sessionId": odd }))).await;
+            assert_eq!(
+                (status, problem_type(&body)),
+                (422, "unknownSession"),
+                "{odd:?}"
+            );
+            assert_problem(status, &headers, &body);
+        }
+        let nul = r#"{"sessionId":"abc\u0000def"}"#;
+        let (status, _, body) = send(&svc, raw("/system/resumedCustomerSessions", &key, nul)).await;
+        assert_eq!(
+            (status, problem_type(&body)),
+            (422, "unknownSession"),
+            "{body}"
+        );
+        let (status, _, _) = send(&svc, raw("/system/terminatedCustomerSessions", &key, nul)).await;
+        assert_eq!(status, 204);
+
+        // An active session with the wrong owner named: unknown, and kept as it was.
+        let wrong =
+            json!({ "sessionId": session, "customerId": "123456", "institutionId": "ASSENT" });
+        let (status, _, body) = send(&svc, resume(&key, wrong)).await;
+        assert_eq!((status, problem_type(&body)), (422, "unknownSession"));
+        let (status, _, _) = send(&svc, current(&token)).await;
+        assert_eq!(status, 200);
+
+        let long = format!("/system/{}", "a".repeat(3000));
+        let (status, headers, body) = send(&svc, TestRequest::get().uri(&long)).await;
+        assert_eq!(status, 404);
+        assert_problem(status, &headers, &body);
+    }
+}
+
+#[actix_web::test]
+async fn another_customers_challenge_does_not_count() {
+    for app in apps_with(|c| c.session_reauthentication_interval_secs = 1) {
+        let svc = app.service().await;
+        let key = system_key(&app);
+        let consumer = app.consumer(true);
+        sign_up(&svc, "felix").await;
+        sign_up(&svc, "mallory").await;
+        let felix = token(&svc, "felix", &consumer).await;
+        let mallory = token(&svc, "mallory", &consumer).await;
+        std::thread::sleep(Duration::from_millis(1100));
+        // Mallory verifies her own challenge, then presents it for Felix's session.
+        let (_, _, body) = send(&svc, resume(&key, json!({ "sessionId": sid(&mallory) }))).await;
+        let theirs = body["attributes"]["challengeId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (status, _, _) = send(
+            &svc,
+            system(
+                &format!("/system/challenges/{theirs}/factors/email/start"),
+                &key,
+                json!({}),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let code = app.code_of(&theirs);
+        let (status, _, _) = send(
+            &svc,
+            system(
+                &format!("/system/challenges/{theirs}/factors/email/verify"),
+                &key,
+                json!({ "code": code }),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (status, _, body) = send(
+            &svc,
+            resume(&key, json!({ "sessionId": sid(&felix) }))
+                .insert_header(("Apiture-Challenge", theirs.clone())),
+        )
+        .await;
+        assert_eq!(
+            (status, problem_type(&body)),
+            (401, "challengeRequired"),
+            "{}",
+            app.backend()
+        );
+        // Still hers to use.
+        let (status, _, _) = send(
+            &svc,
+            resume(&key, json!({ "sessionId": sid(&mallory) }))
+                .insert_header(("Apiture-Challenge", theirs)),
+        )
+        .await;
+        assert_eq!(status, 200);
     }
 }

@@ -250,13 +250,23 @@ pub fn update<R>(
 }
 
 /// Deletes challenges (with their destinations and what they confirmed) whose code expired
-/// before `cutoff`; returns how many.
+/// before `cutoff`, at most `batch` of them (so no statement holds the database long);
+/// returns how many.
 pub fn delete_expired_before(
     conn: &mut DbConnection,
     cutoff: time::OffsetDateTime,
+    batch: i64,
 ) -> Result<usize, RepoError> {
+    let ids: Vec<String> = challenges::table
+        .filter(challenges::expires_at.lt(to_micros(cutoff)))
+        .select(challenges::challenge_id)
+        .limit(batch)
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
     Ok(
-        diesel::delete(challenges::table.filter(challenges::expires_at.lt(to_micros(cutoff))))
+        diesel::delete(challenges::table.filter(challenges::challenge_id.eq_any(&ids)))
             .execute(conn)?,
     )
 }

@@ -57,6 +57,7 @@ diesel::table! {
         termination_reason -> Nullable<Text>,
         client_ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
+        replaced_by -> Nullable<Text>,
     }
 }
 

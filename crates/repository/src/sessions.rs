@@ -39,6 +39,8 @@ pub struct SessionRow {
     pub client_ip: Option<String>,
     /// The client's user agent at the start.
     pub user_agent: Option<String>,
+    /// The session that replaced this one, if it expired and was replaced.
+    pub replaced_by: Option<String>,
 }
 
 impl From<&Session> for SessionRow {
@@ -60,6 +62,7 @@ impl From<&Session> for SessionRow {
             termination_reason: session.termination_reason.clone(),
             client_ip: session.client_ip.clone(),
             user_agent: session.user_agent.clone(),
+            replaced_by: None,
         }
     }
 }
@@ -297,6 +300,83 @@ pub fn list_live_for_user(
         .into_iter()
         .map(Session::try_from)
         .collect()
+}
+
+/// Keeps an active session alive at `now` in one conditional statement: only if it is not
+/// terminated, not past its absolute expiry, not idle past its timeout, and its recorded
+/// activity is not later already. With `strong_auth`, also records a strong authentication.
+/// `false` when nothing was written (the caller reads the session again to say why).
+pub fn keep_alive(
+    conn: &mut DbConnection,
+    session_id: &str,
+    now: OffsetDateTime,
+    strong_auth: bool,
+) -> Result<bool, RepoError> {
+    let at = to_micros(now);
+    let live = sessions::table
+        .find(session_id)
+        .filter(sessions::terminated_at.is_null())
+        .filter(sessions::expires_at.gt(at))
+        .filter(sessions::last_activity_at.le(at))
+        .filter((sessions::last_activity_at + sessions::idle_timeout_secs * 1_000_000i64).gt(at));
+    let updated = if strong_auth {
+        diesel::update(live)
+            .set((
+                sessions::last_activity_at.eq(at),
+                sessions::last_strong_auth_at.eq(at),
+            ))
+            .execute(conn)?
+    } else {
+        diesel::update(live)
+            .set(sessions::last_activity_at.eq(at))
+            .execute(conn)?
+    };
+    Ok(updated == 1)
+}
+
+/// Ends `old` as replaced by `new` and stores `new`, if `old` is still not terminated. Call in
+/// a transaction; `false` when `old` was terminated meanwhile (nothing stored).
+pub fn replace(
+    conn: &mut DbConnection,
+    old: &Session,
+    new: &Session,
+    now: OffsetDateTime,
+) -> Result<bool, RepoError> {
+    let ended = diesel::update(
+        sessions::table
+            .find(old.session_id.as_str())
+            .filter(sessions::terminated_at.is_null()),
+    )
+    .set((
+        sessions::terminated_at.eq(Some(to_micros(now))),
+        sessions::termination_reason.eq(Some("replaced")),
+        sessions::replaced_by.eq(Some(new.session_id.as_str())),
+    ))
+    .execute(conn)?;
+    if ended != 1 {
+        return Ok(false);
+    }
+    insert(conn, new)?;
+    Ok(true)
+}
+
+/// The session that replaced `session_id`, if any.
+pub fn replaced_by(conn: &mut DbConnection, session_id: &str) -> Result<Option<String>, RepoError> {
+    Ok(sessions::table
+        .find(session_id)
+        .select(sessions::replaced_by)
+        .get_result::<Option<String>>(conn)
+        .optional()?
+        .flatten())
+}
+
+/// The owner of a session.
+pub fn owner_of(conn: &mut DbConnection, session_id: &str) -> Result<Option<String>, RepoError> {
+    Ok(sessions::table
+        .find(session_id)
+        .select(sessions::user_id)
+        .get_result(conn)
+        .optional()?)
 }
 
 /// Writes a session back if its row still holds what `before` held (activity, strong

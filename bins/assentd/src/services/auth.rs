@@ -379,9 +379,19 @@ pub fn reconfirm_password(
     let provider = user.provider.as_str();
     let history = lockout::history(conn, provider, &user.username_key, Some(&user.user_id))?;
     let decision = state.lockout.decide(&history, matched);
-    if decision == LoginDecision::Allow {
+    let max = state.lockout.max_bad_attempts;
+    // As at login: the success counts only if no failure locked the account since it was
+    // read (parallel guesses all read the count before any of them records a failure).
+    if decision == LoginDecision::Allow
+        && lockout::reset_after_success(conn, provider, &user.username_key, max)?
+    {
         return Ok(());
     }
+    let decision = if decision == LoginDecision::Allow {
+        LoginDecision::RefuseLocked
+    } else {
+        decision
+    };
     transaction(conn, |conn| {
         lockout::record_failure(conn, provider, &user.username_key, now)?;
         record(

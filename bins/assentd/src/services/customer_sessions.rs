@@ -5,8 +5,8 @@ use super::step_up;
 use crate::state::AppState;
 use assent_otp::challenge::RedeemError;
 use assent_repository::users::UserRow;
-use assent_repository::{DbConnection, RepoError, challenges, quotas, sessions, users};
-use assent_session::{ResumeError, SESSION_TOKEN_TYP, Session, SessionClaims, SessionState};
+use assent_repository::{DbConnection, RepoError, challenges, quotas, sessions};
+use assent_session::{SESSION_TOKEN_TYP, Session, SessionClaims, SessionId, SessionState};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -26,12 +26,17 @@ pub enum Resumed {
 /// Why a resume was refused.
 #[derive(Debug)]
 pub enum ResumeRefusal {
+    /// No such session, or the owner the request names is not its owner (which reveals
+    /// nothing about the session).
     Unknown,
+    /// Terminated, replaced, its customer locked or its app disabled.
     Terminated,
     /// Expired, and the request did not name its owner (customer and institution).
     Expired,
     /// The customer must verify their identity first: the `requiredIdentityChallenge`.
     ChallengeRequired(Value),
+    /// The customer must verify their identity, and has no factor to do it with.
+    NoFactors,
 }
 
 /// Who the request says owns the session (both must match to replace an expired one).
@@ -41,23 +46,40 @@ pub struct ClaimedOwner {
     pub institution_id: Option<String>,
 }
 
-fn owner_matches(session: &Session, user: &UserRow, claimed: &ClaimedOwner) -> bool {
+impl ClaimedOwner {
+    fn is_named(&self) -> bool {
+        self.customer_id.is_some() || self.institution_id.is_some()
+    }
+}
+
+/// Whether the request names the session's owner: customer and institution both given and
+/// both right. Sessions from before institutions were recorded count as the configured one.
+fn owner_matches(
+    state: &AppState,
+    session: &Session,
+    user: &UserRow,
+    claimed: &ClaimedOwner,
+) -> bool {
+    let institution = if session.institution_id.is_empty() {
+        state.config.institution_id.as_str()
+    } else {
+        session.institution_id.as_str()
+    };
     match (&claimed.customer_id, &claimed.institution_id) {
-        (Some(customer), Some(institution)) => {
+        (Some(customer), Some(claimed_institution)) => {
             user.customer_number.as_deref() == Some(customer.as_str())
-                && session.institution_id == *institution
+                && institution == claimed_institution
         }
         _ => false,
     }
 }
 
-/// Most reloads when writers keep colliding on one session.
-const MAX_ATTEMPTS: usize = 20;
-
-/// Resumes `session_id`. When the customer's last strong authentication is too old, a
-/// verified identity challenge must be presented (`challenge`); otherwise one is opened and
-/// returned. An active session is kept alive; an expired one is replaced by a new session if
-/// the request names its owner; a terminated one is never revived.
+/// Resumes `session_id`. In this order: an unknown session, or one whose named owner does not
+/// match, is unknown; a terminated one (or one whose customer is locked or whose app is
+/// disabled) stays terminated; an expired one without its owner named stays expired. Only
+/// then, when the customer's last strong authentication is too old, a verified identity
+/// challenge must be presented (`challenge`), else one is opened and returned. An active
+/// session is kept alive; an expired one is replaced by a new session.
 pub fn resume(
     state: &AppState,
     conn: &mut DbConnection,
@@ -67,114 +89,139 @@ pub fn resume(
     now: OffsetDateTime,
 ) -> Result<Result<Resumed, ResumeRefusal>, RepoError> {
     let policy = &state.session_policy;
-    let mut strong_auth_recorded = false;
-    for _ in 0..MAX_ATTEMPTS {
-        let Some(before) = sessions::find(conn, session_id)? else {
-            return Ok(Err(ResumeRefusal::Unknown));
+    // Ids Assent issues have one shape; anything else cannot be one (and never reaches a
+    // query: PostgreSQL refuses some characters in text with an error).
+    if SessionId::parse(session_id).is_none() {
+        return Ok(Err(ResumeRefusal::Unknown));
+    }
+    let Some(found) = sessions::find_with_user(conn, session_id)? else {
+        return Ok(Err(ResumeRefusal::Unknown));
+    };
+    let (session, user) = (found.session, found.user);
+    if claimed.is_named() && !owner_matches(state, &session, &user, claimed) {
+        return Ok(Err(ResumeRefusal::Unknown));
+    }
+    let blocked = found.user_locked || found.consumer.is_some_and(|c| !c.enabled);
+    let state_now = session.state(now);
+    if blocked || state_now == SessionState::Terminated {
+        return Ok(Err(ResumeRefusal::Terminated));
+    }
+    let expired = state_now != SessionState::Active;
+    if expired && !owner_matches(state, &session, &user, claimed) {
+        return Ok(Err(ResumeRefusal::Expired));
+    }
+    let mut strong_auth = false;
+    if session.reauthentication_due(now, policy) {
+        let redeemed = match challenge {
+            Some(id) => step_up::redeem(conn, &id, RESUME_OPERATION, &user.user_id, now)?,
+            None => None,
         };
-        if before.state(now) == SessionState::Terminated {
-            return Ok(Err(ResumeRefusal::Terminated));
-        }
-        let user_id = before.user_id.to_string();
-        let Some(user) = users::find_by_id(conn, &assent_identity::UserId(before.user_id))? else {
-            return Ok(Err(ResumeRefusal::Unknown));
-        };
-        let mut after = before.clone();
-        if strong_auth_recorded {
-            after.authenticated_strongly(now);
-        }
-        if after.reauthentication_due(now, policy) {
-            let redeemed = match challenge {
-                Some(id) => step_up::redeem(conn, &id, RESUME_OPERATION, &user_id, now)?,
-                None => None,
-            };
-            match redeemed {
-                Some(Ok(())) => {
-                    strong_auth_recorded = true;
-                    after.authenticated_strongly(now);
+        match redeemed {
+            Some(Ok(())) => strong_auth = true,
+            Some(Err(RedeemError::NotVerified(_) | RedeemError::Stale)) | None => {
+                let factors = step_up::factors_for(state, conn, &user)?;
+                if factors.is_empty() {
+                    return Ok(Err(ResumeRefusal::NoFactors));
                 }
-                Some(Err(RedeemError::NotVerified(_) | RedeemError::Stale)) | None => {
-                    let factors = step_up::factors_for(state, conn, &user)?;
-                    let opened =
-                        step_up::open(state, conn, now, RESUME_OPERATION, &user_id, &factors)?;
-                    return Ok(Err(ResumeRefusal::ChallengeRequired(
-                        step_up::required_challenge(&opened, &factors),
-                    )));
-                }
-            }
-        }
-        match after.resume(now) {
-            Ok(()) => {
-                if sessions::update_if_unchanged(conn, &before, &after)? {
-                    return Ok(Ok(Resumed::KeptAlive(after.session_id.as_str().to_owned())));
-                }
-            }
-            Err(ResumeError::Terminated | ResumeError::StillActive) => {
-                return Ok(Err(ResumeRefusal::Terminated));
-            }
-            Err(ResumeError::Expired) => {
-                if !owner_matches(&before, &user, claimed) {
-                    return Ok(Err(ResumeRefusal::Expired));
-                }
-                let Ok(new) = after.replacement(now, policy, &mut rand::rng()) else {
-                    return Ok(Err(ResumeRefusal::Expired));
-                };
-                let mut ended = before.clone();
-                ended.terminate(now, "replaced");
-                let replaced = assent_repository::transaction(conn, |conn| {
-                    // The old session ends here, once: a second replace finds it terminated.
-                    if !sessions::update_if_unchanged(conn, &before, &ended)? {
-                        return Ok(false);
-                    }
-                    sessions::insert(conn, &new)?;
-                    super::record(
-                        conn,
-                        now,
-                        "session.replaced",
-                        Some(&user_id),
-                        serde_json::json!({ "institution_id": new.institution_id }),
-                    )?;
-                    Ok::<_, RepoError>(true)
-                })?;
-                if replaced {
-                    let claims = SessionClaims::for_session(&new, now);
-                    let token = state
-                        .keys
-                        .sign(SESSION_TOKEN_TYP, &claims)
-                        .map_err(|e| RepoError::Connection(e.to_string()))?;
-                    return Ok(Ok(Resumed::Replaced {
-                        session_id: new.session_id.as_str().to_owned(),
-                        token,
-                    }));
-                }
+                let opened =
+                    step_up::open(state, conn, now, RESUME_OPERATION, &user.user_id, &factors)?;
+                return Ok(Err(ResumeRefusal::ChallengeRequired(
+                    step_up::required_challenge(&opened, &factors),
+                )));
             }
         }
     }
-    Err(RepoError::Connection(
-        "session update kept colliding".into(),
-    ))
+    if !expired {
+        if sessions::keep_alive(conn, session_id, now, strong_auth)? {
+            return Ok(Ok(Resumed::KeptAlive(session_id.to_owned())));
+        }
+        // Nothing written: say why from the row as it is now.
+        return Ok(match sessions::find(conn, session_id)? {
+            Some(now_stored) => match now_stored.state(now) {
+                // Another request recorded a later activity: alive all the same.
+                SessionState::Active => Ok(Resumed::KeptAlive(session_id.to_owned())),
+                SessionState::Terminated => Err(ResumeRefusal::Terminated),
+                SessionState::IdleExpired | SessionState::Expired => Err(ResumeRefusal::Expired),
+            },
+            None => Err(ResumeRefusal::Unknown),
+        });
+    }
+    let Ok(mut new) = session.replacement(now, policy, &mut rand::rng()) else {
+        return Ok(Err(ResumeRefusal::Expired));
+    };
+    if strong_auth {
+        new.authenticated_strongly(now);
+    }
+    let replaced = assent_repository::transaction(conn, |conn| {
+        // Read inside the transaction: a lock set meanwhile must not be outlived by the new
+        // session.
+        if assent_repository::lockout::admin_lock(conn, &user.user_id)?.is_some() {
+            return Ok(false);
+        }
+        // The old session ends here, once: a second replace finds it terminated.
+        if !sessions::replace(conn, &session, &new, now)? {
+            return Ok(false);
+        }
+        super::record(
+            conn,
+            now,
+            "session.replaced",
+            Some(&user.user_id),
+            serde_json::json!({ "institution_id": new.institution_id }),
+        )?;
+        Ok::<_, RepoError>(true)
+    })?;
+    if !replaced {
+        return Ok(Err(ResumeRefusal::Terminated));
+    }
+    let claims = SessionClaims::for_session(&new, now);
+    let token = state
+        .keys
+        .sign(SESSION_TOKEN_TYP, &claims)
+        .map_err(|e| RepoError::Connection(e.to_string()))?;
+    Ok(Ok(Resumed::Replaced {
+        session_id: new.session_id.as_str().to_owned(),
+        token,
+    }))
 }
 
-/// Terminates a session for `reason`; `false` if it was unknown or already terminated.
+/// Most replacements followed when a terminated session was replaced (and its replacement
+/// replaced, ...).
+const MAX_REPLACEMENTS_FOLLOWED: usize = 32;
+
+/// Terminates a session for `reason`, and every session that replaced it; `false` if it was
+/// unknown or already ended with nothing live after it. `by` names who asked (audit).
 pub fn terminate(
     conn: &mut DbConnection,
     session_id: &str,
-    user_id: Option<&str>,
+    by: &str,
     reason: &str,
     now: OffsetDateTime,
 ) -> Result<bool, RepoError> {
+    if SessionId::parse(session_id).is_none() {
+        return Ok(false);
+    }
     assent_repository::transaction(conn, |conn| {
-        let ended = sessions::terminate(conn, session_id, now, reason)?;
-        if ended {
+        let owner = sessions::owner_of(conn, session_id)?;
+        let mut ended = 0;
+        let mut current = Some(session_id.to_owned());
+        for _ in 0..MAX_REPLACEMENTS_FOLLOWED {
+            let Some(id) = current.take() else { break };
+            if sessions::terminate(conn, &id, now, reason)? {
+                ended += 1;
+            }
+            current = sessions::replaced_by(conn, &id)?;
+        }
+        if ended > 0 {
             super::record(
                 conn,
                 now,
                 "session.terminated",
-                user_id,
-                serde_json::json!({ "reason": reason }),
+                owner.as_deref(),
+                serde_json::json!({ "reason": reason, "by": by, "sessions": ended }),
             )?;
         }
-        Ok(ended)
+        Ok(ended > 0)
     })
 }
 
@@ -205,7 +252,13 @@ pub fn sweep(
             break;
         }
     }
-    swept.challenges = challenges::delete_expired_before(conn, cutoff)?;
+    loop {
+        let deleted = challenges::delete_expired_before(conn, cutoff, 1_000)?;
+        swept.challenges += deleted;
+        if deleted < 1_000 {
+            break;
+        }
+    }
     swept.quota_windows = quotas::delete_windows_before(conn, now - Duration::days(2))?;
     Ok(swept)
 }

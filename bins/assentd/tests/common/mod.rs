@@ -225,5 +225,9 @@ pub fn assert_problem(status: u16, headers: &actix_web::http::header::HeaderMap,
     assert_eq!(at.len(), 24, "RFC 3339 UTC with milliseconds: {at}");
     assert!(at.ends_with('Z') && at.as_bytes()[19] == b'.', "{at}");
     assert!(body["type"].as_str().unwrap().starts_with("https://"));
-    assert!(!body["title"].as_str().unwrap().is_empty());
+    let title = body["title"].as_str().unwrap();
+    assert!(!title.is_empty() && title.chars().count() <= 120, "{title}");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.chars().count() <= 256, "{detail}");
+    assert!(body["instance"].as_str().unwrap().chars().count() <= 2048);
 }

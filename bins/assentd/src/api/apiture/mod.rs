@@ -48,11 +48,11 @@ pub fn problem(
         .json(Problem {
             id: uuid::Uuid::new_v4(),
             problem_type: format!("{TYPE_BASE}{slug}"),
-            title: title.to_owned(),
+            title: capped(title, MAX_TITLE),
             status: status.as_u16(),
             occurred_at,
-            detail: detail.to_owned(),
-            instance: instance.to_owned(),
+            detail: capped(detail, MAX_DETAIL),
+            instance: capped(instance, MAX_INSTANCE),
             problems: Vec::new(),
             attributes: None,
         })
@@ -88,6 +88,16 @@ pub fn generic(kind: GenericError, instance: &str) -> HttpResponse {
         ),
     };
     problem(kind.status(), slug, title, detail, instance)
+}
+
+/// The reference's length limits of problem fields.
+const MAX_TITLE: usize = 120;
+const MAX_DETAIL: usize = 256;
+const MAX_INSTANCE: usize = 2048;
+
+/// `text` cut to `max` characters (a path of any length can become an `instance`).
+fn capped(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
 }
 
 /// RFC 3339 UTC with milliseconds, as the reference's `occurredAt`.
@@ -194,11 +204,11 @@ impl ResponseError for ApitureError {
             .json(Problem {
                 id: uuid::Uuid::new_v4(),
                 problem_type: format!("{TYPE_BASE}{}", self.slug),
-                title: self.title.to_owned(),
+                title: capped(self.title, MAX_TITLE),
                 status: self.status.as_u16(),
                 occurred_at: occurred_at(crate::services::now()),
-                detail: self.detail.clone(),
-                instance: self.instance.clone(),
+                detail: capped(&self.detail, MAX_DETAIL),
+                instance: capped(&self.instance, MAX_INSTANCE),
                 problems: Vec::new(),
                 attributes: self.attributes.clone(),
             })

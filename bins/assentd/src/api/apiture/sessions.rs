@@ -97,8 +97,14 @@ pub async fn terminate(
     let state = state.into_inner();
     blocking(move || -> Result<(), ApitureError> {
         let mut conn = state.pool.get().map_err(|e| ApitureError::internal(&e))?;
-        check_system_key(&state, &mut conn, &key)?;
-        customer_sessions::terminate(&mut conn, &session_id, None, "system", now())?;
+        let caller = check_system_key(&state, &mut conn, &key)?;
+        customer_sessions::terminate(
+            &mut conn,
+            &session_id,
+            &format!("system key {caller}"),
+            "system",
+            now(),
+        )?;
         Ok(())
     })
     .await?
@@ -194,6 +200,13 @@ pub async fn resume(
             "Expired Session",
             "The session has expired. Send customerId and institutionId of its owner to replace it, or have the customer sign in again.",
         )),
+        Err(ResumeRefusal::NoFactors) => Err(ApitureError::new(
+            StatusCode::FORBIDDEN,
+            "noChallengeFactors",
+            "No Challenge Factors",
+            "The customer must verify their identity but has no phone, email, authenticator or security questions to do it with: they must sign in again.",
+        )
+        .at(&instance)),
         Err(ResumeRefusal::ChallengeRequired(attributes)) => Err(ApitureError::new(
             StatusCode::UNAUTHORIZED,
             "challengeRequired",

@@ -112,7 +112,7 @@ pub async fn end_one(
                 || !customer_sessions::terminate(
                     conn,
                     &session_id,
-                    Some(&caller.user.user_id),
+                    "the customer",
                     "customer",
                     now(),
                 )?

@@ -86,6 +86,7 @@ fn users_json(
             provider_id: user.provider_id,
             provider: user.provider,
             username: user.username,
+            customer_number: user.customer_number,
             entitlements: EntitlementsJson {
                 list: mine.into_iter().map(EntitlementJson::from).collect(),
             },

@@ -38,6 +38,9 @@ pub struct UserJson {
     pub provider_id: String,
     pub provider: String,
     pub username: String,
+    /// The customer's numeric id at the institution (the Apiture `customerId`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_number: Option<String>,
     pub entitlements: EntitlementsJson,
     /// Present in administrative queries: whether the account is locked now.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,6 +79,7 @@ impl From<UserProfile> for UserJson {
             provider_id: user.provider_id,
             provider: user.provider,
             username: user.username,
+            customer_number: user.customer_number,
             is_locked: None,
             entitlements: EntitlementsJson {
                 list: profile
