@@ -258,7 +258,16 @@ async fn every_malformed_request_is_a_400_problem() {
         let (status, headers, body) = send(&svc, terminate_body(&key, big)).await;
         assert_eq!(status, 413);
         assert_problem(status, &headers, &body);
-        for bad_key in ["", "Bearer", "Bearer wrong"] {
+        let (status, _, _) = send(
+            &svc,
+            TestRequest::post()
+                .uri("/system/terminatedCustomerSessions")
+                .insert_header(("Authorization", format!("bearer {key}")))
+                .set_json(json!({ "sessionId": "s" })),
+        )
+        .await;
+        assert_eq!(status, 204, "the scheme is case-insensitive");
+        for bad_key in ["", "Bearer", "Bearer wrong", "Basic abc"] {
             let mut request = TestRequest::post()
                 .uri("/system/terminatedCustomerSessions")
                 .set_json(json!({ "sessionId": "s" }));

@@ -220,8 +220,10 @@ pub fn bearer_key(req: &HttpRequest) -> Result<SecretString, ApitureError> {
     req.headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        // The scheme is case-insensitive (RFC 9110 section 11.1).
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, key)| key.trim())
         .filter(|k| !k.is_empty() && k.len() <= 128)
         .map(|k| SecretString::new(k.to_owned()))
         .ok_or_else(|| ApitureError::unauthorized().at(req.path()))
