@@ -14,6 +14,8 @@ use time::OffsetDateTime;
 pub struct UserProfile {
     pub user: User,
     pub entitlements: Vec<EntitlementRow>,
+    /// The views the user holds, on every account.
+    pub views: Vec<assent_repository::accounts::Grant>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +96,7 @@ pub fn register(
                 return Ok(UserProfile {
                     user,
                     entitlements: Vec::new(),
+                    views: Vec::new(),
                 });
             }
             InsertUser::UsernameTaken => return Err(RegisterError::UsernameTaken),
@@ -111,8 +114,10 @@ pub fn profile(
     row: UserRow,
 ) -> Result<UserProfile, RepoError> {
     let entitlements = entitlements::list_for_user(conn, &row.user_id)?;
+    let views = assent_repository::accounts::grants_of_user(conn, &row.user_id)?;
     Ok(UserProfile {
         user: User::try_from(row)?,
         entitlements,
+        views,
     })
 }

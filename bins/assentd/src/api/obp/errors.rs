@@ -99,6 +99,28 @@ pub const AUTH_CONTEXT_KEY_TAKEN: &str =
     "OBP-30290: This auth context key is already set; only an administrator can change it.";
 pub const NO_EMAIL_FOR_EMAIL: &str =
     "OBP-30291: The user has no email address registered, so EMAIL cannot be used.";
+pub const ACCOUNT_NOT_FOUND: &str =
+    "OBP-30018: Bank Account not found. Please specify valid values for BANK_ID and ACCOUNT_ID.";
+pub const SYSTEM_VIEW_NOT_FOUND: &str =
+    "OBP-30252: System view not found. Please specify a valid value for VIEW_ID";
+pub const VIEW_NOT_FOUND: &str =
+    "OBP-30005: View not found for Account. Please specify a valid value for VIEW_ID";
+pub const NO_OWNER_ACCESS: &str =
+    "OBP-20047: User must have access to the owner view or must be an account holder.";
+pub const ACCOUNT_ACCESS_NOT_FOUND: &str = "OBP-30065: Cannot find account access.";
+pub const ACCOUNT_ID_TAKEN: &str = "OBP-30208: Account_ID already exists at the Bank.";
+pub const VIEW_NAME_NEEDS_UNDERSCORE: &str =
+    "OBP-20020: Custom view names must start with `_`. eg: _work, _life.";
+pub const INVALID_DAUTH_PROVIDER: &str =
+    "OBP-20103: Invalid DAuth provider: it must start with dauth.";
+pub const LAST_OWNER: &str = "OBP-30292: The account's last owner cannot be revoked.";
+pub const INVALID_ACCOUNT_FIELDS: &str = "OBP-30293: Invalid account: the id is 1 to 255 letters, digits, '.', '_' or '-'; label 1 to 255 characters; product_code 1 to 64 letters, digits, '_', '-' or '.'; currency three capital letters; amount a decimal number.";
+pub const INVALID_CUSTOM_VIEW: &str = "OBP-30294: Invalid custom view: names are 2 to 255 letters, digits, spaces, '_', '-' or '.'; description at most 2000 characters; which_alias_to_use public, private or empty; metadata_view a view id.";
+pub const CUSTOM_VIEW_EXISTS: &str =
+    "OBP-30295: A custom view with this name already exists on the account.";
+pub const UNKNOWN_PERMISSION: &str =
+    "OBP-30296: allowed_actions names a permission that does not exist.";
+pub const SYSTEM_VIEW_IMMUTABLE: &str = "OBP-30297: System views cannot be changed or deleted.";
 pub const USERNAME_TAKEN: &str = "OBP-30274: User with the same username already exists.";
 pub const NOT_FOUND: &str = "OBP-10404: 404 Not Found. The requested URL does not exist.";
 pub const METHOD_NOT_ALLOWED: &str = "OBP-10405: Method Not Allowed for this URL.";

@@ -1,5 +1,6 @@
 //! The Open Bank Project family: users, DirectLogin, sessions, keys.
 
+pub mod accounts;
 pub mod auth;
 pub mod auth_context_updates;
 pub mod auth_contexts;
@@ -93,6 +94,57 @@ pub fn versioned_endpoints() -> Vec<crate::api::RouteSpec> {
         ),
         (Method::GET, "/entitlements", || {
             web::route().to(roles::all_entitlements)
+        }),
+        (
+            Method::PUT,
+            "/banks/{bank_id}/accounts/{account_id}",
+            || web::route().to(accounts::create_account),
+        ),
+        (
+            Method::GET,
+            "/banks/{bank_id}/accounts/{account_id}/views",
+            || web::route().to(accounts::list_views),
+        ),
+        (
+            Method::POST,
+            "/banks/{bank_id}/accounts/{account_id}/views",
+            || web::route().to(accounts::create_custom_view),
+        ),
+        (
+            Method::PUT,
+            "/banks/{bank_id}/accounts/{account_id}/views/{view_id}",
+            || web::route().to(accounts::update_custom_view),
+        ),
+        (
+            Method::DELETE,
+            "/banks/{bank_id}/accounts/{account_id}/views/{view_id}",
+            || web::route().to(accounts::delete_custom_view),
+        ),
+        (
+            Method::POST,
+            "/banks/{bank_id}/accounts/{account_id}/account-access/grant",
+            || web::route().to(accounts::grant),
+        ),
+        (
+            Method::POST,
+            "/banks/{bank_id}/accounts/{account_id}/account-access/revoke",
+            || web::route().to(accounts::revoke),
+        ),
+        (
+            Method::PUT,
+            "/banks/{bank_id}/accounts/{account_id}/account-access",
+            || web::route().to(accounts::bulk),
+        ),
+        (
+            Method::POST,
+            "/banks/{bank_id}/accounts/{account_id}/user-account-access",
+            || web::route().to(accounts::dauth_user_access),
+        ),
+        (Method::GET, "/my/account-access", || {
+            web::route().to(accounts::my_access)
+        }),
+        (Method::GET, "/users/{user_id}/account-access", || {
+            web::route().to(accounts::user_access)
         }),
         (Method::GET, "/my/sessions", || {
             web::route().to(my_sessions::list)

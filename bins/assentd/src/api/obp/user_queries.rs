@@ -87,6 +87,7 @@ fn users_json(
             provider: user.provider,
             username: user.username,
             customer_number: user.customer_number,
+            views: None,
             entitlements: EntitlementsJson {
                 list: mine.into_iter().map(EntitlementJson::from).collect(),
             },

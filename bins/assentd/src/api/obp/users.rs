@@ -42,9 +42,25 @@ pub struct UserJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_number: Option<String>,
     pub entitlements: EntitlementsJson,
+    /// The views the user holds (their own profile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub views: Option<UserViewsJson>,
     /// Present in administrative queries: whether the account is locked now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_locked: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserViewsJson {
+    pub list: Vec<UserViewJson>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserViewJson {
+    pub bank_id: String,
+    pub account_id: String,
+    pub view_id: String,
+    pub is_system: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -80,6 +96,18 @@ impl From<UserProfile> for UserJson {
             provider: user.provider,
             username: user.username,
             customer_number: user.customer_number,
+            views: Some(UserViewsJson {
+                list: profile
+                    .views
+                    .into_iter()
+                    .map(|g| UserViewJson {
+                        bank_id: g.bank_id,
+                        account_id: g.account_id,
+                        view_id: g.view_id,
+                        is_system: g.is_system,
+                    })
+                    .collect(),
+            }),
             is_locked: None,
             entitlements: EntitlementsJson {
                 list: profile
