@@ -377,3 +377,12 @@ pub fn grants_of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<Gran
         ))
         .load(conn)?)
 }
+
+/// The accounts `user_id` holds, as `(bank_id, account_id)`.
+pub fn held_by(conn: &mut DbConnection, user_id: &str) -> Result<Vec<(String, String)>, RepoError> {
+    Ok(account_holders::table
+        .filter(account_holders::user_id.eq(user_id))
+        .order((account_holders::bank_id.asc(), account_holders::account_id.asc()))
+        .select((account_holders::bank_id, account_holders::account_id))
+        .load(conn)?)
+}

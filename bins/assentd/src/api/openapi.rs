@@ -45,6 +45,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
         crate::api::obp::accounts::revoke,
         crate::api::obp::accounts::bulk,
         crate::api::obp::accounts::dauth_user_access,
+        crate::api::obp::accounts::refresh_user,
         crate::api::obp::accounts::my_access,
         crate::api::obp::accounts::user_access,
         crate::api::obp::my_sessions::list,

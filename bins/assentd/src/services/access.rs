@@ -304,3 +304,32 @@ pub fn save_custom_view(
         Ok(saved)
     })
 }
+
+/// The views every holder has on their account.
+const HOLDER_VIEWS: [&str; 2] = [OWNER_VIEW, "ManageCustomViews"];
+
+/// Gives a user back the default access of every account they hold (`owner` and
+/// `ManageCustomViews`), in one transaction; returns how many grants were missing.
+pub fn refresh_holder_access(
+    conn: &mut DbConnection,
+    user_id: &str,
+    caller: &str,
+    now: OffsetDateTime,
+) -> Result<usize, AccessError> {
+    transaction(conn, |conn| {
+        let user_id = existing_user(conn, user_id)?;
+        let mut restored = 0;
+        for (bank_id, account_id) in accounts::held_by(conn, &user_id)? {
+            accounts::lock_access(conn, &bank_id, &account_id)?;
+            for view in HOLDER_VIEWS {
+                if accounts::grant(conn, &bank_id, &account_id, &user_id, view, true, now)? {
+                    restored += 1;
+                }
+            }
+        }
+        record(conn, now, "user.refreshed", Some(&user_id), json!({
+            "restored_grants": restored, "by": caller,
+        }))?;
+        Ok(restored)
+    })
+}

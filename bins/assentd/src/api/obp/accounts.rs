@@ -741,3 +741,32 @@ pub async fn user_access(
         .await?;
     Ok(HttpResponse::Ok().json(listed))
 }
+
+/// Refresh User: gives the user back the default access of every account they hold (`owner`
+/// and `ManageCustomViews`).
+#[utoipa::path(
+    post, path = "/obp/v5.1.0/users/{user_id}/refresh", tag = "OBP: users",
+    params(("user_id" = String, Path)), security(("directLogin" = [])),
+    responses(
+        (status = 201, description = "`{user_id, restored_grants}`", body = Object),
+        (status = 403, description = "OBP-20006: needs CanRefreshUser", body = ErrorJson),
+        (status = 404, description = "OBP-20005 unknown user", body = ErrorJson),
+    )
+)]
+pub async fn refresh_user(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    user_id: web::Path<String>,
+) -> Result<HttpResponse, ObpError> {
+    let user_id = user_id.into_inner();
+    let restored = caller
+        .run(&state, move |_, conn, caller| {
+            require(conn, &caller, &[Need::System("CanRefreshUser")])?;
+            let restored =
+                access::refresh_holder_access(conn, &user_id, &caller.user.user_id, now())
+                    .map_err(access_error)?;
+            Ok(json!({ "user_id": user_id, "restored_grants": restored }))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(restored))
+}

@@ -140,6 +140,9 @@ pub fn versioned_endpoints() -> Vec<crate::api::RouteSpec> {
             "/banks/{bank_id}/accounts/{account_id}/user-account-access",
             || web::route().to(accounts::dauth_user_access),
         ),
+        (Method::POST, "/users/{user_id}/refresh", || {
+            web::route().to(accounts::refresh_user)
+        }),
         (Method::GET, "/my/account-access", || {
             web::route().to(accounts::my_access)
         }),
