@@ -79,5 +79,43 @@ fn one_time_codes(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, tokens, passwords, headers, one_time_codes);
+fn permissions(c: &mut Criterion) {
+    use assent_view_permissions::access::can;
+    use assent_view_permissions::permission::Permission;
+    use assent_view_permissions::system::system_view;
+    let views = [
+        system_view("ReadAccountsBasic").expect("view"),
+        system_view("ReadBalances").expect("view"),
+        system_view("auditor").expect("view"),
+    ];
+    c.bench_function("views/can_three_views_hit_last", |b| {
+        b.iter(|| {
+            can(
+                black_box(&views),
+                black_box(Permission::CanSeeTransactionDescription),
+            )
+        })
+    });
+    c.bench_function("views/can_three_views_miss", |b| {
+        b.iter(|| {
+            can(
+                black_box(&views),
+                black_box(Permission::CanCreateStandingOrder),
+            )
+        })
+    });
+    let set = views[2].permissions;
+    c.bench_function("views/permission_set_contains", |b| {
+        b.iter(|| black_box(set).contains(black_box(Permission::CanSeeBankAccountBalance)))
+    });
+}
+
+criterion_group!(
+    benches,
+    tokens,
+    passwords,
+    headers,
+    one_time_codes,
+    permissions
+);
 criterion_main!(benches);

@@ -11,6 +11,10 @@
 //! `load_driver resumes URL SYSTEM_KEY SECONDS TOKEN...`: Apiture `resumedCustomerSessions`,
 //! one task per session token (each resuming its own session); prints resumes per second and
 //! latency percentiles.
+//!
+//! `load_driver grants URL ACCOUNT_PATH HOLDER_TOKEN SECONDS USER_ID...`: OBP account-access
+//! grant + revoke pairs of the `auditor` view on one account, one task per user; prints pairs
+//! per second and pair latency percentiles.
 #![expect(
     clippy::print_stdout,
     reason = "a benchmark driver: its results are its output"
@@ -41,8 +45,15 @@ fn main() {
             args[3].parse().expect("SECONDS"),
             &args[4..],
         ),
+        Some("grants") => grants(
+            &args[1],
+            &args[2],
+            &args[3],
+            args[4].parse().expect("SECONDS"),
+            &args[5..],
+        ),
         _ => eprintln!(
-            "usage: load_driver commits DIR N | pairs URL CODES_FILE SECONDS CONCURRENCY | resumes URL KEY SECONDS TOKEN..."
+            "usage: load_driver commits DIR N | pairs URL CODES_FILE SECONDS CONCURRENCY | resumes URL KEY SECONDS TOKEN... | grants URL ACCOUNT_PATH TOKEN SECONDS USER_ID..."
         ),
     }
 }
@@ -282,4 +293,60 @@ fn report(done: &AtomicU64, failed: &AtomicU64, latencies: &Mutex<Vec<Duration>>
         at(0.99),
         failed.load(Ordering::Relaxed)
     );
+}
+
+fn grants(url: &str, account: &str, token: &str, seconds: u64, users: &[String]) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let client = reqwest::Client::new();
+    let done = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let auth = format!("token={token}");
+    runtime.block_on(async {
+        let tasks = users.iter().map(|user| {
+            let (client, done, failed, latencies, auth) = (
+                client.clone(),
+                done.clone(),
+                failed.clone(),
+                latencies.clone(),
+                auth.clone(),
+            );
+            let body =
+                json!({ "user_id": user, "view": { "view_id": "auditor", "is_system": true } });
+            let grant = format!("{url}{account}/account-access/grant");
+            let revoke = format!("{url}{account}/account-access/revoke");
+            async move {
+                while Instant::now() < deadline {
+                    let began = Instant::now();
+                    let mut ok = true;
+                    for target in [&grant, &revoke] {
+                        let answered = client
+                            .post(target)
+                            .header("DirectLogin", &auth)
+                            .json(&body)
+                            .send()
+                            .await;
+                        if !matches!(&answered, Ok(r) if r.status() == reqwest::StatusCode::CREATED)
+                        {
+                            eprintln!("grant/revoke failed: {answered:?}");
+                            ok = false;
+                        }
+                    }
+                    if ok {
+                        done.fetch_add(1, Ordering::Relaxed);
+                        latencies.lock().expect("latencies").push(began.elapsed());
+                    } else {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        });
+        futures_util::future::join_all(tasks).await;
+    });
+    report(&done, &failed, &latencies, started.elapsed().as_secs_f64());
 }

@@ -455,21 +455,37 @@ async fn refresh_gives_holders_their_default_access_back() {
         send(&svc, create_account(&holder.token, &holder.id)).await;
         {
             let mut conn = app.state.pool.get().unwrap();
-            assert!(accounts::revoke(&mut conn, BANK, ACCOUNT, &holder.id, "ManageCustomViews").unwrap());
+            assert!(
+                accounts::revoke(&mut conn, BANK, ACCOUNT, &holder.id, "ManageCustomViews")
+                    .unwrap()
+            );
         }
         let uri = format!("/obp/v3.1.0/users/{}/refresh", holder.id);
-        let (status, _, body) = send(&svc, authed(TestRequest::post().uri(&uri), &admin.token)).await;
+        let (status, _, body) =
+            send(&svc, authed(TestRequest::post().uri(&uri), &admin.token)).await;
         assert_eq!(status, 403);
         assert!(message(&body).contains("CanRefreshUser"));
         {
             let mut conn = app.state.pool.get().unwrap();
-            entitlements::insert(&mut conn, uuid::Uuid::new_v4(), &admin.id, "CanRefreshUser", None, now()).unwrap();
+            entitlements::insert(
+                &mut conn,
+                uuid::Uuid::new_v4(),
+                &admin.id,
+                "CanRefreshUser",
+                None,
+                now(),
+            )
+            .unwrap();
         }
-        let (status, _, body) = send(&svc, authed(TestRequest::post().uri(&uri), &admin.token)).await;
+        let (status, _, body) =
+            send(&svc, authed(TestRequest::post().uri(&uri), &admin.token)).await;
         assert_eq!(status, 201, "{body}");
         assert_eq!(body["restored_grants"], 1);
         assert_eq!(views_of(&app, &holder.id), ["ManageCustomViews", "owner"]);
         let (_, _, body) = send(&svc, authed(TestRequest::post().uri(&uri), &admin.token)).await;
-        assert_eq!(body["restored_grants"], 0, "nothing missing the second time");
+        assert_eq!(
+            body["restored_grants"], 0,
+            "nothing missing the second time"
+        );
     }
 }

@@ -382,7 +382,10 @@ pub fn grants_of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<Gran
 pub fn held_by(conn: &mut DbConnection, user_id: &str) -> Result<Vec<(String, String)>, RepoError> {
     Ok(account_holders::table
         .filter(account_holders::user_id.eq(user_id))
-        .order((account_holders::bank_id.asc(), account_holders::account_id.asc()))
+        .order((
+            account_holders::bank_id.asc(),
+            account_holders::account_id.asc(),
+        ))
         .select((account_holders::bank_id, account_holders::account_id))
         .load(conn)?)
 }

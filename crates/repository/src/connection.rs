@@ -251,6 +251,8 @@ const MAX_TRANSACTION_ATTEMPTS: u32 = 5;
 
 /// Runs `work` in one transaction, running it again (up to 5 times in all, with a short
 /// growing pause) when the database reports a serialization failure or a busy SQLite file.
+/// On SQLite the transaction takes the write lock before anything else, so a transaction
+/// that reads before it writes waits for other writers instead of failing.
 /// `work` must therefore be safe to run more than once: it should only touch the database.
 pub fn transaction<T, E>(
     conn: &mut DbConnection,
@@ -261,7 +263,14 @@ where
 {
     let mut attempt = 1;
     loop {
-        match conn.transaction(|conn| work(conn)) {
+        let outcome = conn.transaction(|conn| {
+            if matches!(conn, DbConnection::Sqlite(_)) {
+                // Take SQLite's write lock first (see the write_gate migration).
+                diesel::sql_query("UPDATE write_gate SET id = id").execute(conn)?;
+            }
+            work(conn)
+        });
+        match outcome {
             Err(error) if error.is_retryable() && attempt < MAX_TRANSACTION_ATTEMPTS => {
                 tracing::debug!(attempt, "transaction conflict, retrying");
                 std::thread::sleep(Duration::from_millis(u64::from(attempt) * 5));

@@ -327,9 +327,15 @@ pub fn refresh_holder_access(
                 }
             }
         }
-        record(conn, now, "user.refreshed", Some(&user_id), json!({
-            "restored_grants": restored, "by": caller,
-        }))?;
+        record(
+            conn,
+            now,
+            "user.refreshed",
+            Some(&user_id),
+            json!({
+                "restored_grants": restored, "by": caller,
+            }),
+        )?;
         Ok(restored)
     })
 }
