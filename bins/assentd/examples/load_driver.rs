@@ -187,7 +187,7 @@ async fn pair(client: &reqwest::Client, base: &str, phone: &str, codes: &Codes) 
     // The code is in the file before the response leaves the server; the follower may need
     // a moment to read it.
     let mut code = None;
-    for _ in 0..10_000 {
+    for _ in 0..1_000_000 {
         if let Some(c) = codes.lock().expect("codes").remove(&service_key) {
             code = Some(c);
             break;
