@@ -479,7 +479,8 @@ async fn refresh_gives_holders_their_default_access_back() {
         }
         let (status, _, body) =
             send(&svc, authed(TestRequest::post().uri(&uri), &admin.token)).await;
-        assert_eq!(status, 201, "{body}");
+        assert_eq!(status, 200, "{body}");
+        assert!(body["duration_time"].as_str().unwrap().ends_with(" ms"));
         assert_eq!(body["restored_grants"], 1);
         assert_eq!(views_of(&app, &holder.id), ["ManageCustomViews", "owner"]);
         let (_, _, body) = send(&svc, authed(TestRequest::post().uri(&uri), &admin.token)).await;
@@ -487,5 +488,10 @@ async fn refresh_gives_holders_their_default_access_back() {
             body["restored_grants"], 0,
             "nothing missing the second time"
         );
+        let ghost = format!("/obp/v5.1.0/users/{}/refresh", uuid::Uuid::new_v4());
+        let (status, _, body) =
+            send(&svc, authed(TestRequest::post().uri(&ghost), &admin.token)).await;
+        assert_eq!(status, 404);
+        assert!(message(&body).starts_with("OBP-20005"));
     }
 }

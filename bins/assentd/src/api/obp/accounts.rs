@@ -748,7 +748,7 @@ pub async fn user_access(
     post, path = "/obp/v5.1.0/users/{user_id}/refresh", tag = "OBP: users",
     params(("user_id" = String, Path)), security(("directLogin" = [])),
     responses(
-        (status = 201, description = "`{user_id, restored_grants}`", body = Object),
+        (status = 200, description = "`{duration_time: \"N ms\", restored_grants}`", body = Object),
         (status = 403, description = "OBP-20006: needs CanRefreshUser", body = ErrorJson),
         (status = 404, description = "OBP-20005 unknown user", body = ErrorJson),
     )
@@ -759,14 +759,16 @@ pub async fn refresh_user(
     user_id: web::Path<String>,
 ) -> Result<HttpResponse, ObpError> {
     let user_id = user_id.into_inner();
+    let started = std::time::Instant::now();
     let restored = caller
         .run(&state, move |_, conn, caller| {
             require(conn, &caller, &[Need::System("CanRefreshUser")])?;
-            let restored =
-                access::refresh_holder_access(conn, &user_id, &caller.user.user_id, now())
-                    .map_err(access_error)?;
-            Ok(json!({ "user_id": user_id, "restored_grants": restored }))
+            access::refresh_holder_access(conn, &user_id, &caller.user.user_id, now())
+                .map_err(access_error)
         })
         .await?;
-    Ok(HttpResponse::Created().json(restored))
+    Ok(HttpResponse::Ok().json(json!({
+        "duration_time": format!("{} ms", started.elapsed().as_millis()),
+        "restored_grants": restored,
+    })))
 }
