@@ -222,6 +222,34 @@ impl SigningKeys {
     }
 }
 
+impl SigningKeys {
+    /// Verifies a consent-style JWT of type `typ`: as [`SigningKeys::verify`], plus `nbf`, with
+    /// `leeway_secs` on both; the audience is the caller's to check against the consumer.
+    pub fn verify_with_leeway<T: DeserializeOwned>(
+        &self,
+        typ: &str,
+        token: &str,
+        leeway_secs: u64,
+    ) -> Result<T, InvalidToken> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| InvalidToken)?;
+        if header.alg != Algorithm::ES256
+            || header.typ.as_deref() != Some(typ)
+            || header.kid.as_deref() != Some(self.kid.as_str())
+        {
+            return Err(InvalidToken);
+        }
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.leeway = leeway_secs;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "sub", "aud"]);
+        jsonwebtoken::decode::<T>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|_| InvalidToken)
+    }
+}
+
 fn generate_p256() -> p256::SecretKey {
     loop {
         let mut bytes = [0u8; 32];

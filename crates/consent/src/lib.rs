@@ -2,10 +2,14 @@
 //! within a scope and a time they choose, confirmed by strong customer authentication, and
 //! revocable at any moment.
 //!
-//! This crate holds the rules; it is pure (no I/O, no clock, no global RNG). Today it has the
-//! consent [`status`] lifecycle: every status of the Berlin Group / OBP vocabulary and an
-//! explicit transition table, so a status can never be overwritten by one that does not follow
-//! from it.
+//! This crate holds the rules; it is pure (no I/O, no clock, no global RNG):
+//!
+//! - [`status`]: every status of the Berlin Group / OBP vocabulary and an explicit transition
+//!   table, so a status can never be overwritten by one that does not follow from it.
+//! - [`consent`]: the scope (everything, or views and roles), the rules for a request
+//!   (lifetime, start, scope held now), what a consent reaches at the moment of use (never
+//!   more than the user holds then), and validity with leeway.
+//! - [`token`]: the consent JWT's claims and `typ`.
 //!
 //! ```
 //! use assent_consent::status::{ConsentEvent, ConsentStatus};
@@ -29,4 +33,6 @@
     )
 )]
 
+pub mod consent;
 pub mod status;
+pub mod token;

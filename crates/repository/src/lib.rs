@@ -40,6 +40,7 @@ pub mod auth_contexts;
 pub mod banks;
 pub mod challenges;
 mod connection;
+pub mod consents;
 pub mod consumers;
 pub mod dauth;
 pub mod entitlements;

@@ -272,6 +272,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    consents (consent_id) {
+        consent_id -> Text,
+        user_id -> Text,
+        consumer_id -> Text,
+        bank_id -> Text,
+        everything -> Bool,
+        scope -> Text,
+        valid_from -> BigInt,
+        expires_at -> BigInt,
+        sca_method -> Text,
+        status -> Text,
+        challenge_id -> Text,
+        created_at -> BigInt,
+        status_changed_at -> BigInt,
+    }
+}
+
 diesel::joinable!(user_locks -> users (user_id));
 diesel::joinable!(entitlement_requests -> users (user_id));
 diesel::joinable!(user_auth_contexts -> users (user_id));
@@ -300,4 +318,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     account_holders,
     custom_views,
     account_access,
+    consents,
 );

@@ -187,9 +187,12 @@ fn rehash(
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub user: UserRow,
-    /// The session, for DirectLogin callers; DAuth calls have none.
+    /// The session, for DirectLogin callers; DAuth and consent calls have none.
     pub session: Option<Session>,
     pub consumer: Option<ConsumerGate>,
+    /// For a third party acting on a consent: what the consent covers. Roles and views
+    /// outside it are refused as for any user who lacks them.
+    pub consent: Option<assent_consent::consent::Scope>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -249,6 +252,7 @@ pub fn check_session(
         user,
         session: Some(session),
         consumer,
+        consent: None,
     })
 }
 
@@ -341,6 +345,7 @@ pub fn dauth_call(
             enabled: consumer.enabled,
             call_limits: consumer.call_limits,
         }),
+        consent: None,
     })
 }
 

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod consents;
 pub mod customer_sessions;
 pub mod otp;
 pub mod roles;

@@ -2,7 +2,9 @@
 
 use super::direct_login::{HeaderError, credentials_text, param, parse_params};
 use super::errors::{
-    DAUTH_HOST_NOT_ALLOWED, DAUTH_INVALID_TOKEN, DAUTH_REPLAYED, DAUTH_STALE, INVALID_CONSUMER_KEY,
+    ACCOUNT_LOCKED, CONSENT_JWT_INVALID, CONSENT_NOT_USABLE, CONSENT_OUTSIDE_VALIDITY,
+    CONSENT_READ_ONLY, CONSENT_WRONG_CONSUMER, CONSUMER_KEY_HEADER_MISSING, DAUTH_HOST_NOT_ALLOWED,
+    DAUTH_INVALID_TOKEN, DAUTH_REPLAYED, DAUTH_STALE, INVALID_CONSUMER_KEY,
     INVALID_DIRECT_LOGIN_TOKEN, ObpError, USER_MISSING_ROLES, USER_NOT_LOGGED_IN,
 };
 use crate::api::blocking;
@@ -11,6 +13,8 @@ use crate::services::auth::{DAuthCallError, SessionError, SignedIn, check_sessio
 use crate::services::now;
 use crate::state::AppState;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use assent_consent::token::{CONSENT_TOKEN_TYP, ConsentClaims};
+use assent_identity::SecretString;
 use assent_identity::dauth::DAuthRequest;
 use assent_repository::DbConnection;
 use assent_repository::entitlements;
@@ -30,6 +34,8 @@ pub struct Authenticated {
 enum Credential {
     Session(SessionClaims),
     DAuth(DAuthRequest),
+    /// A third party acting on a consent (`Consent-JWT` with its app's `Consumer-Key`).
+    Consent(Box<(ConsentClaims, SecretString)>),
 }
 
 impl Authenticated {
@@ -71,6 +77,31 @@ impl Authenticated {
                         DAuthCallError::Internal(e) => ObpError::internal(&e),
                     })?
                 }
+                Credential::Consent(consent) => {
+                    let (claims, key) = consent.as_ref();
+                    let checked =
+                        crate::services::consents::check_use(&state, &mut conn, claims, key, now)
+                            .map_err(|e| ObpError::internal(&e))?;
+                    let used = checked.map_err(|refusal| {
+                        use crate::services::consents::ConsentRefusal as R;
+                        ObpError::unauthorized(match refusal {
+                            R::NotUsable => CONSENT_NOT_USABLE,
+                            R::OutsideValidity => CONSENT_OUTSIDE_VALIDITY,
+                            R::WrongConsumer => CONSENT_WRONG_CONSUMER,
+                            R::UserLocked => ACCOUNT_LOCKED,
+                        })
+                    })?;
+                    state
+                        .rate_limiter
+                        .admit(used.consumer.consumer_id, &used.consumer.call_limits, now)
+                        .map_err(|exceeded| ObpError::too_many_requests(&exceeded))?;
+                    SignedIn {
+                        user: used.user,
+                        session: None,
+                        consumer: Some(used.consumer),
+                        consent: Some(used.scope),
+                    }
+                }
             };
             work(&state, &mut conn, signed_in)
         })
@@ -108,6 +139,39 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ObpError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ObpError::internal(&"application state missing"))?;
+    if let Some(header) = req.headers().get("Consent-JWT") {
+        // A consent lets a third party read on the customer's behalf; it changes nothing.
+        if req.method() != actix_web::http::Method::GET {
+            return Err(ObpError::new(
+                actix_web::http::StatusCode::FORBIDDEN,
+                CONSENT_READ_ONLY,
+            ));
+        }
+        let token = header
+            .to_str()
+            .map_err(|_| ObpError::unauthorized(CONSENT_JWT_INVALID))?
+            .trim();
+        let key = req
+            .headers()
+            .get("Consumer-Key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|k| !k.is_empty() && k.len() <= 512)
+            .ok_or_else(|| ObpError::unauthorized(CONSUMER_KEY_HEADER_MISSING))?;
+        let claims = state
+            .keys
+            .verify_with_leeway::<ConsentClaims>(
+                CONSENT_TOKEN_TYP,
+                token,
+                assent_consent::consent::USE_LEEWAY
+                    .whole_seconds()
+                    .unsigned_abs(),
+            )
+            .map_err(|_| ObpError::unauthorized(CONSENT_JWT_INVALID))?;
+        return Ok(Authenticated {
+            credential: Credential::Consent(Box::new((claims, SecretString::new(key.to_owned())))),
+        });
+    }
     if let (Some(verifier), Some(header)) = (&state.dauth, req.headers().get("DAuth")) {
         let token = header
             .to_str()
@@ -149,6 +213,21 @@ pub fn require(
     needs: &[Need<'_>],
 ) -> Result<(), ObpError> {
     for need in needs {
+        // A consent reaches only the roles it names (unless it covers everything).
+        if let Some(scope) = caller.consent.as_ref().filter(|s| !s.everything) {
+            let (role, bank) = match need {
+                Need::System(role) => (*role, ""),
+                Need::AtBank(role, bank) => (*role, *bank),
+            };
+            let covered = scope
+                .access
+                .entitlements
+                .iter()
+                .any(|e| e.role_name == role && e.bank_id == bank);
+            if !covered {
+                continue;
+            }
+        }
         let (role, bank) = match need {
             Need::System(role) => (*role, None),
             // No bank has an id of that shape, so nobody holds a role there.

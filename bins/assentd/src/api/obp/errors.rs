@@ -121,6 +121,14 @@ pub const CUSTOM_VIEW_EXISTS: &str =
 pub const UNKNOWN_PERMISSION: &str =
     "OBP-30296: allowed_actions names a permission that does not exist.";
 pub const SYSTEM_VIEW_IMMUTABLE: &str = "OBP-30297: System views cannot be changed or deleted.";
+pub const CONSENT_JWT_INVALID: &str = "OBP-35040: Invalid Consent-JWT: it must be a consent token of this server (ES256, its key, its type), unaltered and within its validity.";
+pub const CONSENT_NOT_USABLE: &str = "OBP-35005: Consent-Id is not in status ACCEPTED or VALID.";
+pub const CONSENT_OUTSIDE_VALIDITY: &str =
+    "OBP-35041: The consent is not valid yet, or has expired.";
+pub const CONSENT_WRONG_CONSUMER: &str = "OBP-35015: The Consent does not match a valid Consumer.";
+pub const CONSUMER_KEY_HEADER_MISSING: &str = "OBP-35016: The Consumer-Key request header is missing. The request header must contain the Consumer-Key of the Consumer that was used to create the Consent.";
+pub const CONSENT_READ_ONLY: &str =
+    "OBP-35042: A consent lets a third party read (GET) on the customer's behalf, nothing more.";
 pub const USERNAME_TAKEN: &str = "OBP-30274: User with the same username already exists.";
 pub const NOT_FOUND: &str = "OBP-10404: 404 Not Found. The requested URL does not exist.";
 pub const METHOD_NOT_ALLOWED: &str = "OBP-10405: Method Not Allowed for this URL.";

@@ -1,0 +1,331 @@
+//! A consent's scope, the rules a request for one must meet, and what a consent lets its
+//! holder do at the moment of use.
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+/// The lifetime of a consent when the request names none (or the configured maximum, if it is
+/// shorter).
+pub const DEFAULT_TIME_TO_LIVE: Duration = Duration::hours(1);
+/// How far in the past a `valid_from` may lie (clock skew between the app and the server).
+pub const VALID_FROM_LEEWAY: Duration = Duration::seconds(60);
+/// Tolerance on `nbf` and `exp` when a consent is used.
+pub const USE_LEEWAY: Duration = Duration::seconds(60);
+
+/// A view of an account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ViewAccess {
+    /// Bank.
+    pub bank_id: String,
+    /// Account.
+    pub account_id: String,
+    /// View.
+    pub view_id: String,
+}
+
+/// A role, at a bank or system-wide (empty bank).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RoleAccess {
+    /// Bank, or empty for a system role.
+    pub bank_id: String,
+    /// Role.
+    pub role_name: String,
+}
+
+/// What a user holds, or what a consent covers.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Access {
+    /// Views.
+    pub views: Vec<ViewAccess>,
+    /// Roles.
+    pub entitlements: Vec<RoleAccess>,
+}
+
+/// What a consent lets its holder use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    /// Everything the user holds, whatever it is at the moment of use.
+    pub everything: bool,
+    /// Otherwise these (each must still be held when used).
+    #[serde(flatten)]
+    pub access: Access,
+}
+
+impl Scope {
+    /// What the consent reaches given what the user holds now: never more than either.
+    pub fn effective(&self, held: &Access) -> Access {
+        if self.everything {
+            return held.clone();
+        }
+        Access {
+            views: held
+                .views
+                .iter()
+                .filter(|v| self.access.views.contains(v))
+                .cloned()
+                .collect(),
+            entitlements: held
+                .entitlements
+                .iter()
+                .filter(|r| self.access.entitlements.contains(r))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// A request for a consent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRequest {
+    /// What it covers.
+    pub scope: Scope,
+    /// From when; now if omitted.
+    pub valid_from: Option<OffsetDateTime>,
+    /// Seconds it lasts; the lesser of the maximum and an hour if omitted.
+    pub time_to_live: Option<i64>,
+}
+
+/// Why a consent request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConsentError {
+    /// `time_to_live` above the configured maximum (OBP-35020), or not positive.
+    #[error("time_to_live must be between 1 and the maximum")]
+    TimeToLive,
+    /// `valid_from` too far in the past.
+    #[error("valid_from lies in the past")]
+    ValidFrom,
+    /// Neither everything nor any view or role.
+    #[error("a consent needs everything, or at least one view or role")]
+    EmptyScope,
+    /// A role the user does not hold (OBP-35013).
+    #[error("the user does not hold role {0:?}")]
+    RoleNotHeld(RoleAccess),
+    /// A view the user does not hold (OBP-35014).
+    #[error("the user does not hold view {0:?}")]
+    ViewNotHeld(ViewAccess),
+}
+
+/// The validity a request was granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Validity {
+    /// Not usable before.
+    pub valid_from: OffsetDateTime,
+    /// Not usable from.
+    pub expires_at: OffsetDateTime,
+}
+
+impl ConsentRequest {
+    /// Checks the request against the rules and what the user holds now.
+    pub fn validate(
+        &self,
+        now: OffsetDateTime,
+        max_time_to_live: Duration,
+        held: &Access,
+    ) -> Result<Validity, ConsentError> {
+        let ttl = match self.time_to_live {
+            Some(secs) if secs <= 0 => return Err(ConsentError::TimeToLive),
+            Some(secs) if Duration::seconds(secs) > max_time_to_live => {
+                return Err(ConsentError::TimeToLive);
+            }
+            Some(secs) => Duration::seconds(secs),
+            None => std::cmp::min(max_time_to_live, DEFAULT_TIME_TO_LIVE),
+        };
+        let valid_from = self.valid_from.unwrap_or(now);
+        if valid_from < now - VALID_FROM_LEEWAY {
+            return Err(ConsentError::ValidFrom);
+        }
+        let scope = &self.scope;
+        if !scope.everything
+            && scope.access.views.is_empty()
+            && scope.access.entitlements.is_empty()
+        {
+            return Err(ConsentError::EmptyScope);
+        }
+        if let Some(role) = scope
+            .access
+            .entitlements
+            .iter()
+            .find(|r| !held.entitlements.contains(r))
+        {
+            return Err(ConsentError::RoleNotHeld(role.clone()));
+        }
+        if let Some(view) = scope.access.views.iter().find(|v| !held.views.contains(v)) {
+            return Err(ConsentError::ViewNotHeld(view.clone()));
+        }
+        Ok(Validity {
+            valid_from,
+            expires_at: valid_from + ttl,
+        })
+    }
+}
+
+/// Why a consent cannot be used now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Unusable {
+    /// Before `valid_from`.
+    #[error("the consent is not valid yet")]
+    NotYetValid,
+    /// At or past its expiry.
+    #[error("the consent has expired")]
+    Expired,
+}
+
+impl Validity {
+    /// Whether a consent of this validity may be used at `now` (with [`USE_LEEWAY`]).
+    pub fn check(&self, now: OffsetDateTime) -> Result<(), Unusable> {
+        if now + USE_LEEWAY < self.valid_from {
+            Err(Unusable::NotYetValid)
+        } else if now - USE_LEEWAY >= self.expires_at {
+            Err(Unusable::Expired)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-12-01 12:00 UTC);
+
+    fn view(id: &str) -> ViewAccess {
+        ViewAccess {
+            bank_id: "b".into(),
+            account_id: "a".into(),
+            view_id: id.into(),
+        }
+    }
+
+    fn role(name: &str) -> RoleAccess {
+        RoleAccess {
+            bank_id: String::new(),
+            role_name: name.into(),
+        }
+    }
+
+    fn held() -> Access {
+        Access {
+            views: vec![view("owner"), view("auditor")],
+            entitlements: vec![role("CanGetAnyUser")],
+        }
+    }
+
+    fn request(views: Vec<ViewAccess>, roles: Vec<RoleAccess>, ttl: Option<i64>) -> ConsentRequest {
+        ConsentRequest {
+            scope: Scope {
+                everything: false,
+                access: Access {
+                    views,
+                    entitlements: roles,
+                },
+            },
+            valid_from: None,
+            time_to_live: ttl,
+        }
+    }
+
+    #[test]
+    fn lifetimes_are_bounded_by_the_maximum() {
+        let max = Duration::hours(1);
+        let ok = request(vec![view("owner")], vec![], None)
+            .validate(NOW, max, &held())
+            .unwrap();
+        assert_eq!(
+            (ok.valid_from, ok.expires_at),
+            (NOW, NOW + Duration::hours(1))
+        );
+        let short = request(vec![view("owner")], vec![], None)
+            .validate(NOW, Duration::minutes(10), &held())
+            .unwrap();
+        assert_eq!(
+            short.expires_at,
+            NOW + Duration::minutes(10),
+            "omitted: the lesser"
+        );
+        for bad in [Some(3601), Some(0), Some(-5)] {
+            assert_eq!(
+                request(vec![view("owner")], vec![], bad).validate(NOW, max, &held()),
+                Err(ConsentError::TimeToLive)
+            );
+        }
+        let mut late = request(vec![view("owner")], vec![], Some(60));
+        late.valid_from = Some(NOW - Duration::minutes(5));
+        assert_eq!(
+            late.validate(NOW, max, &held()),
+            Err(ConsentError::ValidFrom)
+        );
+        late.valid_from = Some(NOW - Duration::seconds(30));
+        assert!(late.validate(NOW, max, &held()).is_ok());
+    }
+
+    #[test]
+    fn the_scope_must_be_held_now() {
+        let max = Duration::hours(1);
+        assert_eq!(
+            request(vec![], vec![], None).validate(NOW, max, &held()),
+            Err(ConsentError::EmptyScope)
+        );
+        assert_eq!(
+            request(vec![view("accountant")], vec![], None).validate(NOW, max, &held()),
+            Err(ConsentError::ViewNotHeld(view("accountant")))
+        );
+        let at_bank = RoleAccess {
+            bank_id: "b".into(),
+            role_name: "CanGetAnyUser".into(),
+        };
+        assert_eq!(
+            request(vec![], vec![at_bank.clone()], None).validate(NOW, max, &held()),
+            Err(ConsentError::RoleNotHeld(at_bank)),
+            "roles match exactly, bank included"
+        );
+        let mut everything = request(vec![], vec![], None);
+        everything.scope.everything = true;
+        assert!(everything.validate(NOW, max, &held()).is_ok());
+    }
+
+    #[test]
+    fn a_consent_never_reaches_more_than_is_held_now() {
+        let scope = request(
+            vec![view("owner"), view("auditor")],
+            vec![role("CanGetAnyUser")],
+            None,
+        )
+        .scope;
+        let now_held = Access {
+            views: vec![view("auditor"), view("accountant")],
+            entitlements: vec![],
+        };
+        assert_eq!(
+            scope.effective(&now_held),
+            Access {
+                views: vec![view("auditor")],
+                entitlements: vec![],
+            }
+        );
+        let everything = Scope {
+            everything: true,
+            access: Access::default(),
+        };
+        assert_eq!(everything.effective(&now_held), now_held);
+    }
+
+    #[test]
+    fn use_is_bounded_by_validity_with_leeway() {
+        let v = Validity {
+            valid_from: NOW,
+            expires_at: NOW + Duration::hours(1),
+        };
+        assert_eq!(
+            v.check(NOW - Duration::seconds(61)),
+            Err(Unusable::NotYetValid)
+        );
+        assert_eq!(v.check(NOW - Duration::seconds(59)), Ok(()));
+        assert_eq!(
+            v.check(NOW + Duration::minutes(61) - Duration::seconds(1)),
+            Ok(())
+        );
+        assert_eq!(v.check(NOW + Duration::minutes(61)), Err(Unusable::Expired));
+    }
+}

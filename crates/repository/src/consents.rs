@@ -1,0 +1,110 @@
+//! Consents. A status changes only by a conditional update from the status that was read, so
+//! parallel answers or revocations make one transition.
+
+use crate::schema::consents;
+use crate::{DbConnection, RepoError, to_micros};
+use diesel::prelude::*;
+use time::OffsetDateTime;
+
+/// A `consents` row.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = consents)]
+pub struct ConsentRow {
+    /// UUID text.
+    pub consent_id: String,
+    /// Who gave it.
+    pub user_id: String,
+    /// To which consumer.
+    pub consumer_id: String,
+    /// At which bank it was requested.
+    pub bank_id: String,
+    /// Everything the user holds.
+    pub everything: bool,
+    /// `{"views": [...], "entitlements": [...]}`.
+    pub scope: String,
+    /// Microseconds since the epoch.
+    pub valid_from: i64,
+    /// Microseconds since the epoch.
+    pub expires_at: i64,
+    /// `EMAIL`, `SMS` or `IMPLICIT`.
+    pub sca_method: String,
+    /// The status, as the reference spells it.
+    pub status: String,
+    /// The SCA challenge.
+    pub challenge_id: String,
+    /// Microseconds since the epoch.
+    pub created_at: i64,
+    /// Microseconds since the epoch.
+    pub status_changed_at: i64,
+}
+
+/// Stores a new consent.
+pub fn insert(conn: &mut DbConnection, row: &ConsentRow) -> Result<(), RepoError> {
+    diesel::insert_into(consents::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A consent by id.
+pub fn find(conn: &mut DbConnection, consent_id: &str) -> Result<Option<ConsentRow>, RepoError> {
+    Ok(consents::table
+        .find(consent_id)
+        .select(ConsentRow::as_select())
+        .get_result(conn)
+        .optional()?)
+}
+
+/// A user's consents at a bank, newest first.
+pub fn list_for_user(
+    conn: &mut DbConnection,
+    user_id: &str,
+    bank_id: &str,
+) -> Result<Vec<ConsentRow>, RepoError> {
+    Ok(consents::table
+        .filter(consents::user_id.eq(user_id))
+        .filter(consents::bank_id.eq(bank_id))
+        .order((consents::created_at.desc(), consents::consent_id.asc()))
+        .select(ConsentRow::as_select())
+        .load(conn)?)
+}
+
+/// Moves a consent from `from` to `to`; `false` if it was no longer in `from`.
+pub fn transition(
+    conn: &mut DbConnection,
+    consent_id: &str,
+    from: &str,
+    to: &str,
+    now: OffsetDateTime,
+) -> Result<bool, RepoError> {
+    let changed = diesel::update(
+        consents::table
+            .find(consent_id)
+            .filter(consents::status.eq(from)),
+    )
+    .set((
+        consents::status.eq(to),
+        consents::status_changed_at.eq(to_micros(now)),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Marks consents past their expiry (in `statuses`) as `EXPIRED`; returns how many. Safe to
+/// run from several replicas: each row changes once.
+pub fn expire_before(
+    conn: &mut DbConnection,
+    now: OffsetDateTime,
+    statuses: &[&str],
+) -> Result<usize, RepoError> {
+    Ok(diesel::update(
+        consents::table
+            .filter(consents::expires_at.le(to_micros(now)))
+            .filter(consents::status.eq_any(statuses)),
+    )
+    .set((
+        consents::status.eq("EXPIRED"),
+        consents::status_changed_at.eq(to_micros(now)),
+    ))
+    .execute(conn)?)
+}
