@@ -216,6 +216,15 @@ async fn the_grant_and_revoke_matrix() {
         assert_eq!(status, 201, "a custom-view manager grants custom views");
         let (status, _, _) = send(&svc, grant(&manager.token, &friend.id, "auditor", true)).await;
         assert_eq!(status, 403, "but not system views");
+        // ...but never escalates: not a view beyond their own to themselves, not a view
+        // beyond their own defined, and not their own view widened.
+        let (status, _, _) = send(&svc, grant(&manager.token, &manager.id, "_family", false)).await;
+        assert_eq!(
+            status, 403,
+            "ManageCustomViews sees nothing, so it cannot take _family"
+        );
+        let (status, _, _) = send(&svc, create(&manager.token, "_Mine", false)).await;
+        assert_eq!(status, 403, "a view with permissions the manager lacks");
         let (status, _, _) = send(&svc, revoke(&manager.token, &friend.id, "_family", false)).await;
         assert_eq!(status, 201);
         let (status, _, body) =
@@ -439,9 +448,47 @@ async fn bulk_and_dauth_changes_are_all_or_nothing() {
         )
         .await;
         assert_eq!(status, 201, "{body}");
-        assert_eq!(body["provider"], "dauth.example");
-        let dauth_user = body["user_id"].as_str().unwrap();
-        assert_eq!(views_of(&app, dauth_user), ["ReadBalances"]);
+        assert_eq!(
+            body.as_array().unwrap().len(),
+            1,
+            "the views granted, as view JSON"
+        );
+        assert_eq!(body[0]["id"], "ReadBalances");
+        let made = {
+            let mut conn = app.state.pool.get().unwrap();
+            assent_repository::users::find_by_username(&mut conn, "dauth.example", contract)
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(views_of(&app, &made.user_id), ["ReadBalances"]);
+        let (status, _, _) = send(
+            &svc,
+            dauth(
+                &holder.token,
+                json!({ "username": contract, "provider": "dauth.", "views": [] }),
+            ),
+        )
+        .await;
+        assert_eq!(status, 400, "a provider must name a network");
+
+        // One view granted and revoked in the same change: refused, and the owner stays.
+        let (status, _, body) = send(
+            &svc,
+            bulk(json!({ "user_id": holder.id, "grant": ["owner"], "revoke": ["owner"] })),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert!(message(&body).starts_with("OBP-30298"), "{body}");
+        assert!(views_of(&app, &holder.id).contains(&"owner".to_owned()));
+
+        // Odd view ids never reach a query.
+        let (status, _, body) = send(
+            &svc,
+            bulk(json!({ "user_id": friend.id, "grant": ["_a\u{0}b"] })),
+        )
+        .await;
+        assert_eq!(status, 400, "{}: {body}", app.backend());
+        assert!(message(&body).starts_with("OBP-30005"));
     }
 }
 

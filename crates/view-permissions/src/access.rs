@@ -29,15 +29,63 @@ pub enum AccessRefusal {
     /// The account would lose its last owner.
     #[error("the account's last owner cannot be revoked")]
     LastOwner,
+    /// The same view is both granted and revoked in one change.
+    #[error("view {0} is both granted and revoked")]
+    Contradictory(String),
 }
 
-/// Whether `actor` may grant `target` on the account.
-pub fn may_grant(actor: &Actor<'_>, target: ViewRef<'_>) -> Result<(), AccessRefusal> {
-    if actor.is_holder || actor.views.iter().any(|v| v.can_grant.covers(&target)) {
+/// Whether a custom view stays within what `actor` has: no permission, delegation or
+/// publicity the actor's own views do not give. Holders have everything.
+pub fn within_own(actor: &Actor<'_>, view: &View) -> bool {
+    if actor.is_holder {
+        return true;
+    }
+    let own = permissions_of(actor.views);
+    let grants_custom = actor.views.iter().any(|v| v.can_grant.custom_views);
+    let revokes_custom = actor.views.iter().any(|v| v.can_revoke.custom_views);
+    view.permissions.is_subset(own)
+        && (!view.can_grant.custom_views || grants_custom)
+        && (!view.can_revoke.custom_views || revokes_custom)
+        && !view.is_public
+}
+
+/// Whether `actor` may grant `target` on the account (to themselves with `to_self`):
+/// holders always; others need a view whose delegation covers it, and may give themselves a
+/// custom view only if it stays within what they have already (so managing custom views
+/// never escalates to owner's powers).
+pub fn may_grant(actor: &Actor<'_>, target: &View, to_self: bool) -> Result<(), AccessRefusal> {
+    let reference = target.reference();
+    let delegated = actor.views.iter().any(|v| v.can_grant.covers(&reference));
+    let within = target.is_system || !to_self || within_own(actor, target);
+    if actor.is_holder || (delegated && within) {
         Ok(())
     } else {
-        Err(AccessRefusal::MayNotGrant(target.view_id.to_owned()))
+        Err(AccessRefusal::MayNotGrant(target.view_id.clone()))
     }
+}
+
+/// Whether `actor` may create, change or delete a custom view of the account: holders; or
+/// holders of views that delegate custom views both ways, keeping the view within what they
+/// have themselves.
+pub fn may_define(actor: &Actor<'_>, view: &View) -> Result<(), AccessRefusal> {
+    let manages = actor.views.iter().any(|v| v.can_grant.custom_views)
+        && actor.views.iter().any(|v| v.can_revoke.custom_views);
+    if actor.is_holder || (manages && within_own(actor, view)) {
+        Ok(())
+    } else {
+        Err(AccessRefusal::MayNotGrant(view.view_id.clone()))
+    }
+}
+
+/// Whether `actor` may hand on or take back anything at all on the account.
+pub fn delegates_anything(actor: &Actor<'_>) -> bool {
+    actor.is_holder
+        || actor.views.iter().any(|v| {
+            v.can_grant.custom_views
+                || v.can_revoke.custom_views
+                || !v.can_grant.system_views.is_empty()
+                || !v.can_revoke.system_views.is_empty()
+        })
 }
 
 /// Whether `actor` may revoke `target` on the account.
@@ -62,25 +110,32 @@ pub fn keeps_an_owner(target: ViewRef<'_>, owners: usize) -> Result<(), AccessRe
 /// A set of grants and revokes for one user, decided as a whole: either every change is
 /// allowed or the first refusal is returned with its position (grants first, then revokes),
 /// and nothing is to be done. `owners` is the account's owner grants now, `target_is_owner`
-/// whether the user being changed holds `owner`.
+/// whether the user being changed holds `owner`, `to_self` whether the actor changes their
+/// own access.
 pub fn decide_bulk(
     actor: &Actor<'_>,
-    grants: &[ViewRef<'_>],
-    revokes: &[ViewRef<'_>],
+    grants: &[&View],
+    revokes: &[&View],
     owners: usize,
     target_is_owner: bool,
+    to_self: bool,
 ) -> Result<(), (usize, AccessRefusal)> {
     for (i, view) in grants.iter().enumerate() {
-        may_grant(actor, *view).map_err(|e| (i, e))?;
+        may_grant(actor, view, to_self).map_err(|e| (i, e))?;
     }
-    let regains_owner = grants
-        .iter()
-        .any(|v| v.is_system && v.view_id == OWNER_VIEW);
     for (i, view) in revokes.iter().enumerate() {
-        may_revoke(actor, *view).map_err(|e| (grants.len() + i, e))?;
-        let losing_owner = view.is_system && view.view_id == OWNER_VIEW && target_is_owner;
-        if losing_owner && !regains_owner {
-            keeps_an_owner(*view, owners).map_err(|e| (grants.len() + i, e))?;
+        let at = grants.len() + i;
+        // Granting and revoking one view in one change says nothing clear: refused, so the
+        // owner rule below can never be talked round.
+        if grants
+            .iter()
+            .any(|g| g.view_id == view.view_id && g.is_system == view.is_system)
+        {
+            return Err((at, AccessRefusal::Contradictory(view.view_id.clone())));
+        }
+        may_revoke(actor, view.reference()).map_err(|e| (at, e))?;
+        if view.is_system && view.view_id == OWNER_VIEW && target_is_owner {
+            keeps_an_owner(view.reference(), owners).map_err(|e| (at, e))?;
         }
     }
     Ok(())
@@ -142,29 +197,67 @@ mod tests {
         let plain = [custom("_plain", false)];
         let auditor_view = system("auditor");
         let mine = custom("_mine", false);
-        let (sys, cus) = (auditor_view.reference(), mine.reference());
-        assert_eq!(may_grant(&actor(&owner), sys), Ok(()));
-        assert_eq!(may_grant(&actor(&owner), cus), Ok(()));
-        assert_eq!(may_revoke(&actor(&owner), sys), Ok(()));
+        let (sys, cus) = (&auditor_view, &mine);
+        assert_eq!(may_grant(&actor(&owner), sys, false), Ok(()));
+        assert_eq!(may_grant(&actor(&owner), cus, false), Ok(()));
+        assert_eq!(may_revoke(&actor(&owner), sys.reference()), Ok(()));
         assert_eq!(
-            may_grant(&actor(&auditor), cus),
+            may_grant(&actor(&auditor), cus, false),
             Err(AccessRefusal::MayNotGrant("_mine".into()))
         );
-        assert!(may_grant(&actor(&auditor), sys).is_err());
-        assert_eq!(may_grant(&actor(&manager), cus), Ok(()));
+        assert!(may_grant(&actor(&auditor), sys, false).is_err());
+        assert_eq!(may_grant(&actor(&manager), cus, false), Ok(()));
         assert!(
-            may_grant(&actor(&manager), sys).is_err(),
+            may_grant(&actor(&manager), sys, false).is_err(),
             "custom views only"
         );
-        assert_eq!(may_grant(&actor(&delegating), cus), Ok(()));
-        assert!(may_grant(&actor(&plain), cus).is_err());
-        assert!(may_revoke(&actor(&plain), cus).is_err());
+        assert_eq!(may_grant(&actor(&delegating), cus, false), Ok(()));
+        assert!(may_grant(&actor(&plain), cus, false).is_err());
+        assert!(may_revoke(&actor(&plain), cus.reference()).is_err());
         let holder = Actor {
             is_holder: true,
             views: &[],
         };
-        assert_eq!(may_grant(&holder, sys), Ok(()));
+        assert_eq!(may_grant(&holder, sys, true), Ok(()));
         assert_eq!(may_revoke(&holder, system("owner").reference()), Ok(()));
+    }
+
+    #[test]
+    fn managing_custom_views_never_escalates() {
+        let manager = [system("ManageCustomViews")];
+        let me = actor(&manager);
+        let mut powerful = custom("_cfo", false);
+        powerful.permissions = PermissionSet::all();
+        assert!(
+            may_grant(&me, &powerful, true).is_err(),
+            "more than the manager has"
+        );
+        assert_eq!(
+            may_grant(&me, &powerful, false),
+            Ok(()),
+            "handing on the holder's view"
+        );
+        assert!(may_define(&me, &powerful).is_err());
+        let empty = custom("_empty", false);
+        assert_eq!(may_grant(&me, &empty, true), Ok(()));
+        assert_eq!(may_define(&me, &empty), Ok(()));
+        let mut public = custom("_public", false);
+        public.is_public = true;
+        assert!(
+            may_define(&me, &public).is_err(),
+            "publishing is for holders"
+        );
+        // A delegating custom view cannot widen itself either.
+        let mut delegate = custom("_delegate", true);
+        delegate.permissions = [Permission::CanSeeBankAccountBalance].into_iter().collect();
+        let held = [delegate.clone()];
+        let holder_of_delegate = actor(&held);
+        let mut widened = delegate.clone();
+        widened.permissions = PermissionSet::all();
+        assert!(may_define(&holder_of_delegate, &widened).is_err());
+        assert_eq!(may_define(&holder_of_delegate, &delegate), Ok(()));
+        assert!(delegates_anything(&holder_of_delegate));
+        assert!(!delegates_anything(&actor(&[system("auditor")])));
     }
 
     #[test]
@@ -179,20 +272,20 @@ mod tests {
         let views = [system("owner")];
         let me = actor(&views);
         assert_eq!(
-            decide_bulk(&me, &[], &[owner.reference()], 1, true),
+            decide_bulk(&me, &[], &[&owner], 1, true, true),
             Err((0, AccessRefusal::LastOwner))
         );
-        // Regranted in the same change: the user keeps owner.
+        // Granted and revoked in one change: refused, whatever the order of writes would do.
         assert_eq!(
-            decide_bulk(&me, &[owner.reference()], &[owner.reference()], 1, true),
-            Ok(())
+            decide_bulk(&me, &[&owner], &[&owner], 1, true, true),
+            Err((1, AccessRefusal::Contradictory("owner".into())))
         );
         // A refusal anywhere refuses the whole change, naming where.
         let auditor_views = [system("auditor")];
         let limited = actor(&auditor_views);
         let mine = custom("_mine", false);
         assert_eq!(
-            decide_bulk(&limited, &[], &[mine.reference()], 2, false),
+            decide_bulk(&limited, &[], &[&mine], 2, false, false),
             Err((0, AccessRefusal::MayNotRevoke("_mine".into())))
         );
     }
@@ -225,12 +318,13 @@ mod tests {
             let views = [system("owner")];
             let me = actor(&views);
             let owner = system("owner");
-            let grants: Vec<_> = if grant_owner { vec![owner.reference()] } else { vec![] };
-            let revokes: Vec<_> = if revoke_owner { vec![owner.reference()] } else { vec![] };
-            match decide_bulk(&me, &grants, &revokes, owners, target_is_owner) {
+            let grants: Vec<&View> = if grant_owner { vec![&owner] } else { vec![] };
+            let revokes: Vec<&View> = if revoke_owner { vec![&owner] } else { vec![] };
+            match decide_bulk(&me, &grants, &revokes, owners, target_is_owner, false) {
                 Ok(()) => {
-                    let after = owners
-                        - usize::from(revoke_owner && target_is_owner && !grant_owner);
+                    // Grants are written first, then revokes.
+                    let after = owners + usize::from(grant_owner && !target_is_owner)
+                        - usize::from(revoke_owner && (target_is_owner || grant_owner));
                     prop_assert!(after >= 1);
                 }
                 Err((at, _)) => prop_assert!(at < grants.len() + revokes.len()),

@@ -7,6 +7,7 @@ use assent_identity::UserId;
 use assent_repository::accounts::{self, AccountRow, CustomViewRow};
 use assent_repository::{DbConnection, RepoError, banks, transaction, users};
 use assent_view_permissions::access::{self, AccessRefusal, Actor, OWNER_VIEW};
+use assent_view_permissions::names;
 use assent_view_permissions::permission::Permission;
 use assent_view_permissions::system::system_view;
 use assent_view_permissions::view::View;
@@ -102,6 +103,10 @@ pub fn resolve(
     if view.is_system {
         system_view(&view.view_id)
             .ok_or_else(|| AccessError::UnknownSystemView(view.view_id.clone()))
+    } else if names::custom_view_id(&view.view_id).as_deref() != Ok(view.view_id.as_str()) {
+        // Not an id a custom view can have: never looked up (PostgreSQL refuses some
+        // characters in text with an error).
+        Err(AccessError::UnknownCustomView(view.view_id.clone()))
     } else {
         accounts::custom_view(conn, bank_id, account_id, &view.view_id)?
             .ok_or_else(|| AccessError::UnknownCustomView(view.view_id.clone()))?
@@ -140,6 +145,17 @@ pub fn apply(
         existing_account(conn, change.bank_id, change.account_id)?;
         // Serialises every access change to this account until the transaction ends.
         accounts::lock_access(conn, change.bank_id, change.account_id)?;
+        let (is_holder, views) = actor_of(conn, change.bank_id, change.account_id, change.caller)?;
+        let actor = Actor {
+            is_holder,
+            views: &views,
+        };
+        // Someone who may delegate nothing learns nothing about users or views here.
+        if !access::delegates_anything(&actor) {
+            return Err(AccessError::Refused(AccessRefusal::MayNotGrant(
+                String::new(),
+            )));
+        }
         let user_id = existing_user(conn, change.user_id)?;
         let grants = change
             .grants
@@ -151,11 +167,6 @@ pub fn apply(
             .iter()
             .map(|v| resolve(conn, change.bank_id, change.account_id, v))
             .collect::<Result<Vec<_>, _>>()?;
-        let (is_holder, views) = actor_of(conn, change.bank_id, change.account_id, change.caller)?;
-        let actor = Actor {
-            is_holder,
-            views: &views,
-        };
         let held = accounts::views_held(conn, change.bank_id, change.account_id, &user_id)?;
         let target_is_owner = held.iter().any(|v| v.is_system && v.view_id == OWNER_VIEW);
         let owners = usize::try_from(accounts::holders_of_view(
@@ -165,10 +176,17 @@ pub fn apply(
             OWNER_VIEW,
         )?)
         .unwrap_or(usize::MAX);
-        let grant_refs: Vec<_> = grants.iter().map(View::reference).collect();
-        let revoke_refs: Vec<_> = revokes.iter().map(View::reference).collect();
-        access::decide_bulk(&actor, &grant_refs, &revoke_refs, owners, target_is_owner)
-            .map_err(|(_, refusal)| AccessError::Refused(refusal))?;
+        let grant_refs: Vec<&View> = grants.iter().collect();
+        let revoke_refs: Vec<&View> = revokes.iter().collect();
+        access::decide_bulk(
+            &actor,
+            &grant_refs,
+            &revoke_refs,
+            owners,
+            target_is_owner,
+            user_id == change.caller,
+        )
+        .map_err(|(_, refusal)| AccessError::Refused(refusal))?;
         for view in &grants {
             accounts::grant(
                 conn,
@@ -190,6 +208,10 @@ pub fn apply(
             )? {
                 return Err(AccessError::NoSuchGrant(view.view_id.clone()));
             }
+        }
+        // A last safety net under the lock: whatever the change, an owner remains.
+        if accounts::holders_of_view(conn, change.bank_id, change.account_id, OWNER_VIEW)? == 0 {
+            return Err(AccessError::Refused(AccessRefusal::LastOwner));
         }
         record(
             conn,
@@ -234,16 +256,34 @@ pub fn create_account(
     })
 }
 
-/// Whether `caller` may manage the account's custom views: a holder, or a view that
-/// delegates custom views.
-pub fn may_manage_custom_views(
+/// Whether `caller` may define `view` (create, change or delete it) on the account.
+pub fn may_define(
+    conn: &mut DbConnection,
+    bank_id: &str,
+    account_id: &str,
+    caller: &str,
+    view: &View,
+) -> Result<bool, RepoError> {
+    let (is_holder, views) = actor_of(conn, bank_id, account_id, caller)?;
+    let actor = Actor {
+        is_holder,
+        views: &views,
+    };
+    Ok(access::may_define(&actor, view).is_ok())
+}
+
+/// Whether `caller` may see the account's views: holders and those who may hand views on.
+pub fn may_list_views(
     conn: &mut DbConnection,
     bank_id: &str,
     account_id: &str,
     caller: &str,
 ) -> Result<bool, RepoError> {
     let (is_holder, views) = actor_of(conn, bank_id, account_id, caller)?;
-    Ok(is_holder || views.iter().any(|v| v.can_grant.custom_views))
+    Ok(access::delegates_anything(&Actor {
+        is_holder,
+        views: &views,
+    }))
 }
 
 /// Deletes a custom view and its grants in one transaction.

@@ -54,6 +54,9 @@ fn access_error(error: AccessError) -> ObpError {
         AccessError::UnknownSystemView(_) => ObpError::bad_request(SYSTEM_VIEW_NOT_FOUND),
         AccessError::UnknownCustomView(_) => ObpError::bad_request(VIEW_NOT_FOUND),
         AccessError::Refused(AccessRefusal::LastOwner) => ObpError::bad_request(LAST_OWNER),
+        AccessError::Refused(AccessRefusal::Contradictory(_)) => {
+            ObpError::bad_request(GRANTED_AND_REVOKED)
+        }
         AccessError::Refused(_) => ObpError::new(StatusCode::FORBIDDEN, NO_OWNER_ACCESS),
         AccessError::NoSuchGrant(_) => ObpError::bad_request(ACCOUNT_ACCESS_NOT_FOUND),
         AccessError::Repo(e) => ObpError::internal(&e),
@@ -165,17 +168,6 @@ pub async fn create_account(
     Ok(HttpResponse::Created().json(created))
 }
 
-/// The account, and whether the caller holds it or any view on it.
-fn account_for(
-    conn: &mut DbConnection,
-    bank_id: &str,
-    account_id: &str,
-    caller: &str,
-) -> Result<(bool, Vec<View>), ObpError> {
-    access::existing_account(conn, bank_id, account_id).map_err(access_error)?;
-    access::actor_of(conn, bank_id, account_id, caller).map_err(|e| ObpError::internal(&e))
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct ViewsJson {
     #[schema(value_type = Vec<Object>)]
@@ -188,7 +180,7 @@ pub struct ViewsJson {
     params(("bank_id" = String, Path), ("account_id" = String, Path)), security(("directLogin" = [])),
     responses(
         (status = 200, description = "Every view of the account", body = ViewsJson),
-        (status = 403, description = "OBP-20047: neither a holder nor holding a view on the account", body = ErrorJson),
+        (status = 403, description = "OBP-20047: neither a holder nor holding a view that delegates views", body = ErrorJson),
         (status = 404, description = "OBP-30001 unknown bank, OBP-30018 unknown account", body = ErrorJson),
     )
 )]
@@ -200,8 +192,8 @@ pub async fn list_views(
     let (bank_id, account_id) = path.into_inner();
     let views = caller
         .run(&state, move |_, conn, caller| {
-            let (is_holder, held) = account_for(conn, &bank_id, &account_id, &caller.user.user_id)?;
-            if !is_holder && held.is_empty() {
+            access::existing_account(conn, &bank_id, &account_id).map_err(access_error)?;
+            if !access::may_list_views(conn, &bank_id, &account_id, &caller.user.user_id)? {
                 return Err(ObpError::new(StatusCode::FORBIDDEN, NO_OWNER_ACCESS));
             }
             let mut views: Vec<Value> = system_views().iter().map(view_json).collect();
@@ -247,15 +239,16 @@ fn custom_view_error(error: CustomViewError) -> ObpError {
     }
 }
 
-/// Only holders, or holders of a view that delegates custom views, manage custom views.
-fn require_view_manager(
+/// Holders may define any custom view; managers of custom views only views within what they
+/// have themselves (see `assent_view_permissions::access::may_define`).
+fn require_may_define(
     conn: &mut DbConnection,
     bank_id: &str,
     account_id: &str,
     caller: &str,
+    view: &View,
 ) -> Result<(), ObpError> {
-    access::existing_account(conn, bank_id, account_id).map_err(access_error)?;
-    if access::may_manage_custom_views(conn, bank_id, account_id, caller)? {
+    if access::may_define(conn, bank_id, account_id, caller, view)? {
         Ok(())
     } else {
         Err(ObpError::new(StatusCode::FORBIDDEN, NO_OWNER_ACCESS))
@@ -284,7 +277,7 @@ pub async fn create_custom_view(
     let body = body.into_inner();
     let view = caller
         .run(&state, move |_, conn, caller| {
-            require_view_manager(conn, &bank_id, &account_id, &caller.user.user_id)?;
+            access::existing_account(conn, &bank_id, &account_id).map_err(access_error)?;
             let view = CustomViewInput {
                 name: body.name.unwrap_or_default(),
                 description: body.description.unwrap_or_default(),
@@ -298,6 +291,7 @@ pub async fn create_custom_view(
             }
             .into_view()
             .map_err(custom_view_error)?;
+            require_may_define(conn, &bank_id, &account_id, &caller.user.user_id, &view)?;
             let row = CustomViewRow::new(&bank_id, &account_id, &view, now());
             if !access::save_custom_view(conn, &row, false, &caller.user.user_id, now())
                 .map_err(access_error)?
@@ -332,13 +326,14 @@ pub async fn update_custom_view(
     let body = body.into_inner();
     let view = caller
         .run(&state, move |_, conn, caller| {
-            require_view_manager(conn, &bank_id, &account_id, &caller.user.user_id)?;
+            access::existing_account(conn, &bank_id, &account_id).map_err(access_error)?;
             if names::is_system_view(&view_id) {
                 return Err(ObpError::bad_request(SYSTEM_VIEW_IMMUTABLE));
             }
             let current = accounts::custom_view(conn, &bank_id, &account_id, &view_id)?
                 .ok_or_else(|| ObpError::bad_request(VIEW_NOT_FOUND))?
                 .view()?;
+            require_may_define(conn, &bank_id, &account_id, &caller.user.user_id, &current)?;
             let view = CustomViewInput {
                 name: current.short_name.clone(),
                 description: body.description.unwrap_or(current.description),
@@ -363,6 +358,7 @@ pub async fn update_custom_view(
             }
             .into_view()
             .map_err(custom_view_error)?;
+            require_may_define(conn, &bank_id, &account_id, &caller.user.user_id, &view)?;
             let row = CustomViewRow::new(&bank_id, &account_id, &view, now());
             if !access::save_custom_view(conn, &row, true, &caller.user.user_id, now())
                 .map_err(access_error)?
@@ -394,10 +390,14 @@ pub async fn delete_custom_view(
     let (bank_id, account_id, view_id) = path.into_inner();
     caller
         .run(&state, move |_, conn, caller| {
-            require_view_manager(conn, &bank_id, &account_id, &caller.user.user_id)?;
+            access::existing_account(conn, &bank_id, &account_id).map_err(access_error)?;
             if names::is_system_view(&view_id) {
                 return Err(ObpError::bad_request(SYSTEM_VIEW_IMMUTABLE));
             }
+            let current = accounts::custom_view(conn, &bank_id, &account_id, &view_id)?
+                .ok_or_else(|| ObpError::bad_request(VIEW_NOT_FOUND))?
+                .view()?;
+            require_may_define(conn, &bank_id, &account_id, &caller.user.user_id, &current)?;
             if !access::delete_custom_view(
                 conn,
                 &bank_id,
@@ -587,7 +587,7 @@ pub struct DAuthUserAccessJson {
     params(("bank_id" = String, Path), ("account_id" = String, Path)),
     request_body = DAuthUserAccessJson, security(("directLogin" = [])),
     responses(
-        (status = 201, description = "`{user_id, username, provider, views}`", body = Object),
+        (status = 201, description = "The views granted, as view JSON (an array)", body = Object),
         (status = 400, description = "OBP-20103 provider not dauth.*, OBP-30271 bad username, OBP-30252, OBP-30005; nothing changed", body = ErrorJson),
         (status = 403, description = "OBP-20047 not a holder", body = ErrorJson),
         (status = 404, description = "OBP-30001, OBP-30018", body = ErrorJson),
@@ -603,7 +603,14 @@ pub async fn dauth_user_access(
     let body = body.into_inner();
     let created = caller
         .run(&state, move |_, conn, caller| {
-            if !body.provider.starts_with("dauth.") || !is_text(&body.provider, 255) {
+            // As DAuth logins name providers: "dauth." and a network of letters, digits, '_'
+            // and '-', at most 50 characters.
+            let network_ok = body.provider.strip_prefix("dauth.").is_some_and(|n| {
+                (1..=50).contains(&n.len())
+                    && n.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+            });
+            if !network_ok {
                 return Err(ObpError::bad_request(INVALID_DAUTH_PROVIDER));
             }
             if !assent_identity::registration::is_valid_username(&body.username) {
@@ -648,13 +655,9 @@ pub async fn dauth_user_access(
                 let granted = access::apply(conn, &change, at)?;
                 Ok::<_, AccessError>((user, granted))
             });
-            let (user, granted) = outcome.map_err(access_error)?;
-            Ok(json!({
-                "user_id": user.user_id,
-                "username": user.username,
-                "provider": user.provider,
-                "views": granted.iter().map(|v| json!({ "view_id": v.view_id, "is_system": v.is_system })).collect::<Vec<_>>(),
-            }))
+            let (_, granted) = outcome.map_err(access_error)?;
+            // As the reference answers: the views granted, in full.
+            Ok(Value::Array(granted.iter().map(view_json).collect()))
         })
         .await?;
     Ok(HttpResponse::Created().json(created))

@@ -129,6 +129,8 @@ pub const CONSENT_WRONG_CONSUMER: &str = "OBP-35015: The Consent does not match 
 pub const CONSUMER_KEY_HEADER_MISSING: &str = "OBP-35016: The Consumer-Key request header is missing. The request header must contain the Consumer-Key of the Consumer that was used to create the Consent.";
 pub const CONSENT_READ_ONLY: &str =
     "OBP-35042: A consent lets a third party read (GET) on the customer's behalf, nothing more.";
+pub const GRANTED_AND_REVOKED: &str =
+    "OBP-30298: The same view is both granted and revoked in one change.";
 pub const USERNAME_TAKEN: &str = "OBP-30274: User with the same username already exists.";
 pub const NOT_FOUND: &str = "OBP-10404: 404 Not Found. The requested URL does not exist.";
 pub const METHOD_NOT_ALLOWED: &str = "OBP-10405: Method Not Allowed for this URL.";
