@@ -99,6 +99,7 @@ fn start_housekeeping(state: std::sync::Arc<AppState>) {
                         sessions = swept.sessions,
                         challenges = swept.challenges,
                         quota_windows = swept.quota_windows,
+                        consents_expired = swept.consents_expired,
                         "housekeeping"
                     ),
                     Err(error) => tracing::error!(%error, "housekeeping failed"),

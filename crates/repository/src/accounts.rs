@@ -389,3 +389,15 @@ pub fn held_by(conn: &mut DbConnection, user_id: &str) -> Result<Vec<(String, St
         .select((account_holders::bank_id, account_holders::account_id))
         .load(conn)?)
 }
+
+/// Removes `user_id` from the account's holders; `false` if they were not one.
+pub fn remove_holder(
+    conn: &mut DbConnection,
+    bank_id: &str,
+    account_id: &str,
+    user_id: &str,
+) -> Result<bool, RepoError> {
+    let removed = diesel::delete(account_holders::table.find((bank_id, account_id, user_id)))
+        .execute(conn)?;
+    Ok(removed == 1)
+}

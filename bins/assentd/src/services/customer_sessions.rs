@@ -231,6 +231,7 @@ pub struct Swept {
     pub sessions: usize,
     pub challenges: usize,
     pub quota_windows: usize,
+    pub consents_expired: usize,
 }
 
 /// Deletes what nobody needs any more: sessions that ended more than the retention period
@@ -260,5 +261,6 @@ pub fn sweep(
         }
     }
     swept.quota_windows = quotas::delete_windows_before(conn, now - Duration::days(2))?;
+    swept.consents_expired = super::consents::expire(conn, now)?;
     Ok(swept)
 }

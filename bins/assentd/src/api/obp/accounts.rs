@@ -193,6 +193,17 @@ pub async fn list_views(
     let views = caller
         .run(&state, move |_, conn, caller| {
             access::existing_account(conn, &bank_id, &account_id).map_err(access_error)?;
+            // A consent reaches only the accounts whose views it names.
+            if let Some(scope) = caller.consent.as_ref().filter(|s| !s.everything) {
+                let named = scope
+                    .access
+                    .views
+                    .iter()
+                    .any(|v| v.bank_id == bank_id && v.account_id == account_id);
+                if !named {
+                    return Err(ObpError::new(StatusCode::FORBIDDEN, NO_OWNER_ACCESS));
+                }
+            }
             if !access::may_list_views(conn, &bank_id, &account_id, &caller.user.user_id)? {
                 return Err(ObpError::new(StatusCode::FORBIDDEN, NO_OWNER_ACCESS));
             }

@@ -131,6 +131,24 @@ pub const CONSENT_READ_ONLY: &str =
     "OBP-35042: A consent lets a third party read (GET) on the customer's behalf, nothing more.";
 pub const GRANTED_AND_REVOKED: &str =
     "OBP-30298: The same view is both granted and revoked in one change.";
+pub const CONSUMER_DISABLED: &str = "OBP-20058: Consumer is disabled.";
+pub const CONSENT_SCA_METHOD: &str =
+    "OBP-35009: Only SMS, EMAIL and IMPLICIT are supported as SCA methods.";
+pub const CONSENT_ROLES_NOT_HELD: &str =
+    "OBP-35013: Consents can only contain Roles that you already have access to.";
+pub const CONSENT_VIEWS_NOT_HELD: &str =
+    "OBP-35014: Consents can only contain Views that you already have access to.";
+pub const CONSENT_MAX_TTL: &str = "OBP-35020: You exceeded max value of time to live of consents.";
+pub const CONSENT_NOT_FOUND: &str = "OBP-35001: Consent not found by CONSENT_ID.";
+pub const CONSENT_ALREADY_REVOKED: &str = "OBP-35012: Consent is already revoked.";
+pub const CONSENT_STATUS_FIXED: &str = "OBP-35025: The Consent's status cannot be updated.";
+pub const CONSENT_VALID_FROM: &str =
+    "OBP-35043: valid_from must be an RFC 3339 time, not more than a minute in the past.";
+pub const CONSENT_NEEDS_CONSUMER: &str =
+    "OBP-35044: Give consumer_id: the current session was not started through a consumer.";
+pub const CONSENT_EMPTY_SCOPE: &str =
+    "OBP-35045: A consent with everything false needs at least one view or entitlement.";
+pub const CONSENT_CONTACT_NOT_REGISTERED: &str = "OBP-35046: Codes go only to your registered email address or phone number; the one given is not it.";
 pub const USERNAME_TAKEN: &str = "OBP-30274: User with the same username already exists.";
 pub const NOT_FOUND: &str = "OBP-10404: 404 Not Found. The requested URL does not exist.";
 pub const METHOD_NOT_ALLOWED: &str = "OBP-10405: Method Not Allowed for this URL.";

@@ -6,6 +6,7 @@ pub mod auth_context_updates;
 pub mod auth_contexts;
 pub mod authenticators;
 pub mod banks;
+pub mod consents;
 pub mod consumers;
 pub mod direct_login;
 pub mod entitlement_requests;
@@ -142,6 +143,32 @@ pub fn versioned_endpoints() -> Vec<crate::api::RouteSpec> {
         ),
         (Method::POST, "/users/{user_id}/refresh", || {
             web::route().to(accounts::refresh_user)
+        }),
+        (
+            Method::POST,
+            "/banks/{bank_id}/my/consents/{sca_method}",
+            || web::route().to(consents::create_consent),
+        ),
+        (
+            Method::POST,
+            "/banks/{bank_id}/consents/{consent_id}/challenge",
+            || web::route().to(consents::answer_consent_challenge),
+        ),
+        (Method::GET, "/banks/{bank_id}/my/consents", || {
+            web::route().to(consents::my_consents)
+        }),
+        (
+            Method::GET,
+            "/banks/{bank_id}/my/consents/{consent_id}/revoke",
+            || web::route().to(consents::revoke_consent_get),
+        ),
+        (
+            Method::DELETE,
+            "/banks/{bank_id}/consents/{consent_id}",
+            || web::route().to(consents::revoke_consent),
+        ),
+        (Method::GET, "/user/current/consents/{consent_id}", || {
+            web::route().to(consents::consent_details)
         }),
         (Method::GET, "/my/account-access", || {
             web::route().to(accounts::my_access)

@@ -203,7 +203,26 @@ pub async fn current_user(
 ) -> Result<HttpResponse, ObpError> {
     let profile = caller
         .run(&state, |_, conn, signed_in| {
-            profile(conn, signed_in.user).map_err(|e| ObpError::internal(&e))
+            let consent = signed_in.consent.clone();
+            let mut profile = profile(conn, signed_in.user).map_err(|e| ObpError::internal(&e))?;
+            // Through a consent, the third party sees only what the consent reaches.
+            if let Some(scope) = consent.filter(|s| !s.everything) {
+                profile.entitlements.retain(|e| {
+                    scope
+                        .access
+                        .entitlements
+                        .iter()
+                        .any(|r| r.role_name == e.role_name && r.bank_id == e.bank_id)
+                });
+                profile.views.retain(|g| {
+                    scope.access.views.iter().any(|v| {
+                        v.bank_id == g.bank_id
+                            && v.account_id == g.account_id
+                            && v.view_id == g.view_id
+                    })
+                });
+            }
+            Ok(profile)
         })
         .await?;
     Ok(HttpResponse::Ok().json(UserJson::from(profile)))

@@ -1,0 +1,450 @@
+//! Consents (OBP): a customer lets a third-party app act on their behalf within a scope and a
+//! time they choose, confirms it with a one-time code, and can revoke it at any moment.
+
+use super::auth::Authenticated;
+use super::errors::*;
+use super::users::ErrorJson;
+use crate::services::auth::SignedIn;
+use crate::services::consents::{
+    self, AnswerOutcome, CreateRefusal, RevokeOutcome, ScaMethod, effective_status,
+};
+use crate::services::now;
+use crate::services::otp::{self, SendRefusal};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use assent_consent::consent::{
+    Access, ConsentError, ConsentRequest, RoleAccess, Scope, ViewAccess,
+};
+use assent_consent::status::ConsentStatus;
+use assent_otp::challenge::{ChallengeState, VerifyError};
+use assent_repository::consents::ConsentRow;
+use assent_repository::from_micros;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+pub struct ConsentViewJson {
+    pub bank_id: String,
+    pub account_id: String,
+    pub view_id: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ConsentRoleJson {
+    pub bank_id: String,
+    pub role_name: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateConsentJson {
+    pub everything: bool,
+    #[serde(default)]
+    pub views: Vec<ConsentViewJson>,
+    #[serde(default)]
+    pub entitlements: Vec<ConsentRoleJson>,
+    /// The app the consent is for; omitted: the app of the current session.
+    pub consumer_id: Option<String>,
+    /// If given, must be the user's registered email (codes go only there).
+    pub email: Option<String>,
+    /// If given, must be the user's registered phone (codes go only there).
+    pub phone_number: Option<String>,
+    /// RFC 3339; omitted: now.
+    pub valid_from: Option<String>,
+    /// Seconds; omitted: the lesser of the maximum and an hour.
+    pub time_to_live: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConsentJson {
+    pub consent_id: String,
+    pub jwt: String,
+    pub status: String,
+}
+
+/// A consent's status as it reads now (a usable consent past its expiry reads EXPIRED).
+fn status_now(row: &ConsentRow, at: OffsetDateTime) -> String {
+    ConsentStatus::parse(&row.status)
+        .map(|s| effective_status(s, row, at).as_str().to_owned())
+        .unwrap_or_else(|| row.status.clone())
+}
+
+fn only_the_customer(caller: &SignedIn) -> Result<(), ObpError> {
+    if caller.consent.is_some() {
+        return Err(ObpError::new(StatusCode::FORBIDDEN, CONSENT_READ_ONLY));
+    }
+    Ok(())
+}
+
+fn create_refusal(refusal: CreateRefusal) -> ObpError {
+    match refusal {
+        CreateRefusal::BankNotFound => ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND),
+        CreateRefusal::ConsumerNotFound => ObpError::new(StatusCode::NOT_FOUND, CONSUMER_NOT_FOUND),
+        CreateRefusal::ConsumerDisabled => ObpError::bad_request(CONSUMER_DISABLED),
+        CreateRefusal::NoConsumer => ObpError::bad_request(CONSENT_NEEDS_CONSUMER),
+        CreateRefusal::Invalid(ConsentError::TimeToLive) => ObpError::bad_request(CONSENT_MAX_TTL),
+        CreateRefusal::Invalid(ConsentError::ValidFrom) => {
+            ObpError::bad_request(CONSENT_VALID_FROM)
+        }
+        CreateRefusal::Invalid(ConsentError::EmptyScope) => {
+            ObpError::bad_request(CONSENT_EMPTY_SCOPE)
+        }
+        CreateRefusal::Invalid(ConsentError::RoleNotHeld(_)) => {
+            ObpError::bad_request(CONSENT_ROLES_NOT_HELD)
+        }
+        CreateRefusal::Invalid(ConsentError::ViewNotHeld(_)) => {
+            ObpError::bad_request(CONSENT_VIEWS_NOT_HELD)
+        }
+        CreateRefusal::NoDestination(ScaMethod::Email) => ObpError::bad_request(NO_EMAIL_FOR_EMAIL),
+        CreateRefusal::NoDestination(_) => ObpError::bad_request(NO_PHONE_FOR_SMS),
+        CreateRefusal::NotRegistered => ObpError::bad_request(CONSENT_CONTACT_NOT_REGISTERED),
+        CreateRefusal::Send(SendRefusal::DestinationQuota) => {
+            ObpError::new(StatusCode::TOO_MANY_REQUESTS, OTP_DESTINATION_QUOTA)
+        }
+        CreateRefusal::Send(SendRefusal::Resend(e)) => ObpError::internal(&e),
+    }
+}
+
+/// Create Consent (EMAIL, SMS or IMPLICIT): INITIATED, with a one-time code sent to the
+/// user's registered email or phone.
+#[utoipa::path(
+    post, path = "/obp/v5.1.0/banks/{bank_id}/my/consents/{sca_method}", tag = "OBP: consents",
+    params(("bank_id" = String, Path), ("sca_method" = String, Path, description = "EMAIL, SMS or IMPLICIT")),
+    request_body = CreateConsentJson, security(("directLogin" = [])),
+    responses(
+        (status = 201, description = "`{consent_id, jwt, status: INITIATED}`", body = ConsentJson),
+        (status = 400, description = "OBP-10001, OBP-35009 method, OBP-35013 roles, OBP-35014 views, OBP-35020 time to live, OBP-35043 valid_from, OBP-35045 empty scope, OBP-35046 contact not registered, OBP-20058 consumer disabled, OBP-35044 no consumer", body = ErrorJson),
+        (status = 404, description = "OBP-30001 bank, OBP-30019 consumer", body = ErrorJson),
+        (status = 429, description = "OBP-30284", body = ErrorJson),
+        (status = 503, description = "OBP-35010 the code could not be sent", body = ErrorJson),
+    )
+)]
+pub async fn create_consent(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<(String, String)>,
+    body: web::Json<CreateConsentJson>,
+) -> Result<HttpResponse, ObpError> {
+    let (bank_id, method) = path.into_inner();
+    let method =
+        ScaMethod::parse(&method).ok_or_else(|| ObpError::bad_request(CONSENT_SCA_METHOD))?;
+    let body = body.into_inner();
+    let valid_from = body
+        .valid_from
+        .as_deref()
+        .map(|v| OffsetDateTime::parse(v.trim(), &Rfc3339))
+        .transpose()
+        .map_err(|_| ObpError::bad_request(CONSENT_VALID_FROM))?;
+    let request = ConsentRequest {
+        scope: Scope {
+            everything: body.everything,
+            access: Access {
+                views: body
+                    .views
+                    .into_iter()
+                    .map(|v| ViewAccess {
+                        bank_id: v.bank_id,
+                        account_id: v.account_id,
+                        view_id: v.view_id,
+                    })
+                    .collect(),
+                entitlements: body
+                    .entitlements
+                    .into_iter()
+                    .map(|r| RoleAccess {
+                        bank_id: r.bank_id,
+                        role_name: r.role_name,
+                    })
+                    .collect(),
+            },
+        },
+        valid_from,
+        time_to_live: body.time_to_live,
+    };
+    let claimed = match method {
+        ScaMethod::Email => body.email,
+        ScaMethod::Sms => body.phone_number,
+        ScaMethod::Implicit => None,
+    };
+    let consumer_id = body.consumer_id;
+    let created = caller
+        .run(&state, move |state, conn, caller| {
+            only_the_customer(&caller)?;
+            let session_consumer = caller.consumer.map(|c| c.consumer_id);
+            consents::create(
+                state,
+                conn,
+                &caller.user,
+                session_consumer,
+                &bank_id,
+                method,
+                &request,
+                consumer_id.as_deref(),
+                claimed.as_deref(),
+                now(),
+            )?
+            .map_err(create_refusal)
+        })
+        .await?;
+    let shared = state.clone().into_inner();
+    if otp::deliver_or_end(
+        &shared,
+        &created.challenge,
+        &created.code,
+        &created.destinations,
+    )
+    .await
+    .is_err()
+    {
+        let consent_id = created.row.consent_id.clone();
+        crate::api::blocking(move || {
+            let mut conn = shared.pool.get()?;
+            consents::reject_undelivered(&mut conn, &consent_id, now())
+        })
+        .await?
+        .map_err(|e| ObpError::internal(&e))?;
+        return Err(ObpError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            OTP_NOT_DELIVERED,
+        ));
+    }
+    Ok(HttpResponse::Created().json(ConsentJson {
+        consent_id: created.row.consent_id,
+        jwt: created.jwt,
+        status: created.row.status,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ConsentAnswerJson {
+    pub answer: String,
+}
+
+/// Answer Consent Challenge: only the consent's user may; right -> ACCEPTED; wrong -> stays
+/// INITIATED with attempts left; the fifth wrong answer -> REJECTED.
+#[utoipa::path(
+    post, path = "/obp/v5.1.0/banks/{bank_id}/consents/{consent_id}/challenge", tag = "OBP: consents",
+    params(("bank_id" = String, Path), ("consent_id" = String, Path)),
+    request_body = ConsentAnswerJson, security(("directLogin" = [])),
+    responses(
+        (status = 201, description = "`{consent_id, jwt, status: ACCEPTED}`", body = ConsentJson),
+        (status = 400, description = "OBP-40016 wrong (attempts left), OBP-40014 attempts used up (REJECTED), OBP-20211 expired, OBP-35025 not INITIATED", body = ErrorJson),
+        (status = 404, description = "OBP-35001 no such consent of the caller at this bank", body = ErrorJson),
+    )
+)]
+pub async fn answer_consent_challenge(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<(String, String)>,
+    body: web::Json<ConsentAnswerJson>,
+) -> Result<HttpResponse, ObpError> {
+    let (bank_id, consent_id) = path.into_inner();
+    let code = body.into_inner().answer;
+    let outcome = caller
+        .run(&state, move |state, conn, caller| {
+            only_the_customer(&caller)?;
+            let outcome = consents::answer(
+                state,
+                conn,
+                &caller.user.user_id,
+                &bank_id,
+                &consent_id,
+                code.trim(),
+                now(),
+            )?;
+            if let AnswerOutcome::Accepted(row) = &outcome {
+                let jwt = consents::jwt_of(state, row)?;
+                return Ok(Ok(ConsentJson {
+                    consent_id: row.consent_id.clone(),
+                    jwt,
+                    status: row.status.clone(),
+                }));
+            }
+            Ok(Err(outcome))
+        })
+        .await?;
+    match outcome {
+        Ok(json) => Ok(HttpResponse::Created().json(json)),
+        Err(AnswerOutcome::NotFound) => {
+            Err(ObpError::new(StatusCode::NOT_FOUND, CONSENT_NOT_FOUND))
+        }
+        Err(AnswerOutcome::NotInitiated(status)) => Err(ObpError::bad_request(format!(
+            "{CONSENT_STATUS_FIXED} Its status is {status}."
+        ))),
+        Err(AnswerOutcome::Refused(VerifyError::Malformed | VerifyError::NoCodeSent)) => {
+            Err(ObpError::bad_request(format!(
+                "{INVALID_CHALLENGE_ANSWER} The answer is the digits of the code that was sent."
+            )))
+        }
+        Err(AnswerOutcome::Refused(
+            VerifyError::WrongCode { attempts_left: 0 }
+            | VerifyError::NotPending(ChallengeState::Locked),
+        )) => Err(ObpError::bad_request(ATTEMPTS_USED_UP)),
+        Err(AnswerOutcome::Refused(VerifyError::WrongCode { attempts_left })) => {
+            Err(ObpError::bad_request(format!(
+                "{INVALID_CHALLENGE_ANSWER} {attempts_left} attempts left."
+            )))
+        }
+        Err(AnswerOutcome::Refused(VerifyError::NotPending(ChallengeState::Expired))) => {
+            Err(ObpError::bad_request(OTP_EXPIRED))
+        }
+        Err(AnswerOutcome::Refused(VerifyError::NotPending(_))) => {
+            Err(ObpError::bad_request(CONSENT_STATUS_FIXED))
+        }
+        Err(AnswerOutcome::Accepted(_)) => Err(ObpError::internal(&"accepted consent unrendered")),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConsentsJson {
+    pub consents: Vec<ConsentJson>,
+}
+
+/// Get Consents: the caller's consents at the bank, newest first.
+#[utoipa::path(
+    get, path = "/obp/v5.1.0/banks/{bank_id}/my/consents", tag = "OBP: consents",
+    params(("bank_id" = String, Path)), security(("directLogin" = [])),
+    responses(
+        (status = 200, description = "Newest first", body = ConsentsJson),
+        (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
+    )
+)]
+pub async fn my_consents(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    bank_id: web::Path<String>,
+) -> Result<HttpResponse, ObpError> {
+    let bank_id = bank_id.into_inner();
+    let listed = caller
+        .run(&state, move |state, conn, caller| {
+            only_the_customer(&caller)?;
+            let at = now();
+            let rows =
+                assent_repository::consents::list_for_user(conn, &caller.user.user_id, &bank_id)?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(ConsentJson {
+                    jwt: consents::jwt_of(state, &row)?,
+                    status: status_now(&row, at),
+                    consent_id: row.consent_id,
+                });
+            }
+            Ok(out)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ConsentsJson { consents: listed }))
+}
+
+async fn revoke_for_caller(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    bank_id: String,
+    consent_id: String,
+) -> Result<HttpResponse, ObpError> {
+    let revoked = caller
+        .run(&state, move |state, conn, caller| {
+            only_the_customer(&caller)?;
+            match consents::revoke(conn, &caller.user.user_id, &bank_id, &consent_id, now())? {
+                RevokeOutcome::Revoked(row) => Ok(ConsentJson {
+                    jwt: consents::jwt_of(state, &row)?,
+                    consent_id: row.consent_id.clone(),
+                    status: row.status.clone(),
+                }),
+                RevokeOutcome::NotFound => {
+                    Err(ObpError::new(StatusCode::NOT_FOUND, CONSENT_NOT_FOUND))
+                }
+                RevokeOutcome::NotRevocable(status) if status == "REVOKED" => {
+                    Err(ObpError::bad_request(CONSENT_ALREADY_REVOKED))
+                }
+                RevokeOutcome::NotRevocable(status) => Err(ObpError::bad_request(format!(
+                    "{CONSENT_STATUS_FIXED} Its status is {status}."
+                ))),
+            }
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(revoked))
+}
+
+/// Revoke Consent (v3.1.0 style, GET): from now on its JWT works nowhere.
+#[utoipa::path(
+    get, path = "/obp/v5.1.0/banks/{bank_id}/my/consents/{consent_id}/revoke", tag = "OBP: consents",
+    params(("bank_id" = String, Path), ("consent_id" = String, Path)), security(("directLogin" = [])),
+    responses(
+        (status = 200, description = "`{consent_id, jwt, status: REVOKED}`", body = ConsentJson),
+        (status = 400, description = "OBP-35012 already revoked, OBP-35025 not revocable in its status", body = ErrorJson),
+        (status = 404, description = "OBP-35001", body = ErrorJson),
+    )
+)]
+pub async fn revoke_consent_get(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ObpError> {
+    let (bank_id, consent_id) = path.into_inner();
+    revoke_for_caller(state, caller, bank_id, consent_id).await
+}
+
+/// Revoke Consent (v5.1.0 style, DELETE).
+#[utoipa::path(
+    delete, path = "/obp/v5.1.0/banks/{bank_id}/consents/{consent_id}", tag = "OBP: consents",
+    params(("bank_id" = String, Path), ("consent_id" = String, Path)), security(("directLogin" = [])),
+    responses(
+        (status = 200, description = "`{consent_id, jwt, status: REVOKED}`", body = ConsentJson),
+        (status = 400, description = "OBP-35012 already revoked", body = ErrorJson),
+        (status = 404, description = "OBP-35001", body = ErrorJson),
+    )
+)]
+pub async fn revoke_consent(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ObpError> {
+    let (bank_id, consent_id) = path.into_inner();
+    revoke_for_caller(state, caller, bank_id, consent_id).await
+}
+
+/// Get Consent: its details, scope and status (the caller's own only).
+#[utoipa::path(
+    get, path = "/obp/v5.1.0/user/current/consents/{consent_id}", tag = "OBP: consents",
+    params(("consent_id" = String, Path)), security(("directLogin" = [])),
+    responses(
+        (status = 200, description = "The consent", body = Object),
+        (status = 404, description = "OBP-35001", body = ErrorJson),
+    )
+)]
+pub async fn consent_details(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    consent_id: web::Path<String>,
+) -> Result<HttpResponse, ObpError> {
+    let consent_id = consent_id.into_inner();
+    let found = caller
+        .run(&state, move |state, conn, caller| {
+            only_the_customer(&caller)?;
+            let row = assent_repository::consents::find(conn, &consent_id)?
+                .filter(|r| r.user_id == caller.user.user_id)
+                .ok_or_else(|| ObpError::new(StatusCode::NOT_FOUND, CONSENT_NOT_FOUND))?;
+            let access: Access = serde_json::from_str(&row.scope).map_err(|e| ObpError::internal(&e))?;
+            let stamp = |micros: i64| super::timestamp(micros);
+            Ok(json!({
+                "consent_id": row.consent_id,
+                "jwt": consents::jwt_of(state, &row)?,
+                "status": status_now(&row, now()),
+                "consumer_id": row.consumer_id,
+                "bank_id": row.bank_id,
+                "everything": row.everything,
+                "views": access.views,
+                "entitlements": access.entitlements,
+                "valid_from": stamp(row.valid_from),
+                "expires": stamp(row.expires_at),
+                "created": stamp(row.created_at),
+                "sca_method": row.sca_method,
+                "last_status_change": from_micros(row.status_changed_at).format(&Rfc3339).unwrap_or_default(),
+            }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(found))
+}

@@ -1,0 +1,497 @@
+//! Consents over HTTP: request with SCA, answer, use as a third party with Consent-JWT and
+//! Consumer-Key, scope limits, revocation and expiry; SQLite and PostgreSQL.
+
+mod common;
+
+use actix_web::test::TestRequest;
+use assent_repository::testing::TestDatabase;
+use assent_repository::{accounts, banks, consents};
+use assentd::services::now;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::*;
+use serde_json::{Value, json};
+
+const BANK: &str = "gh.29.uk";
+const ACCOUNT: &str = "acc-1";
+
+fn apps() -> Vec<TestApp> {
+    TestDatabase::all()
+        .into_iter()
+        .map(|db| TestApp::with_file_delivery(db, |_| {}))
+        .collect()
+}
+
+fn authed(req: TestRequest, token: &str) -> TestRequest {
+    req.insert_header(("DirectLogin", format!("token={token}")))
+}
+
+fn as_app(req: TestRequest, jwt: &str, consumer_key: &str) -> TestRequest {
+    req.insert_header(("Consent-JWT", jwt.to_owned()))
+        .insert_header(("Consumer-Key", consumer_key.to_owned()))
+}
+
+fn owner_view() -> Value {
+    json!({ "bank_id": BANK, "account_id": ACCOUNT, "view_id": "owner" })
+}
+
+fn request_consent(token: &str, body: Value) -> TestRequest {
+    authed(
+        TestRequest::post().uri(&format!("/obp/v3.1.0/banks/{BANK}/my/consents/EMAIL")),
+        token,
+    )
+    .set_json(body)
+}
+
+fn answer(token: &str, consent_id: &str, code: &str) -> TestRequest {
+    authed(
+        TestRequest::post().uri(&format!(
+            "/obp/v5.1.0/banks/{BANK}/consents/{consent_id}/challenge"
+        )),
+        token,
+    )
+    .set_json(json!({ "answer": code }))
+}
+
+fn views_uri() -> String {
+    format!("/obp/v5.1.0/banks/{BANK}/accounts/{ACCOUNT}/views")
+}
+
+struct Setup {
+    user_id: String,
+    token: String,
+    key: String,
+}
+
+async fn setup<S, B>(app: &TestApp, svc: &S, name: &str) -> Setup
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    {
+        let mut conn = app.state.pool.get().unwrap();
+        if banks::find(&mut conn, BANK).unwrap().is_none() {
+            banks::insert(&mut conn, &banks::row(BANK, "uk", "UK bank", "", "", now())).unwrap();
+        }
+    }
+    let user = sign_up(svc, name).await;
+    let key = app.consumer(true);
+    let token = token(svc, name, &key).await;
+    let user_id = user["user_id"].as_str().unwrap().to_owned();
+    let (status, _, body) = send(
+        svc,
+        authed(
+            TestRequest::put().uri(&format!("/obp/v5.1.0/banks/{BANK}/accounts/{ACCOUNT}")),
+            &token,
+        )
+        .set_json(
+            json!({ "user_id": user_id, "label": "Main", "product_code": "current",
+                "balance": { "currency": "EUR", "amount": "0" } }),
+        ),
+    )
+    .await;
+    assert!(status == 201 || status == 400, "{body}");
+    Setup {
+        user_id,
+        token,
+        key,
+    }
+}
+
+/// Creates and accepts a consent for the owner view; returns (consent_id, jwt).
+async fn accepted<S, B>(app: &TestApp, svc: &S, who: &Setup) -> (String, String)
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let (status, _, body) = send(
+        svc,
+        request_consent(
+            &who.token,
+            json!({ "everything": false, "views": [owner_view()], "entitlements": [] }),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let consent_id = body["consent_id"].as_str().unwrap().to_owned();
+    let code = app.code_of(&challenge_of(app, &consent_id));
+    let (status, _, body) = send(svc, answer(&who.token, &consent_id, &code)).await;
+    assert_eq!(status, 201, "{body}");
+    (consent_id, body["jwt"].as_str().unwrap().to_owned())
+}
+
+fn challenge_of(app: &TestApp, consent_id: &str) -> String {
+    let mut conn = app.state.pool.get().unwrap();
+    consents::find(&mut conn, consent_id)
+        .unwrap()
+        .unwrap()
+        .challenge_id
+}
+
+#[actix_web::test]
+async fn the_full_flow_request_answer_use_revoke() {
+    for app in apps() {
+        let svc = app.service().await;
+        let felix = setup(&app, &svc, "felix").await;
+        let (status, _, body) = send(
+            &svc,
+            request_consent(
+                &felix.token,
+                json!({
+                    "everything": false, "views": [owner_view()], "entitlements": [],
+                    "email": "felix@example.com", "time_to_live": 600
+                }),
+            ),
+        )
+        .await;
+        assert_eq!(status, 201, "{}: {body}", app.backend());
+        assert_eq!(body["status"], "INITIATED");
+        let consent_id = body["consent_id"].as_str().unwrap().to_owned();
+        let jwt = body["jwt"].as_str().unwrap().to_owned();
+        let sent = app.messages();
+        assert_eq!(sent.last().unwrap()["destination"], "felix@example.com");
+
+        // Not usable before it is accepted.
+        let (status, _, body) = send(
+            &svc,
+            as_app(
+                TestRequest::get().uri("/obp/v5.1.0/users/current"),
+                &jwt,
+                &felix.key,
+            ),
+        )
+        .await;
+        assert_eq!(status, 401);
+        assert!(message(&body).starts_with("OBP-35005"), "{body}");
+
+        let code = app.code_of(&challenge_of(&app, &consent_id));
+        let (status, _, body) = send(&svc, answer(&felix.token, &consent_id, &code)).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["status"], "ACCEPTED");
+
+        // The app acts as Felix, within the consent.
+        let (status, _, me) = send(
+            &svc,
+            as_app(
+                TestRequest::get().uri("/obp/v5.1.0/users/current"),
+                &jwt,
+                &felix.key,
+            ),
+        )
+        .await;
+        assert_eq!(status, 200, "{me}");
+        assert_eq!(me["user_id"], felix.user_id.as_str());
+        let listed: Vec<&str> = me["views"]["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["view_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(listed, ["owner"], "only what the consent reaches");
+        let (status, _, _) = send(
+            &svc,
+            as_app(TestRequest::get().uri(&views_uri()), &jwt, &felix.key),
+        )
+        .await;
+        assert_eq!(status, 200);
+
+        // Reading only.
+        let (status, _, body) = send(
+            &svc,
+            as_app(
+                TestRequest::post().uri(&format!("/obp/v5.1.0/banks/{BANK}/my/consents/EMAIL")),
+                &jwt,
+                &felix.key,
+            )
+            .set_json(json!({ "everything": true })),
+        )
+        .await;
+        assert_eq!(status, 403);
+        assert!(message(&body).starts_with("OBP-35042"));
+
+        let (status, _, body) = send(
+            &svc,
+            authed(
+                TestRequest::get().uri(&format!("/obp/v5.1.0/banks/{BANK}/my/consents")),
+                &felix.token,
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(body["consents"][0]["status"], "ACCEPTED");
+
+        let (status, _, body) = send(
+            &svc,
+            authed(
+                TestRequest::get().uri(&format!("/obp/v5.1.0/user/current/consents/{consent_id}")),
+                &felix.token,
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(body["views"], json!([owner_view()]));
+
+        // Revoked: the same call fails at once.
+        let (status, _, body) = send(
+            &svc,
+            authed(
+                TestRequest::delete()
+                    .uri(&format!("/obp/v5.1.0/banks/{BANK}/consents/{consent_id}")),
+                &felix.token,
+            ),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["status"], "REVOKED");
+        let (status, _, body) = send(
+            &svc,
+            as_app(
+                TestRequest::get().uri("/obp/v5.1.0/users/current"),
+                &jwt,
+                &felix.key,
+            ),
+        )
+        .await;
+        assert_eq!(status, 401);
+        assert!(message(&body).starts_with("OBP-35005"));
+        let (status, _, body) = send(
+            &svc,
+            authed(
+                TestRequest::get().uri(&format!(
+                    "/obp/v3.1.0/banks/{BANK}/my/consents/{consent_id}/revoke"
+                )),
+                &felix.token,
+            ),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert!(message(&body).starts_with("OBP-35012"), "{body}");
+        assert_eq!(app.audit_count("consent.revoked"), 1);
+    }
+}
+
+#[actix_web::test]
+async fn forged_misused_and_expired_tokens_are_refused() {
+    for app in apps() {
+        let svc = app.service().await;
+        let felix = setup(&app, &svc, "felix").await;
+        let (_, jwt) = accepted(&app, &svc, &felix).await;
+        let other_key = app.consumer(true);
+        let current = || TestRequest::get().uri("/obp/v5.1.0/users/current");
+
+        let (status, _, body) = send(&svc, as_app(current(), &jwt, &other_key)).await;
+        assert_eq!(status, 401);
+        assert!(
+            message(&body).starts_with("OBP-35015"),
+            "another app's key: {body}"
+        );
+        let (status, _, body) =
+            send(&svc, current().insert_header(("Consent-JWT", jwt.clone()))).await;
+        assert_eq!(status, 401);
+        assert!(message(&body).starts_with("OBP-35016"));
+        // A session token is no consent, and a consent is no session token.
+        let (status, _, body) = send(&svc, as_app(current(), &felix.token, &felix.key)).await;
+        assert_eq!(status, 401);
+        assert!(message(&body).starts_with("OBP-35040"));
+        let (status, _, _) = send(&svc, authed(current(), &jwt)).await;
+        assert_eq!(status, 401);
+        // Tampered claims, and alg: none.
+        let parts: Vec<&str> = jwt.split('.').collect();
+        let mut claims: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        claims["exp"] = json!(claims["exp"].as_i64().unwrap() + 86_400);
+        let forged = format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode(claims.to_string()),
+            parts[2]
+        );
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"assent-consent+jwt"}"#),
+            parts[1]
+        );
+        for bad in [forged, none, "not.a.jwt".to_owned()] {
+            let (status, _, body) = send(&svc, as_app(current(), &bad, &felix.key)).await;
+            assert_eq!(status, 401, "{bad}");
+            assert!(message(&body).starts_with("OBP-35040"), "{body}");
+        }
+        // A consent whose time is over.
+        let mut conn = app.state.pool.get().unwrap();
+        let row = consents::ConsentRow {
+            consent_id: uuid::Uuid::new_v4().to_string(),
+            user_id: felix.user_id.clone(),
+            consumer_id: consents::list_for_user(&mut conn, &felix.user_id, BANK).unwrap()[0]
+                .consumer_id
+                .clone(),
+            bank_id: BANK.into(),
+            everything: true,
+            scope: r#"{"views":[],"entitlements":[]}"#.into(),
+            valid_from: assent_repository::to_micros(now() - time::Duration::hours(2)),
+            expires_at: assent_repository::to_micros(now() - time::Duration::hours(1)),
+            sca_method: "EMAIL".into(),
+            status: "ACCEPTED".into(),
+            challenge_id: uuid::Uuid::new_v4().to_string(),
+            created_at: assent_repository::to_micros(now() - time::Duration::hours(2)),
+            status_changed_at: assent_repository::to_micros(now() - time::Duration::hours(2)),
+        };
+        consents::insert(&mut conn, &row).unwrap();
+        let old = assentd::services::consents::jwt_of(&app.state, &row).unwrap();
+        drop(conn);
+        let (status, _, body) = send(&svc, as_app(current(), &old, &felix.key)).await;
+        assert_eq!(status, 401, "{body}");
+        let mut conn = app.state.pool.get().unwrap();
+        assert_eq!(
+            assentd::services::consents::expire(&mut conn, now()).unwrap(),
+            1
+        );
+        assert_eq!(
+            consents::find(&mut conn, &row.consent_id)
+                .unwrap()
+                .unwrap()
+                .status,
+            "EXPIRED"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_consent_never_reaches_beyond_what_is_held() {
+    for app in apps() {
+        let svc = app.service().await;
+        let felix = setup(&app, &svc, "felix").await;
+        for (body, error) in [
+            (
+                json!({ "everything": false, "views": [{ "bank_id": BANK, "account_id": ACCOUNT, "view_id": "auditor" }] }),
+                "OBP-35014",
+            ),
+            (
+                json!({ "everything": false, "entitlements": [{ "bank_id": "", "role_name": "CanGetAnyUser" }] }),
+                "OBP-35013",
+            ),
+            (
+                json!({ "everything": false, "views": [owner_view()], "time_to_live": 3601 }),
+                "OBP-35020",
+            ),
+            (json!({ "everything": false }), "OBP-35045"),
+            (
+                json!({ "everything": true, "email": "someone@else.example" }),
+                "OBP-35046",
+            ),
+            (
+                json!({ "everything": true, "valid_from": "yesterday" }),
+                "OBP-35043",
+            ),
+        ] {
+            let (status, _, reply) = send(&svc, request_consent(&felix.token, body)).await;
+            assert_eq!(status, 400, "{reply}");
+            assert!(message(&reply).starts_with(error), "{error}: {reply}");
+        }
+        let (status, _, body) = send(
+            &svc,
+            authed(
+                TestRequest::post().uri(&format!("/obp/v5.1.0/banks/{BANK}/my/consents/PIGEON")),
+                &felix.token,
+            )
+            .set_json(json!({ "everything": true })),
+        )
+        .await;
+        assert!(status == 400 && message(&body).starts_with("OBP-35009"));
+
+        // After the user loses the view, the consent no longer reaches the account.
+        let (_, jwt) = accepted(&app, &svc, &felix).await;
+        let (status, _, _) = send(
+            &svc,
+            as_app(TestRequest::get().uri(&views_uri()), &jwt, &felix.key),
+        )
+        .await;
+        assert_eq!(status, 200);
+        {
+            let mut conn = app.state.pool.get().unwrap();
+            assert!(accounts::revoke(&mut conn, BANK, ACCOUNT, &felix.user_id, "owner").unwrap());
+            assert!(
+                accounts::revoke(
+                    &mut conn,
+                    BANK,
+                    ACCOUNT,
+                    &felix.user_id,
+                    "ManageCustomViews"
+                )
+                .unwrap()
+            );
+            assert!(accounts::remove_holder(&mut conn, BANK, ACCOUNT, &felix.user_id).unwrap());
+        }
+        let (status, _, _) = send(
+            &svc,
+            as_app(TestRequest::get().uri(&views_uri()), &jwt, &felix.key),
+        )
+        .await;
+        assert_eq!(status, 403, "{}", app.backend());
+    }
+}
+
+#[actix_web::test]
+async fn only_the_customer_answers_and_wrong_answers_run_out() {
+    for app in apps() {
+        let svc = app.service().await;
+        let felix = setup(&app, &svc, "felix").await;
+        let mallory = setup(&app, &svc, "mallory").await;
+        let (status, _, body) = send(
+            &svc,
+            request_consent(&felix.token, json!({ "everything": true })),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        let consent_id = body["consent_id"].as_str().unwrap().to_owned();
+        let code = app.code_of(&challenge_of(&app, &consent_id));
+        let (status, _, body) = send(&svc, answer(&mallory.token, &consent_id, &code)).await;
+        assert_eq!(status, 404);
+        assert!(message(&body).starts_with("OBP-35001"));
+
+        // 20 right answers at once: one transition, one audit row.
+        let results = futures_util::future::join_all(
+            (0..20).map(|_| send(&svc, answer(&felix.token, &consent_id, &code))),
+        )
+        .await;
+        let accepted = results.iter().filter(|(s, _, _)| *s == 201).count();
+        assert_eq!(accepted, 1, "{}", app.backend());
+        assert_eq!(app.audit_count("consent.accepted"), 1);
+
+        // Wrong answers run out: REJECTED.
+        let (_, _, body) = send(
+            &svc,
+            request_consent(&felix.token, json!({ "everything": true })),
+        )
+        .await;
+        let second = body["consent_id"].as_str().unwrap().to_owned();
+        let code = app.code_of(&challenge_of(&app, &second));
+        for left in (1..5).rev() {
+            let (status, _, body) =
+                send(&svc, answer(&felix.token, &second, &wrong_code(&code))).await;
+            assert_eq!(status, 400);
+            assert_eq!(
+                message(&body),
+                format!("OBP-40016: Invalid Challenge Answer. {left} attempts left.")
+            );
+        }
+        let (status, _, body) = send(&svc, answer(&felix.token, &second, &wrong_code(&code))).await;
+        assert_eq!(status, 400);
+        assert!(message(&body).starts_with("OBP-40014"));
+        let mut conn = app.state.pool.get().unwrap();
+        assert_eq!(
+            consents::find(&mut conn, &second).unwrap().unwrap().status,
+            "REJECTED"
+        );
+        drop(conn);
+        let (status, _, _) = send(&svc, answer(&felix.token, &second, &code)).await;
+        assert_eq!(status, 400, "the right code is refused once rejected");
+    }
+}
