@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# HTTP load benchmark: GET /obp/v3.1.0/users/current with a valid token on SQLite, beside a
-# bare actix-web hello-world measured in the same run on the same machine.
+# HTTP load benchmark: GET /obp/v3.1.0/users/current with a valid token on SQLite, and the same
+# call made by a third party with a consent (Consent-JWT + Consumer-Key), beside a bare
+# actix-web hello-world measured in the same run on the same machine.
 # Each server runs with one worker pinned to core 0; wrk runs on core 1 with 64 connections.
 # Loopback only; every run is bounded by DURATION. Prints a Markdown table for
 # docs/benchmarks.md.
@@ -47,6 +48,7 @@ hello_rss=$(awk '/VmHWM/ {print $2}' "/proc/${pids[0]}/status")
 # 2. Assent on SQLite, fresh data directory.
 export ASSENT_DATA_DIR="$work/data" ASSENT_DATABASE_URL="sqlite://$work/data/assent.db"
 export ASSENT_LISTEN="127.0.0.1:$PORT_ASSENT" ASSENT_WORKERS=1 ASSENT_LOG_LEVEL=warn
+export ASSENT_OTP_DELIVERY="file:$work/codes.jsonl"
 key=$("$BIN" admin create-consumer --name load | sed -n 's/.*"key": "\(.*\)".*/\1/p')
 (cd "$work" && exec taskset -c 0 "$OLDPWD/$BIN" serve 2>"$work/server.log") & pids+=($!)
 wait_up "http://127.0.0.1:$PORT_ASSENT/health/ready"
@@ -55,6 +57,19 @@ curl -sf -X POST "http://127.0.0.1:$PORT_ASSENT/obp/v5.1.0/users" -H 'Content-Ty
 token=$(curl -sf -X POST "http://127.0.0.1:$PORT_ASSENT/my/logins/direct" \
     -H "DirectLogin: username=load, password=\"Tr0ub4dour&3x\", consumer_key=$key" | sed 's/.*"token":"\([^"]*\)".*/\1/')
 read -r assent_rps assent_p50 assent_p99 < <(measure -H "DirectLogin: token=$token" "http://127.0.0.1:$PORT_ASSENT/obp/v3.1.0/users/current")
+
+# A consent for everything, given to the same consumer and accepted with the emailed code.
+"$BIN" admin grant-role --username load --role CanCreateBank >/dev/null
+curl -sf -X POST "http://127.0.0.1:$PORT_ASSENT/obp/v5.1.0/banks" -H "DirectLogin: token=$token" -H 'Content-Type: application/json' \
+    -d '{"id":"bank.load","short_name":"load","full_name":"Load bank","logo":"","website":""}' >/dev/null
+consent=$(curl -sf -X POST "http://127.0.0.1:$PORT_ASSENT/obp/v5.1.0/banks/bank.load/my/consents/EMAIL" \
+    -H "DirectLogin: token=$token" -H 'Content-Type: application/json' -d '{"everything":true}')
+consent_id=$(sed 's/.*"consent_id":"\([^"]*\)".*/\1/' <<<"$consent")
+consent_jwt=$(sed 's/.*"jwt":"\([^"]*\)".*/\1/' <<<"$consent")
+code=$(tail -n1 "$work/codes.jsonl" | sed 's/.*"code":"\([0-9]*\)".*/\1/')
+curl -sf -X POST "http://127.0.0.1:$PORT_ASSENT/obp/v5.1.0/banks/bank.load/consents/$consent_id/challenge" \
+    -H "DirectLogin: token=$token" -H 'Content-Type: application/json' -d "{\"answer\":\"$code\"}" >/dev/null
+read -r consent_rps consent_p50 consent_p99 < <(measure -H "Consent-JWT: $consent_jwt" -H "Consumer-Key: $key" "http://127.0.0.1:$PORT_ASSENT/obp/v3.1.0/users/current")
 assent_pid=${pids[1]}
 read -r ready_rps ready_p50 ready_p99 < <(measure "http://127.0.0.1:$PORT_ASSENT/health/ready")
 assent_rss=$(awk '/VmHWM/ {print $2}' "/proc/$assent_pid/status")
@@ -66,6 +81,8 @@ echo "|---|---|---|---|---|"
 echo "| bare actix-web hello-world (ceiling) | $hello_rps | $hello_p50 | $hello_p99 | $((hello_rss / 1024)) MiB |"
 echo "| assentd GET /health/ready (one blocking hop + SELECT 1: the floor of any database-backed endpoint) | $ready_rps | $ready_p50 | $ready_p99 | |"
 echo "| assentd GET /obp/v3.1.0/users/current, SQLite | $assent_rps | $assent_p50 | $assent_p99 | $((assent_rss / 1024)) MiB |"
+echo "| assentd GET /obp/v3.1.0/users/current with a consent (Consent-JWT + Consumer-Key) | $consent_rps | $consent_p50 | $consent_p99 | |"
 echo
-echo "users/current vs the ceiling: $ratio; vs /health/ready: $ready_ratio"
+consent_ratio=$(awk -v c="$consent_rps" -v a="$assent_rps" 'BEGIN {printf "%.2f", c / a}')
+echo "users/current vs the ceiling: $ratio; vs /health/ready: $ready_ratio; consent vs session token: $consent_ratio"
 echo "(wrk: 1 thread, $CONNECTIONS connections, $DURATION, core 1; servers: 1 worker, core 0)"

@@ -45,6 +45,8 @@ pub struct AppState {
     /// DAuth, when enabled.
     pub dauth: Option<Arc<crate::dauth::DAuthVerifier>>,
     pub token_cache: Arc<TokenCache>,
+    /// Verified consent JWTs (the consent row is still read on every request).
+    pub consent_cache: Arc<TokenCache<assent_consent::token::ConsentClaims>>,
     pub metrics: Arc<Metrics>,
     /// Where one-time codes go.
     pub delivery: Arc<crate::delivery::Delivery>,
@@ -107,6 +109,7 @@ impl AppState {
             rate_limiter: Arc::default(),
             dauth,
             token_cache: Arc::new(TokenCache::new(100_000)),
+            consent_cache: Arc::new(TokenCache::new(100_000)),
             metrics: Arc::new(metrics),
             delivery,
             code_hasher,
@@ -165,11 +168,29 @@ pub fn open_database(config: &Config) -> Result<Pool, RepoError> {
 /// Verified token claims, keyed by a SHA-256 of the whole token so the ES256 check (tens of
 /// microseconds) runs once per token rather than once per request. Entries carry the token's
 /// own expiry and are refused after it; the cache is bounded.
-pub struct TokenCache {
-    cache: quick_cache::sync::Cache<[u8; 32], SessionClaims>,
+pub struct TokenCache<C = SessionClaims> {
+    cache: quick_cache::sync::Cache<[u8; 32], C>,
 }
 
-impl TokenCache {
+/// Claims that carry their own expiry (Unix seconds).
+pub trait Expiring {
+    fn expires(&self) -> i64;
+}
+
+impl Expiring for SessionClaims {
+    fn expires(&self) -> i64 {
+        self.exp
+    }
+}
+
+impl Expiring for assent_consent::token::ConsentClaims {
+    fn expires(&self) -> i64 {
+        // Verification allows the consent leeway past `exp`; the cache does the same.
+        self.exp + assent_consent::consent::USE_LEEWAY.whole_seconds()
+    }
+}
+
+impl<C: Clone + Expiring> TokenCache<C> {
     pub fn new(capacity: usize) -> Self {
         Self {
             cache: quick_cache::sync::Cache::new(capacity),
@@ -181,11 +202,11 @@ impl TokenCache {
         &self,
         token: &str,
         now: OffsetDateTime,
-        verify: impl FnOnce(&str) -> Result<SessionClaims, InvalidToken>,
-    ) -> Result<SessionClaims, InvalidToken> {
+        verify: impl FnOnce(&str) -> Result<C, InvalidToken>,
+    ) -> Result<C, InvalidToken> {
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Some(claims) = self.cache.get(&key) {
-            return if claims.exp > now.unix_timestamp() {
+            return if claims.expires() > now.unix_timestamp() {
                 Ok(claims)
             } else {
                 self.cache.remove(&key);

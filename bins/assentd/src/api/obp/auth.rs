@@ -158,15 +158,19 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ObpError> {
             .map(str::trim)
             .filter(|k| !k.is_empty() && k.len() <= 512)
             .ok_or_else(|| ObpError::unauthorized(CONSUMER_KEY_HEADER_MISSING))?;
+        // Verified once per token (ES256 is the costly part); the consent itself is checked
+        // against the database on every request.
         let claims = state
-            .keys
-            .verify_with_leeway::<ConsentClaims>(
-                CONSENT_TOKEN_TYP,
-                token,
-                assent_consent::consent::USE_LEEWAY
-                    .whole_seconds()
-                    .unsigned_abs(),
-            )
+            .consent_cache
+            .get_or_verify(token, now(), |token| {
+                state.keys.verify_with_leeway::<ConsentClaims>(
+                    CONSENT_TOKEN_TYP,
+                    token,
+                    assent_consent::consent::USE_LEEWAY
+                        .whole_seconds()
+                        .unsigned_abs(),
+                )
+            })
             .map_err(|_| ObpError::unauthorized(CONSENT_JWT_INVALID))?;
         return Ok(Authenticated {
             credential: Credential::Consent(Box::new((claims, SecretString::new(key.to_owned())))),
