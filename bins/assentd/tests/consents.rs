@@ -495,3 +495,105 @@ async fn only_the_customer_answers_and_wrong_answers_run_out() {
         assert_eq!(status, 400, "the right code is refused once rejected");
     }
 }
+
+#[actix_web::test]
+async fn requests_name_a_real_bank_and_an_enabled_app() {
+    for app in apps() {
+        let svc = app.service().await;
+        let felix = setup(&app, &svc, "felix").await;
+        let create = |bank: &str, method: &str, body: Value| {
+            authed(
+                TestRequest::post().uri(&format!("/obp/v5.1.0/banks/{bank}/my/consents/{method}")),
+                &felix.token,
+            )
+            .set_json(body)
+        };
+        let (status, _, body) =
+            send(&svc, create("nope", "EMAIL", json!({ "everything": true }))).await;
+        assert!(
+            status == 404 && message(&body).starts_with("OBP-30001"),
+            "{body}"
+        );
+        let (status, _, body) = send(
+            &svc,
+            create(
+                BANK,
+                "EMAIL",
+                json!({ "everything": true, "consumer_id": uuid::Uuid::new_v4().to_string() }),
+            ),
+        )
+        .await;
+        assert!(
+            status == 404 && message(&body).starts_with("OBP-30019"),
+            "{body}"
+        );
+        let disabled = {
+            let key = app.consumer(false);
+            let mut conn = app.state.pool.get().unwrap();
+            let hash = app.state.secret_hasher.hash(
+                assent_identity::consumer::CONSUMER_KEY_LABEL,
+                &assent_identity::SecretString::new(key),
+            );
+            assent_repository::consumers::find_by_key_hash(&mut conn, &hash)
+                .unwrap()
+                .unwrap()
+                .consumer_id
+        };
+        let (status, _, body) = send(
+            &svc,
+            create(
+                BANK,
+                "EMAIL",
+                json!({ "everything": true, "consumer_id": disabled.to_string() }),
+            ),
+        )
+        .await;
+        assert!(
+            status == 400 && message(&body).starts_with("OBP-20058"),
+            "{body}"
+        );
+        let (status, _, body) =
+            send(&svc, create(BANK, "EMAIL", json!({ "everything": "yes" }))).await;
+        assert!(
+            status == 400 && message(&body).starts_with("OBP-10001"),
+            "{body}"
+        );
+        // IMPLICIT: no phone registered, so the email.
+        let (status, _, body) = send(
+            &svc,
+            create(BANK, "IMPLICIT", json!({ "everything": true })),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(app.messages().last().unwrap()["channel"], "email");
+        let (status, _, body) =
+            send(&svc, create(BANK, "SMS", json!({ "everything": true }))).await;
+        assert!(
+            status == 400 && message(&body).starts_with("OBP-30283"),
+            "{body}"
+        );
+
+        // A consent JWT signed by another key set is refused.
+        let (_, jwt) = accepted(&app, &svc, &felix).await;
+        let other_dir = std::env::temp_dir().join(format!("assent-other-{}", uuid::Uuid::new_v4()));
+        let other = assentd::keys::SigningKeys::load(None, &other_dir).unwrap();
+        let payload = jwt.split('.').nth(1).unwrap();
+        let claims: assent_consent::token::ConsentClaims =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        let foreign = other
+            .sign(assent_consent::token::CONSENT_TOKEN_TYP, &claims)
+            .unwrap();
+        let _ = std::fs::remove_dir_all(other_dir);
+        let (status, _, body) = send(
+            &svc,
+            as_app(
+                TestRequest::get().uri("/obp/v5.1.0/users/current"),
+                &foreign,
+                &felix.key,
+            ),
+        )
+        .await;
+        assert_eq!(status, 401, "{body}");
+        assert!(message(&body).starts_with("OBP-35040"));
+    }
+}
