@@ -597,3 +597,157 @@ async fn requests_name_a_real_bank_and_an_enabled_app() {
         assert!(message(&body).starts_with("OBP-35040"));
     }
 }
+
+#[actix_web::test]
+async fn a_consent_reaches_neither_the_customers_own_records_nor_beyond_its_views() {
+    for app in apps() {
+        let svc = app.service().await;
+        let gina = setup(&app, &svc, "gina").await;
+        let (_, jwt) = accepted(&app, &svc, &gina).await;
+        for uri in [
+            "/obp/v5.1.0/my/sessions".to_owned(),
+            "/obp/v5.1.0/my/entitlements".to_owned(),
+            "/obp/v5.1.0/my/entitlement-requests".to_owned(),
+            "/obp/v5.1.0/my/account-access".to_owned(),
+            "/obp/v5.1.0/management/users/current/consumers".to_owned(),
+            format!("/obp/v5.1.0/banks/{BANK}/my/consents"),
+        ] {
+            let (status, _, body) =
+                send(&svc, as_app(TestRequest::get().uri(&uri), &jwt, &gina.key)).await;
+            assert_eq!(status, 403, "{uri}: {body}");
+            assert!(message(&body).starts_with("OBP-35042"), "{uri}: {body}");
+        }
+
+        // Gina also audits the account; a consent naming only the auditor view does not carry
+        // her standing as the holder, so the views of the account stay closed to the app.
+        {
+            let mut conn = app.state.pool.get().unwrap();
+            assert!(
+                accounts::grant(
+                    &mut conn,
+                    BANK,
+                    ACCOUNT,
+                    &gina.user_id,
+                    "auditor",
+                    true,
+                    now()
+                )
+                .unwrap()
+            );
+        }
+        let (status, _, body) = send(
+            &svc,
+            request_consent(
+                &gina.token,
+                json!({ "everything": false,
+                    "views": [{ "bank_id": BANK, "account_id": ACCOUNT, "view_id": "auditor" }] }),
+            ),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        let consent_id = body["consent_id"].as_str().unwrap().to_owned();
+        let code = app.code_of(&challenge_of(&app, &consent_id));
+        let (status, _, body) = send(&svc, answer(&gina.token, &consent_id, &code)).await;
+        assert_eq!(status, 201, "{body}");
+        let auditor_jwt = body["jwt"].as_str().unwrap().to_owned();
+        let (status, _, body) = send(
+            &svc,
+            as_app(
+                TestRequest::get().uri(&views_uri()),
+                &auditor_jwt,
+                &gina.key,
+            ),
+        )
+        .await;
+        assert_eq!(status, 403, "{}: {body}", app.backend());
+        // The owner-view consent still lists them.
+        let (status, _, body) = send(
+            &svc,
+            as_app(TestRequest::get().uri(&views_uri()), &jwt, &gina.key),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+
+        // A start further ahead than a consent may last, or beyond the calendar, is refused.
+        for valid_from in ["9999-12-31T23:59:00Z", "2100-01-01T00:00:00Z"] {
+            let (status, _, body) = send(
+                &svc,
+                request_consent(
+                    &gina.token,
+                    json!({ "everything": true, "valid_from": valid_from }),
+                ),
+            )
+            .await;
+            assert_eq!(status, 400, "{body}");
+            assert!(message(&body).starts_with("OBP-35043"), "{body}");
+        }
+
+        // Consents at a bank that does not exist: listing and revoking say so.
+        let (status, _, body) = send(
+            &svc,
+            authed(
+                TestRequest::get().uri("/obp/v5.1.0/banks/no.such.bank/my/consents"),
+                &gina.token,
+            ),
+        )
+        .await;
+        assert!(
+            status == 404 && message(&body).starts_with("OBP-30001"),
+            "{body}"
+        );
+        let (status, _, body) = send(
+            &svc,
+            authed(
+                TestRequest::delete().uri(&format!(
+                    "/obp/v5.1.0/banks/no.such.bank/consents/{consent_id}"
+                )),
+                &gina.token,
+            ),
+        )
+        .await;
+        assert!(
+            status == 404 && message(&body).starts_with("OBP-30001"),
+            "{body}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn an_expired_challenge_rejects_the_consent_and_everything_names_nothing() {
+    for db in TestDatabase::all() {
+        let app = TestApp::with_file_delivery(db, |c| c.otp_validity_secs = 1);
+        let svc = app.service().await;
+        let hugo = setup(&app, &svc, "hugo").await;
+        let (status, _, body) = send(
+            &svc,
+            request_consent(&hugo.token, json!({ "everything": true })),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        let consent_id = body["consent_id"].as_str().unwrap().to_owned();
+        // An everything consent names no view or role: what the customer holds when the app
+        // uses it decides, so the token never advertises a stale list.
+        let payload = body["jwt"].as_str().unwrap().split('.').nth(1).unwrap();
+        let claims: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        assert_eq!(claims["views"], json!([]));
+        assert_eq!(claims["entitlements"], json!([]));
+
+        let code = app.code_of(&challenge_of(&app, &consent_id));
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let (status, _, body) = send(&svc, answer(&hugo.token, &consent_id, &code)).await;
+        assert_eq!(status, 400, "{body}");
+        let status_of = |app: &TestApp| {
+            let mut conn = app.state.pool.get().unwrap();
+            consents::find(&mut conn, &consent_id)
+                .unwrap()
+                .unwrap()
+                .status
+        };
+        assert_eq!(status_of(&app), "REJECTED", "{}", app.backend());
+        // Rejected for good: the right code later changes nothing.
+        let (status, _, body) = send(&svc, answer(&hugo.token, &consent_id, &code)).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(status_of(&app), "REJECTED");
+    }
+}

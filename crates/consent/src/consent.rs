@@ -9,7 +9,7 @@ use time::{Duration, OffsetDateTime};
 pub const DEFAULT_TIME_TO_LIVE: Duration = Duration::hours(1);
 /// How far in the past a `valid_from` may lie (clock skew between the app and the server).
 pub const VALID_FROM_LEEWAY: Duration = Duration::seconds(60);
-/// Tolerance on `nbf` and `exp` when a consent is used.
+/// Tolerance on `nbf` when a consent is used (a third party's clock may run ahead).
 pub const USE_LEEWAY: Duration = Duration::seconds(60);
 
 /// A view of an account.
@@ -131,7 +131,11 @@ impl ConsentRequest {
             None => std::cmp::min(max_time_to_live, DEFAULT_TIME_TO_LIVE),
         };
         let valid_from = self.valid_from.unwrap_or(now);
-        if valid_from < now - VALID_FROM_LEEWAY {
+        // Not in the past beyond the leeway, nor further ahead than a consent may last.
+        let too_late = now
+            .checked_add(max_time_to_live)
+            .is_some_and(|latest| valid_from > latest);
+        if valid_from < now - VALID_FROM_LEEWAY || too_late {
             return Err(ConsentError::ValidFrom);
         }
         let scope = &self.scope;
@@ -152,9 +156,10 @@ impl ConsentRequest {
         if let Some(view) = scope.access.views.iter().find(|v| !held.views.contains(v)) {
             return Err(ConsentError::ViewNotHeld(view.clone()));
         }
+        let expires_at = valid_from.checked_add(ttl).ok_or(ConsentError::ValidFrom)?;
         Ok(Validity {
             valid_from,
-            expires_at: valid_from + ttl,
+            expires_at,
         })
     }
 }
@@ -171,11 +176,13 @@ pub enum Unusable {
 }
 
 impl Validity {
-    /// Whether a consent of this validity may be used at `now` (with [`USE_LEEWAY`]).
+    /// Whether a consent of this validity may be used at `now`. The start allows
+    /// [`USE_LEEWAY`] for a third party whose clock runs ahead; the end is exact, because it is
+    /// our clock that ends a consent (its status reads EXPIRED from `expires_at`).
     pub fn check(&self, now: OffsetDateTime) -> Result<(), Unusable> {
         if now + USE_LEEWAY < self.valid_from {
             Err(Unusable::NotYetValid)
-        } else if now - USE_LEEWAY >= self.expires_at {
+        } else if now >= self.expires_at {
             Err(Unusable::Expired)
         } else {
             Ok(())
@@ -258,6 +265,18 @@ mod tests {
         );
         late.valid_from = Some(NOW - Duration::seconds(30));
         assert!(late.validate(NOW, max, &held()).is_ok());
+        late.valid_from = Some(NOW + Duration::minutes(61));
+        assert_eq!(
+            late.validate(NOW, max, &held()),
+            Err(ConsentError::ValidFrom)
+        );
+        late.valid_from = Some(time::macros::datetime!(9999-12-31 23:30 UTC));
+        late.time_to_live = Some(Duration::days(1000).whole_seconds());
+        assert_eq!(
+            late.validate(NOW, Duration::days(365_000_000), &held()),
+            Err(ConsentError::ValidFrom),
+            "no overflow, whatever the maximum"
+        );
     }
 
     #[test]
@@ -312,7 +331,7 @@ mod tests {
     }
 
     #[test]
-    fn use_is_bounded_by_validity_with_leeway() {
+    fn use_starts_with_leeway_and_ends_exactly() {
         let v = Validity {
             valid_from: NOW,
             expires_at: NOW + Duration::hours(1),
@@ -323,9 +342,9 @@ mod tests {
         );
         assert_eq!(v.check(NOW - Duration::seconds(59)), Ok(()));
         assert_eq!(
-            v.check(NOW + Duration::minutes(61) - Duration::seconds(1)),
+            v.check(NOW + Duration::minutes(60) - Duration::seconds(1)),
             Ok(())
         );
-        assert_eq!(v.check(NOW + Duration::minutes(61)), Err(Unusable::Expired));
+        assert_eq!(v.check(NOW + Duration::minutes(60)), Err(Unusable::Expired));
     }
 }

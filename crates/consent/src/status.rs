@@ -16,7 +16,8 @@ pub enum ConsentStatus {
     Revoked,
     /// Received (Berlin Group).
     Received,
-    /// Valid (Berlin Group): usable.
+    /// Valid (Berlin Group). Nothing here moves a consent to it, and the transition table has
+    /// no way out of it (no revocation, no expiry), so it is not usable.
     Valid,
     /// Revoked by the payment service user (Berlin Group).
     #[serde(rename = "REVOKEDBYPSU")]
@@ -115,7 +116,8 @@ impl ConsentStatus {
 
     /// Whether a consent in this status lets its holder act for the customer.
     pub fn is_usable(self) -> bool {
-        matches!(self, ConsentStatus::Accepted | ConsentStatus::Valid)
+        // Only a status the customer can still revoke and that can still expire.
+        matches!(self, ConsentStatus::Accepted)
     }
 
     /// Whether no event can move the consent on.

@@ -126,8 +126,18 @@ pub fn jwt_of(state: &AppState, row: &ConsentRow) -> Result<String, RepoError> {
         iat: from_micros(row.created_at).unix_timestamp(),
         nbf: from_micros(row.valid_from).unix_timestamp(),
         exp: from_micros(row.expires_at).unix_timestamp(),
-        views: scope.access.views,
-        entitlements: scope.access.entitlements,
+        // With everything, the token names nothing in particular: the customer's access at
+        // the moment of use decides.
+        views: if scope.everything {
+            Vec::new()
+        } else {
+            scope.access.views
+        },
+        entitlements: if scope.everything {
+            Vec::new()
+        } else {
+            scope.access.entitlements
+        },
         created_by_user_id: row.user_id.clone(),
     };
     state
@@ -345,6 +355,7 @@ pub fn answer(
                         | VerifyError::NotPending(
                             assent_otp::challenge::ChallengeState::Locked
                                 | assent_otp::challenge::ChallengeState::Failed
+                                | assent_otp::challenge::ChallengeState::Expired
                         )
                 );
                 if dead && consents::transition(conn, consent_id, "INITIATED", "REJECTED", now)? {
@@ -396,7 +407,9 @@ pub fn revoke(
             return Ok(RevokeOutcome::NotRevocable(current.as_str().to_owned()));
         };
         if !consents::transition(conn, consent_id, status.as_str(), next.as_str(), now)? {
-            return Ok(RevokeOutcome::NotRevocable(row.status));
+            // Changed meanwhile (revoked in parallel, or swept): say what it is now.
+            let status_now = consents::find(conn, consent_id)?.map_or(row.status, |r| r.status);
+            return Ok(RevokeOutcome::NotRevocable(status_now));
         }
         record(
             conn,
@@ -436,7 +449,7 @@ pub struct ConsentUse {
 /// Why a consent JWT was refused (all answer 401).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsentRefusal {
-    /// No such consent, or not ACCEPTED/VALID (revoked, rejected, expired, not yet answered).
+    /// No such consent, or not ACCEPTED (revoked, rejected, expired, not yet answered).
     NotUsable,
     /// Before `valid_from` or past expiry.
     OutsideValidity,

@@ -193,18 +193,28 @@ pub async fn list_views(
     let views = caller
         .run(&state, move |_, conn, caller| {
             access::existing_account(conn, &bank_id, &account_id).map_err(access_error)?;
-            // A consent reaches only the accounts whose views it names.
+            // Through a consent, only the views it names that the customer still holds count,
+            // never the customer's standing as a holder.
             if let Some(scope) = caller.consent.as_ref().filter(|s| !s.everything) {
-                let named = scope
-                    .access
-                    .views
-                    .iter()
-                    .any(|v| v.bank_id == bank_id && v.account_id == account_id);
-                if !named {
+                let held = accounts::views_held(conn, &bank_id, &account_id, &caller.user.user_id)?;
+                let reached: Vec<View> = held
+                    .into_iter()
+                    .filter(|v| {
+                        scope.access.views.iter().any(|named| {
+                            named.bank_id == bank_id
+                                && named.account_id == account_id
+                                && named.view_id == v.view_id
+                        })
+                    })
+                    .collect();
+                let actor = assent_view_permissions::access::Actor {
+                    is_holder: false,
+                    views: &reached,
+                };
+                if !assent_view_permissions::access::delegates_anything(&actor) {
                     return Err(ObpError::new(StatusCode::FORBIDDEN, NO_OWNER_ACCESS));
                 }
-            }
-            if !access::may_list_views(conn, &bank_id, &account_id, &caller.user.user_id)? {
+            } else if !access::may_list_views(conn, &bank_id, &account_id, &caller.user.user_id)? {
                 return Err(ObpError::new(StatusCode::FORBIDDEN, NO_OWNER_ACCESS));
             }
             let mut views: Vec<Value> = system_views().iter().map(view_json).collect();
@@ -720,6 +730,7 @@ pub async fn my_access(
 ) -> Result<HttpResponse, ObpError> {
     let listed = caller
         .run(&state, |_, conn, caller| {
+            super::auth::customer_only(&caller)?;
             access_list(conn, &caller.user.user_id)
         })
         .await?;

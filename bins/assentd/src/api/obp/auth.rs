@@ -201,6 +201,18 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ObpError> {
     })
 }
 
+/// Refuses a third party acting on a consent: for the customer's own records (their
+/// sessions, requests, apps, consents), which a consent does not reach.
+pub fn customer_only(caller: &SignedIn) -> Result<(), ObpError> {
+    if caller.consent.is_some() {
+        return Err(ObpError::new(
+            actix_web::http::StatusCode::FORBIDDEN,
+            CONSENT_READ_ONLY,
+        ));
+    }
+    Ok(())
+}
+
 /// One way to be allowed: a system-wide role, or a bank-level role at one bank.
 #[derive(Debug, Clone, Copy)]
 pub enum Need<'a> {

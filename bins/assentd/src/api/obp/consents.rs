@@ -1,10 +1,9 @@
 //! Consents (OBP): a customer lets a third-party app act on their behalf within a scope and a
 //! time they choose, confirms it with a one-time code, and can revoke it at any moment.
 
-use super::auth::Authenticated;
+use super::auth::{Authenticated, customer_only};
 use super::errors::*;
 use super::users::ErrorJson;
-use crate::services::auth::SignedIn;
 use crate::services::consents::{
     self, AnswerOutcome, CreateRefusal, RevokeOutcome, ScaMethod, effective_status,
 };
@@ -72,11 +71,19 @@ fn status_now(row: &ConsentRow, at: OffsetDateTime) -> String {
         .unwrap_or_else(|| row.status.clone())
 }
 
-fn only_the_customer(caller: &SignedIn) -> Result<(), ObpError> {
-    if caller.consent.is_some() {
-        return Err(ObpError::new(StatusCode::FORBIDDEN, CONSENT_READ_ONLY));
+/// 404 OBP-30001 unless the bank exists: a caller learns nothing about consents at a bank
+/// that is not there.
+fn existing_bank(
+    conn: &mut assent_repository::DbConnection,
+    bank_id: &str,
+) -> Result<(), ObpError> {
+    let known = assent_identity::bank::is_valid_bank_id(bank_id)
+        && assent_repository::banks::find(conn, bank_id)?.is_some();
+    if known {
+        Ok(())
+    } else {
+        Err(ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND))
     }
-    Ok(())
 }
 
 fn create_refusal(refusal: CreateRefusal) -> ObpError {
@@ -172,7 +179,7 @@ pub async fn create_consent(
     let consumer_id = body.consumer_id;
     let created = caller
         .run(&state, move |state, conn, caller| {
-            only_the_customer(&caller)?;
+            customer_only(&caller)?;
             let session_consumer = caller.consumer.map(|c| c.consumer_id);
             consents::create(
                 state,
@@ -245,7 +252,7 @@ pub async fn answer_consent_challenge(
     let code = body.into_inner().answer;
     let outcome = caller
         .run(&state, move |state, conn, caller| {
-            only_the_customer(&caller)?;
+            customer_only(&caller)?;
             let outcome = consents::answer(
                 state,
                 conn,
@@ -320,7 +327,8 @@ pub async fn my_consents(
     let bank_id = bank_id.into_inner();
     let listed = caller
         .run(&state, move |state, conn, caller| {
-            only_the_customer(&caller)?;
+            customer_only(&caller)?;
+            existing_bank(conn, &bank_id)?;
             let at = now();
             let rows =
                 assent_repository::consents::list_for_user(conn, &caller.user.user_id, &bank_id)?;
@@ -346,7 +354,8 @@ async fn revoke_for_caller(
 ) -> Result<HttpResponse, ObpError> {
     let revoked = caller
         .run(&state, move |state, conn, caller| {
-            only_the_customer(&caller)?;
+            customer_only(&caller)?;
+            existing_bank(conn, &bank_id)?;
             match consents::revoke(conn, &caller.user.user_id, &bank_id, &consent_id, now())? {
                 RevokeOutcome::Revoked(row) => Ok(ConsentJson {
                     jwt: consents::jwt_of(state, &row)?,
@@ -423,7 +432,7 @@ pub async fn consent_details(
     let consent_id = consent_id.into_inner();
     let found = caller
         .run(&state, move |state, conn, caller| {
-            only_the_customer(&caller)?;
+            customer_only(&caller)?;
             let row = assent_repository::consents::find(conn, &consent_id)?
                 .filter(|r| r.user_id == caller.user.user_id)
                 .ok_or_else(|| ObpError::new(StatusCode::NOT_FOUND, CONSENT_NOT_FOUND))?;

@@ -266,6 +266,7 @@ pub async fn my_consumers(
 ) -> Result<HttpResponse, ObpError> {
     let list = caller
         .run(&state, |_, conn, caller| {
+            super::auth::customer_only(&caller)?;
             consumers::list(conn, Some(&caller.user.user_id)).map_err(|e| ObpError::internal(&e))
         })
         .await?;

@@ -129,6 +129,7 @@ pub async fn my_entitlement_requests(
 ) -> Result<HttpResponse, ObpError> {
     let rows = caller
         .run(&state, |_, conn, caller| {
+            super::auth::customer_only(&caller)?;
             entitlements::list_requests(conn, Some(&caller.user.user_id))
                 .map_err(|e| ObpError::internal(&e))
         })

@@ -142,8 +142,7 @@ pub const CONSENT_MAX_TTL: &str = "OBP-35020: You exceeded max value of time to 
 pub const CONSENT_NOT_FOUND: &str = "OBP-35001: Consent not found by CONSENT_ID.";
 pub const CONSENT_ALREADY_REVOKED: &str = "OBP-35012: Consent is already revoked.";
 pub const CONSENT_STATUS_FIXED: &str = "OBP-35025: The Consent's status cannot be updated.";
-pub const CONSENT_VALID_FROM: &str =
-    "OBP-35043: valid_from must be an RFC 3339 time, not more than a minute in the past.";
+pub const CONSENT_VALID_FROM: &str = "OBP-35043: valid_from must be an RFC 3339 time, not more than a minute in the past nor further ahead than the maximum time to live.";
 pub const CONSENT_NEEDS_CONSUMER: &str =
     "OBP-35044: Give consumer_id: the current session was not started through a consumer.";
 pub const CONSENT_EMPTY_SCOPE: &str =

@@ -76,6 +76,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ObpError> {
     let listed = caller
         .run(&state, |_, conn, caller| {
+            super::auth::customer_only(&caller)?;
             let at = now();
             let current = caller.session.map(|s| s.session_id.as_str().to_owned());
             let rows = sessions::list_live_for_user(conn, &caller.user.user_id, at)?;

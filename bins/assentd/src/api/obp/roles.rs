@@ -261,6 +261,7 @@ pub async fn my_entitlements(
 ) -> Result<HttpResponse, ObpError> {
     let rows = caller
         .run(&state, |_, conn, caller| {
+            super::auth::customer_only(&caller)?;
             entitlements::list_for_user(conn, &caller.user.user_id)
                 .map_err(|e| ObpError::internal(&e))
         })
