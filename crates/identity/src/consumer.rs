@@ -69,8 +69,7 @@ impl SecretHasher {
         mac.update(label.as_bytes());
         mac.update(&[0]);
         mac.update(secret.expose().as_bytes());
-        let digest = mac.finalize().into_bytes();
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(mac.finalize().into_bytes())
     }
 }
 

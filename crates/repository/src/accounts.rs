@@ -3,6 +3,7 @@
 //! serialises concurrent changes to the same account (a row lock on PostgreSQL, the write lock
 //! on SQLite), so rules that count (the last owner) hold, and it tells caches what changed.
 
+use crate::connection::on_backend;
 use crate::schema::{account_access, account_holders, accounts, custom_views};
 use crate::{DbConnection, RepoError, insert_unless_conflict, to_micros};
 use assent_view_permissions::permission::PermissionSet;
@@ -362,7 +363,8 @@ pub struct Grant {
 
 /// Every view `user_id` holds, on every account, by bank, account and view.
 pub fn grants_of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<Grant>, RepoError> {
-    Ok(account_access::table
+    // Read on every `GET /users/current`: on the backend's own connection (see `on_backend!`).
+    Ok(on_backend!(conn, |conn| account_access::table
         .filter(account_access::user_id.eq(user_id))
         .order((
             account_access::bank_id.asc(),
@@ -375,7 +377,7 @@ pub fn grants_of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<Gran
             account_access::view_id,
             account_access::is_system,
         ))
-        .load(conn)?)
+        .load(conn))?)
 }
 
 /// The accounts `user_id` holds, as `(bank_id, account_id)`.

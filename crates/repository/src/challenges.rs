@@ -49,7 +49,7 @@ pub struct ChallengeRow {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 fn corrupt(reason: &str) -> RepoError {

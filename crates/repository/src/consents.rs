@@ -1,7 +1,10 @@
 //! Consents. A status changes only by a conditional update from the status that was read, so
 //! parallel answers or revocations make one transition.
 
-use crate::schema::consents;
+use crate::connection::on_backend;
+use crate::schema::{consents, consumers, user_locks, users};
+use crate::sessions::{ConsumerGate, ConsumerGateRow};
+use crate::users::UserRow;
 use crate::{DbConnection, RepoError, to_micros};
 use diesel::prelude::*;
 use time::OffsetDateTime;
@@ -48,11 +51,78 @@ pub fn insert(conn: &mut DbConnection, row: &ConsentRow) -> Result<(), RepoError
 
 /// A consent by id.
 pub fn find(conn: &mut DbConnection, consent_id: &str) -> Result<Option<ConsentRow>, RepoError> {
-    Ok(consents::table
+    // Read on every request made with a consent: on the backend's own connection.
+    Ok(on_backend!(conn, |conn| consents::table
         .find(consent_id)
         .select(ConsentRow::as_select())
         .get_result(conn)
-        .optional()?)
+        .optional())?)
+}
+
+/// What checking a consent JWT needs, read in one primary-key query.
+#[derive(Debug, Clone)]
+pub struct ConsentView {
+    /// The consent.
+    pub consent: ConsentRow,
+    /// The user who gave it.
+    pub user: UserRow,
+    /// Whether an administrator has locked that user.
+    pub user_locked: bool,
+    /// The consent's consumer (its gate and the keyed hash of its key), if it still exists.
+    pub consumer: Option<(ConsumerGate, String)>,
+}
+
+/// The consent, its user, the user's administrative lock and the consent's consumer.
+pub fn find_for_use(
+    conn: &mut DbConnection,
+    consent_id: &str,
+) -> Result<Option<ConsentView>, RepoError> {
+    // Read on every request made with a consent: on the backend's own connection.
+    let found = on_backend!(conn, |conn| consents::table
+        .inner_join(users::table.on(users::user_id.eq(consents::user_id)))
+        .left_join(user_locks::table.on(user_locks::user_id.eq(consents::user_id)))
+        .left_join(consumers::table.on(consumers::consumer_id.eq(consents::consumer_id)))
+        .filter(consents::consent_id.eq(consent_id))
+        .select((
+            ConsentRow::as_select(),
+            UserRow::as_select(),
+            user_locks::user_id.nullable(),
+            (
+                (
+                    consumers::consumer_id,
+                    consumers::enabled,
+                    consumers::per_second_call_limit,
+                    consumers::per_minute_call_limit,
+                    consumers::per_hour_call_limit,
+                    consumers::per_day_call_limit,
+                    consumers::per_week_call_limit,
+                    consumers::per_month_call_limit,
+                ),
+                consumers::key_hash,
+            )
+                .nullable(),
+        ))
+        .get_result::<(
+            ConsentRow,
+            UserRow,
+            Option<String>,
+            Option<(ConsumerGateRow, String)>,
+        )>(conn)
+        .optional())?;
+    found
+        .map(|(consent, user, lock, consumer)| {
+            Ok(ConsentView {
+                consent,
+                user,
+                user_locked: lock.is_some(),
+                consumer: consumer
+                    .map(|(gate, key_hash)| {
+                        Ok::<_, RepoError>((ConsumerGate::try_from(gate)?, key_hash))
+                    })
+                    .transpose()?,
+            })
+        })
+        .transpose()
 }
 
 /// A user's consents at a bank, newest first.

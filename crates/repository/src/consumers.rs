@@ -1,5 +1,6 @@
 //! API consumers. Keys are stored only as keyed hashes.
 
+use crate::connection::on_backend;
 use crate::schema::consumers;
 use crate::{DbConnection, RepoError, to_micros};
 use assent_identity::consumer::Consumer;
@@ -121,13 +122,14 @@ pub fn find_by_key_hash(
     conn: &mut DbConnection,
     key_hash: &str,
 ) -> Result<Option<Consumer>, RepoError> {
-    consumers::table
+    // Read on every request made with a consent: on the backend's own connection.
+    on_backend!(conn, |conn| consumers::table
         .filter(consumers::key_hash.eq(key_hash))
         .select(ConsumerRow::as_select())
         .get_result(conn)
-        .optional()?
-        .map(Consumer::try_from)
-        .transpose()
+        .optional())?
+    .map(Consumer::try_from)
+    .transpose()
 }
 
 /// Enables or disables a consumer; false if there is no such consumer.

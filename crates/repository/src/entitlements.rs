@@ -1,5 +1,6 @@
 //! Entitlements: roles granted to users, system-wide or at one bank.
 
+use crate::connection::on_backend;
 use crate::schema::entitlements;
 use crate::{DbConnection, RepoError, to_micros};
 use diesel::prelude::*;
@@ -64,14 +65,15 @@ pub fn list_for_user(
     conn: &mut DbConnection,
     user_id: &str,
 ) -> Result<Vec<EntitlementRow>, RepoError> {
-    Ok(entitlements::table
+    // Read on every `GET /users/current`: on the backend's own connection (see `on_backend!`).
+    Ok(on_backend!(conn, |conn| entitlements::table
         .filter(entitlements::user_id.eq(user_id))
         .order((
             entitlements::created_at.asc(),
             entitlements::entitlement_id.asc(),
         ))
         .select(EntitlementRow::as_select())
-        .load(conn)?)
+        .load(conn))?)
 }
 
 /// Whether the user holds any of `role_names`, system-wide (`bank_id` `None`) or at that bank.

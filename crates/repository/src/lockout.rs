@@ -2,6 +2,7 @@
 //! Every change is one conditional statement, so parallel logins on other replicas never lose
 //! a failure or unlock an account by accident.
 
+use crate::connection::on_backend;
 use crate::schema::{login_attempts, user_locks};
 use crate::{DbConnection, RepoError, from_micros, to_micros};
 use assent_identity::lockout::LoginHistory;
@@ -52,11 +53,12 @@ pub fn admin_lock(
     conn: &mut DbConnection,
     user_id: &str,
 ) -> Result<Option<UserLockRow>, RepoError> {
-    Ok(user_locks::table
+    // Read on every request made with a consent: on the backend's own connection.
+    Ok(on_backend!(conn, |conn| user_locks::table
         .find(user_id)
         .select(UserLockRow::as_select())
         .get_result(conn)
-        .optional()?)
+        .optional())?)
 }
 
 /// Everything the lockout rule needs about a username (and its user, if it exists).

@@ -1,5 +1,6 @@
 //! Sessions: the one sign-in state. Reads are one indexed query; writes are conditional.
 
+use crate::connection::on_backend;
 use crate::schema::{consumers, sessions, user_locks, users};
 use crate::users::UserRow;
 use crate::{DbConnection, RepoError, from_micros, to_micros};
@@ -117,7 +118,7 @@ pub struct ConsumerGate {
     pub call_limits: CallLimits,
 }
 
-type ConsumerGateRow = (String, bool, i64, i64, i64, i64, i64, i64);
+pub(crate) type ConsumerGateRow = (String, bool, i64, i64, i64, i64, i64, i64);
 
 impl TryFrom<ConsumerGateRow> for ConsumerGate {
     type Error = RepoError;
@@ -153,7 +154,7 @@ pub fn find_with_user(
     conn: &mut DbConnection,
     session_id: &str,
 ) -> Result<Option<SessionView>, RepoError> {
-    let found = sessions::table
+    let found = on_backend!(conn, |conn| sessions::table
         .inner_join(users::table)
         .left_join(consumers::table)
         .left_join(user_locks::table.on(user_locks::user_id.eq(sessions::user_id)))
@@ -177,7 +178,7 @@ pub fn find_with_user(
         // The key is the primary key, so no LIMIT is needed; without one the statement stays
         // in Diesel's prepared-statement cache (a bound LIMIT keeps it out, at ~3x the cost).
         .get_result::<(SessionRow, UserRow, Option<ConsumerGateRow>, Option<String>)>(conn)
-        .optional()?;
+        .optional())?;
     found
         .map(|(session, user, consumer, lock)| {
             Ok(SessionView {

@@ -1,5 +1,6 @@
 //! Users and their password hashes.
 
+use crate::connection::on_backend;
 use crate::schema::users;
 use crate::{DbConnection, RepoError, from_micros, to_micros};
 use assent_identity::{User, UserId};
@@ -133,11 +134,12 @@ pub fn find_by_username(
 
 /// The user with this id.
 pub fn find_by_id(conn: &mut DbConnection, user_id: &UserId) -> Result<Option<UserRow>, RepoError> {
-    Ok(users::table
+    // Read on every request made with a consent: on the backend's own connection.
+    Ok(on_backend!(conn, |conn| users::table
         .find(user_id.to_string())
         .select(UserRow::as_select())
         .get_result(conn)
-        .optional()?)
+        .optional())?)
 }
 
 /// How many users have this provider and username key (for tests and checks).

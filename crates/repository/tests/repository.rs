@@ -572,3 +572,69 @@ fn challenges_round_trip_and_verify_once() {
         );
     });
 }
+
+#[test]
+fn consents_are_read_for_use_with_their_user_lock_and_consumer() {
+    use assent_identity::rate_limit::CallLimits;
+    use assent_repository::{consents, lockout};
+    each_backend(|db, conn| {
+        let (felix, row) = user("felix");
+        users::insert(conn, &row).unwrap();
+        let consumer = Consumer {
+            call_limits: CallLimits([5, 100, -1, -1, -1, -1]),
+            ..Consumer::new(Uuid::new_v4(), "App".into())
+        };
+        consumers::insert(conn, &consumer, "hash-1", NOW).unwrap();
+        let consent = |consumer_id: String| consents::ConsentRow {
+            consent_id: Uuid::new_v4().to_string(),
+            user_id: felix.user_id.to_string(),
+            consumer_id,
+            bank_id: "bank.one".into(),
+            everything: true,
+            scope: r#"{"views":[],"entitlements":[]}"#.into(),
+            valid_from: assent_repository::to_micros(NOW),
+            expires_at: assent_repository::to_micros(NOW + Duration::hours(1)),
+            sca_method: "EMAIL".into(),
+            status: "ACCEPTED".into(),
+            challenge_id: Uuid::new_v4().to_string(),
+            created_at: assent_repository::to_micros(NOW),
+            status_changed_at: assent_repository::to_micros(NOW),
+        };
+        let given = consent(consumer.consumer_id.to_string());
+        consents::insert(conn, &given).unwrap();
+
+        let view = consents::find_for_use(conn, &given.consent_id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(view.consent, given, "{}", db.backend_name());
+        assert_eq!(view.user.user_id, felix.user_id.to_string());
+        assert!(!view.user_locked);
+        let (gate, key_hash) = view.consumer.unwrap();
+        assert_eq!(
+            (gate.consumer_id, gate.enabled, gate.call_limits),
+            (consumer.consumer_id, true, consumer.call_limits)
+        );
+        assert_eq!(key_hash, "hash-1");
+
+        lockout::lock(conn, &felix.user_id.to_string(), "lock_via_api", NOW).unwrap();
+        assert!(
+            consents::find_for_use(conn, &given.consent_id)
+                .unwrap()
+                .unwrap()
+                .user_locked
+        );
+
+        // A consent whose consumer no longer exists is still found, without a consumer.
+        let orphan = consent(Uuid::new_v4().to_string());
+        consents::insert(conn, &orphan).unwrap();
+        let view = consents::find_for_use(conn, &orphan.consent_id)
+            .unwrap()
+            .unwrap();
+        assert!(view.consumer.is_none());
+        assert!(
+            consents::find_for_use(conn, &Uuid::new_v4().to_string())
+                .unwrap()
+                .is_none()
+        );
+    });
+}

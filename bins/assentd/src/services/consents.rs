@@ -17,10 +17,11 @@ use assent_repository::consents::{self, ConsentRow};
 use assent_repository::sessions::ConsumerGate;
 use assent_repository::users::UserRow;
 use assent_repository::{
-    DbConnection, RepoError, accounts, banks, consumers, entitlements, from_micros, lockout,
-    to_micros, transaction, users,
+    DbConnection, RepoError, accounts, banks, consumers, entitlements, from_micros, to_micros,
+    transaction,
 };
 use serde_json::json;
+use subtle::ConstantTimeEq;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -468,7 +469,13 @@ pub fn check_use(
     consumer_key: &SecretString,
     now: OffsetDateTime,
 ) -> Result<Result<ConsentUse, ConsentRefusal>, RepoError> {
-    let Some(row) = consents::find(conn, &claims.jti)? else {
+    let Some(consents::ConsentView {
+        consent: row,
+        user,
+        user_locked,
+        consumer,
+    }) = consents::find_for_use(conn, &claims.jti)?
+    else {
         return Ok(Err(ConsentRefusal::NotUsable));
     };
     let status = ConsentStatus::parse(&row.status).unwrap_or(ConsentStatus::Rejected);
@@ -482,33 +489,23 @@ pub fn check_use(
     if validity.check(now).is_err() {
         return Ok(Err(ConsentRefusal::OutsideValidity));
     }
-    let hash = state.secret_hasher.hash(CONSUMER_KEY_LABEL, consumer_key);
-    let consumer = match consumers::find_by_key_hash(conn, &hash)? {
-        Some(c) if c.enabled && c.consumer_id.to_string() == row.consumer_id => c,
+    // The key must be the consent's consumer's (compared as keyed hashes, in constant time),
+    // and that consumer enabled.
+    let presented = state.secret_hasher.hash(CONSUMER_KEY_LABEL, consumer_key);
+    let consumer = match consumer {
+        Some((gate, key_hash))
+            if gate.enabled && bool::from(presented.as_bytes().ct_eq(key_hash.as_bytes())) =>
+        {
+            gate
+        }
         _ => return Ok(Err(ConsentRefusal::WrongConsumer)),
     };
-    let Some(user) = users::find_by_id(
-        conn,
-        &assent_identity::UserId(Uuid::parse_str(&row.user_id).map_err(|e| {
-            RepoError::CorruptRow {
-                table: "consents",
-                reason: e.to_string(),
-            }
-        })?),
-    )?
-    else {
-        return Ok(Err(ConsentRefusal::NotUsable));
-    };
-    if lockout::admin_lock(conn, &user.user_id)?.is_some() {
+    if user_locked {
         return Ok(Err(ConsentRefusal::UserLocked));
     }
     Ok(Ok(ConsentUse {
         user,
-        consumer: ConsumerGate {
-            consumer_id: consumer.consumer_id,
-            enabled: consumer.enabled,
-            call_limits: consumer.call_limits,
-        },
+        consumer,
         scope: scope_of(&row)?,
         consent_id: row.consent_id,
     }))
