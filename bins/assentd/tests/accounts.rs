@@ -542,3 +542,53 @@ async fn refresh_gives_holders_their_default_access_back() {
         assert!(message(&body).starts_with("OBP-20005"));
     }
 }
+
+#[actix_web::test]
+async fn parallel_partial_updates_of_a_custom_view_keep_every_change() {
+    for app in apps() {
+        add_bank(&app);
+        let svc = app.service().await;
+        let p = people(&app, &svc, &["holder"]).await;
+        let holder = &p[0];
+        send(&svc, create_account(&holder.token, &holder.id)).await;
+        let (status, _, body) = send(
+            &svc,
+            authed(TestRequest::post().uri(&at("/views")), &holder.token).set_json(json!({
+                "name": "_shared", "description": "before", "which_alias_to_use": "private",
+                "allowed_actions": ["can_see_bank_account_balance"],
+                "can_grant_access_to_custom_views": false,
+                "can_revoke_access_to_custom_views": false,
+            })),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        // Half change the description, half the alias; each sends only its own field.
+        let requests = (0..16).map(|i| {
+            let change = if i % 2 == 0 {
+                json!({ "description": "after" })
+            } else {
+                json!({ "which_alias_to_use": "public" })
+            };
+            send(
+                &svc,
+                authed(TestRequest::put().uri(&at("/views/_shared")), &holder.token)
+                    .set_json(change),
+            )
+        });
+        for (status, _, body) in futures_util::future::join_all(requests).await {
+            assert_eq!(status, 200, "{body}");
+        }
+        let mut conn = app.state.pool.get().unwrap();
+        let stored = accounts::custom_view(&mut conn, BANK, ACCOUNT, "_shared")
+            .unwrap()
+            .unwrap()
+            .view()
+            .unwrap();
+        assert_eq!(
+            (stored.description.as_str(), stored.alias.as_str()),
+            ("after", "public"),
+            "{}: no update lost another's field",
+            app.backend()
+        );
+    }
+}

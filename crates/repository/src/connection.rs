@@ -279,6 +279,11 @@ pub fn transaction<T, E>(
 where
     E: From<RepoError> + From<diesel::result::Error> + RetryableError,
 {
+    if in_transaction(conn) {
+        // Nested: a savepoint, run once. A serialization failure dooms the whole outer
+        // transaction, so only the outermost level may run the work again.
+        return conn.transaction(|conn| work(conn));
+    }
     let mut attempt = 1;
     loop {
         let outcome = conn.transaction(|conn| {
@@ -297,6 +302,17 @@ where
             other => return other,
         }
     }
+}
+
+/// Whether a transaction is open on the connection.
+fn in_transaction(conn: &mut DbConnection) -> bool {
+    use diesel::connection::TransactionManager;
+    let depth =
+        <DbConnection as TransactionManager<DbConnection>>::transaction_manager_status_mut(conn)
+            .transaction_depth();
+    // A broken transaction manager reports an error: treat it as open, so nothing is retried
+    // on a connection in an unknown state.
+    !matches!(depth, Ok(None))
 }
 
 /// Errors that can say whether the transaction that raised them may succeed on a retry.

@@ -1,6 +1,6 @@
 //! A user's security-question answers, stored as Argon2id hashes of the normalised answer.
 
-use crate::schema::security_answers;
+use crate::schema::{security_answers, users};
 use crate::{DbConnection, RepoError, to_micros};
 use diesel::prelude::*;
 use time::OffsetDateTime;
@@ -13,6 +13,12 @@ pub fn replace(
     answers: &[(String, String)],
     now: OffsetDateTime,
 ) -> Result<(), RepoError> {
+    // Two replacements for one user must not interleave (on PostgreSQL the second would
+    // delete nothing it can see, then clash with the first's new rows): the user's row is
+    // locked first, by an update that changes nothing. SQLite's write lock already does this.
+    diesel::update(users::table.find(user_id))
+        .set(users::created_at.eq(users::created_at))
+        .execute(conn)?;
     diesel::delete(security_answers::table.filter(security_answers::user_id.eq(user_id)))
         .execute(conn)?;
     // One statement per row: batch inserts are not available across both backends.

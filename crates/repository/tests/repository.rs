@@ -256,6 +256,56 @@ fn a_failed_transaction_leaves_nothing_behind() {
     });
 }
 
+/// A conflict the test raises at will, retryable like a serialization failure.
+#[derive(Debug)]
+enum Conflicting {
+    Conflict,
+    Other,
+}
+
+impl From<RepoError> for Conflicting {
+    fn from(_: RepoError) -> Self {
+        Conflicting::Other
+    }
+}
+
+impl From<assent_repository::DieselError> for Conflicting {
+    fn from(_: assent_repository::DieselError) -> Self {
+        Conflicting::Other
+    }
+}
+
+impl assent_repository::RetryableError for Conflicting {
+    fn is_retryable(&self) -> bool {
+        matches!(self, Conflicting::Conflict)
+    }
+}
+
+#[test]
+fn only_the_outermost_transaction_retries() {
+    each_backend(|db, conn| {
+        let outer_runs = std::cell::Cell::new(0);
+        let inner_runs = std::cell::Cell::new(0);
+        let result: Result<(), Conflicting> = transaction(conn, |c| {
+            outer_runs.set(outer_runs.get() + 1);
+            transaction(c, |_| {
+                inner_runs.set(inner_runs.get() + 1);
+                Err(Conflicting::Conflict)
+            })
+        });
+        assert!(matches!(result, Err(Conflicting::Conflict)));
+        // Five attempts of the whole, each running the nested work once: not five of five.
+        assert_eq!(
+            (outer_runs.get(), inner_runs.get()),
+            (5, 5),
+            "{}",
+            db.backend_name()
+        );
+        // And the connection is usable afterwards, outside any transaction.
+        assert!(assent_repository::ping(conn).is_ok());
+    });
+}
+
 #[test]
 fn sqlite_connections_use_wal_foreign_keys_and_full_sync() {
     use diesel::prelude::*;
@@ -637,4 +687,46 @@ fn consents_are_read_for_use_with_their_user_lock_and_consumer() {
                 .is_none()
         );
     });
+}
+
+#[test]
+fn parallel_replacements_of_security_answers_never_mix_or_clash() {
+    use assent_repository::security_answers;
+    for db in TestDatabase::all() {
+        let pool = db.pool().unwrap();
+        let (felix, row) = user("felix");
+        users::insert(&mut pool.get().unwrap(), &row).unwrap();
+        let user_id = felix.user_id.to_string();
+        let backend = db.backend_name();
+        let sets: Vec<Vec<(String, String)>> = (0..12)
+            .map(|i| {
+                (0..3)
+                    .map(|q| (format!("q{}", (i + q) % 6), format!("hash-{i}-{q}")))
+                    .collect()
+            })
+            .collect();
+        std::thread::scope(|scope| {
+            for set in &sets {
+                let (pool, user_id) = (pool.clone(), user_id.clone());
+                scope.spawn(move || {
+                    let mut conn = pool.get().unwrap();
+                    transaction(&mut conn, |c| {
+                        security_answers::replace(c, &user_id, set, NOW)
+                    })
+                    .unwrap_or_else(|e| panic!("{backend}: {e}"));
+                });
+            }
+        });
+        let mut stored = security_answers::list(&mut pool.get().unwrap(), &user_id).unwrap();
+        stored.sort();
+        assert!(
+            sets.iter().any(|set| {
+                let mut set = set.clone();
+                set.sort();
+                set == stored
+            }),
+            "{}: one whole set, not a mix: {stored:?}",
+            db.backend_name()
+        );
+    }
 }

@@ -10,7 +10,7 @@ use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use assent_repository::accounts::{self, AccountRow, CustomViewRow};
-use assent_repository::{DbConnection, to_micros, users};
+use assent_repository::{DbConnection, to_micros, transaction, users};
 use assent_view_permissions::access::AccessRefusal;
 use assent_view_permissions::names;
 use assent_view_permissions::permission::{Permission, PermissionSet};
@@ -351,45 +351,67 @@ pub async fn update_custom_view(
             if names::is_system_view(&view_id) {
                 return Err(ObpError::bad_request(SYSTEM_VIEW_IMMUTABLE));
             }
-            let current = accounts::custom_view(conn, &bank_id, &account_id, &view_id)?
-                .ok_or_else(|| ObpError::bad_request(VIEW_NOT_FOUND))?
-                .view()?;
-            require_may_define(conn, &bank_id, &account_id, &caller.user.user_id, &current)?;
-            let view = CustomViewInput {
-                name: current.short_name.clone(),
-                description: body.description.unwrap_or(current.description),
-                metadata_view: body.metadata_view.unwrap_or(current.metadata_view),
-                is_public: body.is_public.unwrap_or(current.is_public),
-                alias: body
-                    .which_alias_to_use
-                    .unwrap_or_else(|| current.alias.as_str().to_owned()),
-                hide_metadata_if_alias_used: body
-                    .hide_metadata_if_alias_used
-                    .unwrap_or(current.hide_metadata_if_alias_used),
-                permissions: match &body.allowed_actions {
-                    Some(names) => permissions_of(names)?,
-                    None => current.permissions,
-                },
-                can_grant_custom_views: body
-                    .can_grant_access_to_custom_views
-                    .unwrap_or(current.can_grant.custom_views),
-                can_revoke_custom_views: body
-                    .can_revoke_access_to_custom_views
-                    .unwrap_or(current.can_revoke.custom_views),
-            }
-            .into_view()
-            .map_err(custom_view_error)?;
-            require_may_define(conn, &bank_id, &account_id, &caller.user.user_id, &view)?;
-            let row = CustomViewRow::new(&bank_id, &account_id, &view, now());
-            if !access::save_custom_view(conn, &row, true, &caller.user.user_id, now())
-                .map_err(access_error)?
-            {
-                return Err(ObpError::bad_request(VIEW_NOT_FOUND));
-            }
+            let caller_id = caller.user.user_id.clone();
+            // Read, merge and write under the account's lock: two partial updates at once
+            // never drop each other's fields, and the caller's rights are judged on what is
+            // stored when the change is made.
+            let view = transaction(conn, |conn| {
+                accounts::lock_access(conn, &bank_id, &account_id)?;
+                Ok::<_, assent_repository::RepoError>(merged_custom_view(
+                    conn,
+                    (&bank_id, &account_id, &view_id),
+                    &caller_id,
+                    &body,
+                ))
+            })??;
             Ok(view_json(&view))
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// The stored custom view with `body`'s fields applied and saved; call under the account's lock.
+fn merged_custom_view(
+    conn: &mut DbConnection,
+    (bank_id, account_id, view_id): (&str, &str, &str),
+    caller_id: &str,
+    body: &CustomViewJson,
+) -> Result<View, ObpError> {
+    let current = accounts::custom_view(conn, bank_id, account_id, view_id)?
+        .ok_or_else(|| ObpError::bad_request(VIEW_NOT_FOUND))?
+        .view()?;
+    require_may_define(conn, bank_id, account_id, caller_id, &current)?;
+    let view = CustomViewInput {
+        name: current.short_name.clone(),
+        description: body.description.clone().unwrap_or(current.description),
+        metadata_view: body.metadata_view.clone().unwrap_or(current.metadata_view),
+        is_public: body.is_public.unwrap_or(current.is_public),
+        alias: body
+            .which_alias_to_use
+            .clone()
+            .unwrap_or_else(|| current.alias.as_str().to_owned()),
+        hide_metadata_if_alias_used: body
+            .hide_metadata_if_alias_used
+            .unwrap_or(current.hide_metadata_if_alias_used),
+        permissions: match &body.allowed_actions {
+            Some(names) => permissions_of(names)?,
+            None => current.permissions,
+        },
+        can_grant_custom_views: body
+            .can_grant_access_to_custom_views
+            .unwrap_or(current.can_grant.custom_views),
+        can_revoke_custom_views: body
+            .can_revoke_access_to_custom_views
+            .unwrap_or(current.can_revoke.custom_views),
+    }
+    .into_view()
+    .map_err(custom_view_error)?;
+    require_may_define(conn, bank_id, account_id, caller_id, &view)?;
+    let row = CustomViewRow::new(bank_id, account_id, &view, now());
+    if !access::save_custom_view(conn, &row, true, caller_id, now()).map_err(access_error)? {
+        return Err(ObpError::bad_request(VIEW_NOT_FOUND));
+    }
+    Ok(view)
 }
 
 /// Delete Custom View, and every grant of it.
