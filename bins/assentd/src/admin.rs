@@ -67,6 +67,8 @@ pub fn run(config: Config, command: AdminCommand) -> Result<(), StartError> {
         } => grant_role(&state, &username, &role, bank_id.as_deref()),
         AdminCommand::CreateConsumer { name } => create_consumer(&state, &name),
         AdminCommand::CreateSystemKey { name } => create_system_key(&state, &name),
+        AdminCommand::ListSystemKeys => list_system_keys(&state),
+        AdminCommand::RevokeSystemKey { key_id } => revoke_system_key(&state, &key_id),
     }
 }
 
@@ -129,7 +131,44 @@ fn create_system_key(state: &AppState, name: &str) -> Result<(), StartError> {
             serde_json::json!({ "key_id": key_id, "name": name }),
         )
     })?;
-    print_json(&serde_json::json!({ "key": key.expose() }))
+    print_json(&serde_json::json!({ "key_id": key_id, "key": key.expose() }))
+}
+
+fn list_system_keys(state: &AppState) -> Result<(), StartError> {
+    let mut conn = state.pool.get()?;
+    let keys: Vec<serde_json::Value> = system_keys::list(&mut conn)?
+        .into_iter()
+        .map(|(key_id, name, created_at)| {
+            serde_json::json!({
+                "key_id": key_id,
+                "name": name,
+                "created_at": crate::api::obp::timestamp(created_at),
+            })
+        })
+        .collect();
+    print_json(&serde_json::Value::Array(keys))
+}
+
+fn revoke_system_key(state: &AppState, key_id: &str) -> Result<(), StartError> {
+    let at = now();
+    let mut conn = state.pool.get()?;
+    let revoked = transaction(&mut conn, |conn| {
+        let revoked = system_keys::delete(conn, key_id)?;
+        if revoked {
+            record(
+                conn,
+                at,
+                "system_key.revoked",
+                None,
+                serde_json::json!({ "key_id": key_id }),
+            )?;
+        }
+        Ok::<_, assent_repository::RepoError>(revoked)
+    })?;
+    if !revoked {
+        return Err(StartError::Other(format!("no system key {key_id:?}")));
+    }
+    print_json(&serde_json::json!({ "key_id": key_id, "revoked": true }))
 }
 
 fn create_consumer(state: &AppState, name: &str) -> Result<(), StartError> {

@@ -66,10 +66,17 @@ pub enum AdminCommand {
         name: String,
     },
     /// Create an API key for a trusted system caller (Apiture `/system/...` endpoints);
-    /// prints {"key"}. The key is shown only once and stored hashed.
+    /// prints {"key_id", "key"}. The key is shown only once and stored hashed.
     CreateSystemKey {
         #[arg(long)]
         name: String,
+    },
+    /// List the system keys; prints [{"key_id", "name", "created_at"}] (never the keys).
+    ListSystemKeys,
+    /// Revoke a system key: it stops working on the next request; prints {"key_id", "revoked"}.
+    RevokeSystemKey {
+        #[arg(long)]
+        key_id: String,
     },
 }
 

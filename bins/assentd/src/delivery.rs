@@ -271,13 +271,31 @@ impl CodeSender for SmtpSender {
                 .header(ContentType::TEXT_PLAIN)
                 .body(message.text())
                 .map_err(|e| DeliveryError::Failed(e.to_string()))?;
-            self.transport
-                .send(email)
-                .await
-                .map(|_| ())
-                .map_err(|e| DeliveryError::Failed(format!("SMTP: {e}")))
+            self.transport.send(email).await.map(|_| ()).map_err(|e| {
+                // A relay's refusal often quotes the recipient; the log gets it masked.
+                let reason = without_address(&e.to_string(), message.destination);
+                DeliveryError::Failed(format!("SMTP: {reason}"))
+            })
         })
     }
+}
+
+/// `text` with every occurrence of `address` (in any letter case) replaced by its masked form.
+fn without_address(text: &str, address: &str) -> String {
+    if address.is_empty() {
+        return text.to_owned();
+    }
+    let masked = assent_otp::masking::mask_email(address).unwrap_or_else(|_| "<recipient>".into());
+    let (haystack, needle) = (text.to_ascii_lowercase(), address.to_ascii_lowercase());
+    let mut out = String::with_capacity(text.len());
+    let mut rest = 0;
+    for (at, _) in haystack.match_indices(&needle) {
+        out.push_str(&text[rest..at]);
+        out.push_str(&masked);
+        rest = at + needle.len();
+    }
+    out.push_str(&text[rest..]);
+    out
 }
 
 /// A JSON POST (the `file` adapter's line, plus `text`) to an SMS or voice gateway.
@@ -430,6 +448,24 @@ impl Delivery {
 mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn smtp_refusals_reach_the_log_without_the_recipient() {
+        let reason = "permanent error (550): 5.1.1 <Sowmya.R@Example.com>: Recipient \
+                      address rejected; sowmya.r@example.com unknown";
+        let cleaned = without_address(reason, "sowmya.r@example.com");
+        assert!(
+            !cleaned.to_ascii_lowercase().contains("sowmya.r@"),
+            "{cleaned}"
+        );
+        assert_eq!(
+            cleaned.matches("sowXXXXX@example.com").count(),
+            2,
+            "{cleaned}"
+        );
+        assert!(cleaned.starts_with("permanent error (550): 5.1.1 <"));
+        assert_eq!(without_address("timed out", "a@example.com"), "timed out");
+    }
 
     /// Log lines written while `f` runs.
     fn logs_of(f: impl FnOnce()) -> String {

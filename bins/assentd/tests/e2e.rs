@@ -238,9 +238,23 @@ fn admin_commands_print_json_and_fail_clearly() {
     assert_eq!(system_key.len(), 40, "{system}");
     assert_eq!(
         system.as_object().unwrap().len(),
-        1,
-        "only the key: {system}"
+        2,
+        "the key and its id: {system}"
     );
+    let key_id = system["key_id"].as_str().unwrap();
+    let listed = run_json(assentd(&dir.0).args(["admin", "list-system-keys"]));
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["key_id"], key_id);
+    assert_eq!(listed[0]["name"], "web");
+    assert!(
+        !listed.to_string().contains(system_key),
+        "a listing never shows a key"
+    );
+    let revoked =
+        run_json(assentd(&dir.0).args(["admin", "revoke-system-key", "--key-id", key_id]));
+    assert_eq!(revoked["revoked"], true);
+    let listed = run_json(assentd(&dir.0).args(["admin", "list-system-keys"]));
+    assert_eq!(listed, serde_json::json!([]));
     let grant = run_json(assentd(&dir.0).args([
         "admin",
         "grant-role",
@@ -334,6 +348,10 @@ fn admin_commands_print_json_and_fail_clearly() {
         (
             vec!["admin", "create-system-key", "--name", ""],
             "system key name",
+        ),
+        (
+            vec!["admin", "revoke-system-key", "--key-id", "no-such-key"],
+            "no system key",
         ),
         (
             vec![

@@ -278,6 +278,17 @@ async fn every_malformed_request_is_a_400_problem() {
             assert_eq!(status, 401, "{bad_key:?}");
             assert_problem(status, &headers, &body);
         }
+        // A revoked key stops working on the next request.
+        {
+            let mut conn = app.state.pool.get().unwrap();
+            for (key_id, _, _) in system_keys::list(&mut conn).unwrap() {
+                assert!(system_keys::delete(&mut conn, &key_id).unwrap());
+            }
+        }
+        let (status, headers, body) =
+            send(&svc, terminate_body(&key, json!({ "sessionId": "s" }))).await;
+        assert_eq!(status, 401, "{}", app.backend());
+        assert_problem(status, &headers, &body);
     }
 }
 

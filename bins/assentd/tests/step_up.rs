@@ -348,6 +348,15 @@ async fn authenticator_and_security_question_factors() {
         .await;
         assert_eq!(status, 422, "a TOTP code is accepted once: {body}");
         assert_eq!(body["attributes"]["remainingAttempts"], 4);
+        let audited_wrong = |id: &str| {
+            let mut conn = app.state.pool.get().unwrap();
+            assent_repository::audit::list_by_kind(&mut conn, "otp.wrong_answer")
+                .unwrap()
+                .iter()
+                .filter(|e| e.detail.contains(id))
+                .count()
+        };
+        assert_eq!(audited_wrong(&again), 1, "a replayed app code is audited");
 
         // Security questions.
         let (challenge, required) = open(&app, &user_id);
@@ -391,6 +400,7 @@ async fn authenticator_and_security_question_factors() {
         .await;
         assert_eq!(status, 422, "{body}");
         assert_eq!(body["attributes"]["remainingAttempts"], 4);
+        assert_eq!(audited_wrong(&challenge), 1, "a wrong answer is audited");
         let (status, _, body) = send(
             &svc,
             verify(&challenge, "securityQuestions", &key, reply(true)),

@@ -418,6 +418,20 @@ async fn parallel_wrong_answers_lock_the_flow_after_five() {
             "{}: four wrong answers counted, the fifth locks, the rest find it locked",
             app.backend()
         );
+        // The guessing is in the audit trail: five wrong answers, one lock, never the answers.
+        {
+            let mut conn = app.state.pool.get().unwrap();
+            let wrong =
+                assent_repository::audit::list_by_kind(&mut conn, "otp.wrong_answer").unwrap();
+            let locks = assent_repository::audit::list_by_kind(&mut conn, "otp.locked").unwrap();
+            assert_eq!((wrong.len(), locks.len()), (5, 1), "{}", app.backend());
+            assert!(
+                locks[0].detail.contains(&service_key),
+                "{}",
+                locks[0].detail
+            );
+            assert!(wrong.iter().all(|e| !e.detail.contains(&wrong_code(&code))));
+        }
         let (status, _, reply) = send(
             &svc,
             post(

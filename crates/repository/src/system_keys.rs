@@ -35,3 +35,20 @@ pub fn find_by_hash(
         .get_result(conn)
         .optional()?)
 }
+
+/// Every key's `(key_id, name, created_at)`, oldest first (never the hashes).
+pub fn list(conn: &mut DbConnection) -> Result<Vec<(String, String, i64)>, RepoError> {
+    Ok(system_keys::table
+        .select((
+            system_keys::key_id,
+            system_keys::name,
+            system_keys::created_at,
+        ))
+        .order((system_keys::created_at.asc(), system_keys::key_id.asc()))
+        .load(conn)?)
+}
+
+/// Deletes a key: the next request that presents it is refused. `false` if there is none.
+pub fn delete(conn: &mut DbConnection, key_id: &str) -> Result<bool, RepoError> {
+    Ok(diesel::delete(system_keys::table.find(key_id)).execute(conn)? == 1)
+}

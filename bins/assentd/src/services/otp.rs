@@ -5,7 +5,7 @@
 //! step, so [`deliver_or_end`] ends the challenge when its code cannot be sent and no usable
 //! challenge is left behind.
 
-use super::Internal;
+use super::{Internal, record};
 use crate::delivery::{Channel, OutgoingCode};
 use crate::state::AppState;
 use assent_identity::secret::SecretString;
@@ -334,11 +334,35 @@ pub fn answer(
         saved = Some(challenge.clone());
         result
     })?;
+    if let Some(Err(VerifyError::WrongCode { attempts_left })) = &outcome {
+        record_wrong_answer(conn, now, &challenge, owner.as_deref(), *attempts_left)?;
+    }
     Ok(match (outcome, saved) {
         (Some(Ok(())), Some(challenge)) => Some(Answered::Verified(challenge)),
         (Some(Err(error)), _) => Some(Answered::Refused(error)),
         _ => None,
     })
+}
+
+/// Puts a wrong answer in the audit trail, and the lock when it was the last one allowed, so
+/// guessing shows up there (with the challenge, its purpose and its owner; never the answer).
+pub fn record_wrong_answer(
+    conn: &mut DbConnection,
+    now: OffsetDateTime,
+    challenge: &Challenge,
+    owner: Option<&str>,
+    attempts_left: u32,
+) -> Result<(), RepoError> {
+    let details = serde_json::json!({
+        "challenge_id": challenge.id.to_string(),
+        "purpose": challenge.purpose,
+        "attempts_left": attempts_left,
+    });
+    record(conn, now, "otp.wrong_answer", owner, details.clone())?;
+    if attempts_left == 0 {
+        record(conn, now, "otp.locked", owner, details)?;
+    }
+    Ok(())
 }
 
 /// Uses up a verified challenge for the operation it confirmed: issued for `purpose` to

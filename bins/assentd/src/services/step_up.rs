@@ -5,7 +5,7 @@
 //! wrong answer, on any factor, counts against the same limit. The retried operation redeems
 //! the verified challenge once, within five minutes.
 
-use super::otp::Destination;
+use super::otp::{self, Destination};
 use crate::delivery::Channel;
 use crate::state::AppState;
 use assent_identity::password::PasswordCheck;
@@ -250,13 +250,13 @@ pub fn verify_authenticator(
         return Ok(None);
     };
     // A challenge that can no longer be answered must not use up the app's current code.
-    match challenges::find(conn, challenge_id)? {
+    let challenge = match challenges::find(conn, challenge_id)? {
         None => return Ok(None),
         Some((challenge, _)) if challenge.state(now) != ChallengeState::Pending => {
             return Ok(Some(Err(VerifyError::NotPending(challenge.state(now)))));
         }
-        Some(_) => {}
-    }
+        Some((challenge, _)) => challenge,
+    };
     let Ok(bytes) = state.totp_sealer.open(&row.secret_sealed, user_id) else {
         return Err(RepoError::CorruptRow {
             table: "totp_authenticators",
@@ -275,7 +275,11 @@ pub fn verify_authenticator(
             totp::use_step(conn, user_id, step)?
         }
     };
-    challenges::update(conn, challenge_id, |c| c.verify_with(now, || right))
+    let outcome = challenges::update(conn, challenge_id, |c| c.verify_with(now, || right))?;
+    if let Some(Err(VerifyError::WrongCode { attempts_left })) = &outcome {
+        otp::record_wrong_answer(conn, now, &challenge, Some(user_id), *attempts_left)?;
+    }
+    Ok(outcome)
 }
 
 /// Whether `given` answers exactly the questions `asked`, every one right (Argon2id checks:

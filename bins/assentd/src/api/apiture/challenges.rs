@@ -299,9 +299,13 @@ pub async fn verify_factor(
                 }
                 let result = match (factor.kind, &code, answers_right) {
                     (FactorType::SecurityQuestions, _, Some(right)) => {
-                        assent_repository::challenges::update(conn, &id, |c| {
+                        let outcome = assent_repository::challenges::update(conn, &id, |c| {
                             c.verify_with(at, || right)
-                        })?
+                        })?;
+                        if let Some(Err(VerifyError::WrongCode { attempts_left })) = &outcome {
+                            otp::record_wrong_answer(conn, at, &challenge, Some(&owner), *attempts_left)?;
+                        }
+                        outcome
                     }
                     (FactorType::AuthenticatorToken, Some(code), _) => {
                         step_up::verify_authenticator(state, conn, &id, &owner, code.trim(), at)?
