@@ -73,6 +73,8 @@ pub struct Config {
     pub dauth_enabled: bool,
     pub dauth_public_key_file: Option<PathBuf>,
     pub dauth_allowed_hosts: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR networks).
+    pub trusted_proxies: Vec<String>,
     pub dauth_timestamp_window_secs: u64,
 }
 
@@ -120,6 +122,7 @@ impl Default for Config {
             dauth_enabled: false,
             dauth_public_key_file: None,
             dauth_allowed_hosts: Vec::new(),
+            trusted_proxies: Vec::new(),
             dauth_timestamp_window_secs: 300,
         }
     }
@@ -168,6 +171,7 @@ const KEYS: &[&str] = &[
     "dauth_enabled",
     "dauth_public_key_file",
     "dauth_allowed_hosts",
+    "trusted_proxies",
     "dauth_timestamp_window_secs",
 ];
 
@@ -225,7 +229,7 @@ impl Config {
             .map(|(key, value)| {
                 let value = if STRING_KEYS.contains(&key.as_str()) {
                     serde_json::Value::String(value)
-                } else if key == "dauth_allowed_hosts" {
+                } else if key == "dauth_allowed_hosts" || key == "trusted_proxies" {
                     serde_json::Value::from(
                         value
                             .split(',')
@@ -364,6 +368,9 @@ impl Config {
             if self.dauth_timestamp_window_secs == 0 || self.dauth_timestamp_window_secs > 3600 {
                 return fail("dauth_timestamp_window_secs must be between 1 and 3600".into());
             }
+        }
+        if let Err(e) = crate::client_address::TrustedProxies::parse(&self.trusted_proxies) {
+            return fail(format!("trusted_proxies: {e}"));
         }
         for host in &self.dauth_allowed_hosts {
             host.parse::<std::net::IpAddr>().or_else(|_| {

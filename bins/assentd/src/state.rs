@@ -42,6 +42,8 @@ pub struct AppState {
     pub session_policy: SessionPolicy,
     pub lockout: LockoutPolicy,
     pub rate_limiter: Arc<crate::rate_limiter::RateLimiter>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<crate::client_address::TrustedProxies>,
     /// DAuth, when enabled.
     pub dauth: Option<Arc<crate::dauth::DAuthVerifier>>,
     pub token_cache: Arc<TokenCache>,
@@ -83,6 +85,10 @@ impl AppState {
         };
         let metrics = Metrics::new(pool.clone()).map_err(|e| StartError::Other(e.to_string()))?;
         let dauth = crate::dauth::DAuthVerifier::from_config(&config)?.map(Arc::new);
+        let trusted_proxies = Arc::new(
+            crate::client_address::TrustedProxies::parse(&config.trusted_proxies)
+                .map_err(|e| StartError::Other(format!("trusted_proxies: {e}")))?,
+        );
         let delivery = Arc::new(crate::delivery::Delivery::from_config(&config)?);
         let otp_policy = config.otp_policy()?;
         // A key of its own for code hashes, derived from the pepper.
@@ -108,6 +114,7 @@ impl AppState {
             lockout,
             rate_limiter: Arc::default(),
             dauth,
+            trusted_proxies,
             token_cache: Arc::new(TokenCache::new(100_000)),
             consent_cache: Arc::new(TokenCache::new(100_000)),
             metrics: Arc::new(metrics),
@@ -116,6 +123,16 @@ impl AppState {
             otp_policy,
             totp_sealer,
         })
+    }
+
+    /// The address of the client that sent `req` (see [`crate::client_address`]).
+    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
+        let forwarded = req
+            .headers()
+            .get_all("X-Forwarded-For")
+            .filter_map(|v| v.to_str().ok());
+        self.trusted_proxies
+            .client(req.peer_addr().map(|a| a.ip()), forwarded)
     }
 
     /// Runs password work (sign-up, login: Argon2id plus their database work) on the hashing

@@ -505,6 +505,39 @@ async fn abuse_limits_per_destination_and_per_client() {
 }
 
 #[actix_web::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_allowance() {
+    for app in apps_with(|c| {
+        c.otp_prelogin_requests_per_client_per_hour = 1;
+        c.trusted_proxies = vec!["10.0.0.0/8".into()];
+    }) {
+        let svc = app.service().await;
+        let via = |peer: &str, forwarded: &str, phone: &str| {
+            post("requestOTPPreLoginMB", json!({ "Phone": phone }))
+                .peer_addr(format!("{peer}:40000").parse().unwrap())
+                .insert_header(("X-Forwarded-For", forwarded.to_owned()))
+        };
+        // Two customers behind the same proxy: one request each.
+        let (status, _, reply) = send(&svc, via("10.0.0.1", "203.0.113.5", PHONE)).await;
+        assert_eq!(status, 200, "{reply}");
+        let (status, _, reply) = send(&svc, via("10.0.0.1", "203.0.113.6", "+4915112345678")).await;
+        assert_eq!(status, 200, "{}: {reply}", app.backend());
+        // The first one again, with a forged entry in front: still the first one.
+        let (status, _, reply) = send(
+            &svc,
+            via("10.0.0.1", "198.51.100.1, 203.0.113.5", "+4915112345679"),
+        )
+        .await;
+        assert_eq!((status, errcode(&reply)), (429, 10807), "{reply}");
+        // A caller that is not a proxy cannot pick its address with the header.
+        let (status, _, _) = send(&svc, via("192.0.2.9", "203.0.113.7", "+4915112345670")).await;
+        assert_eq!(status, 200);
+        let (status, _, reply) =
+            send(&svc, via("192.0.2.9", "203.0.113.8", "+4915112345671")).await;
+        assert_eq!((status, errcode(&reply)), (429, 10807), "{reply}");
+    }
+}
+
+#[actix_web::test]
 async fn a_delivery_failure_leaves_no_usable_flow() {
     for app in apps_with(|c| c.otp_delivery = "webhook:http://127.0.0.1:9/unreachable".into()) {
         let svc = app.service().await;

@@ -180,7 +180,7 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ObpError> {
         let token = header
             .to_str()
             .map_err(|_| ObpError::unauthorized(DAUTH_INVALID_TOKEN))?;
-        let peer = req.peer_addr().map(|addr| addr.ip());
+        let peer = state.client_ip(req);
         let request = verifier
             .verify(peer, token.trim(), now())
             .map_err(|e| match e {

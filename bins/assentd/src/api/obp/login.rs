@@ -83,7 +83,7 @@ pub async fn direct_login(
 ) -> Result<HttpResponse, ObpError> {
     let credentials = credentials(&req)?;
     let client = ClientInfo {
-        ip: req.peer_addr().map(|addr| addr.ip().to_string()),
+        ip: state.client_ip(&req).map(|ip| ip.to_string()),
         user_agent: req
             .headers()
             .get(actix_web::http::header::USER_AGENT)

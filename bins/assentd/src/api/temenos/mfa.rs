@@ -178,9 +178,10 @@ fn delivery_failed() -> TemenosError {
     )
 }
 
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string())
+fn client_address(state: &AppState, req: &HttpRequest) -> String {
+    state
+        .client_ip(req)
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }
 
 fn parse_service_key(key: &str) -> Result<Uuid, TemenosError> {
@@ -458,13 +459,14 @@ pub async fn request_pre_login(
             }
         }
     }
+    let client = client_address(&state, &req);
     request_code(
         state.into_inner(),
         Flow::PreLogin,
         None,
         destinations,
         body.mfa,
-        Some(client_address(&req)),
+        Some(client),
     )
     .await
 }
@@ -486,12 +488,13 @@ pub async fn verify_pre_login(
     state: web::Data<AppState>,
     body: web::Json<VerifyRequest>,
 ) -> Result<HttpResponse, TemenosError> {
+    let client = client_address(&state, &req);
     verify_code(
         state.into_inner(),
         Flow::PreLogin,
         None,
         body.into_inner().mfa,
-        Some(client_address(&req)),
+        Some(client),
     )
     .await
 }
