@@ -28,7 +28,9 @@ pub fn build_app(
         .configure(api::configure)
         .default_service(web::to(api::not_found))
         .wrap(middleware::from_fn(api::edge))
-        .wrap(tracing_actix_web::TracingLogger::default())
+        .wrap(tracing_actix_web::TracingLogger::<
+            crate::telemetry::RequestSpan,
+        >::new())
 }
 
 /// Runs the server until SIGINT or SIGTERM, then drains in-flight requests (up to the

@@ -1,6 +1,7 @@
 //! Logs: `tracing` to stderr, as text or JSON lines, with each request's id in its span.
 
 use crate::config::{Config, LogFormat};
+use actix_web::HttpMessage;
 use tracing_subscriber::EnvFilter;
 
 pub fn init(config: &Config) {
@@ -13,4 +14,49 @@ pub fn init(config: &Config) {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.try_init(),
     };
+}
+
+/// Each request's span: like `tracing-actix-web`'s default, but the client address is the one
+/// `trusted_proxies` establishes (the default believes any `X-Forwarded-For`, so a client
+/// could write another's address into our logs), and the target is the path without its query.
+pub struct RequestSpan;
+
+impl tracing_actix_web::RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
+        let client = request
+            .app_data::<actix_web::web::Data<crate::state::AppState>>()
+            .and_then(|state| state.client_ip(request.request()))
+            .map(|ip| ip.to_string())
+            .unwrap_or_default();
+        let request_id = request
+            .extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let user_agent = request
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %request.match_pattern().unwrap_or_default(),
+            http.client_ip = %client,
+            http.user_agent = %user_agent,
+            http.target = %request.path(),
+            http.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            request_id = %request_id,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: actix_web::body::MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
+    ) {
+        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
 }

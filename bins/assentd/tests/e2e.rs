@@ -164,6 +164,9 @@ fn readme_walk_through_with_curl_and_no_secrets_in_logs() {
         &server.url("/obp/v3.1.0/users/current"),
         "-H",
         &format!("DirectLogin: token={token}"),
+        // No proxy is trusted: a client cannot put another address into our logs.
+        "-H",
+        "X-Forwarded-For: 203.0.113.99",
     ]);
     assert_eq!(status, 200);
     assert_eq!(me, user);
@@ -201,6 +204,14 @@ fn readme_walk_through_with_curl_and_no_secrets_in_logs() {
 
     let log = server.stop();
     assert!(log.contains("request_id"), "logs carry request ids");
+    assert!(
+        log.contains("\"http.client_ip\":\"127.0.0.1\""),
+        "requests are logged with the client's address"
+    );
+    assert!(
+        !log.contains("203.0.113.99"),
+        "a forged X-Forwarded-For is not logged"
+    );
     assert!(
         !log.contains("\"level\":\"ERROR\""),
         "errors logged during a clean run: {log}"
