@@ -312,13 +312,17 @@ pub async fn create_custom_view(
             }
             .into_view()
             .map_err(custom_view_error)?;
-            require_may_define(conn, &bank_id, &account_id, &caller.user.user_id, &view)?;
-            let row = CustomViewRow::new(&bank_id, &account_id, &view, now());
-            if !access::save_custom_view(conn, &row, false, &caller.user.user_id, now())
-                .map_err(access_error)?
-            {
-                return Err(ObpError::bad_request(CUSTOM_VIEW_EXISTS));
-            }
+            let caller_id = caller.user.user_id.clone();
+            under_account_lock(conn, &bank_id, &account_id, |conn| {
+                require_may_define(conn, &bank_id, &account_id, &caller_id, &view)?;
+                let row = CustomViewRow::new(&bank_id, &account_id, &view, now());
+                if !access::save_custom_view(conn, &row, false, &caller_id, now())
+                    .map_err(access_error)?
+                {
+                    return Err(ObpError::bad_request(CUSTOM_VIEW_EXISTS));
+                }
+                Ok(())
+            })?;
             Ok(view_json(&view))
         })
         .await?;
@@ -353,21 +357,57 @@ pub async fn update_custom_view(
             }
             let caller_id = caller.user.user_id.clone();
             // Read, merge and write under the account's lock: two partial updates at once
-            // never drop each other's fields, and the caller's rights are judged on what is
-            // stored when the change is made.
-            let view = transaction(conn, |conn| {
-                accounts::lock_access(conn, &bank_id, &account_id)?;
-                Ok::<_, assent_repository::RepoError>(merged_custom_view(
-                    conn,
-                    (&bank_id, &account_id, &view_id),
-                    &caller_id,
-                    &body,
-                ))
-            })??;
+            // never drop each other's fields.
+            let view = under_account_lock(conn, &bank_id, &account_id, |conn| {
+                merged_custom_view(conn, (&bank_id, &account_id, &view_id), &caller_id, &body)
+            })?;
             Ok(view_json(&view))
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// Why work under an account's lock stopped: the database, or a refusal to answer with.
+enum LockedWork {
+    Database(assent_repository::RepoError),
+    Refused(ObpError),
+}
+
+impl From<assent_repository::RepoError> for LockedWork {
+    fn from(error: assent_repository::RepoError) -> Self {
+        LockedWork::Database(error)
+    }
+}
+
+impl From<assent_repository::DieselError> for LockedWork {
+    fn from(error: assent_repository::DieselError) -> Self {
+        LockedWork::Database(error.into())
+    }
+}
+
+impl assent_repository::RetryableError for LockedWork {
+    fn is_retryable(&self) -> bool {
+        matches!(self, LockedWork::Database(e) if e.is_retryable())
+    }
+}
+
+/// Runs `work` in one transaction that takes the account's lock first, so the caller's rights
+/// are judged on what is stored when the change is made and changes to one account never
+/// interleave. A refusal rolls everything back.
+fn under_account_lock<T>(
+    conn: &mut DbConnection,
+    bank_id: &str,
+    account_id: &str,
+    mut work: impl FnMut(&mut DbConnection) -> Result<T, ObpError>,
+) -> Result<T, ObpError> {
+    transaction(conn, |conn| {
+        accounts::lock_access(conn, bank_id, account_id)?;
+        work(conn).map_err(LockedWork::Refused)
+    })
+    .map_err(|e| match e {
+        LockedWork::Database(e) => ObpError::from(e),
+        LockedWork::Refused(e) => e,
+    })
 }
 
 /// The stored custom view with `body`'s fields applied and saved; call under the account's lock.
@@ -437,23 +477,26 @@ pub async fn delete_custom_view(
             if names::is_system_view(&view_id) {
                 return Err(ObpError::bad_request(SYSTEM_VIEW_IMMUTABLE));
             }
-            let current = accounts::custom_view(conn, &bank_id, &account_id, &view_id)?
-                .ok_or_else(|| ObpError::bad_request(VIEW_NOT_FOUND))?
-                .view()?;
-            require_may_define(conn, &bank_id, &account_id, &caller.user.user_id, &current)?;
-            if !access::delete_custom_view(
-                conn,
-                &bank_id,
-                &account_id,
-                &view_id,
-                &caller.user.user_id,
-                now(),
-            )
-            .map_err(access_error)?
-            {
-                return Err(ObpError::bad_request(VIEW_NOT_FOUND));
-            }
-            Ok(())
+            let caller_id = caller.user.user_id.clone();
+            under_account_lock(conn, &bank_id, &account_id, |conn| {
+                let current = accounts::custom_view(conn, &bank_id, &account_id, &view_id)?
+                    .ok_or_else(|| ObpError::bad_request(VIEW_NOT_FOUND))?
+                    .view()?;
+                require_may_define(conn, &bank_id, &account_id, &caller_id, &current)?;
+                if !access::delete_custom_view(
+                    conn,
+                    &bank_id,
+                    &account_id,
+                    &view_id,
+                    &caller_id,
+                    now(),
+                )
+                .map_err(access_error)?
+                {
+                    return Err(ObpError::bad_request(VIEW_NOT_FOUND));
+                }
+                Ok(())
+            })
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
