@@ -3,7 +3,7 @@
 
 use crate::connection::on_backend;
 use crate::schema::{consents, consumers, user_locks, users};
-use crate::sessions::{ConsumerGate, ConsumerGateRow};
+use crate::sessions::{CONSUMER_GATE, ConsumerGate, ConsumerGateRow};
 use crate::users::UserRow;
 use crate::{DbConnection, RepoError, to_micros};
 use diesel::prelude::*;
@@ -87,20 +87,7 @@ pub fn find_for_use(
             ConsentRow::as_select(),
             UserRow::as_select(),
             user_locks::user_id.nullable(),
-            (
-                (
-                    consumers::consumer_id,
-                    consumers::enabled,
-                    consumers::per_second_call_limit,
-                    consumers::per_minute_call_limit,
-                    consumers::per_hour_call_limit,
-                    consumers::per_day_call_limit,
-                    consumers::per_week_call_limit,
-                    consumers::per_month_call_limit,
-                ),
-                consumers::key_hash,
-            )
-                .nullable(),
+            (CONSUMER_GATE, consumers::key_hash).nullable(),
         ))
         .get_result::<(
             ConsentRow,

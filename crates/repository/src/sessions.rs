@@ -120,6 +120,23 @@ pub struct ConsumerGate {
 
 pub(crate) type ConsumerGateRow = (String, bool, i64, i64, i64, i64, i64, i64);
 
+/// The columns a [`ConsumerGateRow`] is read from (a column's type is its only value).
+macro_rules! consumer_gate_columns {
+    ($($column:ident),*) => {
+        pub(crate) const CONSUMER_GATE: ($(consumers::$column,)*) = ($(consumers::$column,)*);
+    };
+}
+consumer_gate_columns!(
+    consumer_id,
+    enabled,
+    per_second_call_limit,
+    per_minute_call_limit,
+    per_hour_call_limit,
+    per_day_call_limit,
+    per_week_call_limit,
+    per_month_call_limit
+);
+
 impl TryFrom<ConsumerGateRow> for ConsumerGate {
     type Error = RepoError;
 
@@ -162,17 +179,7 @@ pub fn find_with_user(
         .select((
             SessionRow::as_select(),
             UserRow::as_select(),
-            (
-                consumers::consumer_id,
-                consumers::enabled,
-                consumers::per_second_call_limit,
-                consumers::per_minute_call_limit,
-                consumers::per_hour_call_limit,
-                consumers::per_day_call_limit,
-                consumers::per_week_call_limit,
-                consumers::per_month_call_limit,
-            )
-                .nullable(),
+            CONSUMER_GATE.nullable(),
             user_locks::user_id.nullable(),
         ))
         // The key is the primary key, so no LIMIT is needed; without one the statement stays
