@@ -18,7 +18,8 @@ pub fn init(config: &Config) {
 
 /// Each request's span: like `tracing-actix-web`'s default, but the client address is the one
 /// `trusted_proxies` establishes (the default believes any `X-Forwarded-For`, so a client
-/// could write another's address into our logs), and the target is the path without its query.
+/// could write another's address into our logs), and the route pattern stands for the path:
+/// raw paths carry session ids, usernames and email addresses, which stay out of the log.
 pub struct RequestSpan;
 
 impl tracing_actix_web::RootSpanBuilder for RequestSpan {
@@ -41,10 +42,9 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
         tracing::info_span!(
             "HTTP request",
             http.method = %request.method(),
-            http.route = %request.match_pattern().unwrap_or_default(),
+            http.route = %request.match_pattern().unwrap_or_else(|| "(no route)".into()),
             http.client_ip = %client,
             http.user_agent = %user_agent,
-            http.target = %request.path(),
             http.status_code = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
             request_id = %request_id,

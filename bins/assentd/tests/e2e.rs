@@ -213,6 +213,10 @@ fn readme_walk_through_with_curl_and_no_secrets_in_logs() {
         "a forged X-Forwarded-For is not logged"
     );
     assert!(
+        log.contains("\"http.route\":\"/obp/v3.1.0/users/current\""),
+        "requests are logged by route pattern: {log}"
+    );
+    assert!(
         !log.contains("\"level\":\"ERROR\""),
         "errors logged during a clean run: {log}"
     );
