@@ -365,19 +365,44 @@ impl Config {
                     path.display()
                 ))
             })?;
+            // RS256 is verified with 2048- to 8192-bit moduli only; refuse another size here
+            // rather than every DAuth call later.
+            match crate::dauth::rsa_modulus_bits(&pem) {
+                Some(bits) if (2048..=8192).contains(&bits) => {}
+                Some(bits) => {
+                    return fail(format!(
+                        "dauth_public_key_file {}: an RSA key of {bits} bits; 2048 to 8192 are accepted",
+                        path.display()
+                    ));
+                }
+                None => {
+                    return fail(format!(
+                        "dauth_public_key_file {}: not an RSA public key (PEM, PUBLIC KEY or RSA PUBLIC KEY)",
+                        path.display()
+                    ));
+                }
+            }
             if self.dauth_timestamp_window_secs == 0 || self.dauth_timestamp_window_secs > 3600 {
                 return fail("dauth_timestamp_window_secs must be between 1 and 3600".into());
             }
         }
-        if let Err(e) = crate::client_address::TrustedProxies::parse(&self.trusted_proxies) {
-            return fail(format!("trusted_proxies: {e}"));
-        }
+        let proxies = match crate::client_address::TrustedProxies::parse(&self.trusted_proxies) {
+            Ok(proxies) => proxies,
+            Err(e) => return fail(format!("trusted_proxies: {e}")),
+        };
         for host in &self.dauth_allowed_hosts {
-            host.parse::<std::net::IpAddr>().or_else(|_| {
+            let address = host.parse::<std::net::IpAddr>().or_else(|_| {
                 fail(format!(
                     "dauth_allowed_hosts: {host:?} is not an IP address"
                 ))
             })?;
+            // Behind a proxy the caller is the address it forwards; allowing the proxy itself
+            // would let anyone whose forwarded address cannot be read through.
+            if proxies.trusts(address) {
+                return fail(format!(
+                    "dauth_allowed_hosts: {host} is a trusted proxy; list the DAuth callers' own addresses"
+                ));
+            }
         }
         Ok(())
     }
@@ -550,6 +575,27 @@ mod tests {
                 .to_string();
             assert!(error.contains(mentions), "{var}={value}: {error}");
         }
+    }
+
+    #[test]
+    fn proxies_are_networks_and_never_dauth_callers() {
+        let config =
+            Config::load(None, env(&[("ASSENT_TRUSTED_PROXIES", "10.0.0.0/8, ::1")])).unwrap();
+        assert_eq!(config.trusted_proxies, ["10.0.0.0/8", "::1"]);
+        let error = Config::load(None, env(&[("ASSENT_TRUSTED_PROXIES", "proxy.internal")]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("trusted_proxies"), "{error}");
+        let error = Config::load(
+            None,
+            env(&[
+                ("ASSENT_TRUSTED_PROXIES", "10.0.0.0/8"),
+                ("ASSENT_DAUTH_ALLOWED_HOSTS", "192.0.2.4, 10.1.1.1"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("10.1.1.1 is a trusted proxy"), "{error}");
     }
 
     #[test]

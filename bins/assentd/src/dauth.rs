@@ -94,3 +94,28 @@ impl DAuthVerifier {
         })
     }
 }
+
+/// The size in bits of the modulus of an RSA public key in PEM (`PUBLIC KEY`, as X.509
+/// SubjectPublicKeyInfo, or `RSA PUBLIC KEY`, as PKCS#1); `None` for anything else.
+pub fn rsa_modulus_bits(pem_text: &[u8]) -> Option<u64> {
+    use simple_asn1::{ASN1Block, from_der};
+    let block = pem::parse(pem_text).ok()?;
+    let pkcs1 = match block.tag() {
+        "RSA PUBLIC KEY" => block.contents().to_vec(),
+        "PUBLIC KEY" => match from_der(block.contents()).ok()?.first()? {
+            ASN1Block::Sequence(_, fields) => match fields.get(1)? {
+                ASN1Block::BitString(_, _, key) => key.clone(),
+                _ => return None,
+            },
+            _ => return None,
+        },
+        _ => return None,
+    };
+    match from_der(&pkcs1).ok()?.first()? {
+        ASN1Block::Sequence(_, fields) => match fields.first()? {
+            ASN1Block::Integer(_, modulus) => Some(modulus.bits()),
+            _ => None,
+        },
+        _ => None,
+    }
+}

@@ -130,7 +130,7 @@ impl AppState {
         let forwarded = req
             .headers()
             .get_all("X-Forwarded-For")
-            .filter_map(|v| v.to_str().ok());
+            .map(actix_web::http::header::HeaderValue::as_bytes);
         self.trusted_proxies
             .client(req.peer_addr().map(|a| a.ip()), forwarded)
     }

@@ -252,4 +252,29 @@ fn enabling_dauth_without_a_valid_key_fails_at_start() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("not an IP address"), "{error}");
+
+    // RS256 is verified with 2048- to 8192-bit keys only: a smaller one is refused at start,
+    // not on every call. The PKCS#1 form of a good key is read too.
+    let small = format!("{FIXTURE_DIR}/dauth-1024-public.pem");
+    let error = Config::load(
+        None,
+        env(&[
+            ("ASSENT_DAUTH_ENABLED", "true"),
+            ("ASSENT_DAUTH_PUBLIC_KEY_FILE", &small),
+        ]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("1024 bits"), "{error}");
+    let pkcs1 = format!("{FIXTURE_DIR}/dauth-test-public-pkcs1.pem");
+    assert!(
+        Config::load(
+            None,
+            env(&[
+                ("ASSENT_DAUTH_ENABLED", "true"),
+                ("ASSENT_DAUTH_PUBLIC_KEY_FILE", &pkcs1),
+            ]),
+        )
+        .is_ok()
+    );
 }

@@ -300,6 +300,12 @@ async fn sms_goes_to_the_registered_phone_and_expired_codes_are_refused() {
         let (status, _, body) = send(&svc, answer(&token, &update_id, &code)).await;
         assert_eq!(status, 400);
         assert!(message(&body).starts_with("OBP-20211"), "{body}");
+        // The request is over, not left waiting for an answer that can never be right.
+        let mut conn = app.state.pool.get().unwrap();
+        let stored = assent_repository::auth_context_updates::find(&mut conn, &update_id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.status, "REJECTED", "{}", app.backend());
     }
 }
 

@@ -152,8 +152,16 @@ impl r2d2::ManageConnection for Manager {
             .map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::connection::TransactionManager;
+        // A connection handed back by a panicking thread may still be inside a transaction
+        // (Diesel does not roll back on unwinding); in the pool it would make every later
+        // transaction on it a savepoint that is never committed. Drop it instead.
+        std::thread::panicking()
+            || in_transaction(conn)
+            || <DbConnection as TransactionManager<DbConnection>>::is_broken_transaction_manager(
+                conn,
+            )
     }
 }
 

@@ -730,3 +730,45 @@ fn parallel_replacements_of_security_answers_never_mix_or_clash() {
         );
     }
 }
+
+#[test]
+fn a_connection_left_inside_a_transaction_by_a_panic_is_not_reused() {
+    use assent_repository::PoolOptions;
+    for db in TestDatabase::all() {
+        let pool = db.pool().unwrap();
+        let (_, doomed) = user("doomed");
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut conn = pool.get().unwrap();
+            let _: Result<(), RepoError> = transaction(&mut conn, |c| {
+                users::insert(c, &doomed)?;
+                panic!("work panicked inside its transaction");
+            });
+        }));
+        assert!(panicked.is_err());
+        // Every connection the pool hands out now commits what it writes.
+        let size = usize::try_from(PoolOptions::default().max_size).unwrap();
+        let mut held = Vec::new();
+        let mut written = Vec::new();
+        for i in 0..size {
+            let mut conn = pool.get().unwrap();
+            let (someone, row) = user(&format!("user{i}"));
+            transaction(&mut conn, |c| users::insert(c, &row))
+                .unwrap_or_else(|e| panic!("{}: {e}", db.backend_name()));
+            written.push(someone.user_id);
+            held.push(conn);
+        }
+        drop(held);
+        let mut check = pool.get().unwrap();
+        for user_id in &written {
+            assert!(
+                users::find_by_id(&mut check, user_id).unwrap().is_some(),
+                "{}: a write was lost in a transaction left open",
+                db.backend_name()
+            );
+        }
+        assert_eq!(
+            users::count_by_username(&mut check, "local", "doomed").unwrap(),
+            0
+        );
+    }
+}

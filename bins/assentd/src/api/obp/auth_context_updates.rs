@@ -279,7 +279,9 @@ pub async fn answer_challenge(
                             error,
                             VerifyError::WrongCode { attempts_left: 0 }
                                 | VerifyError::NotPending(
-                                    ChallengeState::Locked | ChallengeState::Failed
+                                    ChallengeState::Locked
+                                        | ChallengeState::Failed
+                                        | ChallengeState::Expired
                                 )
                         );
                         if dead {
