@@ -18,6 +18,7 @@ use assent_identity::secret::SecretString;
 use assent_otp::challenge::{Challenge, ChallengeState, RedeemError, ResendError, VerifyError};
 use assent_otp::masking::normalise_phone;
 use assent_otp::security_questions::{self, CATALOGUE, QuestionsError};
+use assent_repository::users::UserRow;
 use assent_repository::{DbConnection, RepoError, challenges, security_answers, transaction};
 use serde::Deserialize;
 use serde_json::json;
@@ -549,39 +550,43 @@ fn signed_in(
     })
 }
 
-/// The signed-in user's id and where their codes go (their phone, then their email).
-async fn user_and_destinations(
+/// The signed-in user.
+async fn signed_in_user(
     req: &HttpRequest,
     state: &web::Data<AppState>,
-) -> Result<(String, Vec<Destination>), TemenosError> {
+) -> Result<UserRow, TemenosError> {
     let claims = kony_claims(req, state)?;
     let state = state.clone().into_inner();
     blocking(move || {
         let mut conn = state.pool.get().map_err(|e| TemenosError::internal(&e))?;
-        let user = signed_in(&state, &mut conn, &claims)?.user;
-        let mut destinations = Vec::new();
-        if let Some(phone) = user.phone_number.filter(|p| !p.is_empty()) {
-            destinations.push(Destination {
-                channel: Channel::Sms,
-                address: phone,
-            });
-        }
-        if is_valid_email(&user.email) {
-            destinations.push(Destination {
-                channel: Channel::Email,
-                address: user.email,
-            });
-        }
-        destinations.retain(|d| state.delivery.serves(d.channel));
-        if destinations.is_empty() {
-            return Err(bad_request(
-                10815,
-                "There is no registered phone number or email address to send a code to.",
-            ));
-        }
-        Ok((user.user_id, destinations))
+        Ok(signed_in(&state, &mut conn, &claims)?.user)
     })
     .await?
+}
+
+/// Where a user's codes go: their phone, then their email, as far as the delivery serves them.
+fn destinations_of(state: &AppState, user: UserRow) -> Result<Vec<Destination>, TemenosError> {
+    let mut destinations = Vec::new();
+    if let Some(phone) = user.phone_number.filter(|p| !p.is_empty()) {
+        destinations.push(Destination {
+            channel: Channel::Sms,
+            address: phone,
+        });
+    }
+    if is_valid_email(&user.email) {
+        destinations.push(Destination {
+            channel: Channel::Email,
+            address: user.email,
+        });
+    }
+    destinations.retain(|d| state.delivery.serves(d.channel));
+    if destinations.is_empty() {
+        return Err(bad_request(
+            10815,
+            "There is no registered phone number or email address to send a code to.",
+        ));
+    }
+    Ok(destinations)
 }
 
 /// `requestUpdateSecurityQuestionsOTP` (signed in): sends a code to the user's registered
@@ -603,7 +608,9 @@ pub async fn request_security_questions_update(
     state: web::Data<AppState>,
     body: web::Json<VerifyRequest>,
 ) -> Result<HttpResponse, TemenosError> {
-    let (user_id, destinations) = user_and_destinations(&req, &state).await?;
+    let user = signed_in_user(&req, &state).await?;
+    let user_id = user.user_id.clone();
+    let destinations = destinations_of(&state, user)?;
     request_code(
         state.into_inner(),
         Flow::SecurityQuestions,
@@ -632,7 +639,8 @@ pub async fn verify_security_questions_update(
     state: web::Data<AppState>,
     body: web::Json<VerifyRequest>,
 ) -> Result<HttpResponse, TemenosError> {
-    let (user_id, _) = user_and_destinations(&req, &state).await?;
+    // Answering needs only who is signed in, not where codes would go.
+    let user_id = signed_in_user(&req, &state).await?.user_id;
     verify_code(
         state.into_inner(),
         Flow::SecurityQuestions,
