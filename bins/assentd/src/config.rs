@@ -65,6 +65,7 @@ pub struct Config {
     pub workers: usize,
     pub db_pool_size: u32,
     pub blocking_threads: usize,
+    pub cpu_scheduling: crate::scheduling::CpuScheduling,
     pub sqlite_synchronous: SqliteSync,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
@@ -114,6 +115,7 @@ impl Default for Config {
             workers: 0,
             db_pool_size: 16,
             blocking_threads: 0,
+            cpu_scheduling: crate::scheduling::CpuScheduling::Batch,
             sqlite_synchronous: SqliteSync::Full,
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
@@ -163,6 +165,7 @@ const KEYS: &[&str] = &[
     "workers",
     "db_pool_size",
     "blocking_threads",
+    "cpu_scheduling",
     "sqlite_synchronous",
     "argon2_memory_kib",
     "argon2_iterations",
@@ -191,6 +194,7 @@ const STRING_KEYS: &[&str] = &[
     "signing_key_file",
     "pepper_file",
     "sqlite_synchronous",
+    "cpu_scheduling",
     "dauth_public_key_file",
 ];
 

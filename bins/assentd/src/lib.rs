@@ -14,6 +14,7 @@ pub mod hashing;
 pub mod keys;
 pub mod metrics;
 pub mod rate_limiter;
+pub mod scheduling;
 pub mod sealing;
 pub mod server;
 pub mod services;

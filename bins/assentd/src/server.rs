@@ -36,6 +36,10 @@ pub fn build_app(
 /// Runs the server until SIGINT or SIGTERM, then drains in-flight requests (up to the
 /// configured shutdown timeout).
 pub fn serve(config: Config) -> Result<(), StartError> {
+    // First, so that every thread started below inherits the policy.
+    if let Err(reason) = crate::scheduling::apply_to_current_thread(config.cpu_scheduling) {
+        tracing::warn!(%reason, "cpu_scheduling not applied; running under the default policy");
+    }
     let addr = config.listen_addr()?;
     if config.otp_delivery_is_cleartext() {
         // Only the adapter's kind: a spec can hold credentials (smtps://user:password@...).
