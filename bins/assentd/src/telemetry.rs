@@ -24,30 +24,28 @@ pub struct RequestSpan;
 
 impl tracing_actix_web::RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
-        let client = request
-            .app_data::<actix_web::web::Data<crate::state::AppState>>()
-            .and_then(|state| state.client_ip(request.request()))
-            .map(|ip| ip.to_string())
-            .unwrap_or_default();
-        let request_id = request
-            .extensions()
-            .get::<tracing_actix_web::RequestId>()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let user_agent = request
-            .headers()
-            .get(actix_web::http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        // The fields are computed only when the span is enabled (at `info` or finer).
         tracing::info_span!(
             "HTTP request",
             http.method = %request.method(),
             http.route = %request.match_pattern().unwrap_or_else(|| "(no route)".into()),
-            http.client_ip = %client,
-            http.user_agent = %user_agent,
+            http.client_ip = %request
+                .app_data::<actix_web::web::Data<crate::state::AppState>>()
+                .and_then(|state| state.client_ip(request.request()))
+                .map(|ip| ip.to_string())
+                .unwrap_or_default(),
+            http.user_agent = %request
+                .headers()
+                .get(actix_web::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(""),
             http.status_code = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
-            request_id = %request_id,
+            request_id = %request
+                .extensions()
+                .get::<tracing_actix_web::RequestId>()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             exception.message = tracing::field::Empty,
             exception.details = tracing::field::Empty,
         )

@@ -32,8 +32,7 @@ fn credentials(req: &HttpRequest) -> Result<Credentials, ObpError> {
         HeaderError::WrongScheme => ObpError::bad_request(INVALID_DIRECT_LOGIN_HEADER),
         HeaderError::InvalidCharacters => ObpError::bad_request(INVALID_VALUE_CHARACTERS),
     })?;
-    let params =
-        parse_params(&text).map_err(|_| ObpError::bad_request(INVALID_VALUE_CHARACTERS))?;
+    let params = parse_params(text).map_err(|_| ObpError::bad_request(INVALID_VALUE_CHARACTERS))?;
     let missing: Vec<&str> = ["username", "password", "consumer_key"]
         .into_iter()
         .filter(|name| param(&params, name).is_none())
