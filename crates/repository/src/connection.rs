@@ -287,6 +287,9 @@ pub fn transaction<T, E>(
 where
     E: From<RepoError> + From<diesel::result::Error> + RetryableError,
 {
+    if IN_READ_SNAPSHOT.with(std::cell::Cell::get) {
+        return Err(E::from(RepoError::WriteInReadSnapshot));
+    }
     if in_transaction(conn) {
         // Nested: a savepoint, run once. A serialization failure dooms the whole outer
         // transaction, so only the outermost level may run the work again.
@@ -309,6 +312,67 @@ where
             }
             other => return other,
         }
+    }
+}
+
+/// Runs read-only `work` on one snapshot. On SQLite that is one read transaction: its locks
+/// are taken once, not once per statement (the database file's and the WAL index's locks are
+/// system calls, the largest cost of a small read there). On PostgreSQL each statement keeps
+/// its own snapshot, as before: `BEGIN` and `COMMIT` would cost two more round trips. Inside a
+/// transaction, `work` just runs.
+///
+/// `work` must not write: SQLite could not upgrade the read transaction to the write lock
+/// that [`transaction`] takes first. [`transaction`] refuses to start inside it, on both
+/// backends, so the tests of either catch the mistake.
+pub fn read_snapshot<T, E>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<RepoError>,
+{
+    let _reading = ReadSnapshotGuard::enter();
+    if !matches!(conn, DbConnection::Sqlite(_)) || in_transaction(conn) {
+        return work(conn);
+    }
+    enum Failed<E> {
+        Work(E),
+        Database(diesel::result::Error),
+    }
+    impl<E> From<diesel::result::Error> for Failed<E> {
+        fn from(error: diesel::result::Error) -> Self {
+            Failed::Database(error)
+        }
+    }
+    conn.transaction(|conn| work(conn).map_err(Failed::Work))
+        .map_err(|failed| match failed {
+            Failed::Work(error) => error,
+            Failed::Database(error) => E::from(RepoError::from(error)),
+        })
+}
+
+thread_local! {
+    /// Set while this thread runs the work of a [`read_snapshot`].
+    static IN_READ_SNAPSHOT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the thread as inside a read snapshot until dropped (nested snapshots restore the
+/// outer one's mark).
+struct ReadSnapshotGuard {
+    outer: bool,
+}
+
+impl ReadSnapshotGuard {
+    fn enter() -> Self {
+        ReadSnapshotGuard {
+            outer: IN_READ_SNAPSHOT.with(|flag| flag.replace(true)),
+        }
+    }
+}
+
+impl Drop for ReadSnapshotGuard {
+    fn drop(&mut self) {
+        IN_READ_SNAPSHOT.with(|flag| flag.set(self.outer));
     }
 }
 

@@ -21,6 +21,10 @@ pub enum RepoError {
     /// Running the embedded migrations failed.
     #[error("migrations failed: {0}")]
     Migration(String),
+    /// A transaction was started inside a read snapshot (a programming error: the work
+    /// handed to `read_snapshot` must only read).
+    #[error("a write transaction inside a read snapshot")]
+    WriteInReadSnapshot,
     /// A stored row could not be turned into a domain value.
     #[error("corrupt row in {table}: {reason}")]
     CorruptRow {

@@ -58,7 +58,7 @@ pub mod users;
 
 pub use connection::{
     Backend, DbConnection, Manager, Pool, PoolOptions, PooledConnection, RetryableError,
-    SqliteSynchronous, insert_unless_conflict, ping, run_migrations, transaction,
+    SqliteSynchronous, insert_unless_conflict, ping, read_snapshot, run_migrations, transaction,
 };
 pub use diesel::result::Error as DieselError;
 pub use error::RepoError;

@@ -307,6 +307,38 @@ fn only_the_outermost_transaction_retries() {
 }
 
 #[test]
+fn read_snapshots_refuse_write_transactions_and_hold_one_view_on_sqlite() {
+    each_backend(|db, conn| {
+        let (felix, row) = user("felix");
+        users::insert(conn, &row).unwrap();
+        let (anna, anna_row) = user("anna");
+        let mut other = db.connection().unwrap();
+        let (seen_first, seen_later, refused) =
+            assent_repository::read_snapshot(conn, |c| -> Result<_, RepoError> {
+                let seen_first = users::find_by_id(c, &felix.user_id)?.is_some();
+                // Another connection commits while the snapshot is open.
+                users::insert(&mut other, &anna_row)?;
+                let seen_later = users::find_by_id(c, &anna.user_id)?.is_some();
+                let refused = transaction(c, |c| users::insert(c, &user("zoe").1));
+                Ok((seen_first, seen_later, refused))
+            })
+            .unwrap();
+        assert!(seen_first);
+        assert!(
+            matches!(refused, Err(RepoError::WriteInReadSnapshot)),
+            "{}: {refused:?}",
+            db.backend_name()
+        );
+        if db.backend_name() == "sqlite" {
+            assert!(!seen_later, "one read transaction sees one snapshot");
+        }
+        // Afterwards the connection writes again, and the later commit is visible.
+        transaction(conn, |c| users::insert(c, &user("zoe").1)).unwrap();
+        assert!(users::find_by_id(conn, &anna.user_id).unwrap().is_some());
+    });
+}
+
+#[test]
 fn sqlite_connections_use_wal_foreign_keys_and_full_sync() {
     use diesel::prelude::*;
     use diesel::sql_types::{BigInt, Text};

@@ -220,6 +220,41 @@ pub fn check_session(
     claims: &SessionClaims,
     now: OffsetDateTime,
 ) -> Result<SignedIn, SessionError> {
+    let (signed_in, activity) = verify_session(state, conn, claims, now)?;
+    if let Some(activity) = activity {
+        activity.record(state, conn, now)?;
+    }
+    Ok(signed_in)
+}
+
+/// A session's activity that is due to be written (at most every few seconds per session).
+#[derive(Debug)]
+#[must_use = "a due activity write is lost unless recorded"]
+pub struct DueActivity {
+    session_id: String,
+}
+
+impl DueActivity {
+    /// Writes it (a conditional update: of parallel requests only one writes).
+    pub fn record(
+        &self,
+        state: &AppState,
+        conn: &mut DbConnection,
+        now: OffsetDateTime,
+    ) -> Result<(), RepoError> {
+        let not_before = now - state.session_policy.activity_write_interval;
+        sessions::record_activity(conn, &self.session_id, now, not_before).map(drop)
+    }
+}
+
+/// The reads and rules of [`check_session`], without its write: the caller records the
+/// returned activity, if any, once it may write.
+pub fn verify_session(
+    state: &AppState,
+    conn: &mut DbConnection,
+    claims: &SessionClaims,
+    now: OffsetDateTime,
+) -> Result<(SignedIn, Option<DueActivity>), SessionError> {
     let Some(sessions::SessionView {
         session,
         user,
@@ -243,17 +278,20 @@ pub fn check_session(
             .admit(consumer.consumer_id, &consumer.call_limits, now)
             .map_err(SessionError::RateLimited)?;
     }
-    let policy = &state.session_policy;
-    if session.activity_due(now, policy) {
-        let not_before = now - policy.activity_write_interval;
-        sessions::record_activity(conn, session.session_id.as_str(), now, not_before)?;
-    }
-    Ok(SignedIn {
-        user,
-        session: Some(session),
-        consumer,
-        consent: None,
-    })
+    let activity = session
+        .activity_due(now, &state.session_policy)
+        .then(|| DueActivity {
+            session_id: session.session_id.as_str().to_owned(),
+        });
+    Ok((
+        SignedIn {
+            user,
+            session: Some(session),
+            consumer,
+            consent: None,
+        },
+        activity,
+    ))
 }
 
 /// Ends a session at once: every token naming it stops working on the next request.

@@ -9,15 +9,17 @@ use super::errors::{
 };
 use crate::api::blocking;
 use crate::dauth::DAuthRefusal;
-use crate::services::auth::{DAuthCallError, SessionError, SignedIn, check_session, dauth_call};
+use crate::services::auth::{
+    DAuthCallError, DueActivity, SessionError, SignedIn, dauth_call, verify_session,
+};
 use crate::services::now;
 use crate::state::AppState;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use assent_consent::token::{CONSENT_TOKEN_TYP, ConsentClaims};
 use assent_identity::SecretString;
 use assent_identity::dauth::DAuthRequest;
-use assent_repository::DbConnection;
 use assent_repository::entitlements;
+use assent_repository::{DbConnection, read_snapshot};
 use assent_session::SessionClaims;
 
 /// A request whose credentials checked out as far as they can without the database: a
@@ -52,21 +54,75 @@ impl Authenticated {
         blocking(move || {
             let now = now();
             let mut conn = state.pool.get().map_err(|e| ObpError::internal(&e))?;
-            let signed_in = match &self.credential {
-                Credential::Session(claims) => check_session(&state, &mut conn, claims, now)
-                    .map_err(|e| match e {
-                        SessionError::Invalid => ObpError::unauthorized(INVALID_DIRECT_LOGIN_TOKEN),
-                        SessionError::RateLimited(exceeded) => {
-                            ObpError::too_many_requests(&exceeded)
-                        }
-                        SessionError::Internal(e) => ObpError::internal(&e),
-                    })?,
-                Credential::DAuth(request) => {
-                    let window = state
-                        .dauth
-                        .as_ref()
-                        .map_or(time::Duration::minutes(5), |d| d.window);
-                    dauth_call(&state, &mut conn, request, window, now).map_err(|e| match e {
+            let (signed_in, activity) = self.sign_in(&state, &mut conn, now)?;
+            if let Some(activity) = activity {
+                activity
+                    .record(&state, &mut conn, now)
+                    .map_err(|e| ObpError::internal(&e))?;
+            }
+            work(&state, &mut conn, signed_in)
+        })
+        .await?
+    }
+
+    /// As [`Authenticated::run`] for `work` that only reads: the caller's checks and the work
+    /// read one snapshot (on SQLite, one read transaction, where any write fails), and the
+    /// writes the checks need (a session's activity, a DAuth token's replay mark) happen
+    /// outside it.
+    pub async fn read<T: Send + 'static>(
+        self,
+        state: &web::Data<AppState>,
+        work: impl FnOnce(&AppState, &mut DbConnection, SignedIn) -> Result<T, ObpError>
+        + Send
+        + 'static,
+    ) -> Result<T, ObpError> {
+        let state = state.clone().into_inner();
+        blocking(move || {
+            let now = now();
+            let mut conn = state.pool.get().map_err(|e| ObpError::internal(&e))?;
+            let signed_in_before = match self.credential {
+                Credential::DAuth(_) => Some(self.sign_in(&state, &mut conn, now)?.0),
+                Credential::Session(_) | Credential::Consent(_) => None,
+            };
+            let (answer, activity) = read_snapshot(&mut conn, |conn| {
+                let (signed_in, activity) = match signed_in_before {
+                    Some(signed_in) => (signed_in, None),
+                    None => self.sign_in(&state, conn, now)?,
+                };
+                Ok::<_, ObpError>((work(&state, conn, signed_in)?, activity))
+            })?;
+            if let Some(activity) = activity {
+                activity
+                    .record(&state, &mut conn, now)
+                    .map_err(|e| ObpError::internal(&e))?;
+            }
+            Ok(answer)
+        })
+        .await?
+    }
+
+    /// Who is calling, by the database; a session's due activity is returned, not written.
+    fn sign_in(
+        &self,
+        state: &AppState,
+        conn: &mut DbConnection,
+        now: time::OffsetDateTime,
+    ) -> Result<(SignedIn, Option<DueActivity>), ObpError> {
+        match &self.credential {
+            Credential::Session(claims) => {
+                verify_session(state, conn, claims, now).map_err(|e| match e {
+                    SessionError::Invalid => ObpError::unauthorized(INVALID_DIRECT_LOGIN_TOKEN),
+                    SessionError::RateLimited(exceeded) => ObpError::too_many_requests(&exceeded),
+                    SessionError::Internal(e) => ObpError::internal(&e),
+                })
+            }
+            Credential::DAuth(request) => {
+                let window = state
+                    .dauth
+                    .as_ref()
+                    .map_or(time::Duration::minutes(5), |d| d.window);
+                let signed_in =
+                    dauth_call(state, conn, request, window, now).map_err(|e| match e {
                         DAuthCallError::InvalidConsumer => {
                             ObpError::unauthorized(INVALID_CONSUMER_KEY)
                         }
@@ -75,37 +131,37 @@ impl Authenticated {
                             ObpError::too_many_requests(&exceeded)
                         }
                         DAuthCallError::Internal(e) => ObpError::internal(&e),
-                    })?
-                }
-                Credential::Consent(consent) => {
-                    let (claims, key) = consent.as_ref();
-                    let checked =
-                        crate::services::consents::check_use(&state, &mut conn, claims, key, now)
-                            .map_err(|e| ObpError::internal(&e))?;
-                    let used = checked.map_err(|refusal| {
-                        use crate::services::consents::ConsentRefusal as R;
-                        ObpError::unauthorized(match refusal {
-                            R::NotUsable => CONSENT_NOT_USABLE,
-                            R::OutsideValidity => CONSENT_OUTSIDE_VALIDITY,
-                            R::WrongConsumer => CONSENT_WRONG_CONSUMER,
-                            R::UserLocked => ACCOUNT_LOCKED,
-                        })
                     })?;
-                    state
-                        .rate_limiter
-                        .admit(used.consumer.consumer_id, &used.consumer.call_limits, now)
-                        .map_err(|exceeded| ObpError::too_many_requests(&exceeded))?;
+                Ok((signed_in, None))
+            }
+            Credential::Consent(consent) => {
+                let (claims, key) = consent.as_ref();
+                let checked = crate::services::consents::check_use(state, conn, claims, key, now)
+                    .map_err(|e| ObpError::internal(&e))?;
+                let used = checked.map_err(|refusal| {
+                    use crate::services::consents::ConsentRefusal as R;
+                    ObpError::unauthorized(match refusal {
+                        R::NotUsable => CONSENT_NOT_USABLE,
+                        R::OutsideValidity => CONSENT_OUTSIDE_VALIDITY,
+                        R::WrongConsumer => CONSENT_WRONG_CONSUMER,
+                        R::UserLocked => ACCOUNT_LOCKED,
+                    })
+                })?;
+                state
+                    .rate_limiter
+                    .admit(used.consumer.consumer_id, &used.consumer.call_limits, now)
+                    .map_err(|exceeded| ObpError::too_many_requests(&exceeded))?;
+                Ok((
                     SignedIn {
                         user: used.user,
                         session: None,
                         consumer: Some(used.consumer),
                         consent: Some(used.scope),
-                    }
-                }
-            };
-            work(&state, &mut conn, signed_in)
-        })
-        .await?
+                    },
+                    None,
+                ))
+            }
+        }
     }
 }
 
@@ -120,7 +176,7 @@ fn token(req: &HttpRequest) -> Result<String, ObpError> {
         }
     };
     let params =
-        parse_params(&text).map_err(|_| ObpError::unauthorized(INVALID_DIRECT_LOGIN_TOKEN))?;
+        parse_params(text).map_err(|_| ObpError::unauthorized(INVALID_DIRECT_LOGIN_TOKEN))?;
     param(&params, "token")
         .map(str::to_owned)
         .ok_or_else(|| ObpError::unauthorized(USER_NOT_LOGGED_IN))

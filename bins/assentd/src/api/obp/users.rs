@@ -202,7 +202,7 @@ pub async fn current_user(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     let profile = caller
-        .run(&state, |_, conn, signed_in| {
+        .read(&state, |_, conn, signed_in| {
             let consent = signed_in.consent.clone();
             let mut profile = profile(conn, signed_in.user).map_err(|e| ObpError::internal(&e))?;
             // Through a consent, the third party sees only what the consent reaches.
