@@ -122,7 +122,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .chain(temenos::endpoints())
         .chain(apiture::endpoints())
         .collect();
-    register(cfg, root);
+    // actix-web tries services in registration order, and a dynamic path costs a regular
+    // expression each time it is tried: the OBP scopes (a prefix check each, nothing else lives
+    // under them) go first, and within each list fixed paths go before patterns.
     for version in OBP_VERSIONS {
         cfg.service(
             web::scope(&format!("/obp/{version}"))
@@ -130,6 +132,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .default_service(web::to(not_found)),
         );
     }
+    register(cfg, root);
 }
 
 /// One resource per path, answering other methods with 405 in the family's dialect.
@@ -140,6 +143,9 @@ fn register(cfg: &mut web::ServiceConfig, specs: Vec<RouteSpec>) {
             paths.push(path);
         }
     }
+    // Fixed paths first (`/users/current` before `/users/{user_id}`), patterns in their
+    // declared order after them.
+    paths.sort_by_key(|path| path.contains('{'));
     for path in paths {
         let here: Vec<&RouteSpec> = specs.iter().filter(|(_, p, _)| *p == path).collect();
         let allow = here

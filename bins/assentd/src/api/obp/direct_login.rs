@@ -15,14 +15,15 @@ pub enum HeaderError {
     InvalidCharacters,
 }
 
-/// The raw parameter text of the DirectLogin credentials, if the request carries any.
+/// The raw parameter text of the DirectLogin credentials, if the request carries any. Only
+/// UTF-8 is checked here: [`parse_params`] refuses control and non-ASCII characters in one
+/// pass, so the token's few hundred bytes are not validated twice on every request.
 pub fn credentials_text(headers: &HeaderMap) -> Result<&str, HeaderError> {
     if let Some(value) = headers.get("DirectLogin") {
-        return value.to_str().map_err(|_| HeaderError::InvalidCharacters);
+        return text(value);
     }
     if let Some(value) = headers.get(actix_web::http::header::AUTHORIZATION) {
-        let text = value.to_str().map_err(|_| HeaderError::InvalidCharacters)?;
-        let Some(rest) = text.trim_start().strip_prefix("DirectLogin") else {
+        let Some(rest) = text(value)?.trim_start().strip_prefix("DirectLogin") else {
             return Err(HeaderError::WrongScheme);
         };
         if !(rest.is_empty() || rest.starts_with(' ')) {
@@ -31,6 +32,10 @@ pub fn credentials_text(headers: &HeaderMap) -> Result<&str, HeaderError> {
         return Ok(rest);
     }
     Err(HeaderError::Missing)
+}
+
+fn text(value: &actix_web::http::header::HeaderValue) -> Result<&str, HeaderError> {
+    std::str::from_utf8(value.as_bytes()).map_err(|_| HeaderError::InvalidCharacters)
 }
 
 /// Splits `name=value, name="value"` into pairs. Later duplicates are refused rather than
