@@ -117,6 +117,20 @@ impl Server {
     }
 }
 
+/// The scheduling policy of every thread of a process (`/proc/PID/task/*/stat`, field 41).
+#[cfg(target_os = "linux")]
+fn thread_policies(pid: u32) -> Vec<u32> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("stat")).ok())
+        .map(|stat| {
+            // Fields after the command name (which may hold spaces) start at field 3.
+            let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+            after_name.split(' ').nth(41 - 3).unwrap().parse().unwrap()
+        })
+        .collect()
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -132,6 +146,16 @@ fn readme_walk_through_with_curl_and_no_secrets_in_logs() {
     assert!(consumer["consumer_id"].is_string());
 
     let server = Server::start(&dir.0);
+    #[cfg(target_os = "linux")]
+    {
+        const SCHED_BATCH: u32 = 3;
+        let policies = thread_policies(server.child.id());
+        assert!(policies.len() > 1, "{policies:?}");
+        assert!(
+            policies.iter().all(|p| *p == SCHED_BATCH),
+            "every thread runs under SCHED_BATCH by default: {policies:?}"
+        );
+    }
     assert!(
         dir.0.join("data/assent.db").is_file(),
         "default SQLite file not created"

@@ -448,6 +448,32 @@ async fn idle_sessions_expire() {
 }
 
 #[actix_web::test]
+async fn reading_the_profile_records_activity_that_keeps_the_session_alive() {
+    // users/current reads in one snapshot and records the session's activity after it.
+    for db in TestDatabase::all() {
+        let app = TestApp::with_config(db, |c| c.session_idle_timeout_secs = 2);
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        sign_up(&svc, "felix").await;
+        let token = token(&svc, "felix", &key).await;
+        for _ in 0..3 {
+            std::thread::sleep(std::time::Duration::from_millis(900));
+            let (status, _, body) = send(&svc, current(&token)).await;
+            assert_eq!(status, 200, "{}: {body}", app.backend());
+        }
+        // 2.7 s after login, past the idle timeout, alive: the reads were recorded as activity.
+        std::thread::sleep(std::time::Duration::from_millis(2_100));
+        let (status, _, _) = send(&svc, current(&token)).await;
+        assert_eq!(
+            status,
+            401,
+            "{}: idle session still accepted",
+            app.backend()
+        );
+    }
+}
+
+#[actix_web::test]
 async fn stronger_argon2_parameters_rehash_on_login() {
     for db in TestDatabase::all() {
         let url = db.url().to_owned();
