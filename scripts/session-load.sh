@@ -18,7 +18,7 @@ DRIVER=target/release/examples/load_driver
 
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; cp "$work/server.log" /tmp/session-server.log 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
 wait_up() { for _ in $(seq 100); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }

@@ -7,8 +7,15 @@
 //! sleeps, the worker resumes for one response. `SCHED_BATCH` threads do not preempt on
 //! wakeup: the worker reads every request that is ready, the blocking thread then answers them
 //! back to back, and the worker writes every response. Same work, a tenth of the switches
-//! (measured in `docs/benchmarks.md`). Nothing else changes: the policy keeps the threads'
-//! nice value and needs no privilege.
+//! (measured in `docs/benchmarks.md`). The policy keeps the threads' nice value and needs no
+//! privilege.
+//!
+//! It is not the default: a thread woken from a sleep or an `fsync` waits for the running one,
+//! and SQLite's writers poll for its write lock with growing sleeps, so under heavy concurrent
+//! writes on SQLite a writer can lose the race for five seconds and fail with "database is
+//! locked" (seen with 16 clients resuming sessions as fast as they can: 5 failures in 38,000).
+//! Until SQLite writers queue in-process, `batch` is for read-heavy SQLite deployments and
+//! PostgreSQL.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,9 +24,9 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "lowercase")]
 pub enum CpuScheduling {
     /// Linux `SCHED_BATCH`: a woken thread waits for the running one to block or use up its
-    /// slice (default).
+    /// slice.
     Batch,
-    /// The operating system's default policy, left as it is.
+    /// The operating system's default policy, left as it is (default).
     Normal,
 }
 

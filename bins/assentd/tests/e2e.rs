@@ -80,9 +80,14 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path) -> Self {
+        Self::start_with(dir, &[])
+    }
+
+    fn start_with(dir: &Path, settings: &[(&str, &str)]) -> Self {
         let port = free_port();
         let log = dir.join("server.log");
         let child = assentd(dir)
+            .envs(settings.iter().copied())
             .arg("serve")
             .env("ASSENT_LISTEN", format!("127.0.0.1:{port}"))
             .env("ASSENT_LOG_LEVEL", "debug")
@@ -152,8 +157,8 @@ fn readme_walk_through_with_curl_and_no_secrets_in_logs() {
         let policies = thread_policies(server.child.id());
         assert!(policies.len() > 1, "{policies:?}");
         assert!(
-            policies.iter().all(|p| *p == SCHED_BATCH),
-            "every thread runs under SCHED_BATCH by default: {policies:?}"
+            policies.iter().all(|p| *p != SCHED_BATCH),
+            "the default leaves the system's policy: {policies:?}"
         );
     }
     assert!(
@@ -254,6 +259,23 @@ fn readme_walk_through_with_curl_and_no_secrets_in_logs() {
     ] {
         assert!(!log.contains(secret), "a secret reached the logs: {secret}");
     }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn cpu_scheduling_batch_reaches_every_server_thread() {
+    const SCHED_BATCH: u32 = 3;
+    let dir = Workdir::new();
+    let server = Server::start_with(&dir.0, &[("ASSENT_CPU_SCHEDULING", "batch")]);
+    // A request, so that the worker has started its blocking threads too.
+    assert_eq!(curl(&[&server.url("/health/ready")]).0, 200);
+    let policies = thread_policies(server.child.id());
+    assert!(policies.len() > 1, "{policies:?}");
+    assert!(
+        policies.iter().all(|p| *p == SCHED_BATCH),
+        "every thread inherits SCHED_BATCH: {policies:?}"
+    );
+    server.stop();
 }
 
 #[test]
