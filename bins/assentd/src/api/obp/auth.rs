@@ -50,19 +50,12 @@ impl Authenticated {
         + Send
         + 'static,
     ) -> Result<T, ObpError> {
-        let state = state.clone().into_inner();
-        blocking(move || {
-            let now = now();
-            let mut conn = state.pool.get().map_err(|e| ObpError::internal(&e))?;
-            let (signed_in, activity) = self.sign_in(&state, &mut conn, now)?;
-            if let Some(activity) = activity {
-                activity
-                    .record(&state, &mut conn, now)
-                    .map_err(|e| ObpError::internal(&e))?;
-            }
-            work(&state, &mut conn, signed_in)
+        self.on_connection(state, |caller, state, conn, now| {
+            let (signed_in, activity) = caller.sign_in(state, conn, now)?;
+            record_due(activity, state, conn, now)?;
+            work(state, conn, signed_in)
         })
-        .await?
+        .await
     }
 
     /// As [`Authenticated::run`] for `work` that only reads: the caller's checks and the work
@@ -76,27 +69,42 @@ impl Authenticated {
         + Send
         + 'static,
     ) -> Result<T, ObpError> {
+        self.on_connection(state, |caller, state, conn, now| {
+            let signed_in_before = match caller.credential {
+                Credential::DAuth(_) => Some(caller.sign_in(state, conn, now)?.0),
+                Credential::Session(_) | Credential::Consent(_) => None,
+            };
+            let (answer, activity) = read_snapshot(conn, |conn| {
+                let (signed_in, activity) = match signed_in_before {
+                    Some(signed_in) => (signed_in, None),
+                    None => caller.sign_in(state, conn, now)?,
+                };
+                Ok::<_, ObpError>((work(state, conn, signed_in)?, activity))
+            })?;
+            record_due(activity, state, conn, now)?;
+            Ok(answer)
+        })
+        .await
+    }
+
+    /// Runs `job` on the blocking pool with one pooled connection and the request's time.
+    async fn on_connection<T: Send + 'static>(
+        self,
+        state: &web::Data<AppState>,
+        job: impl FnOnce(
+            Self,
+            &AppState,
+            &mut DbConnection,
+            time::OffsetDateTime,
+        ) -> Result<T, ObpError>
+        + Send
+        + 'static,
+    ) -> Result<T, ObpError> {
         let state = state.clone().into_inner();
         blocking(move || {
             let now = now();
             let mut conn = state.pool.get().map_err(|e| ObpError::internal(&e))?;
-            let signed_in_before = match self.credential {
-                Credential::DAuth(_) => Some(self.sign_in(&state, &mut conn, now)?.0),
-                Credential::Session(_) | Credential::Consent(_) => None,
-            };
-            let (answer, activity) = read_snapshot(&mut conn, |conn| {
-                let (signed_in, activity) = match signed_in_before {
-                    Some(signed_in) => (signed_in, None),
-                    None => self.sign_in(&state, conn, now)?,
-                };
-                Ok::<_, ObpError>((work(&state, conn, signed_in)?, activity))
-            })?;
-            if let Some(activity) = activity {
-                activity
-                    .record(&state, &mut conn, now)
-                    .map_err(|e| ObpError::internal(&e))?;
-            }
-            Ok(answer)
+            job(self, &state, &mut conn, now)
         })
         .await?
     }
@@ -162,6 +170,21 @@ impl Authenticated {
                 ))
             }
         }
+    }
+}
+
+/// Writes a session's due activity, if any.
+fn record_due(
+    activity: Option<DueActivity>,
+    state: &AppState,
+    conn: &mut DbConnection,
+    now: time::OffsetDateTime,
+) -> Result<(), ObpError> {
+    match activity {
+        Some(activity) => activity
+            .record(state, conn, now)
+            .map_err(|e| ObpError::internal(&e)),
+        None => Ok(()),
     }
 }
 
