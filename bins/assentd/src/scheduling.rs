@@ -54,15 +54,13 @@ fn set_batch() -> Result<(), String> {
     Err("SCHED_BATCH exists only on Linux; the default policy stays".into())
 }
 
-/// The calling thread's policy is `SCHED_BATCH`.
-#[cfg(target_os = "linux")]
-pub fn current_thread_is_batch() -> bool {
-    uapi::sched_getscheduler(0).is_ok_and(|p| p == uapi::c::SCHED_BATCH)
-}
-
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+
+    fn current_thread_is_batch() -> bool {
+        uapi::sched_getscheduler(0).is_ok_and(|p| p == uapi::c::SCHED_BATCH)
+    }
 
     #[test]
     fn batch_reaches_the_thread_and_the_threads_it_starts() {

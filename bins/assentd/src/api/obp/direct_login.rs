@@ -53,6 +53,13 @@ pub fn parse_params(text: &str) -> Result<Vec<(String, String)>, HeaderError> {
         }
         at
     };
+    // The index of the first of `stop` at or after `at`, or the end.
+    let find = |at: usize, stop: &[u8]| {
+        bytes[at..]
+            .iter()
+            .position(|b| stop.contains(b))
+            .map_or(bytes.len(), |n| at + n)
+    };
     let mut params: Vec<(String, String)> = Vec::new();
     let mut at = 0;
     loop {
@@ -60,10 +67,7 @@ pub fn parse_params(text: &str) -> Result<Vec<(String, String)>, HeaderError> {
         if at == bytes.len() {
             break;
         }
-        let name_end = bytes[at..]
-            .iter()
-            .position(|b| *b == b'=' || *b == b',')
-            .map_or(bytes.len(), |n| at + n);
+        let name_end = find(at, b"=,");
         let name = text[at..name_end].trim();
         if bytes.get(name_end) != Some(&b'=') || name.is_empty() {
             return Err(HeaderError::InvalidCharacters);
@@ -77,10 +81,7 @@ pub fn parse_params(text: &str) -> Result<Vec<(String, String)>, HeaderError> {
             }
             value
         } else {
-            let end = bytes[at..]
-                .iter()
-                .position(|b| *b == b',')
-                .map_or(bytes.len(), |n| at + n);
+            let end = find(at, b",");
             let value = text[at..end].trim().to_owned();
             at = end;
             value
