@@ -42,25 +42,27 @@ pub fn create(
     holder: &str,
     now: OffsetDateTime,
 ) -> Result<bool, RepoError> {
-    let created = insert_unless_conflict(conn, |conn| {
-        diesel::insert_into(accounts::table)
-            .values(row)
-            .execute(conn)
-    })?;
-    if !created {
-        return Ok(false);
-    }
-    diesel::insert_into(account_holders::table)
-        .values((
-            account_holders::bank_id.eq(&row.bank_id),
-            account_holders::account_id.eq(&row.account_id),
-            account_holders::user_id.eq(holder),
-        ))
-        .execute(conn)?;
-    for view in ["owner", "ManageCustomViews"] {
-        grant(conn, &row.bank_id, &row.account_id, holder, view, true, now)?;
-    }
-    Ok(true)
+    crate::connection::write(conn, |conn| {
+        let created = insert_unless_conflict(conn, |conn| {
+            diesel::insert_into(accounts::table)
+                .values(row)
+                .execute(conn)
+        })?;
+        if !created {
+            return Ok(false);
+        }
+        diesel::insert_into(account_holders::table)
+            .values((
+                account_holders::bank_id.eq(&row.bank_id),
+                account_holders::account_id.eq(&row.account_id),
+                account_holders::user_id.eq(holder),
+            ))
+            .execute(conn)?;
+        for view in ["owner", "ManageCustomViews"] {
+            grant(conn, &row.bank_id, &row.account_id, holder, view, true, now)?;
+        }
+        Ok(true)
+    })
 }
 
 /// An account.
@@ -97,10 +99,12 @@ pub fn lock_access(
     bank_id: &str,
     account_id: &str,
 ) -> Result<bool, RepoError> {
-    let bumped = diesel::update(accounts::table.find((bank_id, account_id)))
-        .set(accounts::access_version.eq(accounts::access_version + 1))
-        .execute(conn)?;
-    Ok(bumped == 1)
+    crate::connection::write(conn, |conn| {
+        let bumped = diesel::update(accounts::table.find((bank_id, account_id)))
+            .set(accounts::access_version.eq(accounts::access_version + 1))
+            .execute(conn)?;
+        Ok(bumped == 1)
+    })
 }
 
 /// Grants a view; granting a view already held changes nothing. Returns whether a row was
@@ -114,17 +118,19 @@ pub fn grant(
     is_system: bool,
     now: OffsetDateTime,
 ) -> Result<bool, RepoError> {
-    insert_unless_conflict(conn, |conn| {
-        diesel::insert_into(account_access::table)
-            .values((
-                account_access::bank_id.eq(bank_id),
-                account_access::account_id.eq(account_id),
-                account_access::user_id.eq(user_id),
-                account_access::view_id.eq(view_id),
-                account_access::is_system.eq(is_system),
-                account_access::granted_at.eq(to_micros(now)),
-            ))
-            .execute(conn)
+    crate::connection::write(conn, |conn| {
+        insert_unless_conflict(conn, |conn| {
+            diesel::insert_into(account_access::table)
+                .values((
+                    account_access::bank_id.eq(bank_id),
+                    account_access::account_id.eq(account_id),
+                    account_access::user_id.eq(user_id),
+                    account_access::view_id.eq(view_id),
+                    account_access::is_system.eq(is_system),
+                    account_access::granted_at.eq(to_micros(now)),
+                ))
+                .execute(conn)
+        })
     })
 }
 
@@ -136,10 +142,12 @@ pub fn revoke(
     user_id: &str,
     view_id: &str,
 ) -> Result<bool, RepoError> {
-    let removed =
-        diesel::delete(account_access::table.find((bank_id, account_id, user_id, view_id)))
-            .execute(conn)?;
-    Ok(removed == 1)
+    crate::connection::write(conn, |conn| {
+        let removed =
+            diesel::delete(account_access::table.find((bank_id, account_id, user_id, view_id)))
+                .execute(conn)?;
+        Ok(removed == 1)
+    })
 }
 
 /// How many users hold `view_id` on the account.
@@ -241,29 +249,33 @@ impl CustomViewRow {
 
 /// Stores a custom view; `false` if the account has one with that id.
 pub fn create_custom_view(conn: &mut DbConnection, row: &CustomViewRow) -> Result<bool, RepoError> {
-    insert_unless_conflict(conn, |conn| {
-        diesel::insert_into(custom_views::table)
-            .values(row)
-            .execute(conn)
+    crate::connection::write(conn, |conn| {
+        insert_unless_conflict(conn, |conn| {
+            diesel::insert_into(custom_views::table)
+                .values(row)
+                .execute(conn)
+        })
     })
 }
 
 /// Replaces a custom view's definition; `false` if there is none.
 pub fn update_custom_view(conn: &mut DbConnection, row: &CustomViewRow) -> Result<bool, RepoError> {
-    let updated =
-        diesel::update(custom_views::table.find((&row.bank_id, &row.account_id, &row.view_id)))
-            .set((
-                custom_views::description.eq(&row.description),
-                custom_views::metadata_view.eq(&row.metadata_view),
-                custom_views::is_public.eq(row.is_public),
-                custom_views::alias.eq(&row.alias),
-                custom_views::hide_metadata_if_alias_used.eq(row.hide_metadata_if_alias_used),
-                custom_views::permissions.eq(&row.permissions),
-                custom_views::can_grant_custom_views.eq(row.can_grant_custom_views),
-                custom_views::can_revoke_custom_views.eq(row.can_revoke_custom_views),
-            ))
-            .execute(conn)?;
-    Ok(updated == 1)
+    crate::connection::write(conn, |conn| {
+        let updated =
+            diesel::update(custom_views::table.find((&row.bank_id, &row.account_id, &row.view_id)))
+                .set((
+                    custom_views::description.eq(&row.description),
+                    custom_views::metadata_view.eq(&row.metadata_view),
+                    custom_views::is_public.eq(row.is_public),
+                    custom_views::alias.eq(&row.alias),
+                    custom_views::hide_metadata_if_alias_used.eq(row.hide_metadata_if_alias_used),
+                    custom_views::permissions.eq(&row.permissions),
+                    custom_views::can_grant_custom_views.eq(row.can_grant_custom_views),
+                    custom_views::can_revoke_custom_views.eq(row.can_revoke_custom_views),
+                ))
+                .execute(conn)?;
+        Ok(updated == 1)
+    })
 }
 
 /// Deletes a custom view and every grant of it; `false` if there is none.
@@ -273,17 +285,19 @@ pub fn delete_custom_view(
     account_id: &str,
     view_id: &str,
 ) -> Result<bool, RepoError> {
-    diesel::delete(
-        account_access::table
-            .filter(account_access::bank_id.eq(bank_id))
-            .filter(account_access::account_id.eq(account_id))
-            .filter(account_access::view_id.eq(view_id))
-            .filter(account_access::is_system.eq(false)),
-    )
-    .execute(conn)?;
-    let removed =
-        diesel::delete(custom_views::table.find((bank_id, account_id, view_id))).execute(conn)?;
-    Ok(removed == 1)
+    crate::connection::write(conn, |conn| {
+        diesel::delete(
+            account_access::table
+                .filter(account_access::bank_id.eq(bank_id))
+                .filter(account_access::account_id.eq(account_id))
+                .filter(account_access::view_id.eq(view_id))
+                .filter(account_access::is_system.eq(false)),
+        )
+        .execute(conn)?;
+        let removed = diesel::delete(custom_views::table.find((bank_id, account_id, view_id)))
+            .execute(conn)?;
+        Ok(removed == 1)
+    })
 }
 
 /// A custom view of the account.
@@ -399,7 +413,9 @@ pub fn remove_holder(
     account_id: &str,
     user_id: &str,
 ) -> Result<bool, RepoError> {
-    let removed = diesel::delete(account_holders::table.find((bank_id, account_id, user_id)))
-        .execute(conn)?;
-    Ok(removed == 1)
+    crate::connection::write(conn, |conn| {
+        let removed = diesel::delete(account_holders::table.find((bank_id, account_id, user_id)))
+            .execute(conn)?;
+        Ok(removed == 1)
+    })
 }

@@ -32,16 +32,18 @@ pub fn append(
     user_id: Option<&str>,
     detail: &serde_json::Value,
 ) -> Result<(), RepoError> {
-    diesel::insert_into(audit_events::table)
-        .values(AuditRow {
-            event_id: event_id.to_string(),
-            occurred_at: to_micros(now),
-            kind: kind.to_owned(),
-            user_id: user_id.map(str::to_owned),
-            detail: detail.to_string(),
-        })
-        .execute(conn)?;
-    Ok(())
+    crate::connection::write(conn, |conn| {
+        diesel::insert_into(audit_events::table)
+            .values(AuditRow {
+                event_id: event_id.to_string(),
+                occurred_at: to_micros(now),
+                kind: kind.to_owned(),
+                user_id: user_id.map(str::to_owned),
+                detail: detail.to_string(),
+            })
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// Events of one kind, oldest first (for tests and operators).

@@ -28,10 +28,12 @@ pub struct AuthContextUpdateRow {
 
 /// Stores a new request.
 pub fn insert(conn: &mut DbConnection, row: &AuthContextUpdateRow) -> Result<(), RepoError> {
-    diesel::insert_into(auth_context_updates::table)
-        .values(row)
-        .execute(conn)?;
-    Ok(())
+    crate::connection::write(conn, |conn| {
+        diesel::insert_into(auth_context_updates::table)
+            .values(row)
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// A request by id.
@@ -53,12 +55,14 @@ pub fn transition(
     from: &str,
     to: &str,
 ) -> Result<bool, RepoError> {
-    let changed = diesel::update(
-        auth_context_updates::table
-            .find(update_id)
-            .filter(auth_context_updates::status.eq(from)),
-    )
-    .set(auth_context_updates::status.eq(to))
-    .execute(conn)?;
-    Ok(changed == 1)
+    crate::connection::write(conn, |conn| {
+        let changed = diesel::update(
+            auth_context_updates::table
+                .find(update_id)
+                .filter(auth_context_updates::status.eq(from)),
+        )
+        .set(auth_context_updates::status.eq(to))
+        .execute(conn)?;
+        Ok(changed == 1)
+    })
 }

@@ -42,46 +42,48 @@ pub fn set(
     value: &str,
     now: OffsetDateTime,
 ) -> Result<AuthContextRow, RepoError> {
-    let update = |conn: &mut DbConnection| {
-        diesel::update(
+    crate::connection::write(conn, |conn| {
+        let update = |conn: &mut DbConnection| {
+            diesel::update(
+                user_auth_contexts::table
+                    .filter(user_auth_contexts::user_id.eq(user_id))
+                    .filter(user_auth_contexts::context_key.eq(key)),
+            )
+            .set((
+                user_auth_contexts::context_value.eq(value),
+                user_auth_contexts::updated_at.eq(to_micros(now)),
+            ))
+            .execute(conn)
+        };
+        let find = |conn: &mut DbConnection| {
             user_auth_contexts::table
                 .filter(user_auth_contexts::user_id.eq(user_id))
-                .filter(user_auth_contexts::context_key.eq(key)),
-        )
-        .set((
-            user_auth_contexts::context_value.eq(value),
-            user_auth_contexts::updated_at.eq(to_micros(now)),
-        ))
-        .execute(conn)
-    };
-    let find = |conn: &mut DbConnection| {
-        user_auth_contexts::table
-            .filter(user_auth_contexts::user_id.eq(user_id))
-            .filter(user_auth_contexts::context_key.eq(key))
-            .select(AuthContextRow::as_select())
-            .get_result(conn)
-    };
-    if update(conn)? == 1 {
-        return Ok(find(conn)?);
-    }
-    let row = AuthContextRow {
-        user_auth_context_id: Uuid::new_v4().to_string(),
-        user_id: user_id.to_owned(),
-        context_key: key.to_owned(),
-        context_value: value.to_owned(),
-        updated_at: to_micros(now),
-    };
-    let inserted = crate::insert_unless_conflict(conn, |conn| {
-        diesel::insert_into(user_auth_contexts::table)
-            .values(&row)
-            .execute(conn)
-    })?;
-    if inserted {
-        Ok(row)
-    } else {
-        update(conn)?;
-        Ok(find(conn)?)
-    }
+                .filter(user_auth_contexts::context_key.eq(key))
+                .select(AuthContextRow::as_select())
+                .get_result(conn)
+        };
+        if update(conn)? == 1 {
+            return Ok(find(conn)?);
+        }
+        let row = AuthContextRow {
+            user_auth_context_id: Uuid::new_v4().to_string(),
+            user_id: user_id.to_owned(),
+            context_key: key.to_owned(),
+            context_value: value.to_owned(),
+            updated_at: to_micros(now),
+        };
+        let inserted = crate::insert_unless_conflict(conn, |conn| {
+            diesel::insert_into(user_auth_contexts::table)
+                .values(&row)
+                .execute(conn)
+        })?;
+        if inserted {
+            Ok(row)
+        } else {
+            update(conn)?;
+            Ok(find(conn)?)
+        }
+    })
 }
 
 /// A user's pairs, by key.
@@ -95,19 +97,23 @@ pub fn list(conn: &mut DbConnection, user_id: &str) -> Result<Vec<AuthContextRow
 
 /// Deletes every pair of a user; returns how many.
 pub fn delete_all(conn: &mut DbConnection, user_id: &str) -> Result<usize, RepoError> {
-    Ok(
-        diesel::delete(user_auth_contexts::table.filter(user_auth_contexts::user_id.eq(user_id)))
-            .execute(conn)?,
-    )
+    crate::connection::write(conn, |conn| {
+        Ok(diesel::delete(
+            user_auth_contexts::table.filter(user_auth_contexts::user_id.eq(user_id)),
+        )
+        .execute(conn)?)
+    })
 }
 
 /// Deletes one pair of a user; false if the user has no such pair.
 pub fn delete(conn: &mut DbConnection, user_id: &str, id: &str) -> Result<bool, RepoError> {
-    Ok(diesel::delete(
-        user_auth_contexts::table
-            .filter(user_auth_contexts::user_id.eq(user_id))
-            .filter(user_auth_contexts::user_auth_context_id.eq(id)),
-    )
-    .execute(conn)?
-        == 1)
+    crate::connection::write(conn, |conn| {
+        Ok(diesel::delete(
+            user_auth_contexts::table
+                .filter(user_auth_contexts::user_id.eq(user_id))
+                .filter(user_auth_contexts::user_auth_context_id.eq(id)),
+        )
+        .execute(conn)?
+            == 1)
+    })
 }

@@ -133,10 +133,12 @@ pub fn insert(
     challenge: &Challenge,
     user_id: Option<&str>,
 ) -> Result<(), RepoError> {
-    diesel::insert_into(challenges::table)
-        .values(ChallengeRow::new(challenge, user_id))
-        .execute(conn)?;
-    Ok(())
+    crate::connection::write(conn, |conn| {
+        diesel::insert_into(challenges::table)
+            .values(ChallengeRow::new(challenge, user_id))
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// Stores where a challenge's codes go: `(channel, destination)` pairs.
@@ -145,17 +147,19 @@ pub fn insert_destinations(
     id: &Uuid,
     destinations: &[(String, String)],
 ) -> Result<(), RepoError> {
-    // One statement per row: batch inserts are not available across both backends.
-    for (channel, destination) in destinations {
-        diesel::insert_into(challenge_destinations::table)
-            .values((
-                challenge_destinations::challenge_id.eq(id.to_string()),
-                challenge_destinations::channel.eq(channel),
-                challenge_destinations::destination.eq(destination),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
+    crate::connection::write(conn, |conn| {
+        // One statement per row: batch inserts are not available across both backends.
+        for (channel, destination) in destinations {
+            diesel::insert_into(challenge_destinations::table)
+                .values((
+                    challenge_destinations::challenge_id.eq(id.to_string()),
+                    challenge_destinations::channel.eq(channel),
+                    challenge_destinations::destination.eq(destination),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
 }
 
 /// Where a challenge's codes go, `(channel, destination)`, by channel name.
@@ -210,43 +214,45 @@ pub fn update<R>(
     id: &Uuid,
     mut operation: impl FnMut(&mut Challenge) -> R,
 ) -> Result<Option<R>, RepoError> {
-    for _ in 0..MAX_ATTEMPTS {
-        let Some((before, user_id)) = find(conn, id)? else {
-            return Ok(None);
-        };
-        let mut after = before.clone();
-        let outcome = operation(&mut after);
-        if after == before {
-            return Ok(Some(outcome));
+    crate::connection::write(conn, |conn| {
+        for _ in 0..MAX_ATTEMPTS {
+            let Some((before, user_id)) = find(conn, id)? else {
+                return Ok(None);
+            };
+            let mut after = before.clone();
+            let outcome = operation(&mut after);
+            if after == before {
+                return Ok(Some(outcome));
+            }
+            let row = ChallengeRow::new(&after, user_id.as_deref());
+            let written = diesel::update(
+                challenges::table
+                    .find(id.to_string())
+                    .filter(challenges::state.eq(before.state.as_str()))
+                    .filter(challenges::failures.eq(int(before.failures)))
+                    .filter(challenges::resends.eq(int(before.resends)))
+                    // The first code of a challenge opened without one changes only these.
+                    .filter(challenges::code_hash.eq(hex(&before.code_hash)))
+                    .filter(challenges::last_sent_at.eq(to_micros(before.last_sent_at))),
+            )
+            .set((
+                challenges::state.eq(&row.state),
+                challenges::code_hash.eq(&row.code_hash),
+                challenges::failures.eq(row.failures),
+                challenges::resends.eq(row.resends),
+                challenges::last_sent_at.eq(row.last_sent_at),
+                challenges::expires_at.eq(row.expires_at),
+                challenges::verified_at.eq(row.verified_at),
+            ))
+            .execute(conn)?;
+            if written == 1 {
+                return Ok(Some(outcome));
+            }
         }
-        let row = ChallengeRow::new(&after, user_id.as_deref());
-        let written = diesel::update(
-            challenges::table
-                .find(id.to_string())
-                .filter(challenges::state.eq(before.state.as_str()))
-                .filter(challenges::failures.eq(int(before.failures)))
-                .filter(challenges::resends.eq(int(before.resends)))
-                // The first code of a challenge opened without one changes only these.
-                .filter(challenges::code_hash.eq(hex(&before.code_hash)))
-                .filter(challenges::last_sent_at.eq(to_micros(before.last_sent_at))),
-        )
-        .set((
-            challenges::state.eq(&row.state),
-            challenges::code_hash.eq(&row.code_hash),
-            challenges::failures.eq(row.failures),
-            challenges::resends.eq(row.resends),
-            challenges::last_sent_at.eq(row.last_sent_at),
-            challenges::expires_at.eq(row.expires_at),
-            challenges::verified_at.eq(row.verified_at),
+        Err(RepoError::Connection(
+            "challenge update kept colliding".into(),
         ))
-        .execute(conn)?;
-        if written == 1 {
-            return Ok(Some(outcome));
-        }
-    }
-    Err(RepoError::Connection(
-        "challenge update kept colliding".into(),
-    ))
+    })
 }
 
 /// Deletes challenges (with their destinations and what they confirmed) whose code expired
@@ -257,16 +263,18 @@ pub fn delete_expired_before(
     cutoff: time::OffsetDateTime,
     batch: i64,
 ) -> Result<usize, RepoError> {
-    let ids: Vec<String> = challenges::table
-        .filter(challenges::expires_at.lt(to_micros(cutoff)))
-        .select(challenges::challenge_id)
-        .limit(batch)
-        .load(conn)?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    Ok(
-        diesel::delete(challenges::table.filter(challenges::challenge_id.eq_any(&ids)))
-            .execute(conn)?,
-    )
+    crate::connection::write(conn, |conn| {
+        let ids: Vec<String> = challenges::table
+            .filter(challenges::expires_at.lt(to_micros(cutoff)))
+            .select(challenges::challenge_id)
+            .limit(batch)
+            .load(conn)?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        Ok(
+            diesel::delete(challenges::table.filter(challenges::challenge_id.eq_any(&ids)))
+                .execute(conn)?,
+        )
+    })
 }

@@ -1,9 +1,11 @@
 use crate::RepoError;
+use crate::write_queue::{self, WriteQueue};
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::sync::Arc;
 use std::time::Duration;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -116,6 +118,8 @@ impl Default for PoolOptions {
 pub struct Manager {
     backend: Backend,
     options: PoolOptions,
+    /// The pool's SQLite writers' queue (see [`write`]).
+    write_queue: Option<Arc<WriteQueue>>,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -142,6 +146,9 @@ impl r2d2::ManageConnection for Manager {
                     self.options.sqlite_busy_timeout.as_millis()
                 ))
                 .map_err(diesel::r2d2::Error::QueryError)?;
+                if let Some(queue) = &self.write_queue {
+                    write_queue::attach(&mut conn, Arc::clone(queue));
+                }
                 Ok(DbConnection::Sqlite(conn))
             }
         }
@@ -180,6 +187,7 @@ impl Pool {
     /// created if missing.
     pub fn connect(url: &str, options: &PoolOptions) -> Result<Self, RepoError> {
         let backend = Backend::from_url(url)?;
+        let mut write_queue = None;
         let backend_name = match &backend {
             Backend::Postgres(_) => "postgres",
             Backend::Sqlite(path) => {
@@ -199,6 +207,7 @@ impl Pool {
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
                     options.sqlite_busy_timeout.as_millis()
                 ))?;
+                write_queue = Some(WriteQueue::new(options.sqlite_busy_timeout));
                 "sqlite"
             }
         };
@@ -209,6 +218,7 @@ impl Pool {
             .build(Manager {
                 backend,
                 options: options.clone(),
+                write_queue,
             })?;
         Ok(Self {
             inner,
@@ -259,10 +269,12 @@ pub fn insert_unless_conflict(
     conn: &mut DbConnection,
     insert: impl FnOnce(&mut DbConnection) -> Result<usize, diesel::result::Error>,
 ) -> Result<bool, RepoError> {
-    match conn.transaction(insert) {
+    let inserted = write(conn, |conn| {
+        conn.transaction(insert).map_err(Into::<RepoError>::into)
+    });
+    match inserted {
         Ok(_) => Ok(true),
         Err(error) => {
-            let error = RepoError::from(error);
             if error.is_unique_violation() {
                 Ok(false)
             } else {
@@ -277,8 +289,9 @@ const MAX_TRANSACTION_ATTEMPTS: u32 = 5;
 
 /// Runs `work` in one transaction, running it again (up to 5 times in all, with a short
 /// growing pause) when the database reports a serialization failure or a busy SQLite file.
-/// On SQLite the transaction takes the write lock before anything else, so a transaction
-/// that reads before it writes waits for other writers instead of failing.
+/// On SQLite the transaction waits for its turn to write (see the `write_queue` module) and takes the write
+/// lock before anything else, so a transaction that reads before it writes waits for other
+/// writers instead of failing.
 /// `work` must therefore be safe to run more than once: it should only touch the database.
 pub fn transaction<T, E>(
     conn: &mut DbConnection,
@@ -297,12 +310,14 @@ where
     }
     let mut attempt = 1;
     loop {
-        let outcome = conn.transaction(|conn| {
-            if matches!(conn, DbConnection::Sqlite(_)) {
-                // Take SQLite's write lock first (see the write_gate migration).
-                diesel::sql_query("UPDATE write_gate SET id = id").execute(conn)?;
-            }
-            work(conn)
+        let outcome = write(conn, |conn| {
+            conn.transaction(|conn| {
+                if matches!(conn, DbConnection::Sqlite(_)) {
+                    // Take SQLite's write lock first (see the write_gate migration).
+                    diesel::sql_query("UPDATE write_gate SET id = id").execute(conn)?;
+                }
+                work(conn)
+            })
         });
         match outcome {
             Err(error) if error.is_retryable() && attempt < MAX_TRANSACTION_ATTEMPTS => {
@@ -312,6 +327,31 @@ where
             }
             other => return other,
         }
+    }
+}
+
+/// Runs `work`, which writes, in its database's turn: on a SQLite connection from a [`Pool`],
+/// it first waits for the other threads writing to the database to finish, in the order they
+/// came (see the `write_queue` module for why SQLite's own waiting is not enough). A thread
+/// already in turn (inside [`transaction`], or a write function calling another) goes on. On
+/// PostgreSQL, and on connections opened outside a pool, `work` just runs.
+///
+/// Every statement that writes goes through here or through [`transaction`]. Waiting longer
+/// than the pool's SQLite busy timeout fails with [`RepoError::WriteQueueTimeout`].
+pub(crate) fn write<T, E>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<RepoError>,
+{
+    let queue = match conn {
+        DbConnection::Sqlite(sqlite) => write_queue::of(sqlite),
+        DbConnection::Postgres(_) => None,
+    };
+    match queue {
+        Some(queue) => queue.in_turn(|| work(conn)),
+        None => work(conn),
     }
 }
 

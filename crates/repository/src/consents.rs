@@ -43,10 +43,12 @@ pub struct ConsentRow {
 
 /// Stores a new consent.
 pub fn insert(conn: &mut DbConnection, row: &ConsentRow) -> Result<(), RepoError> {
-    diesel::insert_into(consents::table)
-        .values(row)
-        .execute(conn)?;
-    Ok(())
+    crate::connection::write(conn, |conn| {
+        diesel::insert_into(consents::table)
+            .values(row)
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// A consent by id.
@@ -134,17 +136,19 @@ pub fn transition(
     to: &str,
     now: OffsetDateTime,
 ) -> Result<bool, RepoError> {
-    let changed = diesel::update(
-        consents::table
-            .find(consent_id)
-            .filter(consents::status.eq(from)),
-    )
-    .set((
-        consents::status.eq(to),
-        consents::status_changed_at.eq(to_micros(now)),
-    ))
-    .execute(conn)?;
-    Ok(changed == 1)
+    crate::connection::write(conn, |conn| {
+        let changed = diesel::update(
+            consents::table
+                .find(consent_id)
+                .filter(consents::status.eq(from)),
+        )
+        .set((
+            consents::status.eq(to),
+            consents::status_changed_at.eq(to_micros(now)),
+        ))
+        .execute(conn)?;
+        Ok(changed == 1)
+    })
 }
 
 /// Marks consents past their expiry (in `statuses`) as `EXPIRED`; returns how many. Safe to
@@ -154,14 +158,16 @@ pub fn expire_before(
     now: OffsetDateTime,
     statuses: &[&str],
 ) -> Result<usize, RepoError> {
-    Ok(diesel::update(
-        consents::table
-            .filter(consents::expires_at.le(to_micros(now)))
-            .filter(consents::status.eq_any(statuses)),
-    )
-    .set((
-        consents::status.eq("EXPIRED"),
-        consents::status_changed_at.eq(to_micros(now)),
-    ))
-    .execute(conn)?)
+    crate::connection::write(conn, |conn| {
+        Ok(diesel::update(
+            consents::table
+                .filter(consents::expires_at.le(to_micros(now)))
+                .filter(consents::status.eq_any(statuses)),
+        )
+        .set((
+            consents::status.eq("EXPIRED"),
+            consents::status_changed_at.eq(to_micros(now)),
+        ))
+        .execute(conn)?)
+    })
 }

@@ -111,10 +111,12 @@ pub fn insert(
     key_hash: &str,
     now: OffsetDateTime,
 ) -> Result<(), RepoError> {
-    diesel::insert_into(consumers::table)
-        .values(ConsumerRow::new(consumer, key_hash, now))
-        .execute(conn)?;
-    Ok(())
+    crate::connection::write(conn, |conn| {
+        diesel::insert_into(consumers::table)
+            .values(ConsumerRow::new(consumer, key_hash, now))
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// The consumer whose key hashes to `key_hash`.
@@ -138,10 +140,12 @@ pub fn set_enabled(
     consumer_id: &Uuid,
     enabled: bool,
 ) -> Result<bool, RepoError> {
-    let updated = diesel::update(consumers::table.find(consumer_id.to_string()))
-        .set(consumers::enabled.eq(enabled))
-        .execute(conn)?;
-    Ok(updated == 1)
+    crate::connection::write(conn, |conn| {
+        let updated = diesel::update(consumers::table.find(consumer_id.to_string()))
+            .set(consumers::enabled.eq(enabled))
+            .execute(conn)?;
+        Ok(updated == 1)
+    })
 }
 
 /// The consumer with this id, and when it was created.
@@ -189,12 +193,14 @@ pub fn set_redirect_url(
     consumer_id: &Uuid,
     redirect_url: &str,
 ) -> Result<bool, RepoError> {
-    Ok(
-        diesel::update(consumers::table.find(consumer_id.to_string()))
-            .set(consumers::redirect_url.eq(redirect_url))
-            .execute(conn)?
-            == 1,
-    )
+    crate::connection::write(conn, |conn| {
+        Ok(
+            diesel::update(consumers::table.find(consumer_id.to_string()))
+                .set(consumers::redirect_url.eq(redirect_url))
+                .execute(conn)?
+                == 1,
+        )
+    })
 }
 
 /// Sets a consumer's call limits; false if there is no such consumer.
@@ -203,18 +209,20 @@ pub fn set_call_limits(
     consumer_id: &Uuid,
     limits: &CallLimits,
 ) -> Result<bool, RepoError> {
-    let [second, minute, hour, day, week, month] = limits.0;
-    Ok(
-        diesel::update(consumers::table.find(consumer_id.to_string()))
-            .set((
-                consumers::per_second_call_limit.eq(second),
-                consumers::per_minute_call_limit.eq(minute),
-                consumers::per_hour_call_limit.eq(hour),
-                consumers::per_day_call_limit.eq(day),
-                consumers::per_week_call_limit.eq(week),
-                consumers::per_month_call_limit.eq(month),
-            ))
-            .execute(conn)?
-            == 1,
-    )
+    crate::connection::write(conn, |conn| {
+        let [second, minute, hour, day, week, month] = limits.0;
+        Ok(
+            diesel::update(consumers::table.find(consumer_id.to_string()))
+                .set((
+                    consumers::per_second_call_limit.eq(second),
+                    consumers::per_minute_call_limit.eq(minute),
+                    consumers::per_hour_call_limit.eq(hour),
+                    consumers::per_day_call_limit.eq(day),
+                    consumers::per_week_call_limit.eq(week),
+                    consumers::per_month_call_limit.eq(month),
+                ))
+                .execute(conn)?
+                == 1,
+        )
+    })
 }

@@ -13,16 +13,18 @@ pub fn remember_request(
     now: OffsetDateTime,
     forget_before: OffsetDateTime,
 ) -> Result<bool, RepoError> {
-    diesel::delete(
-        dauth_requests::table.filter(dauth_requests::seen_at.lt(to_micros(forget_before))),
-    )
-    .execute(conn)?;
-    crate::insert_unless_conflict(conn, |conn| {
-        diesel::insert_into(dauth_requests::table)
-            .values((
-                dauth_requests::request_id.eq(request_id),
-                dauth_requests::seen_at.eq(to_micros(now)),
-            ))
-            .execute(conn)
+    crate::connection::write(conn, |conn| {
+        diesel::delete(
+            dauth_requests::table.filter(dauth_requests::seen_at.lt(to_micros(forget_before))),
+        )
+        .execute(conn)?;
+        crate::insert_unless_conflict(conn, |conn| {
+            diesel::insert_into(dauth_requests::table)
+                .values((
+                    dauth_requests::request_id.eq(request_id),
+                    dauth_requests::seen_at.eq(to_micros(now)),
+                ))
+                .execute(conn)
+        })
     })
 }

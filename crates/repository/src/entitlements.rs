@@ -41,22 +41,24 @@ pub fn insert(
     bank_id: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<InsertEntitlement, RepoError> {
-    let row = EntitlementRow {
-        entitlement_id: entitlement_id.to_string(),
-        user_id: user_id.to_owned(),
-        role_name: role_name.to_owned(),
-        bank_id: bank_id.unwrap_or("").to_owned(),
-        created_at: to_micros(now),
-    };
-    let created = crate::insert_unless_conflict(conn, |conn| {
-        diesel::insert_into(entitlements::table)
-            .values(&row)
-            .execute(conn)
-    })?;
-    Ok(if created {
-        InsertEntitlement::Created(row)
-    } else {
-        InsertEntitlement::AlreadyExists
+    crate::connection::write(conn, |conn| {
+        let row = EntitlementRow {
+            entitlement_id: entitlement_id.to_string(),
+            user_id: user_id.to_owned(),
+            role_name: role_name.to_owned(),
+            bank_id: bank_id.unwrap_or("").to_owned(),
+            created_at: to_micros(now),
+        };
+        let created = crate::insert_unless_conflict(conn, |conn| {
+            diesel::insert_into(entitlements::table)
+                .values(&row)
+                .execute(conn)
+        })?;
+        Ok(if created {
+            InsertEntitlement::Created(row)
+        } else {
+            InsertEntitlement::AlreadyExists
+        })
     })
 }
 
@@ -106,7 +108,9 @@ pub fn find(
 
 /// Deletes one entitlement; false if it was already gone.
 pub fn delete(conn: &mut DbConnection, entitlement_id: &str) -> Result<bool, RepoError> {
-    Ok(diesel::delete(entitlements::table.find(entitlement_id)).execute(conn)? == 1)
+    crate::connection::write(conn, |conn| {
+        Ok(diesel::delete(entitlements::table.find(entitlement_id)).execute(conn)? == 1)
+    })
 }
 
 /// Every entitlement, oldest first.
@@ -176,13 +180,15 @@ pub fn insert_request(
     conn: &mut DbConnection,
     row: &EntitlementRequestRow,
 ) -> Result<Option<EntitlementRequestRow>, RepoError> {
-    use crate::schema::entitlement_requests;
-    let created = crate::insert_unless_conflict(conn, |conn| {
-        diesel::insert_into(entitlement_requests::table)
-            .values(row)
-            .execute(conn)
-    })?;
-    Ok(created.then(|| row.clone()))
+    crate::connection::write(conn, |conn| {
+        use crate::schema::entitlement_requests;
+        let created = crate::insert_unless_conflict(conn, |conn| {
+            diesel::insert_into(entitlement_requests::table)
+                .values(row)
+                .execute(conn)
+        })?;
+        Ok(created.then(|| row.clone()))
+    })
 }
 
 /// Requests with their requesters, of one user or of everyone, oldest first.
@@ -210,6 +216,8 @@ pub fn list_requests(
 
 /// Deletes a request; false if there was none.
 pub fn delete_request(conn: &mut DbConnection, id: &str) -> Result<bool, RepoError> {
-    use crate::schema::entitlement_requests;
-    Ok(diesel::delete(entitlement_requests::table.find(id)).execute(conn)? == 1)
+    crate::connection::write(conn, |conn| {
+        use crate::schema::entitlement_requests;
+        Ok(diesel::delete(entitlement_requests::table.find(id)).execute(conn)? == 1)
+    })
 }

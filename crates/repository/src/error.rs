@@ -25,6 +25,9 @@ pub enum RepoError {
     /// handed to `read_snapshot` must only read).
     #[error("a write transaction inside a read snapshot")]
     WriteInReadSnapshot,
+    /// A writer waited longer than the SQLite busy timeout for its turn to write.
+    #[error("timed out waiting for the turn to write to the database")]
+    WriteQueueTimeout,
     /// A stored row could not be turned into a domain value.
     #[error("corrupt row in {table}: {reason}")]
     CorruptRow {

@@ -55,6 +55,7 @@ pub mod testing;
 mod time_repr;
 pub mod totp;
 pub mod users;
+mod write_queue;
 
 pub use connection::{
     Backend, DbConnection, Manager, Pool, PoolOptions, PooledConnection, RetryableError,

@@ -90,32 +90,34 @@ pub fn record_failure(
     username_key: &str,
     now: OffsetDateTime,
 ) -> Result<(), RepoError> {
-    let increment = |conn: &mut DbConnection| {
-        diesel::update(login_attempts::table.find((provider, username_key)))
-            .set((
-                login_attempts::bad_attempts.eq(login_attempts::bad_attempts + 1),
-                login_attempts::last_failure_at.eq(Some(to_micros(now))),
-            ))
-            .execute(conn)
-    };
-    if increment(conn)? == 1 {
-        return Ok(());
-    }
-    let row = LoginAttemptsRow {
-        provider: provider.to_owned(),
-        username_key: username_key.to_owned(),
-        bad_attempts: 1,
-        last_failure_at: Some(to_micros(now)),
-    };
-    let inserted = crate::insert_unless_conflict(conn, |conn| {
-        diesel::insert_into(login_attempts::table)
-            .values(&row)
-            .execute(conn)
-    })?;
-    if !inserted {
-        increment(conn)?;
-    }
-    Ok(())
+    crate::connection::write(conn, |conn| {
+        let increment = |conn: &mut DbConnection| {
+            diesel::update(login_attempts::table.find((provider, username_key)))
+                .set((
+                    login_attempts::bad_attempts.eq(login_attempts::bad_attempts + 1),
+                    login_attempts::last_failure_at.eq(Some(to_micros(now))),
+                ))
+                .execute(conn)
+        };
+        if increment(conn)? == 1 {
+            return Ok(());
+        }
+        let row = LoginAttemptsRow {
+            provider: provider.to_owned(),
+            username_key: username_key.to_owned(),
+            bad_attempts: 1,
+            last_failure_at: Some(to_micros(now)),
+        };
+        let inserted = crate::insert_unless_conflict(conn, |conn| {
+            diesel::insert_into(login_attempts::table)
+                .values(&row)
+                .execute(conn)
+        })?;
+        if !inserted {
+            increment(conn)?;
+        }
+        Ok(())
+    })
 }
 
 /// After a successful login: resets the count, but only while it is still below `max` (a
@@ -126,19 +128,21 @@ pub fn reset_after_success(
     username_key: &str,
     max: u32,
 ) -> Result<bool, RepoError> {
-    let max = i32::try_from(max).unwrap_or(i32::MAX);
-    let reset = diesel::update(
-        login_attempts::table
-            .find((provider, username_key))
-            .filter(login_attempts::bad_attempts.lt(max)),
-    )
-    .set(login_attempts::bad_attempts.eq(0))
-    .execute(conn)?;
-    if reset == 1 {
-        return Ok(true);
-    }
-    // No row: it never failed, so it is open. A row left alone: it is at the maximum.
-    Ok(attempts(conn, provider, username_key)?.is_none())
+    crate::connection::write(conn, |conn| {
+        let max = i32::try_from(max).unwrap_or(i32::MAX);
+        let reset = diesel::update(
+            login_attempts::table
+                .find((provider, username_key))
+                .filter(login_attempts::bad_attempts.lt(max)),
+        )
+        .set(login_attempts::bad_attempts.eq(0))
+        .execute(conn)?;
+        if reset == 1 {
+            return Ok(true);
+        }
+        // No row: it never failed, so it is open. A row left alone: it is at the maximum.
+        Ok(attempts(conn, provider, username_key)?.is_none())
+    })
 }
 
 /// Unlocks: clears the count and any administrative lock.
@@ -148,11 +152,13 @@ pub fn unlock(
     username_key: &str,
     user_id: &str,
 ) -> Result<(), RepoError> {
-    diesel::update(login_attempts::table.find((provider, username_key)))
-        .set(login_attempts::bad_attempts.eq(0))
-        .execute(conn)?;
-    diesel::delete(user_locks::table.find(user_id)).execute(conn)?;
-    Ok(())
+    crate::connection::write(conn, |conn| {
+        diesel::update(login_attempts::table.find((provider, username_key)))
+            .set(login_attempts::bad_attempts.eq(0))
+            .execute(conn)?;
+        diesel::delete(user_locks::table.find(user_id)).execute(conn)?;
+        Ok(())
+    })
 }
 
 /// Locks a user administratively (again: refreshes the time and type).
@@ -162,25 +168,27 @@ pub fn lock(
     type_of_lock: &str,
     now: OffsetDateTime,
 ) -> Result<UserLockRow, RepoError> {
-    let row = UserLockRow {
-        user_id: user_id.to_owned(),
-        type_of_lock: type_of_lock.to_owned(),
-        locked_at: to_micros(now),
-    };
-    let inserted = crate::insert_unless_conflict(conn, |conn| {
-        diesel::insert_into(user_locks::table)
-            .values(&row)
-            .execute(conn)
-    })?;
-    if !inserted {
-        diesel::update(user_locks::table.find(user_id))
-            .set((
-                user_locks::type_of_lock.eq(type_of_lock),
-                user_locks::locked_at.eq(to_micros(now)),
-            ))
-            .execute(conn)?;
-    }
-    Ok(row)
+    crate::connection::write(conn, |conn| {
+        let row = UserLockRow {
+            user_id: user_id.to_owned(),
+            type_of_lock: type_of_lock.to_owned(),
+            locked_at: to_micros(now),
+        };
+        let inserted = crate::insert_unless_conflict(conn, |conn| {
+            diesel::insert_into(user_locks::table)
+                .values(&row)
+                .execute(conn)
+        })?;
+        if !inserted {
+            diesel::update(user_locks::table.find(user_id))
+                .set((
+                    user_locks::type_of_lock.eq(type_of_lock),
+                    user_locks::locked_at.eq(to_micros(now)),
+                ))
+                .execute(conn)?;
+        }
+        Ok(row)
+    })
 }
 
 /// Of `users`, the ids of those locked now (administrative lock, or at `max` failures): two

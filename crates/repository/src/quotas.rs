@@ -16,42 +16,44 @@ pub fn consume(
     window_start: OffsetDateTime,
     limit: u32,
 ) -> Result<bool, RepoError> {
-    let window = to_micros(window_start);
-    let limit = i32::try_from(limit).unwrap_or(i32::MAX);
-    let this = |conn: &mut DbConnection| {
-        diesel::update(
-            quota_counters::table
-                .filter(quota_counters::scope.eq(scope))
-                .filter(quota_counters::subject.eq(subject))
-                .filter(quota_counters::window_start.eq(window))
-                .filter(quota_counters::used.lt(limit)),
-        )
-        .set(quota_counters::used.eq(quota_counters::used + 1))
-        .execute(conn)
-    };
-    if this(conn)? == 1 {
-        return Ok(true);
-    }
-    let created = insert_unless_conflict(conn, |conn| {
-        diesel::insert_into(quota_counters::table)
-            .values((
-                quota_counters::scope.eq(scope),
-                quota_counters::subject.eq(subject),
-                quota_counters::window_start.eq(window),
-                quota_counters::used.eq(0),
-            ))
+    crate::connection::write(conn, |conn| {
+        let window = to_micros(window_start);
+        let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+        let this = |conn: &mut DbConnection| {
+            diesel::update(
+                quota_counters::table
+                    .filter(quota_counters::scope.eq(scope))
+                    .filter(quota_counters::subject.eq(subject))
+                    .filter(quota_counters::window_start.eq(window))
+                    .filter(quota_counters::used.lt(limit)),
+            )
+            .set(quota_counters::used.eq(quota_counters::used + 1))
             .execute(conn)
-    })?;
-    if created {
-        diesel::delete(
-            quota_counters::table
-                .filter(quota_counters::scope.eq(scope))
-                .filter(quota_counters::subject.eq(subject))
-                .filter(quota_counters::window_start.lt(window)),
-        )
-        .execute(conn)?;
-    }
-    Ok(this(conn)? == 1)
+        };
+        if this(conn)? == 1 {
+            return Ok(true);
+        }
+        let created = insert_unless_conflict(conn, |conn| {
+            diesel::insert_into(quota_counters::table)
+                .values((
+                    quota_counters::scope.eq(scope),
+                    quota_counters::subject.eq(subject),
+                    quota_counters::window_start.eq(window),
+                    quota_counters::used.eq(0),
+                ))
+                .execute(conn)
+        })?;
+        if created {
+            diesel::delete(
+                quota_counters::table
+                    .filter(quota_counters::scope.eq(scope))
+                    .filter(quota_counters::subject.eq(subject))
+                    .filter(quota_counters::window_start.lt(window)),
+            )
+            .execute(conn)?;
+        }
+        Ok(this(conn)? == 1)
+    })
 }
 
 /// Uses counted for `subject` in the window starting at `window_start`.
@@ -77,8 +79,10 @@ pub fn delete_windows_before(
     conn: &mut DbConnection,
     cutoff: OffsetDateTime,
 ) -> Result<usize, RepoError> {
-    Ok(diesel::delete(
-        quota_counters::table.filter(quota_counters::window_start.lt(to_micros(cutoff))),
-    )
-    .execute(conn)?)
+    crate::connection::write(conn, |conn| {
+        Ok(diesel::delete(
+            quota_counters::table.filter(quota_counters::window_start.lt(to_micros(cutoff))),
+        )
+        .execute(conn)?)
+    })
 }

@@ -13,26 +13,28 @@ pub fn replace(
     answers: &[(String, String)],
     now: OffsetDateTime,
 ) -> Result<(), RepoError> {
-    // Two replacements for one user must not interleave (on PostgreSQL the second would
-    // delete nothing it can see, then clash with the first's new rows): the user's row is
-    // locked first, by an update that changes nothing. SQLite's write lock already does this.
-    diesel::update(users::table.find(user_id))
-        .set(users::created_at.eq(users::created_at))
-        .execute(conn)?;
-    diesel::delete(security_answers::table.filter(security_answers::user_id.eq(user_id)))
-        .execute(conn)?;
-    // One statement per row: batch inserts are not available across both backends.
-    for (question_id, hash) in answers {
-        diesel::insert_into(security_answers::table)
-            .values((
-                security_answers::user_id.eq(user_id),
-                security_answers::question_id.eq(question_id),
-                security_answers::answer_hash.eq(hash),
-                security_answers::updated_at.eq(to_micros(now)),
-            ))
+    crate::connection::write(conn, |conn| {
+        // Two replacements for one user must not interleave (on PostgreSQL the second would
+        // delete nothing it can see, then clash with the first's new rows): the user's row is
+        // locked first, by an update that changes nothing. SQLite's write lock already does this.
+        diesel::update(users::table.find(user_id))
+            .set(users::created_at.eq(users::created_at))
             .execute(conn)?;
-    }
-    Ok(())
+        diesel::delete(security_answers::table.filter(security_answers::user_id.eq(user_id)))
+            .execute(conn)?;
+        // One statement per row: batch inserts are not available across both backends.
+        for (question_id, hash) in answers {
+            diesel::insert_into(security_answers::table)
+                .values((
+                    security_answers::user_id.eq(user_id),
+                    security_answers::question_id.eq(question_id),
+                    security_answers::answer_hash.eq(hash),
+                    security_answers::updated_at.eq(to_micros(now)),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
 }
 
 /// The user's `(question_id, answer_hash)` pairs, by question id.

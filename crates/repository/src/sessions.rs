@@ -101,10 +101,12 @@ impl TryFrom<SessionRow> for Session {
 
 /// Stores a new session.
 pub fn insert(conn: &mut DbConnection, session: &Session) -> Result<(), RepoError> {
-    diesel::insert_into(sessions::table)
-        .values(SessionRow::from(session))
-        .execute(conn)?;
-    Ok(())
+    crate::connection::write(conn, |conn| {
+        diesel::insert_into(sessions::table)
+            .values(SessionRow::from(session))
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// What the session check needs of a session's consumer: whether it may call, and its limits.
@@ -204,16 +206,18 @@ pub fn terminate_all_for_consumer(
     consumer_id: &Uuid,
     now: OffsetDateTime,
 ) -> Result<usize, RepoError> {
-    Ok(diesel::update(
-        sessions::table
-            .filter(sessions::consumer_id.eq(consumer_id.to_string()))
-            .filter(sessions::terminated_at.is_null()),
-    )
-    .set((
-        sessions::terminated_at.eq(Some(to_micros(now))),
-        sessions::termination_reason.eq(Some("consumer_disabled")),
-    ))
-    .execute(conn)?)
+    crate::connection::write(conn, |conn| {
+        Ok(diesel::update(
+            sessions::table
+                .filter(sessions::consumer_id.eq(consumer_id.to_string()))
+                .filter(sessions::terminated_at.is_null()),
+        )
+        .set((
+            sessions::terminated_at.eq(Some(to_micros(now))),
+            sessions::termination_reason.eq(Some("consumer_disabled")),
+        ))
+        .execute(conn)?)
+    })
 }
 
 /// Records activity at `now`, unless the recorded activity is already at or after
@@ -225,15 +229,17 @@ pub fn record_activity(
     now: OffsetDateTime,
     not_before: OffsetDateTime,
 ) -> Result<bool, RepoError> {
-    let updated = diesel::update(
-        sessions::table
-            .filter(sessions::session_id.eq(session_id))
-            .filter(sessions::terminated_at.is_null())
-            .filter(sessions::last_activity_at.lt(to_micros(not_before))),
-    )
-    .set(sessions::last_activity_at.eq(to_micros(now)))
-    .execute(conn)?;
-    Ok(updated == 1)
+    crate::connection::write(conn, |conn| {
+        let updated = diesel::update(
+            sessions::table
+                .filter(sessions::session_id.eq(session_id))
+                .filter(sessions::terminated_at.is_null())
+                .filter(sessions::last_activity_at.lt(to_micros(not_before))),
+        )
+        .set(sessions::last_activity_at.eq(to_micros(now)))
+        .execute(conn)?;
+        Ok(updated == 1)
+    })
 }
 
 /// Terminates a session that is not terminated yet, for `reason`; false if it was already
@@ -244,17 +250,19 @@ pub fn terminate(
     now: OffsetDateTime,
     reason: &str,
 ) -> Result<bool, RepoError> {
-    let updated = diesel::update(
-        sessions::table
-            .filter(sessions::session_id.eq(session_id))
-            .filter(sessions::terminated_at.is_null()),
-    )
-    .set((
-        sessions::terminated_at.eq(Some(to_micros(now))),
-        sessions::termination_reason.eq(Some(reason)),
-    ))
-    .execute(conn)?;
-    Ok(updated == 1)
+    crate::connection::write(conn, |conn| {
+        let updated = diesel::update(
+            sessions::table
+                .filter(sessions::session_id.eq(session_id))
+                .filter(sessions::terminated_at.is_null()),
+        )
+        .set((
+            sessions::terminated_at.eq(Some(to_micros(now))),
+            sessions::termination_reason.eq(Some(reason)),
+        ))
+        .execute(conn)?;
+        Ok(updated == 1)
+    })
 }
 
 /// Terminates every live session of a user, except `keep` if given, for `reason`; returns
@@ -266,17 +274,19 @@ pub fn terminate_all_for_user(
     reason: &str,
     keep: Option<&str>,
 ) -> Result<usize, RepoError> {
-    Ok(diesel::update(
-        sessions::table
-            .filter(sessions::user_id.eq(user_id))
-            .filter(sessions::terminated_at.is_null())
-            .filter(sessions::session_id.ne(keep.unwrap_or(""))),
-    )
-    .set((
-        sessions::terminated_at.eq(Some(to_micros(now))),
-        sessions::termination_reason.eq(Some(reason)),
-    ))
-    .execute(conn)?)
+    crate::connection::write(conn, |conn| {
+        Ok(diesel::update(
+            sessions::table
+                .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::terminated_at.is_null())
+                .filter(sessions::session_id.ne(keep.unwrap_or(""))),
+        )
+        .set((
+            sessions::terminated_at.eq(Some(to_micros(now))),
+            sessions::termination_reason.eq(Some(reason)),
+        ))
+        .execute(conn)?)
+    })
 }
 
 /// A session by id.
@@ -320,26 +330,30 @@ pub fn keep_alive(
     now: OffsetDateTime,
     strong_auth: bool,
 ) -> Result<bool, RepoError> {
-    let at = to_micros(now);
-    let live = sessions::table
-        .find(session_id)
-        .filter(sessions::terminated_at.is_null())
-        .filter(sessions::expires_at.gt(at))
-        .filter(sessions::last_activity_at.le(at))
-        .filter((sessions::last_activity_at + sessions::idle_timeout_secs * 1_000_000i64).gt(at));
-    let updated = if strong_auth {
-        diesel::update(live)
-            .set((
-                sessions::last_activity_at.eq(at),
-                sessions::last_strong_auth_at.eq(at),
-            ))
-            .execute(conn)?
-    } else {
-        diesel::update(live)
-            .set(sessions::last_activity_at.eq(at))
-            .execute(conn)?
-    };
-    Ok(updated == 1)
+    crate::connection::write(conn, |conn| {
+        let at = to_micros(now);
+        let live = sessions::table
+            .find(session_id)
+            .filter(sessions::terminated_at.is_null())
+            .filter(sessions::expires_at.gt(at))
+            .filter(sessions::last_activity_at.le(at))
+            .filter(
+                (sessions::last_activity_at + sessions::idle_timeout_secs * 1_000_000i64).gt(at),
+            );
+        let updated = if strong_auth {
+            diesel::update(live)
+                .set((
+                    sessions::last_activity_at.eq(at),
+                    sessions::last_strong_auth_at.eq(at),
+                ))
+                .execute(conn)?
+        } else {
+            diesel::update(live)
+                .set(sessions::last_activity_at.eq(at))
+                .execute(conn)?
+        };
+        Ok(updated == 1)
+    })
 }
 
 /// Ends `old` as replaced by `new` and stores `new`, if `old` is still not terminated. Call in
@@ -350,22 +364,24 @@ pub fn replace(
     new: &Session,
     now: OffsetDateTime,
 ) -> Result<bool, RepoError> {
-    let ended = diesel::update(
-        sessions::table
-            .find(old.session_id.as_str())
-            .filter(sessions::terminated_at.is_null()),
-    )
-    .set((
-        sessions::terminated_at.eq(Some(to_micros(now))),
-        sessions::termination_reason.eq(Some("replaced")),
-        sessions::replaced_by.eq(Some(new.session_id.as_str())),
-    ))
-    .execute(conn)?;
-    if ended != 1 {
-        return Ok(false);
-    }
-    insert(conn, new)?;
-    Ok(true)
+    crate::connection::write(conn, |conn| {
+        let ended = diesel::update(
+            sessions::table
+                .find(old.session_id.as_str())
+                .filter(sessions::terminated_at.is_null()),
+        )
+        .set((
+            sessions::terminated_at.eq(Some(to_micros(now))),
+            sessions::termination_reason.eq(Some("replaced")),
+            sessions::replaced_by.eq(Some(new.session_id.as_str())),
+        ))
+        .execute(conn)?;
+        if ended != 1 {
+            return Ok(false);
+        }
+        insert(conn, new)?;
+        Ok(true)
+    })
 }
 
 /// The session that replaced `session_id`, if any.
@@ -394,21 +410,23 @@ pub fn update_if_unchanged(
     before: &Session,
     after: &Session,
 ) -> Result<bool, RepoError> {
-    let updated = diesel::update(
-        sessions::table
-            .find(before.session_id.as_str())
-            .filter(sessions::terminated_at.is_null())
-            .filter(sessions::last_activity_at.eq(to_micros(before.last_activity_at)))
-            .filter(sessions::last_strong_auth_at.eq(to_micros(before.last_strong_auth_at))),
-    )
-    .set((
-        sessions::last_activity_at.eq(to_micros(after.last_activity_at)),
-        sessions::last_strong_auth_at.eq(to_micros(after.last_strong_auth_at)),
-        sessions::terminated_at.eq(after.terminated_at.map(to_micros)),
-        sessions::termination_reason.eq(after.termination_reason.as_deref()),
-    ))
-    .execute(conn)?;
-    Ok(updated == 1)
+    crate::connection::write(conn, |conn| {
+        let updated = diesel::update(
+            sessions::table
+                .find(before.session_id.as_str())
+                .filter(sessions::terminated_at.is_null())
+                .filter(sessions::last_activity_at.eq(to_micros(before.last_activity_at)))
+                .filter(sessions::last_strong_auth_at.eq(to_micros(before.last_strong_auth_at))),
+        )
+        .set((
+            sessions::last_activity_at.eq(to_micros(after.last_activity_at)),
+            sessions::last_strong_auth_at.eq(to_micros(after.last_strong_auth_at)),
+            sessions::terminated_at.eq(after.terminated_at.map(to_micros)),
+            sessions::termination_reason.eq(after.termination_reason.as_deref()),
+        ))
+        .execute(conn)?;
+        Ok(updated == 1)
+    })
 }
 
 /// Deletes sessions that ended (terminated, or past their absolute expiry) before `cutoff`,
@@ -418,21 +436,23 @@ pub fn delete_ended_before(
     cutoff: OffsetDateTime,
     batch: i64,
 ) -> Result<usize, RepoError> {
-    let cutoff = to_micros(cutoff);
-    let ended: Vec<String> = sessions::table
-        .filter(
-            sessions::expires_at
-                .lt(cutoff)
-                .or(sessions::terminated_at.lt(cutoff)),
+    crate::connection::write(conn, |conn| {
+        let cutoff = to_micros(cutoff);
+        let ended: Vec<String> = sessions::table
+            .filter(
+                sessions::expires_at
+                    .lt(cutoff)
+                    .or(sessions::terminated_at.lt(cutoff)),
+            )
+            .select(sessions::session_id)
+            .limit(batch)
+            .load(conn)?;
+        if ended.is_empty() {
+            return Ok(0);
+        }
+        Ok(
+            diesel::delete(sessions::table.filter(sessions::session_id.eq_any(&ended)))
+                .execute(conn)?,
         )
-        .select(sessions::session_id)
-        .limit(batch)
-        .load(conn)?;
-    if ended.is_empty() {
-        return Ok(0);
-    }
-    Ok(
-        diesel::delete(sessions::table.filter(sessions::session_id.eq_any(&ended)))
-            .execute(conn)?,
-    )
+    })
 }

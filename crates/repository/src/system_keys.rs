@@ -13,15 +13,17 @@ pub fn insert(
     key_hash: &str,
     now: OffsetDateTime,
 ) -> Result<(), RepoError> {
-    diesel::insert_into(system_keys::table)
-        .values((
-            system_keys::key_id.eq(key_id),
-            system_keys::name.eq(name),
-            system_keys::key_hash.eq(key_hash),
-            system_keys::created_at.eq(to_micros(now)),
-        ))
-        .execute(conn)?;
-    Ok(())
+    crate::connection::write(conn, |conn| {
+        diesel::insert_into(system_keys::table)
+            .values((
+                system_keys::key_id.eq(key_id),
+                system_keys::name.eq(name),
+                system_keys::key_hash.eq(key_hash),
+                system_keys::created_at.eq(to_micros(now)),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// The `(key_id, name)` of the key with this hash.
@@ -50,5 +52,7 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<(String, String, i64)>, RepoE
 
 /// Deletes a key: the next request that presents it is refused. `false` if there is none.
 pub fn delete(conn: &mut DbConnection, key_id: &str) -> Result<bool, RepoError> {
-    Ok(diesel::delete(system_keys::table.find(key_id)).execute(conn)? == 1)
+    crate::connection::write(conn, |conn| {
+        Ok(diesel::delete(system_keys::table.find(key_id)).execute(conn)? == 1)
+    })
 }

@@ -31,16 +31,18 @@ pub struct TotpRow {
 /// Starts an enrolment with `row` (unconfirmed), replacing any pending one. `false` when the
 /// user already has a confirmed authenticator (or another enrolment won a race).
 pub fn start(conn: &mut DbConnection, row: &TotpRow) -> Result<bool, RepoError> {
-    diesel::delete(
-        totp_authenticators::table
-            .filter(totp_authenticators::user_id.eq(&row.user_id))
-            .filter(totp_authenticators::confirmed_at.is_null()),
-    )
-    .execute(conn)?;
-    insert_unless_conflict(conn, |conn| {
-        diesel::insert_into(totp_authenticators::table)
-            .values(row)
-            .execute(conn)
+    crate::connection::write(conn, |conn| {
+        diesel::delete(
+            totp_authenticators::table
+                .filter(totp_authenticators::user_id.eq(&row.user_id))
+                .filter(totp_authenticators::confirmed_at.is_null()),
+        )
+        .execute(conn)?;
+        insert_unless_conflict(conn, |conn| {
+            diesel::insert_into(totp_authenticators::table)
+                .values(row)
+                .execute(conn)
+        })
     })
 }
 
@@ -61,21 +63,23 @@ pub fn confirm(
     step: i64,
     now: OffsetDateTime,
 ) -> Result<bool, RepoError> {
-    // The secret is part of the guard: an enrolment started again meanwhile has another
-    // secret, which the code was not checked against.
-    let changed = diesel::update(
-        totp_authenticators::table
-            .find(&seen.user_id)
-            .filter(totp_authenticators::confirmed_at.is_null())
-            .filter(totp_authenticators::secret_sealed.eq(&seen.secret_sealed))
-            .filter(totp_authenticators::failed_confirmations.eq(seen.failed_confirmations)),
-    )
-    .set((
-        totp_authenticators::confirmed_at.eq(Some(to_micros(now))),
-        totp_authenticators::last_used_step.eq(Some(step)),
-    ))
-    .execute(conn)?;
-    Ok(changed == 1)
+    crate::connection::write(conn, |conn| {
+        // The secret is part of the guard: an enrolment started again meanwhile has another
+        // secret, which the code was not checked against.
+        let changed = diesel::update(
+            totp_authenticators::table
+                .find(&seen.user_id)
+                .filter(totp_authenticators::confirmed_at.is_null())
+                .filter(totp_authenticators::secret_sealed.eq(&seen.secret_sealed))
+                .filter(totp_authenticators::failed_confirmations.eq(seen.failed_confirmations)),
+        )
+        .set((
+            totp_authenticators::confirmed_at.eq(Some(to_micros(now))),
+            totp_authenticators::last_used_step.eq(Some(step)),
+        ))
+        .execute(conn)?;
+        Ok(changed == 1)
+    })
 }
 
 /// Counts a wrong code against a pending enrolment loaded with `failures_seen` failures;
@@ -87,41 +91,47 @@ pub fn fail_confirmation(
     failures_seen: i32,
     limit: i32,
 ) -> Result<Option<i32>, RepoError> {
-    let pending = totp_authenticators::table
-        .find(user_id)
-        .filter(totp_authenticators::confirmed_at.is_null())
-        .filter(totp_authenticators::failed_confirmations.eq(failures_seen));
-    let now_failed = failures_seen.saturating_add(1);
-    let changed = if now_failed >= limit {
-        diesel::delete(pending).execute(conn)?
-    } else {
-        diesel::update(pending)
-            .set(totp_authenticators::failed_confirmations.eq(now_failed))
-            .execute(conn)?
-    };
-    Ok((changed == 1).then_some(now_failed))
+    crate::connection::write(conn, |conn| {
+        let pending = totp_authenticators::table
+            .find(user_id)
+            .filter(totp_authenticators::confirmed_at.is_null())
+            .filter(totp_authenticators::failed_confirmations.eq(failures_seen));
+        let now_failed = failures_seen.saturating_add(1);
+        let changed = if now_failed >= limit {
+            diesel::delete(pending).execute(conn)?
+        } else {
+            diesel::update(pending)
+                .set(totp_authenticators::failed_confirmations.eq(now_failed))
+                .execute(conn)?
+        };
+        Ok((changed == 1).then_some(now_failed))
+    })
 }
 
 /// Records that the code of `step` was accepted, unless that step or a later one already
 /// was: `false` means a replay (or no confirmed authenticator).
 pub fn use_step(conn: &mut DbConnection, user_id: &str, step: i64) -> Result<bool, RepoError> {
-    let changed = diesel::update(
-        totp_authenticators::table
-            .find(user_id)
-            .filter(totp_authenticators::confirmed_at.is_not_null())
-            .filter(
-                totp_authenticators::last_used_step
-                    .is_null()
-                    .or(totp_authenticators::last_used_step.lt(step)),
-            ),
-    )
-    .set(totp_authenticators::last_used_step.eq(Some(step)))
-    .execute(conn)?;
-    Ok(changed == 1)
+    crate::connection::write(conn, |conn| {
+        let changed = diesel::update(
+            totp_authenticators::table
+                .find(user_id)
+                .filter(totp_authenticators::confirmed_at.is_not_null())
+                .filter(
+                    totp_authenticators::last_used_step
+                        .is_null()
+                        .or(totp_authenticators::last_used_step.lt(step)),
+                ),
+        )
+        .set(totp_authenticators::last_used_step.eq(Some(step)))
+        .execute(conn)?;
+        Ok(changed == 1)
+    })
 }
 
 /// Removes the user's authenticator; `false` if there was none.
 pub fn delete(conn: &mut DbConnection, user_id: &str) -> Result<bool, RepoError> {
-    let removed = diesel::delete(totp_authenticators::table.find(user_id)).execute(conn)?;
-    Ok(removed == 1)
+    crate::connection::write(conn, |conn| {
+        let removed = diesel::delete(totp_authenticators::table.find(user_id)).execute(conn)?;
+        Ok(removed == 1)
+    })
 }

@@ -94,15 +94,17 @@ pub enum InsertUser {
 /// Stores a new user. The unique constraint on `(provider, username_key)` decides races:
 /// of many concurrent sign-ups for one username exactly one is stored.
 pub fn insert(conn: &mut DbConnection, row: &UserRow) -> Result<InsertUser, RepoError> {
-    let created = crate::insert_unless_conflict(conn, |conn| {
-        diesel::insert_into(users::table).values(row).execute(conn)
-    })?;
-    Ok(if created {
-        InsertUser::Created
-    } else if count_by_username(conn, &row.provider, &row.username_key)? > 0 {
-        InsertUser::UsernameTaken
-    } else {
-        InsertUser::CustomerNumberTaken
+    crate::connection::write(conn, |conn| {
+        let created = crate::insert_unless_conflict(conn, |conn| {
+            diesel::insert_into(users::table).values(row).execute(conn)
+        })?;
+        Ok(if created {
+            InsertUser::Created
+        } else if count_by_username(conn, &row.provider, &row.username_key)? > 0 {
+            InsertUser::UsernameTaken
+        } else {
+            InsertUser::CustomerNumberTaken
+        })
     })
 }
 
@@ -163,14 +165,16 @@ pub fn replace_password_hash(
     expected: &str,
     new_hash: &str,
 ) -> Result<bool, RepoError> {
-    let updated = diesel::update(
-        users::table
-            .filter(users::user_id.eq(user_id.to_string()))
-            .filter(users::password_hash.eq(expected)),
-    )
-    .set(users::password_hash.eq(new_hash))
-    .execute(conn)?;
-    Ok(updated == 1)
+    crate::connection::write(conn, |conn| {
+        let updated = diesel::update(
+            users::table
+                .filter(users::user_id.eq(user_id.to_string()))
+                .filter(users::password_hash.eq(expected)),
+        )
+        .set(users::password_hash.eq(new_hash))
+        .execute(conn)?;
+        Ok(updated == 1)
+    })
 }
 
 diesel::define_sql_function! {

@@ -1,0 +1,150 @@
+//! One queue of writers per SQLite database, in the process.
+//!
+//! SQLite lets one connection write at a time. A connection that finds the write lock taken
+//! sleeps and polls (1, 2, 5, 10 … 100 ms apart) until `busy_timeout`. Under load that is
+//! unfair: a writer that wakes just after the lock was taken again sleeps longer, and under a
+//! non-preempting CPU policy (`SCHED_BATCH`) a writer can miss every release for the whole
+//! timeout and fail with "database is locked". So every write from a pool's connections first
+//! takes its turn on a fair lock: waiters sleep in the kernel and are handed the turn in the
+//! order they came, the moment it is released. SQLite's own lock and `busy_timeout` still
+//! order this process against other processes on the same file (`assentd admin`, backups).
+//!
+//! The queue travels with each connection as the connection's Diesel instrumentation: that is
+//! the one place Diesel lets a connection carry a value of ours. It forwards every event to the
+//! instrumentation that would otherwise have been installed, so nothing is lost.
+
+use crate::RepoError;
+use diesel::connection::{Instrumentation, InstrumentationEvent, get_default_instrumentation};
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+use parking_lot::lock_api::ReentrantMutex;
+use parking_lot::{RawFairMutex, RawThreadId};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The turn to write on one database. A thread that holds it may take it again (a write
+/// function that calls another), so only other threads wait.
+#[derive(Debug)]
+pub(crate) struct WriteQueue {
+    turn: ReentrantMutex<RawFairMutex, RawThreadId, ()>,
+    /// How long a writer waits for its turn before giving up.
+    patience: Duration,
+}
+
+impl WriteQueue {
+    pub(crate) fn new(patience: Duration) -> Arc<Self> {
+        Arc::new(WriteQueue {
+            turn: ReentrantMutex::new(()),
+            patience,
+        })
+    }
+
+    /// Runs `work` in this queue's turn.
+    pub(crate) fn in_turn<T, E>(&self, work: impl FnOnce() -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<RepoError>,
+    {
+        let _turn = self
+            .turn
+            .try_lock_for(self.patience)
+            .ok_or(RepoError::WriteQueueTimeout)?;
+        work()
+    }
+}
+
+/// The instrumentation a pooled SQLite connection carries: its database's queue, and the
+/// instrumentation Diesel would have installed.
+struct QueueHandle {
+    queue: Arc<WriteQueue>,
+    forward: Option<Box<dyn Instrumentation>>,
+}
+
+impl Instrumentation for QueueHandle {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let Some(forward) = self.forward.as_mut() {
+            forward.on_connection_event(event);
+        }
+    }
+}
+
+/// Makes `conn` queue its writes on `queue`.
+pub(crate) fn attach(conn: &mut SqliteConnection, queue: Arc<WriteQueue>) {
+    conn.set_instrumentation(QueueHandle {
+        queue,
+        forward: get_default_instrumentation(),
+    });
+}
+
+/// The queue `conn` writes through, if it came from a pool.
+pub(crate) fn of(conn: &mut SqliteConnection) -> Option<Arc<WriteQueue>> {
+    conn.instrumentation()
+        .downcast_ref::<QueueHandle>()
+        .map(|handle| Arc::clone(&handle.queue))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn a_connection_finds_the_queue_it_was_given_and_a_bare_one_has_none() {
+        let queue = WriteQueue::new(Duration::from_secs(1));
+        let mut pooled = SqliteConnection::establish(":memory:").unwrap();
+        attach(&mut pooled, Arc::clone(&queue));
+        assert!(Arc::ptr_eq(&of(&mut pooled).unwrap(), &queue));
+
+        let mut bare = SqliteConnection::establish(":memory:").unwrap();
+        assert!(of(&mut bare).is_none());
+    }
+
+    #[test]
+    fn the_thread_in_turn_may_write_again_without_waiting() {
+        let queue = WriteQueue::new(Duration::from_secs(60));
+        let nested = queue.in_turn(|| queue.in_turn(|| Ok::<_, RepoError>(7)));
+        assert_eq!(nested.unwrap(), 7);
+    }
+
+    #[test]
+    fn writers_take_turns_and_a_writer_that_waits_too_long_gives_up() {
+        let queue = WriteQueue::new(Duration::from_millis(50));
+        let inside = AtomicUsize::new(0);
+        let most_inside = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    for _ in 0..50 {
+                        queue
+                            .in_turn(|| {
+                                let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                                most_inside.fetch_max(now, Ordering::SeqCst);
+                                std::thread::yield_now();
+                                inside.fetch_sub(1, Ordering::SeqCst);
+                                Ok::<_, RepoError>(())
+                            })
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(most_inside.load(Ordering::SeqCst), 1);
+
+        let outcome = Mutex::new(None);
+        queue
+            .in_turn(|| {
+                std::thread::scope(|scope| {
+                    scope.spawn(|| {
+                        let waited = queue.in_turn(|| Ok::<_, RepoError>(()));
+                        *outcome.lock().unwrap() = Some(waited);
+                    });
+                });
+                Ok::<_, RepoError>(())
+            })
+            .unwrap();
+        assert!(matches!(
+            outcome.into_inner().unwrap(),
+            Some(Err(RepoError::WriteQueueTimeout))
+        ));
+    }
+}
