@@ -115,7 +115,7 @@ impl Default for Config {
             workers: 0,
             db_pool_size: 16,
             blocking_threads: 0,
-            cpu_scheduling: crate::scheduling::CpuScheduling::Normal,
+            cpu_scheduling: crate::scheduling::CpuScheduling::Batch,
             sqlite_synchronous: SqliteSync::Full,
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,

@@ -10,12 +10,13 @@
 //! (measured in `docs/benchmarks.md`). The policy keeps the threads' nice value and needs no
 //! privilege.
 //!
-//! It is not the default: a thread woken from a sleep or an `fsync` waits for the running one,
-//! and SQLite's writers poll for its write lock with growing sleeps, so under heavy concurrent
-//! writes on SQLite a writer can lose the race for five seconds and fail with "database is
-//! locked" (seen with 16 clients resuming sessions as fast as they can: 5 failures in 38,000).
-//! Until SQLite writers queue in-process, `batch` is for read-heavy SQLite deployments and
-//! PostgreSQL.
+//! It is the default. A thread woken from a sleep or an `fsync` waits for the running one; with
+//! SQLite's own polling for its write lock that let a writer lose the race for the whole busy
+//! timeout under heavy concurrent writes ("database is locked": 5 failures in 38,000 resumes by
+//! 16 clients at full speed). SQLite writers now queue in-process on a fair lock
+//! (`assent_repository`'s write queue) and are handed the lock in turn, and the same load
+//! fails nothing. `normal` leaves the system's policy, for hosts where `assentd` shares its
+//! cores with latency-sensitive programs.
 
 use serde::{Deserialize, Serialize};
 
@@ -24,9 +25,9 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "lowercase")]
 pub enum CpuScheduling {
     /// Linux `SCHED_BATCH`: a woken thread waits for the running one to block or use up its
-    /// slice.
+    /// slice (default).
     Batch,
-    /// The operating system's default policy, left as it is (default).
+    /// The operating system's default policy, left as it is.
     Normal,
 }
 

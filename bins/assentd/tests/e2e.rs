@@ -157,8 +157,8 @@ fn readme_walk_through_with_curl_and_no_secrets_in_logs() {
         let policies = thread_policies(server.child.id());
         assert!(policies.len() > 1, "{policies:?}");
         assert!(
-            policies.iter().all(|p| *p != SCHED_BATCH),
-            "the default leaves the system's policy: {policies:?}"
+            policies.iter().all(|p| *p == SCHED_BATCH),
+            "by default every thread runs under SCHED_BATCH: {policies:?}"
         );
     }
     assert!(
@@ -263,17 +263,17 @@ fn readme_walk_through_with_curl_and_no_secrets_in_logs() {
 
 #[cfg(target_os = "linux")]
 #[test]
-fn cpu_scheduling_batch_reaches_every_server_thread() {
+fn cpu_scheduling_normal_leaves_every_server_thread_to_the_system() {
     const SCHED_BATCH: u32 = 3;
     let dir = Workdir::new();
-    let server = Server::start_with(&dir.0, &[("ASSENT_CPU_SCHEDULING", "batch")]);
+    let server = Server::start_with(&dir.0, &[("ASSENT_CPU_SCHEDULING", "normal")]);
     // A request, so that the worker has started its blocking threads too.
     assert_eq!(curl(&[&server.url("/health/ready")]).0, 200);
     let policies = thread_policies(server.child.id());
     assert!(policies.len() > 1, "{policies:?}");
     assert!(
-        policies.iter().all(|p| *p == SCHED_BATCH),
-        "every thread inherits SCHED_BATCH: {policies:?}"
+        policies.iter().all(|p| *p != SCHED_BATCH),
+        "no thread runs under SCHED_BATCH: {policies:?}"
     );
     server.stop();
 }

@@ -804,3 +804,51 @@ fn a_connection_left_inside_a_transaction_by_a_panic_is_not_reused() {
         );
     }
 }
+
+#[test]
+fn sqlite_writers_wait_their_turn_instead_of_failing_busy() {
+    use assent_repository::{Pool, PoolOptions};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const WRITERS: usize = 8;
+    const WRITES_EACH: usize = 120;
+    let db = TestDatabase::sqlite();
+    db.pool().unwrap();
+    // A busy timeout short enough that with SQLite's own polling alone some writer sleeps
+    // through every release until it gives up ("database is locked": autocommit writes are not
+    // retried). Queued, each waits only for the writers ahead of it.
+    let options = PoolOptions {
+        max_size: u32::try_from(WRITERS).unwrap(),
+        sqlite_busy_timeout: std::time::Duration::from_millis(200),
+        ..PoolOptions::default()
+    };
+    let pool = Pool::connect(db.url(), &options).unwrap();
+    let failed = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for writer in 0..WRITERS {
+            let (pool, failed) = (&pool, &failed);
+            scope.spawn(move || {
+                let mut conn = pool.get().unwrap();
+                for _ in 0..WRITES_EACH {
+                    let detail = serde_json::json!({ "writer": writer });
+                    let written = if writer % 2 == 0 {
+                        audit::append(&mut conn, Uuid::new_v4(), NOW, "queued", None, &detail)
+                    } else {
+                        transaction(&mut conn, |c| {
+                            audit::append(c, Uuid::new_v4(), NOW, "queued", None, &detail)
+                        })
+                    };
+                    if let Err(error) = written {
+                        eprintln!("writer {writer}: {error}");
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(failed.load(Ordering::Relaxed), 0);
+    let mut conn = pool.get().unwrap();
+    assert_eq!(
+        audit::list_by_kind(&mut conn, "queued").unwrap().len(),
+        WRITERS * WRITES_EACH
+    );
+}
