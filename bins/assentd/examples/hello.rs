@@ -9,10 +9,11 @@ fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:8090".into());
     let workers: usize = args.next().and_then(|w| w.parse().ok()).unwrap_or(1);
-    // The same CPU scheduling policy as the `assentd serve` it is compared with.
+    // The same CPU scheduling policy as the `assentd serve` it is compared with (whose
+    // default is `batch`).
     let policy = match std::env::var("ASSENT_CPU_SCHEDULING").as_deref() {
-        Ok("batch") => assentd::scheduling::CpuScheduling::Batch,
-        _ => assentd::scheduling::CpuScheduling::Normal,
+        Ok("normal") => assentd::scheduling::CpuScheduling::Normal,
+        _ => assentd::scheduling::CpuScheduling::Batch,
     };
     if let Err(reason) = assentd::scheduling::apply_to_current_thread(policy) {
         eprintln!("hello: {reason}");
