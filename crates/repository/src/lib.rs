@@ -6,6 +6,10 @@
 //! - Plain synchronous functions over `&mut DbConnection`, so one function works alone or
 //!   inside a larger [`transaction`]; callers under an async runtime run them on a blocking
 //!   thread.
+//! - Every function that writes runs its statements through `connection::write` (or inside a
+//!   [`transaction`]), so that on SQLite the process's writers take turns on a fair lock
+//!   instead of racing for SQLite's polled write lock. One that forgot would still be correct
+//!   (SQLite's lock decides), only unfair under contention.
 //! - Rows are separate from domain types and converted with `TryFrom`.
 //! - Single-row lookups are by a primary or unique key with `get_result`, never `first()`: a
 //!   bound `LIMIT` keeps a statement out of Diesel's prepared-statement cache, which costs
