@@ -11,7 +11,7 @@ use time::Duration;
 use uuid::Uuid;
 
 /// A `challenges` row.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = challenges)]
 pub struct ChallengeRow {
     /// UUID text.
@@ -47,6 +47,12 @@ pub struct ChallengeRow {
     /// Microseconds since the epoch.
     pub verified_at: Option<i64>,
 }
+
+crate::redacted::debug_redacting!(ChallengeRow {
+    challenge_id, purpose, user_id, state, code_length, created_at, last_sent_at, expires_at,
+    failures, resends, max_failures, max_resends, validity_secs, resend_cooldown_secs,
+    verified_at,
+} secret { code_hash });
 
 fn hex(bytes: &[u8]) -> String {
     hex::encode(bytes)

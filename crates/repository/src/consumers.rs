@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// A `consumers` row.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = consumers)]
 pub struct ConsumerRow {
     /// UUID text.
@@ -44,6 +44,12 @@ pub struct ConsumerRow {
     /// Calls per month, -1 unlimited.
     pub per_month_call_limit: i64,
 }
+
+crate::redacted::debug_redacting!(ConsumerRow {
+    consumer_id, name, enabled, created_at, description, developer_email, redirect_url,
+    created_by_user_id, per_second_call_limit, per_minute_call_limit, per_hour_call_limit,
+    per_day_call_limit, per_week_call_limit, per_month_call_limit,
+} secret { key_hash });
 
 impl ConsumerRow {
     /// The row of `consumer`, with its key's hash, created at `now`.

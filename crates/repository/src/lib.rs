@@ -51,6 +51,7 @@ pub mod entitlements;
 mod error;
 pub mod lockout;
 pub mod quotas;
+mod redacted;
 pub mod schema;
 pub mod security_answers;
 pub mod sessions;

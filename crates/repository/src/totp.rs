@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use time::OffsetDateTime;
 
 /// A `totp_authenticators` row.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[derive(Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = totp_authenticators)]
 pub struct TotpRow {
     /// Owner's UUID text.
@@ -27,6 +27,10 @@ pub struct TotpRow {
     /// Microseconds since the epoch.
     pub created_at: i64,
 }
+
+crate::redacted::debug_redacting!(TotpRow {
+    user_id, algorithm, digits, confirmed_at, last_used_step, failed_confirmations, created_at,
+} secret { secret_sealed });
 
 /// Starts an enrolment with `row` (unconfirmed), replacing any pending one. `false` when the
 /// user already has a confirmed authenticator (or another enrolment won a race).

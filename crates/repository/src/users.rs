@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 /// A `users` row.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
     /// UUID text.
@@ -36,6 +36,11 @@ pub struct UserRow {
     /// Numeric customer id (unique).
     pub customer_number: Option<String>,
 }
+
+crate::redacted::debug_redacting!(UserRow {
+    user_id, provider, provider_id, username, username_key, email, first_name, last_name,
+    created_at, phone_number, customer_number,
+} secret { password_hash });
 
 impl UserRow {
     /// The row for a new user.

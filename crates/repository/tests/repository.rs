@@ -852,3 +852,11 @@ fn sqlite_writers_wait_their_turn_instead_of_failing_busy() {
         WRITERS * WRITES_EACH
     );
 }
+
+#[test]
+fn rows_holding_a_secret_derivative_print_it_redacted() {
+    let (_, row) = user("felix");
+    let printed = format!("{row:?}");
+    assert!(printed.contains("felix") && printed.contains("[redacted]"));
+    assert!(!printed.contains(&row.password_hash), "{printed}");
+}
