@@ -122,6 +122,10 @@ impl Server {
     }
 }
 
+/// Linux's number for the `SCHED_BATCH` policy, as `/proc` reports it.
+#[cfg(target_os = "linux")]
+const SCHED_BATCH: u32 = 3;
+
 /// The scheduling policy of every thread of a process (`/proc/PID/task/*/stat`, field 41).
 #[cfg(target_os = "linux")]
 fn thread_policies(pid: u32) -> Vec<u32> {
@@ -153,7 +157,6 @@ fn readme_walk_through_with_curl_and_no_secrets_in_logs() {
     let server = Server::start(&dir.0);
     #[cfg(target_os = "linux")]
     {
-        const SCHED_BATCH: u32 = 3;
         let policies = thread_policies(server.child.id());
         assert!(policies.len() > 1, "{policies:?}");
         assert!(
@@ -264,7 +267,6 @@ fn readme_walk_through_with_curl_and_no_secrets_in_logs() {
 #[cfg(target_os = "linux")]
 #[test]
 fn cpu_scheduling_normal_leaves_every_server_thread_to_the_system() {
-    const SCHED_BATCH: u32 = 3;
     let dir = Workdir::new();
     let server = Server::start_with(&dir.0, &[("ASSENT_CPU_SCHEDULING", "normal")]);
     // A request, so that the worker has started its blocking threads too.

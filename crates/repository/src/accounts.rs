@@ -118,19 +118,17 @@ pub fn grant(
     is_system: bool,
     now: OffsetDateTime,
 ) -> Result<bool, RepoError> {
-    crate::connection::write(conn, |conn| {
-        insert_unless_conflict(conn, |conn| {
-            diesel::insert_into(account_access::table)
-                .values((
-                    account_access::bank_id.eq(bank_id),
-                    account_access::account_id.eq(account_id),
-                    account_access::user_id.eq(user_id),
-                    account_access::view_id.eq(view_id),
-                    account_access::is_system.eq(is_system),
-                    account_access::granted_at.eq(to_micros(now)),
-                ))
-                .execute(conn)
-        })
+    insert_unless_conflict(conn, |conn| {
+        diesel::insert_into(account_access::table)
+            .values((
+                account_access::bank_id.eq(bank_id),
+                account_access::account_id.eq(account_id),
+                account_access::user_id.eq(user_id),
+                account_access::view_id.eq(view_id),
+                account_access::is_system.eq(is_system),
+                account_access::granted_at.eq(to_micros(now)),
+            ))
+            .execute(conn)
     })
 }
 
@@ -249,12 +247,10 @@ impl CustomViewRow {
 
 /// Stores a custom view; `false` if the account has one with that id.
 pub fn create_custom_view(conn: &mut DbConnection, row: &CustomViewRow) -> Result<bool, RepoError> {
-    crate::connection::write(conn, |conn| {
-        insert_unless_conflict(conn, |conn| {
-            diesel::insert_into(custom_views::table)
-                .values(row)
-                .execute(conn)
-        })
+    insert_unless_conflict(conn, |conn| {
+        diesel::insert_into(custom_views::table)
+            .values(row)
+            .execute(conn)
     })
 }
 

@@ -25,10 +25,8 @@ pub struct BankRow {
 
 /// Stores a bank; false if the id is taken.
 pub fn insert(conn: &mut DbConnection, row: &BankRow) -> Result<bool, RepoError> {
-    crate::connection::write(conn, |conn| {
-        crate::insert_unless_conflict(conn, |conn| {
-            diesel::insert_into(banks::table).values(row).execute(conn)
-        })
+    crate::insert_unless_conflict(conn, |conn| {
+        diesel::insert_into(banks::table).values(row).execute(conn)
     })
 }
 

@@ -289,9 +289,9 @@ const MAX_TRANSACTION_ATTEMPTS: u32 = 5;
 
 /// Runs `work` in one transaction, running it again (up to 5 times in all, with a short
 /// growing pause) when the database reports a serialization failure or a busy SQLite file.
-/// On SQLite the transaction waits for its turn to write (see the `write_queue` module) and takes the write
-/// lock before anything else, so a transaction that reads before it writes waits for other
-/// writers instead of failing.
+/// On SQLite the transaction waits for its turn to write (see the `write_queue` module) and
+/// takes the write lock before anything else, so a transaction that reads before it writes
+/// waits for other writers instead of failing.
 /// `work` must therefore be safe to run more than once: it should only touch the database.
 pub fn transaction<T, E>(
     conn: &mut DbConnection,

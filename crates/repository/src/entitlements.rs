@@ -41,24 +41,22 @@ pub fn insert(
     bank_id: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<InsertEntitlement, RepoError> {
-    crate::connection::write(conn, |conn| {
-        let row = EntitlementRow {
-            entitlement_id: entitlement_id.to_string(),
-            user_id: user_id.to_owned(),
-            role_name: role_name.to_owned(),
-            bank_id: bank_id.unwrap_or("").to_owned(),
-            created_at: to_micros(now),
-        };
-        let created = crate::insert_unless_conflict(conn, |conn| {
-            diesel::insert_into(entitlements::table)
-                .values(&row)
-                .execute(conn)
-        })?;
-        Ok(if created {
-            InsertEntitlement::Created(row)
-        } else {
-            InsertEntitlement::AlreadyExists
-        })
+    let row = EntitlementRow {
+        entitlement_id: entitlement_id.to_string(),
+        user_id: user_id.to_owned(),
+        role_name: role_name.to_owned(),
+        bank_id: bank_id.unwrap_or("").to_owned(),
+        created_at: to_micros(now),
+    };
+    let created = crate::insert_unless_conflict(conn, |conn| {
+        diesel::insert_into(entitlements::table)
+            .values(&row)
+            .execute(conn)
+    })?;
+    Ok(if created {
+        InsertEntitlement::Created(row)
+    } else {
+        InsertEntitlement::AlreadyExists
     })
 }
 
@@ -180,15 +178,13 @@ pub fn insert_request(
     conn: &mut DbConnection,
     row: &EntitlementRequestRow,
 ) -> Result<Option<EntitlementRequestRow>, RepoError> {
-    crate::connection::write(conn, |conn| {
-        use crate::schema::entitlement_requests;
-        let created = crate::insert_unless_conflict(conn, |conn| {
-            diesel::insert_into(entitlement_requests::table)
-                .values(row)
-                .execute(conn)
-        })?;
-        Ok(created.then(|| row.clone()))
-    })
+    use crate::schema::entitlement_requests;
+    let created = crate::insert_unless_conflict(conn, |conn| {
+        diesel::insert_into(entitlement_requests::table)
+            .values(row)
+            .execute(conn)
+    })?;
+    Ok(created.then(|| row.clone()))
 }
 
 /// Requests with their requesters, of one user or of everyone, oldest first.

@@ -6,8 +6,8 @@
 //! - Plain synchronous functions over `&mut DbConnection`, so one function works alone or
 //!   inside a larger [`transaction`]; callers under an async runtime run them on a blocking
 //!   thread.
-//! - Every function that writes runs its statements through `connection::write` (or inside a
-//!   [`transaction`]), so that on SQLite the process's writers take turns on a fair lock
+//! - Every function that writes runs its statements through `connection::write` (directly,
+//!   through [`insert_unless_conflict`], or inside a [`transaction`]), so that on SQLite the process's writers take turns on a fair lock
 //!   instead of racing for SQLite's polled write lock. One that forgot would still be correct
 //!   (SQLite's lock decides), only unfair under contention.
 //! - Rows are separate from domain types and converted with `TryFrom`.

@@ -99,17 +99,15 @@ pub enum InsertUser {
 /// Stores a new user. The unique constraint on `(provider, username_key)` decides races:
 /// of many concurrent sign-ups for one username exactly one is stored.
 pub fn insert(conn: &mut DbConnection, row: &UserRow) -> Result<InsertUser, RepoError> {
-    crate::connection::write(conn, |conn| {
-        let created = crate::insert_unless_conflict(conn, |conn| {
-            diesel::insert_into(users::table).values(row).execute(conn)
-        })?;
-        Ok(if created {
-            InsertUser::Created
-        } else if count_by_username(conn, &row.provider, &row.username_key)? > 0 {
-            InsertUser::UsernameTaken
-        } else {
-            InsertUser::CustomerNumberTaken
-        })
+    let created = crate::insert_unless_conflict(conn, |conn| {
+        diesel::insert_into(users::table).values(row).execute(conn)
+    })?;
+    Ok(if created {
+        InsertUser::Created
+    } else if count_by_username(conn, &row.provider, &row.username_key)? > 0 {
+        InsertUser::UsernameTaken
+    } else {
+        InsertUser::CustomerNumberTaken
     })
 }
 
