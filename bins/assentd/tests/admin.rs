@@ -937,12 +937,24 @@ async fn call_limits_are_set_read_and_enforced() {
         assert_eq!(status, 200);
         assert_eq!(answer["per_second_call_limit"], "5");
 
-        start_of_next_second();
-        for i in 0..5 {
-            let (status, _, _) = send(&svc, current(&felix)).await;
-            assert_eq!(status, 200, "{}: call {i}", app.backend());
+        // Six calls within one wall-clock second; a machine stalled across the second's end
+        // (two windows, so nothing to conclude) tries again in the next one.
+        let mut burst = Vec::new();
+        for _ in 0..3 {
+            start_of_next_second();
+            let second = assentd::services::now().unix_timestamp();
+            burst.clear();
+            for _ in 0..6 {
+                burst.push(send(&svc, current(&felix)).await);
+            }
+            if assentd::services::now().unix_timestamp() == second {
+                break;
+            }
         }
-        let (status, headers, body) = send(&svc, current(&felix)).await;
+        let (status, headers, body) = burst.pop().unwrap();
+        for (i, (status, _, _)) in burst.iter().enumerate() {
+            assert_eq!(*status, 200, "{}: call {i}", app.backend());
+        }
         assert_eq!(status, 429, "{}", app.backend());
         assert_eq!(
             message(&body),

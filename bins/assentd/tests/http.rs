@@ -428,14 +428,14 @@ async fn missing_credentials_answer_not_logged_in() {
 #[actix_web::test]
 async fn idle_sessions_expire() {
     for db in TestDatabase::all() {
-        let app = TestApp::with_config(db, |c| c.session_idle_timeout_secs = 1);
+        let app = TestApp::with_config(db, |c| c.session_idle_timeout_secs = 2);
         let svc = app.service().await;
         let key = app.consumer(true);
         sign_up(&svc, "felix").await;
         let token = token(&svc, "felix", &key).await;
         let (status, _, _) = send(&svc, current(&token)).await;
         assert_eq!(status, 200);
-        std::thread::sleep(std::time::Duration::from_millis(1_100));
+        std::thread::sleep(std::time::Duration::from_millis(2_100));
         let (status, _, body) = send(&svc, current(&token)).await;
         assert_eq!(
             status,
@@ -451,18 +451,18 @@ async fn idle_sessions_expire() {
 async fn reading_the_profile_records_activity_that_keeps_the_session_alive() {
     // users/current reads in one snapshot and records the session's activity after it.
     for db in TestDatabase::all() {
-        let app = TestApp::with_config(db, |c| c.session_idle_timeout_secs = 2);
+        let app = TestApp::with_config(db, |c| c.session_idle_timeout_secs = 3);
         let svc = app.service().await;
         let key = app.consumer(true);
         sign_up(&svc, "felix").await;
         let token = token(&svc, "felix", &key).await;
         for _ in 0..3 {
-            std::thread::sleep(std::time::Duration::from_millis(900));
+            std::thread::sleep(std::time::Duration::from_millis(1_400));
             let (status, _, body) = send(&svc, current(&token)).await;
             assert_eq!(status, 200, "{}: {body}", app.backend());
         }
-        // 2.7 s after login, past the idle timeout, alive: the reads were recorded as activity.
-        std::thread::sleep(std::time::Duration::from_millis(2_100));
+        // 4.2 s after login, past the idle timeout, alive: the reads were recorded as activity.
+        std::thread::sleep(std::time::Duration::from_millis(3_100));
         let (status, _, _) = send(&svc, current(&token)).await;
         assert_eq!(
             status,

@@ -86,8 +86,9 @@ fn problem_type(body: &Value) -> &str {
 #[actix_web::test]
 async fn resume_keeps_a_session_alive_but_never_past_its_absolute_expiry() {
     for app in apps_with(|c| {
-        c.session_idle_timeout_secs = 2;
-        c.session_absolute_lifetime_secs = 4;
+        // Timeouts of a few seconds, with margins a busy test machine cannot use up.
+        c.session_idle_timeout_secs = 4;
+        c.session_absolute_lifetime_secs = 8;
     }) {
         let svc = app.service().await;
         let key = system_key(&app);
@@ -97,16 +98,16 @@ async fn resume_keeps_a_session_alive_but_never_past_its_absolute_expiry() {
         let session = sid(&token);
 
         for _ in 0..2 {
-            std::thread::sleep(Duration::from_millis(1300));
+            std::thread::sleep(Duration::from_millis(2500));
             let (status, _, body) = send(&svc, resume(&key, json!({ "sessionId": session }))).await;
             assert_eq!(status, 200, "{}: {body}", app.backend());
             assert_eq!(body, json!({ "sessionId": session }));
         }
-        // 2.6 s after login, past the idle timeout of the first activity, still alive.
+        // 5 s after login, past the idle timeout of the first activity, still alive.
         let (status, _, _) = send(&svc, current(&token)).await;
         assert_eq!(status, 200, "resumed past its idle timeout");
 
-        std::thread::sleep(Duration::from_millis(1600));
+        std::thread::sleep(Duration::from_millis(3200));
         let (status, headers, body) =
             send(&svc, resume(&key, json!({ "sessionId": session }))).await;
         assert_eq!(status, 422, "past the absolute expiry: {body}");

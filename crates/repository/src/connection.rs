@@ -93,9 +93,11 @@ pub enum SqliteSynchronous {
 pub struct PoolOptions {
     /// Most connections held. Default 10.
     pub max_size: u32,
-    /// How long to wait for a free connection. Default 5 s.
+    /// How long to wait for a free connection and, on SQLite, for the turn to write (see
+    /// [`write`]). Default 5 s.
     pub connection_timeout: Duration,
-    /// SQLite `busy_timeout`. Default 5 s.
+    /// SQLite `busy_timeout`: how long SQLite polls for a lock another process holds.
+    /// Default 5 s.
     pub sqlite_busy_timeout: Duration,
     /// SQLite `synchronous`. Default FULL.
     pub sqlite_synchronous: SqliteSynchronous,
@@ -207,7 +209,7 @@ impl Pool {
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
                     options.sqlite_busy_timeout.as_millis()
                 ))?;
-                write_queue = Some(WriteQueue::new(options.sqlite_busy_timeout));
+                write_queue = Some(WriteQueue::new(options.connection_timeout));
                 "sqlite"
             }
         };
@@ -337,7 +339,8 @@ where
 /// PostgreSQL, and on connections opened outside a pool, `work` just runs.
 ///
 /// Every statement that writes goes through here or through [`transaction`]. Waiting longer
-/// than the pool's SQLite busy timeout fails with [`RepoError::WriteQueueTimeout`].
+/// than the pool's connection timeout (the patience for any of the pool's shared resources)
+/// fails with [`RepoError::WriteQueueTimeout`].
 pub(crate) fn write<T, E>(
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> Result<T, E>,

@@ -25,7 +25,7 @@ pub enum RepoError {
     /// handed to `read_snapshot` must only read).
     #[error("a write transaction inside a read snapshot")]
     WriteInReadSnapshot,
-    /// A writer waited longer than the SQLite busy timeout for its turn to write.
+    /// A writer waited longer than the pool's connection timeout for its turn to write.
     #[error("timed out waiting for the turn to write to the database")]
     WriteQueueTimeout,
     /// A stored row could not be turned into a domain value.

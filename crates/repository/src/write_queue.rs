@@ -108,7 +108,8 @@ mod tests {
 
     #[test]
     fn writers_take_turns_and_a_writer_that_waits_too_long_gives_up() {
-        let queue = WriteQueue::new(Duration::from_millis(50));
+        // Patient enough that a descheduled holder on a busy machine cannot fail the turns.
+        let queue = WriteQueue::new(Duration::from_secs(30));
         let inside = AtomicUsize::new(0);
         let most_inside = AtomicUsize::new(0);
         std::thread::scope(|scope| {
@@ -130,12 +131,14 @@ mod tests {
         });
         assert_eq!(most_inside.load(Ordering::SeqCst), 1);
 
+        // The holder keeps its turn until the waiter has given up, so this cannot pass late.
+        let impatient = WriteQueue::new(Duration::from_millis(50));
         let outcome = Mutex::new(None);
-        queue
+        impatient
             .in_turn(|| {
                 std::thread::scope(|scope| {
                     scope.spawn(|| {
-                        let waited = queue.in_turn(|| Ok::<_, RepoError>(()));
+                        let waited = impatient.in_turn(|| Ok::<_, RepoError>(()));
                         *outcome.lock().unwrap() = Some(waited);
                     });
                 });

@@ -815,7 +815,8 @@ fn sqlite_writers_wait_their_turn_instead_of_failing_busy() {
     db.pool().unwrap();
     // A busy timeout short enough that with SQLite's own polling alone some writer sleeps
     // through every release until it gives up ("database is locked": autocommit writes are not
-    // retried). Queued, each waits only for the writers ahead of it.
+    // retried). Queued, each waits only for the writers ahead of it, as patiently as for a
+    // free connection (the default 5 s), so a slow disk does not fail it either.
     let options = PoolOptions {
         max_size: u32::try_from(WRITERS).unwrap(),
         sqlite_busy_timeout: std::time::Duration::from_millis(200),

@@ -231,3 +231,14 @@ pub fn assert_problem(status: u16, headers: &actix_web::http::header::HeaderMap,
     assert!(detail.chars().count() <= 256, "{detail}");
     assert!(body["instance"].as_str().unwrap().chars().count() <= 2048);
 }
+
+/// Sleeps into the next hour when fewer than 10 s remain of this one, for tests of
+/// allowances counted per UTC hour or day: a window that ends mid-test refills them.
+pub fn clear_of_the_hour_boundary() {
+    let left = 3600 - assentd::services::now().unix_timestamp().rem_euclid(3600);
+    if left < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(
+            u64::try_from(left * 1000 + 100).unwrap(),
+        ));
+    }
+}
