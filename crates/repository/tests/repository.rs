@@ -339,6 +339,60 @@ fn read_snapshots_refuse_write_transactions_and_hold_one_view_on_sqlite() {
 }
 
 #[test]
+fn a_read_snapshot_ends_however_its_work_ends() {
+    each_backend(|db, conn| {
+        let (felix, row) = user("felix");
+        users::insert(conn, &row).unwrap();
+        // Work that fails: its own error comes back, and the snapshot is over.
+        let failed = assent_repository::read_snapshot(conn, |c| {
+            users::find_by_id(c, &felix.user_id)?;
+            Err::<(), _>(RepoError::WriteInReadSnapshot)
+        });
+        assert!(matches!(failed, Err(RepoError::WriteInReadSnapshot)));
+        // A snapshot inside a snapshot reads in the outer one.
+        let nested = assent_repository::read_snapshot(conn, |c| {
+            assent_repository::read_snapshot(c, |c| users::find_by_id(c, &felix.user_id))
+        });
+        assert!(nested.unwrap().is_some());
+        let mut other = db.connection().unwrap();
+        users::insert(&mut other, &user("anna").1).unwrap();
+        transaction(conn, |c| users::insert(c, &user("zoe").1)).unwrap();
+        assert_eq!(
+            users::count_by_username(conn, "local", "anna").unwrap(),
+            1,
+            "{}",
+            db.backend_name()
+        );
+    });
+}
+
+#[test]
+fn a_sqlite_connection_whose_snapshot_cannot_commit_is_broken() {
+    use diesel::connection::SimpleConnection;
+    let db = TestDatabase::sqlite();
+    let mut conn = db.connection().unwrap();
+    let (felix, row) = user("felix");
+    users::insert(&mut conn, &row).unwrap();
+    // The work ends the read transaction behind the snapshot's back: its COMMIT fails, and
+    // nobody can tell what state the connection is in.
+    let outcome = assent_repository::read_snapshot(&mut conn, |c| {
+        users::find_by_id(c, &felix.user_id)?;
+        c.batch_execute("COMMIT").map_err(RepoError::from)
+    });
+    assert!(outcome.is_err());
+    // Marked broken: Diesel refuses it transactions, and the pool, which asks the same
+    // question when a connection comes back, drops it.
+    let afterwards = transaction(&mut conn, |c| users::insert(c, &user("zoe").1));
+    assert!(afterwards.is_err(), "a broken connection is not used again");
+    use diesel::connection::TransactionManager;
+    assert!(
+        <DbConnection as TransactionManager<DbConnection>>::is_broken_transaction_manager(
+            &mut conn
+        )
+    );
+}
+
+#[test]
 fn sqlite_connections_use_wal_foreign_keys_and_full_sync() {
     use diesel::prelude::*;
     use diesel::sql_types::{BigInt, Text};
