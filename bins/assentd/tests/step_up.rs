@@ -66,7 +66,7 @@ fn open(app: &TestApp, user_id: &str) -> (String, Value) {
     )
     .unwrap()
     .unwrap();
-    let factors = step_up::factors_for(&app.state, &mut conn, &user).unwrap();
+    let factors = step_up::factors_for(&app.state, &mut conn, &user.into()).unwrap();
     let challenge =
         step_up::open(&app.state, &mut conn, now(), OPERATION, user_id, &factors).unwrap();
     (

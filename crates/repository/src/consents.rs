@@ -4,7 +4,7 @@
 use crate::connection::on_backend;
 use crate::schema::{consents, consumers, user_locks, users};
 use crate::sessions::{CONSUMER_GATE, ConsumerGate, ConsumerGateRow};
-use crate::users::UserRow;
+use crate::users::UserDetailsRow;
 use crate::{DbConnection, RepoError, to_micros};
 use diesel::prelude::*;
 use time::OffsetDateTime;
@@ -67,7 +67,7 @@ pub struct ConsentView {
     /// The consent.
     pub consent: ConsentRow,
     /// The user who gave it.
-    pub user: UserRow,
+    pub user: UserDetailsRow,
     /// Whether an administrator has locked that user.
     pub user_locked: bool,
     /// The consent's consumer (its gate and the keyed hash of its key), if it still exists.
@@ -87,13 +87,13 @@ pub fn find_for_use(
         .filter(consents::consent_id.eq(consent_id))
         .select((
             ConsentRow::as_select(),
-            UserRow::as_select(),
+            UserDetailsRow::as_select(),
             user_locks::user_id.nullable(),
             (CONSUMER_GATE, consumers::key_hash).nullable(),
         ))
         .get_result::<(
             ConsentRow,
-            UserRow,
+            UserDetailsRow,
             Option<String>,
             Option<(ConsumerGateRow, String)>,
         )>(conn)

@@ -191,13 +191,13 @@ pub fn insert_request(
 pub fn list_requests(
     conn: &mut DbConnection,
     user_id: Option<&str>,
-) -> Result<Vec<(EntitlementRequestRow, crate::users::UserRow)>, RepoError> {
+) -> Result<Vec<(EntitlementRequestRow, crate::users::UserDetailsRow)>, RepoError> {
     use crate::schema::{entitlement_requests, users};
     let mut query = entitlement_requests::table
         .inner_join(users::table)
         .select((
             EntitlementRequestRow::as_select(),
-            crate::users::UserRow::as_select(),
+            crate::users::UserDetailsRow::as_select(),
         ))
         .order((
             entitlement_requests::created_at.asc(),

@@ -2,7 +2,7 @@
 
 use crate::connection::on_backend;
 use crate::schema::{consumers, sessions, user_locks, users};
-use crate::users::UserRow;
+use crate::users::UserDetailsRow;
 use crate::{DbConnection, RepoError, from_micros, to_micros};
 use assent_identity::rate_limit::CallLimits;
 use assent_session::{Session, SessionId};
@@ -161,7 +161,7 @@ pub struct SessionView {
     /// The session.
     pub session: Session,
     /// Its user.
-    pub user: UserRow,
+    pub user: UserDetailsRow,
     /// Its consumer's gate, if it was made through one.
     pub consumer: Option<ConsumerGate>,
     /// Whether an administrator has locked the user.
@@ -180,13 +180,18 @@ pub fn find_with_user(
         .filter(sessions::session_id.eq(session_id))
         .select((
             SessionRow::as_select(),
-            UserRow::as_select(),
+            UserDetailsRow::as_select(),
             CONSUMER_GATE.nullable(),
             user_locks::user_id.nullable(),
         ))
         // The key is the primary key, so no LIMIT is needed; without one the statement stays
         // in Diesel's prepared-statement cache (a bound LIMIT keeps it out, at ~3x the cost).
-        .get_result::<(SessionRow, UserRow, Option<ConsumerGateRow>, Option<String>)>(conn)
+        .get_result::<(
+            SessionRow,
+            UserDetailsRow,
+            Option<ConsumerGateRow>,
+            Option<String>,
+        )>(conn)
         .optional())?;
     found
         .map(|(session, user, consumer, lock)| {

@@ -62,10 +62,77 @@ impl UserRow {
     }
 }
 
+/// A user's details: the `users` row without its credential (the password hash) and its
+/// uniqueness key. What a signed-in request carries, so the per-request checks never read a
+/// password hash.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserDetailsRow {
+    /// UUID text.
+    pub user_id: String,
+    /// Provider URL or name.
+    pub provider: String,
+    /// Provider's id for the user.
+    pub provider_id: String,
+    /// Username as given.
+    pub username: String,
+    /// Email.
+    pub email: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Microseconds since the epoch.
+    pub created_at: i64,
+    /// E.164 mobile number.
+    pub phone_number: Option<String>,
+    /// Numeric customer id (unique).
+    pub customer_number: Option<String>,
+}
+
+impl From<UserRow> for UserDetailsRow {
+    fn from(row: UserRow) -> Self {
+        let UserRow {
+            user_id,
+            provider,
+            provider_id,
+            username,
+            username_key: _,
+            email,
+            first_name,
+            last_name,
+            password_hash: _,
+            created_at,
+            phone_number,
+            customer_number,
+        } = row;
+        Self {
+            user_id,
+            provider,
+            provider_id,
+            username,
+            email,
+            first_name,
+            last_name,
+            created_at,
+            phone_number,
+            customer_number,
+        }
+    }
+}
+
 impl TryFrom<UserRow> for User {
     type Error = RepoError;
 
     fn try_from(row: UserRow) -> Result<Self, RepoError> {
+        User::try_from(UserDetailsRow::from(row))
+    }
+}
+
+impl TryFrom<UserDetailsRow> for User {
+    type Error = RepoError;
+
+    fn try_from(row: UserDetailsRow) -> Result<Self, RepoError> {
         let user_id = Uuid::parse_str(&row.user_id).map_err(|e| RepoError::CorruptRow {
             table: "users",
             reason: e.to_string(),
@@ -139,7 +206,7 @@ pub fn find_by_username(
 
 /// The user with this id.
 pub fn find_by_id(conn: &mut DbConnection, user_id: &UserId) -> Result<Option<UserRow>, RepoError> {
-    // Read on every request made with a consent: on the backend's own connection.
+    // On the backend's own connection (see `on_backend!`): it renders no SQL text per call.
     Ok(on_backend!(conn, |conn| users::table
         .find(user_id.to_string())
         .select(UserRow::as_select())

@@ -10,7 +10,7 @@ use assent_identity::password::PasswordCheck;
 use assent_identity::rate_limit::Exceeded;
 use assent_identity::registration::username_key;
 use assent_repository::sessions::ConsumerGate;
-use assent_repository::users::{self, UserRow};
+use assent_repository::users::{self, UserDetailsRow, UserRow};
 use assent_repository::{
     DbConnection, RepoError, consumers, dauth, lockout, sessions, transaction,
 };
@@ -186,7 +186,8 @@ fn rehash(
 /// A signed-in caller.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
-    pub user: UserRow,
+    /// Who is calling (without their password hash: the checks never read it).
+    pub user: UserDetailsRow,
     /// The session, for DirectLogin callers; DAuth and consent calls have none.
     pub session: Option<Session>,
     pub consumer: Option<ConsumerGate>,
@@ -376,7 +377,7 @@ pub fn dauth_call(
     let row = users::UserRow::new(&user, username_key(&request.username), "!".into());
     let user = users::get_or_create(conn, &row)?;
     Ok(SignedIn {
-        user,
+        user: user.into(),
         session: None,
         consumer: Some(ConsumerGate {
             consumer_id: consumer.consumer_id,
@@ -411,10 +412,16 @@ impl From<RepoError> for ReconfirmError {
 pub fn reconfirm_password(
     state: &AppState,
     conn: &mut DbConnection,
-    user: &UserRow,
+    signed_in: &UserDetailsRow,
     password: &SecretString,
     now: OffsetDateTime,
 ) -> Result<(), ReconfirmError> {
+    // The signed-in caller carries no password hash: read it here, the one place it is needed.
+    let user_id = uuid::Uuid::parse_str(&signed_in.user_id).map_err(|e| Internal(e.to_string()))?;
+    let Some(user) = users::find_by_id(conn, &assent_identity::UserId(user_id))? else {
+        // Deleted since the session was checked: nothing left to confirm.
+        return Err(ReconfirmError::WrongPassword);
+    };
     let matched = matches!(
         state.password_hasher.verify(password, &user.password_hash),
         PasswordCheck::Match { .. }

@@ -15,7 +15,7 @@ use assent_identity::secret::SecretString;
 use assent_otp::challenge::{Challenge, OneTimeCode, VerifyError};
 use assent_repository::consents::{self, ConsentRow};
 use assent_repository::sessions::ConsumerGate;
-use assent_repository::users::UserRow;
+use assent_repository::users::UserDetailsRow;
 use assent_repository::{
     DbConnection, RepoError, accounts, banks, consumers, entitlements, from_micros, to_micros,
     transaction,
@@ -156,7 +156,7 @@ pub fn jwt_of(state: &AppState, row: &ConsentRow) -> Result<String, RepoError> {
 pub fn create(
     state: &AppState,
     conn: &mut DbConnection,
-    user: &UserRow,
+    user: &UserDetailsRow,
     session_consumer: Option<Uuid>,
     bank_id: &str,
     method: ScaMethod,
@@ -441,7 +441,7 @@ pub fn effective_status(
 /// A checked consent: whose it is, which app uses it, and what it may reach.
 #[derive(Debug, Clone)]
 pub struct ConsentUse {
-    pub user: UserRow,
+    pub user: UserDetailsRow,
     pub consumer: ConsumerGate,
     pub scope: Scope,
     pub consent_id: String,

@@ -4,7 +4,7 @@
 use super::step_up;
 use crate::state::AppState;
 use assent_otp::challenge::RedeemError;
-use assent_repository::users::UserRow;
+use assent_repository::users::UserDetailsRow;
 use assent_repository::{DbConnection, RepoError, challenges, quotas, sessions};
 use assent_session::{SESSION_TOKEN_TYP, Session, SessionClaims, SessionId, SessionState};
 use serde_json::Value;
@@ -57,7 +57,7 @@ impl ClaimedOwner {
 fn owner_matches(
     state: &AppState,
     session: &Session,
-    user: &UserRow,
+    user: &UserDetailsRow,
     claimed: &ClaimedOwner,
 ) -> bool {
     let institution = if session.institution_id.is_empty() {

@@ -12,7 +12,7 @@ use assent_identity::password::PasswordCheck;
 use assent_otp::challenge::{Challenge, ChallengeState, RedeemError, VerifyError};
 use assent_otp::security_questions::{self, QuestionsError};
 use assent_otp::totp::{TotpAlgorithm, TotpError, TotpSecret};
-use assent_repository::users::UserRow;
+use assent_repository::users::UserDetailsRow;
 use assent_repository::{
     DbConnection, RepoError, challenges, quotas, security_answers, totp, transaction,
 };
@@ -138,7 +138,7 @@ impl Factor {
 pub fn factors_for(
     state: &AppState,
     conn: &mut DbConnection,
-    user: &UserRow,
+    user: &UserDetailsRow,
 ) -> Result<Vec<Factor>, RepoError> {
     let mut factors = Vec::new();
     if let Some(phone) = user.phone_number.as_deref().filter(|p| !p.is_empty()) {

@@ -5,7 +5,7 @@ use crate::state::AppState;
 use assent_identity::user::generate_customer_number;
 use assent_identity::{Registration, RegistrationError, RegistrationInput, User, UserId};
 use assent_repository::entitlements::{self, EntitlementRow};
-use assent_repository::users::{self, InsertUser, UserRow};
+use assent_repository::users::{self, InsertUser, UserDetailsRow, UserRow};
 use assent_repository::{RepoError, transaction};
 use time::OffsetDateTime;
 
@@ -111,7 +111,7 @@ pub fn register(
 /// A user's profile from their stored row.
 pub fn profile(
     conn: &mut assent_repository::DbConnection,
-    row: UserRow,
+    row: UserDetailsRow,
 ) -> Result<UserProfile, RepoError> {
     let entitlements = entitlements::list_for_user(conn, &row.user_id)?;
     let views = assent_repository::accounts::grants_of_user(conn, &row.user_id)?;

@@ -14,7 +14,7 @@ use actix_web::{HttpResponse, web};
 use assent_identity::SecretString;
 use assent_otp::totp::{STEP_SECONDS, TotpAlgorithm, TotpError, TotpSecret};
 use assent_repository::totp::{self, TotpRow};
-use assent_repository::users::UserRow;
+use assent_repository::users::UserDetailsRow;
 use assent_repository::{DbConnection, RepoError, to_micros, transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -58,7 +58,9 @@ async fn with_password<T: Send + 'static>(
     state: &web::Data<AppState>,
     caller: Authenticated,
     password: String,
-    work: impl FnOnce(&AppState, &mut DbConnection, &UserRow) -> Result<T, ObpError> + Send + 'static,
+    work: impl FnOnce(&AppState, &mut DbConnection, &UserDetailsRow) -> Result<T, ObpError>
+    + Send
+    + 'static,
 ) -> Result<T, ObpError> {
     let user = caller.run(state, |_, _, caller| Ok(caller.user)).await?;
     let password = SecretString::new(password);

@@ -9,7 +9,7 @@ use crate::services::{now, record};
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 use assent_repository::entitlements::{self, EntitlementRequestRow};
-use assent_repository::users::UserRow;
+use assent_repository::users::UserDetailsRow;
 use assent_repository::{RepoError, transaction};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -47,7 +47,7 @@ pub struct EntitlementRequestsJson {
     pub entitlement_requests: Vec<EntitlementRequestJson>,
 }
 
-fn request_json(row: EntitlementRequestRow, user: UserRow) -> EntitlementRequestJson {
+fn request_json(row: EntitlementRequestRow, user: UserDetailsRow) -> EntitlementRequestJson {
     EntitlementRequestJson {
         entitlement_request_id: row.entitlement_request_id,
         user: RequesterJson {
@@ -63,7 +63,7 @@ fn request_json(row: EntitlementRequestRow, user: UserRow) -> EntitlementRequest
     }
 }
 
-fn list_json(rows: Vec<(EntitlementRequestRow, UserRow)>) -> EntitlementRequestsJson {
+fn list_json(rows: Vec<(EntitlementRequestRow, UserDetailsRow)>) -> EntitlementRequestsJson {
     EntitlementRequestsJson {
         entitlement_requests: rows.into_iter().map(|(r, u)| request_json(r, u)).collect(),
     }

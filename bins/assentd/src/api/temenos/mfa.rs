@@ -18,7 +18,7 @@ use assent_identity::secret::SecretString;
 use assent_otp::challenge::{Challenge, ChallengeState, RedeemError, ResendError, VerifyError};
 use assent_otp::masking::normalise_phone;
 use assent_otp::security_questions::{self, CATALOGUE, QuestionsError};
-use assent_repository::users::UserRow;
+use assent_repository::users::UserDetailsRow;
 use assent_repository::{DbConnection, RepoError, challenges, security_answers, transaction};
 use serde::Deserialize;
 use serde_json::json;
@@ -554,7 +554,7 @@ fn signed_in(
 async fn signed_in_user(
     req: &HttpRequest,
     state: &web::Data<AppState>,
-) -> Result<UserRow, TemenosError> {
+) -> Result<UserDetailsRow, TemenosError> {
     let claims = kony_claims(req, state)?;
     let state = state.clone().into_inner();
     blocking(move || {
@@ -565,7 +565,10 @@ async fn signed_in_user(
 }
 
 /// Where a user's codes go: their phone, then their email, as far as the delivery serves them.
-fn destinations_of(state: &AppState, user: UserRow) -> Result<Vec<Destination>, TemenosError> {
+fn destinations_of(
+    state: &AppState,
+    user: UserDetailsRow,
+) -> Result<Vec<Destination>, TemenosError> {
     let mut destinations = Vec::new();
     if let Some(phone) = user.phone_number.filter(|p| !p.is_empty()) {
         destinations.push(Destination {
