@@ -383,7 +383,7 @@ where
     if reading.outer || !matches!(conn, DbConnection::Sqlite(_)) || in_transaction(conn) {
         return work(conn);
     }
-    run_statement(conn, BeginRead).map_err(|e| E::from(e.into()))?;
+    run_statement(conn, Begin).map_err(|e| E::from(e.into()))?;
     let outcome = work(conn);
     if let Err(error) = run_statement(conn, Commit) {
         use diesel::connection::TransactionManager;
@@ -394,17 +394,16 @@ where
     outcome
 }
 
-/// Runs one of the read snapshot's statements on SQLite, through the statement cache.
+/// Runs a fixed statement through the connection's statement cache.
 fn run_statement<S>(conn: &mut DbConnection, statement: S) -> QueryResult<()>
 where
     S: diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>
+        + diesel::query_builder::QueryFragment<diesel::pg::Pg>
         + diesel::query_builder::QueryId
-        + RunQueryDsl<SqliteConnection>,
+        + RunQueryDsl<SqliteConnection>
+        + RunQueryDsl<PgConnection>,
 {
-    match conn {
-        DbConnection::Sqlite(sqlite) => statement.execute(sqlite).map(|_| ()),
-        DbConnection::Postgres(_) => Ok(()),
-    }
+    on_backend!(conn, |inner| statement.execute(inner)).map(|_| ())
 }
 
 /// A fixed SQL statement as a type of its own: Diesel caches a prepared statement by its
@@ -414,21 +413,22 @@ macro_rules! fixed_statement {
         #[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
         struct $name;
 
-        impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for $name {
+        impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for $name {
             fn walk_ast<'b>(
                 &'b self,
-                mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
+                mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
             ) -> QueryResult<()> {
                 out.push_sql($sql);
                 Ok(())
             }
         }
 
-        impl RunQueryDsl<SqliteConnection> for $name {}
+        impl<Conn> RunQueryDsl<Conn> for $name {}
     };
 }
 
-fixed_statement!(BeginRead, "BEGIN DEFERRED");
+// SQLite's `BEGIN` is deferred: it takes the read lock at the first read.
+fixed_statement!(Begin, "BEGIN");
 fixed_statement!(Commit, "COMMIT");
 
 thread_local! {
