@@ -37,7 +37,7 @@ impl HashingPool {
                         }
                     }
                 })
-                .map_err(|e| Internal(format!("cannot start hashing thread: {e}")))?;
+                .map_err(|e| Internal::new(format!("cannot start hashing thread: {e}")))?;
         }
         Ok(Self { sender })
     }
@@ -53,10 +53,10 @@ impl HashingPool {
                 let _ = done.send(work());
             }))
             .await
-            .map_err(|_| Internal("hashing pool stopped".into()))?;
+            .map_err(|_| Internal::new("hashing pool stopped"))?;
         result
             .await
-            .map_err(|_| Internal("hashing job failed".into()))
+            .map_err(|_| Internal::new("hashing job failed"))
     }
 }
 

@@ -104,7 +104,7 @@ impl AppState {
         };
         Ok(Self {
             hashing: HashingPool::new(config.hashing_slots(), 1024)
-                .map_err(|e| StartError::Other(e.0))?,
+                .map_err(|e| StartError::Other(e.to_string()))?,
             config: Arc::new(config),
             pool,
             keys: Arc::new(keys),

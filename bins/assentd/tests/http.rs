@@ -626,3 +626,65 @@ async fn openapi_describes_every_route() {
         "OpenAPI documents routes that do not exist"
     );
 }
+
+#[actix_web::test]
+async fn a_busy_database_answers_503_with_retry_after_in_each_dialect() {
+    use assent_repository::{Pool, PoolOptions};
+    for db in TestDatabase::all() {
+        let data_dir = std::env::temp_dir().join(format!("assent-http-{}", uuid::Uuid::new_v4()));
+        let config = assentd::config::Config {
+            database_url: db.url().to_owned(),
+            data_dir: data_dir.clone(),
+            ..assentd::config::Config::default()
+        };
+        let mut state = assentd::state::AppState::build(config).unwrap();
+        // One connection, and little patience for it.
+        let options = PoolOptions {
+            max_size: 1,
+            connection_timeout: std::time::Duration::from_millis(300),
+            ..PoolOptions::default()
+        };
+        state.pool = Pool::connect(db.url(), &options).unwrap();
+        let app = TestApp {
+            db,
+            state: actix_web::web::Data::new(state),
+            data_dir,
+        };
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        sign_up(&svc, "felix").await;
+        let token = token(&svc, "felix", &key).await;
+
+        let held = app.state.pool.get().unwrap();
+        let (status, headers, body) = send(&svc, current(&token)).await;
+        assert_eq!(status, 503, "{}: {body}", app.backend());
+        assert_eq!(headers.get("retry-after").unwrap(), "1");
+        assert_eq!(
+            message(&body),
+            "OBP-10503: The service is busy. Try again shortly."
+        );
+        let apiture = TestRequest::post()
+            .uri("/system/resumedCustomerSessions")
+            .insert_header(("Authorization", "Bearer some-system-key"))
+            .set_json(json!({ "sessionId": "0".repeat(32) }));
+        let (status, headers, body) = send(&svc, apiture).await;
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(headers.get("retry-after").unwrap(), "1");
+        assert!(
+            body["type"].as_str().unwrap().ends_with("serviceBusy"),
+            "{body}"
+        );
+        let temenos = TestRequest::post()
+            .uri("/services/data/v1/RBObjects/operations/DbxUser/requestOTPPreLoginMB")
+            .set_json(json!({ "Phone": "+44 7700 900123" }));
+        let (status, headers, body) = send(&svc, temenos).await;
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(headers.get("retry-after").unwrap(), "1");
+        assert_eq!(body["errcode"], json!(10503), "{body}");
+
+        // With the connection free again, all is well.
+        drop(held);
+        let (status, _, _) = send(&svc, current(&token)).await;
+        assert_eq!(status, 200);
+    }
+}

@@ -50,6 +50,16 @@ impl RepoError {
         )
     }
 
+    /// Whether the database was too busy to serve the request in time: no free connection
+    /// (or none could be opened) within the pool's timeout, no turn to write, contention that
+    /// outlasted the retries. The caller may try again shortly; nothing was changed.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            RepoError::Pool(_) | RepoError::WriteQueueTimeout | RepoError::Contention(_)
+        ) || self.is_retryable()
+    }
+
     /// Whether running the transaction again may succeed: a serialization failure
     /// (SQLSTATE 40001 on PostgreSQL and compatible engines) or a busy SQLite database.
     pub fn is_retryable(&self) -> bool {

@@ -312,5 +312,5 @@ pub async fn blocking<T: Send + 'static>(
 ) -> Result<T, crate::services::Internal> {
     web::block(work)
         .await
-        .map_err(|e| crate::services::Internal(format!("blocking task failed: {e}")))
+        .map_err(|e| crate::services::Internal::new(format!("blocking task failed: {e}")))
 }

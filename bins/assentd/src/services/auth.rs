@@ -124,7 +124,8 @@ pub fn direct_login(
     if matches!(check, PasswordCheck::Match { needs_rehash: true }) {
         rehash(state, &mut conn, &row, &credentials.password)?;
     }
-    let session_user = uuid::Uuid::parse_str(&row.user_id).map_err(|e| Internal(e.to_string()))?;
+    let session_user =
+        uuid::Uuid::parse_str(&row.user_id).map_err(|e| Internal::new(e.to_string()))?;
     let session = Session::start(session_user, now, &state.session_policy, &mut rand::rng())
         .through_consumer(consumer.consumer_id)
         .at_institution(&state.config.institution_id)
@@ -162,7 +163,7 @@ pub fn direct_login(
             assent_session::SESSION_TOKEN_TYP,
             &SessionClaims::for_session(&session, now),
         )
-        .map_err(|e| LoginError::Internal(Internal(e.to_string())))
+        .map_err(|e| LoginError::Internal(Internal::new(e.to_string())))
 }
 
 /// Stores a stronger hash after a successful login with one made under weaker parameters.
@@ -175,9 +176,9 @@ fn rehash(
     let new_hash = state
         .password_hasher
         .hash(password, &mut rand::rng())
-        .map_err(|e| Internal(e.to_string()))?;
+        .map_err(|e| Internal::new(e.to_string()))?;
     let user = assent_identity::UserId(
-        uuid::Uuid::parse_str(&row.user_id).map_err(|e| Internal(e.to_string()))?,
+        uuid::Uuid::parse_str(&row.user_id).map_err(|e| Internal::new(e.to_string()))?,
     );
     users::replace_password_hash(conn, &user, &row.password_hash, &new_hash)?;
     Ok(())
@@ -417,7 +418,8 @@ pub fn reconfirm_password(
     now: OffsetDateTime,
 ) -> Result<(), ReconfirmError> {
     // The signed-in caller carries no password hash: read it here, the one place it is needed.
-    let user_id = uuid::Uuid::parse_str(&signed_in.user_id).map_err(|e| Internal(e.to_string()))?;
+    let user_id =
+        uuid::Uuid::parse_str(&signed_in.user_id).map_err(|e| Internal::new(e.to_string()))?;
     let Some(user) = users::find_by_id(conn, &assent_identity::UserId(user_id))? else {
         // Deleted since the session was checked: nothing left to confirm.
         return Err(ReconfirmError::WrongPassword);

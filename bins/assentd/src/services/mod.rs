@@ -26,14 +26,42 @@ pub fn now() -> OffsetDateTime {
 
 /// An unexpected failure. Its text goes to the log, never to a response.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Internal(pub String);
+#[error("{message}")]
+pub struct Internal {
+    message: String,
+    /// The database was too busy (see [`RepoError::is_busy`]): worth a retry, not a bug.
+    busy: bool,
+}
+
+impl Internal {
+    pub fn new(message: impl Into<String>) -> Self {
+        Internal {
+            message: message.into(),
+            busy: false,
+        }
+    }
+}
 
 impl From<RepoError> for Internal {
     fn from(error: RepoError) -> Self {
-        Internal(error.to_string())
+        Internal {
+            busy: error.is_busy(),
+            message: error.to_string(),
+        }
     }
 }
+
+/// Whether an unexpected failure was the database being too busy, so the answer is 503 with
+/// `Retry-After` rather than 500: a [`RepoError`] or an [`Internal`] made from one.
+pub fn is_busy(cause: &dyn std::any::Any) -> bool {
+    cause
+        .downcast_ref::<RepoError>()
+        .is_some_and(RepoError::is_busy)
+        || cause.downcast_ref::<Internal>().is_some_and(|i| i.busy)
+}
+
+/// Seconds a client is asked to wait when the database was too busy.
+pub const BUSY_RETRY_AFTER_SECS: u32 = 1;
 
 /// Appends an audit event (call inside the transaction that makes the change).
 pub fn record(
@@ -44,4 +72,21 @@ pub fn record(
     detail: serde_json::Value,
 ) -> Result<(), RepoError> {
     audit::append(conn, uuid::Uuid::new_v4(), now, kind, user_id, &detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_database_is_told_apart_from_other_failures() {
+        assert!(is_busy(&RepoError::WriteQueueTimeout));
+        assert!(is_busy(&RepoError::Contention("sessions")));
+        assert!(is_busy(&Internal::from(RepoError::WriteQueueTimeout)));
+        assert!(!is_busy(&RepoError::UnsupportedUrl));
+        assert!(!is_busy(&RepoError::WriteInReadSnapshot));
+        assert!(!is_busy(&Internal::from(RepoError::Migration("x".into()))));
+        assert!(!is_busy(&Internal::new("a bug")));
+        assert!(!is_busy(&"some other error"));
+    }
 }

@@ -150,8 +150,18 @@ impl ApitureError {
         self
     }
 
-    /// A 500 whose cause goes to the log only.
-    pub fn internal(cause: &dyn fmt::Display) -> Self {
+    /// A 500 whose cause goes to the log only; a 503 `serviceBusy` with `Retry-After` when
+    /// the cause is the database being too busy (see [`crate::services::is_busy`]).
+    pub fn internal<E: fmt::Display + 'static>(cause: &E) -> Self {
+        if crate::services::is_busy(cause) {
+            tracing::warn!(error = %cause, "database busy");
+            return Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "serviceBusy",
+                "Service Busy",
+                "The service is busy. Try again shortly.",
+            );
+        }
         tracing::error!(error = %cause, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -198,6 +208,10 @@ impl ResponseError for ApitureError {
         let mut response = HttpResponse::build(self.status);
         if self.status == StatusCode::UNAUTHORIZED && self.slug == "unauthorized" {
             response.insert_header(("WWW-Authenticate", "Bearer realm=\"assent-system\""));
+        }
+        if self.slug == "serviceBusy" {
+            let wait = crate::services::BUSY_RETRY_AFTER_SECS.to_string();
+            response.insert_header(("Retry-After", wait));
         }
         response
             .content_type("application/problem+json")

@@ -48,7 +48,7 @@ pub struct TotpCodeJson {
     pub code: String,
 }
 
-fn internal(e: &dyn std::fmt::Display) -> ObpError {
+fn internal<E: std::fmt::Display + 'static>(e: &E) -> ObpError {
     ObpError::internal(e)
 }
 

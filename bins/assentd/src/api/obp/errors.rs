@@ -153,6 +153,7 @@ pub const NOT_FOUND: &str = "OBP-10404: 404 Not Found. The requested URL does no
 pub const METHOD_NOT_ALLOWED: &str = "OBP-10405: Method Not Allowed for this URL.";
 pub const PAYLOAD_TOO_LARGE: &str = "OBP-10413: Request body too large.";
 pub const UNKNOWN_ERROR: &str = "OBP-50000: Unknown Error.";
+pub const SERVICE_BUSY: &str = "OBP-10503: The service is busy. Try again shortly.";
 
 /// An OBP error response.
 #[derive(Debug, Clone)]
@@ -199,8 +200,16 @@ impl ObpError {
         Self::new(StatusCode::UNAUTHORIZED, message)
     }
 
-    /// A 500 whose cause goes to the log only.
-    pub fn internal(cause: &dyn fmt::Display) -> Self {
+    /// A 500 whose cause goes to the log only; a 503 with `Retry-After` when the cause is the
+    /// database being too busy (see [`crate::services::is_busy`]).
+    pub fn internal<E: fmt::Display + 'static>(cause: &E) -> Self {
+        if crate::services::is_busy(cause) {
+            tracing::warn!(error = %cause, "database busy");
+            let mut error = Self::new(StatusCode::SERVICE_UNAVAILABLE, SERVICE_BUSY);
+            let wait = crate::services::BUSY_RETRY_AFTER_SECS.to_string();
+            error.headers = vec![("Retry-After", wait)];
+            return error;
+        }
         tracing::error!(error = %cause, "internal error");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, UNKNOWN_ERROR)
     }

@@ -56,8 +56,19 @@ impl TemenosError {
         }
     }
 
-    /// A 500 whose cause goes to the log only.
-    pub fn internal(cause: &dyn fmt::Display) -> Self {
+    /// A 500 whose cause goes to the log only; a 503 with `Retry-After` when the cause is the
+    /// database being too busy (see [`crate::services::is_busy`]).
+    pub fn internal<E: fmt::Display + 'static>(cause: &E) -> Self {
+        if crate::services::is_busy(cause) {
+            tracing::warn!(error = %cause, "database busy");
+            let mut error = Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                10503,
+                "The service is busy. Try again shortly.",
+            );
+            error.retry_after_secs = Some(i64::from(crate::services::BUSY_RETRY_AFTER_SECS));
+            return error;
+        }
         tracing::error!(error = %cause, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
