@@ -59,13 +59,17 @@ pub fn serve(config: Config) -> Result<(), StartError> {
     let blocking_threads = config.blocking_threads_per_worker();
     let shutdown = config.shutdown_timeout_secs;
     let state = web::Data::new(AppState::build(config)?);
-    tracing::info!(%addr, database = state.pool.backend_name(), "assentd listening");
+    let database = state.pool.backend_name();
     start_housekeeping(state.clone().into_inner());
     actix_web::rt::System::new().block_on(async move {
         let mut server = HttpServer::new(move || build_app(state.clone()))
             .shutdown_timeout(shutdown)
             .bind(addr)
             .map_err(|e| StartError::Other(format!("cannot listen on {addr}: {e}")))?;
+        // The bound address, not the configured one: with port 0 the system picks the port.
+        for bound in server.addrs() {
+            tracing::info!(addr = %bound, database, "assentd listening");
+        }
         if workers > 0 {
             server = server.workers(workers);
         }

@@ -49,14 +49,6 @@ fn run_json(command: &mut Command) -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// curl, returning (status, JSON body or Null).
 fn curl(args: &[&str]) -> (u16, Value) {
     let output = Command::new("curl")
@@ -84,20 +76,33 @@ impl Server {
     }
 
     fn start_with(dir: &Path, settings: &[(&str, &str)]) -> Self {
-        let port = free_port();
         let log = dir.join("server.log");
+        // Port 0: the system picks a free port as the server binds, and the log names it (a
+        // port picked beforehand could be taken by someone else in between).
         let child = assentd(dir)
             .envs(settings.iter().copied())
             .arg("serve")
-            .env("ASSENT_LISTEN", format!("127.0.0.1:{port}"))
+            .env("ASSENT_LISTEN", "127.0.0.1:0")
             .env("ASSENT_LOG_LEVEL", "debug")
             .env("ASSENT_LOG_FORMAT", "json")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
+        let addr = loop {
+            let listening = std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                .find(|entry| entry["message"] == "assentd listening");
+            if let Some(entry) = listening {
+                break entry["addr"].as_str().unwrap().to_owned();
+            }
+            assert!(Instant::now() < deadline, "server did not start listening");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let base = format!("http://{addr}");
         while curl(&[&format!("{base}/health/ready")]).0 != 200 {
             assert!(Instant::now() < deadline, "server did not become ready");
             std::thread::sleep(Duration::from_millis(100));
