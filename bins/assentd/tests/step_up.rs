@@ -255,7 +255,7 @@ async fn authenticator_and_security_question_factors() {
         );
         // The enrolment is confirmed with the previous step's code; far from a step's end, it
         // is still within the server's window when the server checks it.
-        wait_for_a_fresh_totp_step_if_this_one_ends_within(10);
+        clear_of_window_end(30, 10);
         let step = TotpSecret::step(now());
         let (status, _, _) = send(
             &svc,
@@ -459,7 +459,7 @@ async fn wrong_answers_on_any_factor_share_one_limit() {
 async fn new_challenges_do_not_multiply_the_attempts() {
     for db in TestDatabase::all() {
         let app = TestApp::with_file_delivery(db, |c| c.otp_step_up_failures_per_user_per_day = 3);
-        clear_of_the_hour_boundary();
+        clear_of_window_end(HOUR_SECS, 10);
         let svc = app.service().await;
         let (user_id, _) = customer(&app, &svc).await;
         let key = system_key(&app);
@@ -490,15 +490,5 @@ async fn new_challenges_do_not_multiply_the_attempts() {
         )
         .await;
         assert_eq!(status, 429, "a new challenge brings no new attempts today");
-    }
-}
-
-/// Sleeps into the next 30-second TOTP step when fewer than `seconds` remain of this one.
-fn wait_for_a_fresh_totp_step_if_this_one_ends_within(seconds: i64) {
-    let left = 30 - now().unix_timestamp().rem_euclid(30);
-    if left < seconds {
-        std::thread::sleep(std::time::Duration::from_millis(
-            u64::try_from(left * 1000 + 100).unwrap(),
-        ));
     }
 }

@@ -479,7 +479,7 @@ async fn abuse_limits_per_destination_and_per_client() {
         c.otp_codes_per_destination_per_day = 2;
         c.otp_prelogin_requests_per_client_per_hour = 4;
     }) {
-        clear_of_the_hour_boundary();
+        clear_of_window_end(HOUR_SECS, 10);
         let svc = app.service().await;
         let from = |ip: &str| {
             post("requestOTPPreLoginMB", json!({ "Phone": PHONE }))
@@ -516,7 +516,7 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_allowance() {
         c.otp_prelogin_requests_per_client_per_hour = 1;
         c.trusted_proxies = vec!["10.0.0.0/8".into()];
     }) {
-        clear_of_the_hour_boundary();
+        clear_of_window_end(HOUR_SECS, 10);
         let svc = app.service().await;
         let via = |peer: &str, forwarded: &str, phone: &str| {
             post("requestOTPPreLoginMB", json!({ "Phone": phone }))
@@ -923,7 +923,7 @@ async fn sign_up_takes_an_optional_e164_phone_number() {
 #[actix_web::test]
 async fn strangers_cannot_spend_a_customers_own_allowance() {
     for app in apps_with(|c| c.otp_codes_per_destination_per_day = 2) {
-        clear_of_the_hour_boundary();
+        clear_of_window_end(HOUR_SECS, 10);
         let svc = app.service().await;
         let (_, token) = signed_up_with_phone(&app, &svc, "sowmya").await;
         for _ in 0..2 {

@@ -232,13 +232,20 @@ pub fn assert_problem(status: u16, headers: &actix_web::http::header::HeaderMap,
     assert!(body["instance"].as_str().unwrap().chars().count() <= 2048);
 }
 
-/// Sleeps into the next hour when fewer than 10 s remain of this one, for tests of
-/// allowances counted per UTC hour or day: a window that ends mid-test refills them.
-pub fn clear_of_the_hour_boundary() {
-    let left = 3600 - assentd::services::now().unix_timestamp().rem_euclid(3600);
-    if left < 10 {
+/// Sleeps into the next window of `period_secs` (aligned to the Unix epoch, as TOTP steps
+/// and UTC hours and days are) when fewer than `margin_secs` remain of this one, for tests
+/// whose codes or allowances belong to one window: a window that ends mid-test changes them.
+pub fn clear_of_window_end(period_secs: i64, margin_secs: i64) {
+    let left = period_secs
+        - assentd::services::now()
+            .unix_timestamp()
+            .rem_euclid(period_secs);
+    if left < margin_secs {
         std::thread::sleep(std::time::Duration::from_millis(
             u64::try_from(left * 1000 + 100).unwrap(),
         ));
     }
 }
+
+/// Seconds in an hour: allowances counted per UTC hour or day reset at its end.
+pub const HOUR_SECS: i64 = 3600;
