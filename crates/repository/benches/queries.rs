@@ -39,6 +39,17 @@ fn hot_path(c: &mut Criterion) {
         c.bench_function(&format!("{backend}/session_with_user"), |b| {
             b.iter(|| sessions::find_with_user(&mut conn, black_box(&sid)).expect("query"))
         });
+        c.bench_function(&format!("{backend}/session_check"), |b| {
+            b.iter(|| {
+                sessions::find_for_check(&mut conn, black_box(&session.session_id)).expect("query")
+            })
+        });
+        c.bench_function(&format!("{backend}/views_of_user"), |b| {
+            b.iter(|| {
+                assent_repository::accounts::grants_of_user(&mut conn, black_box(&uid))
+                    .expect("query")
+            })
+        });
         c.bench_function(&format!("{backend}/entitlements_for_user"), |b| {
             b.iter(|| entitlements::list_for_user(&mut conn, black_box(&uid)).expect("query"))
         });

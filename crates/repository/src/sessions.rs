@@ -5,7 +5,7 @@ use crate::schema::{consumers, sessions, user_locks, users};
 use crate::users::UserDetailsRow;
 use crate::{DbConnection, RepoError, from_micros, to_micros};
 use assent_identity::rate_limit::CallLimits;
-use assent_session::{Session, SessionId};
+use assent_session::{Session, SessionClock, SessionId};
 use diesel::prelude::*;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -168,38 +168,117 @@ pub struct SessionView {
     pub user_locked: bool,
 }
 
+/// A session with its user, its consumer and the user's administrative lock, if any.
+#[diesel::dsl::auto_type]
+fn sessions_with_users_and_gates() -> _ {
+    sessions::table
+        .inner_join(users::table)
+        .left_join(consumers::table)
+        .left_join(user_locks::table.on(user_locks::user_id.eq(sessions::user_id)))
+}
+
 /// The session, its user, its consumer's gate and the user's administrative lock.
 pub fn find_with_user(
     conn: &mut DbConnection,
     session_id: &str,
 ) -> Result<Option<SessionView>, RepoError> {
-    let found = on_backend!(conn, |conn| sessions::table
-        .inner_join(users::table)
-        .left_join(consumers::table)
-        .left_join(user_locks::table.on(user_locks::user_id.eq(sessions::user_id)))
+    let found = on_backend!(conn, |conn| sessions_with_users_and_gates()
         .filter(sessions::session_id.eq(session_id))
         .select((
             SessionRow::as_select(),
             UserDetailsRow::as_select(),
             CONSUMER_GATE.nullable(),
-            user_locks::user_id.nullable(),
+            user_locks::user_id.nullable().is_not_null(),
         ))
         // The key is the primary key, so no LIMIT is needed; without one the statement stays
         // in Diesel's prepared-statement cache (a bound LIMIT keeps it out, at ~3x the cost).
-        .get_result::<(
-            SessionRow,
-            UserDetailsRow,
-            Option<ConsumerGateRow>,
-            Option<String>,
-        )>(conn)
+        .get_result::<(SessionRow, UserDetailsRow, Option<ConsumerGateRow>, bool)>(conn)
         .optional())?;
     found
-        .map(|(session, user, consumer, lock)| {
+        .map(|(session, user, consumer, user_locked)| {
             Ok(SessionView {
                 session: Session::try_from(session)?,
                 user,
                 consumer: consumer.map(ConsumerGate::try_from).transpose()?,
-                user_locked: lock.is_some(),
+                user_locked,
+            })
+        })
+        .transpose()
+}
+
+/// The columns of a session that decide whether it is still live.
+#[derive(Debug, Clone, Copy, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct SessionClockRow {
+    /// Microseconds since the epoch.
+    pub last_activity_at: i64,
+    /// Idle timeout in seconds, fixed at start.
+    pub idle_timeout_secs: i64,
+    /// Absolute expiry, microseconds since the epoch.
+    pub expires_at: i64,
+    /// Termination time, if terminated.
+    pub terminated_at: Option<i64>,
+}
+
+impl From<SessionClockRow> for SessionClock {
+    fn from(row: SessionClockRow) -> Self {
+        Self {
+            last_activity_at: from_micros(row.last_activity_at),
+            idle_timeout: Duration::seconds(row.idle_timeout_secs),
+            expires_at: from_micros(row.expires_at),
+            terminated_at: row.terminated_at.map(from_micros),
+        }
+    }
+}
+
+/// What every authenticated request reads of its session: less than [`SessionView`] (no
+/// client address, user agent or institution), because it is read on every request.
+#[derive(Debug, Clone)]
+pub struct SessionCheck {
+    /// Whether the session is still live.
+    pub clock: SessionClock,
+    /// Whether it was made through a consumer (which must then still exist and be enabled).
+    pub through_consumer: bool,
+    /// Its user.
+    pub user: UserDetailsRow,
+    /// Its consumer's gate, if it was made through one that still exists.
+    pub consumer: Option<ConsumerGate>,
+    /// Whether an administrator has locked the user.
+    pub user_locked: bool,
+}
+
+/// The per-request check of a session: [`find_with_user`]'s join, with only the columns the
+/// check needs.
+pub fn find_for_check(
+    conn: &mut DbConnection,
+    session_id: &SessionId,
+) -> Result<Option<SessionCheck>, RepoError> {
+    let found = on_backend!(conn, |conn| sessions_with_users_and_gates()
+        .filter(sessions::session_id.eq(session_id.as_str()))
+        .select((
+            SessionClockRow::as_select(),
+            sessions::consumer_id.ne(""),
+            UserDetailsRow::as_select(),
+            CONSUMER_GATE.nullable(),
+            user_locks::user_id.nullable().is_not_null(),
+        ))
+        // No LIMIT, as in `find_with_user`: the statement stays in Diesel's cache.
+        .get_result::<(
+            SessionClockRow,
+            bool,
+            UserDetailsRow,
+            Option<ConsumerGateRow>,
+            bool,
+        )>(conn)
+        .optional())?;
+    found
+        .map(|(clock, through_consumer, user, consumer, user_locked)| {
+            Ok(SessionCheck {
+                clock: clock.into(),
+                through_consumer,
+                user,
+                consumer: consumer.map(ConsumerGate::try_from).transpose()?,
+                user_locked,
             })
         })
         .transpose()

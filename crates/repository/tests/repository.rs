@@ -8,7 +8,7 @@ use assent_repository::{
     DbConnection, RepoError, audit, consumers, entitlements, run_migrations, sessions, transaction,
     users,
 };
-use assent_session::{Session, SessionPolicy, SessionState};
+use assent_session::{Session, SessionId, SessionPolicy, SessionState};
 use time::{Duration, OffsetDateTime, macros::datetime};
 use uuid::Uuid;
 
@@ -138,6 +138,15 @@ fn sessions_read_with_their_user_and_change_only_conditionally() {
                 .unwrap()
                 .is_none()
         );
+        // The per-request check reads the same session, narrower.
+        let check = sessions::find_for_check(conn, &session.session_id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(check.clock, session.clock());
+        assert!(!check.through_consumer && check.consumer.is_none() && !check.user_locked);
+        assert_eq!(check.user.user_id, felix.user_id.to_string());
+        let unknown = SessionId::parse(&"0".repeat(32)).unwrap();
+        assert!(sessions::find_for_check(conn, &unknown).unwrap().is_none());
 
         let later = NOW + Duration::seconds(10);
         let sid = session.session_id.as_str();
@@ -154,6 +163,10 @@ fn sessions_read_with_their_user_and_change_only_conditionally() {
             .unwrap()
             .session;
         assert_eq!(ended.state(later), SessionState::Terminated);
+        let checked = sessions::find_for_check(conn, &session.session_id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(checked.clock.state(later), SessionState::Terminated);
         assert!(
             !sessions::record_activity(
                 conn,
@@ -460,6 +473,11 @@ fn sessions_carry_their_consumer_and_its_limits() {
             db.backend_name()
         );
         assert_eq!(gate.call_limits, consumer.call_limits);
+        let check = sessions::find_for_check(conn, &session.session_id)
+            .unwrap()
+            .unwrap();
+        assert!(check.through_consumer);
+        assert_eq!(check.consumer, Some(gate));
 
         assert!(
             consumers::set_call_limits(conn, &consumer.consumer_id, &CallLimits::UNLIMITED)
@@ -553,6 +571,10 @@ fn session_check_sees_an_administrative_lock() {
             .unwrap()
             .unwrap();
         assert!(view.user_locked);
+        let check = sessions::find_for_check(conn, &session.session_id)
+            .unwrap()
+            .unwrap();
+        assert!(check.user_locked);
     });
 }
 

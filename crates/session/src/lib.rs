@@ -259,8 +259,44 @@ impl Session {
         }
     }
 
-    /// The session's state at `now`. Termination wins over expiry; the boundaries are
-    /// exclusive (a session is over at exactly its deadline).
+    /// What decides whether the session is still live.
+    pub fn clock(&self) -> SessionClock {
+        SessionClock {
+            last_activity_at: self.last_activity_at,
+            idle_timeout: self.idle_timeout,
+            expires_at: self.expires_at,
+            terminated_at: self.terminated_at,
+        }
+    }
+
+    /// The session's state at `now` (see [`SessionClock::state`]).
+    pub fn state(&self, now: OffsetDateTime) -> SessionState {
+        self.clock().state(now)
+    }
+
+    /// Whether activity at `now` should be written back (see [`SessionClock::activity_due`]).
+    pub fn activity_due(&self, now: OffsetDateTime, policy: &SessionPolicy) -> bool {
+        self.clock().activity_due(now, policy)
+    }
+}
+
+/// The part of a session that decides whether it is still live: all a per-request check
+/// needs to read, without who started it, where or through what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionClock {
+    /// The last recorded activity.
+    pub last_activity_at: OffsetDateTime,
+    /// The idle timeout fixed when the session started.
+    pub idle_timeout: Duration,
+    /// The end of its absolute lifetime.
+    pub expires_at: OffsetDateTime,
+    /// When it was terminated, if it was.
+    pub terminated_at: Option<OffsetDateTime>,
+}
+
+impl SessionClock {
+    /// The state at `now`. Termination wins over expiry; the boundaries are exclusive (a
+    /// session is over at exactly its deadline).
     pub fn state(&self, now: OffsetDateTime) -> SessionState {
         if self.terminated_at.is_some() {
             SessionState::Terminated

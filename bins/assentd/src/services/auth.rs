@@ -14,7 +14,7 @@ use assent_repository::users::{self, UserDetailsRow, UserRow};
 use assent_repository::{
     DbConnection, RepoError, consumers, dauth, lockout, sessions, transaction,
 };
-use assent_session::{Session, SessionClaims, SessionState};
+use assent_session::{Session, SessionClaims, SessionId, SessionState};
 use time::OffsetDateTime;
 
 /// DirectLogin's credentials.
@@ -189,8 +189,8 @@ fn rehash(
 pub struct SignedIn {
     /// Who is calling (without their password hash: the checks never read it).
     pub user: UserDetailsRow,
-    /// The session, for DirectLogin callers; DAuth and consent calls have none.
-    pub session: Option<Session>,
+    /// The session's id, for DirectLogin callers; DAuth and consent calls have none.
+    pub session_id: Option<SessionId>,
     pub consumer: Option<ConsumerGate>,
     /// For a third party acting on a consent: what the consent covers. Roles and views
     /// outside it are refused as for any user who lacks them.
@@ -257,21 +257,25 @@ pub fn verify_session(
     claims: &SessionClaims,
     now: OffsetDateTime,
 ) -> Result<(SignedIn, Option<DueActivity>), SessionError> {
-    let Some(sessions::SessionView {
-        session,
+    let Some(session_id) = SessionId::parse(&claims.sid) else {
+        return Err(SessionError::Invalid);
+    };
+    let Some(sessions::SessionCheck {
+        clock,
+        through_consumer,
         user,
         consumer,
         user_locked,
-    }) = sessions::find_with_user(conn, &claims.sid)?
+    }) = sessions::find_for_check(conn, &session_id)?
     else {
         return Err(SessionError::Invalid);
     };
     // An administrative lock ends the user's sessions when it is set; checking it here as
     // well closes the race with a login that commits its session at the same moment.
-    if user_locked || user.user_id != claims.sub || session.state(now) != SessionState::Active {
+    if user_locked || user.user_id != claims.sub || clock.state(now) != SessionState::Active {
         return Err(SessionError::Invalid);
     }
-    if session.consumer_id.is_some() && !consumer.as_ref().is_some_and(|c| c.enabled) {
+    if through_consumer && !consumer.as_ref().is_some_and(|c| c.enabled) {
         return Err(SessionError::Invalid);
     }
     if let Some(consumer) = &consumer {
@@ -280,15 +284,15 @@ pub fn verify_session(
             .admit(consumer.consumer_id, &consumer.call_limits, now)
             .map_err(SessionError::RateLimited)?;
     }
-    let activity = session
+    let activity = clock
         .activity_due(now, &state.session_policy)
         .then(|| DueActivity {
-            session_id: session.session_id.as_str().to_owned(),
+            session_id: session_id.as_str().to_owned(),
         });
     Ok((
         SignedIn {
             user,
-            session: Some(session),
+            session_id: Some(session_id),
             consumer,
             consent: None,
         },
@@ -300,10 +304,10 @@ pub fn verify_session(
 pub fn logout(
     conn: &mut DbConnection,
     signed_in: &SignedIn,
-    session: &Session,
+    session_id: &SessionId,
     now: OffsetDateTime,
 ) -> Result<(), RepoError> {
-    let sid = session.session_id.as_str().to_owned();
+    let sid = session_id.as_str().to_owned();
     transaction(conn, |conn| {
         if sessions::terminate(conn, &sid, now, "logout")? {
             record(
@@ -379,7 +383,7 @@ pub fn dauth_call(
     let user = users::get_or_create(conn, &row)?;
     Ok(SignedIn {
         user: user.into(),
-        session: None,
+        session_id: None,
         consumer: Some(ConsumerGate {
             consumer_id: consumer.consumer_id,
             enabled: consumer.enabled,

@@ -162,7 +162,7 @@ impl Authenticated {
                 Ok((
                     SignedIn {
                         user: used.user,
-                        session: None,
+                        session_id: None,
                         consumer: Some(used.consumer),
                         consent: Some(used.scope),
                     },

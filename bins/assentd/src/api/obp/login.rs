@@ -119,11 +119,11 @@ pub async fn logout(
 ) -> Result<HttpResponse, ObpError> {
     caller
         .run(&state, |_, conn, signed_in| {
-            let session = signed_in
-                .session
+            let session_id = signed_in
+                .session_id
                 .clone()
                 .ok_or_else(|| ObpError::bad_request(NO_SESSION_TO_END))?;
-            end_session(conn, &signed_in, &session, now()).map_err(|e| ObpError::internal(&e))
+            end_session(conn, &signed_in, &session_id, now()).map_err(|e| ObpError::internal(&e))
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -78,7 +78,7 @@ pub async fn list(
         .run(&state, |_, conn, caller| {
             super::auth::customer_only(&caller)?;
             let at = now();
-            let current = caller.session.map(|s| s.session_id.as_str().to_owned());
+            let current = caller.session_id.map(|id| id.as_str().to_owned());
             let rows = sessions::list_live_for_user(conn, &caller.user.user_id, at)?;
             Ok(rows
                 .into_iter()
@@ -142,7 +142,7 @@ pub async fn end_others(
     caller
         .run(&state, |_, conn, caller| {
             let at = now();
-            let keep = caller.session.map(|s| s.session_id.as_str().to_owned());
+            let keep = caller.session_id.map(|id| id.as_str().to_owned());
             let user_id = caller.user.user_id;
             transaction(conn, |conn| {
                 let ended = sessions::terminate_all_for_user(
