@@ -535,6 +535,47 @@ async fn unknown_routes_and_wrong_methods_answer_in_each_dialect() {
 }
 
 #[actix_web::test]
+async fn no_answer_may_be_cached_or_sniffed() {
+    for app in apps() {
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        sign_up(&svc, "felix").await;
+        let login = TestRequest::post().uri("/my/logins/direct").insert_header((
+            "DirectLogin",
+            format!("username=felix, password=\"{PASSWORD}\", consumer_key={key}"),
+        ));
+        let (status, headers, body) = send(&svc, login).await;
+        assert_eq!(status, 201, "{body}");
+        let token = body["token"].as_str().unwrap().to_owned();
+        let answers = [
+            ("token", headers),
+            ("profile", send(&svc, current(&token)).await.1),
+            ("refusal", send(&svc, current(&format!("{token}x"))).await.1),
+            (
+                "unknown route",
+                send(&svc, TestRequest::get().uri("/obp/v5.1.0/nothing"))
+                    .await
+                    .1,
+            ),
+            (
+                "Apiture",
+                send(&svc, TestRequest::get().uri("/system/sessions/x"))
+                    .await
+                    .1,
+            ),
+        ];
+        for (what, headers) in answers {
+            assert_eq!(headers.get("cache-control").unwrap(), "no-store", "{what}");
+            assert_eq!(
+                headers.get("x-content-type-options").unwrap(),
+                "nosniff",
+                "{what}"
+            );
+        }
+    }
+}
+
+#[actix_web::test]
 async fn health_metrics_certs_and_request_ids() {
     for app in apps() {
         let svc = app.service().await;

@@ -259,11 +259,23 @@ pub async fn edge(
     } else {
         next.call(req).await?.map_into_boxed_body()
     };
+    let headers = response.headers_mut();
     if let Some(id) = request_id.and_then(|id| header::HeaderValue::from_str(&id).ok()) {
-        response
-            .headers_mut()
-            .insert(header::HeaderName::from_static("x-request-id"), id);
+        headers.insert(header::HeaderName::from_static("x-request-id"), id);
     }
+    // Answers carry tokens and personal data: no cache between the client and us may keep
+    // them (RFC 6749 section 5.1 for tokens, OWASP ASVS V8.2.1). An answer meant to be
+    // cached says so itself. Browsers must not guess another type than the one we declare.
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
     if let Some(state) = state {
         let route = response
             .request()
