@@ -61,11 +61,30 @@ pub fn find(conn: &mut DbConnection, consent_id: &str) -> Result<Option<ConsentR
         .optional())?)
 }
 
-/// What checking a consent JWT needs, read in one primary-key query.
+/// The columns of a consent that decide whether it may be used now, and for what.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = consents)]
+pub struct ConsentUseRow {
+    /// Who gave it.
+    pub user_id: String,
+    /// Everything the user holds.
+    pub everything: bool,
+    /// `{"views": [...], "entitlements": [...]}`.
+    pub scope: String,
+    /// Microseconds since the epoch.
+    pub valid_from: i64,
+    /// Microseconds since the epoch.
+    pub expires_at: i64,
+    /// The status, as the reference spells it.
+    pub status: String,
+}
+
+/// What checking a consent JWT needs, read in one primary-key query on every request made
+/// with it (so narrower than [`ConsentRow`]: no SCA method, challenge or timestamps).
 #[derive(Debug, Clone)]
 pub struct ConsentView {
     /// The consent.
-    pub consent: ConsentRow,
+    pub consent: ConsentUseRow,
     /// The user who gave it.
     pub user: UserDetailsRow,
     /// Whether an administrator has locked that user.
@@ -86,24 +105,24 @@ pub fn find_for_use(
         .left_join(consumers::table.on(consumers::consumer_id.eq(consents::consumer_id)))
         .filter(consents::consent_id.eq(consent_id))
         .select((
-            ConsentRow::as_select(),
+            ConsentUseRow::as_select(),
             UserDetailsRow::as_select(),
-            user_locks::user_id.nullable(),
+            user_locks::user_id.nullable().is_not_null(),
             (CONSUMER_GATE, consumers::key_hash).nullable(),
         ))
         .get_result::<(
-            ConsentRow,
+            ConsentUseRow,
             UserDetailsRow,
-            Option<String>,
+            bool,
             Option<(ConsumerGateRow, String)>,
         )>(conn)
         .optional())?;
     found
-        .map(|(consent, user, lock, consumer)| {
+        .map(|(consent, user, user_locked, consumer)| {
             Ok(ConsentView {
                 consent,
                 user,
-                user_locked: lock.is_some(),
+                user_locked,
                 consumer: consumer
                     .map(|(gate, key_hash)| {
                         Ok::<_, RepoError>((ConsumerGate::try_from(gate)?, key_hash))

@@ -105,20 +105,17 @@ fn purpose(consent_id: &str) -> String {
     format!("consent:{consent_id}")
 }
 
-fn scope_of(row: &ConsentRow) -> Result<Scope, RepoError> {
-    let access: Access = serde_json::from_str(&row.scope).map_err(|e| RepoError::CorruptRow {
+fn scope_of(everything: bool, scope: &str) -> Result<Scope, RepoError> {
+    let access: Access = serde_json::from_str(scope).map_err(|e| RepoError::CorruptRow {
         table: "consents",
         reason: e.to_string(),
     })?;
-    Ok(Scope {
-        everything: row.everything,
-        access,
-    })
+    Ok(Scope { everything, access })
 }
 
 /// The JWT of a consent row.
 pub fn jwt_of(state: &AppState, row: &ConsentRow) -> Result<String, RepoError> {
-    let scope = scope_of(row)?;
+    let scope = scope_of(row.everything, &row.scope)?;
     let claims = ConsentClaims {
         jti: row.consent_id.clone(),
         sub: row.user_id.clone(),
@@ -403,7 +400,7 @@ pub fn revoke(
                 reason: "unknown status".into(),
             });
         };
-        let current = effective_status(status, &row, now);
+        let current = effective_status(status, from_micros(row.expires_at), now);
         let Ok(next) = current.apply(ConsentEvent::RevokedByUser) else {
             return Ok(RevokeOutcome::NotRevocable(current.as_str().to_owned()));
         };
@@ -428,10 +425,10 @@ pub fn revoke(
 /// The status as it reads now: a usable consent past its expiry reads EXPIRED.
 pub fn effective_status(
     status: ConsentStatus,
-    row: &ConsentRow,
+    expires_at: OffsetDateTime,
     now: OffsetDateTime,
 ) -> ConsentStatus {
-    if now >= from_micros(row.expires_at) && !status.is_final() {
+    if now >= expires_at && !status.is_final() {
         status.apply(ConsentEvent::Expired).unwrap_or(status)
     } else {
         status
@@ -479,7 +476,9 @@ pub fn check_use(
         return Ok(Err(ConsentRefusal::NotUsable));
     };
     let status = ConsentStatus::parse(&row.status).unwrap_or(ConsentStatus::Rejected);
-    if !effective_status(status, &row, now).is_usable() || row.user_id != claims.sub {
+    if !effective_status(status, from_micros(row.expires_at), now).is_usable()
+        || row.user_id != claims.sub
+    {
         return Ok(Err(ConsentRefusal::NotUsable));
     }
     let validity = Validity {
@@ -506,8 +505,8 @@ pub fn check_use(
     Ok(Ok(ConsentUse {
         user,
         consumer,
-        scope: scope_of(&row)?,
-        consent_id: row.consent_id,
+        scope: scope_of(row.everything, &row.scope)?,
+        consent_id: claims.jti.clone(),
     }))
 }
 

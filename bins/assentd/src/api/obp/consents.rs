@@ -67,7 +67,11 @@ pub struct ConsentJson {
 /// A consent's status as it reads now (a usable consent past its expiry reads EXPIRED).
 fn status_now(row: &ConsentRow, at: OffsetDateTime) -> String {
     ConsentStatus::parse(&row.status)
-        .map(|s| effective_status(s, row, at).as_str().to_owned())
+        .map(|s| {
+            effective_status(s, from_micros(row.expires_at), at)
+                .as_str()
+                .to_owned()
+        })
         .unwrap_or_else(|| row.status.clone())
 }
 
