@@ -427,30 +427,21 @@ async fn missing_credentials_answer_not_logged_in() {
 
 #[actix_web::test]
 async fn a_live_session_is_refused_while_its_consumer_is_disabled() {
-    use assent_identity::SecretString;
-    use assent_identity::consumer::CONSUMER_KEY_LABEL;
     use assent_repository::consumers;
     for app in apps() {
         let svc = app.service().await;
-        let key = app.consumer(true);
+        let (consumer_id, key) = app.consumer_with_id(true);
         sign_up(&svc, "felix").await;
         let token = token(&svc, "felix", &key).await;
         assert_eq!(send(&svc, current(&token)).await.0, 200);
         // Disabling through the API also ends the consumer's sessions; here the flag alone
         // changes, as when a login commits its session just as the consumer is disabled.
-        let hash = app
-            .state
-            .secret_hasher
-            .hash(CONSUMER_KEY_LABEL, &SecretString::new(key.clone()));
         let mut conn = app.state.pool.get().unwrap();
-        let consumer = consumers::find_by_key_hash(&mut conn, &hash)
-            .unwrap()
-            .unwrap();
-        assert!(consumers::set_enabled(&mut conn, &consumer.consumer_id, false).unwrap());
+        assert!(consumers::set_enabled(&mut conn, &consumer_id, false).unwrap());
         let (status, _, body) = send(&svc, current(&token)).await;
         assert_eq!(status, 401, "{}: {body}", app.backend());
         assert!(message(&body).starts_with("OBP-20003"), "{body}");
-        assert!(consumers::set_enabled(&mut conn, &consumer.consumer_id, true).unwrap());
+        assert!(consumers::set_enabled(&mut conn, &consumer_id, true).unwrap());
         assert_eq!(send(&svc, current(&token)).await.0, 200);
     }
 }

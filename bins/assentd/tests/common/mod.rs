@@ -96,6 +96,11 @@ impl TestApp {
 
     /// A consumer's plaintext key (stored hashed).
     pub fn consumer(&self, enabled: bool) -> String {
+        self.consumer_with_id(enabled).1
+    }
+
+    /// A new consumer's id and plaintext key (stored hashed).
+    pub fn consumer_with_id(&self, enabled: bool) -> (uuid::Uuid, String) {
         let key = generate_consumer_key(&mut rand::rng());
         let consumer = Consumer {
             enabled,
@@ -104,7 +109,7 @@ impl TestApp {
         let hash = self.state.secret_hasher.hash(CONSUMER_KEY_LABEL, &key);
         let mut conn = self.state.pool.get().unwrap();
         consumers::insert(&mut conn, &consumer, &hash, assentd::services::now()).unwrap();
-        key.expose().to_owned()
+        (consumer.consumer_id, key.expose().to_owned())
     }
 }
 
