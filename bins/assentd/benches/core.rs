@@ -12,7 +12,7 @@ use std::hint::black_box;
 fn tokens(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("assent-bench-{}", uuid::Uuid::new_v4()));
     let keys = SigningKeys::load(None, &dir).expect("keys");
-    let now = assentd::services::now();
+    let now = assentd::clock::Clock::system().now();
     let claims = SessionClaims {
         sid: "0123456789abcdef0123456789abcdef".into(),
         sub: uuid::Uuid::new_v4().to_string(),
@@ -24,7 +24,7 @@ fn tokens(c: &mut Criterion) {
         b.iter(|| keys.sign(SESSION_TOKEN_TYP, black_box(&claims)))
     });
     c.bench_function("session_token/verify_es256", |b| {
-        b.iter(|| keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, black_box(&token)))
+        b.iter(|| keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, black_box(&token), now))
     });
     // For comparison, RustCrypto's ECDSA P-256 verify over the same signing input (the
     // backend jsonwebtoken used before AWS-LC); OpenSSL's figure comes from `openssl speed`.
@@ -45,7 +45,7 @@ fn tokens(c: &mut Criterion) {
         });
     }
     let cache = TokenCache::new(100_000);
-    let verify = |t: &str| keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, t);
+    let verify = |t: &str| keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, t, now);
     cache.get_or_verify(&token, now, verify).expect("valid");
     c.bench_function("session_token/verify_cached", |b| {
         b.iter(|| cache.get_or_verify(black_box(&token), now, verify))
@@ -76,7 +76,7 @@ fn one_time_codes(c: &mut Criterion) {
     use assent_otp::challenge::{Challenge, ChallengePolicy, CodeHasher};
     use assent_otp::totp::TotpSecret;
     let secret = TotpSecret::generate(&mut rand::rng());
-    let now = assentd::services::now();
+    let now = assentd::clock::Clock::system().now();
     let code = secret.code_at_step(TotpSecret::step(now));
     c.bench_function("totp/verify_sha1_current_step", |b| {
         b.iter(|| secret.verify(black_box(&code), now, None))

@@ -72,7 +72,7 @@ fn commits(dir: &str, n: u32) {
         assent_repository::audit::append(
             &mut conn,
             uuid::Uuid::new_v4(),
-            assentd::services::now(),
+            assentd::clock::Clock::system().now(),
             "bench.commit",
             None,
             &detail,

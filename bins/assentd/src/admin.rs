@@ -4,8 +4,8 @@
 use crate::api::obp::users::{UserJson, registration_error};
 use crate::cli::AdminCommand;
 use crate::config::Config;
+use crate::services::record;
 use crate::services::users::register;
-use crate::services::{now, record};
 use crate::state::{AppState, StartError, open_database};
 use assent_identity::consumer::{
     CONSUMER_KEY_LABEL, Consumer, SYSTEM_KEY_LABEL, generate_consumer_key, validate_consumer_name,
@@ -53,7 +53,7 @@ pub fn run(config: Config, command: AdminCommand) -> Result<(), StartError> {
                 last_name,
                 phone_number,
             };
-            let profile = register(&state, input, now())
+            let profile = register(&state, input, state.clock.now())
                 .map_err(|e| StartError::Other(registration_error(e).message))?;
             print_json(
                 &serde_json::to_value(UserJson::from(profile))
@@ -91,7 +91,7 @@ fn grant_role(
     let mut conn = state.pool.get()?;
     let user = users::find_by_username(&mut conn, &state.config.provider, &username_key(username))?
         .ok_or_else(|| StartError::Other(format!("no user named {username:?}")))?;
-    let at = now();
+    let at = state.clock.now();
     let outcome =
         crate::services::roles::grant(&mut conn, &user.user_id, role, bank_id, "cli", at)?;
     match outcome {
@@ -119,7 +119,7 @@ fn create_system_key(state: &AppState, name: &str) -> Result<(), StartError> {
     let key = generate_consumer_key(&mut rand::rng());
     let key_id = uuid::Uuid::new_v4().to_string();
     let key_hash = state.secret_hasher.hash(SYSTEM_KEY_LABEL, &key);
-    let at = now();
+    let at = state.clock.now();
     let mut conn = state.pool.get()?;
     transaction(&mut conn, |conn| {
         system_keys::insert(conn, &key_id, &name, &key_hash, at)?;
@@ -150,7 +150,7 @@ fn list_system_keys(state: &AppState) -> Result<(), StartError> {
 }
 
 fn revoke_system_key(state: &AppState, key_id: &str) -> Result<(), StartError> {
-    let at = now();
+    let at = state.clock.now();
     let mut conn = state.pool.get()?;
     let revoked = transaction(&mut conn, |conn| {
         let revoked = system_keys::delete(conn, key_id)?;
@@ -176,7 +176,7 @@ fn create_consumer(state: &AppState, name: &str) -> Result<(), StartError> {
     let key = generate_consumer_key(&mut rand::rng());
     let consumer = Consumer::new(uuid::Uuid::new_v4(), name);
     let key_hash = state.secret_hasher.hash(CONSUMER_KEY_LABEL, &key);
-    let at = now();
+    let at = state.clock.now();
     let mut conn = state.pool.get()?;
     transaction(&mut conn, |conn| {
         consumers::insert(conn, &consumer, &key_hash, at)?;

@@ -2,7 +2,7 @@
 //! run here, never on the async workers nor on the blocking pool that serves quick database
 //! work, so a burst of logins queues behind its own threads without slowing other endpoints.
 
-use crate::services::Internal;
+use crate::failure::Internal;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
@@ -36,8 +36,7 @@ impl HashingPool {
                             None => break,
                         }
                     }
-                })
-                .map_err(|e| Internal::new(format!("cannot start hashing thread: {e}")))?;
+                })?;
         }
         Ok(Self { sender })
     }
@@ -53,10 +52,10 @@ impl HashingPool {
                 let _ = done.send(work());
             }))
             .await
-            .map_err(|_| Internal::new("hashing pool stopped"))?;
+            .map_err(|_| Internal::Worker("the hashing pool stopped"))?;
         result
             .await
-            .map_err(|_| Internal::new("hashing job failed"))
+            .map_err(|_| Internal::Worker("a hashing job failed"))
     }
 }
 

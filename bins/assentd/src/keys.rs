@@ -11,6 +11,7 @@ use rand::RngCore;
 use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use time::OffsetDateTime;
 
 /// Problems loading or creating key material.
 #[derive(Debug, thiserror::Error)]
@@ -203,33 +204,12 @@ impl SigningKeys {
 
     /// Verifies a JWT of type `typ` signed by our key: the algorithm is pinned to ES256 (so
     /// `none` and HMAC-with-the-public-key confusion fail), `typ` and `kid` must match, and
-    /// `exp` is checked without leeway.
-    pub fn verify<T: DeserializeOwned>(&self, typ: &str, token: &str) -> Result<T, InvalidToken> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| InvalidToken)?;
-        if header.alg != Algorithm::ES256
-            || header.typ.as_deref() != Some(typ)
-            || header.kid.as_deref() != Some(self.kid.as_str())
-        {
-            return Err(InvalidToken);
-        }
-        let mut validation = Validation::new(Algorithm::ES256);
-        validation.leeway = 0;
-        validation.validate_exp = true;
-        validation.set_required_spec_claims(&["exp", "iat", "sub"]);
-        jsonwebtoken::decode::<T>(token, &self.decoding, &validation)
-            .map(|data| data.claims)
-            .map_err(|_| InvalidToken)
-    }
-}
-
-impl SigningKeys {
-    /// Verifies a consent-style JWT of type `typ`: as [`SigningKeys::verify`], plus `nbf`, with
-    /// `leeway_secs` on both; the audience is the caller's to check against the consumer.
-    pub fn verify_with_leeway<T: DeserializeOwned>(
+    /// `exp` is checked against `now` (the server's clock) without leeway.
+    pub fn verify<T: DeserializeOwned + TimeBound>(
         &self,
         typ: &str,
         token: &str,
-        leeway_secs: u64,
+        now: OffsetDateTime,
     ) -> Result<T, InvalidToken> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| InvalidToken)?;
         if header.alg != Algorithm::ES256
@@ -239,14 +219,90 @@ impl SigningKeys {
             return Err(InvalidToken);
         }
         let mut validation = Validation::new(Algorithm::ES256);
-        validation.leeway = leeway_secs;
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
+        // The library would read the system clock; the times are checked below instead.
+        validation.validate_exp = false;
+        validation.set_required_spec_claims(&["exp", "iat", "sub"]);
+        let claims = jsonwebtoken::decode::<T>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|_| InvalidToken)?;
+        within_time(&claims, now, 0)?;
+        Ok(claims)
+    }
+}
+
+impl SigningKeys {
+    /// Verifies a consent-style JWT of type `typ`: as [`SigningKeys::verify`], plus `nbf`, with
+    /// `leeway_secs` on both; the audience is the caller's to check against the consumer.
+    pub fn verify_with_leeway<T: DeserializeOwned + TimeBound>(
+        &self,
+        typ: &str,
+        token: &str,
+        leeway_secs: u64,
+        now: OffsetDateTime,
+    ) -> Result<T, InvalidToken> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| InvalidToken)?;
+        if header.alg != Algorithm::ES256
+            || header.typ.as_deref() != Some(typ)
+            || header.kid.as_deref() != Some(self.kid.as_str())
+        {
+            return Err(InvalidToken);
+        }
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "sub", "aud"]);
-        jsonwebtoken::decode::<T>(token, &self.decoding, &validation)
+        let claims = jsonwebtoken::decode::<T>(token, &self.decoding, &validation)
             .map(|data| data.claims)
-            .map_err(|_| InvalidToken)
+            .map_err(|_| InvalidToken)?;
+        within_time(&claims, now, i64::try_from(leeway_secs).unwrap_or(i64::MAX))?;
+        Ok(claims)
+    }
+}
+
+/// Claims that carry their validity window (Unix seconds), checked against the server's
+/// clock rather than by the JWT library, which would read the system clock.
+pub trait TimeBound {
+    /// `exp`: the token is refused after it.
+    fn expires(&self) -> i64;
+    /// `nbf`, if the claims have one: the token is refused before it.
+    fn not_before(&self) -> Option<i64>;
+}
+
+impl TimeBound for assent_session::SessionClaims {
+    fn expires(&self) -> i64 {
+        self.exp
+    }
+    fn not_before(&self) -> Option<i64> {
+        None
+    }
+}
+
+impl TimeBound for assent_consent::token::ConsentClaims {
+    fn expires(&self) -> i64 {
+        self.exp
+    }
+    fn not_before(&self) -> Option<i64> {
+        Some(self.nbf)
+    }
+}
+
+/// Whether `now` lies in the claims' window, widened by `leeway` seconds on each side (the
+/// window RFC 7519 sections 4.1.4 and 4.1.5 describe, as the JWT library checked it).
+fn within_time(
+    claims: &impl TimeBound,
+    now: OffsetDateTime,
+    leeway: i64,
+) -> Result<(), InvalidToken> {
+    let now = now.unix_timestamp();
+    let expired = claims.expires().saturating_add(leeway) < now;
+    let early = claims
+        .not_before()
+        .is_some_and(|nbf| nbf.saturating_sub(leeway) > now);
+    if expired || early {
+        Err(InvalidToken)
+    } else {
+        Ok(())
     }
 }
 
@@ -266,8 +322,10 @@ mod tests {
     use super::*;
     use assent_session::{SESSION_TOKEN_TYP, SessionClaims};
 
+    const NOW: OffsetDateTime = time::macros::datetime!(2026-06-01 12:00 UTC);
+
     fn claims(exp_from_now: i64) -> SessionClaims {
-        let now = crate::services::now().unix_timestamp();
+        let now = NOW.unix_timestamp();
         SessionClaims {
             sid: "a".repeat(32),
             sub: uuid::Uuid::new_v4().to_string(),
@@ -280,7 +338,7 @@ mod tests {
     fn round_trip() {
         let keys = SigningKeys::generate();
         let token = keys.sign(SESSION_TOKEN_TYP, &claims(60)).unwrap();
-        let back: SessionClaims = keys.verify(SESSION_TOKEN_TYP, &token).unwrap();
+        let back: SessionClaims = keys.verify(SESSION_TOKEN_TYP, &token, NOW).unwrap();
         assert_eq!(back.sid, "a".repeat(32));
     }
 
@@ -290,19 +348,19 @@ mod tests {
         let token = keys.sign(SESSION_TOKEN_TYP, &claims(60)).unwrap();
         let expired = keys.sign(SESSION_TOKEN_TYP, &claims(-1)).unwrap();
         assert!(
-            keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, &expired)
+            keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, &expired, NOW)
                 .is_err()
         );
         let other = SigningKeys::generate()
             .sign(SESSION_TOKEN_TYP, &claims(60))
             .unwrap();
         assert!(
-            keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, &other)
+            keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, &other, NOW)
                 .is_err()
         );
         let typed = keys.sign("consent+jwt", &claims(60)).unwrap();
         assert!(
-            keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, &typed)
+            keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, &typed, NOW)
                 .is_err()
         );
         for i in 0..token.len() {
@@ -315,11 +373,57 @@ mod tests {
                 continue;
             }
             assert!(
-                keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, &tampered)
+                keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, &tampered, NOW)
                     .is_err(),
                 "byte {i} changed and still accepted"
             );
         }
+    }
+
+    #[test]
+    fn expiry_is_judged_by_the_clock_it_is_given() {
+        let keys = SigningKeys::generate();
+        let token = keys.sign(SESSION_TOKEN_TYP, &claims(60)).unwrap();
+        let at = |secs| NOW + time::Duration::seconds(secs);
+        assert!(
+            keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, &token, at(60))
+                .is_ok()
+        );
+        assert!(
+            keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, &token, at(61))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_consent_token_is_refused_before_nbf_and_after_exp_beyond_the_leeway() {
+        let keys = SigningKeys::generate();
+        let now = NOW.unix_timestamp();
+        let claims = assent_consent::token::ConsentClaims {
+            jti: uuid::Uuid::new_v4().to_string(),
+            sub: uuid::Uuid::new_v4().to_string(),
+            aud: uuid::Uuid::new_v4().to_string(),
+            iss: "assent".into(),
+            iat: now,
+            nbf: now + 100,
+            exp: now + 200,
+            views: Vec::new(),
+            entitlements: Vec::new(),
+            created_by_user_id: String::new(),
+        };
+        let token = keys.sign("consent+jwt", &claims).unwrap();
+        let verify = |secs| {
+            keys.verify_with_leeway::<assent_consent::token::ConsentClaims>(
+                "consent+jwt",
+                &token,
+                5,
+                NOW + time::Duration::seconds(secs),
+            )
+        };
+        assert!(verify(94).is_err());
+        assert!(verify(95).is_ok());
+        assert!(verify(205).is_ok());
+        assert!(verify(206).is_err());
     }
 
     #[test]

@@ -100,7 +100,7 @@ fn start_housekeeping(state: std::sync::Arc<AppState>) {
                         crate::services::customer_sessions::sweep(
                             &state,
                             &mut conn,
-                            crate::services::now(),
+                            state.clock.now(),
                         )
                         .map_err(|e| e.to_string())
                     });

@@ -1,5 +1,6 @@
 //! What every request handler shares.
 
+use crate::clock::Clock;
 use crate::config::{Config, SqliteSync};
 use crate::hashing::HashingPool;
 use crate::keys::{InvalidToken, KeyError, SigningKeys};
@@ -33,6 +34,8 @@ pub enum StartError {
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    /// The one source of the current time (see [`crate::clock`]).
+    pub clock: Clock,
     pub pool: Pool,
     pub keys: Arc<SigningKeys>,
     pub secret_hasher: SecretHasher,
@@ -106,6 +109,7 @@ impl AppState {
             hashing: HashingPool::new(config.hashing_slots(), 1024)
                 .map_err(|e| StartError::Other(e.to_string()))?,
             config: Arc::new(config),
+            clock: Clock::system(),
             pool,
             keys: Arc::new(keys),
             secret_hasher,
@@ -140,7 +144,7 @@ impl AppState {
     pub async fn on_hashing_pool<T: Send + 'static>(
         self: Arc<Self>,
         work: impl FnOnce(&AppState) -> T + Send + 'static,
-    ) -> Result<T, crate::services::Internal> {
+    ) -> Result<T, crate::failure::Internal> {
         let hashing = self.hashing.clone();
         hashing.run(move || work(&self)).await
     }
@@ -153,7 +157,8 @@ impl AppState {
         now: OffsetDateTime,
     ) -> Result<SessionClaims, InvalidToken> {
         self.token_cache.get_or_verify(token, now, |token| {
-            self.keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, token)
+            self.keys
+                .verify::<SessionClaims>(SESSION_TOKEN_TYP, token, now)
         })
     }
 }

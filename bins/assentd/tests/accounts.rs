@@ -6,7 +6,7 @@ mod common;
 use actix_web::test::TestRequest;
 use assent_repository::testing::TestDatabase;
 use assent_repository::{accounts, banks, entitlements};
-use assentd::services::now;
+use common::wall_clock_now as now;
 use common::*;
 use serde_json::{Value, json};
 

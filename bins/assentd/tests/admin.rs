@@ -23,7 +23,7 @@ fn grant(app: &TestApp, user: &Value, role: &str, bank: Option<&str>) {
         user_id,
         role,
         bank,
-        assentd::services::now(),
+        common::wall_clock_now(),
     )
     .unwrap();
 }
@@ -878,7 +878,7 @@ async fn consumers_are_registered_listed_disabled_and_enabled() {
 
 /// Sleeps until just after the start of the next wall-clock second.
 fn start_of_next_second() {
-    let now = assentd::services::now();
+    let now = common::wall_clock_now();
     let wait = 1_000_000_000 - i64::from(now.nanosecond()) + 20_000_000;
     std::thread::sleep(std::time::Duration::from_nanos(
         u64::try_from(wait).unwrap(),
@@ -942,12 +942,12 @@ async fn call_limits_are_set_read_and_enforced() {
         let mut burst = Vec::new();
         for _ in 0..3 {
             start_of_next_second();
-            let second = assentd::services::now().unix_timestamp();
+            let second = common::wall_clock_now().unix_timestamp();
             burst.clear();
             for _ in 0..6 {
                 burst.push(send(&svc, current(&felix)).await);
             }
-            if assentd::services::now().unix_timestamp() == second {
+            if common::wall_clock_now().unix_timestamp() == second {
                 break;
             }
         }
@@ -1249,7 +1249,7 @@ async fn a_lock_refuses_sessions_even_before_they_are_terminated() {
             &mut conn,
             felix["user_id"].as_str().unwrap(),
             "lock_via_api",
-            assentd::services::now(),
+            common::wall_clock_now(),
         )
         .unwrap();
         drop(conn);

@@ -6,9 +6,9 @@ mod common;
 use actix_web::test::TestRequest;
 use assent_repository::testing::TestDatabase;
 use assent_repository::{accounts, banks, consents};
-use assentd::services::now;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::wall_clock_now as now;
 use common::*;
 use serde_json::{Value, json};
 

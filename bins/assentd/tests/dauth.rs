@@ -30,7 +30,7 @@ fn dauth_app(db: TestDatabase) -> TestApp {
 }
 
 fn claims(consumer_key: &str, address: &str, request_id: &str, offset_secs: i64) -> Value {
-    let at = assentd::services::now() + time::Duration::seconds(offset_secs);
+    let at = common::wall_clock_now() + time::Duration::seconds(offset_secs);
     json!({
         "smart_contract_address": address,
         "network_name": "ethereum",

@@ -84,7 +84,7 @@ async fn entitlements_show_in_the_profile() {
         let user_id = user["user_id"].as_str().unwrap();
         {
             let mut conn = app.state.pool.get().unwrap();
-            let now = assentd::services::now();
+            let now = common::wall_clock_now();
             entitlements::insert(
                 &mut conn,
                 uuid::Uuid::new_v4(),

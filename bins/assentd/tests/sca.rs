@@ -20,7 +20,7 @@ fn apps() -> Vec<TestApp> {
 
 fn add_bank(app: &TestApp) {
     let mut conn = app.state.pool.get().unwrap();
-    let row = banks::row(BANK, "uk", "UK bank", "", "", assentd::services::now());
+    let row = banks::row(BANK, "uk", "UK bank", "", "", app.state.clock.now());
     assert!(banks::insert(&mut conn, &row).unwrap());
 }
 

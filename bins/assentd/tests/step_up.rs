@@ -10,8 +10,8 @@ use assent_identity::secret::SecretString;
 use assent_otp::totp::{TotpAlgorithm, TotpSecret};
 use assent_repository::testing::TestDatabase;
 use assent_repository::{security_answers, system_keys, users};
-use assentd::services::now;
 use assentd::services::step_up::{self, FactorType};
+use common::wall_clock_now as now;
 use common::*;
 use serde_json::{Value, json};
 

@@ -58,12 +58,12 @@ fn secret_of(body: &Value) -> TotpSecret {
 }
 
 fn current_code(secret: &TotpSecret) -> String {
-    secret.code_at_step(TotpSecret::step(assentd::services::now()))
+    secret.code_at_step(TotpSecret::step(common::wall_clock_now()))
 }
 
 fn wrong_for(secret: &TotpSecret) -> String {
     // Neither the current nor the previous step's code.
-    let step = TotpSecret::step(assentd::services::now());
+    let step = TotpSecret::step(common::wall_clock_now());
     let taken = [secret.code_at_step(step), secret.code_at_step(step - 1)];
     (0..)
         .map(|n: u32| format!("{:06}", n))

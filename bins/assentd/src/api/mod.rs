@@ -172,6 +172,34 @@ fn register(cfg: &mut web::ServiceConfig, specs: Vec<RouteSpec>) {
     }
 }
 
+/// What an unexpected failure was, once logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unexpected {
+    /// The database was too busy: each dialect answers 503 with [`retry_after`].
+    Busy,
+    /// Anything else: each dialect answers 500 and says nothing more.
+    Bug,
+}
+
+/// Logs an unexpected failure with its whole chain (a warning when the database was busy,
+/// an error otherwise) and says which it was. The client is told neither.
+pub fn log_unexpected(cause: &crate::failure::Internal) -> Unexpected {
+    if cause.is_busy() {
+        tracing::warn!(error = %cause.chain(), "database busy");
+        Unexpected::Busy
+    } else {
+        tracing::error!(error = %cause.chain(), "internal error");
+        Unexpected::Bug
+    }
+}
+
+/// The `Retry-After` header asking a client to wait `seconds` (at least one): the one way
+/// every dialect says it.
+pub fn retry_after(seconds: impl TryInto<u64>) -> (&'static str, String) {
+    let seconds = seconds.try_into().unwrap_or(1).max(1);
+    ("Retry-After", seconds.to_string())
+}
+
 /// Unknown routes: 404 in the family's dialect.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     Dialect::for_path(req.path()).error(GenericError::NotFound, req.path())
@@ -230,8 +258,19 @@ pub async fn edge(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let started = Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
+    let arrived = state
+        .as_ref()
+        .map_or(time::OffsetDateTime::UNIX_EPOCH, |s| s.clock.now());
+    crate::clock::serving_at(arrived, edge_at(req, next, state)).await
+}
+
+async fn edge_at(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    state: Option<web::Data<AppState>>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
     let limit = state
         .as_ref()
         .map_or(64 * 1024, |s| s.config.max_body_bytes);
@@ -318,11 +357,4 @@ fn percent_decoded_has_control(path: &str) -> bool {
     false
 }
 
-/// Runs blocking work (database, password hashing) off the async workers.
-pub async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, crate::services::Internal> {
-    web::block(work)
-        .await
-        .map_err(|e| crate::services::Internal::new(format!("blocking task failed: {e}")))
-}
+pub use crate::runtime::blocking;

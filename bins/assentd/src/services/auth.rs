@@ -1,6 +1,6 @@
 //! DirectLogin, session checks and logout.
 
-use super::{Internal, record};
+use super::{Context, Failure, Internal, record};
 use crate::state::AppState;
 use assent_identity::SecretString;
 use assent_identity::consumer::CONSUMER_KEY_LABEL;
@@ -124,8 +124,8 @@ pub fn direct_login(
     if matches!(check, PasswordCheck::Match { needs_rehash: true }) {
         rehash(state, &mut conn, &row, &credentials.password)?;
     }
-    let session_user =
-        uuid::Uuid::parse_str(&row.user_id).map_err(|e| Internal::new(e.to_string()))?;
+    let session_user = uuid::Uuid::parse_str(&row.user_id)
+        .map_err(|e| Internal::Invariant(format!("stored user id: {e}")))?;
     let session = Session::start(session_user, now, &state.session_policy, &mut rand::rng())
         .through_consumer(consumer.consumer_id)
         .at_institution(&state.config.institution_id)
@@ -163,7 +163,7 @@ pub fn direct_login(
             assent_session::SESSION_TOKEN_TYP,
             &SessionClaims::for_session(&session, now),
         )
-        .map_err(|e| LoginError::Internal(Internal::new(e.to_string())))
+        .map_err(|e| LoginError::Internal(e.into()))
 }
 
 /// Stores a stronger hash after a successful login with one made under weaker parameters.
@@ -176,12 +176,144 @@ fn rehash(
     let new_hash = state
         .password_hasher
         .hash(password, &mut rand::rng())
-        .map_err(|e| Internal::new(e.to_string()))?;
+        .map_err(Internal::from)?;
     let user = assent_identity::UserId(
-        uuid::Uuid::parse_str(&row.user_id).map_err(|e| Internal::new(e.to_string()))?,
+        uuid::Uuid::parse_str(&row.user_id)
+            .map_err(|e| Internal::Invariant(format!("stored user id: {e}")))?,
     );
     users::replace_password_hash(conn, &user, &row.password_hash, &new_hash)?;
     Ok(())
+}
+
+/// What a request presented, checked as far as it can be without the database (a token's
+/// signature, type and expiry; a DAuth JWT's caller, signature and timestamp).
+#[derive(Debug)]
+pub enum Credential {
+    /// A DirectLogin session token's claims.
+    Session(SessionClaims),
+    /// A verified DAuth call.
+    DAuth(DAuthRequest),
+    /// A third party acting on a consent (`Consent-JWT` with its app's `Consumer-Key`).
+    Consent(Box<(assent_consent::token::ConsentClaims, SecretString)>),
+}
+
+/// Why a credential does not sign anyone in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInRefusal {
+    /// The session is unknown, ended, idle, expired, locked or its consumer disabled.
+    InvalidSession,
+    /// The DAuth consumer is unknown or disabled.
+    InvalidConsumer,
+    /// The DAuth request id was used before.
+    Replayed,
+    /// The consent cannot be used.
+    Consent(super::consents::ConsentRefusal),
+    /// The consumer is over a call limit.
+    RateLimited(Exceeded),
+}
+
+/// Who `credential` signs in, by the database, with a session's due activity written.
+pub fn sign_in(
+    ctx: &mut Context<'_>,
+    credential: &Credential,
+) -> Result<SignedIn, Failure<SignInRefusal>> {
+    let (signed_in, activity) = check_credential(ctx, credential)?;
+    record_due(ctx, activity)?;
+    Ok(signed_in)
+}
+
+/// Runs `work`, which only reads, with who `credential` signs in: the checks and the work read
+/// one snapshot (see [`assent_repository::read_snapshot`]), and the writes the checks need (a
+/// session's due activity, a DAuth request's replay mark) happen outside it.
+pub fn read_signed_in<T, E>(
+    ctx: &mut Context<'_>,
+    credential: &Credential,
+    work: impl FnOnce(&mut Context<'_>, SignedIn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<Failure<SignInRefusal>> + From<RepoError>,
+{
+    let signed_in_before = match credential {
+        Credential::DAuth(_) => Some(sign_in(ctx, credential)?),
+        Credential::Session(_) | Credential::Consent(_) => None,
+    };
+    let state = ctx.state;
+    let now = ctx.now;
+    let (answer, activity) = assent_repository::read_snapshot(ctx.conn(), |conn| {
+        let mut ctx = Context::at(state, conn, now);
+        let (signed_in, activity) = match signed_in_before {
+            Some(signed_in) => (signed_in, None),
+            None => check_credential(&mut ctx, credential)?,
+        };
+        Ok::<_, E>((work(&mut ctx, signed_in)?, activity))
+    })?;
+    record_due(ctx, activity)?;
+    Ok(answer)
+}
+
+fn check_credential(
+    ctx: &mut Context<'_>,
+    credential: &Credential,
+) -> Result<(SignedIn, Option<DueActivity>), Failure<SignInRefusal>> {
+    let state = ctx.state;
+    let now = ctx.now;
+    match credential {
+        Credential::Session(claims) => {
+            verify_session(state, ctx.conn(), claims, now).map_err(|e| match e {
+                SessionError::Invalid => Failure::Refused(SignInRefusal::InvalidSession),
+                SessionError::RateLimited(exceeded) => {
+                    Failure::Refused(SignInRefusal::RateLimited(exceeded))
+                }
+                SessionError::Internal(e) => Failure::Internal(e),
+            })
+        }
+        Credential::DAuth(request) => {
+            let window = state
+                .dauth
+                .as_ref()
+                .map_or(time::Duration::minutes(5), |d| d.window);
+            let signed_in =
+                dauth_call(state, ctx.conn(), request, window, now).map_err(|e| match e {
+                    DAuthCallError::InvalidConsumer => {
+                        Failure::Refused(SignInRefusal::InvalidConsumer)
+                    }
+                    DAuthCallError::Replayed => Failure::Refused(SignInRefusal::Replayed),
+                    DAuthCallError::RateLimited(exceeded) => {
+                        Failure::Refused(SignInRefusal::RateLimited(exceeded))
+                    }
+                    DAuthCallError::Internal(e) => Failure::Internal(e),
+                })?;
+            Ok((signed_in, None))
+        }
+        Credential::Consent(consent) => {
+            let (claims, key) = consent.as_ref();
+            let used = super::consents::check_use(state, ctx.conn(), claims, key, now)?
+                .map_err(|refusal| Failure::Refused(SignInRefusal::Consent(refusal)))?;
+            state
+                .rate_limiter
+                .admit(used.consumer.consumer_id, &used.consumer.call_limits, now)
+                .map_err(|exceeded| Failure::Refused(SignInRefusal::RateLimited(exceeded)))?;
+            Ok((
+                SignedIn {
+                    user: used.user,
+                    session_id: None,
+                    consumer: Some(used.consumer),
+                    consent: Some(used.scope),
+                },
+                None,
+            ))
+        }
+    }
+}
+
+fn record_due(ctx: &mut Context<'_>, activity: Option<DueActivity>) -> Result<(), RepoError> {
+    match activity {
+        Some(activity) => {
+            let (state, now) = (ctx.state, ctx.now);
+            activity.record(state, ctx.conn(), now)
+        }
+        None => Ok(()),
+    }
 }
 
 /// A signed-in caller.
@@ -422,8 +554,8 @@ pub fn reconfirm_password(
     now: OffsetDateTime,
 ) -> Result<(), ReconfirmError> {
     // The signed-in caller carries no password hash: read it here, the one place it is needed.
-    let user_id =
-        uuid::Uuid::parse_str(&signed_in.user_id).map_err(|e| Internal::new(e.to_string()))?;
+    let user_id = uuid::Uuid::parse_str(&signed_in.user_id)
+        .map_err(|e| Internal::Invariant(format!("stored user id: {e}")))?;
     let Some(user) = users::find_by_id(conn, &assent_identity::UserId(user_id))? else {
         // Deleted since the session was checked: nothing left to confirm.
         return Err(ReconfirmError::WrongPassword);

@@ -288,9 +288,9 @@ pub async fn deliver_or_end(
             );
             let state = state.clone();
             let id = challenge.id;
-            let ended = crate::api::blocking(move || {
+            let ended = crate::runtime::blocking(move || {
                 let mut conn = state.pool.get()?;
-                challenges::update(&mut conn, &id, |c| c.fail(super::now()))
+                challenges::update(&mut conn, &id, |c| c.fail(state.clock.now()))
             })
             .await;
             if let Err(error) | Ok(Err(error)) = ended.map(|r| r.map_err(Internal::from)) {

@@ -57,7 +57,7 @@ pub fn register(
     let password_hash = state
         .password_hasher
         .hash(&registration.password, &mut rand::rng())
-        .map_err(|e| Internal::new(e.to_string()))?;
+        .map_err(Internal::from)?;
     let mut user = User {
         user_id: UserId::generate(&mut rand::rng()),
         provider: state.config.provider.clone(),
@@ -103,8 +103,8 @@ pub fn register(
             InsertUser::CustomerNumberTaken => {}
         }
     }
-    Err(RegisterError::Internal(Internal::new(
-        "no free customer number after 5 draws",
+    Err(RegisterError::Internal(Internal::Invariant(
+        "no free customer number after 5 draws".into(),
     )))
 }
 

@@ -108,7 +108,7 @@ impl TestApp {
         };
         let hash = self.state.secret_hasher.hash(CONSUMER_KEY_LABEL, &key);
         let mut conn = self.state.pool.get().unwrap();
-        consumers::insert(&mut conn, &consumer, &hash, assentd::services::now()).unwrap();
+        consumers::insert(&mut conn, &consumer, &hash, self.state.clock.now()).unwrap();
         (consumer.consumer_id, key.expose().to_owned())
     }
 }
@@ -242,7 +242,8 @@ pub fn assert_problem(status: u16, headers: &actix_web::http::header::HeaderMap,
 /// whose codes or allowances belong to one window: a window that ends mid-test changes them.
 pub fn clear_of_window_end(period_secs: i64, margin_secs: i64) {
     let left = period_secs
-        - assentd::services::now()
+        - assentd::clock::Clock::system()
+            .now()
             .unix_timestamp()
             .rem_euclid(period_secs);
     if left < margin_secs {
@@ -254,3 +255,8 @@ pub fn clear_of_window_end(period_secs: i64, margin_secs: i64) {
 
 /// Seconds in an hour: allowances counted per UTC hour or day reset at its end.
 pub const HOUR_SECS: i64 = 3600;
+
+/// The system clock's time, for tests that still wait for real time to pass.
+pub fn wall_clock_now() -> time::OffsetDateTime {
+    assentd::clock::Clock::system().now()
+}

@@ -4,8 +4,8 @@
 use super::{ApitureError, bearer_key, check_system_key};
 use crate::api::blocking;
 use crate::services::otp::{self, SendRefusal};
+use crate::services::record;
 use crate::services::step_up::{self, Factor, FactorType};
-use crate::services::{now, record};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -112,7 +112,7 @@ fn load(
 ) -> Result<(Challenge, String, Factor), ApitureError> {
     check_system_key(state, conn, key)?;
     let (challenge, owner, factors) = step_up::load(conn, challenge_id)
-        .map_err(|e| ApitureError::internal(&e))?
+        .map_err(|e| ApitureError::internal(e))?
         .ok_or_else(not_found)?;
     let factor = factors
         .into_iter()
@@ -150,17 +150,17 @@ pub async fn start_factor(
     let worker = state.clone().into_inner();
     let sent = blocking(move || -> Result<_, ApitureError> {
         let state = worker;
-        let mut conn = state.pool.get().map_err(|e| ApitureError::internal(&e))?;
+        let mut conn = state.pool.get().map_err(|e| ApitureError::internal(e))?;
         let (challenge, _, factor) = load(&state, &mut conn, &key, &id, &factor_id)?;
         let Some(destination) = factor.destination() else {
-            let current = challenge.state(now());
+            let current = challenge.state(state.clock.now());
             if current != ChallengeState::Pending {
                 return Err(not_pending(current));
             }
             return Ok((factor, None));
         };
         let destinations = vec![destination];
-        let issued = otp::send_code(&state, &mut conn, &id, &destinations, now())?
+        let issued = otp::send_code(&state, &mut conn, &id, &destinations, state.clock.now())?
             .ok_or_else(not_found)?
             .map_err(|refusal| match refusal {
                 SendRefusal::Resend(ResendError::NotPending(s)) => not_pending(s),
@@ -253,9 +253,9 @@ pub async fn verify_factor(
     let outcome = state
         .into_inner()
         .on_hashing_pool(move |state| -> Result<_, ApitureError> {
-            let mut conn = state.pool.get().map_err(|e| ApitureError::internal(&e))?;
+            let mut conn = state.pool.get().map_err(|e| ApitureError::internal(e))?;
             let (challenge, owner, factor) = load(state, &mut conn, &key, &id, &factor_id)?;
-            let at = now();
+            let at = state.clock.now();
             let code = match factor.kind {
                 FactorType::SecurityQuestions => None,
                 _ => Some(body.code.clone().ok_or_else(|| {

@@ -42,7 +42,7 @@ pub fn problem(
     detail: &str,
     instance: &str,
 ) -> HttpResponse {
-    let occurred_at = occurred_at(crate::services::now());
+    let occurred_at = occurred_at(crate::clock::request_time());
     HttpResponse::build(status)
         .content_type("application/problem+json")
         .json(Problem {
@@ -151,10 +151,9 @@ impl ApitureError {
     }
 
     /// A 500 whose cause goes to the log only; a 503 `serviceBusy` with `Retry-After` when
-    /// the cause is the database being too busy (see [`crate::services::is_busy`]).
-    pub fn internal<E: fmt::Display + 'static>(cause: &E) -> Self {
-        if crate::services::is_busy(cause) {
-            tracing::warn!(error = %cause, "database busy");
+    /// the cause is the database being too busy (see [`crate::failure::Internal::is_busy`]).
+    pub fn internal(cause: impl Into<crate::failure::Internal>) -> Self {
+        if super::log_unexpected(&cause.into()) == super::Unexpected::Busy {
             return Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "serviceBusy",
@@ -162,7 +161,6 @@ impl ApitureError {
                 "The service is busy. Try again shortly.",
             );
         }
-        tracing::error!(error = %cause, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internalError",
@@ -189,13 +187,13 @@ impl fmt::Display for ApitureError {
 
 impl From<assent_repository::RepoError> for ApitureError {
     fn from(error: assent_repository::RepoError) -> Self {
-        ApitureError::internal(&error)
+        ApitureError::internal(error)
     }
 }
 
 impl From<crate::services::Internal> for ApitureError {
     fn from(error: crate::services::Internal) -> Self {
-        ApitureError::internal(&error)
+        ApitureError::internal(error)
     }
 }
 
@@ -210,8 +208,7 @@ impl ResponseError for ApitureError {
             response.insert_header(("WWW-Authenticate", "Bearer realm=\"assent-system\""));
         }
         if self.slug == "serviceBusy" {
-            let wait = crate::services::BUSY_RETRY_AFTER_SECS.to_string();
-            response.insert_header(("Retry-After", wait));
+            response.insert_header(super::retry_after(crate::failure::BUSY_RETRY_AFTER_SECS));
         }
         response
             .content_type("application/problem+json")
@@ -220,7 +217,7 @@ impl ResponseError for ApitureError {
                 problem_type: format!("{TYPE_BASE}{}", self.slug),
                 title: capped(self.title, MAX_TITLE),
                 status: self.status.as_u16(),
-                occurred_at: occurred_at(crate::services::now()),
+                occurred_at: occurred_at(crate::clock::request_time()),
                 detail: capped(&self.detail, MAX_DETAIL),
                 instance: capped(&self.instance, MAX_INSTANCE),
                 problems: Vec::new(),
@@ -251,7 +248,7 @@ pub fn check_system_key(
 ) -> Result<String, ApitureError> {
     let hash = state.secret_hasher.hash(SYSTEM_KEY_LABEL, key);
     system_keys::find_by_hash(conn, &hash)
-        .map_err(|e| ApitureError::internal(&e))?
+        .map_err(|e| ApitureError::internal(e))?
         .map(|(_, name)| name)
         .ok_or_else(ApitureError::unauthorized)
 }

@@ -3,7 +3,7 @@
 use super::{ApitureError, bearer_key, check_system_key};
 use crate::api::blocking;
 use crate::services::customer_sessions::{self, ClaimedOwner, ResumeRefusal, Resumed};
-use crate::services::now;
+
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -96,14 +96,14 @@ pub async fn terminate(
     check_session_id(&session_id).map_err(|e| e.at(&instance))?;
     let state = state.into_inner();
     blocking(move || -> Result<(), ApitureError> {
-        let mut conn = state.pool.get().map_err(|e| ApitureError::internal(&e))?;
+        let mut conn = state.pool.get().map_err(|e| ApitureError::internal(e))?;
         let caller = check_system_key(&state, &mut conn, &key)?;
         customer_sessions::terminate(
             &mut conn,
             &session_id,
             &format!("system key {caller}"),
             "system",
-            now(),
+            state.clock.now(),
         )?;
         Ok(())
     })
@@ -163,7 +163,7 @@ pub async fn resume(
     let session_id = body.session_id;
     let state = state.into_inner();
     let outcome = blocking(move || -> Result<_, ApitureError> {
-        let mut conn = state.pool.get().map_err(|e| ApitureError::internal(&e))?;
+        let mut conn = state.pool.get().map_err(|e| ApitureError::internal(e))?;
         check_system_key(&state, &mut conn, &key)?;
         Ok(customer_sessions::resume(
             &state,
@@ -171,7 +171,7 @@ pub async fn resume(
             &session_id,
             &claimed,
             challenge,
-            now(),
+            state.clock.now(),
         )?)
     })
     .await?

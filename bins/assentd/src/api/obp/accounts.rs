@@ -5,7 +5,7 @@ use super::auth::{Authenticated, Need, require};
 use super::errors::*;
 use super::users::ErrorJson;
 use crate::services::access::{self, AccessError, Change, ViewRequest};
-use crate::services::now;
+
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -59,7 +59,7 @@ fn access_error(error: AccessError) -> ObpError {
         }
         AccessError::Refused(_) => ObpError::new(StatusCode::FORBIDDEN, NO_OWNER_ACCESS),
         AccessError::NoSuchGrant(_) => ObpError::bad_request(ACCOUNT_ACCESS_NOT_FOUND),
-        AccessError::Repo(e) => ObpError::internal(&e),
+        AccessError::Repo(e) => ObpError::internal(e),
     }
 }
 
@@ -115,7 +115,8 @@ pub async fn create_account(
     let (bank_id, account_id) = path.into_inner();
     let body = body.into_inner();
     let created = caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             if body.user_id != caller.user.user_id {
                 require(conn, &caller, &[Need::AtBank("CanCreateAccount", &bank_id)])?;
             }
@@ -145,12 +146,17 @@ pub async fn create_account(
                 product_code: body.product_code,
                 currency: body.balance.currency,
                 balance_amount: body.balance.amount,
-                created_at: to_micros(now()),
+                created_at: to_micros(state.clock.now()),
                 access_version: 0,
             };
-            let created =
-                access::create_account(conn, &row, &body.user_id, &caller.user.user_id, now())
-                    .map_err(access_error)?;
+            let created = access::create_account(
+                conn,
+                &row,
+                &body.user_id,
+                &caller.user.user_id,
+                state.clock.now(),
+            )
+            .map_err(access_error)?;
             if !created {
                 return Err(ObpError::bad_request(ACCOUNT_ID_TAKEN));
             }
@@ -191,7 +197,8 @@ pub async fn list_views(
 ) -> Result<HttpResponse, ObpError> {
     let (bank_id, account_id) = path.into_inner();
     let views = caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (_, conn, _) = ctx.legacy_parts();
             access::existing_account(conn, &bank_id, &account_id).map_err(access_error)?;
             // Through a consent, only the views it names that the customer still holds count,
             // never the customer's standing as a holder.
@@ -297,7 +304,8 @@ pub async fn create_custom_view(
     let (bank_id, account_id) = path.into_inner();
     let body = body.into_inner();
     let view = caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             access::existing_account(conn, &bank_id, &account_id).map_err(access_error)?;
             let view = CustomViewInput {
                 name: body.name.unwrap_or_default(),
@@ -315,8 +323,8 @@ pub async fn create_custom_view(
             let caller_id = caller.user.user_id.clone();
             under_account_lock(conn, &bank_id, &account_id, |conn| {
                 require_may_define(conn, &bank_id, &account_id, &caller_id, &view)?;
-                let row = CustomViewRow::new(&bank_id, &account_id, &view, now());
-                if !access::save_custom_view(conn, &row, false, &caller_id, now())
+                let row = CustomViewRow::new(&bank_id, &account_id, &view, state.clock.now());
+                if !access::save_custom_view(conn, &row, false, &caller_id, state.clock.now())
                     .map_err(access_error)?
                 {
                     return Err(ObpError::bad_request(CUSTOM_VIEW_EXISTS));
@@ -350,7 +358,8 @@ pub async fn update_custom_view(
     let (bank_id, account_id, view_id) = path.into_inner();
     let body = body.into_inner();
     let view = caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             access::existing_account(conn, &bank_id, &account_id).map_err(access_error)?;
             if names::is_system_view(&view_id) {
                 return Err(ObpError::bad_request(SYSTEM_VIEW_IMMUTABLE));
@@ -359,7 +368,13 @@ pub async fn update_custom_view(
             // Read, merge and write under the account's lock: two partial updates at once
             // never drop each other's fields.
             let view = under_account_lock(conn, &bank_id, &account_id, |conn| {
-                merged_custom_view(conn, (&bank_id, &account_id, &view_id), &caller_id, &body)
+                merged_custom_view(
+                    conn,
+                    (&bank_id, &account_id, &view_id),
+                    &caller_id,
+                    &body,
+                    state.clock.now(),
+                )
             })?;
             Ok(view_json(&view))
         })
@@ -416,6 +431,7 @@ fn merged_custom_view(
     (bank_id, account_id, view_id): (&str, &str, &str),
     caller_id: &str,
     body: &CustomViewJson,
+    now: time::OffsetDateTime,
 ) -> Result<View, ObpError> {
     let current = accounts::custom_view(conn, bank_id, account_id, view_id)?
         .ok_or_else(|| ObpError::bad_request(VIEW_NOT_FOUND))?
@@ -447,8 +463,8 @@ fn merged_custom_view(
     .into_view()
     .map_err(custom_view_error)?;
     require_may_define(conn, bank_id, account_id, caller_id, &view)?;
-    let row = CustomViewRow::new(bank_id, account_id, &view, now());
-    if !access::save_custom_view(conn, &row, true, caller_id, now()).map_err(access_error)? {
+    let row = CustomViewRow::new(bank_id, account_id, &view, now);
+    if !access::save_custom_view(conn, &row, true, caller_id, now).map_err(access_error)? {
         return Err(ObpError::bad_request(VIEW_NOT_FOUND));
     }
     Ok(view)
@@ -472,7 +488,8 @@ pub async fn delete_custom_view(
 ) -> Result<HttpResponse, ObpError> {
     let (bank_id, account_id, view_id) = path.into_inner();
     caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             access::existing_account(conn, &bank_id, &account_id).map_err(access_error)?;
             if names::is_system_view(&view_id) {
                 return Err(ObpError::bad_request(SYSTEM_VIEW_IMMUTABLE));
@@ -489,7 +506,7 @@ pub async fn delete_custom_view(
                     &account_id,
                     &view_id,
                     &caller_id,
-                    now(),
+                    state.clock.now(),
                 )
                 .map_err(access_error)?
                 {
@@ -544,7 +561,8 @@ pub async fn grant(
     let (bank_id, account_id) = path.into_inner();
     let body = body.into_inner();
     let granted = caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             let grants = [ViewRequest::from(body.view)];
             let change = Change {
                 bank_id: &bank_id,
@@ -554,11 +572,11 @@ pub async fn grant(
                 grants: &grants,
                 revokes: &[],
             };
-            let views = access::apply(conn, &change, now()).map_err(access_error)?;
+            let views = access::apply(conn, &change, state.clock.now()).map_err(access_error)?;
             views
                 .first()
                 .map(view_json)
-                .ok_or_else(|| ObpError::internal(&"no view granted"))
+                .ok_or_else(|| ObpError::internal("no view granted"))
         })
         .await?;
     Ok(HttpResponse::Created().json(granted))
@@ -585,7 +603,8 @@ pub async fn revoke(
     let (bank_id, account_id) = path.into_inner();
     let body = body.into_inner();
     caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             let revokes = [ViewRequest::from(body.view)];
             let change = Change {
                 bank_id: &bank_id,
@@ -595,7 +614,7 @@ pub async fn revoke(
                 grants: &[],
                 revokes: &revokes,
             };
-            access::apply(conn, &change, now()).map_err(access_error)
+            access::apply(conn, &change, state.clock.now()).map_err(access_error)
         })
         .await?;
     Ok(HttpResponse::Created().json(json!({ "revoked": true })))
@@ -640,7 +659,8 @@ pub async fn bulk(
     let (bank_id, account_id) = path.into_inner();
     let body = body.into_inner();
     caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             let grants: Vec<_> = body.grant.into_iter().map(by_id).collect();
             let revokes: Vec<_> = body.revoke.into_iter().map(by_id).collect();
             let change = Change {
@@ -651,7 +671,7 @@ pub async fn bulk(
                 grants: &grants,
                 revokes: &revokes,
             };
-            access::apply(conn, &change, now()).map_err(access_error)
+            access::apply(conn, &change, state.clock.now()).map_err(access_error)
         })
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "revoked": true })))
@@ -688,7 +708,8 @@ pub async fn dauth_user_access(
     let (bank_id, account_id) = path.into_inner();
     let body = body.into_inner();
     let created = caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             // As DAuth logins name providers: "dauth." and a network of letters, digits, '_'
             // and '-', at most 50 characters.
             let network_ok = body.provider.strip_prefix("dauth.").is_some_and(|n| {
@@ -707,7 +728,7 @@ pub async fn dauth_user_access(
                 return Err(ObpError::new(StatusCode::FORBIDDEN, NO_OWNER_ACCESS));
             }
             let views: Vec<ViewRequest> = body.views.into_iter().map(ViewRequest::from).collect();
-            let at = now();
+            let at = state.clock.now();
             let outcome = assent_repository::transaction(conn, |conn| {
                 let user = assent_identity::User {
                     user_id: assent_identity::UserId::generate(&mut rand::rng()),
@@ -794,7 +815,8 @@ pub async fn my_access(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     let listed = caller
-        .run(&state, |_, conn, caller| {
+        .run(&state, |ctx, caller| {
+            let (_, conn, _) = ctx.legacy_parts();
             super::auth::customer_only(&caller)?;
             access_list(conn, &caller.user.user_id)
         })
@@ -819,7 +841,8 @@ pub async fn user_access(
 ) -> Result<HttpResponse, ObpError> {
     let user_id = user_id.into_inner();
     let listed = caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (_, conn, _) = ctx.legacy_parts();
             require(
                 conn,
                 &caller,
@@ -851,9 +874,10 @@ pub async fn refresh_user(
     let user_id = user_id.into_inner();
     let started = std::time::Instant::now();
     let restored = caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             require(conn, &caller, &[Need::System("CanRefreshUser")])?;
-            access::refresh_holder_access(conn, &user_id, &caller.user.user_id, now())
+            access::refresh_holder_access(conn, &user_id, &caller.user.user_id, state.clock.now())
                 .map_err(access_error)
         })
         .await?;

@@ -2,25 +2,19 @@
 
 use super::direct_login::{HeaderError, credentials_text, param, parse_params};
 use super::errors::{
-    ACCOUNT_LOCKED, CONSENT_JWT_INVALID, CONSENT_NOT_USABLE, CONSENT_OUTSIDE_VALIDITY,
-    CONSENT_READ_ONLY, CONSENT_WRONG_CONSUMER, CONSUMER_KEY_HEADER_MISSING, DAUTH_HOST_NOT_ALLOWED,
-    DAUTH_INVALID_TOKEN, DAUTH_REPLAYED, DAUTH_STALE, INVALID_CONSUMER_KEY,
-    INVALID_DIRECT_LOGIN_TOKEN, ObpError, USER_MISSING_ROLES, USER_NOT_LOGGED_IN,
+    CONSENT_JWT_INVALID, CONSENT_READ_ONLY, CONSUMER_KEY_HEADER_MISSING, DAUTH_HOST_NOT_ALLOWED,
+    DAUTH_INVALID_TOKEN, DAUTH_STALE, INVALID_DIRECT_LOGIN_TOKEN, ObpError, USER_MISSING_ROLES,
+    USER_NOT_LOGGED_IN,
 };
-use crate::api::blocking;
 use crate::dauth::DAuthRefusal;
-use crate::services::auth::{
-    DAuthCallError, DueActivity, SessionError, SignedIn, dauth_call, verify_session,
-};
-use crate::services::now;
+use crate::services::auth::{Credential, SignedIn};
+use crate::services::{self, Context, on_connection};
 use crate::state::AppState;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use assent_consent::token::{CONSENT_TOKEN_TYP, ConsentClaims};
 use assent_identity::SecretString;
-use assent_identity::dauth::DAuthRequest;
+use assent_repository::DbConnection;
 use assent_repository::entitlements;
-use assent_repository::{DbConnection, read_snapshot};
-use assent_session::SessionClaims;
 
 /// A request whose credentials checked out as far as they can without the database: a
 /// session token (signature, type and expiry, cached per token) or, when DAuth is enabled, a
@@ -32,30 +26,19 @@ pub struct Authenticated {
     credential: Credential,
 }
 
-#[derive(Debug)]
-enum Credential {
-    Session(SessionClaims),
-    DAuth(DAuthRequest),
-    /// A third party acting on a consent (`Consent-JWT` with its app's `Consumer-Key`).
-    Consent(Box<(ConsentClaims, SecretString)>),
-}
-
 impl Authenticated {
     /// Checks what needs the database (the session, or the DAuth consumer, replay and user),
     /// then runs `work` with the signed-in caller, on the blocking pool.
     pub async fn run<T: Send + 'static>(
         self,
         state: &web::Data<AppState>,
-        work: impl FnOnce(&AppState, &mut DbConnection, SignedIn) -> Result<T, ObpError>
-        + Send
-        + 'static,
+        work: impl FnOnce(&mut Context<'_>, SignedIn) -> Result<T, ObpError> + Send + 'static,
     ) -> Result<T, ObpError> {
-        self.on_connection(state, |caller, state, conn, now| {
-            let (signed_in, activity) = caller.sign_in(state, conn, now)?;
-            record_due(activity, state, conn, now)?;
-            work(state, conn, signed_in)
+        on_connection(state.clone().into_inner(), move |ctx| {
+            let signed_in = services::auth::sign_in(ctx, &self.credential)?;
+            work(ctx, signed_in)
         })
-        .await
+        .await?
     }
 
     /// As [`Authenticated::run`] for `work` that only reads: the caller's checks and the work
@@ -65,126 +48,12 @@ impl Authenticated {
     pub async fn read<T: Send + 'static>(
         self,
         state: &web::Data<AppState>,
-        work: impl FnOnce(&AppState, &mut DbConnection, SignedIn) -> Result<T, ObpError>
-        + Send
-        + 'static,
+        work: impl FnOnce(&mut Context<'_>, SignedIn) -> Result<T, ObpError> + Send + 'static,
     ) -> Result<T, ObpError> {
-        self.on_connection(state, |caller, state, conn, now| {
-            let signed_in_before = match caller.credential {
-                Credential::DAuth(_) => Some(caller.sign_in(state, conn, now)?.0),
-                Credential::Session(_) | Credential::Consent(_) => None,
-            };
-            let (answer, activity) = read_snapshot(conn, |conn| {
-                let (signed_in, activity) = match signed_in_before {
-                    Some(signed_in) => (signed_in, None),
-                    None => caller.sign_in(state, conn, now)?,
-                };
-                Ok::<_, ObpError>((work(state, conn, signed_in)?, activity))
-            })?;
-            record_due(activity, state, conn, now)?;
-            Ok(answer)
-        })
-        .await
-    }
-
-    /// Runs `job` on the blocking pool with one pooled connection and the request's time.
-    async fn on_connection<T: Send + 'static>(
-        self,
-        state: &web::Data<AppState>,
-        job: impl FnOnce(
-            Self,
-            &AppState,
-            &mut DbConnection,
-            time::OffsetDateTime,
-        ) -> Result<T, ObpError>
-        + Send
-        + 'static,
-    ) -> Result<T, ObpError> {
-        let state = state.clone().into_inner();
-        blocking(move || {
-            let now = now();
-            let mut conn = state.pool.get().map_err(|e| ObpError::internal(&e))?;
-            job(self, &state, &mut conn, now)
+        on_connection(state.clone().into_inner(), move |ctx| {
+            services::auth::read_signed_in(ctx, &self.credential, work)
         })
         .await?
-    }
-
-    /// Who is calling, by the database; a session's due activity is returned, not written.
-    fn sign_in(
-        &self,
-        state: &AppState,
-        conn: &mut DbConnection,
-        now: time::OffsetDateTime,
-    ) -> Result<(SignedIn, Option<DueActivity>), ObpError> {
-        match &self.credential {
-            Credential::Session(claims) => {
-                verify_session(state, conn, claims, now).map_err(|e| match e {
-                    SessionError::Invalid => ObpError::unauthorized(INVALID_DIRECT_LOGIN_TOKEN),
-                    SessionError::RateLimited(exceeded) => ObpError::too_many_requests(&exceeded),
-                    SessionError::Internal(e) => ObpError::internal(&e),
-                })
-            }
-            Credential::DAuth(request) => {
-                let window = state
-                    .dauth
-                    .as_ref()
-                    .map_or(time::Duration::minutes(5), |d| d.window);
-                let signed_in =
-                    dauth_call(state, conn, request, window, now).map_err(|e| match e {
-                        DAuthCallError::InvalidConsumer => {
-                            ObpError::unauthorized(INVALID_CONSUMER_KEY)
-                        }
-                        DAuthCallError::Replayed => ObpError::unauthorized(DAUTH_REPLAYED),
-                        DAuthCallError::RateLimited(exceeded) => {
-                            ObpError::too_many_requests(&exceeded)
-                        }
-                        DAuthCallError::Internal(e) => ObpError::internal(&e),
-                    })?;
-                Ok((signed_in, None))
-            }
-            Credential::Consent(consent) => {
-                let (claims, key) = consent.as_ref();
-                let checked = crate::services::consents::check_use(state, conn, claims, key, now)
-                    .map_err(|e| ObpError::internal(&e))?;
-                let used = checked.map_err(|refusal| {
-                    use crate::services::consents::ConsentRefusal as R;
-                    ObpError::unauthorized(match refusal {
-                        R::NotUsable => CONSENT_NOT_USABLE,
-                        R::OutsideValidity => CONSENT_OUTSIDE_VALIDITY,
-                        R::WrongConsumer => CONSENT_WRONG_CONSUMER,
-                        R::UserLocked => ACCOUNT_LOCKED,
-                    })
-                })?;
-                state
-                    .rate_limiter
-                    .admit(used.consumer.consumer_id, &used.consumer.call_limits, now)
-                    .map_err(|exceeded| ObpError::too_many_requests(&exceeded))?;
-                Ok((
-                    SignedIn {
-                        user: used.user,
-                        session_id: None,
-                        consumer: Some(used.consumer),
-                        consent: Some(used.scope),
-                    },
-                    None,
-                ))
-            }
-        }
-    }
-}
-
-/// Writes a session's due activity, if any.
-fn record_due(
-    activity: Option<DueActivity>,
-    state: &AppState,
-    conn: &mut DbConnection,
-    now: time::OffsetDateTime,
-) -> Result<(), ObpError> {
-    match activity {
-        Some(activity) => activity
-            .record(state, conn, now)
-            .map_err(|e| ObpError::internal(&e)),
-        None => Ok(()),
     }
 }
 
@@ -217,7 +86,8 @@ impl FromRequest for Authenticated {
 fn authenticate(req: &HttpRequest) -> Result<Authenticated, ObpError> {
     let state = req
         .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ObpError::internal(&"application state missing"))?;
+        .ok_or_else(|| ObpError::internal("application state missing"))?;
+    let now = state.clock.now();
     if let Some(header) = req.headers().get("Consent-JWT") {
         // A consent lets a third party read on the customer's behalf; it changes nothing.
         if req.method() != actix_web::http::Method::GET {
@@ -241,13 +111,14 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ObpError> {
         // against the database on every request.
         let claims = state
             .consent_cache
-            .get_or_verify(token, now(), |token| {
+            .get_or_verify(token, now, |token| {
                 state.keys.verify_with_leeway::<ConsentClaims>(
                     CONSENT_TOKEN_TYP,
                     token,
                     assent_consent::consent::USE_LEEWAY
                         .whole_seconds()
                         .unsigned_abs(),
+                    now,
                 )
             })
             .map_err(|_| ObpError::unauthorized(CONSENT_JWT_INVALID))?;
@@ -261,7 +132,7 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ObpError> {
             .map_err(|_| ObpError::unauthorized(DAUTH_INVALID_TOKEN))?;
         let peer = state.client_ip(req);
         let request = verifier
-            .verify(peer, token.trim(), now())
+            .verify(peer, token.trim(), now)
             .map_err(|e| match e {
                 DAuthRefusal::HostNotAllowed => ObpError::unauthorized(DAUTH_HOST_NOT_ALLOWED),
                 DAuthRefusal::InvalidToken => ObpError::unauthorized(DAUTH_INVALID_TOKEN),
@@ -273,7 +144,7 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ObpError> {
     }
     let token = token(req)?;
     let claims = state
-        .verify_session_token(&token, now())
+        .verify_session_token(&token, now)
         .map_err(|_| ObpError::unauthorized(INVALID_DIRECT_LOGIN_TOKEN))?;
     Ok(Authenticated {
         credential: Credential::Session(claims),
@@ -330,7 +201,7 @@ pub fn require(
             Need::AtBank(role, bank) => (*role, Some(*bank)),
         };
         if entitlements::holds_any(conn, &caller.user.user_id, &[role], bank)
-            .map_err(|e| ObpError::internal(&e))?
+            .map_err(|e| ObpError::internal(e))?
         {
             return Ok(());
         }

@@ -7,7 +7,7 @@ use super::errors::*;
 use super::users::ErrorJson;
 use crate::delivery::Channel;
 use crate::services::otp::{self, Answered, Destination, SendRefusal};
-use crate::services::{now, record};
+use crate::services::record;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -64,7 +64,9 @@ fn code_refused(refusal: SendRefusal) -> ObpError {
             ObpError::new(StatusCode::TOO_MANY_REQUESTS, OTP_DESTINATION_QUOTA)
         }
         // A new challenge is never resent; nothing else can refuse one.
-        SendRefusal::Resend(e) => ObpError::internal(&e),
+        SendRefusal::Resend(e) => ObpError::internal(crate::failure::Internal::Invariant(format!(
+            "a new challenge refused: {e}"
+        ))),
     }
 }
 
@@ -99,10 +101,11 @@ pub async fn create_update_request(
     };
     let body = body.into_inner();
     let (created, challenge, code, destinations) = caller
-        .run(&state, move |state, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             if !assent_identity::bank::is_valid_bank_id(&bank_id)
                 || banks::find(conn, &bank_id)
-                    .map_err(|e| ObpError::internal(&e))?
+                    .map_err(|e| ObpError::internal(e))?
                     .is_none()
             {
                 return Err(ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND));
@@ -128,7 +131,7 @@ pub async fn create_update_request(
                 })
             })?;
             let destinations = vec![Destination { channel, address }];
-            let at = now();
+            let at = state.clock.now();
             let mut row = None;
             let (challenge, code) = otp::create(
                 state,
@@ -154,7 +157,7 @@ pub async fn create_update_request(
                 },
             )?
             .map_err(code_refused)?;
-            let row = row.ok_or_else(|| ObpError::internal(&"update request not stored"))?;
+            let row = row.ok_or_else(|| ObpError::internal("update request not stored"))?;
             Ok((row, challenge, code, destinations))
         })
         .await?;
@@ -169,7 +172,7 @@ pub async fn create_update_request(
             auth_context_updates::transition(&mut conn, &update_id, INITIATED, REJECTED)
         })
         .await?
-        .map_err(|e| ObpError::internal(&e))?;
+        .map_err(|e| ObpError::internal(e))?;
         return Err(ObpError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             OTP_NOT_DELIVERED,
@@ -209,10 +212,11 @@ pub async fn answer_challenge(
     let (bank_id, update_id) = path.into_inner();
     let answer = body.into_inner().answer;
     let outcome = caller
-        .run(&state, move |state, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             let not_found = || ObpError::new(StatusCode::NOT_FOUND, AUTH_CONTEXT_UPDATE_NOT_FOUND);
             let request = auth_context_updates::find(conn, &update_id)
-                .map_err(|e| ObpError::internal(&e))?
+                .map_err(|e| ObpError::internal(e))?
                 .filter(|r| r.user_id == caller.user.user_id && r.bank_id == bank_id)
                 .ok_or_else(not_found)?;
             if request.status != INITIATED {
@@ -222,9 +226,9 @@ pub async fn answer_challenge(
                 )));
             }
             let challenge_id =
-                uuid::Uuid::parse_str(&request.challenge_id).map_err(|e| ObpError::internal(&e))?;
+                uuid::Uuid::parse_str(&request.challenge_id).map_err(|e| ObpError::internal(e))?;
             let user_id = caller.user.user_id;
-            let at = now();
+            let at = state.clock.now();
             transaction(conn, |conn| {
                 let answered =
                     otp::answer(state, conn, &challenge_id, answer.trim(), at, |c, owner| {
@@ -297,7 +301,7 @@ pub async fn answer_challenge(
                     None => Ok(None),
                 }
             })
-            .map_err(|e: RepoError| ObpError::internal(&e))?
+            .map_err(|e: RepoError| ObpError::internal(e))?
             .ok_or_else(not_found)
         })
         .await?;

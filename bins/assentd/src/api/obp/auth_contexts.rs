@@ -4,7 +4,7 @@ use super::auth::{Authenticated, Need, require};
 use super::errors::*;
 use super::roles::existing_user;
 use super::users::ErrorJson;
-use crate::services::{now, record};
+use crate::services::record;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -67,11 +67,12 @@ pub async fn create_auth_context(
     let user_id = user_id.into_inner();
     let body = body.into_inner();
     let row = caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             require(conn, &caller, &[Need::System("CanCreateUserAuthContext")])?;
             let (key, value) = validate(&body.key, &body.value).map_err(|_| ObpError::bad_request(INVALID_AUTH_CONTEXT))?;
             let user_id = existing_user(conn, &user_id)?;
-            let at = now();
+            let at = state.clock.now();
             transaction(conn, |conn| {
                 let row = auth_contexts::set(conn, &user_id, &key, &value, at)?;
                 record(conn, at, "auth_context.set", Some(&user_id), serde_json::json!({
@@ -79,7 +80,7 @@ pub async fn create_auth_context(
                 }))?;
                 Ok::<_, RepoError>(row)
             })
-            .map_err(|e| ObpError::internal(&e))
+            .map_err(|e| ObpError::internal(e))
         })
         .await?;
     Ok(HttpResponse::Created().json(context_json(row)))
@@ -103,10 +104,11 @@ pub async fn list_auth_contexts(
 ) -> Result<HttpResponse, ObpError> {
     let user_id = user_id.into_inner();
     let rows = caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (_, conn, _) = ctx.legacy_parts();
             require(conn, &caller, &[Need::System("CanGetUserAuthContext")])?;
             let user_id = existing_user(conn, &user_id)?;
-            auth_contexts::list(conn, &user_id).map_err(|e| ObpError::internal(&e))
+            auth_contexts::list(conn, &user_id).map_err(|e| ObpError::internal(e))
         })
         .await?;
     Ok(HttpResponse::Ok().json(AuthContextsJson {
@@ -132,10 +134,11 @@ pub async fn delete_auth_contexts(
 ) -> Result<HttpResponse, ObpError> {
     let user_id = user_id.into_inner();
     caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             require(conn, &caller, &[Need::System("CanDeleteUserAuthContext")])?;
             let user_id = existing_user(conn, &user_id)?;
-            let at = now();
+            let at = state.clock.now();
             transaction(conn, |conn| {
                 let deleted = auth_contexts::delete_all(conn, &user_id)?;
                 record(
@@ -146,7 +149,7 @@ pub async fn delete_auth_contexts(
                     serde_json::json!({ "count": deleted, "by": caller.user.user_id }),
                 )
             })
-            .map_err(|e: RepoError| ObpError::internal(&e))
+            .map_err(|e: RepoError| ObpError::internal(e))
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -170,10 +173,11 @@ pub async fn delete_auth_context(
 ) -> Result<HttpResponse, ObpError> {
     let (user_id, context_id) = path.into_inner();
     caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             require(conn, &caller, &[Need::System("CanDeleteUserAuthContext")])?;
             let user_id = existing_user(conn, &user_id)?;
-            let at = now();
+            let at = state.clock.now();
             let deleted = transaction(conn, |conn| {
                 let deleted = auth_contexts::delete(conn, &user_id, &context_id)?;
                 if deleted {
@@ -189,7 +193,7 @@ pub async fn delete_auth_context(
                 }
                 Ok::<_, RepoError>(deleted)
             })
-            .map_err(|e| ObpError::internal(&e))?;
+            .map_err(|e| ObpError::internal(e))?;
             if deleted {
                 Ok(())
             } else {

@@ -7,7 +7,7 @@ use super::auth::Authenticated;
 use super::errors::*;
 use super::users::ErrorJson;
 use crate::services::auth::{ReconfirmError, reconfirm_password};
-use crate::services::{now, record};
+use crate::services::record;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -48,7 +48,7 @@ pub struct TotpCodeJson {
     pub code: String,
 }
 
-fn internal<E: std::fmt::Display + 'static>(e: &E) -> ObpError {
+fn internal(e: impl Into<crate::failure::Internal>) -> ObpError {
     ObpError::internal(e)
 }
 
@@ -62,18 +62,22 @@ async fn with_password<T: Send + 'static>(
     + Send
     + 'static,
 ) -> Result<T, ObpError> {
-    let user = caller.run(state, |_, _, caller| Ok(caller.user)).await?;
+    let user = caller.run(state, |_, caller| Ok(caller.user)).await?;
     let password = SecretString::new(password);
     state
         .clone()
         .into_inner()
         .on_hashing_pool(move |state| {
-            let mut conn = state.pool.get().map_err(|e| internal(&e))?;
-            reconfirm_password(state, &mut conn, &user, &password, now()).map_err(|e| match e {
-                ReconfirmError::WrongPassword => ObpError::unauthorized(INVALID_LOGIN_CREDENTIALS),
-                ReconfirmError::Locked => ObpError::unauthorized(ACCOUNT_LOCKED),
-                ReconfirmError::Internal(e) => internal(&e),
-            })?;
+            let mut conn = state.pool.get().map_err(|e| internal(e))?;
+            reconfirm_password(state, &mut conn, &user, &password, state.clock.now()).map_err(
+                |e| match e {
+                    ReconfirmError::WrongPassword => {
+                        ObpError::unauthorized(INVALID_LOGIN_CREDENTIALS)
+                    }
+                    ReconfirmError::Locked => ObpError::unauthorized(ACCOUNT_LOCKED),
+                    ReconfirmError::Internal(e) => internal(e),
+                },
+            )?;
             work(state, &mut conn, &user)
         })
         .await?
@@ -102,7 +106,7 @@ pub async fn enrol(
         body.into_inner().password,
         |state, conn, user| {
             let secret = TotpSecret::generate(&mut rand::rng());
-            let at = now();
+            let at = state.clock.now();
             let row = TotpRow {
                 user_id: user.user_id.clone(),
                 secret_sealed: state.totp_sealer.seal(secret.expose_bytes(), &user.user_id),
@@ -113,7 +117,7 @@ pub async fn enrol(
                 failed_confirmations: 0,
                 created_at: to_micros(at),
             };
-            if !totp::start(conn, &row).map_err(|e| internal(&e))? {
+            if !totp::start(conn, &row).map_err(|e| internal(e))? {
                 return Err(ObpError::new(StatusCode::CONFLICT, TOTP_ALREADY_REGISTERED));
             }
             Ok(TotpEnrolmentJson {
@@ -135,16 +139,16 @@ fn load(
     conn: &mut DbConnection,
     user_id: &str,
 ) -> Result<Option<(TotpRow, TotpSecret)>, ObpError> {
-    let Some(row) = totp::find(conn, user_id).map_err(|e| internal(&e))? else {
+    let Some(row) = totp::find(conn, user_id).map_err(|e| internal(e))? else {
         return Ok(None);
     };
     let bytes = state
         .totp_sealer
         .open(&row.secret_sealed, user_id)
-        .map_err(|e| internal(&e))?;
+        .map_err(|_| internal("a sealed TOTP secret does not open"))?;
     let algorithm = TotpAlgorithm::parse(&row.algorithm)
-        .ok_or_else(|| internal(&"unknown TOTP algorithm in storage"))?;
-    let digits = u32::try_from(row.digits).map_err(|e| internal(&e))?;
+        .ok_or_else(|| internal("unknown TOTP algorithm in storage"))?;
+    let digits = u32::try_from(row.digits).map_err(|e| internal(e))?;
     let secret = TotpSecret::from_bytes(bytes, algorithm, digits);
     Ok(Some((row, secret)))
 }
@@ -168,7 +172,8 @@ pub async fn confirm(
 ) -> Result<HttpResponse, ObpError> {
     let code = body.into_inner().code;
     caller
-        .run(&state, move |state, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             let user_id = caller.user.user_id;
             // A concurrent answer changes the row; load again and decide on the fresh state.
             for _ in 0..10 {
@@ -178,10 +183,10 @@ pub async fn confirm(
                 if row.confirmed_at.is_some() {
                     return Err(ObpError::new(StatusCode::CONFLICT, TOTP_ALREADY_REGISTERED));
                 }
-                let at = now();
+                let at = state.clock.now();
                 match secret.verify(code.trim(), at, None) {
                     Ok(step) => {
-                        let step = i64::try_from(step).map_err(|e| internal(&e))?;
+                        let step = i64::try_from(step).map_err(|e| internal(e))?;
                         let confirmed = transaction(conn, |conn| {
                             let confirmed = totp::confirm(conn, &row, step, at)?;
                             if confirmed {
@@ -189,7 +194,7 @@ pub async fn confirm(
                             }
                             Ok::<_, RepoError>(confirmed)
                         })
-                        .map_err(|e| internal(&e))?;
+                        .map_err(|e| internal(e))?;
                         if confirmed {
                             return Ok(());
                         }
@@ -207,7 +212,7 @@ pub async fn confirm(
                             row.failed_confirmations,
                             MAX_FAILED_CONFIRMATIONS,
                         )
-                        .map_err(|e| internal(&e))?;
+                        .map_err(|e| internal(e))?;
                         match failed {
                             Some(n) if n >= MAX_FAILED_CONFIRMATIONS => {
                                 return Err(ObpError::bad_request(TOTP_ENROLMENT_DISCARDED));
@@ -250,16 +255,22 @@ pub async fn remove(
         &state,
         caller,
         body.into_inner().password,
-        |_, conn, user| {
+        |state, conn, user| {
             let user_id = user.user_id.clone();
             let removed = transaction(conn, |conn| {
                 let removed = totp::delete(conn, &user_id)?;
                 if removed {
-                    record(conn, now(), "totp.removed", Some(&user_id), json!({}))?;
+                    record(
+                        conn,
+                        state.clock.now(),
+                        "totp.removed",
+                        Some(&user_id),
+                        json!({}),
+                    )?;
                 }
                 Ok::<_, RepoError>(removed)
             })
-            .map_err(|e| internal(&e))?;
+            .map_err(|e| internal(e))?;
             if removed {
                 Ok(())
             } else {

@@ -1,15 +1,13 @@
 //! Banks: created by holders of CanCreateBank, readable by anyone signed in.
 
-use super::auth::{Authenticated, Need, require};
+use super::auth::Authenticated;
 use super::errors::*;
 use super::users::ErrorJson;
-use crate::services::{now, record};
+use crate::services;
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use assent_identity::bank::{BankError, NewBank};
-use assent_repository::banks::{self, BankRow};
-use assent_repository::{RepoError, transaction};
+use assent_identity::bank::NewBank;
+use assent_repository::banks::BankRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -61,51 +59,16 @@ pub async fn create_bank(
     body: web::Json<BankJson>,
 ) -> Result<HttpResponse, ObpError> {
     let body = body.into_inner();
+    let bank = NewBank {
+        id: body.id,
+        short_name: body.short_name,
+        full_name: body.full_name,
+        logo: body.logo,
+        website: body.website,
+    };
     let row = caller
-        .run(&state, move |_, conn, caller| {
-            require(conn, &caller, &[Need::System("CanCreateBank")])?;
-            let bank = NewBank {
-                id: body.id,
-                short_name: body.short_name,
-                full_name: body.full_name,
-                logo: body.logo,
-                website: body.website,
-            }
-            .validate()
-            .map_err(|e| match e {
-                BankError::InvalidId => ObpError::bad_request(INVALID_BANK_ID),
-                BankError::InvalidName | BankError::InvalidUrl => {
-                    ObpError::bad_request(INVALID_BANK_FIELDS)
-                }
-            })?;
-            let at = now();
-            let row = banks::row(
-                &bank.id,
-                &bank.short_name,
-                &bank.full_name,
-                &bank.logo,
-                &bank.website,
-                at,
-            );
-            let created = transaction(conn, |conn| {
-                let created = banks::insert(conn, &row)?;
-                if created {
-                    record(
-                        conn,
-                        at,
-                        "bank.created",
-                        Some(&caller.user.user_id),
-                        serde_json::json!({ "bank_id": row.bank_id }),
-                    )?;
-                }
-                Ok::<_, RepoError>(created)
-            })
-            .map_err(|e| ObpError::internal(&e))?;
-            if created {
-                Ok(row)
-            } else {
-                Err(ObpError::bad_request(BANK_ALREADY_EXISTS))
-            }
+        .run(&state, move |ctx, caller| {
+            Ok(services::banks::create(ctx, &caller, bank)?)
         })
         .await?;
     Ok(HttpResponse::Created().json(bank_json(row)))
@@ -124,9 +87,7 @@ pub async fn get_banks(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     let rows = caller
-        .run(&state, |_, conn, _| {
-            banks::list(conn).map_err(|e| ObpError::internal(&e))
-        })
+        .run(&state, |ctx, _| Ok(services::banks::list(ctx)?))
         .await?;
     Ok(HttpResponse::Ok().json(BanksJson {
         banks: rows.into_iter().map(bank_json).collect(),
@@ -150,10 +111,8 @@ pub async fn get_bank(
 ) -> Result<HttpResponse, ObpError> {
     let bank_id = bank_id.into_inner();
     let row = caller
-        .run(&state, move |_, conn, _| {
-            banks::find(conn, &bank_id)
-                .map_err(|e| ObpError::internal(&e))?
-                .ok_or_else(|| ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND))
+        .run(&state, move |ctx, _| {
+            Ok(services::banks::find(ctx, &bank_id)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(bank_json(row)))

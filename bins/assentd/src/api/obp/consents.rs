@@ -7,7 +7,7 @@ use super::users::ErrorJson;
 use crate::services::consents::{
     self, AnswerOutcome, CreateRefusal, RevokeOutcome, ScaMethod, effective_status,
 };
-use crate::services::now;
+
 use crate::services::otp::{self, SendRefusal};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -115,7 +115,9 @@ fn create_refusal(refusal: CreateRefusal) -> ObpError {
         CreateRefusal::Send(SendRefusal::DestinationQuota) => {
             ObpError::new(StatusCode::TOO_MANY_REQUESTS, OTP_DESTINATION_QUOTA)
         }
-        CreateRefusal::Send(SendRefusal::Resend(e)) => ObpError::internal(&e),
+        CreateRefusal::Send(SendRefusal::Resend(e)) => ObpError::internal(
+            crate::failure::Internal::Invariant(format!("a new challenge refused: {e}")),
+        ),
     }
 }
 
@@ -182,7 +184,8 @@ pub async fn create_consent(
     };
     let consumer_id = body.consumer_id;
     let created = caller
-        .run(&state, move |state, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             customer_only(&caller)?;
             let session_consumer = caller.consumer.map(|c| c.consumer_id);
             consents::create(
@@ -195,7 +198,7 @@ pub async fn create_consent(
                 &request,
                 consumer_id.as_deref(),
                 claimed.as_deref(),
-                now(),
+                state.clock.now(),
             )?
             .map_err(create_refusal)
         })
@@ -213,10 +216,10 @@ pub async fn create_consent(
         let consent_id = created.row.consent_id.clone();
         crate::api::blocking(move || {
             let mut conn = shared.pool.get()?;
-            consents::reject_undelivered(&mut conn, &consent_id, now())
+            consents::reject_undelivered(&mut conn, &consent_id, state.clock.now())
         })
         .await?
-        .map_err(|e| ObpError::internal(&e))?;
+        .map_err(|e| ObpError::internal(e))?;
         return Err(ObpError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             OTP_NOT_DELIVERED,
@@ -255,7 +258,8 @@ pub async fn answer_consent_challenge(
     let (bank_id, consent_id) = path.into_inner();
     let code = body.into_inner().answer;
     let outcome = caller
-        .run(&state, move |state, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             customer_only(&caller)?;
             let outcome = consents::answer(
                 state,
@@ -264,7 +268,7 @@ pub async fn answer_consent_challenge(
                 &bank_id,
                 &consent_id,
                 code.trim(),
-                now(),
+                state.clock.now(),
             )?;
             if let AnswerOutcome::Accepted(row) = &outcome {
                 let jwt = consents::jwt_of(state, row)?;
@@ -305,7 +309,7 @@ pub async fn answer_consent_challenge(
         Err(AnswerOutcome::Refused(VerifyError::NotPending(_))) => {
             Err(ObpError::bad_request(CONSENT_STATUS_FIXED))
         }
-        Err(AnswerOutcome::Accepted(_)) => Err(ObpError::internal(&"accepted consent unrendered")),
+        Err(AnswerOutcome::Accepted(_)) => Err(ObpError::internal("accepted consent unrendered")),
     }
 }
 
@@ -330,10 +334,11 @@ pub async fn my_consents(
 ) -> Result<HttpResponse, ObpError> {
     let bank_id = bank_id.into_inner();
     let listed = caller
-        .run(&state, move |state, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             customer_only(&caller)?;
             existing_bank(conn, &bank_id)?;
-            let at = now();
+            let at = state.clock.now();
             let rows =
                 assent_repository::consents::list_for_user(conn, &caller.user.user_id, &bank_id)?;
             let mut out = Vec::with_capacity(rows.len());
@@ -357,10 +362,17 @@ async fn revoke_for_caller(
     consent_id: String,
 ) -> Result<HttpResponse, ObpError> {
     let revoked = caller
-        .run(&state, move |state, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             customer_only(&caller)?;
             existing_bank(conn, &bank_id)?;
-            match consents::revoke(conn, &caller.user.user_id, &bank_id, &consent_id, now())? {
+            match consents::revoke(
+                conn,
+                &caller.user.user_id,
+                &bank_id,
+                &consent_id,
+                state.clock.now(),
+            )? {
                 RevokeOutcome::Revoked(row) => Ok(ConsentJson {
                     jwt: consents::jwt_of(state, &row)?,
                     consent_id: row.consent_id.clone(),
@@ -435,17 +447,18 @@ pub async fn consent_details(
 ) -> Result<HttpResponse, ObpError> {
     let consent_id = consent_id.into_inner();
     let found = caller
-        .run(&state, move |state, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             customer_only(&caller)?;
             let row = assent_repository::consents::find(conn, &consent_id)?
                 .filter(|r| r.user_id == caller.user.user_id)
                 .ok_or_else(|| ObpError::new(StatusCode::NOT_FOUND, CONSENT_NOT_FOUND))?;
-            let access: Access = serde_json::from_str(&row.scope).map_err(|e| ObpError::internal(&e))?;
+            let access: Access = serde_json::from_str(&row.scope).map_err(|e| ObpError::internal(e))?;
             let stamp = |micros: i64| super::timestamp(micros);
             Ok(json!({
                 "consent_id": row.consent_id,
                 "jwt": consents::jwt_of(state, &row)?,
-                "status": status_now(&row, now()),
+                "status": status_now(&row, state.clock.now()),
                 "consumer_id": row.consumer_id,
                 "bank_id": row.bank_id,
                 "everything": row.everything,

@@ -4,7 +4,7 @@
 use super::auth::{Authenticated, Need, require};
 use super::errors::*;
 use super::users::ErrorJson;
-use crate::services::{now, record};
+use crate::services::record;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -153,7 +153,7 @@ fn load(
 ) -> Result<(Consumer, OffsetDateTime), ObpError> {
     let id = Uuid::parse_str(consumer_id).map_err(|_| consumer_not_found())?;
     consumers::find(conn, &id)
-        .map_err(|e| ObpError::internal(&e))?
+        .map_err(|e| ObpError::internal(e))?
         .ok_or_else(consumer_not_found)
 }
 
@@ -175,7 +175,8 @@ pub async fn create_consumer(
 ) -> Result<HttpResponse, ObpError> {
     let body = body.into_inner();
     let created = caller
-        .run(&state, move |state, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             require(conn, &caller, &[Need::System("CanCreateConsumer")])?;
             let name = validate_consumer_name(&body.app_name)
                 .map_err(|_| ObpError::bad_request(INVALID_CONSUMER_FIELDS))?;
@@ -191,7 +192,7 @@ pub async fn create_consumer(
                 return Err(ObpError::bad_request(INVALID_CONSUMER_FIELDS));
             }
             let creator =
-                Uuid::parse_str(&caller.user.user_id).map_err(|e| ObpError::internal(&e))?;
+                Uuid::parse_str(&caller.user.user_id).map_err(|e| ObpError::internal(e))?;
             let consumer = Consumer {
                 enabled: body.enabled,
                 description: body.description,
@@ -202,7 +203,7 @@ pub async fn create_consumer(
             };
             let key = generate_consumer_key(&mut rand::rng());
             let key_hash = state.secret_hasher.hash(CONSUMER_KEY_LABEL, &key);
-            let at = now();
+            let at = state.clock.now();
             transaction(conn, |conn| {
                 consumers::insert(conn, &consumer, &key_hash, at)?;
                 record(
@@ -215,7 +216,7 @@ pub async fn create_consumer(
                     }),
                 )
             })
-            .map_err(|e: RepoError| ObpError::internal(&e))?;
+            .map_err(|e: RepoError| ObpError::internal(e))?;
             Ok(CreatedConsumerJson {
                 consumer: consumer_json(consumer, at),
                 key: key.expose().to_owned(),
@@ -239,9 +240,10 @@ pub async fn get_consumers(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     let list = caller
-        .run(&state, |_, conn, caller| {
+        .run(&state, |ctx, caller| {
+            let (_, conn, _) = ctx.legacy_parts();
             require(conn, &caller, &[Need::System("CanGetConsumers")])?;
-            consumers::list(conn, None).map_err(|e| ObpError::internal(&e))
+            consumers::list(conn, None).map_err(|e| ObpError::internal(e))
         })
         .await?;
     Ok(HttpResponse::Ok().json(ConsumersJson {
@@ -265,9 +267,10 @@ pub async fn my_consumers(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     let list = caller
-        .run(&state, |_, conn, caller| {
+        .run(&state, |ctx, caller| {
+            let (_, conn, _) = ctx.legacy_parts();
             super::auth::customer_only(&caller)?;
-            consumers::list(conn, Some(&caller.user.user_id)).map_err(|e| ObpError::internal(&e))
+            consumers::list(conn, Some(&caller.user.user_id)).map_err(|e| ObpError::internal(e))
         })
         .await?;
     Ok(HttpResponse::Ok().json(ConsumersJson {
@@ -296,7 +299,8 @@ pub async fn get_consumer(
 ) -> Result<HttpResponse, ObpError> {
     let consumer_id = consumer_id.into_inner();
     let (consumer, at) = caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (_, conn, _) = ctx.legacy_parts();
             require(conn, &caller, &[Need::System("CanGetConsumers")])?;
             load(conn, &consumer_id)
         })
@@ -325,7 +329,8 @@ pub async fn set_enabled(
     let consumer_id = consumer_id.into_inner();
     let enabled = body.enabled;
     let (consumer, at) = caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             let role = if enabled {
                 "CanEnableConsumers"
             } else {
@@ -333,7 +338,7 @@ pub async fn set_enabled(
             };
             require(conn, &caller, &[Need::System(role)])?;
             let (consumer, created) = load(conn, &consumer_id)?;
-            let at = now();
+            let at = state.clock.now();
             transaction(conn, |conn| {
                 consumers::set_enabled(conn, &consumer.consumer_id, enabled)?;
                 let ended = if enabled {
@@ -355,7 +360,7 @@ pub async fn set_enabled(
                     }),
                 )
             })
-            .map_err(|e: RepoError| ObpError::internal(&e))?;
+            .map_err(|e: RepoError| ObpError::internal(e))?;
             Ok((
                 Consumer {
                     enabled,
@@ -389,7 +394,8 @@ pub async fn set_redirect_url(
     let consumer_id = consumer_id.into_inner();
     let url = body.into_inner().redirect_url;
     let (consumer, at) = caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             require(
                 conn,
                 &caller,
@@ -399,7 +405,7 @@ pub async fn set_redirect_url(
                 return Err(ObpError::bad_request(INVALID_CONSUMER_FIELDS));
             }
             let (consumer, created) = load(conn, &consumer_id)?;
-            let at = now();
+            let at = state.clock.now();
             transaction(conn, |conn| {
                 consumers::set_redirect_url(conn, &consumer.consumer_id, &url)?;
                 record(
@@ -412,7 +418,7 @@ pub async fn set_redirect_url(
                     }),
                 )
             })
-            .map_err(|e: RepoError| ObpError::internal(&e))?;
+            .map_err(|e: RepoError| ObpError::internal(e))?;
             Ok((
                 Consumer {
                     redirect_url: url,
@@ -443,7 +449,8 @@ pub async fn get_call_limits(
 ) -> Result<HttpResponse, ObpError> {
     let consumer_id = consumer_id.into_inner();
     let (consumer, _) = caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (_, conn, _) = ctx.legacy_parts();
             require(conn, &caller, &[Need::System("CanReadCallLimits")])?;
             load(conn, &consumer_id)
         })
@@ -480,7 +487,8 @@ pub async fn set_call_limits(
     let consumer_id = consumer_id.into_inner();
     let body = body.into_inner();
     let limits = caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             require(conn, &caller, &[Need::System("CanSetCallLimits")])?;
             let limits = [
                 &body.per_second_call_limit,
@@ -498,7 +506,7 @@ pub async fn set_call_limits(
                 _ => return Err(ObpError::bad_request(INVALID_CALL_LIMITS)),
             };
             let (consumer, _) = load(conn, &consumer_id)?;
-            let at = now();
+            let at = state.clock.now();
             transaction(conn, |conn| {
                 consumers::set_call_limits(conn, &consumer.consumer_id, &limits)?;
                 record(
@@ -511,7 +519,7 @@ pub async fn set_call_limits(
                     }),
                 )
             })
-            .map_err(|e: RepoError| ObpError::internal(&e))?;
+            .map_err(|e: RepoError| ObpError::internal(e))?;
             Ok(limits)
         })
         .await?;

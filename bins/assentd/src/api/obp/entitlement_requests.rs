@@ -5,7 +5,7 @@ use super::auth::{Authenticated, Need, require};
 use super::errors::*;
 use super::roles::{checked_role, existing_user, not_found};
 use super::users::ErrorJson;
-use crate::services::{now, record};
+use crate::services::record;
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 use assent_repository::entitlements::{self, EntitlementRequestRow};
@@ -87,10 +87,11 @@ pub async fn create_entitlement_request(
 ) -> Result<HttpResponse, ObpError> {
     let body = body.into_inner();
     let created = caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             let bank_id = Some(body.bank_id.as_str()).filter(|b| !b.is_empty());
             let role = checked_role(conn, &body.role_name, bank_id)?;
-            let at = now();
+            let at = state.clock.now();
             let row = EntitlementRequestRow {
                 entitlement_request_id: uuid::Uuid::new_v4().to_string(),
                 user_id: caller.user.user_id.clone(),
@@ -107,7 +108,7 @@ pub async fn create_entitlement_request(
                 }
                 Ok::<_, RepoError>(stored)
             })
-            .map_err(|e| ObpError::internal(&e))?;
+            .map_err(|e| ObpError::internal(e))?;
             let row = stored.ok_or_else(|| ObpError::bad_request(ENTITLEMENT_REQUEST_ALREADY_EXISTS))?;
             Ok(request_json(row, caller.user))
         })
@@ -128,10 +129,11 @@ pub async fn my_entitlement_requests(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     let rows = caller
-        .run(&state, |_, conn, caller| {
+        .run(&state, |ctx, caller| {
+            let (_, conn, _) = ctx.legacy_parts();
             super::auth::customer_only(&caller)?;
             entitlements::list_requests(conn, Some(&caller.user.user_id))
-                .map_err(|e| ObpError::internal(&e))
+                .map_err(|e| ObpError::internal(e))
         })
         .await?;
     Ok(HttpResponse::Ok().json(list_json(rows)))
@@ -155,14 +157,15 @@ pub async fn user_entitlement_requests(
 ) -> Result<HttpResponse, ObpError> {
     let user_id = user_id.into_inner();
     let rows = caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (_, conn, _) = ctx.legacy_parts();
             require(
                 conn,
                 &caller,
                 &[Need::System("CanGetEntitlementRequestsAtAnyBank")],
             )?;
             let user_id = existing_user(conn, &user_id)?;
-            entitlements::list_requests(conn, Some(&user_id)).map_err(|e| ObpError::internal(&e))
+            entitlements::list_requests(conn, Some(&user_id)).map_err(|e| ObpError::internal(e))
         })
         .await?;
     Ok(HttpResponse::Ok().json(list_json(rows)))
@@ -182,13 +185,14 @@ pub async fn all_entitlement_requests(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     let rows = caller
-        .run(&state, |_, conn, caller| {
+        .run(&state, |ctx, caller| {
+            let (_, conn, _) = ctx.legacy_parts();
             require(
                 conn,
                 &caller,
                 &[Need::System("CanGetEntitlementRequestsAtAnyBank")],
             )?;
-            entitlements::list_requests(conn, None).map_err(|e| ObpError::internal(&e))
+            entitlements::list_requests(conn, None).map_err(|e| ObpError::internal(e))
         })
         .await?;
     Ok(HttpResponse::Ok().json(list_json(rows)))
@@ -212,13 +216,14 @@ pub async fn delete_entitlement_request(
 ) -> Result<HttpResponse, ObpError> {
     let id = id.into_inner();
     caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             require(
                 conn,
                 &caller,
                 &[Need::System("CanDeleteEntitlementRequestsAtAnyBank")],
             )?;
-            let at = now();
+            let at = state.clock.now();
             let deleted = transaction(conn, |conn| {
                 let deleted = entitlements::delete_request(conn, &id)?;
                 if deleted {
@@ -234,7 +239,7 @@ pub async fn delete_entitlement_request(
                 }
                 Ok::<_, RepoError>(deleted)
             })
-            .map_err(|e| ObpError::internal(&e))?;
+            .map_err(|e| ObpError::internal(e))?;
             if deleted {
                 Ok(())
             } else {

@@ -2,8 +2,13 @@
 //! follow OBP where it has them; the ones OBP lacks are listed in `docs/errors.md`.
 
 use crate::api::GenericError;
+use crate::services::Failure;
+use crate::services::auth::SignInRefusal;
+use crate::services::banks::{BankNotFound, CreateBankRefusal};
+use crate::services::roles::MissingRoles;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
+use assent_identity::bank::BankError;
 use std::fmt;
 
 pub const USER_NOT_LOGGED_IN: &str = "OBP-20001: User not logged in. Authentication is required!";
@@ -201,16 +206,14 @@ impl ObpError {
     }
 
     /// A 500 whose cause goes to the log only; a 503 with `Retry-After` when the cause is the
-    /// database being too busy (see [`crate::services::is_busy`]).
-    pub fn internal<E: fmt::Display + 'static>(cause: &E) -> Self {
-        if crate::services::is_busy(cause) {
-            tracing::warn!(error = %cause, "database busy");
+    /// database being too busy (see [`crate::failure::Internal::is_busy`]).
+    pub fn internal(cause: impl Into<crate::failure::Internal>) -> Self {
+        if crate::api::log_unexpected(&cause.into()) == crate::api::Unexpected::Busy {
             let mut error = Self::new(StatusCode::SERVICE_UNAVAILABLE, SERVICE_BUSY);
-            let wait = crate::services::BUSY_RETRY_AFTER_SECS.to_string();
-            error.headers = vec![("Retry-After", wait)];
+            let (name, wait) = crate::api::retry_after(crate::failure::BUSY_RETRY_AFTER_SECS);
+            error.headers = vec![(name, wait)];
             return error;
         }
-        tracing::error!(error = %cause, "internal error");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, UNKNOWN_ERROR)
     }
 }
@@ -223,13 +226,13 @@ impl fmt::Display for ObpError {
 
 impl From<assent_repository::RepoError> for ObpError {
     fn from(error: assent_repository::RepoError) -> Self {
-        ObpError::internal(&error)
+        ObpError::internal(error)
     }
 }
 
 impl From<crate::services::Internal> for ObpError {
     fn from(error: crate::services::Internal) -> Self {
-        ObpError::internal(&error)
+        ObpError::internal(error)
     }
 }
 
@@ -297,5 +300,67 @@ mod documentation {
         for code in found {
             assert!(doc.contains(code), "docs/errors.md lacks {code}");
         }
+    }
+}
+
+// How each use case's refusals read in OBP's dialect: every mapping lives below.
+
+impl<R> From<Failure<R>> for ObpError
+where
+    ObpError: From<R>,
+{
+    fn from(failure: Failure<R>) -> Self {
+        match failure {
+            Failure::Refused(refusal) => ObpError::from(refusal),
+            Failure::Internal(internal) => ObpError::internal(internal),
+        }
+    }
+}
+
+impl From<SignInRefusal> for ObpError {
+    fn from(refusal: SignInRefusal) -> Self {
+        use crate::services::consents::ConsentRefusal;
+        match refusal {
+            SignInRefusal::InvalidSession => ObpError::unauthorized(INVALID_DIRECT_LOGIN_TOKEN),
+            SignInRefusal::InvalidConsumer => ObpError::unauthorized(INVALID_CONSUMER_KEY),
+            SignInRefusal::Replayed => ObpError::unauthorized(DAUTH_REPLAYED),
+            SignInRefusal::RateLimited(exceeded) => ObpError::too_many_requests(&exceeded),
+            SignInRefusal::Consent(refusal) => ObpError::unauthorized(match refusal {
+                ConsentRefusal::NotUsable => CONSENT_NOT_USABLE,
+                ConsentRefusal::OutsideValidity => CONSENT_OUTSIDE_VALIDITY,
+                ConsentRefusal::WrongConsumer => CONSENT_WRONG_CONSUMER,
+                ConsentRefusal::UserLocked => ACCOUNT_LOCKED,
+            }),
+        }
+    }
+}
+
+impl From<MissingRoles> for ObpError {
+    fn from(MissingRoles(names): MissingRoles) -> Self {
+        ObpError::new(
+            StatusCode::FORBIDDEN,
+            format!("{USER_MISSING_ROLES} {}", names.join(" or ")),
+        )
+    }
+}
+
+impl From<CreateBankRefusal> for ObpError {
+    fn from(refusal: CreateBankRefusal) -> Self {
+        match refusal {
+            CreateBankRefusal::MissingRoles(missing) => missing.into(),
+            CreateBankRefusal::Invalid(BankError::InvalidId) => {
+                ObpError::bad_request(INVALID_BANK_ID)
+            }
+            CreateBankRefusal::Invalid(BankError::InvalidName | BankError::InvalidUrl) => {
+                ObpError::bad_request(INVALID_BANK_FIELDS)
+            }
+            CreateBankRefusal::AlreadyExists => ObpError::bad_request(BANK_ALREADY_EXISTS),
+        }
+    }
+}
+
+impl From<BankNotFound> for ObpError {
+    fn from(BankNotFound: BankNotFound) -> Self {
+        ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND)
     }
 }

@@ -3,7 +3,7 @@
 use super::auth::{Authenticated, Need, require};
 use super::errors::*;
 use super::users::ErrorJson;
-use crate::services::{now, record};
+use crate::services::record;
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 use assent_identity::registration::username_key;
@@ -36,7 +36,7 @@ fn find_user(
     username: &str,
 ) -> Result<UserRow, ObpError> {
     users::find_by_username(conn, &state.config.provider, &username_key(username))
-        .map_err(|e| ObpError::internal(&e))?
+        .map_err(|e| ObpError::internal(e))?
         .ok_or_else(|| {
             ObpError::new(
                 actix_web::http::StatusCode::NOT_FOUND,
@@ -78,10 +78,11 @@ pub async fn get_lock_status(
 ) -> Result<HttpResponse, ObpError> {
     let username = username.into_inner();
     let status = caller
-        .run(&state, move |state, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             require(conn, &caller, &[Need::System("CanReadUserLockedStatus")])?;
             let user = find_user(conn, state, &username)?;
-            lock_status(conn, state, &user).map_err(|e| ObpError::internal(&e))
+            lock_status(conn, state, &user).map_err(|e| ObpError::internal(e))
         })
         .await?;
     Ok(HttpResponse::Ok().json(status))
@@ -105,10 +106,11 @@ pub async fn unlock_user(
 ) -> Result<HttpResponse, ObpError> {
     let username = username.into_inner();
     let status = caller
-        .run(&state, move |state, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             require(conn, &caller, &[Need::System("CanUnlockUser")])?;
             let user = find_user(conn, state, &username)?;
-            let at = now();
+            let at = state.clock.now();
             transaction(conn, |conn| {
                 lockout::unlock(
                     conn,
@@ -125,7 +127,7 @@ pub async fn unlock_user(
                 )?;
                 lock_status(conn, state, &user)
             })
-            .map_err(|e: RepoError| ObpError::internal(&e))
+            .map_err(|e: RepoError| ObpError::internal(e))
         })
         .await?;
     Ok(HttpResponse::Ok().json(status))
@@ -149,10 +151,11 @@ pub async fn lock_user(
 ) -> Result<HttpResponse, ObpError> {
     let username = username.into_inner();
     let lock = caller
-        .run(&state, move |state, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             require(conn, &caller, &[Need::System("CanLockUser")])?;
             let user = find_user(conn, state, &username)?;
-            let at = now();
+            let at = state.clock.now();
             transaction(conn, |conn| {
                 let lock = lockout::lock(conn, &user.user_id, LOCK_VIA_API, at)?;
                 let ended = sessions::terminate_all_for_user(conn, &user.user_id, at, "administrator_lock", None)?;
@@ -161,7 +164,7 @@ pub async fn lock_user(
                 }))?;
                 Ok(lock)
             })
-            .map_err(|e: RepoError| ObpError::internal(&e))
+            .map_err(|e: RepoError| ObpError::internal(e))
         })
         .await?;
     Ok(HttpResponse::Created().json(UserLockJson {

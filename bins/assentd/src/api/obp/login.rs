@@ -7,7 +7,7 @@ use super::users::ErrorJson;
 use crate::services::auth::{
     ClientInfo, Credentials, LoginError, direct_login as login, logout as end_session,
 };
-use crate::services::now;
+
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use assent_identity::SecretString;
@@ -91,7 +91,7 @@ pub async fn direct_login(
     };
     let result = state
         .into_inner()
-        .on_hashing_pool(move |state| login(state, &credentials, &client, now()))
+        .on_hashing_pool(move |state| login(state, &credentials, &client, state.clock.now()))
         .await?;
     match result {
         Ok(token) => Ok(HttpResponse::Created().json(TokenJson { token })),
@@ -100,7 +100,7 @@ pub async fn direct_login(
             Err(ObpError::unauthorized(INVALID_LOGIN_CREDENTIALS))
         }
         Err(LoginError::Locked) => Err(ObpError::unauthorized(ACCOUNT_LOCKED)),
-        Err(LoginError::Internal(e)) => Err(ObpError::internal(&e)),
+        Err(LoginError::Internal(e)) => Err(ObpError::internal(e)),
     }
 }
 
@@ -118,12 +118,14 @@ pub async fn logout(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     caller
-        .run(&state, |_, conn, signed_in| {
+        .run(&state, |ctx, signed_in| {
+            let (state, conn, _) = ctx.legacy_parts();
             let session_id = signed_in
                 .session_id
                 .clone()
                 .ok_or_else(|| ObpError::bad_request(NO_SESSION_TO_END))?;
-            end_session(conn, &signed_in, &session_id, now()).map_err(|e| ObpError::internal(&e))
+            end_session(conn, &signed_in, &session_id, state.clock.now())
+                .map_err(|e| ObpError::internal(e))
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -6,7 +6,7 @@ use super::errors::*;
 use super::roles::existing_user;
 use super::users::ErrorJson;
 use crate::services::customer_sessions;
-use crate::services::{now, record};
+use crate::services::record;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -75,9 +75,10 @@ pub async fn list(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     let listed = caller
-        .run(&state, |_, conn, caller| {
+        .run(&state, |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             super::auth::customer_only(&caller)?;
-            let at = now();
+            let at = state.clock.now();
             let current = caller.session_id.map(|id| id.as_str().to_owned());
             let rows = sessions::list_live_for_user(conn, &caller.user.user_id, at)?;
             Ok(rows
@@ -106,7 +107,8 @@ pub async fn end_one(
 ) -> Result<HttpResponse, ObpError> {
     let session_id = session_id.into_inner();
     caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             let owned = sessions::find(conn, &session_id)?
                 .is_some_and(|s| s.user_id.to_string() == caller.user.user_id);
             if !owned
@@ -115,7 +117,7 @@ pub async fn end_one(
                     &session_id,
                     "the customer",
                     "customer",
-                    now(),
+                    state.clock.now(),
                 )?
             {
                 return Err(ObpError::new(StatusCode::NOT_FOUND, SESSION_NOT_FOUND));
@@ -140,8 +142,9 @@ pub async fn end_others(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     caller
-        .run(&state, |_, conn, caller| {
-            let at = now();
+        .run(&state, |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
+            let at = state.clock.now();
             let keep = caller.session_id.map(|id| id.as_str().to_owned());
             let user_id = caller.user.user_id;
             transaction(conn, |conn| {
@@ -187,10 +190,11 @@ pub async fn end_all_of_user(
 ) -> Result<HttpResponse, ObpError> {
     let user_id = user_id.into_inner();
     caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             require(conn, &caller, &[Need::System("CanTerminateUserSessions")])?;
             let user_id = existing_user(conn, &user_id)?;
-            let at = now();
+            let at = state.clock.now();
             transaction(conn, |conn| {
                 let ended =
                     sessions::terminate_all_for_user(conn, &user_id, at, "administrator", None)?;

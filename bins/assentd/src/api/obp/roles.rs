@@ -3,7 +3,7 @@
 use super::auth::{Authenticated, Need, require};
 use super::errors::*;
 use super::users::{EntitlementJson, ErrorJson};
-use crate::services::{now, record};
+use crate::services::record;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -54,7 +54,7 @@ pub fn not_found(message: &str) -> ObpError {
 pub fn existing_user(conn: &mut DbConnection, user_id: &str) -> Result<String, ObpError> {
     let id = uuid::Uuid::parse_str(user_id).map_err(|_| not_found(USER_NOT_FOUND_BY_ID))?;
     users::find_by_id(conn, &UserId(id))
-        .map_err(|e| ObpError::internal(&e))?
+        .map_err(|e| ObpError::internal(e))?
         .map(|row| row.user_id)
         .ok_or_else(|| not_found(USER_NOT_FOUND_BY_ID))
 }
@@ -76,7 +76,7 @@ pub fn checked_role(
     if let Some(bank) = bank_id
         && (!assent_identity::bank::is_valid_bank_id(bank)
             || banks::find(conn, bank)
-                .map_err(|e| ObpError::internal(&e))?
+                .map_err(|e| ObpError::internal(e))?
                 .is_none())
     {
         return Err(not_found(BANK_NOT_FOUND));
@@ -96,7 +96,7 @@ pub async fn get_roles(
     state: web::Data<AppState>,
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
-    caller.run(&state, |_, _, _| Ok(())).await?;
+    caller.run(&state, |_, _| Ok::<_, ObpError>(())).await?;
     Ok(HttpResponse::Ok().json(RolesJson {
         roles: ROLES
             .iter()
@@ -129,7 +129,8 @@ pub async fn add_entitlement(
     let user_id = user_id.into_inner();
     let body = body.into_inner();
     let row = caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             let bank_id = Some(body.bank_id.as_str()).filter(|b| !b.is_empty());
             let mut needs = vec![Need::System("CanCreateEntitlementAtAnyBank")];
             if let Some(bank) = bank_id {
@@ -144,9 +145,9 @@ pub async fn add_entitlement(
                 role,
                 bank_id,
                 &caller.user.user_id,
-                now(),
+                state.clock.now(),
             )
-            .map_err(|e| ObpError::internal(&e))?;
+            .map_err(|e| ObpError::internal(e))?;
             match outcome {
                 InsertEntitlement::Created(row) => Ok(row),
                 InsertEntitlement::AlreadyExists => {
@@ -176,14 +177,15 @@ pub async fn delete_entitlement(
 ) -> Result<HttpResponse, ObpError> {
     let (user_id, entitlement_id) = path.into_inner();
     caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             require(
                 conn,
                 &caller,
                 &[Need::System("CanDeleteEntitlementAtAnyBank")],
             )?;
             let user_id = existing_user(conn, &user_id)?;
-            let at = now();
+            let at = state.clock.now();
             let deleted = transaction(conn, |conn| {
                 let Some(row) =
                     entitlements::find(conn, &entitlement_id)?.filter(|e| e.user_id == user_id)
@@ -205,7 +207,7 @@ pub async fn delete_entitlement(
                 }
                 Ok::<_, RepoError>(deleted)
             })
-            .map_err(|e| ObpError::internal(&e))?;
+            .map_err(|e| ObpError::internal(e))?;
             if deleted {
                 Ok(())
             } else {
@@ -234,14 +236,15 @@ pub async fn user_entitlements(
 ) -> Result<HttpResponse, ObpError> {
     let user_id = user_id.into_inner();
     let rows = caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (_, conn, _) = ctx.legacy_parts();
             require(
                 conn,
                 &caller,
                 &[Need::System("CanGetEntitlementsForAnyUserAtAnyBank")],
             )?;
             let user_id = existing_user(conn, &user_id)?;
-            entitlements::list_for_user(conn, &user_id).map_err(|e| ObpError::internal(&e))
+            entitlements::list_for_user(conn, &user_id).map_err(|e| ObpError::internal(e))
         })
         .await?;
     Ok(HttpResponse::Ok().json(list_json(rows)))
@@ -260,10 +263,11 @@ pub async fn my_entitlements(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     let rows = caller
-        .run(&state, |_, conn, caller| {
+        .run(&state, |ctx, caller| {
+            let (_, conn, _) = ctx.legacy_parts();
             super::auth::customer_only(&caller)?;
             entitlements::list_for_user(conn, &caller.user.user_id)
-                .map_err(|e| ObpError::internal(&e))
+                .map_err(|e| ObpError::internal(e))
         })
         .await?;
     Ok(HttpResponse::Ok().json(list_json(rows)))
@@ -283,13 +287,14 @@ pub async fn all_entitlements(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     let rows = caller
-        .run(&state, |_, conn, caller| {
+        .run(&state, |ctx, caller| {
+            let (_, conn, _) = ctx.legacy_parts();
             require(
                 conn,
                 &caller,
                 &[Need::System("CanGetEntitlementsForAnyUserAtAnyBank")],
             )?;
-            entitlements::list_all(conn).map_err(|e| ObpError::internal(&e))
+            entitlements::list_all(conn).map_err(|e| ObpError::internal(e))
         })
         .await?;
     Ok(HttpResponse::Ok().json(list_json(rows)))
@@ -313,7 +318,8 @@ pub async fn bank_user_entitlements(
 ) -> Result<HttpResponse, ObpError> {
     let (bank_id, user_id) = path.into_inner();
     let rows = caller
-        .run(&state, move |_, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (_, conn, _) = ctx.legacy_parts();
             require(
                 conn,
                 &caller,
@@ -323,14 +329,14 @@ pub async fn bank_user_entitlements(
                 ],
             )?;
             if banks::find(conn, &bank_id)
-                .map_err(|e| ObpError::internal(&e))?
+                .map_err(|e| ObpError::internal(e))?
                 .is_none()
             {
                 return Err(not_found(BANK_NOT_FOUND));
             }
             let user_id = existing_user(conn, &user_id)?;
             entitlements::list_at_bank(conn, &bank_id, Some(&user_id))
-                .map_err(|e| ObpError::internal(&e))
+                .map_err(|e| ObpError::internal(e))
         })
         .await?;
     Ok(HttpResponse::Ok().json(list_json(rows)))

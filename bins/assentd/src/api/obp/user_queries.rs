@@ -105,13 +105,14 @@ async fn lookup(
     find: impl FnOnce(&AppState, &mut DbConnection) -> Result<Vec<UserRow>, ObpError> + Send + 'static,
 ) -> Result<HttpResponse, ObpError> {
     let users = caller
-        .run(&state, move |state, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             require(conn, &caller, &[Need::System("CanGetAnyUser")])?;
             let rows = find(state, conn)?;
             if rows.is_empty() {
                 return Err(ObpError::new(StatusCode::NOT_FOUND, missing));
             }
-            users_json(conn, state, rows).map_err(|e| ObpError::internal(&e))
+            users_json(conn, state, rows).map_err(|e| ObpError::internal(e))
         })
         .await?;
     Ok(HttpResponse::Ok().json(users))
@@ -141,7 +142,7 @@ pub async fn by_username(
         move |state, conn| {
             users::find_by_username(conn, &state.config.provider, &username_key(&username))
                 .map(|row| row.into_iter().collect())
-                .map_err(|e| ObpError::internal(&e))
+                .map_err(|e| ObpError::internal(e))
         },
     )
     .await
@@ -170,7 +171,7 @@ pub async fn by_user_id(
         };
         users::find_by_id(conn, &UserId(id))
             .map(|row| row.into_iter().collect())
-            .map_err(|e| ObpError::internal(&e))
+            .map_err(|e| ObpError::internal(e))
     })
     .await
 }
@@ -193,7 +194,7 @@ pub async fn by_email(
 ) -> Result<HttpResponse, ObpError> {
     let email = email.into_inner();
     lookup(state, caller, USER_NOT_FOUND_BY_EMAIL, move |_, conn| {
-        users::find_by_email(conn, &email).map_err(|e| ObpError::internal(&e))
+        users::find_by_email(conn, &email).map_err(|e| ObpError::internal(e))
     })
     .await
 }
@@ -221,11 +222,12 @@ pub async fn all_users(
 ) -> Result<HttpResponse, ObpError> {
     let params = params.into_inner();
     let users = caller
-        .run(&state, move |state, conn, caller| {
+        .run(&state, move |ctx, caller| {
+            let (state, conn, _) = ctx.legacy_parts();
             require(conn, &caller, &[Need::System("CanGetAnyUser")])?;
             let query = parse_user_query(&params, state.lockout.max_bad_attempts)?;
-            let rows = users::list(conn, &query).map_err(|e| ObpError::internal(&e))?;
-            users_json(conn, state, rows).map_err(|e| ObpError::internal(&e))
+            let rows = users::list(conn, &query).map_err(|e| ObpError::internal(e))?;
+            users_json(conn, state, rows).map_err(|e| ObpError::internal(e))
         })
         .await?;
     Ok(HttpResponse::Ok().json(users))

@@ -2,7 +2,7 @@
 
 use super::auth::Authenticated;
 use super::errors::*;
-use crate::services::now;
+
 use crate::services::users::{RegisterError, UserProfile, profile, register};
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
@@ -152,7 +152,7 @@ pub fn registration_error(error: RegisterError) -> ObpError {
         RegisterError::UsernameTaken => {
             ObpError::new(actix_web::http::StatusCode::CONFLICT, USERNAME_TAKEN)
         }
-        RegisterError::Internal(e) => ObpError::internal(&e),
+        RegisterError::Internal(e) => ObpError::internal(e),
     }
 }
 
@@ -182,7 +182,7 @@ pub async fn create_user(
     };
     let result = state
         .into_inner()
-        .on_hashing_pool(move |state| register(state, input, now()))
+        .on_hashing_pool(move |state| register(state, input, state.clock.now()))
         .await?;
     let profile = result.map_err(registration_error)?;
     Ok(HttpResponse::Created().json(UserJson::from(profile)))
@@ -202,9 +202,10 @@ pub async fn current_user(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     let profile = caller
-        .read(&state, |_, conn, signed_in| {
+        .read(&state, |ctx, signed_in| {
+            let (_, conn, _) = ctx.legacy_parts();
             let consent = signed_in.consent.clone();
-            let mut profile = profile(conn, signed_in.user).map_err(|e| ObpError::internal(&e))?;
+            let mut profile = profile(conn, signed_in.user).map_err(|e| ObpError::internal(e))?;
             // Through a consent, the third party sees only what the consent reaches.
             if let Some(scope) = consent.filter(|s| !s.everything) {
                 profile.entitlements.retain(|e| {

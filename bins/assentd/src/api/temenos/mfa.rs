@@ -9,7 +9,7 @@ use crate::api::blocking;
 use crate::delivery::Channel;
 use crate::services::auth::{SessionError, SignedIn, check_session};
 use crate::services::otp::{self, Answered, Destination, SendRefusal};
-use crate::services::{now, record};
+use crate::services::record;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -120,7 +120,7 @@ fn refusal_error(refusal: SendRefusal) -> TemenosError {
                 "Too many codes have been sent to this destination today.",
             );
             // The allowance comes back at the next UTC midnight.
-            let now = now();
+            let now = crate::clock::request_time();
             let midnight = now.replace_time(time::Time::MIDNIGHT) + time::Duration::days(1);
             error.retry_after_secs = Some((midnight - now).whole_seconds().max(1));
             error
@@ -276,8 +276,8 @@ async fn request_code(
     let worker = state.clone();
     let issued = blocking(move || -> Result<_, TemenosError> {
         let state = worker;
-        let now = now();
-        let mut conn = state.pool.get().map_err(|e| TemenosError::internal(&e))?;
+        let now = state.clock.now();
+        let mut conn = state.pool.get().map_err(|e| TemenosError::internal(e))?;
         // One transaction (one commit) for the client's allowance and the challenge.
         transaction(
             &mut conn,
@@ -343,8 +343,8 @@ async fn verify_code(
     let answer = otp_in.otp.unwrap_or_default();
     let security_key = otp_in.security_key;
     let answered = blocking(move || -> Result<_, TemenosError> {
-        let now = now();
-        let mut conn = state.pool.get().map_err(|e| TemenosError::internal(&e))?;
+        let now = state.clock.now();
+        let mut conn = state.pool.get().map_err(|e| TemenosError::internal(e))?;
         // One transaction (one commit) for the client's allowance, the answer and its audit.
         transaction(
             &mut conn,
@@ -522,7 +522,7 @@ fn kony_claims(
         .filter(|t| !t.is_empty())
         .ok_or_else(unauthenticated)?;
     state
-        .verify_session_token(token, now())
+        .verify_session_token(token, state.clock.now())
         .map_err(|_| unauthenticated())
 }
 
@@ -531,7 +531,7 @@ fn signed_in(
     conn: &mut DbConnection,
     claims: &assent_session::SessionClaims,
 ) -> Result<SignedIn, TemenosError> {
-    check_session(state, conn, claims, now()).map_err(|e| match e {
+    check_session(state, conn, claims, state.clock.now()).map_err(|e| match e {
         SessionError::Invalid => unauthenticated(),
         SessionError::RateLimited(exceeded) => {
             let mut error = TemenosError::new(
@@ -546,7 +546,7 @@ fn signed_in(
             error.retry_after_secs = Some(exceeded.reset_in_seconds);
             error
         }
-        SessionError::Internal(e) => TemenosError::internal(&e),
+        SessionError::Internal(e) => TemenosError::internal(e),
     })
 }
 
@@ -558,7 +558,7 @@ async fn signed_in_user(
     let claims = kony_claims(req, state)?;
     let state = state.clone().into_inner();
     blocking(move || {
-        let mut conn = state.pool.get().map_err(|e| TemenosError::internal(&e))?;
+        let mut conn = state.pool.get().map_err(|e| TemenosError::internal(e))?;
         Ok(signed_in(&state, &mut conn, &claims)?.user)
     })
     .await?
@@ -669,7 +669,7 @@ pub async fn security_questions(
     let claims = kony_claims(&req, &state)?;
     let worker = state.clone().into_inner();
     blocking(move || {
-        let mut conn = worker.pool.get().map_err(|e| TemenosError::internal(&e))?;
+        let mut conn = worker.pool.get().map_err(|e| TemenosError::internal(e))?;
         signed_in(&worker, &mut conn, &claims).map(|_| ())
     })
     .await??;
@@ -730,11 +730,11 @@ pub async fn update_security_questions(
     let outcome = state
         .into_inner()
         .on_hashing_pool(move |state| -> Result<(), TemenosError> {
-            let mut conn = state.pool.get().map_err(|e| TemenosError::internal(&e))?;
+            let mut conn = state.pool.get().map_err(|e| TemenosError::internal(e))?;
             let user = signed_in(state, &mut conn, &claims)?.user;
             // Look before paying for the hashes (the redeem below still decides): a request
             // without a fresh verified flow of this user's must not cost Argon2id work.
-            let at = now();
+            let at = state.clock.now();
             match find_flow(&mut conn, &id, Flow::SecurityQuestions, Some(&user.user_id))? {
                 None => return Err(unknown_flow()),
                 Some(flow) => {
@@ -753,10 +753,10 @@ pub async fn update_security_questions(
                 let hash = state
                     .password_hasher
                     .hash(&SecretString::new(answer), &mut rand::rng())
-                    .map_err(|e| TemenosError::internal(&e))?;
+                    .map_err(|e| TemenosError::internal(e))?;
                 hashed.push((question, hash));
             }
-            let now = now();
+            let now = state.clock.now();
             let redeemed = transaction(&mut conn, |conn| {
                 let redeemed = otp::redeem(
                     conn,
@@ -778,7 +778,7 @@ pub async fn update_security_questions(
                 }
                 Ok::<_, assent_repository::RepoError>(redeemed)
             })
-            .map_err(|e| TemenosError::internal(&e))?;
+            .map_err(|e| TemenosError::internal(e))?;
             match redeemed {
                 Some(Ok(())) => Ok(()),
                 None => Err(unknown_flow()),

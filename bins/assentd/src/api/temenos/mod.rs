@@ -58,18 +58,16 @@ impl TemenosError {
 
     /// A 500 whose cause goes to the log only; a 503 with `Retry-After` when the cause is the
     /// database being too busy (see [`crate::services::is_busy`]).
-    pub fn internal<E: fmt::Display + 'static>(cause: &E) -> Self {
-        if crate::services::is_busy(cause) {
-            tracing::warn!(error = %cause, "database busy");
+    pub fn internal(cause: impl Into<crate::failure::Internal>) -> Self {
+        if super::log_unexpected(&cause.into()) == super::Unexpected::Busy {
             let mut error = Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 10503,
                 "The service is busy. Try again shortly.",
             );
-            error.retry_after_secs = Some(i64::from(crate::services::BUSY_RETRY_AFTER_SECS));
+            error.retry_after_secs = Some(i64::from(crate::failure::BUSY_RETRY_AFTER_SECS));
             return error;
         }
-        tracing::error!(error = %cause, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             10500,
@@ -86,13 +84,13 @@ impl fmt::Display for TemenosError {
 
 impl From<assent_repository::RepoError> for TemenosError {
     fn from(error: assent_repository::RepoError) -> Self {
-        TemenosError::internal(&error)
+        TemenosError::internal(error)
     }
 }
 
 impl From<crate::services::Internal> for TemenosError {
     fn from(error: crate::services::Internal) -> Self {
-        TemenosError::internal(&error)
+        TemenosError::internal(error)
     }
 }
 
@@ -113,7 +111,7 @@ impl ResponseError for TemenosError {
         }
         let mut response = HttpResponse::build(self.status);
         if let Some(secs) = self.retry_after_secs {
-            response.insert_header(("Retry-After", secs.max(1).to_string()));
+            response.insert_header(super::retry_after(secs));
         }
         response.json(body)
     }
