@@ -258,6 +258,20 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, RepoError> {
     result.map_err(|e| RepoError::Migration(e.to_string()))
 }
 
+/// Reverts every applied migration, newest first, running each one's `down.sql`; answers how
+/// many were reverted. For tests of the migrations themselves: it drops every table.
+pub fn revert_all_migrations(conn: &mut DbConnection) -> Result<usize, RepoError> {
+    let result = match conn {
+        DbConnection::Postgres(pg) => pg
+            .revert_all_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
+        DbConnection::Sqlite(sqlite) => sqlite
+            .revert_all_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.len()),
+    };
+    result.map_err(|e| RepoError::Migration(e.to_string()))
+}
+
 /// Checks that the database answers.
 pub fn ping(conn: &mut DbConnection) -> Result<(), RepoError> {
     Ok(conn.batch_execute("SELECT 1")?)

@@ -64,7 +64,8 @@ mod write_queue;
 
 pub use connection::{
     Backend, DbConnection, Manager, Pool, PoolOptions, PooledConnection, RetryableError,
-    SqliteSynchronous, insert_unless_conflict, ping, read_snapshot, run_migrations, transaction,
+    SqliteSynchronous, insert_unless_conflict, ping, read_snapshot, revert_all_migrations,
+    run_migrations, transaction,
 };
 pub use diesel::result::Error as DieselError;
 pub use error::RepoError;

@@ -53,6 +53,18 @@ impl TestDatabase {
         })
     }
 
+    /// A fresh PostgreSQL schema, for a test that runs only where PostgreSQL is configured
+    /// (see [`backend_test!`](crate::backend_test)).
+    #[expect(
+        clippy::panic,
+        reason = "test harness: a PostgreSQL test run without its database must fail"
+    )]
+    pub fn postgres_configured() -> Self {
+        Self::postgres().unwrap_or_else(|| {
+            panic!("{POSTGRES_URL_VAR} must name a PostgreSQL database for this test")
+        })
+    }
+
     /// SQLite always, and PostgreSQL when configured.
     pub fn all() -> Vec<Self> {
         let mut all = vec![Self::sqlite()];
@@ -105,4 +117,64 @@ impl Drop for TestDatabase {
             }
         }
     }
+}
+
+/// Declares one test that runs on each backend, as two tests named after the backend:
+/// `NAME::sqlite` always runs; `NAME::postgres` runs when the crate was built with
+/// `ASSENT_TEST_POSTGRES_URL` set (its `build.rs` then sets the `assent_postgres_tests` cfg)
+/// and is listed as ignored otherwise, so a plain `cargo test` says what it did not run.
+/// The body gets a fresh [`TestDatabase`] of that backend as `$db`; the attributes (the test
+/// attribute, doc comments) go on both.
+///
+/// ```ignore
+/// assent_repository::backend_test! {
+///     #[test]
+///     fn users_round_trip(db) {
+///         let mut conn = db.connection().unwrap();
+///         // ...
+///     }
+/// }
+/// ```
+///
+/// `async fn` works the same with an async test attribute such as `#[actix_web::test]`.
+#[macro_export]
+macro_rules! backend_test {
+    ($(#[$attr:meta])* fn $name:ident($db:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports, reason = "the test body may use anything of its module")]
+            use super::*;
+
+            $(#[$attr])*
+            fn sqlite() {
+                let $db = $crate::testing::TestDatabase::sqlite();
+                $body
+            }
+
+            $(#[$attr])*
+            #[cfg_attr(not(assent_postgres_tests), ignore = "set ASSENT_TEST_POSTGRES_URL to run")]
+            fn postgres() {
+                let $db = $crate::testing::TestDatabase::postgres_configured();
+                $body
+            }
+        }
+    };
+    ($(#[$attr:meta])* async fn $name:ident($db:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports, reason = "the test body may use anything of its module")]
+            use super::*;
+
+            $(#[$attr])*
+            async fn sqlite() {
+                let $db = $crate::testing::TestDatabase::sqlite();
+                $body
+            }
+
+            $(#[$attr])*
+            #[cfg_attr(not(assent_postgres_tests), ignore = "set ASSENT_TEST_POSTGRES_URL to run")]
+            async fn postgres() {
+                let $db = $crate::testing::TestDatabase::postgres_configured();
+                $body
+            }
+        }
+    };
 }

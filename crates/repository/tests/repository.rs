@@ -5,8 +5,8 @@ use assent_identity::{User, UserId};
 use assent_repository::testing::TestDatabase;
 use assent_repository::users::{InsertUser, UserRow};
 use assent_repository::{
-    DbConnection, RepoError, audit, consumers, entitlements, run_migrations, sessions, transaction,
-    users,
+    DbConnection, RepoError, audit, backend_test, consumers, entitlements, revert_all_migrations,
+    run_migrations, sessions, transaction, users,
 };
 use assent_session::{Session, SessionId, SessionPolicy, SessionState};
 use time::{Duration, OffsetDateTime, macros::datetime};
@@ -33,23 +33,65 @@ fn user(username: &str) -> (User, UserRow) {
     (user, row)
 }
 
-fn each_backend(test: impl Fn(&TestDatabase, &mut DbConnection)) {
-    for db in TestDatabase::all() {
-        let mut conn = db.connection().unwrap();
-        test(&db, &mut conn);
+/// Both backends carry the same migrations, by name: a schema change made for one only would
+/// leave the other behind.
+#[test]
+fn both_backends_have_the_same_migrations() {
+    let names = |backend: &str| {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../migrations")
+            .join(backend);
+        let mut names: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for name in &names {
+            for file in ["up.sql", "down.sql"] {
+                assert!(
+                    folder.join(name).join(file).is_file(),
+                    "{backend}/{name}/{file}"
+                );
+            }
+        }
+        names
+    };
+    let sqlite = names("sqlite");
+    assert!(!sqlite.is_empty());
+    assert_eq!(sqlite, names("postgres"));
+}
+
+backend_test! {
+    /// Every migration's `down.sql` undoes its `up.sql`: all of them run up, down and up again.
+    #[test]
+    fn every_migration_runs_up_down_and_up_again(db) {
+        let mut connection = db.connection().unwrap();
+        let conn = &mut connection;
+        let applied = revert_all_migrations(conn).unwrap();
+        assert!(applied > 0);
+        assert_eq!(run_migrations(conn).unwrap(), applied);
+        let (_, row) = user("felix");
+        users::insert(conn, &row).unwrap();
+        assert_eq!(revert_all_migrations(conn).unwrap(), applied);
+        assert_eq!(run_migrations(conn).unwrap(), applied);
     }
 }
 
-#[test]
-fn migrations_are_idempotent() {
-    each_backend(|_, conn| {
+backend_test! {
+    #[test]
+    fn migrations_are_idempotent(db) {
+        let mut connection = db.connection().unwrap();
+        let conn = &mut connection;
         assert_eq!(run_migrations(conn).unwrap(), 0);
-    });
+    }
 }
 
-#[test]
-fn users_round_trip_and_usernames_are_unique_ignoring_case() {
-    each_backend(|db, conn| {
+backend_test! {
+    #[test]
+    fn users_round_trip_and_usernames_are_unique_ignoring_case(db) {
+        let db = &db;
+        let mut connection = db.connection().unwrap();
+        let conn = &mut connection;
         let (felix, row) = user("Felix");
         assert_eq!(users::insert(conn, &row).unwrap(), InsertUser::Created);
         let (_, clash) = user("FELIX");
@@ -79,12 +121,12 @@ fn users_round_trip_and_usernames_are_unique_ignoring_case() {
             !users::replace_password_hash(conn, &felix.user_id, "$argon2id$fake", "$newer")
                 .unwrap()
         );
-    });
+    }
 }
 
-#[test]
-fn parallel_inserts_of_one_username_store_exactly_one() {
-    for db in TestDatabase::all() {
+backend_test! {
+    #[test]
+    fn parallel_inserts_of_one_username_store_exactly_one(db) {
         let pool = db.pool().unwrap();
         let outcomes: Vec<InsertUser> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..16)
@@ -112,9 +154,11 @@ fn parallel_inserts_of_one_username_store_exactly_one() {
     }
 }
 
-#[test]
-fn sessions_read_with_their_user_and_change_only_conditionally() {
-    each_backend(|_, conn| {
+backend_test! {
+    #[test]
+    fn sessions_read_with_their_user_and_change_only_conditionally(db) {
+        let mut connection = db.connection().unwrap();
+        let conn = &mut connection;
         let (felix, row) = user("felix");
         users::insert(conn, &row).unwrap();
         let session = Session::start(
@@ -176,12 +220,15 @@ fn sessions_read_with_their_user_and_change_only_conditionally() {
             )
             .unwrap()
         );
-    });
+    }
 }
 
-#[test]
-fn sessions_need_an_existing_user() {
-    each_backend(|db, conn| {
+backend_test! {
+    #[test]
+    fn sessions_need_an_existing_user(db) {
+        let db = &db;
+        let mut connection = db.connection().unwrap();
+        let conn = &mut connection;
         let session = Session::start(
             Uuid::new_v4(),
             NOW,
@@ -193,12 +240,14 @@ fn sessions_need_an_existing_user() {
             "{}: foreign key",
             db.backend_name()
         );
-    });
+    }
 }
 
-#[test]
-fn consumers_are_found_by_key_hash_only() {
-    each_backend(|_, conn| {
+backend_test! {
+    #[test]
+    fn consumers_are_found_by_key_hash_only(db) {
+        let mut connection = db.connection().unwrap();
+        let conn = &mut connection;
         let consumer = Consumer::new(Uuid::new_v4(), "App".into());
         consumers::insert(conn, &consumer, "hash-1", NOW).unwrap();
         assert_eq!(
@@ -213,12 +262,14 @@ fn consumers_are_found_by_key_hash_only() {
                 .unwrap()
                 .enabled
         );
-    });
+    }
 }
 
-#[test]
-fn entitlements_are_unique_per_user_role_and_bank() {
-    each_backend(|_, conn| {
+backend_test! {
+    #[test]
+    fn entitlements_are_unique_per_user_role_and_bank(db) {
+        let mut connection = db.connection().unwrap();
+        let conn = &mut connection;
         let (felix, row) = user("felix");
         users::insert(conn, &row).unwrap();
         let uid = felix.user_id.to_string();
@@ -240,12 +291,14 @@ fn entitlements_are_unique_per_user_role_and_bank() {
         .unwrap();
         let list = entitlements::list_for_user(conn, &uid).unwrap();
         assert_eq!(list.len(), 2);
-    });
+    }
 }
 
-#[test]
-fn a_failed_transaction_leaves_nothing_behind() {
-    each_backend(|_, conn| {
+backend_test! {
+    #[test]
+    fn a_failed_transaction_leaves_nothing_behind(db) {
+        let mut connection = db.connection().unwrap();
+        let conn = &mut connection;
         let (felix, row) = user("felix");
         let result: Result<(), RepoError> = transaction(conn, |c| {
             users::insert(c, &row)?;
@@ -266,7 +319,7 @@ fn a_failed_transaction_leaves_nothing_behind() {
                 .unwrap()
                 .is_empty()
         );
-    });
+    }
 }
 
 /// A conflict the test raises at will, retryable like a serialization failure.
@@ -294,9 +347,12 @@ impl assent_repository::RetryableError for Conflicting {
     }
 }
 
-#[test]
-fn only_the_outermost_transaction_retries() {
-    each_backend(|db, conn| {
+backend_test! {
+    #[test]
+    fn only_the_outermost_transaction_retries(db) {
+        let db = &db;
+        let mut connection = db.connection().unwrap();
+        let conn = &mut connection;
         let outer_runs = std::cell::Cell::new(0);
         let inner_runs = std::cell::Cell::new(0);
         let result: Result<(), Conflicting> = transaction(conn, |c| {
@@ -316,12 +372,15 @@ fn only_the_outermost_transaction_retries() {
         );
         // And the connection is usable afterwards, outside any transaction.
         assert!(assent_repository::ping(conn).is_ok());
-    });
+    }
 }
 
-#[test]
-fn read_snapshots_refuse_write_transactions_and_hold_one_view_on_sqlite() {
-    each_backend(|db, conn| {
+backend_test! {
+    #[test]
+    fn read_snapshots_refuse_write_transactions_and_hold_one_view_on_sqlite(db) {
+        let db = &db;
+        let mut connection = db.connection().unwrap();
+        let conn = &mut connection;
         let (felix, row) = user("felix");
         users::insert(conn, &row).unwrap();
         let (anna, anna_row) = user("anna");
@@ -348,12 +407,15 @@ fn read_snapshots_refuse_write_transactions_and_hold_one_view_on_sqlite() {
         // Afterwards the connection writes again, and the later commit is visible.
         transaction(conn, |c| users::insert(c, &user("zoe").1)).unwrap();
         assert!(users::find_by_id(conn, &anna.user_id).unwrap().is_some());
-    });
+    }
 }
 
-#[test]
-fn a_read_snapshot_ends_however_its_work_ends() {
-    each_backend(|db, conn| {
+backend_test! {
+    #[test]
+    fn a_read_snapshot_ends_however_its_work_ends(db) {
+        let db = &db;
+        let mut connection = db.connection().unwrap();
+        let conn = &mut connection;
         let (felix, row) = user("felix");
         users::insert(conn, &row).unwrap();
         // Work that fails: its own error comes back, and the snapshot is over.
@@ -376,7 +438,7 @@ fn a_read_snapshot_ends_however_its_work_ends() {
             "{}",
             db.backend_name()
         );
-    });
+    }
 }
 
 #[test]
@@ -441,10 +503,13 @@ fn sqlite_connections_use_wal_foreign_keys_and_full_sync() {
     }
 }
 
-#[test]
-fn sessions_carry_their_consumer_and_its_limits() {
-    use assent_identity::rate_limit::CallLimits;
-    each_backend(|db, conn| {
+backend_test! {
+    #[test]
+    fn sessions_carry_their_consumer_and_its_limits(db) {
+        use assent_identity::rate_limit::CallLimits;
+        let db = &db;
+        let mut connection = db.connection().unwrap();
+        let conn = &mut connection;
         let (felix, row) = user("felix");
         users::insert(conn, &row).unwrap();
         let consumer = Consumer {
@@ -501,13 +566,13 @@ fn sessions_carry_their_consumer_and_its_limits() {
             sessions::terminate_all_for_consumer(conn, &consumer.consumer_id, NOW).unwrap(),
             0
         );
-    });
+    }
 }
 
-#[test]
-fn concurrent_first_failures_inside_transactions_are_all_counted() {
-    use assent_repository::lockout;
-    for db in TestDatabase::all() {
+backend_test! {
+    #[test]
+    fn concurrent_first_failures_inside_transactions_are_all_counted(db) {
+        use assent_repository::lockout;
         let pool = db.pool().unwrap();
         std::thread::scope(|scope| {
             for _ in 0..16 {
@@ -531,10 +596,13 @@ fn concurrent_first_failures_inside_transactions_are_all_counted() {
     }
 }
 
-#[test]
-fn dauth_request_ids_are_refused_until_purged() {
-    use assent_repository::dauth::remember_request;
-    each_backend(|db, conn| {
+backend_test! {
+    #[test]
+    fn dauth_request_ids_are_refused_until_purged(db) {
+        use assent_repository::dauth::remember_request;
+        let db = &db;
+        let mut connection = db.connection().unwrap();
+        let conn = &mut connection;
         let later = NOW + Duration::minutes(6);
         assert!(remember_request(conn, "r1", NOW, NOW - Duration::minutes(10)).unwrap());
         assert!(!remember_request(conn, "r1", NOW, NOW - Duration::minutes(10)).unwrap());
@@ -549,13 +617,15 @@ fn dauth_request_ids_are_refused_until_purged() {
         assert!(
             remember_request(conn, "r1", much_later, much_later - Duration::minutes(10)).unwrap()
         );
-    });
+    }
 }
 
-#[test]
-fn session_check_sees_an_administrative_lock() {
-    use assent_repository::lockout;
-    each_backend(|_, conn| {
+backend_test! {
+    #[test]
+    fn session_check_sees_an_administrative_lock(db) {
+        use assent_repository::lockout;
+        let mut connection = db.connection().unwrap();
+        let conn = &mut connection;
         let (felix, row) = user("felix");
         users::insert(conn, &row).unwrap();
         let session = Session::start(
@@ -575,16 +645,16 @@ fn session_check_sees_an_administrative_lock() {
             .unwrap()
             .unwrap();
         assert!(check.user_locked);
-    });
+    }
 }
 
-#[test]
-fn fifty_parallel_wrong_answers_evaluate_exactly_five() {
-    use assent_otp::challenge::{
-        Challenge, ChallengePolicy, ChallengeState, CodeHasher, VerifyError,
-    };
-    use assent_repository::challenges;
-    for db in TestDatabase::all() {
+backend_test! {
+    #[test]
+    fn fifty_parallel_wrong_answers_evaluate_exactly_five(db) {
+        use assent_otp::challenge::{
+            Challenge, ChallengePolicy, ChallengeState, CodeHasher, VerifyError,
+        };
+        use assent_repository::challenges;
         let pool = db.pool().unwrap();
         let hasher = CodeHasher::new(&[9u8; 32]).unwrap();
         let (challenge, code) = Challenge::issue(
@@ -645,11 +715,11 @@ fn fifty_parallel_wrong_answers_evaluate_exactly_five() {
     }
 }
 
-#[test]
-fn parallel_first_sends_of_an_opened_challenge_send_one_code() {
-    use assent_otp::challenge::{Challenge, ChallengePolicy, CodeHasher, ResendError};
-    use assent_repository::challenges;
-    for db in TestDatabase::all() {
+backend_test! {
+    #[test]
+    fn parallel_first_sends_of_an_opened_challenge_send_one_code(db) {
+        use assent_otp::challenge::{Challenge, ChallengePolicy, CodeHasher, ResendError};
+        use assent_repository::challenges;
         let pool = db.pool().unwrap();
         let hasher = CodeHasher::new(&[9u8; 32]).unwrap();
         let challenge = Challenge::open("test", ChallengePolicy::default(), NOW, &mut rand::rng());
@@ -690,11 +760,13 @@ fn parallel_first_sends_of_an_opened_challenge_send_one_code() {
     }
 }
 
-#[test]
-fn challenges_round_trip_and_verify_once() {
-    use assent_otp::challenge::{Challenge, ChallengePolicy, CodeHasher, VerifyError};
-    use assent_repository::challenges;
-    each_backend(|_, conn| {
+backend_test! {
+    #[test]
+    fn challenges_round_trip_and_verify_once(db) {
+        use assent_otp::challenge::{Challenge, ChallengePolicy, CodeHasher, VerifyError};
+        use assent_repository::challenges;
+        let mut connection = db.connection().unwrap();
+        let conn = &mut connection;
         let hasher = CodeHasher::new(&[9u8; 32]).unwrap();
         let (challenge, code) = Challenge::issue(
             "consent:1",
@@ -728,14 +800,17 @@ fn challenges_round_trip_and_verify_once() {
             challenges::update(conn, &Uuid::new_v4(), |c| c.verify("1", NOW, &hasher)).unwrap(),
             None
         );
-    });
+    }
 }
 
-#[test]
-fn consents_are_read_for_use_with_their_user_lock_and_consumer() {
-    use assent_identity::rate_limit::CallLimits;
-    use assent_repository::{consents, lockout};
-    each_backend(|db, conn| {
+backend_test! {
+    #[test]
+    fn consents_are_read_for_use_with_their_user_lock_and_consumer(db) {
+        use assent_identity::rate_limit::CallLimits;
+        use assent_repository::{consents, lockout};
+        let db = &db;
+        let mut connection = db.connection().unwrap();
+        let conn = &mut connection;
         let (felix, row) = user("felix");
         users::insert(conn, &row).unwrap();
         let consumer = Consumer {
@@ -809,13 +884,13 @@ fn consents_are_read_for_use_with_their_user_lock_and_consumer() {
                 .unwrap()
                 .is_none()
         );
-    });
+    }
 }
 
-#[test]
-fn parallel_replacements_of_security_answers_never_mix_or_clash() {
-    use assent_repository::security_answers;
-    for db in TestDatabase::all() {
+backend_test! {
+    #[test]
+    fn parallel_replacements_of_security_answers_never_mix_or_clash(db) {
+        use assent_repository::security_answers;
         let pool = db.pool().unwrap();
         let (felix, row) = user("felix");
         users::insert(&mut pool.get().unwrap(), &row).unwrap();
@@ -854,10 +929,10 @@ fn parallel_replacements_of_security_answers_never_mix_or_clash() {
     }
 }
 
-#[test]
-fn a_connection_left_inside_a_transaction_by_a_panic_is_not_reused() {
-    use assent_repository::PoolOptions;
-    for db in TestDatabase::all() {
+backend_test! {
+    #[test]
+    fn a_connection_left_inside_a_transaction_by_a_panic_is_not_reused(db) {
+        use assent_repository::PoolOptions;
         let pool = db.pool().unwrap();
         let (_, doomed) = user("doomed");
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
