@@ -13,8 +13,8 @@ PORT=18094
 PASSWORD='Tr0ub4dour&3x'
 
 cargo build --release -q -p assentd --bin assentd --example load_driver
-BIN=target/release/assentd
-DRIVER=target/release/examples/load_driver
+BIN="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release/assentd"
+DRIVER="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release/examples/load_driver"
 
 work=$(mktemp -d)
 pids=()
@@ -33,7 +33,7 @@ mkdir -p "$work/data"
 consumer=$("$BIN" admin create-consumer --name load | sed -n 's/.*"key": "\(.*\)".*/\1/p')
 "$BIN" admin create-user --username holder --password "$PASSWORD" --email holder@example.com >/dev/null
 "$BIN" admin grant-role --username holder --role CanCreateBank >/dev/null
-(cd "$work" && exec taskset -c 0 "$OLDPWD/$BIN" serve 2>"$work/server.log") & pids+=($!)
+(cd "$work" && exec taskset -c 0 "$BIN" serve 2>"$work/server.log") & pids+=($!)
 wait_up "$base/health/ready"
 token=$(curl -sf -X POST "$base/my/logins/direct" \
     -H "DirectLogin: username=holder, password=\"$PASSWORD\", consumer_key=$consumer" | sed 's/.*"token":"\([^"]*\)".*/\1/')

@@ -19,8 +19,8 @@ PORT_ASSENT=18091
 
 command -v wrk >/dev/null || { echo "installing wrk" >&2; apt-get install -y -q wrk >/dev/null; }
 cargo build --release -q -p assentd --bin assentd --example hello
-BIN=target/release/assentd
-HELLO=target/release/examples/hello
+BIN="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release/assentd"
+HELLO="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release/examples/hello"
 
 work=$(mktemp -d)
 pids=()
@@ -53,7 +53,7 @@ export ASSENT_DATA_DIR="$work/data" ASSENT_DATABASE_URL="sqlite://$work/data/ass
 export ASSENT_LISTEN="127.0.0.1:$PORT_ASSENT" ASSENT_WORKERS=1 ASSENT_LOG_LEVEL=warn
 export ASSENT_OTP_DELIVERY="file:$work/codes.jsonl"
 key=$("$BIN" admin create-consumer --name load | sed -n 's/.*"key": "\(.*\)".*/\1/p')
-(cd "$work" && exec taskset -c 0 "$OLDPWD/$BIN" serve 2>"$work/server.log") & pids+=($!)
+(cd "$work" && exec taskset -c 0 "$BIN" serve 2>"$work/server.log") & pids+=($!)
 assent_pid=$!
 wait_up "http://127.0.0.1:$PORT_ASSENT/health/ready"
 curl -sf -X POST "http://127.0.0.1:$PORT_ASSENT/obp/v5.1.0/users" -H 'Content-Type: application/json' \

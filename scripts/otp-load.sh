@@ -13,8 +13,8 @@ COMMITS="${COMMITS:-3000}"
 PORT=18092
 
 cargo build --release -q -p assentd --bin assentd --example load_driver
-BIN=target/release/assentd
-DRIVER=target/release/examples/load_driver
+BIN="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release/assentd"
+DRIVER="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release/examples/load_driver"
 
 work=$(mktemp -d)
 pids=()
@@ -35,7 +35,7 @@ export ASSENT_OTP_DELIVERY="file:$work/codes.jsonl"
 export ASSENT_OTP_PRELOGIN_REQUESTS_PER_CLIENT_PER_HOUR=4000000000
 export ASSENT_OTP_CODES_PER_DESTINATION_PER_DAY=4000000000
 mkdir -p "$work/data"
-(cd "$work" && exec taskset -c 0 "$OLDPWD/$BIN" serve 2>"$work/server.log") & pids+=($!)
+(cd "$work" && exec taskset -c 0 "$BIN" serve 2>"$work/server.log") & pids+=($!)
 wait_up "http://127.0.0.1:$PORT/health/ready"
 read -r pair_rate p50 p99 failed < <(taskset -c 1 "$DRIVER" pairs "http://127.0.0.1:$PORT" "$work/codes.jsonl" "$SECONDS_PER_RUN" "$CONCURRENCY")
 

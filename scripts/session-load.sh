@@ -13,8 +13,8 @@ COMMITS="${COMMITS:-3000}"
 PORT=18093
 
 cargo build --release -q -p assentd --bin assentd --example load_driver
-BIN=target/release/assentd
-DRIVER=target/release/examples/load_driver
+BIN="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release/assentd"
+DRIVER="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release/examples/load_driver"
 
 work=$(mktemp -d)
 pids=()
@@ -33,7 +33,7 @@ export ASSENT_LISTEN="127.0.0.1:$PORT" ASSENT_WORKERS=1 ASSENT_LOG_LEVEL=warn
 mkdir -p "$work/data"
 consumer=$("$BIN" admin create-consumer --name load | sed -n 's/.*"key": "\(.*\)".*/\1/p')
 system=$("$BIN" admin create-system-key --name load | sed -n 's/.*"key": "\(.*\)".*/\1/p')
-(cd "$work" && exec taskset -c 0 "$OLDPWD/$BIN" serve 2>"$work/server.log") & pids+=($!)
+(cd "$work" && exec taskset -c 0 "$BIN" serve 2>"$work/server.log") & pids+=($!)
 wait_up "http://127.0.0.1:$PORT/health/ready"
 curl -sf -X POST "http://127.0.0.1:$PORT/obp/v5.1.0/users" -H 'Content-Type: application/json' \
     -d '{"username":"load","password":"Tr0ub4dour&3x","email":"load@example.com","first_name":"Load","last_name":"Test"}' >/dev/null

@@ -7,7 +7,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use rand_core::CryptoRng;
 
 /// Special characters OBP accepts in a short (10 to 16 character) password.
-const SPECIALS: &str = "!\"#$%&'()*+,-./:;<=>?@\\^_`{|}~";
+pub const SPECIALS: &str = "!\"#$%&'()*+,-./:;<=>?@\\^_`{|}~";
 
 /// Why a password was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
