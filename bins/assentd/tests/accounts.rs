@@ -6,7 +6,6 @@ mod common;
 use actix_web::test::TestRequest;
 use assent_repository::testing::TestDatabase;
 use assent_repository::{accounts, banks, entitlements};
-use common::wall_clock_now as now;
 use common::*;
 use serde_json::{Value, json};
 
@@ -19,7 +18,7 @@ fn apps() -> Vec<TestApp> {
 
 fn add_bank(app: &TestApp) {
     let mut conn = app.state.pool.get().unwrap();
-    let row = banks::row(BANK, "uk", "UK bank", "", "", now());
+    let row = banks::row(BANK, "uk", "UK bank", "", "", app.now());
     assert!(banks::insert(&mut conn, &row).unwrap());
 }
 
@@ -316,7 +315,7 @@ async fn the_grant_and_revoke_matrix() {
                 &holder.id,
                 "CanSeeAccountAccessForAnyUser",
                 None,
-                now(),
+                app.now(),
             )
             .unwrap();
         }
@@ -520,7 +519,7 @@ async fn refresh_gives_holders_their_default_access_back() {
                 &admin.id,
                 "CanRefreshUser",
                 None,
-                now(),
+                app.now(),
             )
             .unwrap();
         }

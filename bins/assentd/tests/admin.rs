@@ -23,7 +23,7 @@ fn grant(app: &TestApp, user: &Value, role: &str, bank: Option<&str>) {
         user_id,
         role,
         bank,
-        common::wall_clock_now(),
+        app.now(),
     )
     .unwrap();
 }
@@ -670,7 +670,9 @@ async fn all_users_pages_sorts_and_filters_by_lock_state() {
         let admin = sign_up(&svc, "admin").await;
         grant(&app, &admin, "CanGetAnyUser", None);
         grant(&app, &admin, "CanLockUser", None);
+        // Users are listed in the order they signed up, a second apart.
         for name in ["u1", "u2", "u3", "u4"] {
+            app.advance(time::Duration::seconds(1));
             sign_up(&svc, name).await;
         }
         let token = token(&svc, "admin", &key).await;
@@ -876,15 +878,6 @@ async fn consumers_are_registered_listed_disabled_and_enabled() {
     }
 }
 
-/// Sleeps until just after the start of the next wall-clock second.
-fn start_of_next_second() {
-    let now = common::wall_clock_now();
-    let wait = 1_000_000_000 - i64::from(now.nanosecond()) + 20_000_000;
-    std::thread::sleep(std::time::Duration::from_nanos(
-        u64::try_from(wait).unwrap(),
-    ));
-}
-
 #[actix_web::test]
 async fn call_limits_are_set_read_and_enforced() {
     for app in apps() {
@@ -937,19 +930,11 @@ async fn call_limits_are_set_read_and_enforced() {
         assert_eq!(status, 200);
         assert_eq!(answer["per_second_call_limit"], "5");
 
-        // Six calls within one wall-clock second; a machine stalled across the second's end
-        // (two windows, so nothing to conclude) tries again in the next one.
+        // Six calls within one second, from its start.
+        app.advance(time::Duration::seconds(1));
         let mut burst = Vec::new();
-        for _ in 0..3 {
-            start_of_next_second();
-            let second = common::wall_clock_now().unix_timestamp();
-            burst.clear();
-            for _ in 0..6 {
-                burst.push(send(&svc, current(&felix)).await);
-            }
-            if common::wall_clock_now().unix_timestamp() == second {
-                break;
-            }
+        for _ in 0..6 {
+            burst.push(send(&svc, current(&felix)).await);
         }
         let (status, headers, body) = burst.pop().unwrap();
         for (i, (status, _, _)) in burst.iter().enumerate() {
@@ -970,7 +955,13 @@ async fn call_limits_are_set_read_and_enforced() {
                 .0,
             200
         );
-        start_of_next_second();
+        app.advance(time::Duration::seconds(1) - time::Duration::MICROSECOND);
+        assert_eq!(
+            send(&svc, current(&felix)).await.0,
+            429,
+            "the window lasts to its last instant"
+        );
+        app.advance(time::Duration::MICROSECOND);
         assert_eq!(
             send(&svc, current(&felix)).await.0,
             200,
@@ -1249,7 +1240,7 @@ async fn a_lock_refuses_sessions_even_before_they_are_terminated() {
             &mut conn,
             felix["user_id"].as_str().unwrap(),
             "lock_via_api",
-            common::wall_clock_now(),
+            app.now(),
         )
         .unwrap();
         drop(conn);

@@ -8,7 +8,6 @@ use assent_repository::testing::TestDatabase;
 use assent_repository::{accounts, banks, consents};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::wall_clock_now as now;
 use common::*;
 use serde_json::{Value, json};
 
@@ -75,7 +74,11 @@ where
     {
         let mut conn = app.state.pool.get().unwrap();
         if banks::find(&mut conn, BANK).unwrap().is_none() {
-            banks::insert(&mut conn, &banks::row(BANK, "uk", "UK bank", "", "", now())).unwrap();
+            banks::insert(
+                &mut conn,
+                &banks::row(BANK, "uk", "UK bank", "", "", app.now()),
+            )
+            .unwrap();
         }
     }
     let user = sign_up(svc, name).await;
@@ -335,13 +338,13 @@ async fn forged_misused_and_expired_tokens_are_refused() {
             bank_id: BANK.into(),
             everything: true,
             scope: r#"{"views":[],"entitlements":[]}"#.into(),
-            valid_from: assent_repository::to_micros(now() - time::Duration::hours(2)),
-            expires_at: assent_repository::to_micros(now() - time::Duration::hours(1)),
+            valid_from: assent_repository::to_micros(app.now() - time::Duration::hours(2)),
+            expires_at: assent_repository::to_micros(app.now() - time::Duration::hours(1)),
             sca_method: "EMAIL".into(),
             status: "ACCEPTED".into(),
             challenge_id: uuid::Uuid::new_v4().to_string(),
-            created_at: assent_repository::to_micros(now() - time::Duration::hours(2)),
-            status_changed_at: assent_repository::to_micros(now() - time::Duration::hours(2)),
+            created_at: assent_repository::to_micros(app.now() - time::Duration::hours(2)),
+            status_changed_at: assent_repository::to_micros(app.now() - time::Duration::hours(2)),
         };
         consents::insert(&mut conn, &row).unwrap();
         let old = assentd::services::consents::jwt_of(&app.state, &row).unwrap();
@@ -350,7 +353,7 @@ async fn forged_misused_and_expired_tokens_are_refused() {
         assert_eq!(status, 401, "{body}");
         let mut conn = app.state.pool.get().unwrap();
         assert_eq!(
-            assentd::services::consents::expire(&mut conn, now()).unwrap(),
+            assentd::services::consents::expire(&mut conn, app.now()).unwrap(),
             1
         );
         assert_eq!(
@@ -630,7 +633,7 @@ async fn a_consent_reaches_neither_the_customers_own_records_nor_beyond_its_view
                     &gina.user_id,
                     "auditor",
                     true,
-                    now()
+                    app.now()
                 )
                 .unwrap()
             );
@@ -734,7 +737,15 @@ async fn an_expired_challenge_rejects_the_consent_and_everything_names_nothing()
         assert_eq!(claims["entitlements"], json!([]));
 
         let code = app.code_of(&challenge_of(&app, &consent_id));
-        std::thread::sleep(std::time::Duration::from_millis(1100));
+        // Open to the last instant of its validity: a wrong code there is only wrong.
+        app.advance(time::Duration::seconds(1) - time::Duration::MICROSECOND);
+        let (status, _, body) =
+            send(&svc, answer(&hugo.token, &consent_id, &wrong_code(&code))).await;
+        assert_eq!(
+            (status, message(&body)),
+            (400, "OBP-40016: Invalid Challenge Answer. 4 attempts left.")
+        );
+        app.advance(time::Duration::MICROSECOND);
         let (status, _, body) = send(&svc, answer(&hugo.token, &consent_id, &code)).await;
         assert_eq!(status, 400, "{body}");
         let status_of = |app: &TestApp| {

@@ -29,8 +29,14 @@ fn dauth_app(db: TestDatabase) -> TestApp {
     })
 }
 
-fn claims(consumer_key: &str, address: &str, request_id: &str, offset_secs: i64) -> Value {
-    let at = common::wall_clock_now() + time::Duration::seconds(offset_secs);
+fn claims(
+    app: &TestApp,
+    consumer_key: &str,
+    address: &str,
+    request_id: &str,
+    offset_secs: i64,
+) -> Value {
+    let at = app.now() + time::Duration::seconds(offset_secs);
     json!({
         "smart_contract_address": address,
         "network_name": "ethereum",
@@ -68,7 +74,7 @@ async fn a_valid_token_acts_as_the_contract_created_once() {
         let (status, _, first) = send(
             &svc,
             call(
-                &rs256(&claims(&key, "0xAbC123", "r1", 0), PRIVATE),
+                &rs256(&claims(&app, &key, "0xAbC123", "r1", 0), PRIVATE),
                 Some(allowed()),
             ),
         )
@@ -79,7 +85,7 @@ async fn a_valid_token_acts_as_the_contract_created_once() {
         let (status, _, second) = send(
             &svc,
             call(
-                &rs256(&claims(&key, "0xAbC123", "r2", 0), PRIVATE),
+                &rs256(&claims(&app, &key, "0xAbC123", "r2", 0), PRIVATE),
                 Some(allowed()),
             ),
         )
@@ -89,7 +95,7 @@ async fn a_valid_token_acts_as_the_contract_created_once() {
 
         // Twenty first calls of a new contract at once: one user.
         let tokens: Vec<String> = (0..20)
-            .map(|i| rs256(&claims(&key, "0xNEW", &format!("p{i}"), 0), PRIVATE))
+            .map(|i| rs256(&claims(&app, &key, "0xNEW", &format!("p{i}"), 0), PRIVATE))
             .collect();
         let calls = tokens
             .iter()
@@ -124,11 +130,11 @@ async fn forged_stale_replayed_and_misdirected_tokens_are_refused() {
         let svc = app.service().await;
         let key = app.consumer(true);
         let disabled = app.consumer(false);
-        let good = rs256(&claims(&key, "0xabc", "once", 0), PRIVATE);
+        let good = rs256(&claims(&app, &key, "0xabc", "once", 0), PRIVATE);
         assert_eq!(send(&svc, call(&good, Some(allowed()))).await.0, 200);
 
         let encode = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
-        let body = claims(&key, "0xabc", "n1", 0);
+        let body = claims(&app, &key, "0xabc", "n1", 0);
         let none = format!(
             "{}.{}.",
             encode(&json!({ "alg": "none", "typ": "JWT" })),
@@ -136,16 +142,16 @@ async fn forged_stale_replayed_and_misdirected_tokens_are_refused() {
         );
         let hs256 = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
-            &claims(&key, "0xabc", "n2", 0),
+            &claims(&app, &key, "0xabc", "n2", 0),
             &EncodingKey::from_secret(PUBLIC),
         )
         .unwrap();
-        let mut missing = claims(&key, "0xabc", "n3", 0);
+        let mut missing = claims(&app, &key, "0xabc", "n3", 0);
         missing.as_object_mut().unwrap().remove("network_name");
         let cases: Vec<(String, Option<SocketAddr>, &str)> = vec![
             (good.clone(), Some(allowed()), "OBP-20072"),
             (
-                rs256(&claims(&key, "0xabc", "n4", 0), OTHER_PRIVATE),
+                rs256(&claims(&app, &key, "0xabc", "n4", 0), OTHER_PRIVATE),
                 Some(allowed()),
                 "OBP-20070",
             ),
@@ -154,32 +160,32 @@ async fn forged_stale_replayed_and_misdirected_tokens_are_refused() {
             (rs256(&missing, PRIVATE), Some(allowed()), "OBP-20070"),
             ("not a jwt".into(), Some(allowed()), "OBP-20070"),
             (
-                rs256(&claims(&key, "0xabc", "n5", -600), PRIVATE),
+                rs256(&claims(&app, &key, "0xabc", "n5", -600), PRIVATE),
                 Some(allowed()),
                 "OBP-20071",
             ),
             (
-                rs256(&claims(&key, "0xabc", "n6", 600), PRIVATE),
+                rs256(&claims(&app, &key, "0xabc", "n6", 600), PRIVATE),
                 Some(allowed()),
                 "OBP-20071",
             ),
             (
-                rs256(&claims(&key, "0xabc", "n7", 0), PRIVATE),
+                rs256(&claims(&app, &key, "0xabc", "n7", 0), PRIVATE),
                 Some("192.0.2.10:40000".parse().unwrap()),
                 "OBP-20069",
             ),
             (
-                rs256(&claims(&key, "0xabc", "n8", 0), PRIVATE),
+                rs256(&claims(&app, &key, "0xabc", "n8", 0), PRIVATE),
                 None,
                 "OBP-20069",
             ),
             (
-                rs256(&claims("unknownkey", "0xabc", "n9", 0), PRIVATE),
+                rs256(&claims(&app, "unknownkey", "0xabc", "n9", 0), PRIVATE),
                 Some(allowed()),
                 "OBP-20008",
             ),
             (
-                rs256(&claims(&disabled, "0xabc", "n10", 0), PRIVATE),
+                rs256(&claims(&app, &disabled, "0xabc", "n10", 0), PRIVATE),
                 Some(allowed()),
                 "OBP-20008",
             ),
@@ -193,7 +199,10 @@ async fn forged_stale_replayed_and_misdirected_tokens_are_refused() {
             &svc,
             TestRequest::delete()
                 .uri("/my/logins/current")
-                .insert_header(("DAuth", rs256(&claims(&key, "0xabc", "n11", 0), PRIVATE)))
+                .insert_header((
+                    "DAuth",
+                    rs256(&claims(&app, &key, "0xabc", "n11", 0), PRIVATE),
+                ))
                 .peer_addr(allowed()),
         )
         .await;
@@ -207,7 +216,7 @@ async fn dauth_is_off_by_default() {
     let app = TestApp::new(TestDatabase::sqlite());
     let svc = app.service().await;
     let key = app.consumer(true);
-    let token = rs256(&claims(&key, "0xabc", "r1", 0), PRIVATE);
+    let token = rs256(&claims(&app, &key, "0xabc", "r1", 0), PRIVATE);
     let (status, _, body) = send(&svc, call(&token, Some(allowed()))).await;
     assert_eq!(status, 401);
     assert!(message(&body).starts_with("OBP-20001"), "{body}");

@@ -84,7 +84,7 @@ async fn entitlements_show_in_the_profile() {
         let user_id = user["user_id"].as_str().unwrap();
         {
             let mut conn = app.state.pool.get().unwrap();
-            let now = common::wall_clock_now();
+            let now = app.now();
             entitlements::insert(
                 &mut conn,
                 uuid::Uuid::new_v4(),
@@ -456,7 +456,12 @@ async fn idle_sessions_expire() {
         let token = token(&svc, "felix", &key).await;
         let (status, _, _) = send(&svc, current(&token)).await;
         assert_eq!(status, 200);
-        std::thread::sleep(std::time::Duration::from_millis(2_100));
+        // Alive to the last instant of the timeout; that read is activity, so the timeout
+        // starts again from it.
+        app.advance(time::Duration::seconds(2) - time::Duration::MICROSECOND);
+        let (status, _, _) = send(&svc, current(&token)).await;
+        assert_eq!(status, 200, "{}: idle session refused early", app.backend());
+        app.advance(time::Duration::seconds(2));
         let (status, _, body) = send(&svc, current(&token)).await;
         assert_eq!(
             status,
@@ -478,12 +483,12 @@ async fn reading_the_profile_records_activity_that_keeps_the_session_alive() {
         sign_up(&svc, "felix").await;
         let token = token(&svc, "felix", &key).await;
         for _ in 0..3 {
-            std::thread::sleep(std::time::Duration::from_millis(1_400));
+            app.advance(time::Duration::milliseconds(1_400));
             let (status, _, body) = send(&svc, current(&token)).await;
             assert_eq!(status, 200, "{}: {body}", app.backend());
         }
         // 4.2 s after login, past the idle timeout, alive: the reads were recorded as activity.
-        std::thread::sleep(std::time::Duration::from_millis(3_100));
+        app.advance(time::Duration::seconds(3));
         let (status, _, _) = send(&svc, current(&token)).await;
         assert_eq!(
             status,
@@ -707,6 +712,7 @@ async fn a_busy_database_answers_503_with_retry_after_in_each_dialect() {
             ..PoolOptions::default()
         };
         state.pool = Pool::connect(db.url(), &options).unwrap();
+        state.clock = assentd::clock::Clock::manual(START);
         let app = TestApp {
             db,
             state: actix_web::web::Data::new(state),

@@ -11,10 +11,9 @@ use assent_repository::{entitlements, sessions, system_keys, users};
 use assentd::config::Config;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::wall_clock_now as now;
 use common::*;
 use serde_json::{Value, json};
-use std::time::Duration;
+use time::Duration;
 
 fn apps_with(adjust: impl Fn(&mut Config)) -> Vec<TestApp> {
     TestDatabase::all()
@@ -32,7 +31,7 @@ fn system_key(app: &TestApp) -> String {
         &uuid::Uuid::new_v4().to_string(),
         "web",
         &hash,
-        now(),
+        app.now(),
     )
     .unwrap();
     key.expose().to_owned()
@@ -98,7 +97,7 @@ async fn resume_keeps_a_session_alive_but_never_past_its_absolute_expiry() {
         let session = sid(&token);
 
         for _ in 0..2 {
-            std::thread::sleep(Duration::from_millis(2500));
+            app.advance(Duration::milliseconds(2500));
             let (status, _, body) = send(&svc, resume(&key, json!({ "sessionId": session }))).await;
             assert_eq!(status, 200, "{}: {body}", app.backend());
             assert_eq!(body, json!({ "sessionId": session }));
@@ -107,10 +106,14 @@ async fn resume_keeps_a_session_alive_but_never_past_its_absolute_expiry() {
         let (status, _, _) = send(&svc, current(&token)).await;
         assert_eq!(status, 200, "resumed past its idle timeout");
 
-        std::thread::sleep(Duration::from_millis(3200));
+        // Resumed to the last instant before its absolute expiry, and over at that expiry.
+        app.advance(Duration::seconds(3) - Duration::MICROSECOND);
+        let (status, _, body) = send(&svc, resume(&key, json!({ "sessionId": session }))).await;
+        assert_eq!(status, 200, "{}: {body}", app.backend());
+        app.advance(Duration::MICROSECOND);
         let (status, headers, body) =
             send(&svc, resume(&key, json!({ "sessionId": session }))).await;
-        assert_eq!(status, 422, "past the absolute expiry: {body}");
+        assert_eq!(status, 422, "at the absolute expiry: {body}");
         assert_problem(status, &headers, &body);
         assert_eq!(problem_type(&body), "expiredSession");
         let (status, _, _) = send(&svc, current(&token)).await;
@@ -321,7 +324,10 @@ async fn reauthentication_needs_a_verified_challenge() {
         assert_eq!(status, 201);
         let token = token(&svc, "felix", &consumer).await;
         let session = sid(&token);
-        std::thread::sleep(Duration::from_millis(1100));
+        app.advance(Duration::seconds(1) - Duration::MICROSECOND);
+        let (status, _, body) = send(&svc, resume(&key, json!({ "sessionId": session }))).await;
+        assert_eq!(status, 200, "not yet due: {body}");
+        app.advance(Duration::MICROSECOND);
 
         let (status, headers, body) =
             send(&svc, resume(&key, json!({ "sessionId": session }))).await;
@@ -494,7 +500,7 @@ async fn customers_see_and_end_their_own_sessions() {
                 me_body["user_id"].as_str().unwrap(),
                 "CanTerminateUserSessions",
                 None,
-                now(),
+                app.now(),
             )
             .unwrap();
         }
@@ -527,7 +533,7 @@ async fn housekeeping_deletes_what_ended_long_ago() {
 
         let mut conn = app.state.pool.get().unwrap();
         let soon =
-            assentd::services::customer_sessions::sweep(&app.state, &mut conn, now()).unwrap();
+            assentd::services::customer_sessions::sweep(&app.state, &mut conn, app.now()).unwrap();
         assert_eq!(
             (soon.sessions, soon.challenges),
             (0, 0),
@@ -537,7 +543,7 @@ async fn housekeeping_deletes_what_ended_long_ago() {
         assert!(sessions::find(&mut conn, &sid(&ended)).unwrap().is_some());
         // 31 days on: the terminated session and the old challenge go; the live session has
         // passed its absolute expiry by then too.
-        let later = now() + time::Duration::days(31);
+        let later = app.now() + Duration::days(31);
         let swept =
             assentd::services::customer_sessions::sweep(&app.state, &mut conn, later).unwrap();
         assert_eq!(
@@ -567,7 +573,7 @@ async fn expiry_and_ownership_are_decided_before_reauthentication() {
         let user = sign_up(&svc, "felix").await;
         let token = token(&svc, "felix", &consumer).await;
         let session = sid(&token);
-        std::thread::sleep(Duration::from_millis(2100));
+        app.advance(Duration::seconds(2));
 
         // Expired and re-authentication due: without its owner named, still just expired, and
         // nobody learns the owner's factors.
@@ -636,7 +642,7 @@ async fn expiry_and_ownership_are_decided_before_reauthentication() {
             .unwrap()
             .unwrap();
         assert!(
-            !new.reauthentication_due(now(), &app.state.session_policy),
+            !new.reauthentication_due(app.now(), &app.state.session_policy),
             "the verified challenge counts as a strong authentication"
         );
     }
@@ -698,7 +704,7 @@ async fn another_customers_challenge_does_not_count() {
         sign_up(&svc, "mallory").await;
         let felix = token(&svc, "felix", &consumer).await;
         let mallory = token(&svc, "mallory", &consumer).await;
-        std::thread::sleep(Duration::from_millis(1100));
+        app.advance(Duration::seconds(1));
         // Mallory verifies her own challenge, then presents it for Felix's session.
         let (_, _, body) = send(&svc, resume(&key, json!({ "sessionId": sid(&mallory) }))).await;
         let theirs = body["attributes"]["challengeId"]

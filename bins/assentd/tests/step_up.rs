@@ -11,7 +11,6 @@ use assent_otp::totp::{TotpAlgorithm, TotpSecret};
 use assent_repository::testing::TestDatabase;
 use assent_repository::{security_answers, system_keys, users};
 use assentd::services::step_up::{self, FactorType};
-use common::wall_clock_now as now;
 use common::*;
 use serde_json::{Value, json};
 
@@ -27,7 +26,7 @@ fn system_key(app: &TestApp) -> String {
         &uuid::Uuid::new_v4().to_string(),
         "web",
         &hash,
-        now(),
+        app.now(),
     )
     .unwrap();
     key.expose().to_owned()
@@ -67,8 +66,15 @@ fn open(app: &TestApp, user_id: &str) -> (String, Value) {
     .unwrap()
     .unwrap();
     let factors = step_up::factors_for(&app.state, &mut conn, &user.into()).unwrap();
-    let challenge =
-        step_up::open(&app.state, &mut conn, now(), OPERATION, user_id, &factors).unwrap();
+    let challenge = step_up::open(
+        &app.state,
+        &mut conn,
+        app.now(),
+        OPERATION,
+        user_id,
+        &factors,
+    )
+    .unwrap();
     (
         challenge.id.to_string(),
         step_up::required_challenge(&challenge, &factors),
@@ -79,7 +85,7 @@ fn redeem(app: &TestApp, challenge: &str, user_id: &str) -> bool {
     let mut conn = app.state.pool.get().unwrap();
     let id = uuid::Uuid::parse_str(challenge).unwrap();
     matches!(
-        step_up::redeem(&mut conn, &id, OPERATION, user_id, now()).unwrap(),
+        step_up::redeem(&mut conn, &id, OPERATION, user_id, app.now()).unwrap(),
         Some(Ok(()))
     )
 }
@@ -253,10 +259,9 @@ async fn authenticator_and_security_question_factors() {
             TotpAlgorithm::Sha1,
             6,
         );
-        // The enrolment is confirmed with the previous step's code; far from a step's end, it
-        // is still within the server's window when the server checks it.
-        clear_of_window_end(30, 10);
-        let step = TotpSecret::step(now());
+        // The enrolment is confirmed with the previous step's code, still within the server's
+        // window.
+        let step = TotpSecret::step(app.now());
         let (status, _, _) = send(
             &svc,
             TestRequest::post()
@@ -284,7 +289,7 @@ async fn authenticator_and_security_question_factors() {
                     ((*q).to_owned(), hash)
                 })
                 .collect();
-            security_answers::replace(&mut conn, &user_id, &hashed, now()).unwrap();
+            security_answers::replace(&mut conn, &user_id, &hashed, app.now()).unwrap();
         }
 
         let (challenge, required) = open(&app, &user_id);
@@ -326,7 +331,7 @@ async fn authenticator_and_security_question_factors() {
         assert_eq!(status, 422, "a used code: {body}");
         let (status, _, body) = send(&svc, start(&challenge, "authenticatorToken", &key)).await;
         assert_eq!((status, body["codeSent"].clone()), (200, json!(false)));
-        let current = secret.code_at_step(TotpSecret::step(now()));
+        let current = secret.code_at_step(TotpSecret::step(app.now()));
         let (status, _, body) = send(
             &svc,
             verify(
@@ -459,7 +464,6 @@ async fn wrong_answers_on_any_factor_share_one_limit() {
 async fn new_challenges_do_not_multiply_the_attempts() {
     for db in TestDatabase::all() {
         let app = TestApp::with_file_delivery(db, |c| c.otp_step_up_failures_per_user_per_day = 3);
-        clear_of_window_end(HOUR_SECS, 10);
         let svc = app.service().await;
         let (user_id, _) = customer(&app, &svc).await;
         let key = system_key(&app);

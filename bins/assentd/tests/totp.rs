@@ -57,13 +57,13 @@ fn secret_of(body: &Value) -> TotpSecret {
     )
 }
 
-fn current_code(secret: &TotpSecret) -> String {
-    secret.code_at_step(TotpSecret::step(common::wall_clock_now()))
+fn current_code(app: &TestApp, secret: &TotpSecret) -> String {
+    secret.code_at_step(TotpSecret::step(app.now()))
 }
 
-fn wrong_for(secret: &TotpSecret) -> String {
+fn wrong_for(app: &TestApp, secret: &TotpSecret) -> String {
     // Neither the current nor the previous step's code.
-    let step = TotpSecret::step(common::wall_clock_now());
+    let step = TotpSecret::step(app.now());
     let taken = [secret.code_at_step(step), secret.code_at_step(step - 1)];
     (0..)
         .map(|n: u32| format!("{:06}", n))
@@ -100,7 +100,7 @@ async fn enrol_confirm_and_remove() {
         assert!(!row.secret_sealed.contains(&b32) && !row.secret_sealed.contains(&hex));
         drop(conn);
 
-        let (status, _, body) = send(&svc, confirm(&token, &wrong_for(&secret))).await;
+        let (status, _, body) = send(&svc, confirm(&token, &wrong_for(&app, &secret))).await;
         assert_eq!(status, 400);
         assert_eq!(
             message(&body),
@@ -110,7 +110,7 @@ async fn enrol_confirm_and_remove() {
         assert_eq!(status, 400);
         assert!(message(&body).contains("Send the 6 digits"), "{body}");
 
-        let code = current_code(&secret);
+        let code = current_code(&app, &secret);
         let (status, _, body) = send(&svc, confirm(&token, &code)).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["status"], "CONFIRMED");
@@ -183,7 +183,7 @@ async fn parallel_confirmations_decide_once() {
 
         // Wrong codes: four counted, the fifth discards the enrolment, the rest find none.
         let (_, _, body) = send(&svc, enrol(&token)).await;
-        let wrong = wrong_for(&secret_of(&body));
+        let wrong = wrong_for(&app, &secret_of(&body));
         let results =
             futures_util::future::join_all((0..20).map(|_| send(&svc, confirm(&token, &wrong))))
                 .await;
@@ -202,7 +202,7 @@ async fn parallel_confirmations_decide_once() {
 
         // The right code, many times at once: confirmed exactly once.
         let (_, _, body) = send(&svc, enrol(&token)).await;
-        let code = current_code(&secret_of(&body));
+        let code = current_code(&app, &secret_of(&body));
         let results =
             futures_util::future::join_all((0..10).map(|_| send(&svc, confirm(&token, &code))))
                 .await;

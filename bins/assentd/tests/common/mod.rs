@@ -10,13 +10,21 @@ use actix_web::{test, web};
 use assent_identity::consumer::{CONSUMER_KEY_LABEL, Consumer, generate_consumer_key};
 use assent_repository::consumers;
 use assent_repository::testing::TestDatabase;
+use assentd::clock::Clock;
 use assentd::config::Config;
 use assentd::server::build_app;
 use assentd::state::AppState;
 use serde_json::{Value, json};
 use std::path::PathBuf;
+use time::OffsetDateTime;
+use time::macros::datetime;
 
 pub const PASSWORD: &str = "Tr0ub4dour&3x";
+
+/// Where every test app's clock starts: the start of a UTC day, so of an hour, a minute, a
+/// second and a TOTP step too. Codes and allowances that belong to one such window stay in it
+/// until a test moves the clock.
+pub const START: OffsetDateTime = datetime!(2026-12-03 00:00 UTC);
 
 pub struct TestApp {
     pub db: TestDatabase,
@@ -37,7 +45,8 @@ impl TestApp {
             ..Config::default()
         };
         adjust(&mut config);
-        let state = AppState::build(config).expect("app state");
+        let mut state = AppState::build(config).expect("app state");
+        state.clock = Clock::manual(START);
         Self {
             db,
             state: web::Data::new(state),
@@ -70,6 +79,21 @@ impl TestApp {
             .find(|m| m["challenge_id"] == challenge_id)
             .map(|m| m["code"].as_str().unwrap().to_owned())
             .expect("a code was written")
+    }
+
+    /// The app's clock: it stands still until the test moves it.
+    pub fn clock(&self) -> &Clock {
+        &self.state.clock
+    }
+
+    /// The time by the app's clock.
+    pub fn now(&self) -> OffsetDateTime {
+        self.state.clock.now()
+    }
+
+    /// Moves the app's clock forward by `by`.
+    pub fn advance(&self, by: time::Duration) {
+        self.state.clock.advance(by);
     }
 
     pub fn backend(&self) -> &'static str {
@@ -235,28 +259,4 @@ pub fn assert_problem(status: u16, headers: &actix_web::http::header::HeaderMap,
     let detail = body["detail"].as_str().unwrap();
     assert!(detail.chars().count() <= 256, "{detail}");
     assert!(body["instance"].as_str().unwrap().chars().count() <= 2048);
-}
-
-/// Sleeps into the next window of `period_secs` (aligned to the Unix epoch, as TOTP steps
-/// and UTC hours and days are) when fewer than `margin_secs` remain of this one, for tests
-/// whose codes or allowances belong to one window: a window that ends mid-test changes them.
-pub fn clear_of_window_end(period_secs: i64, margin_secs: i64) {
-    let left = period_secs
-        - assentd::clock::Clock::system()
-            .now()
-            .unix_timestamp()
-            .rem_euclid(period_secs);
-    if left < margin_secs {
-        std::thread::sleep(std::time::Duration::from_millis(
-            u64::try_from(left * 1000 + 100).unwrap(),
-        ));
-    }
-}
-
-/// Seconds in an hour: allowances counted per UTC hour or day reset at its end.
-pub const HOUR_SECS: i64 = 3600;
-
-/// The system clock's time, for tests that still wait for real time to pass.
-pub fn wall_clock_now() -> time::OffsetDateTime {
-    assentd::clock::Clock::system().now()
 }
