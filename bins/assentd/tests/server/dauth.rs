@@ -1,12 +1,10 @@
 //! DAuth: a smart contract acting as a user, on SQLite and (when configured) PostgreSQL.
 
-mod common;
-
+use crate::common::*;
 use actix_web::test::TestRequest;
 use assent_repository::testing::TestDatabase;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -15,7 +13,7 @@ use time::format_description::well_known::Rfc3339;
 const PRIVATE: &[u8] = include_bytes!("fixtures/dauth-test-private.pem");
 const OTHER_PRIVATE: &[u8] = include_bytes!("fixtures/dauth-other-private.pem");
 const PUBLIC: &[u8] = include_bytes!("fixtures/dauth-test-public.pem");
-const FIXTURE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+const FIXTURE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/server/fixtures");
 
 fn allowed() -> SocketAddr {
     "127.0.0.1:40000".parse().unwrap()
@@ -65,9 +63,9 @@ fn call(token: &str, peer: Option<SocketAddr>) -> TestRequest {
     }
 }
 
-#[actix_web::test]
-async fn a_valid_token_acts_as_the_contract_created_once() {
-    for db in TestDatabase::all() {
+backend_test! {
+    #[actix_web::test]
+    async fn a_valid_token_acts_as_the_contract_created_once(db) {
         let app = dauth_app(db);
         let svc = app.service().await;
         let key = app.consumer(true);
@@ -123,9 +121,9 @@ async fn a_valid_token_acts_as_the_contract_created_once() {
     }
 }
 
-#[actix_web::test]
-async fn forged_stale_replayed_and_misdirected_tokens_are_refused() {
-    for db in TestDatabase::all() {
+backend_test! {
+    #[actix_web::test]
+    async fn forged_stale_replayed_and_misdirected_tokens_are_refused(db) {
         let app = dauth_app(db);
         let svc = app.service().await;
         let key = app.consumer(true);
@@ -235,12 +233,12 @@ fn enabling_dauth_without_a_valid_key_fails_at_start() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("dauth_public_key_file"), "{error}");
-    let not_rsa = format!("{FIXTURE_DIR}/../../Cargo.toml");
+    let not_rsa = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
     let error = Config::load(
         None,
         env(&[
             ("ASSENT_DAUTH_ENABLED", "true"),
-            ("ASSENT_DAUTH_PUBLIC_KEY_FILE", &not_rsa),
+            ("ASSENT_DAUTH_PUBLIC_KEY_FILE", not_rsa),
         ]),
     )
     .unwrap_err()

@@ -1,13 +1,10 @@
 //! Test fixtures: an app over a fresh database per test, with builders for users and consumers.
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different subset of the fixtures"
-)]
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{test, web};
 use assent_identity::consumer::{CONSUMER_KEY_LABEL, Consumer, generate_consumer_key};
+pub use assent_repository::backend_test;
 use assent_repository::consumers;
 use assent_repository::testing::TestDatabase;
 use assentd::clock::Clock;
@@ -79,11 +76,6 @@ impl TestApp {
             .find(|m| m["challenge_id"] == challenge_id)
             .map(|m| m["code"].as_str().unwrap().to_owned())
             .expect("a code was written")
-    }
-
-    /// The app's clock: it stands still until the test moves it.
-    pub fn clock(&self) -> &Clock {
-        &self.state.clock
     }
 
     /// The time by the app's clock.

@@ -1,22 +1,12 @@
 //! Auth-context updates confirmed by a one-time code (OBP), with codes read from the `file`
 //! delivery; SQLite and PostgreSQL.
 
-mod common;
-
+use crate::common::*;
 use actix_web::test::TestRequest;
-use assent_repository::testing::TestDatabase;
 use assent_repository::{auth_contexts, banks};
-use common::*;
 use serde_json::{Value, json};
 
 const BANK: &str = "gh.29.uk";
-
-fn apps() -> Vec<TestApp> {
-    TestDatabase::all()
-        .into_iter()
-        .map(|db| TestApp::with_file_delivery(db, |_| {}))
-        .collect()
-}
 
 fn add_bank(app: &TestApp) {
     let mut conn = app.state.pool.get().unwrap();
@@ -59,9 +49,10 @@ fn last_challenge(app: &TestApp) -> String {
         .to_owned()
 }
 
-#[actix_web::test]
-async fn the_right_answer_creates_the_auth_context() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn the_right_answer_creates_the_auth_context(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         add_bank(&app);
         let svc = app.service().await;
         let key = app.consumer(true);
@@ -134,9 +125,10 @@ async fn the_right_answer_creates_the_auth_context() {
     }
 }
 
-#[actix_web::test]
-async fn wrong_answers_exhaust_to_rejected_and_others_cannot_answer() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn wrong_answers_exhaust_to_rejected_and_others_cannot_answer(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         add_bank(&app);
         let svc = app.service().await;
         let key = app.consumer(true);
@@ -208,9 +200,10 @@ async fn wrong_answers_exhaust_to_rejected_and_others_cannot_answer() {
     }
 }
 
-#[actix_web::test]
-async fn bad_requests_change_nothing() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn bad_requests_change_nothing(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         add_bank(&app);
         let svc = app.service().await;
         let key = app.consumer(true);
@@ -262,9 +255,9 @@ async fn bad_requests_change_nothing() {
     }
 }
 
-#[actix_web::test]
-async fn sms_goes_to_the_registered_phone_and_expired_codes_are_refused() {
-    for db in TestDatabase::all() {
+backend_test! {
+    #[actix_web::test]
+    async fn sms_goes_to_the_registered_phone_and_expired_codes_are_refused(db) {
         let app = TestApp::with_file_delivery(db, |c| c.otp_validity_secs = 1);
         add_bank(&app);
         let svc = app.service().await;
@@ -316,9 +309,9 @@ async fn sms_goes_to_the_registered_phone_and_expired_codes_are_refused() {
     }
 }
 
-#[actix_web::test]
-async fn an_undeliverable_code_rejects_the_request() {
-    for db in TestDatabase::all() {
+backend_test! {
+    #[actix_web::test]
+    async fn an_undeliverable_code_rejects_the_request(db) {
         let app = TestApp::with_config(db, |c| {
             c.otp_delivery = "webhook:http://127.0.0.1:9/unreachable".into();
         });

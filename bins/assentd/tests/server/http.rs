@@ -1,23 +1,18 @@
 //! The HTTP surface through `actix_web::test`, on SQLite and (when configured) PostgreSQL.
 
-mod common;
-
+use crate::common::*;
 use actix_web::test::TestRequest;
 use assent_identity::UserId;
 use assent_repository::testing::TestDatabase;
 use assent_repository::{entitlements, users};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::*;
 use serde_json::{Value, json};
 
-fn apps() -> Vec<TestApp> {
-    TestDatabase::all().into_iter().map(TestApp::new).collect()
-}
-
-#[actix_web::test]
-async fn sign_up_log_in_read_profile_log_out() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn sign_up_log_in_read_profile_log_out(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         let user = sign_up(&svc, "Felix.Smith").await;
@@ -75,9 +70,10 @@ async fn sign_up_log_in_read_profile_log_out() {
     }
 }
 
-#[actix_web::test]
-async fn entitlements_show_in_the_profile() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn entitlements_show_in_the_profile(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         let user = sign_up(&svc, "felix").await;
@@ -105,9 +101,10 @@ async fn entitlements_show_in_the_profile() {
     }
 }
 
-#[actix_web::test]
-async fn bad_sign_ups_get_clear_errors_and_store_nothing() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn bad_sign_ups_get_clear_errors_and_store_nothing(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let post = || TestRequest::post().uri("/obp/v4.0.0/users");
         let mut cases: Vec<(TestRequest, u16, &str)> = vec![
@@ -165,9 +162,10 @@ async fn bad_sign_ups_get_clear_errors_and_store_nothing() {
     }
 }
 
-#[actix_web::test]
-async fn duplicate_usernames_are_refused_ignoring_case() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn duplicate_usernames_are_refused_ignoring_case(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         sign_up(&svc, "felix").await;
         let (status, _, body) = send(
@@ -185,9 +183,10 @@ async fn duplicate_usernames_are_refused_ignoring_case() {
     }
 }
 
-#[actix_web::test]
-async fn fifty_parallel_sign_ups_of_one_username_create_exactly_one_user() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn fifty_parallel_sign_ups_of_one_username_create_exactly_one_user(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let requests = (0..50).map(|_| {
             send(
@@ -210,9 +209,10 @@ async fn fifty_parallel_sign_ups_of_one_username_create_exactly_one_user() {
     }
 }
 
-#[actix_web::test]
-async fn oversized_bodies_are_refused_with_413() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn oversized_bodies_are_refused_with_413(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let big = format!("{{\"username\":\"{}\"}}", "a".repeat(1024 * 1024));
         let (status, _, body) = send(
@@ -228,9 +228,10 @@ async fn oversized_bodies_are_refused_with_413() {
     }
 }
 
-#[actix_web::test]
-async fn direct_login_errors_follow_obp() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn direct_login_errors_follow_obp(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         let disabled = app.consumer(false);
@@ -372,9 +373,10 @@ fn tampered_variants(token: &str) -> Vec<String> {
     variants
 }
 
-#[actix_web::test]
-async fn tampered_and_foreign_tokens_are_refused() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn tampered_and_foreign_tokens_are_refused(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         sign_up(&svc, "felix").await;
@@ -398,9 +400,10 @@ async fn tampered_and_foreign_tokens_are_refused() {
     }
 }
 
-#[actix_web::test]
-async fn missing_credentials_answer_not_logged_in() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn missing_credentials_answer_not_logged_in(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         for req in [
             TestRequest::get().uri("/obp/v5.1.0/users/current"),
@@ -425,10 +428,11 @@ async fn missing_credentials_answer_not_logged_in() {
     }
 }
 
-#[actix_web::test]
-async fn a_live_session_is_refused_while_its_consumer_is_disabled() {
-    use assent_repository::consumers;
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn a_live_session_is_refused_while_its_consumer_is_disabled(db) {
+        use assent_repository::consumers;
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let (consumer_id, key) = app.consumer_with_id(true);
         sign_up(&svc, "felix").await;
@@ -446,9 +450,9 @@ async fn a_live_session_is_refused_while_its_consumer_is_disabled() {
     }
 }
 
-#[actix_web::test]
-async fn idle_sessions_expire() {
-    for db in TestDatabase::all() {
+backend_test! {
+    #[actix_web::test]
+    async fn idle_sessions_expire(db) {
         let app = TestApp::with_config(db, |c| c.session_idle_timeout_secs = 2);
         let svc = app.service().await;
         let key = app.consumer(true);
@@ -473,10 +477,10 @@ async fn idle_sessions_expire() {
     }
 }
 
-#[actix_web::test]
-async fn reading_the_profile_records_activity_that_keeps_the_session_alive() {
-    // users/current reads in one snapshot and records the session's activity after it.
-    for db in TestDatabase::all() {
+backend_test! {
+    #[actix_web::test]
+    async fn reading_the_profile_records_activity_that_keeps_the_session_alive(db) {
+        // users/current reads in one snapshot and records the session's activity after it.
         let app = TestApp::with_config(db, |c| c.session_idle_timeout_secs = 3);
         let svc = app.service().await;
         let key = app.consumer(true);
@@ -499,9 +503,9 @@ async fn reading_the_profile_records_activity_that_keeps_the_session_alive() {
     }
 }
 
-#[actix_web::test]
-async fn stronger_argon2_parameters_rehash_on_login() {
-    for db in TestDatabase::all() {
+backend_test! {
+    #[actix_web::test]
+    async fn stronger_argon2_parameters_rehash_on_login(db) {
         let url = db.url().to_owned();
         let first = TestApp::new(db);
         let svc = first.service().await;
@@ -560,9 +564,10 @@ async fn unknown_routes_and_wrong_methods_answer_in_each_dialect() {
     assert!(body["errcode"].is_number() && body["errmsg"].is_string());
 }
 
-#[actix_web::test]
-async fn no_answer_may_be_cached_or_sniffed() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn no_answer_may_be_cached_or_sniffed(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         sign_up(&svc, "felix").await;
@@ -601,9 +606,10 @@ async fn no_answer_may_be_cached_or_sniffed() {
     }
 }
 
-#[actix_web::test]
-async fn health_metrics_certs_and_request_ids() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn health_metrics_certs_and_request_ids(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let (status, headers, body) = send(&svc, TestRequest::get().uri("/health/ready")).await;
         assert_eq!(status, 200);
@@ -694,10 +700,10 @@ async fn openapi_describes_every_route() {
     );
 }
 
-#[actix_web::test]
-async fn a_busy_database_answers_503_with_retry_after_in_each_dialect() {
-    use assent_repository::{Pool, PoolOptions};
-    for db in TestDatabase::all() {
+backend_test! {
+    #[actix_web::test]
+    async fn a_busy_database_answers_503_with_retry_after_in_each_dialect(db) {
+        use assent_repository::{Pool, PoolOptions};
         let data_dir = std::env::temp_dir().join(format!("assent-http-{}", uuid::Uuid::new_v4()));
         let config = assentd::config::Config {
             database_url: db.url().to_owned(),

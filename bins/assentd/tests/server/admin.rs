@@ -1,17 +1,11 @@
 //! Identity administration over HTTP: lockout, locks, roles and entitlements, banks. Every
 //! test runs on SQLite and (when configured) PostgreSQL.
 
-mod common;
-
+use crate::common::*;
 use actix_web::test::TestRequest;
 use assent_repository::entitlements;
 use assent_repository::testing::TestDatabase;
-use common::*;
 use serde_json::{Value, json};
-
-fn apps() -> Vec<TestApp> {
-    TestDatabase::all().into_iter().map(TestApp::new).collect()
-}
 
 /// Grants `role` (at `bank`, if given) directly in the database, as `admin grant-role` does.
 fn grant(app: &TestApp, user: &Value, role: &str, bank: Option<&str>) {
@@ -32,9 +26,10 @@ fn authed(req: TestRequest, token: &str) -> TestRequest {
     req.insert_header(("DirectLogin", format!("token={token}")))
 }
 
-#[actix_web::test]
-async fn five_failures_lock_the_account_until_an_unlock() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn five_failures_lock_the_account_until_an_unlock(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         sign_up(&svc, "felix").await;
@@ -88,9 +83,10 @@ async fn five_failures_lock_the_account_until_an_unlock() {
     }
 }
 
-#[actix_web::test]
-async fn a_success_resets_the_count() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn a_success_resets_the_count(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         sign_up(&svc, "felix").await;
@@ -110,9 +106,10 @@ async fn a_success_resets_the_count() {
     }
 }
 
-#[actix_web::test]
-async fn unknown_usernames_lock_the_same_way() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn unknown_usernames_lock_the_same_way(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         sign_up(&svc, "felix").await;
@@ -128,9 +125,10 @@ async fn unknown_usernames_lock_the_same_way() {
     }
 }
 
-#[actix_web::test]
-async fn twenty_parallel_wrong_logins_are_all_counted() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn twenty_parallel_wrong_logins_are_all_counted(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         sign_up(&svc, "felix").await;
@@ -160,9 +158,10 @@ async fn twenty_parallel_wrong_logins_are_all_counted() {
     }
 }
 
-#[actix_web::test]
-async fn an_administrative_lock_ends_sessions_and_refuses_logins() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn an_administrative_lock_ends_sessions_and_refuses_logins(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         let felix = sign_up(&svc, "felix").await;
@@ -209,9 +208,10 @@ async fn an_administrative_lock_ends_sessions_and_refuses_logins() {
     }
 }
 
-#[actix_web::test]
-async fn lock_endpoints_need_their_roles_and_known_users() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn lock_endpoints_need_their_roles_and_known_users(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         sign_up(&svc, "felix").await;
@@ -291,9 +291,10 @@ async fn roles_are_listed() {
     assert_eq!(status, 401);
 }
 
-#[actix_web::test]
-async fn entitlements_are_granted_listed_and_revoked_by_the_rules() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn entitlements_are_granted_listed_and_revoked_by_the_rules(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         let felix = sign_up(&svc, "felix").await;
@@ -489,9 +490,10 @@ async fn entitlements_are_granted_listed_and_revoked_by_the_rules() {
     }
 }
 
-#[actix_web::test]
-async fn a_one_bank_administrator_grants_only_at_that_bank() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn a_one_bank_administrator_grants_only_at_that_bank(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         let felix = sign_up(&svc, "felix").await;
@@ -532,9 +534,10 @@ async fn a_one_bank_administrator_grants_only_at_that_bank() {
     }
 }
 
-#[actix_web::test]
-async fn banks_are_created_by_bank_creators_and_read_by_anyone_signed_in() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn banks_are_created_by_bank_creators_and_read_by_anyone_signed_in(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         let admin = sign_up(&svc, "admin").await;
@@ -602,9 +605,10 @@ async fn banks_are_created_by_bank_creators_and_read_by_anyone_signed_in() {
     }
 }
 
-#[actix_web::test]
-async fn users_are_found_by_username_id_and_email_with_their_roles_and_lock_state() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn users_are_found_by_username_id_and_email_with_their_roles_and_lock_state(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         let felix = sign_up(&svc, "Felix").await;
@@ -662,9 +666,10 @@ async fn users_are_found_by_username_id_and_email_with_their_roles_and_lock_stat
     }
 }
 
-#[actix_web::test]
-async fn all_users_pages_sorts_and_filters_by_lock_state() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn all_users_pages_sorts_and_filters_by_lock_state(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         let admin = sign_up(&svc, "admin").await;
@@ -739,9 +744,10 @@ async fn all_users_pages_sorts_and_filters_by_lock_state() {
     }
 }
 
-#[actix_web::test]
-async fn consumers_are_registered_listed_disabled_and_enabled() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn consumers_are_registered_listed_disabled_and_enabled(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         let admin = sign_up(&svc, "admin").await;
@@ -778,7 +784,7 @@ async fn consumers_are_registered_listed_disabled_and_enabled() {
         let consumer_id = created["consumer_id"].as_str().unwrap().to_owned();
         assert_eq!(created["created_by_user_id"], admin["user_id"]);
         assert_eq!(created["enabled"], true);
-        let felix_token = common::token(&svc, "felix", &new_key).await;
+        let felix_token = crate::common::token(&svc, "felix", &new_key).await;
 
         let one = format!("/obp/v5.1.0/management/consumers/{consumer_id}");
         let (status, _, _) = send(&svc, authed(TestRequest::get().uri(&one), &token)).await;
@@ -878,16 +884,17 @@ async fn consumers_are_registered_listed_disabled_and_enabled() {
     }
 }
 
-#[actix_web::test]
-async fn call_limits_are_set_read_and_enforced() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn call_limits_are_set_read_and_enforced(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let admin_key = app.consumer(true);
         let limited_key = app.consumer(true);
         let admin = sign_up(&svc, "admin").await;
         sign_up(&svc, "felix").await;
         let token = token(&svc, "admin", &admin_key).await;
-        let felix = common::token(&svc, "felix", &limited_key).await;
+        let felix = crate::common::token(&svc, "felix", &limited_key).await;
         let consumer_id = {
             let (_, _, me) = send(&svc, current(&felix)).await;
             assert_eq!(me["username"], "felix");
@@ -970,9 +977,10 @@ async fn call_limits_are_set_read_and_enforced() {
     }
 }
 
-#[actix_web::test]
-async fn auth_contexts_are_set_listed_and_deleted() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn auth_contexts_are_set_listed_and_deleted(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         let felix = sign_up(&svc, "felix").await;
@@ -1057,9 +1065,10 @@ async fn auth_contexts_are_set_listed_and_deleted() {
     }
 }
 
-#[actix_web::test]
-async fn entitlement_requests_and_entitlement_listings() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn entitlement_requests_and_entitlement_listings(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         let felix = sign_up(&svc, "felix").await;
@@ -1226,9 +1235,10 @@ async fn entitlement_requests_and_entitlement_listings() {
     }
 }
 
-#[actix_web::test]
-async fn a_lock_refuses_sessions_even_before_they_are_terminated() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn a_lock_refuses_sessions_even_before_they_are_terminated(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         let felix = sign_up(&svc, "felix").await;
@@ -1253,9 +1263,10 @@ async fn a_lock_refuses_sessions_even_before_they_are_terminated() {
     }
 }
 
-#[actix_web::test]
-async fn control_characters_and_route_lookalikes_get_clear_answers() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn control_characters_and_route_lookalikes_get_clear_answers(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         let admin = sign_up(&svc, "admin").await;

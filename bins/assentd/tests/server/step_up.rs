@@ -2,16 +2,13 @@
 //! PostgreSQL. Challenges are opened through the service, as an operation that requires one
 //! does; started, verified and redeemed as a system caller would.
 
-mod common;
-
+use crate::common::*;
 use actix_web::test::TestRequest;
 use assent_identity::consumer::{SYSTEM_KEY_LABEL, generate_consumer_key};
 use assent_identity::secret::SecretString;
 use assent_otp::totp::{TotpAlgorithm, TotpSecret};
-use assent_repository::testing::TestDatabase;
 use assent_repository::{security_answers, system_keys, users};
 use assentd::services::step_up::{self, FactorType};
-use common::*;
 use serde_json::{Value, json};
 
 const OPERATION: &str = "resumeCustomerSession";
@@ -112,9 +109,9 @@ where
     (user["user_id"].as_str().unwrap().to_owned(), token)
 }
 
-#[actix_web::test]
-async fn sms_factor_start_verify_and_redeem() {
-    for db in TestDatabase::all() {
+backend_test! {
+    #[actix_web::test]
+    async fn sms_factor_start_verify_and_redeem(db) {
         let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let (user_id, _) = customer(&app, &svc).await;
@@ -226,9 +223,9 @@ async fn sms_factor_start_verify_and_redeem() {
     }
 }
 
-#[actix_web::test]
-async fn authenticator_and_security_question_factors() {
-    for db in TestDatabase::all() {
+backend_test! {
+    #[actix_web::test]
+    async fn authenticator_and_security_question_factors(db) {
         let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let (user_id, token) = customer(&app, &svc).await;
@@ -423,9 +420,9 @@ async fn authenticator_and_security_question_factors() {
     }
 }
 
-#[actix_web::test]
-async fn wrong_answers_on_any_factor_share_one_limit() {
-    for db in TestDatabase::all() {
+backend_test! {
+    #[actix_web::test]
+    async fn wrong_answers_on_any_factor_share_one_limit(db) {
         let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let (user_id, _) = customer(&app, &svc).await;
@@ -460,9 +457,9 @@ async fn wrong_answers_on_any_factor_share_one_limit() {
     }
 }
 
-#[actix_web::test]
-async fn new_challenges_do_not_multiply_the_attempts() {
-    for db in TestDatabase::all() {
+backend_test! {
+    #[actix_web::test]
+    async fn new_challenges_do_not_multiply_the_attempts(db) {
         let app = TestApp::with_file_delivery(db, |c| c.otp_step_up_failures_per_user_per_day = 3);
         let svc = app.service().await;
         let (user_id, _) = customer(&app, &svc).await;

@@ -2,25 +2,14 @@
 //! re-authentication with an identity challenge) and customers' own sessions (OBP), on SQLite
 //! and PostgreSQL.
 
-mod common;
-
+use crate::common::*;
 use actix_web::test::TestRequest;
 use assent_identity::consumer::{SYSTEM_KEY_LABEL, generate_consumer_key};
-use assent_repository::testing::TestDatabase;
 use assent_repository::{entitlements, sessions, system_keys, users};
-use assentd::config::Config;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::*;
 use serde_json::{Value, json};
 use time::Duration;
-
-fn apps_with(adjust: impl Fn(&mut Config)) -> Vec<TestApp> {
-    TestDatabase::all()
-        .into_iter()
-        .map(|db| TestApp::with_file_delivery(db, &adjust))
-        .collect()
-}
 
 fn system_key(app: &TestApp) -> String {
     let key = generate_consumer_key(&mut rand::rng());
@@ -82,13 +71,14 @@ fn problem_type(body: &Value) -> &str {
         .unwrap_or("")
 }
 
-#[actix_web::test]
-async fn resume_keeps_a_session_alive_but_never_past_its_absolute_expiry() {
-    for app in apps_with(|c| {
-        // Timeouts of a few seconds, with margins a busy test machine cannot use up.
-        c.session_idle_timeout_secs = 4;
-        c.session_absolute_lifetime_secs = 8;
-    }) {
+backend_test! {
+    #[actix_web::test]
+    async fn resume_keeps_a_session_alive_but_never_past_its_absolute_expiry(db) {
+        let app = TestApp::with_file_delivery(db, |c| {
+            // Timeouts of a few seconds, with margins a busy test machine cannot use up.
+            c.session_idle_timeout_secs = 4;
+            c.session_absolute_lifetime_secs = 8;
+        });
         let svc = app.service().await;
         let key = system_key(&app);
         let consumer = app.consumer(true);
@@ -159,9 +149,10 @@ async fn resume_keeps_a_session_alive_but_never_past_its_absolute_expiry() {
     }
 }
 
-#[actix_web::test]
-async fn terminate_kills_every_token_at_once_and_reveals_nothing() {
-    for app in apps_with(|_| {}) {
+backend_test! {
+    #[actix_web::test]
+    async fn terminate_kills_every_token_at_once_and_reveals_nothing(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let key = system_key(&app);
         let consumer = app.consumer(true);
@@ -187,9 +178,10 @@ async fn terminate_kills_every_token_at_once_and_reveals_nothing() {
     }
 }
 
-#[actix_web::test]
-async fn every_malformed_request_is_a_400_problem() {
-    for app in apps_with(|_| {}) {
+backend_test! {
+    #[actix_web::test]
+    async fn every_malformed_request_is_a_400_problem(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let key = system_key(&app);
         let long = "a".repeat(129);
@@ -308,9 +300,10 @@ fn raw(path: &str, key: &str, body: &str) -> TestRequest {
         .set_payload(body.to_owned())
 }
 
-#[actix_web::test]
-async fn reauthentication_needs_a_verified_challenge() {
-    for app in apps_with(|c| c.session_reauthentication_interval_secs = 1) {
+backend_test! {
+    #[actix_web::test]
+    async fn reauthentication_needs_a_verified_challenge(db) {
+        let app = TestApp::with_file_delivery(db, |c| c.session_reauthentication_interval_secs = 1);
         let svc = app.service().await;
         let key = system_key(&app);
         let consumer = app.consumer(true);
@@ -386,9 +379,10 @@ async fn reauthentication_needs_a_verified_challenge() {
     }
 }
 
-#[actix_web::test]
-async fn parallel_resumes_racing_a_terminate_never_outlive_it() {
-    for app in apps_with(|_| {}) {
+backend_test! {
+    #[actix_web::test]
+    async fn parallel_resumes_racing_a_terminate_never_outlive_it(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let key = system_key(&app);
         let consumer = app.consumer(true);
@@ -426,9 +420,10 @@ async fn parallel_resumes_racing_a_terminate_never_outlive_it() {
     }
 }
 
-#[actix_web::test]
-async fn customers_see_and_end_their_own_sessions() {
-    for app in apps_with(|_| {}) {
+backend_test! {
+    #[actix_web::test]
+    async fn customers_see_and_end_their_own_sessions(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let consumer = app.consumer(true);
         let felix = sign_up(&svc, "felix").await;
@@ -511,9 +506,10 @@ async fn customers_see_and_end_their_own_sessions() {
     }
 }
 
-#[actix_web::test]
-async fn housekeeping_deletes_what_ended_long_ago() {
-    for app in apps_with(|_| {}) {
+backend_test! {
+    #[actix_web::test]
+    async fn housekeeping_deletes_what_ended_long_ago(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let key = system_key(&app);
         let consumer = app.consumer(true);
@@ -560,13 +556,14 @@ async fn housekeeping_deletes_what_ended_long_ago() {
     }
 }
 
-#[actix_web::test]
-async fn expiry_and_ownership_are_decided_before_reauthentication() {
-    for app in apps_with(|c| {
-        c.session_idle_timeout_secs = 2;
-        c.session_absolute_lifetime_secs = 2;
-        c.session_reauthentication_interval_secs = 1;
-    }) {
+backend_test! {
+    #[actix_web::test]
+    async fn expiry_and_ownership_are_decided_before_reauthentication(db) {
+        let app = TestApp::with_file_delivery(db, |c| {
+            c.session_idle_timeout_secs = 2;
+            c.session_absolute_lifetime_secs = 2;
+            c.session_reauthentication_interval_secs = 1;
+        });
         let svc = app.service().await;
         let key = system_key(&app);
         let consumer = app.consumer(true);
@@ -648,9 +645,10 @@ async fn expiry_and_ownership_are_decided_before_reauthentication() {
     }
 }
 
-#[actix_web::test]
-async fn ids_of_any_shape_and_wrong_owners_reveal_nothing() {
-    for app in apps_with(|_| {}) {
+backend_test! {
+    #[actix_web::test]
+    async fn ids_of_any_shape_and_wrong_owners_reveal_nothing(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let key = system_key(&app);
         let consumer = app.consumer(true);
@@ -694,9 +692,10 @@ async fn ids_of_any_shape_and_wrong_owners_reveal_nothing() {
     }
 }
 
-#[actix_web::test]
-async fn another_customers_challenge_does_not_count() {
-    for app in apps_with(|c| c.session_reauthentication_interval_secs = 1) {
+backend_test! {
+    #[actix_web::test]
+    async fn another_customers_challenge_does_not_count(db) {
+        let app = TestApp::with_file_delivery(db, |c| c.session_reauthentication_interval_secs = 1);
         let svc = app.service().await;
         let key = system_key(&app);
         let consumer = app.consumer(true);

@@ -1,8 +1,7 @@
 //! Temenos Infinity MFA flows over HTTP, with codes read from the `file` delivery, plus the
 //! SMTP and webhook adapters against servers the tests start; SQLite and PostgreSQL.
 
-mod common;
-
+use crate::common::*;
 use actix_web::test::TestRequest;
 use assent_identity::password::PasswordCheck;
 use assent_identity::secret::SecretString;
@@ -10,8 +9,6 @@ use assent_otp::challenge::ChallengeState;
 use assent_repository::challenges::{self, ChallengeRow};
 use assent_repository::security_answers;
 use assent_repository::testing::TestDatabase;
-use assentd::config::Config;
-use common::*;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -19,17 +16,6 @@ use std::sync::{Arc, Mutex};
 
 const BASE: &str = "/services/data/v1/RBObjects/operations/DbxUser";
 const PHONE: &str = "+44 7700 900123";
-
-fn apps_with(adjust: impl Fn(&mut Config)) -> Vec<TestApp> {
-    TestDatabase::all()
-        .into_iter()
-        .map(|db| TestApp::with_file_delivery(db, &adjust))
-        .collect()
-}
-
-fn apps() -> Vec<TestApp> {
-    apps_with(|_| {})
-}
 
 fn post(op: &str, body: Value) -> TestRequest {
     TestRequest::post()
@@ -57,9 +43,10 @@ fn errcode(body: &Value) -> u64 {
     body["errcode"].as_u64().unwrap_or(0)
 }
 
-#[actix_web::test]
-async fn pre_login_flow_end_to_end() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn pre_login_flow_end_to_end(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let (status, _, body) = send(
             &svc,
@@ -150,9 +137,10 @@ async fn pre_login_flow_end_to_end() {
     }
 }
 
-#[actix_web::test]
-async fn bad_requests_change_nothing() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn bad_requests_change_nothing(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         for body in [
             json!({}),
@@ -232,9 +220,10 @@ async fn bad_requests_change_nothing() {
     }
 }
 
-#[actix_web::test]
-async fn resends_rotate_the_code_keep_the_count_and_are_limited() {
-    for app in apps_with(|c| c.otp_resend_cooldown_secs = 0) {
+backend_test! {
+    #[actix_web::test]
+    async fn resends_rotate_the_code_keep_the_count_and_are_limited(db) {
+        let app = TestApp::with_file_delivery(db, |c| c.otp_resend_cooldown_secs = 0);
         let svc = app.service().await;
         let (_, _, body) = send(
             &svc,
@@ -306,9 +295,10 @@ async fn resends_rotate_the_code_keep_the_count_and_are_limited() {
     }
 }
 
-#[actix_web::test]
-async fn a_code_only_answers_its_own_flow() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn a_code_only_answers_its_own_flow(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let mut flows = Vec::new();
         for phone in [PHONE, "+4915112345678"] {
@@ -356,9 +346,10 @@ async fn a_code_only_answers_its_own_flow() {
     }
 }
 
-#[actix_web::test]
-async fn resends_wait_for_the_cooldown() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn resends_wait_for_the_cooldown(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let (_, _, body) = send(
             &svc,
@@ -388,9 +379,10 @@ async fn resends_wait_for_the_cooldown() {
     }
 }
 
-#[actix_web::test]
-async fn parallel_wrong_answers_lock_the_flow_after_five() {
-    for app in apps_with(|c| c.otp_prelogin_requests_per_client_per_hour = 1000) {
+backend_test! {
+    #[actix_web::test]
+    async fn parallel_wrong_answers_lock_the_flow_after_five(db) {
+        let app = TestApp::with_file_delivery(db, |c| c.otp_prelogin_requests_per_client_per_hour = 1000);
         let svc = app.service().await;
         let (_, _, body) = send(
             &svc,
@@ -449,9 +441,10 @@ async fn parallel_wrong_answers_lock_the_flow_after_five() {
     }
 }
 
-#[actix_web::test]
-async fn expired_codes_are_refused() {
-    for app in apps_with(|c| c.otp_validity_secs = 1) {
+backend_test! {
+    #[actix_web::test]
+    async fn expired_codes_are_refused(db) {
+        let app = TestApp::with_file_delivery(db, |c| c.otp_validity_secs = 1);
         let svc = app.service().await;
         let (_, _, body) = send(
             &svc,
@@ -484,12 +477,13 @@ async fn expired_codes_are_refused() {
     }
 }
 
-#[actix_web::test]
-async fn abuse_limits_per_destination_and_per_client() {
-    for app in apps_with(|c| {
-        c.otp_codes_per_destination_per_day = 2;
-        c.otp_prelogin_requests_per_client_per_hour = 4;
-    }) {
+backend_test! {
+    #[actix_web::test]
+    async fn abuse_limits_per_destination_and_per_client(db) {
+        let app = TestApp::with_file_delivery(db, |c| {
+            c.otp_codes_per_destination_per_day = 2;
+            c.otp_prelogin_requests_per_client_per_hour = 4;
+        });
         let svc = app.service().await;
         let from = |ip: &str| {
             post("requestOTPPreLoginMB", json!({ "Phone": PHONE }))
@@ -520,12 +514,13 @@ async fn abuse_limits_per_destination_and_per_client() {
     }
 }
 
-#[actix_web::test]
-async fn behind_a_trusted_proxy_each_client_has_its_own_allowance() {
-    for app in apps_with(|c| {
-        c.otp_prelogin_requests_per_client_per_hour = 1;
-        c.trusted_proxies = vec!["10.0.0.0/8".into()];
-    }) {
+backend_test! {
+    #[actix_web::test]
+    async fn behind_a_trusted_proxy_each_client_has_its_own_allowance(db) {
+        let app = TestApp::with_file_delivery(db, |c| {
+            c.otp_prelogin_requests_per_client_per_hour = 1;
+            c.trusted_proxies = vec!["10.0.0.0/8".into()];
+        });
         let svc = app.service().await;
         let via = |peer: &str, forwarded: &str, phone: &str| {
             post("requestOTPPreLoginMB", json!({ "Phone": phone }))
@@ -553,9 +548,10 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_allowance() {
     }
 }
 
-#[actix_web::test]
-async fn a_delivery_failure_leaves_no_usable_flow() {
-    for app in apps_with(|c| c.otp_delivery = "webhook:http://127.0.0.1:9/unreachable".into()) {
+backend_test! {
+    #[actix_web::test]
+    async fn a_delivery_failure_leaves_no_usable_flow(db) {
+        let app = TestApp::with_file_delivery(db, |c| c.otp_delivery = "webhook:http://127.0.0.1:9/unreachable".into());
         let svc = app.service().await;
         let (status, _, reply) = send(
             &svc,
@@ -742,9 +738,10 @@ where
     (user["user_id"].as_str().unwrap().to_owned(), token)
 }
 
-#[actix_web::test]
-async fn security_questions_update_needs_a_fresh_verified_flow() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn security_questions_update_needs_a_fresh_verified_flow(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let (user_id, token) = signed_up_with_phone(&app, &svc, "sowmya").await;
         let (_, other_token) = signed_up_with_phone(&app, &svc, "mallory").await;
@@ -880,9 +877,10 @@ async fn security_questions_update_needs_a_fresh_verified_flow() {
     }
 }
 
-#[actix_web::test]
-async fn without_a_phone_the_code_goes_to_the_email_alone() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn without_a_phone_the_code_goes_to_the_email_alone(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let key = app.consumer(true);
         sign_up(&svc, "nophone").await;
@@ -912,9 +910,10 @@ async fn without_a_phone_the_code_goes_to_the_email_alone() {
     }
 }
 
-#[actix_web::test]
-async fn sign_up_takes_an_optional_e164_phone_number() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn sign_up_takes_an_optional_e164_phone_number(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let mut body = sign_up_body("felix");
         body["phone_number"] = json!("0770 0900 123");
@@ -929,9 +928,10 @@ async fn sign_up_takes_an_optional_e164_phone_number() {
     }
 }
 
-#[actix_web::test]
-async fn strangers_cannot_spend_a_customers_own_allowance() {
-    for app in apps_with(|c| c.otp_codes_per_destination_per_day = 2) {
+backend_test! {
+    #[actix_web::test]
+    async fn strangers_cannot_spend_a_customers_own_allowance(db) {
+        let app = TestApp::with_file_delivery(db, |c| c.otp_codes_per_destination_per_day = 2);
         let svc = app.service().await;
         let (_, token) = signed_up_with_phone(&app, &svc, "sowmya").await;
         for _ in 0..2 {

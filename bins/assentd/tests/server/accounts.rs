@@ -1,20 +1,13 @@
 //! Accounts and account access over HTTP: views, the grant/revoke matrix, the last owner under
 //! concurrency, all-or-nothing bulk and DAuth-user changes; SQLite and PostgreSQL.
 
-mod common;
-
+use crate::common::*;
 use actix_web::test::TestRequest;
-use assent_repository::testing::TestDatabase;
 use assent_repository::{accounts, banks, entitlements};
-use common::*;
 use serde_json::{Value, json};
 
 const BANK: &str = "gh.29.uk";
 const ACCOUNT: &str = "acc-1";
-
-fn apps() -> Vec<TestApp> {
-    TestDatabase::all().into_iter().map(TestApp::new).collect()
-}
 
 fn add_bank(app: &TestApp) {
     let mut conn = app.state.pool.get().unwrap();
@@ -88,9 +81,10 @@ fn views_of(app: &TestApp, user_id: &str) -> Vec<String> {
         .collect()
 }
 
-#[actix_web::test]
-async fn an_account_gives_its_holder_owner_and_views_list_everything() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn an_account_gives_its_holder_owner_and_views_list_everything(db) {
+        let app = TestApp::new(db);
         add_bank(&app);
         let svc = app.service().await;
         let p = people(&app, &svc, &["holder", "stranger"]).await;
@@ -157,9 +151,10 @@ async fn an_account_gives_its_holder_owner_and_views_list_everything() {
     }
 }
 
-#[actix_web::test]
-async fn the_grant_and_revoke_matrix() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn the_grant_and_revoke_matrix(db) {
+        let app = TestApp::new(db);
         add_bank(&app);
         let svc = app.service().await;
         let p = people(&app, &svc, &["holder", "auditor", "manager", "friend"]).await;
@@ -326,9 +321,10 @@ async fn the_grant_and_revoke_matrix() {
     }
 }
 
-#[actix_web::test]
-async fn parallel_revokes_of_the_last_two_owners_leave_one() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn parallel_revokes_of_the_last_two_owners_leave_one(db) {
+        let app = TestApp::new(db);
         add_bank(&app);
         let svc = app.service().await;
         let p = people(&app, &svc, &["first", "second"]).await;
@@ -355,9 +351,10 @@ async fn parallel_revokes_of_the_last_two_owners_leave_one() {
     }
 }
 
-#[actix_web::test]
-async fn bulk_and_dauth_changes_are_all_or_nothing() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn bulk_and_dauth_changes_are_all_or_nothing(db) {
+        let app = TestApp::new(db);
         add_bank(&app);
         let svc = app.service().await;
         let p = people(&app, &svc, &["holder", "friend", "outsider"]).await;
@@ -491,9 +488,10 @@ async fn bulk_and_dauth_changes_are_all_or_nothing() {
     }
 }
 
-#[actix_web::test]
-async fn refresh_gives_holders_their_default_access_back() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn refresh_gives_holders_their_default_access_back(db) {
+        let app = TestApp::new(db);
         add_bank(&app);
         let svc = app.service().await;
         let p = people(&app, &svc, &["holder", "admin"]).await;
@@ -542,9 +540,10 @@ async fn refresh_gives_holders_their_default_access_back() {
     }
 }
 
-#[actix_web::test]
-async fn parallel_partial_updates_of_a_custom_view_keep_every_change() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn parallel_partial_updates_of_a_custom_view_keep_every_change(db) {
+        let app = TestApp::new(db);
         add_bank(&app);
         let svc = app.service().await;
         let p = people(&app, &svc, &["holder"]).await;

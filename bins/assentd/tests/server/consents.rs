@@ -1,25 +1,15 @@
 //! Consents over HTTP: request with SCA, answer, use as a third party with Consent-JWT and
 //! Consumer-Key, scope limits, revocation and expiry; SQLite and PostgreSQL.
 
-mod common;
-
+use crate::common::*;
 use actix_web::test::TestRequest;
-use assent_repository::testing::TestDatabase;
 use assent_repository::{accounts, banks, consents};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::*;
 use serde_json::{Value, json};
 
 const BANK: &str = "gh.29.uk";
 const ACCOUNT: &str = "acc-1";
-
-fn apps() -> Vec<TestApp> {
-    TestDatabase::all()
-        .into_iter()
-        .map(|db| TestApp::with_file_delivery(db, |_| {}))
-        .collect()
-}
 
 fn authed(req: TestRequest, token: &str) -> TestRequest {
     req.insert_header(("DirectLogin", format!("token={token}")))
@@ -139,9 +129,10 @@ fn challenge_of(app: &TestApp, consent_id: &str) -> String {
         .challenge_id
 }
 
-#[actix_web::test]
-async fn the_full_flow_request_answer_use_revoke() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn the_full_flow_request_answer_use_revoke(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let felix = setup(&app, &svc, "felix").await;
         let (status, _, body) = send(
@@ -281,9 +272,10 @@ async fn the_full_flow_request_answer_use_revoke() {
     }
 }
 
-#[actix_web::test]
-async fn forged_misused_and_expired_tokens_are_refused() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn forged_misused_and_expired_tokens_are_refused(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let felix = setup(&app, &svc, "felix").await;
         let (_, jwt) = accepted(&app, &svc, &felix).await;
@@ -366,9 +358,10 @@ async fn forged_misused_and_expired_tokens_are_refused() {
     }
 }
 
-#[actix_web::test]
-async fn a_consent_never_reaches_beyond_what_is_held() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn a_consent_never_reaches_beyond_what_is_held(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let felix = setup(&app, &svc, "felix").await;
         for (body, error) in [
@@ -441,9 +434,10 @@ async fn a_consent_never_reaches_beyond_what_is_held() {
     }
 }
 
-#[actix_web::test]
-async fn only_the_customer_answers_and_wrong_answers_run_out() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn only_the_customer_answers_and_wrong_answers_run_out(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let felix = setup(&app, &svc, "felix").await;
         let mallory = setup(&app, &svc, "mallory").await;
@@ -499,9 +493,10 @@ async fn only_the_customer_answers_and_wrong_answers_run_out() {
     }
 }
 
-#[actix_web::test]
-async fn requests_name_a_real_bank_and_an_enabled_app() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn requests_name_a_real_bank_and_an_enabled_app(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let felix = setup(&app, &svc, "felix").await;
         let create = |bank: &str, method: &str, body: Value| {
@@ -601,9 +596,10 @@ async fn requests_name_a_real_bank_and_an_enabled_app() {
     }
 }
 
-#[actix_web::test]
-async fn a_consent_reaches_neither_the_customers_own_records_nor_beyond_its_views() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn a_consent_reaches_neither_the_customers_own_records_nor_beyond_its_views(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let gina = setup(&app, &svc, "gina").await;
         let (_, jwt) = accepted(&app, &svc, &gina).await;
@@ -715,9 +711,9 @@ async fn a_consent_reaches_neither_the_customers_own_records_nor_beyond_its_view
     }
 }
 
-#[actix_web::test]
-async fn an_expired_challenge_rejects_the_consent_and_everything_names_nothing() {
-    for db in TestDatabase::all() {
+backend_test! {
+    #[actix_web::test]
+    async fn an_expired_challenge_rejects_the_consent_and_everything_names_nothing(db) {
         let app = TestApp::with_file_delivery(db, |c| c.otp_validity_secs = 1);
         let svc = app.service().await;
         let hugo = setup(&app, &svc, "hugo").await;

@@ -1,18 +1,11 @@
 //! Authenticator-app enrolment over HTTP (RFC 6238), SQLite and PostgreSQL.
 
-mod common;
-
+use crate::common::*;
 use actix_web::test::TestRequest;
 use assent_otp::totp::{TotpAlgorithm, TotpSecret};
-use assent_repository::testing::TestDatabase;
 use assent_repository::totp;
-use common::*;
 use data_encoding::{BASE32_NOPAD, HEXLOWER};
 use serde_json::{Value, json};
-
-fn apps() -> Vec<TestApp> {
-    TestDatabase::all().into_iter().map(TestApp::new).collect()
-}
 
 fn authed(req: TestRequest, token: &str) -> TestRequest {
     req.insert_header(("DirectLogin", format!("token={token}")))
@@ -71,9 +64,10 @@ fn wrong_for(app: &TestApp, secret: &TotpSecret) -> String {
         .unwrap()
 }
 
-#[actix_web::test]
-async fn enrol_confirm_and_remove() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn enrol_confirm_and_remove(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         let user = sign_up(&svc, "felix").await;
@@ -173,9 +167,10 @@ async fn enrol_confirm_and_remove() {
     }
 }
 
-#[actix_web::test]
-async fn parallel_confirmations_decide_once() {
-    for app in apps() {
+backend_test! {
+    #[actix_web::test]
+    async fn parallel_confirmations_decide_once(db) {
+        let app = TestApp::new(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         sign_up(&svc, "felix").await;

@@ -1,0 +1,16 @@
+//! The server's integration tests, one binary: each module states the rules of one area, and
+//! every storage-backed test runs once per backend (`NAME::sqlite`, `NAME::postgres`).
+
+mod common;
+
+mod accounts;
+mod admin;
+mod consents;
+mod dauth;
+mod e2e;
+mod http;
+mod sca;
+mod sessions;
+mod step_up;
+mod temenos;
+mod totp;
