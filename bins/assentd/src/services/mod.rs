@@ -6,6 +6,7 @@
 pub mod access;
 pub mod auth;
 pub mod banks;
+pub mod caller;
 pub mod consents;
 pub mod customer_sessions;
 pub mod otp;

@@ -364,3 +364,51 @@ impl From<BankNotFound> for ObpError {
         ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND)
     }
 }
+
+// --- caller ---
+
+impl From<crate::services::caller::ConsentCannot> for ObpError {
+    fn from(_: crate::services::caller::ConsentCannot) -> Self {
+        ObpError::new(StatusCode::FORBIDDEN, CONSENT_READ_ONLY)
+    }
+}
+
+// --- accounts and account access ---
+
+impl From<crate::services::access::AccountRefusal> for ObpError {
+    fn from(refusal: crate::services::access::AccountRefusal) -> Self {
+        use crate::services::access::AccountRefusal as R;
+        use assent_view_permissions::access::AccessRefusal;
+        use assent_view_permissions::names::ViewNameError;
+        use assent_view_permissions::view::{CustomViewError, CustomViewFieldsError};
+        match refusal {
+            R::MissingRoles(missing) => missing.into(),
+            R::ConsentCannot(cannot) => cannot.into(),
+            R::BankNotFound => ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND),
+            R::AccountNotFound => ObpError::new(StatusCode::NOT_FOUND, ACCOUNT_NOT_FOUND),
+            R::UserNotFound => ObpError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND_BY_ID),
+            R::UnknownSystemView(_) => ObpError::bad_request(SYSTEM_VIEW_NOT_FOUND),
+            R::UnknownCustomView(_) => ObpError::bad_request(VIEW_NOT_FOUND),
+            R::Rule(AccessRefusal::LastOwner) => ObpError::bad_request(LAST_OWNER),
+            R::Rule(AccessRefusal::Contradictory(_)) => ObpError::bad_request(GRANTED_AND_REVOKED),
+            R::Rule(AccessRefusal::MayNotGrant(_) | AccessRefusal::MayNotRevoke(_))
+            | R::NotAllowed => ObpError::new(StatusCode::FORBIDDEN, NO_OWNER_ACCESS),
+            R::NoSuchGrant(_) => ObpError::bad_request(ACCOUNT_ACCESS_NOT_FOUND),
+            R::InvalidAccount(_) => ObpError::bad_request(INVALID_ACCOUNT_FIELDS),
+            R::AccountIdTaken => ObpError::bad_request(ACCOUNT_ID_TAKEN),
+            R::InvalidCustomView(CustomViewFieldsError::UnknownPermission(_)) => {
+                ObpError::bad_request(UNKNOWN_PERMISSION)
+            }
+            R::InvalidCustomView(CustomViewFieldsError::Invalid(CustomViewError::Name(
+                ViewNameError::MissingUnderscore,
+            ))) => ObpError::bad_request(VIEW_NAME_NEEDS_UNDERSCORE),
+            R::InvalidCustomView(CustomViewFieldsError::Invalid(_)) => {
+                ObpError::bad_request(INVALID_CUSTOM_VIEW)
+            }
+            R::CustomViewExists => ObpError::bad_request(CUSTOM_VIEW_EXISTS),
+            R::SystemViewImmutable => ObpError::bad_request(SYSTEM_VIEW_IMMUTABLE),
+            R::InvalidDAuthProvider => ObpError::bad_request(INVALID_DAUTH_PROVIDER),
+            R::InvalidUsername => ObpError::bad_request(INVALID_USERNAME),
+        }
+    }
+}
