@@ -421,18 +421,21 @@ pub fn change_access(
     })
 }
 
+/// One view to grant to one user.
+#[derive(Debug, Clone)]
+pub struct GrantView {
+    pub account: AccountRef,
+    /// Who receives it.
+    pub user_id: String,
+    pub view: ViewRequest,
+}
+
 /// Grants one view (granting a view already held changes nothing); the view granted.
-pub fn grant(
-    ctx: &mut Context<'_>,
-    caller: &SignedIn,
-    account: AccountRef,
-    user_id: String,
-    view: ViewRequest,
-) -> Outcome<View> {
+pub fn grant(ctx: &mut Context<'_>, caller: &SignedIn, input: GrantView) -> Outcome<View> {
     let change = AccessChange {
-        account,
-        user_id,
-        grants: vec![view],
+        account: input.account,
+        user_id: input.user_id,
+        grants: vec![input.view],
         revokes: Vec::new(),
     };
     change_access(ctx, caller, change)?

@@ -5,7 +5,8 @@ use super::auth::Authenticated;
 use super::errors::*;
 use super::users::ErrorJson;
 use crate::services::access::{
-    self, AccessChange, AccountRef, CustomViewRef, DAuthUserAccess, OpenAccount, ViewRequest,
+    self, AccessChange, AccountRef, CustomViewRef, DAuthUserAccess, GrantView, OpenAccount,
+    ViewRequest,
 };
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
@@ -314,14 +315,17 @@ pub async fn grant(
 ) -> Result<HttpResponse, ObpError> {
     let (bank_id, account_id) = path.into_inner();
     let body = body.into_inner();
-    let account = AccountRef {
-        bank_id,
-        account_id,
+    let input = GrantView {
+        account: AccountRef {
+            bank_id,
+            account_id,
+        },
+        user_id: body.user_id,
+        view: ViewRequest::from(body.view),
     };
-    let view = ViewRequest::from(body.view);
     let granted = caller
         .run(&state, move |ctx, caller| {
-            Ok(access::grant(ctx, &caller, account, body.user_id, view)?)
+            Ok(access::grant(ctx, &caller, input)?)
         })
         .await?;
     Ok(HttpResponse::Created().json(view_json(&granted)))
@@ -378,6 +382,7 @@ fn by_id(view_id: String) -> ViewRequest {
     }
 }
 
+/// Revoking one view and changing many are the same use case.
 async fn change_access(
     state: &web::Data<AppState>,
     caller: Authenticated,
