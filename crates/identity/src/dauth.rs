@@ -52,6 +52,14 @@ fn token_chars(value: &str, max: usize, extra: &[char]) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
 }
 
+/// Whether `provider` can name DAuth users, as DAuth logins name them: `dauth.` and a network
+/// of 1 to 50 ASCII letters, digits, `_` and `-`.
+pub fn is_valid_provider(provider: &str) -> bool {
+    provider
+        .strip_prefix("dauth.")
+        .is_some_and(|network| token_chars(network, 50, &['_', '-']))
+}
+
 /// Checks the claims at `now`: every field well formed, and the timestamp no further than
 /// `window` from now in either direction (a token from the future is as suspect as an old one).
 pub fn check(
@@ -118,6 +126,23 @@ mod tests {
             check(claims("yesterday"), NOW, window),
             Err(DAuthError::Malformed)
         );
+    }
+
+    #[test]
+    fn providers_are_dauth_networks() {
+        assert!(is_valid_provider("dauth.ethereum"));
+        assert!(is_valid_provider(&format!("dauth.{}", "n".repeat(50))));
+        for bad in [
+            "",
+            "dauth.",
+            "ethereum",
+            "DAUTH.ethereum",
+            "dauth.eth/main",
+            "dauth.éther",
+            &format!("dauth.{}", "n".repeat(51)),
+        ] {
+            assert!(!is_valid_provider(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -32,6 +32,7 @@
     )
 )]
 
+pub mod account;
 pub mod auth_context;
 pub mod bank;
 pub mod consumer;

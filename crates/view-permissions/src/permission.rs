@@ -197,6 +197,20 @@ impl PermissionSet {
         Some(Self(bits & PermissionSet::all().0))
     }
 
+    /// The set of the permissions named (each name trimmed); the first name that is no
+    /// permission is the error.
+    pub fn from_names<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, UnknownPermission> {
+        names
+            .into_iter()
+            .map(|name| {
+                let name = name.trim();
+                Permission::from_name(name).ok_or_else(|| UnknownPermission(name.to_owned()))
+            })
+            .collect()
+    }
+
     /// Applies changes given as `can_…` field names with `true` or `false`; names that are not
     /// permissions are returned as the error, and nothing changes.
     pub fn apply<'a>(
@@ -301,6 +315,20 @@ mod tests {
         ] {
             assert!(Permission::from_name(name).is_some(), "{name}");
         }
+    }
+
+    #[test]
+    fn a_set_is_read_from_names() {
+        let set = PermissionSet::from_names([" can_see_bank_account_balance", "can_add_comment "])
+            .unwrap();
+        assert_eq!(set.len(), 2);
+        assert!(set.contains(Permission::CanSeeBankAccountBalance));
+        assert!(set.contains(Permission::CanAddComment));
+        assert_eq!(PermissionSet::from_names([]), Ok(PermissionSet::empty()));
+        assert_eq!(
+            PermissionSet::from_names(["can_add_comment", " can_fly "]),
+            Err(UnknownPermission("can_fly".into()))
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! System views are the same on every account; custom views belong to one account.
 
 use crate::names::{self, ViewNameError};
-use crate::permission::{Permission, PermissionSet};
+use crate::permission::{Permission, PermissionSet, UnknownPermission};
 
 /// Longest view description accepted.
 pub const MAX_DESCRIPTION_CHARS: usize = 2000;
@@ -210,6 +210,97 @@ impl CustomViewInput {
     }
 }
 
+/// A custom view as a request describes it: any field may be left out, and permissions are
+/// named (`can_…`), as OBP's `allowed_actions` lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CustomViewFields {
+    /// The name (must start with `_`); never changes once the view exists.
+    pub name: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// The view whose metadata it shows; empty means itself.
+    pub metadata_view: Option<String>,
+    /// Public or not.
+    pub is_public: Option<bool>,
+    /// `public`, `private` or none.
+    pub alias: Option<String>,
+    /// Hide metadata when an alias is shown.
+    pub hide_metadata_if_alias_used: Option<bool>,
+    /// The permissions by name: the whole set, not changes to it.
+    pub permissions: Option<Vec<String>>,
+    /// Whether holders may grant this account's custom views.
+    pub can_grant_custom_views: Option<bool>,
+    /// Whether holders may revoke this account's custom views.
+    pub can_revoke_custom_views: Option<bool>,
+}
+
+/// Why a custom view described by [`CustomViewFields`] was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CustomViewFieldsError {
+    /// A permission named is no permission.
+    #[error(transparent)]
+    UnknownPermission(#[from] UnknownPermission),
+    /// The view breaks a custom view rule.
+    #[error(transparent)]
+    Invalid(#[from] CustomViewError),
+}
+
+fn named_permissions(names: &[String]) -> Result<PermissionSet, UnknownPermission> {
+    PermissionSet::from_names(names.iter().map(String::as_str))
+}
+
+impl CustomViewFields {
+    /// A new custom view: fields left out are empty, `false` or no permission.
+    pub fn into_new_view(self) -> Result<View, CustomViewFieldsError> {
+        let permissions = named_permissions(&self.permissions.unwrap_or_default())?;
+        Ok(CustomViewInput {
+            name: self.name.unwrap_or_default(),
+            description: self.description.unwrap_or_default(),
+            metadata_view: self.metadata_view.unwrap_or_default(),
+            is_public: self.is_public.unwrap_or(false),
+            alias: self.alias.unwrap_or_default(),
+            hide_metadata_if_alias_used: self.hide_metadata_if_alias_used.unwrap_or(false),
+            permissions,
+            can_grant_custom_views: self.can_grant_custom_views.unwrap_or(false),
+            can_revoke_custom_views: self.can_revoke_custom_views.unwrap_or(false),
+        }
+        .into_view()?)
+    }
+
+    /// `current` with the fields given replacing its own, under the same rules as a new view.
+    /// The name is kept whatever the fields say: it is where the view's id comes from.
+    pub fn apply_to(self, current: &View) -> Result<View, CustomViewFieldsError> {
+        let permissions = match &self.permissions {
+            Some(names) => named_permissions(names)?,
+            None => current.permissions,
+        };
+        Ok(CustomViewInput {
+            name: current.short_name.clone(),
+            description: self
+                .description
+                .unwrap_or_else(|| current.description.clone()),
+            metadata_view: self
+                .metadata_view
+                .unwrap_or_else(|| current.metadata_view.clone()),
+            is_public: self.is_public.unwrap_or(current.is_public),
+            alias: self
+                .alias
+                .unwrap_or_else(|| current.alias.as_str().to_owned()),
+            hide_metadata_if_alias_used: self
+                .hide_metadata_if_alias_used
+                .unwrap_or(current.hide_metadata_if_alias_used),
+            permissions,
+            can_grant_custom_views: self
+                .can_grant_custom_views
+                .unwrap_or(current.can_grant.custom_views),
+            can_revoke_custom_views: self
+                .can_revoke_custom_views
+                .unwrap_or(current.can_revoke.custom_views),
+        }
+        .into_view()?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,6 +346,74 @@ mod tests {
         metadata = input("_x");
         metadata.metadata_view = "no such/view".into();
         assert_eq!(metadata.into_view(), Err(CustomViewError::MetadataView));
+    }
+
+    #[test]
+    fn fields_left_out_of_a_new_view_are_empty() {
+        let view = CustomViewFields {
+            name: Some("_Family".into()),
+            permissions: Some(vec![" can_see_bank_account_balance ".into()]),
+            ..CustomViewFields::default()
+        }
+        .into_new_view()
+        .unwrap();
+        assert_eq!(view.view_id, "_family");
+        assert_eq!(view.description, "");
+        assert_eq!(view.alias, Alias::None);
+        assert!(!view.is_public && !view.can_grant.custom_views);
+        assert_eq!(view.permissions.len(), 1);
+        assert_eq!(
+            CustomViewFields::default().into_new_view(),
+            Err(CustomViewFieldsError::Invalid(CustomViewError::Name(
+                ViewNameError::MissingUnderscore
+            )))
+        );
+    }
+
+    #[test]
+    fn an_unknown_permission_is_named_before_other_rules_are_checked() {
+        let fields = CustomViewFields {
+            name: Some("no underscore".into()),
+            permissions: Some(vec!["can_fly".into()]),
+            ..CustomViewFields::default()
+        };
+        assert_eq!(
+            fields.into_new_view(),
+            Err(CustomViewFieldsError::UnknownPermission(UnknownPermission(
+                "can_fly".into()
+            )))
+        );
+    }
+
+    #[test]
+    fn changes_keep_what_they_leave_out_and_never_the_name() {
+        let current = input("_My Accountant").into_view().unwrap();
+        let changed = CustomViewFields {
+            name: Some("_renamed".into()),
+            is_public: Some(true),
+            permissions: Some(vec!["can_add_comment".into()]),
+            ..CustomViewFields::default()
+        }
+        .apply_to(&current)
+        .unwrap();
+        assert_eq!(changed.view_id, "_myaccountant");
+        assert_eq!(changed.short_name, "_My Accountant");
+        assert!(changed.is_public);
+        assert_eq!(changed.description, current.description);
+        assert_eq!(changed.alias, Alias::Private);
+        assert!(changed.hide_metadata_if_alias_used);
+        assert!(changed.can(Permission::CanAddComment));
+        assert!(!changed.can(Permission::CanSeeBankAccountBalance));
+        let untouched = CustomViewFields::default().apply_to(&current).unwrap();
+        assert_eq!(untouched, current);
+        let bad_alias = CustomViewFields {
+            alias: Some("secret".into()),
+            ..CustomViewFields::default()
+        };
+        assert_eq!(
+            bad_alias.apply_to(&current),
+            Err(CustomViewFieldsError::Invalid(CustomViewError::Alias))
+        );
     }
 
     #[test]

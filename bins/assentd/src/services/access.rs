@@ -1,16 +1,20 @@
 //! Account access: accounts and their holders, custom views, grants and revokes. Each change
 //! is one transaction that first locks the account's access (`accounts::lock_access`), so the
-//! rules that count (the last owner) hold under concurrency, and any refusal changes nothing.
+//! rules that count (the last owner, what the caller may define) are judged on what is stored
+//! when the change is made, and any refusal changes nothing.
 
-use super::record;
+use super::auth::SignedIn;
+use super::caller::{ConsentCannot, customer_only};
+use super::roles::{MissingRoles, Need, require};
+use super::{Context, Failure, Internal, record, refuse, rollback_if_refused};
 use assent_identity::UserId;
-use assent_repository::accounts::{self, AccountRow, CustomViewRow};
-use assent_repository::{DbConnection, RepoError, banks, transaction, users};
+use assent_identity::account::{InvalidAccount, NewAccount};
+use assent_repository::accounts::{self, AccountRow, CustomViewRow, Grant};
+use assent_repository::{DbConnection, RepoError, banks, to_micros, users};
 use assent_view_permissions::access::{self, AccessRefusal, Actor, OWNER_VIEW};
 use assent_view_permissions::names;
-use assent_view_permissions::permission::Permission;
-use assent_view_permissions::system::system_view;
-use assent_view_permissions::view::View;
+use assent_view_permissions::system::{system_view, system_views};
+use assent_view_permissions::view::{CustomViewFields, CustomViewFieldsError, View};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -21,53 +25,88 @@ pub struct ViewRequest {
     pub is_system: bool,
 }
 
-/// Why an access operation was refused or failed.
-#[derive(Debug, thiserror::Error)]
-pub enum AccessError {
-    #[error("bank not found")]
+/// An account named in a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRef {
+    pub bank_id: String,
+    pub account_id: String,
+}
+
+/// A custom view named in a request: its account and its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomViewRef {
+    pub account: AccountRef,
+    pub view_id: String,
+}
+
+/// Why an account-access use case was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountRefusal {
+    MissingRoles(MissingRoles),
+    ConsentCannot(ConsentCannot),
     BankNotFound,
-    #[error("account not found")]
     AccountNotFound,
-    #[error("user not found")]
     UserNotFound,
-    #[error("system view {0} not found")]
     UnknownSystemView(String),
-    #[error("custom view {0} not found on the account")]
+    /// No custom view of this id on the account (or none any more).
     UnknownCustomView(String),
-    #[error(transparent)]
-    Refused(AccessRefusal),
-    #[error("the user does not hold view {0}")]
+    /// The access rules refuse the change.
+    Rule(AccessRefusal),
+    /// The caller neither holds the account nor holds a view that allows what was asked.
+    NotAllowed,
+    /// The user does not hold the view to revoke.
     NoSuchGrant(String),
-    #[error(transparent)]
-    Repo(#[from] RepoError),
+    InvalidAccount(InvalidAccount),
+    AccountIdTaken,
+    InvalidCustomView(CustomViewFieldsError),
+    CustomViewExists,
+    /// System views are the same on every account: nobody changes or deletes one.
+    SystemViewImmutable,
+    /// A DAuth user's provider must be `dauth.` and a network name.
+    InvalidDAuthProvider,
+    InvalidUsername,
 }
 
-impl From<assent_repository::DieselError> for AccessError {
-    fn from(error: assent_repository::DieselError) -> Self {
-        AccessError::Repo(error.into())
+impl From<MissingRoles> for AccountRefusal {
+    fn from(missing: MissingRoles) -> Self {
+        AccountRefusal::MissingRoles(missing)
     }
 }
 
-impl assent_repository::RetryableError for AccessError {
-    fn is_retryable(&self) -> bool {
-        matches!(self, AccessError::Repo(e) if e.is_retryable())
+impl From<ConsentCannot> for AccountRefusal {
+    fn from(cannot: ConsentCannot) -> Self {
+        AccountRefusal::ConsentCannot(cannot)
     }
+}
+
+type Outcome<T> = Result<T, Failure<AccountRefusal>>;
+
+/// Runs `work` in one transaction that takes the account's lock first, so the caller's rights
+/// are judged on what is stored when the change is made and changes to one account never
+/// interleave. A refusal rolls everything back.
+fn under_account_lock<T>(
+    conn: &mut DbConnection,
+    account: &AccountRef,
+    mut work: impl FnMut(&mut DbConnection) -> Outcome<T>,
+) -> Outcome<T> {
+    rollback_if_refused(conn, |conn| {
+        accounts::lock_access(conn, &account.bank_id, &account.account_id)?;
+        work(conn)
+    })
 }
 
 /// The account, if the bank and the account exist.
-pub fn existing_account(
-    conn: &mut DbConnection,
-    bank_id: &str,
-    account_id: &str,
-) -> Result<AccountRow, AccessError> {
+fn existing_account(conn: &mut DbConnection, account: &AccountRef) -> Outcome<AccountRow> {
+    let bank_id = account.bank_id.as_str();
     if !assent_identity::bank::is_valid_bank_id(bank_id) || banks::find(conn, bank_id)?.is_none() {
-        return Err(AccessError::BankNotFound);
+        return refuse(AccountRefusal::BankNotFound);
     }
-    accounts::find(conn, bank_id, account_id)?.ok_or(AccessError::AccountNotFound)
+    accounts::find(conn, bank_id, &account.account_id)?
+        .ok_or(Failure::Refused(AccountRefusal::AccountNotFound))
 }
 
 /// What `user_id` may do on the account: whether they hold it, and the views they hold.
-pub fn actor_of(
+fn actor_of(
     conn: &mut DbConnection,
     bank_id: &str,
     account_id: &str,
@@ -79,284 +118,526 @@ pub fn actor_of(
     ))
 }
 
-/// Whether `user_id` may do `permission` on the account (one query).
-pub fn can(
-    conn: &mut DbConnection,
-    user_id: &str,
-    bank_id: &str,
-    account_id: &str,
-    permission: Permission,
-) -> Result<bool, RepoError> {
-    Ok(access::can(
-        &accounts::views_held(conn, bank_id, account_id, user_id)?,
-        permission,
-    ))
-}
-
 /// The view a request names, on this account.
-pub fn resolve(
-    conn: &mut DbConnection,
-    bank_id: &str,
-    account_id: &str,
-    view: &ViewRequest,
-) -> Result<View, AccessError> {
+fn resolve(conn: &mut DbConnection, account: &AccountRef, view: &ViewRequest) -> Outcome<View> {
     if view.is_system {
-        system_view(&view.view_id)
-            .ok_or_else(|| AccessError::UnknownSystemView(view.view_id.clone()))
+        system_view(&view.view_id).ok_or_else(|| {
+            Failure::Refused(AccountRefusal::UnknownSystemView(view.view_id.clone()))
+        })
     } else if names::custom_view_id(&view.view_id).as_deref() != Ok(view.view_id.as_str()) {
         // Not an id a custom view can have: never looked up (PostgreSQL refuses some
         // characters in text with an error).
-        Err(AccessError::UnknownCustomView(view.view_id.clone()))
+        refuse(AccountRefusal::UnknownCustomView(view.view_id.clone()))
     } else {
-        accounts::custom_view(conn, bank_id, account_id, &view.view_id)?
-            .ok_or_else(|| AccessError::UnknownCustomView(view.view_id.clone()))?
-            .view()
-            .map_err(AccessError::Repo)
+        stored_custom_view(conn, account, &view.view_id)
     }
 }
 
-fn existing_user(conn: &mut DbConnection, user_id: &str) -> Result<String, AccessError> {
-    let id = uuid::Uuid::parse_str(user_id).map_err(|_| AccessError::UserNotFound)?;
+/// The account's custom view `view_id`.
+fn stored_custom_view(
+    conn: &mut DbConnection,
+    account: &AccountRef,
+    view_id: &str,
+) -> Outcome<View> {
+    let row = accounts::custom_view(conn, &account.bank_id, &account.account_id, view_id)?
+        .ok_or_else(|| Failure::Refused(AccountRefusal::UnknownCustomView(view_id.to_owned())))?;
+    Ok(row.view()?)
+}
+
+fn existing_user(conn: &mut DbConnection, user_id: &str) -> Outcome<String> {
+    let Ok(id) = uuid::Uuid::parse_str(user_id) else {
+        return refuse(AccountRefusal::UserNotFound);
+    };
     users::find_by_id(conn, &UserId(id))?
         .map(|u| u.user_id)
-        .ok_or(AccessError::UserNotFound)
+        .ok_or(Failure::Refused(AccountRefusal::UserNotFound))
 }
 
-/// The whole of a grant/revoke change: lock, check every part, then apply every part.
-pub struct Change<'a> {
-    pub bank_id: &'a str,
-    pub account_id: &'a str,
-    /// Who asks.
-    pub caller: &'a str,
-    /// Whose access changes.
-    pub user_id: &'a str,
-    pub grants: &'a [ViewRequest],
-    pub revokes: &'a [ViewRequest],
-}
-
-/// Applies a change as a whole: every grant and revoke is allowed and possible, or nothing
-/// happens. Returns the views granted.
-pub fn apply(
+/// Refuses unless `caller` may define `view` (create, change or delete it) on the account:
+/// holders may define any custom view, managers of custom views only views within what they
+/// have themselves.
+fn require_may_define(
     conn: &mut DbConnection,
-    change: &Change<'_>,
-    now: OffsetDateTime,
-) -> Result<Vec<View>, AccessError> {
-    transaction(conn, |conn| {
-        existing_account(conn, change.bank_id, change.account_id)?;
-        // Serialises every access change to this account until the transaction ends.
-        accounts::lock_access(conn, change.bank_id, change.account_id)?;
-        let (is_holder, views) = actor_of(conn, change.bank_id, change.account_id, change.caller)?;
-        let actor = Actor {
-            is_holder,
-            views: &views,
-        };
-        // Someone who may delegate nothing learns nothing about users or views here.
-        if !access::delegates_anything(&actor) {
-            return Err(AccessError::Refused(AccessRefusal::MayNotGrant(
-                String::new(),
-            )));
-        }
-        let user_id = existing_user(conn, change.user_id)?;
-        let grants = change
-            .grants
-            .iter()
-            .map(|v| resolve(conn, change.bank_id, change.account_id, v))
-            .collect::<Result<Vec<_>, _>>()?;
-        let revokes = change
-            .revokes
-            .iter()
-            .map(|v| resolve(conn, change.bank_id, change.account_id, v))
-            .collect::<Result<Vec<_>, _>>()?;
-        let held = accounts::views_held(conn, change.bank_id, change.account_id, &user_id)?;
-        let target_is_owner = held.iter().any(|v| v.is_system && v.view_id == OWNER_VIEW);
-        let owners = usize::try_from(accounts::holders_of_view(
-            conn,
-            change.bank_id,
-            change.account_id,
-            OWNER_VIEW,
-        )?)
-        .unwrap_or(usize::MAX);
-        let grant_refs: Vec<&View> = grants.iter().collect();
-        let revoke_refs: Vec<&View> = revokes.iter().collect();
-        access::decide_bulk(
-            &actor,
-            &grant_refs,
-            &revoke_refs,
-            owners,
-            target_is_owner,
-            user_id == change.caller,
-        )
-        .map_err(|(_, refusal)| AccessError::Refused(refusal))?;
-        for view in &grants {
-            accounts::grant(
-                conn,
-                change.bank_id,
-                change.account_id,
-                &user_id,
-                &view.view_id,
-                view.is_system,
-                now,
-            )?;
-        }
-        for view in &revokes {
-            if !accounts::revoke(
-                conn,
-                change.bank_id,
-                change.account_id,
-                &user_id,
-                &view.view_id,
-            )? {
-                return Err(AccessError::NoSuchGrant(view.view_id.clone()));
-            }
-        }
-        // A last safety net under the lock: whatever the change, an owner remains.
-        if accounts::holders_of_view(conn, change.bank_id, change.account_id, OWNER_VIEW)? == 0 {
-            return Err(AccessError::Refused(AccessRefusal::LastOwner));
-        }
-        record(
-            conn,
-            now,
-            "account_access.changed",
-            Some(&user_id),
-            json!({
-                "bank_id": change.bank_id, "account_id": change.account_id, "by": change.caller,
-                "granted": grants.iter().map(|v| v.view_id.as_str()).collect::<Vec<_>>(),
-                "revoked": revokes.iter().map(|v| v.view_id.as_str()).collect::<Vec<_>>(),
-            }),
-        )?;
-        Ok(grants.clone())
-    })
-}
-
-/// A new account, with `holder` holding it (`owner` and `ManageCustomViews`). `false` if the
-/// id is taken at the bank.
-pub fn create_account(
-    conn: &mut DbConnection,
-    row: &AccountRow,
-    holder: &str,
+    account: &AccountRef,
     caller: &str,
-    now: OffsetDateTime,
-) -> Result<bool, AccessError> {
-    transaction(conn, |conn| {
+    view: &View,
+) -> Outcome<()> {
+    let (is_holder, views) = actor_of(conn, &account.bank_id, &account.account_id, caller)?;
+    let actor = Actor {
+        is_holder,
+        views: &views,
+    };
+    match access::may_define(&actor, view) {
+        Ok(()) => Ok(()),
+        Err(_) => refuse(AccountRefusal::NotAllowed),
+    }
+}
+
+/// A new account to open at a bank for a holder.
+#[derive(Debug, Clone)]
+pub struct OpenAccount {
+    pub bank_id: String,
+    /// The user who will hold it.
+    pub holder: String,
+    pub account: NewAccount,
+}
+
+/// Opens an account with `holder` holding it (`owner` and `ManageCustomViews`), audited as
+/// `account.created`. Opening an account for someone else needs `CanCreateAccount` at the bank.
+pub fn create_account(
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
+    input: OpenAccount,
+) -> Outcome<AccountRow> {
+    if input.holder != caller.user.user_id {
+        require(
+            ctx,
+            caller,
+            &[Need::AtBank("CanCreateAccount", &input.bank_id)],
+        )?;
+    }
+    let account = input
+        .account
+        .validate()
+        .map_err(|e| Failure::Refused(AccountRefusal::InvalidAccount(e)))?;
+    let now = ctx.now;
+    let row = AccountRow {
+        bank_id: input.bank_id,
+        account_id: account.id,
+        label: account.label,
+        product_code: account.product_code,
+        currency: account.currency,
+        balance_amount: account.amount,
+        created_at: to_micros(now),
+        access_version: 0,
+    };
+    let by = caller.user.user_id.as_str();
+    rollback_if_refused(ctx.conn(), |conn| {
         if banks::find(conn, &row.bank_id)?.is_none() {
-            return Err(AccessError::BankNotFound);
+            return refuse(AccountRefusal::BankNotFound);
         }
-        let holder = existing_user(conn, holder)?;
-        if !accounts::create(conn, row, &holder, now)? {
-            return Ok(false);
+        let holder = existing_user(conn, &input.holder)?;
+        if !accounts::create(conn, &row, &holder, now)? {
+            return refuse(AccountRefusal::AccountIdTaken);
         }
         record(
             conn,
             now,
             "account.created",
             Some(&holder),
-            json!({ "bank_id": row.bank_id, "account_id": row.account_id, "by": caller }),
+            json!({ "bank_id": row.bank_id, "account_id": row.account_id, "by": by }),
         )?;
-        Ok(true)
+        Ok(())
+    })?;
+    Ok(row)
+}
+
+/// Every view of the account: the system views, then its custom views. Holders and those
+/// who may hand views on see them; through a consent, only the views it names that the
+/// customer still holds count, never the customer's standing as a holder.
+pub fn list_views(
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
+    account: AccountRef,
+) -> Outcome<Vec<View>> {
+    let conn = ctx.conn();
+    existing_account(conn, &account)?;
+    let (bank_id, account_id) = (account.bank_id.as_str(), account.account_id.as_str());
+    let user_id = caller.user.user_id.as_str();
+    let allowed = if let Some(scope) = caller.consent.as_ref().filter(|s| !s.everything) {
+        let reached: Vec<View> = accounts::views_held(conn, bank_id, account_id, user_id)?
+            .into_iter()
+            .filter(|v| {
+                scope.access.views.iter().any(|named| {
+                    named.bank_id == bank_id
+                        && named.account_id == account_id
+                        && named.view_id == v.view_id
+                })
+            })
+            .collect();
+        access::delegates_anything(&Actor {
+            is_holder: false,
+            views: &reached,
+        })
+    } else {
+        let (is_holder, views) = actor_of(conn, bank_id, account_id, user_id)?;
+        access::delegates_anything(&Actor {
+            is_holder,
+            views: &views,
+        })
+    };
+    if !allowed {
+        return refuse(AccountRefusal::NotAllowed);
+    }
+    let mut views = system_views();
+    for row in accounts::custom_views_of(conn, bank_id, account_id)? {
+        views.push(row.view()?);
+    }
+    Ok(views)
+}
+
+/// Creates a custom view on the account, audited as `custom_view.created`.
+pub fn create_custom_view(
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
+    account: AccountRef,
+    fields: CustomViewFields,
+) -> Outcome<View> {
+    let now = ctx.now;
+    let conn = ctx.conn();
+    existing_account(conn, &account)?;
+    let view = fields
+        .into_new_view()
+        .map_err(|e| Failure::Refused(AccountRefusal::InvalidCustomView(e)))?;
+    let caller_id = caller.user.user_id.as_str();
+    under_account_lock(conn, &account, |conn| {
+        require_may_define(conn, &account, caller_id, &view)?;
+        let row = CustomViewRow::new(&account.bank_id, &account.account_id, &view, now);
+        if !accounts::create_custom_view(conn, &row)? {
+            return refuse(AccountRefusal::CustomViewExists);
+        }
+        record_custom_view(conn, now, "custom_view.created", caller_id, &row)
+    })?;
+    Ok(view)
+}
+
+fn record_custom_view(
+    conn: &mut DbConnection,
+    now: OffsetDateTime,
+    kind: &str,
+    caller: &str,
+    row: &CustomViewRow,
+) -> Outcome<()> {
+    record(
+        conn,
+        now,
+        kind,
+        Some(caller),
+        json!({ "bank_id": row.bank_id, "account_id": row.account_id, "view_id": row.view_id }),
+    )?;
+    Ok(())
+}
+
+/// Changes a custom view: fields not given keep their value; audited as
+/// `custom_view.updated`. The stored view is read, merged and written under the account's
+/// lock, so two partial updates at once never drop each other's fields.
+pub fn update_custom_view(
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
+    target: CustomViewRef,
+    fields: CustomViewFields,
+) -> Outcome<View> {
+    let now = ctx.now;
+    let conn = ctx.conn();
+    let account = &target.account;
+    existing_account(conn, account)?;
+    if names::is_system_view(&target.view_id) {
+        return refuse(AccountRefusal::SystemViewImmutable);
+    }
+    let caller_id = caller.user.user_id.as_str();
+    under_account_lock(conn, account, |conn| {
+        let current = stored_custom_view(conn, account, &target.view_id)?;
+        require_may_define(conn, account, caller_id, &current)?;
+        let view = fields
+            .clone()
+            .apply_to(&current)
+            .map_err(|e| Failure::Refused(AccountRefusal::InvalidCustomView(e)))?;
+        require_may_define(conn, account, caller_id, &view)?;
+        let row = CustomViewRow::new(&account.bank_id, &account.account_id, &view, now);
+        if !accounts::update_custom_view(conn, &row)? {
+            return refuse(AccountRefusal::UnknownCustomView(target.view_id.clone()));
+        }
+        record_custom_view(conn, now, "custom_view.updated", caller_id, &row)?;
+        Ok(view)
     })
 }
 
-/// Whether `caller` may define `view` (create, change or delete it) on the account.
-pub fn may_define(
+/// Deletes a custom view and every grant of it, audited as `custom_view.deleted`.
+pub fn delete_custom_view(
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
+    target: CustomViewRef,
+) -> Outcome<()> {
+    let now = ctx.now;
+    let conn = ctx.conn();
+    let account = &target.account;
+    existing_account(conn, account)?;
+    if names::is_system_view(&target.view_id) {
+        return refuse(AccountRefusal::SystemViewImmutable);
+    }
+    let caller_id = caller.user.user_id.as_str();
+    let view_id = target.view_id.as_str();
+    under_account_lock(conn, account, |conn| {
+        let current = stored_custom_view(conn, account, view_id)?;
+        require_may_define(conn, account, caller_id, &current)?;
+        if !accounts::delete_custom_view(conn, &account.bank_id, &account.account_id, view_id)? {
+            return refuse(AccountRefusal::UnknownCustomView(view_id.to_owned()));
+        }
+        record(
+            conn,
+            now,
+            "custom_view.deleted",
+            Some(caller_id),
+            json!({
+                "bank_id": account.bank_id, "account_id": account.account_id, "view_id": view_id,
+            }),
+        )?;
+        Ok(())
+    })
+}
+
+/// A change to one user's access to an account: views to grant and views to revoke.
+#[derive(Debug, Clone)]
+pub struct AccessChange {
+    pub account: AccountRef,
+    /// Whose access changes.
+    pub user_id: String,
+    pub grants: Vec<ViewRequest>,
+    pub revokes: Vec<ViewRequest>,
+}
+
+/// Applies a change as a whole, audited as `account_access.changed`: every grant and revoke
+/// is allowed and possible, or nothing happens. Returns the views granted.
+pub fn change_access(
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
+    change: AccessChange,
+) -> Outcome<Vec<View>> {
+    let now = ctx.now;
+    let caller_id = caller.user.user_id.as_str();
+    let views = Views {
+        grants: &change.grants,
+        revokes: &change.revokes,
+    };
+    rollback_if_refused(ctx.conn(), |conn| {
+        apply_locked(
+            conn,
+            &change.account,
+            &change.user_id,
+            views,
+            caller_id,
+            now,
+        )
+    })
+}
+
+/// One view to grant to one user.
+#[derive(Debug, Clone)]
+pub struct GrantView {
+    pub account: AccountRef,
+    /// Who receives it.
+    pub user_id: String,
+    pub view: ViewRequest,
+}
+
+/// Grants one view (granting a view already held changes nothing); the view granted.
+pub fn grant(ctx: &mut Context<'_>, caller: &SignedIn, input: GrantView) -> Outcome<View> {
+    let change = AccessChange {
+        account: input.account,
+        user_id: input.user_id,
+        grants: vec![input.view],
+        revokes: Vec::new(),
+    };
+    change_access(ctx, caller, change)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Failure::Internal(Internal::from("no view granted")))
+}
+
+/// The views a change grants and revokes.
+#[derive(Clone, Copy)]
+struct Views<'a> {
+    grants: &'a [ViewRequest],
+    revokes: &'a [ViewRequest],
+}
+
+/// Checks and applies a change to `user_id`'s access under the account's lock; call inside a
+/// transaction that rolls back on a refusal.
+fn apply_locked(
     conn: &mut DbConnection,
-    bank_id: &str,
-    account_id: &str,
+    account: &AccountRef,
+    user_id: &str,
+    change: Views<'_>,
     caller: &str,
-    view: &View,
-) -> Result<bool, RepoError> {
+    now: OffsetDateTime,
+) -> Outcome<Vec<View>> {
+    let (bank_id, account_id) = (account.bank_id.as_str(), account.account_id.as_str());
+    existing_account(conn, account)?;
+    // Serialises every access change to this account until the transaction ends.
+    accounts::lock_access(conn, bank_id, account_id)?;
     let (is_holder, views) = actor_of(conn, bank_id, account_id, caller)?;
     let actor = Actor {
         is_holder,
         views: &views,
     };
-    Ok(access::may_define(&actor, view).is_ok())
-}
-
-/// Whether `caller` may see the account's views: holders and those who may hand views on.
-pub fn may_list_views(
-    conn: &mut DbConnection,
-    bank_id: &str,
-    account_id: &str,
-    caller: &str,
-) -> Result<bool, RepoError> {
-    let (is_holder, views) = actor_of(conn, bank_id, account_id, caller)?;
-    Ok(access::delegates_anything(&Actor {
-        is_holder,
-        views: &views,
-    }))
-}
-
-/// Deletes a custom view and its grants in one transaction.
-pub fn delete_custom_view(
-    conn: &mut DbConnection,
-    bank_id: &str,
-    account_id: &str,
-    view_id: &str,
-    caller: &str,
-    now: OffsetDateTime,
-) -> Result<bool, AccessError> {
-    transaction(conn, |conn| {
-        accounts::lock_access(conn, bank_id, account_id)?;
-        let removed = accounts::delete_custom_view(conn, bank_id, account_id, view_id)?;
-        if removed {
-            record(
-                conn,
-                now,
-                "custom_view.deleted",
-                Some(caller),
-                json!({
-                    "bank_id": bank_id, "account_id": account_id, "view_id": view_id,
-                }),
-            )?;
+    // Someone who may delegate nothing learns nothing about users or views here.
+    if !access::delegates_anything(&actor) {
+        return refuse(AccountRefusal::Rule(AccessRefusal::MayNotGrant(
+            String::new(),
+        )));
+    }
+    let user_id = existing_user(conn, user_id)?;
+    let grants = change
+        .grants
+        .iter()
+        .map(|v| resolve(conn, account, v))
+        .collect::<Result<Vec<_>, _>>()?;
+    let revokes = change
+        .revokes
+        .iter()
+        .map(|v| resolve(conn, account, v))
+        .collect::<Result<Vec<_>, _>>()?;
+    let held = accounts::views_held(conn, bank_id, account_id, &user_id)?;
+    let target_is_owner = held.iter().any(|v| v.is_system && v.view_id == OWNER_VIEW);
+    let owners = usize::try_from(accounts::holders_of_view(
+        conn, bank_id, account_id, OWNER_VIEW,
+    )?)
+    .unwrap_or(usize::MAX);
+    let grant_refs: Vec<&View> = grants.iter().collect();
+    let revoke_refs: Vec<&View> = revokes.iter().collect();
+    access::decide_bulk(
+        &actor,
+        &grant_refs,
+        &revoke_refs,
+        owners,
+        target_is_owner,
+        user_id == caller,
+    )
+    .map_err(|(_, refusal)| Failure::Refused(AccountRefusal::Rule(refusal)))?;
+    for view in &grants {
+        accounts::grant(
+            conn,
+            bank_id,
+            account_id,
+            &user_id,
+            &view.view_id,
+            view.is_system,
+            now,
+        )?;
+    }
+    for view in &revokes {
+        if !accounts::revoke(conn, bank_id, account_id, &user_id, &view.view_id)? {
+            return refuse(AccountRefusal::NoSuchGrant(view.view_id.clone()));
         }
-        Ok(removed)
-    })
+    }
+    // A last safety net under the lock: whatever the change, an owner remains.
+    if accounts::holders_of_view(conn, bank_id, account_id, OWNER_VIEW)? == 0 {
+        return refuse(AccountRefusal::Rule(AccessRefusal::LastOwner));
+    }
+    record(
+        conn,
+        now,
+        "account_access.changed",
+        Some(&user_id),
+        json!({
+            "bank_id": bank_id, "account_id": account_id, "by": caller,
+            "granted": grants.iter().map(|v| v.view_id.as_str()).collect::<Vec<_>>(),
+            "revoked": revokes.iter().map(|v| v.view_id.as_str()).collect::<Vec<_>>(),
+        }),
+    )?;
+    Ok(grants)
 }
 
-/// Stores a new custom view or replaces one (`replace`), in one transaction with its audit.
-pub fn save_custom_view(
-    conn: &mut DbConnection,
-    row: &CustomViewRow,
-    replace: bool,
-    caller: &str,
-    now: OffsetDateTime,
-) -> Result<bool, AccessError> {
-    transaction(conn, |conn| {
-        accounts::lock_access(conn, &row.bank_id, &row.account_id)?;
-        let saved = if replace {
-            accounts::update_custom_view(conn, row)?
-        } else {
-            accounts::create_custom_view(conn, row)?
+/// A smart contract to give access to an account: the DAuth user it acts as (created if
+/// new) and the views to grant it.
+#[derive(Debug, Clone)]
+pub struct DAuthUserAccess {
+    pub account: AccountRef,
+    /// `dauth.` and the contract's network.
+    pub provider: String,
+    /// The contract's address.
+    pub username: String,
+    pub views: Vec<ViewRequest>,
+}
+
+/// Gets or creates the DAuth user and grants it the views, all or nothing. Only the account's
+/// holders may. Returns the views granted.
+pub fn give_dauth_user_access(
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
+    input: DAuthUserAccess,
+) -> Outcome<Vec<View>> {
+    if !assent_identity::dauth::is_valid_provider(&input.provider) {
+        return refuse(AccountRefusal::InvalidDAuthProvider);
+    }
+    if !assent_identity::registration::is_valid_username(&input.username) {
+        return refuse(AccountRefusal::InvalidUsername);
+    }
+    let now = ctx.now;
+    let conn = ctx.conn();
+    let account = &input.account;
+    existing_account(conn, account)?;
+    let caller_id = caller.user.user_id.as_str();
+    if !accounts::is_holder(conn, &account.bank_id, &account.account_id, caller_id)? {
+        return refuse(AccountRefusal::NotAllowed);
+    }
+    let views = Views {
+        grants: &input.views,
+        revokes: &[],
+    };
+    rollback_if_refused(conn, |conn| {
+        let user = assent_identity::User {
+            user_id: UserId::generate(&mut rand::rng()),
+            provider: input.provider.clone(),
+            provider_id: input.username.clone(),
+            username: input.username.clone(),
+            email: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            phone_number: None,
+            customer_number: Some(assent_identity::user::generate_customer_number(
+                &mut rand::rng(),
+            )),
+            created_at: now,
         };
-        if saved {
-            record(
-                conn,
-                now,
-                if replace {
-                    "custom_view.updated"
-                } else {
-                    "custom_view.created"
-                },
-                Some(caller),
-                json!({ "bank_id": row.bank_id, "account_id": row.account_id, "view_id": row.view_id }),
-            )?;
-        }
-        Ok(saved)
+        // "!" is no PHC string: nobody logs in to a DAuth user with a password.
+        let row = users::UserRow::new(
+            &user,
+            assent_identity::registration::username_key(&input.username),
+            "!".into(),
+        );
+        let user = users::get_or_create(conn, &row)?;
+        apply_locked(conn, account, &user.user_id, views, caller_id, now)
     })
+}
+
+/// The views the caller holds, on every account, ordered by account. Not through a consent.
+pub fn my_access(
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
+) -> Result<Vec<Grant>, Failure<ConsentCannot>> {
+    customer_only(caller)?;
+    Ok(accounts::grants_of_user(ctx.conn(), &caller.user.user_id)?)
+}
+
+/// The views `user_id` holds, on every account, ordered by account. Needs
+/// `CanSeeAccountAccessForAnyUser`.
+pub fn user_access(ctx: &mut Context<'_>, caller: &SignedIn, user_id: &str) -> Outcome<Vec<Grant>> {
+    require(
+        ctx,
+        caller,
+        &[Need::System("CanSeeAccountAccessForAnyUser")],
+    )?;
+    let conn = ctx.conn();
+    let user_id = existing_user(conn, user_id)?;
+    Ok(accounts::grants_of_user(conn, &user_id)?)
 }
 
 /// The views every holder has on their account.
 const HOLDER_VIEWS: [&str; 2] = [OWNER_VIEW, "ManageCustomViews"];
 
 /// Gives a user back the default access of every account they hold (`owner` and
-/// `ManageCustomViews`), in one transaction; returns how many grants were missing.
+/// `ManageCustomViews`), in one transaction audited as `user.refreshed`; returns how many
+/// grants were missing. Needs `CanRefreshUser`.
 pub fn refresh_holder_access(
-    conn: &mut DbConnection,
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
     user_id: &str,
-    caller: &str,
-    now: OffsetDateTime,
-) -> Result<usize, AccessError> {
-    transaction(conn, |conn| {
+) -> Outcome<usize> {
+    require(ctx, caller, &[Need::System("CanRefreshUser")])?;
+    let now = ctx.now;
+    let by = caller.user.user_id.as_str();
+    rollback_if_refused(ctx.conn(), |conn| {
         let user_id = existing_user(conn, user_id)?;
         let mut restored = 0;
         for (bank_id, account_id) in accounts::held_by(conn, &user_id)? {
@@ -373,7 +654,7 @@ pub fn refresh_holder_access(
             "user.refreshed",
             Some(&user_id),
             json!({
-                "restored_grants": restored, "by": caller,
+                "restored_grants": restored, "by": by,
             }),
         )?;
         Ok(restored)

@@ -5,7 +5,11 @@
 
 pub mod access;
 pub mod auth;
+pub mod auth_context_updates;
+pub mod auth_contexts;
+pub mod authenticators;
 pub mod banks;
+pub mod caller;
 pub mod consents;
 pub mod customer_sessions;
 pub mod otp;
@@ -65,6 +69,21 @@ pub async fn on_connection<T: Send + 'static>(
         Ok(job(&mut Context::new(&state, &mut conn)))
     })
     .await?
+}
+
+/// Runs `job` on the hashing pool (for use cases that check a password with Argon2id) with
+/// one pooled connection and the current time, apart from the threads that serve everything
+/// else.
+pub async fn on_hashing_pool<T: Send + 'static>(
+    state: Arc<AppState>,
+    job: impl FnOnce(&mut Context<'_>) -> T + Send + 'static,
+) -> Result<T, Internal> {
+    state
+        .on_hashing_pool(move |state| {
+            let mut conn = state.pool.get()?;
+            Ok(job(&mut Context::new(state, &mut conn)))
+        })
+        .await?
 }
 
 /// Appends an audit event (call inside the transaction that makes the change).

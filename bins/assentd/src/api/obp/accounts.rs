@@ -1,21 +1,18 @@
 //! Accounts and account access: creating an account, its views (system and custom), granting
 //! and revoking views, and listing who holds what.
 
-use super::auth::{Authenticated, Need, require};
+use super::auth::Authenticated;
 use super::errors::*;
 use super::users::ErrorJson;
-use crate::services::access::{self, AccessError, Change, ViewRequest};
-
+use crate::services::access::{
+    self, AccessChange, AccountRef, CustomViewRef, DAuthUserAccess, GrantView, OpenAccount,
+    ViewRequest,
+};
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use assent_repository::accounts::{self, AccountRow, CustomViewRow};
-use assent_repository::{DbConnection, to_micros, transaction, users};
-use assent_view_permissions::access::AccessRefusal;
-use assent_view_permissions::names;
-use assent_view_permissions::permission::{Permission, PermissionSet};
-use assent_view_permissions::system::system_views;
-use assent_view_permissions::view::{CustomViewError, CustomViewInput, View};
+use assent_identity::account::NewAccount;
+use assent_repository::accounts::Grant;
+use assent_view_permissions::view::{CustomViewFields, View};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -46,23 +43,6 @@ pub fn view_json(view: &View) -> Value {
     out
 }
 
-fn access_error(error: AccessError) -> ObpError {
-    match error {
-        AccessError::BankNotFound => ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND),
-        AccessError::AccountNotFound => ObpError::new(StatusCode::NOT_FOUND, ACCOUNT_NOT_FOUND),
-        AccessError::UserNotFound => ObpError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND_BY_ID),
-        AccessError::UnknownSystemView(_) => ObpError::bad_request(SYSTEM_VIEW_NOT_FOUND),
-        AccessError::UnknownCustomView(_) => ObpError::bad_request(VIEW_NOT_FOUND),
-        AccessError::Refused(AccessRefusal::LastOwner) => ObpError::bad_request(LAST_OWNER),
-        AccessError::Refused(AccessRefusal::Contradictory(_)) => {
-            ObpError::bad_request(GRANTED_AND_REVOKED)
-        }
-        AccessError::Refused(_) => ObpError::new(StatusCode::FORBIDDEN, NO_OWNER_ACCESS),
-        AccessError::NoSuchGrant(_) => ObpError::bad_request(ACCOUNT_ACCESS_NOT_FOUND),
-        AccessError::Repo(e) => ObpError::internal(e),
-    }
-}
-
 #[derive(Deserialize, ToSchema)]
 pub struct BalanceJson {
     #[schema(example = "EUR")]
@@ -77,21 +57,6 @@ pub struct CreateAccountJson {
     pub label: String,
     pub product_code: String,
     pub balance: BalanceJson,
-}
-
-fn is_text(value: &str, max: usize) -> bool {
-    let len = value.chars().count();
-    (1..=max).contains(&len) && !value.chars().any(char::is_control)
-}
-
-fn is_amount(amount: &str) -> bool {
-    let digits = amount.strip_prefix('-').unwrap_or(amount);
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    (1..=15).contains(&whole.len())
-        && whole.bytes().all(|b| b.is_ascii_digit())
-        && fraction.len() <= 4
-        && fraction.bytes().all(|b| b.is_ascii_digit())
-        && (!digits.contains('.') || !fraction.is_empty())
 }
 
 /// Create Account: makes `user_id` the holder, with `owner` and `ManageCustomViews`.
@@ -114,63 +79,32 @@ pub async fn create_account(
 ) -> Result<HttpResponse, ObpError> {
     let (bank_id, account_id) = path.into_inner();
     let body = body.into_inner();
-    let created = caller
+    let holder = body.user_id.clone();
+    let input = OpenAccount {
+        bank_id,
+        holder: body.user_id,
+        account: NewAccount {
+            id: account_id,
+            label: body.label,
+            product_code: body.product_code,
+            currency: body.balance.currency,
+            amount: body.balance.amount,
+        },
+    };
+    let row = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            if body.user_id != caller.user.user_id {
-                require(conn, &caller, &[Need::AtBank("CanCreateAccount", &bank_id)])?;
-            }
-            let currency_ok = body.balance.currency.len() == 3
-                && body
-                    .balance
-                    .currency
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase());
-            let product_ok = is_text(&body.product_code, 64)
-                && body
-                    .product_code
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-            if !assent_identity::bank::is_valid_bank_id(&account_id)
-                || !is_text(&body.label, 255)
-                || !product_ok
-                || !currency_ok
-                || !is_amount(&body.balance.amount)
-            {
-                return Err(ObpError::bad_request(INVALID_ACCOUNT_FIELDS));
-            }
-            let row = AccountRow {
-                bank_id: bank_id.clone(),
-                account_id: account_id.clone(),
-                label: body.label.trim().to_owned(),
-                product_code: body.product_code,
-                currency: body.balance.currency,
-                balance_amount: body.balance.amount,
-                created_at: to_micros(state.clock.now()),
-                access_version: 0,
-            };
-            let created = access::create_account(
-                conn,
-                &row,
-                &body.user_id,
-                &caller.user.user_id,
-                state.clock.now(),
-            )
-            .map_err(access_error)?;
-            if !created {
-                return Err(ObpError::bad_request(ACCOUNT_ID_TAKEN));
-            }
-            Ok(json!({
-                "account_id": row.account_id,
-                "bank_id": row.bank_id,
-                "user_id": body.user_id,
-                "label": row.label,
-                "product_code": row.product_code,
-                "balance": { "currency": row.currency, "amount": row.balance_amount },
-                "account_routings": [],
-            }))
+            Ok(access::create_account(ctx, &caller, input)?)
         })
         .await?;
+    let created = json!({
+        "account_id": row.account_id,
+        "bank_id": row.bank_id,
+        "user_id": holder,
+        "label": row.label,
+        "product_code": row.product_code,
+        "balance": { "currency": row.currency, "amount": row.balance_amount },
+        "account_routings": [],
+    });
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -196,41 +130,16 @@ pub async fn list_views(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ObpError> {
     let (bank_id, account_id) = path.into_inner();
+    let account = AccountRef {
+        bank_id,
+        account_id,
+    };
     let views = caller
         .run(&state, move |ctx, caller| {
-            let (_, conn, _) = ctx.legacy_parts();
-            access::existing_account(conn, &bank_id, &account_id).map_err(access_error)?;
-            // Through a consent, only the views it names that the customer still holds count,
-            // never the customer's standing as a holder.
-            if let Some(scope) = caller.consent.as_ref().filter(|s| !s.everything) {
-                let held = accounts::views_held(conn, &bank_id, &account_id, &caller.user.user_id)?;
-                let reached: Vec<View> = held
-                    .into_iter()
-                    .filter(|v| {
-                        scope.access.views.iter().any(|named| {
-                            named.bank_id == bank_id
-                                && named.account_id == account_id
-                                && named.view_id == v.view_id
-                        })
-                    })
-                    .collect();
-                let actor = assent_view_permissions::access::Actor {
-                    is_holder: false,
-                    views: &reached,
-                };
-                if !assent_view_permissions::access::delegates_anything(&actor) {
-                    return Err(ObpError::new(StatusCode::FORBIDDEN, NO_OWNER_ACCESS));
-                }
-            } else if !access::may_list_views(conn, &bank_id, &account_id, &caller.user.user_id)? {
-                return Err(ObpError::new(StatusCode::FORBIDDEN, NO_OWNER_ACCESS));
-            }
-            let mut views: Vec<Value> = system_views().iter().map(view_json).collect();
-            for row in accounts::custom_views_of(conn, &bank_id, &account_id)? {
-                views.push(view_json(&row.view()?));
-            }
-            Ok(views)
+            Ok(access::list_views(ctx, &caller, account)?)
         })
         .await?;
+    let views = views.iter().map(view_json).collect();
     Ok(HttpResponse::Ok().json(ViewsJson { views }))
 }
 
@@ -250,36 +159,19 @@ pub struct CustomViewJson {
     pub can_revoke_access_to_custom_views: Option<bool>,
 }
 
-fn permissions_of(names: &[String]) -> Result<PermissionSet, ObpError> {
-    names
-        .iter()
-        .map(|n| Permission::from_name(n.trim()))
-        .collect::<Option<PermissionSet>>()
-        .ok_or_else(|| ObpError::bad_request(UNKNOWN_PERMISSION))
-}
-
-fn custom_view_error(error: CustomViewError) -> ObpError {
-    match error {
-        CustomViewError::Name(names::ViewNameError::MissingUnderscore) => {
-            ObpError::bad_request(VIEW_NAME_NEEDS_UNDERSCORE)
+impl From<CustomViewJson> for CustomViewFields {
+    fn from(body: CustomViewJson) -> Self {
+        CustomViewFields {
+            name: body.name,
+            description: body.description,
+            metadata_view: body.metadata_view,
+            is_public: body.is_public,
+            alias: body.which_alias_to_use,
+            hide_metadata_if_alias_used: body.hide_metadata_if_alias_used,
+            permissions: body.allowed_actions,
+            can_grant_custom_views: body.can_grant_access_to_custom_views,
+            can_revoke_custom_views: body.can_revoke_access_to_custom_views,
         }
-        _ => ObpError::bad_request(INVALID_CUSTOM_VIEW),
-    }
-}
-
-/// Holders may define any custom view; managers of custom views only views within what they
-/// have themselves (see `assent_view_permissions::access::may_define`).
-fn require_may_define(
-    conn: &mut DbConnection,
-    bank_id: &str,
-    account_id: &str,
-    caller: &str,
-    view: &View,
-) -> Result<(), ObpError> {
-    if access::may_define(conn, bank_id, account_id, caller, view)? {
-        Ok(())
-    } else {
-        Err(ObpError::new(StatusCode::FORBIDDEN, NO_OWNER_ACCESS))
     }
 }
 
@@ -302,39 +194,17 @@ pub async fn create_custom_view(
     body: web::Json<CustomViewJson>,
 ) -> Result<HttpResponse, ObpError> {
     let (bank_id, account_id) = path.into_inner();
-    let body = body.into_inner();
+    let account = AccountRef {
+        bank_id,
+        account_id,
+    };
+    let fields = CustomViewFields::from(body.into_inner());
     let view = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            access::existing_account(conn, &bank_id, &account_id).map_err(access_error)?;
-            let view = CustomViewInput {
-                name: body.name.unwrap_or_default(),
-                description: body.description.unwrap_or_default(),
-                metadata_view: body.metadata_view.unwrap_or_default(),
-                is_public: body.is_public.unwrap_or(false),
-                alias: body.which_alias_to_use.unwrap_or_default(),
-                hide_metadata_if_alias_used: body.hide_metadata_if_alias_used.unwrap_or(false),
-                permissions: permissions_of(&body.allowed_actions.unwrap_or_default())?,
-                can_grant_custom_views: body.can_grant_access_to_custom_views.unwrap_or(false),
-                can_revoke_custom_views: body.can_revoke_access_to_custom_views.unwrap_or(false),
-            }
-            .into_view()
-            .map_err(custom_view_error)?;
-            let caller_id = caller.user.user_id.clone();
-            under_account_lock(conn, &bank_id, &account_id, |conn| {
-                require_may_define(conn, &bank_id, &account_id, &caller_id, &view)?;
-                let row = CustomViewRow::new(&bank_id, &account_id, &view, state.clock.now());
-                if !access::save_custom_view(conn, &row, false, &caller_id, state.clock.now())
-                    .map_err(access_error)?
-                {
-                    return Err(ObpError::bad_request(CUSTOM_VIEW_EXISTS));
-                }
-                Ok(())
-            })?;
-            Ok(view_json(&view))
+            Ok(access::create_custom_view(ctx, &caller, account, fields)?)
         })
         .await?;
-    Ok(HttpResponse::Created().json(view))
+    Ok(HttpResponse::Created().json(view_json(&view)))
 }
 
 /// Update Custom View: fields not sent keep their value (unlike OBP); `allowed_actions`, when
@@ -356,118 +226,20 @@ pub async fn update_custom_view(
     body: web::Json<CustomViewJson>,
 ) -> Result<HttpResponse, ObpError> {
     let (bank_id, account_id, view_id) = path.into_inner();
-    let body = body.into_inner();
+    let target = CustomViewRef {
+        account: AccountRef {
+            bank_id,
+            account_id,
+        },
+        view_id,
+    };
+    let fields = CustomViewFields::from(body.into_inner());
     let view = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            access::existing_account(conn, &bank_id, &account_id).map_err(access_error)?;
-            if names::is_system_view(&view_id) {
-                return Err(ObpError::bad_request(SYSTEM_VIEW_IMMUTABLE));
-            }
-            let caller_id = caller.user.user_id.clone();
-            // Read, merge and write under the account's lock: two partial updates at once
-            // never drop each other's fields.
-            let view = under_account_lock(conn, &bank_id, &account_id, |conn| {
-                merged_custom_view(
-                    conn,
-                    (&bank_id, &account_id, &view_id),
-                    &caller_id,
-                    &body,
-                    state.clock.now(),
-                )
-            })?;
-            Ok(view_json(&view))
+            Ok(access::update_custom_view(ctx, &caller, target, fields)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(view))
-}
-
-/// Why work under an account's lock stopped: the database, or a refusal to answer with.
-enum LockedWork {
-    Database(assent_repository::RepoError),
-    Refused(ObpError),
-}
-
-impl From<assent_repository::RepoError> for LockedWork {
-    fn from(error: assent_repository::RepoError) -> Self {
-        LockedWork::Database(error)
-    }
-}
-
-impl From<assent_repository::DieselError> for LockedWork {
-    fn from(error: assent_repository::DieselError) -> Self {
-        LockedWork::Database(error.into())
-    }
-}
-
-impl assent_repository::RetryableError for LockedWork {
-    fn is_retryable(&self) -> bool {
-        matches!(self, LockedWork::Database(e) if e.is_retryable())
-    }
-}
-
-/// Runs `work` in one transaction that takes the account's lock first, so the caller's rights
-/// are judged on what is stored when the change is made and changes to one account never
-/// interleave. A refusal rolls everything back.
-fn under_account_lock<T>(
-    conn: &mut DbConnection,
-    bank_id: &str,
-    account_id: &str,
-    mut work: impl FnMut(&mut DbConnection) -> Result<T, ObpError>,
-) -> Result<T, ObpError> {
-    transaction(conn, |conn| {
-        accounts::lock_access(conn, bank_id, account_id)?;
-        work(conn).map_err(LockedWork::Refused)
-    })
-    .map_err(|e| match e {
-        LockedWork::Database(e) => ObpError::from(e),
-        LockedWork::Refused(e) => e,
-    })
-}
-
-/// The stored custom view with `body`'s fields applied and saved; call under the account's lock.
-fn merged_custom_view(
-    conn: &mut DbConnection,
-    (bank_id, account_id, view_id): (&str, &str, &str),
-    caller_id: &str,
-    body: &CustomViewJson,
-    now: time::OffsetDateTime,
-) -> Result<View, ObpError> {
-    let current = accounts::custom_view(conn, bank_id, account_id, view_id)?
-        .ok_or_else(|| ObpError::bad_request(VIEW_NOT_FOUND))?
-        .view()?;
-    require_may_define(conn, bank_id, account_id, caller_id, &current)?;
-    let view = CustomViewInput {
-        name: current.short_name.clone(),
-        description: body.description.clone().unwrap_or(current.description),
-        metadata_view: body.metadata_view.clone().unwrap_or(current.metadata_view),
-        is_public: body.is_public.unwrap_or(current.is_public),
-        alias: body
-            .which_alias_to_use
-            .clone()
-            .unwrap_or_else(|| current.alias.as_str().to_owned()),
-        hide_metadata_if_alias_used: body
-            .hide_metadata_if_alias_used
-            .unwrap_or(current.hide_metadata_if_alias_used),
-        permissions: match &body.allowed_actions {
-            Some(names) => permissions_of(names)?,
-            None => current.permissions,
-        },
-        can_grant_custom_views: body
-            .can_grant_access_to_custom_views
-            .unwrap_or(current.can_grant.custom_views),
-        can_revoke_custom_views: body
-            .can_revoke_access_to_custom_views
-            .unwrap_or(current.can_revoke.custom_views),
-    }
-    .into_view()
-    .map_err(custom_view_error)?;
-    require_may_define(conn, bank_id, account_id, caller_id, &view)?;
-    let row = CustomViewRow::new(bank_id, account_id, &view, now);
-    if !access::save_custom_view(conn, &row, true, caller_id, now).map_err(access_error)? {
-        return Err(ObpError::bad_request(VIEW_NOT_FOUND));
-    }
-    Ok(view)
+    Ok(HttpResponse::Ok().json(view_json(&view)))
 }
 
 /// Delete Custom View, and every grant of it.
@@ -487,33 +259,16 @@ pub async fn delete_custom_view(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ObpError> {
     let (bank_id, account_id, view_id) = path.into_inner();
+    let target = CustomViewRef {
+        account: AccountRef {
+            bank_id,
+            account_id,
+        },
+        view_id,
+    };
     caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            access::existing_account(conn, &bank_id, &account_id).map_err(access_error)?;
-            if names::is_system_view(&view_id) {
-                return Err(ObpError::bad_request(SYSTEM_VIEW_IMMUTABLE));
-            }
-            let caller_id = caller.user.user_id.clone();
-            under_account_lock(conn, &bank_id, &account_id, |conn| {
-                let current = accounts::custom_view(conn, &bank_id, &account_id, &view_id)?
-                    .ok_or_else(|| ObpError::bad_request(VIEW_NOT_FOUND))?
-                    .view()?;
-                require_may_define(conn, &bank_id, &account_id, &caller_id, &current)?;
-                if !access::delete_custom_view(
-                    conn,
-                    &bank_id,
-                    &account_id,
-                    &view_id,
-                    &caller_id,
-                    state.clock.now(),
-                )
-                .map_err(access_error)?
-                {
-                    return Err(ObpError::bad_request(VIEW_NOT_FOUND));
-                }
-                Ok(())
-            })
+            Ok(access::delete_custom_view(ctx, &caller, target)?)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -560,26 +315,20 @@ pub async fn grant(
 ) -> Result<HttpResponse, ObpError> {
     let (bank_id, account_id) = path.into_inner();
     let body = body.into_inner();
+    let input = GrantView {
+        account: AccountRef {
+            bank_id,
+            account_id,
+        },
+        user_id: body.user_id,
+        view: ViewRequest::from(body.view),
+    };
     let granted = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            let grants = [ViewRequest::from(body.view)];
-            let change = Change {
-                bank_id: &bank_id,
-                account_id: &account_id,
-                caller: &caller.user.user_id,
-                user_id: &body.user_id,
-                grants: &grants,
-                revokes: &[],
-            };
-            let views = access::apply(conn, &change, state.clock.now()).map_err(access_error)?;
-            views
-                .first()
-                .map(view_json)
-                .ok_or_else(|| ObpError::internal("no view granted"))
+            Ok(access::grant(ctx, &caller, input)?)
         })
         .await?;
-    Ok(HttpResponse::Created().json(granted))
+    Ok(HttpResponse::Created().json(view_json(&granted)))
 }
 
 /// Revoke User access to View. The account's last owner cannot be revoked.
@@ -602,21 +351,16 @@ pub async fn revoke(
 ) -> Result<HttpResponse, ObpError> {
     let (bank_id, account_id) = path.into_inner();
     let body = body.into_inner();
-    caller
-        .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            let revokes = [ViewRequest::from(body.view)];
-            let change = Change {
-                bank_id: &bank_id,
-                account_id: &account_id,
-                caller: &caller.user.user_id,
-                user_id: &body.user_id,
-                grants: &[],
-                revokes: &revokes,
-            };
-            access::apply(conn, &change, state.clock.now()).map_err(access_error)
-        })
-        .await?;
+    let change = AccessChange {
+        account: AccountRef {
+            bank_id,
+            account_id,
+        },
+        user_id: body.user_id,
+        grants: Vec::new(),
+        revokes: vec![ViewRequest::from(body.view)],
+    };
+    change_access(&state, caller, change).await?;
     Ok(HttpResponse::Created().json(json!({ "revoked": true })))
 }
 
@@ -636,6 +380,19 @@ fn by_id(view_id: String) -> ViewRequest {
         is_system: !view_id.starts_with('_'),
         view_id,
     }
+}
+
+/// Revoking one view and changing many are the same use case.
+async fn change_access(
+    state: &web::Data<AppState>,
+    caller: Authenticated,
+    change: AccessChange,
+) -> Result<Vec<View>, ObpError> {
+    caller
+        .run(state, move |ctx, caller| {
+            Ok(access::change_access(ctx, &caller, change)?)
+        })
+        .await
 }
 
 /// Revoke/Grant User access to Views: all or nothing, in one transaction.
@@ -658,22 +415,16 @@ pub async fn bulk(
 ) -> Result<HttpResponse, ObpError> {
     let (bank_id, account_id) = path.into_inner();
     let body = body.into_inner();
-    caller
-        .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            let grants: Vec<_> = body.grant.into_iter().map(by_id).collect();
-            let revokes: Vec<_> = body.revoke.into_iter().map(by_id).collect();
-            let change = Change {
-                bank_id: &bank_id,
-                account_id: &account_id,
-                caller: &caller.user.user_id,
-                user_id: &body.user_id,
-                grants: &grants,
-                revokes: &revokes,
-            };
-            access::apply(conn, &change, state.clock.now()).map_err(access_error)
-        })
-        .await?;
+    let change = AccessChange {
+        account: AccountRef {
+            bank_id,
+            account_id,
+        },
+        user_id: body.user_id,
+        grants: body.grant.into_iter().map(by_id).collect(),
+        revokes: body.revoke.into_iter().map(by_id).collect(),
+    };
+    change_access(&state, caller, change).await?;
     Ok(HttpResponse::Ok().json(json!({ "revoked": true })))
 }
 
@@ -707,66 +458,22 @@ pub async fn dauth_user_access(
 ) -> Result<HttpResponse, ObpError> {
     let (bank_id, account_id) = path.into_inner();
     let body = body.into_inner();
-    let created = caller
+    let input = DAuthUserAccess {
+        account: AccountRef {
+            bank_id,
+            account_id,
+        },
+        provider: body.provider,
+        username: body.username,
+        views: body.views.into_iter().map(ViewRequest::from).collect(),
+    };
+    let granted = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            // As DAuth logins name providers: "dauth." and a network of letters, digits, '_'
-            // and '-', at most 50 characters.
-            let network_ok = body.provider.strip_prefix("dauth.").is_some_and(|n| {
-                (1..=50).contains(&n.len())
-                    && n.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
-            });
-            if !network_ok {
-                return Err(ObpError::bad_request(INVALID_DAUTH_PROVIDER));
-            }
-            if !assent_identity::registration::is_valid_username(&body.username) {
-                return Err(ObpError::bad_request(INVALID_USERNAME));
-            }
-            access::existing_account(conn, &bank_id, &account_id).map_err(access_error)?;
-            if !accounts::is_holder(conn, &bank_id, &account_id, &caller.user.user_id)? {
-                return Err(ObpError::new(StatusCode::FORBIDDEN, NO_OWNER_ACCESS));
-            }
-            let views: Vec<ViewRequest> = body.views.into_iter().map(ViewRequest::from).collect();
-            let at = state.clock.now();
-            let outcome = assent_repository::transaction(conn, |conn| {
-                let user = assent_identity::User {
-                    user_id: assent_identity::UserId::generate(&mut rand::rng()),
-                    provider: body.provider.clone(),
-                    provider_id: body.username.clone(),
-                    username: body.username.clone(),
-                    email: String::new(),
-                    first_name: String::new(),
-                    last_name: String::new(),
-                    phone_number: None,
-                    customer_number: Some(assent_identity::user::generate_customer_number(
-                        &mut rand::rng(),
-                    )),
-                    created_at: at,
-                };
-                // "!" is no PHC string: nobody logs in to a DAuth user with a password.
-                let row = users::UserRow::new(
-                    &user,
-                    assent_identity::registration::username_key(&body.username),
-                    "!".into(),
-                );
-                let user = users::get_or_create(conn, &row)?;
-                let change = Change {
-                    bank_id: &bank_id,
-                    account_id: &account_id,
-                    caller: &caller.user.user_id,
-                    user_id: &user.user_id,
-                    grants: &views,
-                    revokes: &[],
-                };
-                let granted = access::apply(conn, &change, at)?;
-                Ok::<_, AccessError>((user, granted))
-            });
-            let (_, granted) = outcome.map_err(access_error)?;
-            // As the reference answers: the views granted, in full.
-            Ok(Value::Array(granted.iter().map(view_json).collect()))
+            Ok(access::give_dauth_user_access(ctx, &caller, input)?)
         })
         .await?;
+    // As the reference answers: the views granted, in full.
+    let created = Value::Array(granted.iter().map(view_json).collect());
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -783,9 +490,9 @@ pub struct AccountsAccessJson {
     pub accounts: Vec<AccountAccessJson>,
 }
 
-fn access_list(conn: &mut DbConnection, user_id: &str) -> Result<AccountsAccessJson, ObpError> {
+fn access_list(grants: Vec<Grant>) -> AccountsAccessJson {
     let mut accounts: Vec<AccountAccessJson> = Vec::new();
-    for grant in accounts::grants_of_user(conn, user_id)? {
+    for grant in grants {
         let view = json!({ "view_id": grant.view_id, "is_system": grant.is_system });
         match accounts.last_mut() {
             Some(last) if last.bank_id == grant.bank_id && last.account_id == grant.account_id => {
@@ -798,7 +505,7 @@ fn access_list(conn: &mut DbConnection, user_id: &str) -> Result<AccountsAccessJ
             }),
         }
     }
-    Ok(AccountsAccessJson { accounts })
+    AccountsAccessJson { accounts }
 }
 
 /// Get My Account Access: the views the caller holds, by account.
@@ -814,14 +521,10 @@ pub async fn my_access(
     state: web::Data<AppState>,
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
-    let listed = caller
-        .run(&state, |ctx, caller| {
-            let (_, conn, _) = ctx.legacy_parts();
-            super::auth::customer_only(&caller)?;
-            access_list(conn, &caller.user.user_id)
-        })
+    let grants = caller
+        .run(&state, |ctx, caller| Ok(access::my_access(ctx, &caller)?))
         .await?;
-    Ok(HttpResponse::Ok().json(listed))
+    Ok(HttpResponse::Ok().json(access_list(grants)))
 }
 
 /// Get Account Access for a User.
@@ -840,19 +543,12 @@ pub async fn user_access(
     user_id: web::Path<String>,
 ) -> Result<HttpResponse, ObpError> {
     let user_id = user_id.into_inner();
-    let listed = caller
+    let grants = caller
         .run(&state, move |ctx, caller| {
-            let (_, conn, _) = ctx.legacy_parts();
-            require(
-                conn,
-                &caller,
-                &[Need::System("CanSeeAccountAccessForAnyUser")],
-            )?;
-            let user_id = super::roles::existing_user(conn, &user_id)?;
-            access_list(conn, &user_id)
+            Ok(access::user_access(ctx, &caller, &user_id)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(listed))
+    Ok(HttpResponse::Ok().json(access_list(grants)))
 }
 
 /// Refresh User: gives the user back the default access of every account they hold (`owner`
@@ -875,10 +571,7 @@ pub async fn refresh_user(
     let started = std::time::Instant::now();
     let restored = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            require(conn, &caller, &[Need::System("CanRefreshUser")])?;
-            access::refresh_holder_access(conn, &user_id, &caller.user.user_id, state.clock.now())
-                .map_err(access_error)
+            Ok(access::refresh_holder_access(ctx, &caller, &user_id)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(json!({

@@ -6,23 +6,14 @@ use super::auth::Authenticated;
 use super::errors::*;
 use super::users::ErrorJson;
 use crate::delivery::Channel;
-use crate::services::otp::{self, Answered, Destination, SendRefusal};
-use crate::services::record;
+use crate::services::auth_context_updates::{self, UpdateAnswer, UpdateRequest};
+use crate::services::{self, otp};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use assent_identity::auth_context::validate;
-use assent_otp::challenge::{ChallengeState, VerifyError};
-use assent_repository::auth_context_updates::{self, AuthContextUpdateRow};
-use assent_repository::{RepoError, auth_contexts, banks, to_micros, transaction};
+use assent_repository::auth_context_updates::AuthContextUpdateRow;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
-
-const PURPOSE: &str = "obp:auth-context-update";
-const INITIATED: &str = "INITIATED";
-const ACCEPTED: &str = "ACCEPTED";
-const REJECTED: &str = "REJECTED";
 
 #[derive(Deserialize, ToSchema)]
 pub struct AuthContextUpdateRequestJson {
@@ -58,18 +49,6 @@ fn update_json(row: AuthContextUpdateRow) -> AuthContextUpdateJson {
     }
 }
 
-fn code_refused(refusal: SendRefusal) -> ObpError {
-    match refusal {
-        SendRefusal::DestinationQuota => {
-            ObpError::new(StatusCode::TOO_MANY_REQUESTS, OTP_DESTINATION_QUOTA)
-        }
-        // A new challenge is never resent; nothing else can refuse one.
-        SendRefusal::Resend(e) => ObpError::internal(crate::failure::Internal::Invariant(format!(
-            "a new challenge refused: {e}"
-        ))),
-    }
-}
-
 /// Create User Auth Context Update Request: sends a one-time code by `SMS` (to the user's
 /// registered phone number) or `EMAIL`.
 #[utoipa::path(
@@ -100,93 +79,35 @@ pub async fn create_update_request(
         _ => return Err(ObpError::bad_request(UNSUPPORTED_SCA_METHOD)),
     };
     let body = body.into_inner();
-    let (created, challenge, code, destinations) = caller
+    let input = UpdateRequest {
+        bank_id,
+        channel,
+        key: body.key,
+        value: body.value,
+    };
+    let requested = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            if !assent_identity::bank::is_valid_bank_id(&bank_id)
-                || banks::find(conn, &bank_id)
-                    .map_err(|e| ObpError::internal(e))?
-                    .is_none()
-            {
-                return Err(ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND));
-            }
-            let (key, value) = validate(&body.key, &body.value)
-                .map_err(|_| ObpError::bad_request(INVALID_AUTH_CONTEXT))?;
-            let user = caller.user;
-            // A customer may add a context, never change one: a key already set (perhaps by
-            // staff) stays as it is.
-            if auth_contexts::has_key(conn, &user.user_id, &key)? {
-                return Err(ObpError::new(StatusCode::CONFLICT, AUTH_CONTEXT_KEY_TAKEN));
-            }
-            let address = match channel {
-                Channel::Email => Some(user.email.clone()),
-                Channel::Sms | Channel::Voice => user.phone_number.clone(),
-            }
-            .filter(|a| !a.is_empty())
-            .ok_or_else(|| {
-                ObpError::bad_request(if channel == Channel::Email {
-                    NO_EMAIL_FOR_EMAIL
-                } else {
-                    NO_PHONE_FOR_SMS
-                })
-            })?;
-            let destinations = vec![Destination { channel, address }];
-            let at = state.clock.now();
-            let mut row = None;
-            let (challenge, code) = otp::create(
-                state,
-                conn,
-                at,
-                PURPOSE,
-                Some(&user.user_id),
-                &destinations,
-                |conn, challenge| {
-                    let update = AuthContextUpdateRow {
-                        update_id: uuid::Uuid::new_v4().to_string(),
-                        user_id: user.user_id.clone(),
-                        bank_id: bank_id.clone(),
-                        context_key: key.clone(),
-                        context_value: value.clone(),
-                        status: INITIATED.to_owned(),
-                        challenge_id: challenge.id.to_string(),
-                        created_at: to_micros(at),
-                    };
-                    auth_context_updates::insert(conn, &update)?;
-                    row = Some(update);
-                    Ok(())
-                },
-            )?
-            .map_err(code_refused)?;
-            let row = row.ok_or_else(|| ObpError::internal("update request not stored"))?;
-            Ok((row, challenge, code, destinations))
+            Ok(auth_context_updates::request(ctx, &caller, input)?)
         })
         .await?;
     let shared = state.clone().into_inner();
-    if otp::deliver_or_end(&shared, &challenge, &code, &destinations)
+    let (challenge, code) = &requested.issued;
+    if otp::deliver_or_end(&shared, challenge, code, &requested.destinations)
         .await
         .is_err()
     {
-        let update_id = created.update_id.clone();
-        crate::api::blocking(move || {
-            let mut conn = shared.pool.get()?;
-            auth_context_updates::transition(&mut conn, &update_id, INITIATED, REJECTED)
+        let update_id = requested.update.update_id.clone();
+        services::on_connection(shared, move |ctx| {
+            auth_context_updates::reject_undelivered(ctx, &update_id)
         })
-        .await?
-        .map_err(|e| ObpError::internal(e))?;
+        .await??;
         return Err(ObpError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             OTP_NOT_DELIVERED,
         ));
     }
+    let created = requested.update;
     Ok(HttpResponse::Created().json(update_json(created)))
-}
-
-/// What answering did.
-enum Outcome {
-    Accepted(AuthContextUpdateRow),
-    /// The key was set meanwhile (by staff): the request is rejected, nothing overwritten.
-    KeyTaken,
-    Refused(VerifyError),
 }
 
 /// Answer Auth Context Update Challenge: the right code accepts the request and creates the
@@ -210,121 +131,15 @@ pub async fn answer_challenge(
     body: web::Json<ChallengeAnswerJson>,
 ) -> Result<HttpResponse, ObpError> {
     let (bank_id, update_id) = path.into_inner();
-    let answer = body.into_inner().answer;
-    let outcome = caller
+    let input = UpdateAnswer {
+        bank_id,
+        update_id,
+        answer: body.into_inner().answer,
+    };
+    let accepted = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            let not_found = || ObpError::new(StatusCode::NOT_FOUND, AUTH_CONTEXT_UPDATE_NOT_FOUND);
-            let request = auth_context_updates::find(conn, &update_id)
-                .map_err(|e| ObpError::internal(e))?
-                .filter(|r| r.user_id == caller.user.user_id && r.bank_id == bank_id)
-                .ok_or_else(not_found)?;
-            if request.status != INITIATED {
-                return Err(ObpError::bad_request(format!(
-                    "{AUTH_CONTEXT_UPDATE_NOT_INITIATED} Its status is {}.",
-                    request.status
-                )));
-            }
-            let challenge_id =
-                uuid::Uuid::parse_str(&request.challenge_id).map_err(|e| ObpError::internal(e))?;
-            let user_id = caller.user.user_id;
-            let at = state.clock.now();
-            transaction(conn, |conn| {
-                let answered =
-                    otp::answer(state, conn, &challenge_id, answer.trim(), at, |c, owner| {
-                        c.purpose == PURPOSE && owner == Some(user_id.as_str())
-                    })?;
-                match answered {
-                    Some(Answered::Verified(_)) => {
-                        if !auth_context_updates::transition(
-                            conn,
-                            &request.update_id,
-                            INITIATED,
-                            ACCEPTED,
-                        )? {
-                            // Roll the right answer back with it rather than half-accept.
-                            return Err(RepoError::Connection(
-                                "auth context update changed while it was answered".into(),
-                            ));
-                        }
-                        if auth_contexts::has_key(conn, &user_id, &request.context_key)? {
-                            auth_context_updates::transition(
-                                conn,
-                                &request.update_id,
-                                ACCEPTED,
-                                REJECTED,
-                            )?;
-                            return Ok(Some(Outcome::KeyTaken));
-                        }
-                        let context = auth_contexts::set(
-                            conn,
-                            &user_id,
-                            &request.context_key,
-                            &request.context_value,
-                            at,
-                        )?;
-                        record(
-                            conn,
-                            at,
-                            "auth_context.set",
-                            Some(&user_id),
-                            json!({
-                                "user_auth_context_id": context.user_auth_context_id,
-                                "key": context.context_key,
-                                "user_auth_context_update_id": request.update_id,
-                            }),
-                        )?;
-                        let mut accepted = request.clone();
-                        accepted.status = ACCEPTED.to_owned();
-                        Ok(Some(Outcome::Accepted(accepted)))
-                    }
-                    Some(Answered::Refused(error)) => {
-                        let dead = matches!(
-                            error,
-                            VerifyError::WrongCode { attempts_left: 0 }
-                                | VerifyError::NotPending(
-                                    ChallengeState::Locked
-                                        | ChallengeState::Failed
-                                        | ChallengeState::Expired
-                                )
-                        );
-                        if dead {
-                            auth_context_updates::transition(
-                                conn,
-                                &request.update_id,
-                                INITIATED,
-                                REJECTED,
-                            )?;
-                        }
-                        Ok(Some(Outcome::Refused(error)))
-                    }
-                    None => Ok(None),
-                }
-            })
-            .map_err(|e: RepoError| ObpError::internal(e))?
-            .ok_or_else(not_found)
+            Ok(auth_context_updates::answer(ctx, &caller, input)?)
         })
         .await?;
-    match outcome {
-        Outcome::Accepted(row) => Ok(HttpResponse::Created().json(update_json(row))),
-        Outcome::KeyTaken => Err(ObpError::new(StatusCode::CONFLICT, AUTH_CONTEXT_KEY_TAKEN)),
-        Outcome::Refused(VerifyError::Malformed | VerifyError::NoCodeSent) => {
-            Err(ObpError::bad_request(format!(
-                "{INVALID_CHALLENGE_ANSWER} The answer is the digits of the code that was sent."
-            )))
-        }
-        Outcome::Refused(VerifyError::WrongCode { attempts_left: 0 })
-        | Outcome::Refused(VerifyError::NotPending(ChallengeState::Locked)) => {
-            Err(ObpError::bad_request(ATTEMPTS_USED_UP))
-        }
-        Outcome::Refused(VerifyError::WrongCode { attempts_left }) => Err(ObpError::bad_request(
-            format!("{INVALID_CHALLENGE_ANSWER} {attempts_left} attempts left."),
-        )),
-        Outcome::Refused(VerifyError::NotPending(ChallengeState::Expired)) => {
-            Err(ObpError::bad_request(OTP_EXPIRED))
-        }
-        Outcome::Refused(VerifyError::NotPending(_)) => Err(ObpError::bad_request(format!(
-            "{AUTH_CONTEXT_UPDATE_NOT_INITIATED} The code can no longer be answered."
-        ))),
-    }
+    Ok(HttpResponse::Created().json(update_json(accepted)))
 }

@@ -1,16 +1,12 @@
 //! User auth contexts: key/value pairs that map a user to the bank's own customer records.
 
-use super::auth::{Authenticated, Need, require};
+use super::auth::Authenticated;
 use super::errors::*;
-use super::roles::existing_user;
 use super::users::ErrorJson;
-use crate::services::record;
+use crate::services::auth_contexts::{self, AuthContextRef, SetAuthContext};
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use assent_identity::auth_context::validate;
-use assent_repository::auth_contexts::{self, AuthContextRow};
-use assent_repository::{RepoError, transaction};
+use assent_repository::auth_contexts::AuthContextRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -64,23 +60,15 @@ pub async fn create_auth_context(
     user_id: web::Path<String>,
     body: web::Json<CreateAuthContextJson>,
 ) -> Result<HttpResponse, ObpError> {
-    let user_id = user_id.into_inner();
     let body = body.into_inner();
+    let input = SetAuthContext {
+        user_id: user_id.into_inner(),
+        key: body.key,
+        value: body.value,
+    };
     let row = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            require(conn, &caller, &[Need::System("CanCreateUserAuthContext")])?;
-            let (key, value) = validate(&body.key, &body.value).map_err(|_| ObpError::bad_request(INVALID_AUTH_CONTEXT))?;
-            let user_id = existing_user(conn, &user_id)?;
-            let at = state.clock.now();
-            transaction(conn, |conn| {
-                let row = auth_contexts::set(conn, &user_id, &key, &value, at)?;
-                record(conn, at, "auth_context.set", Some(&user_id), serde_json::json!({
-                    "user_auth_context_id": row.user_auth_context_id, "key": row.context_key, "by": caller.user.user_id,
-                }))?;
-                Ok::<_, RepoError>(row)
-            })
-            .map_err(|e| ObpError::internal(e))
+            Ok(auth_contexts::set(ctx, &caller, input)?)
         })
         .await?;
     Ok(HttpResponse::Created().json(context_json(row)))
@@ -105,10 +93,7 @@ pub async fn list_auth_contexts(
     let user_id = user_id.into_inner();
     let rows = caller
         .run(&state, move |ctx, caller| {
-            let (_, conn, _) = ctx.legacy_parts();
-            require(conn, &caller, &[Need::System("CanGetUserAuthContext")])?;
-            let user_id = existing_user(conn, &user_id)?;
-            auth_contexts::list(conn, &user_id).map_err(|e| ObpError::internal(e))
+            Ok(auth_contexts::list(ctx, &caller, &user_id)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(AuthContextsJson {
@@ -135,21 +120,7 @@ pub async fn delete_auth_contexts(
     let user_id = user_id.into_inner();
     caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            require(conn, &caller, &[Need::System("CanDeleteUserAuthContext")])?;
-            let user_id = existing_user(conn, &user_id)?;
-            let at = state.clock.now();
-            transaction(conn, |conn| {
-                let deleted = auth_contexts::delete_all(conn, &user_id)?;
-                record(
-                    conn,
-                    at,
-                    "auth_context.deleted",
-                    Some(&user_id),
-                    serde_json::json!({ "count": deleted, "by": caller.user.user_id }),
-                )
-            })
-            .map_err(|e: RepoError| ObpError::internal(e))
+            Ok(auth_contexts::delete_all(ctx, &caller, &user_id)?)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -171,34 +142,14 @@ pub async fn delete_auth_context(
     caller: Authenticated,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ObpError> {
-    let (user_id, context_id) = path.into_inner();
+    let (user_id, user_auth_context_id) = path.into_inner();
+    let target = AuthContextRef {
+        user_id,
+        user_auth_context_id,
+    };
     caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            require(conn, &caller, &[Need::System("CanDeleteUserAuthContext")])?;
-            let user_id = existing_user(conn, &user_id)?;
-            let at = state.clock.now();
-            let deleted = transaction(conn, |conn| {
-                let deleted = auth_contexts::delete(conn, &user_id, &context_id)?;
-                if deleted {
-                    record(
-                        conn,
-                        at,
-                        "auth_context.deleted",
-                        Some(&user_id),
-                        serde_json::json!({
-                            "user_auth_context_id": context_id, "by": caller.user.user_id,
-                        }),
-                    )?;
-                }
-                Ok::<_, RepoError>(deleted)
-            })
-            .map_err(|e| ObpError::internal(e))?;
-            if deleted {
-                Ok(())
-            } else {
-                Err(ObpError::new(StatusCode::NOT_FOUND, AUTH_CONTEXT_NOT_FOUND))
-            }
+            Ok(auth_contexts::delete(ctx, &caller, target)?)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -364,3 +364,138 @@ impl From<BankNotFound> for ObpError {
         ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND)
     }
 }
+
+// --- caller ---
+
+impl From<crate::services::caller::ConsentCannot> for ObpError {
+    fn from(_: crate::services::caller::ConsentCannot) -> Self {
+        ObpError::new(StatusCode::FORBIDDEN, CONSENT_READ_ONLY)
+    }
+}
+
+// --- accounts and account access ---
+
+impl From<crate::services::access::AccountRefusal> for ObpError {
+    fn from(refusal: crate::services::access::AccountRefusal) -> Self {
+        use crate::services::access::AccountRefusal as R;
+        use assent_view_permissions::access::AccessRefusal;
+        use assent_view_permissions::names::ViewNameError;
+        use assent_view_permissions::view::{CustomViewError, CustomViewFieldsError};
+        match refusal {
+            R::MissingRoles(missing) => missing.into(),
+            R::ConsentCannot(cannot) => cannot.into(),
+            R::BankNotFound => ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND),
+            R::AccountNotFound => ObpError::new(StatusCode::NOT_FOUND, ACCOUNT_NOT_FOUND),
+            R::UserNotFound => ObpError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND_BY_ID),
+            R::UnknownSystemView(_) => ObpError::bad_request(SYSTEM_VIEW_NOT_FOUND),
+            R::UnknownCustomView(_) => ObpError::bad_request(VIEW_NOT_FOUND),
+            R::Rule(AccessRefusal::LastOwner) => ObpError::bad_request(LAST_OWNER),
+            R::Rule(AccessRefusal::Contradictory(_)) => ObpError::bad_request(GRANTED_AND_REVOKED),
+            R::Rule(AccessRefusal::MayNotGrant(_) | AccessRefusal::MayNotRevoke(_))
+            | R::NotAllowed => ObpError::new(StatusCode::FORBIDDEN, NO_OWNER_ACCESS),
+            R::NoSuchGrant(_) => ObpError::bad_request(ACCOUNT_ACCESS_NOT_FOUND),
+            R::InvalidAccount(_) => ObpError::bad_request(INVALID_ACCOUNT_FIELDS),
+            R::AccountIdTaken => ObpError::bad_request(ACCOUNT_ID_TAKEN),
+            R::InvalidCustomView(CustomViewFieldsError::UnknownPermission(_)) => {
+                ObpError::bad_request(UNKNOWN_PERMISSION)
+            }
+            R::InvalidCustomView(CustomViewFieldsError::Invalid(CustomViewError::Name(
+                ViewNameError::MissingUnderscore,
+            ))) => ObpError::bad_request(VIEW_NAME_NEEDS_UNDERSCORE),
+            R::InvalidCustomView(CustomViewFieldsError::Invalid(_)) => {
+                ObpError::bad_request(INVALID_CUSTOM_VIEW)
+            }
+            R::CustomViewExists => ObpError::bad_request(CUSTOM_VIEW_EXISTS),
+            R::SystemViewImmutable => ObpError::bad_request(SYSTEM_VIEW_IMMUTABLE),
+            R::InvalidDAuthProvider => ObpError::bad_request(INVALID_DAUTH_PROVIDER),
+            R::InvalidUsername => ObpError::bad_request(INVALID_USERNAME),
+        }
+    }
+}
+
+// --- auth contexts ---
+
+impl From<crate::services::auth_contexts::AuthContextRefusal> for ObpError {
+    fn from(refusal: crate::services::auth_contexts::AuthContextRefusal) -> Self {
+        use crate::services::auth_contexts::AuthContextRefusal as R;
+        match refusal {
+            R::MissingRoles(missing) => missing.into(),
+            R::Invalid(_) => ObpError::bad_request(INVALID_AUTH_CONTEXT),
+            R::UserNotFound => ObpError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND_BY_ID),
+            R::NotFound => ObpError::new(StatusCode::NOT_FOUND, AUTH_CONTEXT_NOT_FOUND),
+        }
+    }
+}
+
+// --- auth-context updates ---
+
+impl From<crate::services::auth_context_updates::UpdateRequestRefusal> for ObpError {
+    fn from(refusal: crate::services::auth_context_updates::UpdateRequestRefusal) -> Self {
+        use crate::delivery::Channel;
+        use crate::services::auth_context_updates::UpdateRequestRefusal as R;
+        match refusal {
+            R::BankNotFound => ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND),
+            R::Invalid(_) => ObpError::bad_request(INVALID_AUTH_CONTEXT),
+            R::KeyTaken => ObpError::new(StatusCode::CONFLICT, AUTH_CONTEXT_KEY_TAKEN),
+            R::NoAddress(Channel::Email) => ObpError::bad_request(NO_EMAIL_FOR_EMAIL),
+            R::NoAddress(Channel::Sms | Channel::Voice) => ObpError::bad_request(NO_PHONE_FOR_SMS),
+            R::DestinationQuota => {
+                ObpError::new(StatusCode::TOO_MANY_REQUESTS, OTP_DESTINATION_QUOTA)
+            }
+        }
+    }
+}
+
+impl From<crate::services::auth_context_updates::AnswerRefusal> for ObpError {
+    fn from(refusal: crate::services::auth_context_updates::AnswerRefusal) -> Self {
+        use crate::services::auth_context_updates::AnswerRefusal as R;
+        use assent_otp::challenge::{ChallengeState, VerifyError};
+        match refusal {
+            R::NotFound => ObpError::new(StatusCode::NOT_FOUND, AUTH_CONTEXT_UPDATE_NOT_FOUND),
+            R::NotInitiated(status) => ObpError::bad_request(format!(
+                "{AUTH_CONTEXT_UPDATE_NOT_INITIATED} Its status is {status}."
+            )),
+            R::KeyTaken => ObpError::new(StatusCode::CONFLICT, AUTH_CONTEXT_KEY_TAKEN),
+            R::Code(VerifyError::Malformed | VerifyError::NoCodeSent) => {
+                ObpError::bad_request(format!(
+                    "{INVALID_CHALLENGE_ANSWER} The answer is the digits of the code that was sent."
+                ))
+            }
+            R::Code(
+                VerifyError::WrongCode { attempts_left: 0 }
+                | VerifyError::NotPending(ChallengeState::Locked),
+            ) => ObpError::bad_request(ATTEMPTS_USED_UP),
+            R::Code(VerifyError::WrongCode { attempts_left }) => ObpError::bad_request(format!(
+                "{INVALID_CHALLENGE_ANSWER} {attempts_left} attempts left."
+            )),
+            R::Code(VerifyError::NotPending(ChallengeState::Expired)) => {
+                ObpError::bad_request(OTP_EXPIRED)
+            }
+            R::Code(VerifyError::NotPending(_)) => ObpError::bad_request(format!(
+                "{AUTH_CONTEXT_UPDATE_NOT_INITIATED} The code can no longer be answered."
+            )),
+        }
+    }
+}
+
+// --- authenticators ---
+
+impl From<crate::services::authenticators::AuthenticatorRefusal> for ObpError {
+    fn from(refusal: crate::services::authenticators::AuthenticatorRefusal) -> Self {
+        use crate::services::authenticators::AuthenticatorRefusal as R;
+        match refusal {
+            R::WrongPassword => ObpError::unauthorized(INVALID_LOGIN_CREDENTIALS),
+            R::Locked => ObpError::unauthorized(ACCOUNT_LOCKED),
+            R::AlreadyRegistered => ObpError::new(StatusCode::CONFLICT, TOTP_ALREADY_REGISTERED),
+            R::NotRegistered => ObpError::new(StatusCode::NOT_FOUND, TOTP_NOT_REGISTERED),
+            R::Malformed { digits } => ObpError::bad_request(format!(
+                "{INVALID_TOTP_CODE} Send the {digits} digits the app shows."
+            )),
+            R::WrongCode { attempts_left } => ObpError::bad_request(format!(
+                "{INVALID_TOTP_CODE} {attempts_left} attempts left."
+            )),
+            R::Discarded => ObpError::bad_request(TOTP_ENROLMENT_DISCARDED),
+            R::Busy => ObpError::new(StatusCode::CONFLICT, TOTP_BUSY),
+        }
+    }
+}
