@@ -70,7 +70,7 @@ fn open(app: &TestApp, user_id: &str) -> (String, Value) {
     let challenge =
         step_up::open(&app.state, &mut conn, now(), OPERATION, user_id, &factors).unwrap();
     (
-        challenge.id.to_string(),
+        challenge.id().to_string(),
         step_up::required_challenge(&challenge, &factors),
     )
 }
@@ -252,7 +252,8 @@ async fn authenticator_and_security_question_factors() {
                 .unwrap(),
             TotpAlgorithm::Sha1,
             6,
-        );
+        )
+        .unwrap();
         // The enrolment is confirmed with the previous step's code; far from a step's end, it
         // is still within the server's window when the server checks it.
         clear_of_window_end(30, 10);

@@ -55,6 +55,7 @@ fn secret_of(body: &Value) -> TotpSecret {
         TotpAlgorithm::Sha1,
         6,
     )
+    .unwrap()
 }
 
 fn current_code(secret: &TotpSecret) -> String {

@@ -148,7 +148,7 @@ pub async fn create_update_request(
                         context_key: key.clone(),
                         context_value: value.clone(),
                         status: INITIATED.to_owned(),
-                        challenge_id: challenge.id.to_string(),
+                        challenge_id: challenge.id().to_string(),
                         created_at: to_micros(at),
                     };
                     auth_context_updates::insert(conn, &update)?;
@@ -232,7 +232,7 @@ pub async fn answer_challenge(
             transaction(conn, |conn| {
                 let answered =
                     otp::answer(state, conn, &challenge_id, answer.trim(), at, |c, owner| {
-                        c.purpose == PURPOSE && owner == Some(user_id.as_str())
+                        c.purpose() == PURPOSE && owner == Some(user_id.as_str())
                     })?;
                 match answered {
                     Some(Answered::Verified(_)) => {

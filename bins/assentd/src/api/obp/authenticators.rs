@@ -110,8 +110,8 @@ pub async fn enrol(
             let row = TotpRow {
                 user_id: user.user_id.clone(),
                 secret_sealed: state.totp_sealer.seal(secret.expose_bytes(), &user.user_id),
-                algorithm: secret.algorithm.name().to_owned(),
-                digits: i32::try_from(secret.digits).unwrap_or(6),
+                algorithm: secret.algorithm().name().to_owned(),
+                digits: i32::try_from(secret.digits()).unwrap_or(6),
                 confirmed_at: None,
                 last_used_step: None,
                 failed_confirmations: 0,
@@ -122,8 +122,8 @@ pub async fn enrol(
             }
             Ok(TotpEnrolmentJson {
                 uri: secret.uri(&state.config.totp_issuer, &user.username),
-                algorithm: secret.algorithm.name().to_owned(),
-                digits: secret.digits,
+                algorithm: secret.algorithm().name().to_owned(),
+                digits: secret.digits(),
                 period: STEP_SECONDS,
                 status: "PENDING_CONFIRMATION".to_owned(),
             })
@@ -149,7 +149,8 @@ fn load(
     let algorithm = TotpAlgorithm::parse(&row.algorithm)
         .ok_or_else(|| internal("unknown TOTP algorithm in storage"))?;
     let digits = u32::try_from(row.digits).map_err(|e| internal(e))?;
-    let secret = TotpSecret::from_bytes(bytes, algorithm, digits);
+    let secret = TotpSecret::from_bytes(bytes, algorithm, digits)
+        .map_err(|_| internal("unusable TOTP parameters in storage"))?;
     Ok(Some((row, secret)))
 }
 
@@ -202,7 +203,7 @@ pub async fn confirm(
                     Err(TotpError::Malformed) => {
                         return Err(ObpError::bad_request(format!(
                             "{INVALID_TOTP_CODE} Send the {} digits the app shows.",
-                            secret.digits
+                            secret.digits()
                         )));
                     }
                     Err(TotpError::Wrong | TotpError::Replayed) => {
