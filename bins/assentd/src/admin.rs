@@ -103,7 +103,7 @@ fn grant_role(
         })),
         InsertEntitlement::AlreadyExists => Err(StartError::Other(format!(
             "{username} already has {} {}",
-            role.name,
+            role.name(),
             bank_id.map(|b| format!("at {b}")).unwrap_or_default()
         ))),
     }

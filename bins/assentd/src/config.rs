@@ -459,14 +459,13 @@ impl Config {
     /// How challenges are issued.
     pub fn otp_policy(&self) -> Result<assent_otp::challenge::ChallengePolicy, ConfigError> {
         let seconds = |v: u64| time::Duration::seconds(i64::try_from(v).unwrap_or(i64::MAX));
-        assent_otp::challenge::ChallengePolicy {
+        assent_otp::challenge::ChallengePolicy::new(assent_otp::challenge::PolicySettings {
             code_length: self.otp_code_length,
             validity: seconds(self.otp_validity_secs),
             max_failures: self.otp_max_failures,
             max_resends: self.otp_max_resends,
             resend_cooldown: seconds(self.otp_resend_cooldown_secs),
-        }
-        .validate()
+        })
         .map_err(|e| {
             ConfigError(format!(
                 "otp_code_length, otp_validity_secs, otp_max_failures: {e}"

@@ -102,9 +102,8 @@ impl AppState {
             &secret_hasher,
             "totp-secret-key",
         ));
-        let lockout = LockoutPolicy {
-            max_bad_attempts: config.max_bad_login_attempts,
-        };
+        let lockout = LockoutPolicy::new(config.max_bad_login_attempts)
+            .map_err(|e| StartError::Other(e.to_string()))?;
         Ok(Self {
             hashing: HashingPool::new(config.hashing_slots(), 1024)
                 .map_err(|e| StartError::Other(e.to_string()))?,

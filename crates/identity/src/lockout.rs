@@ -7,12 +7,17 @@
 
 use time::OffsetDateTime;
 
-/// The lockout rule's one parameter.
+/// The lockout rule's one parameter: consecutive failures that lock the account (default 5,
+/// at least 1, so no policy locks every account before its first attempt).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LockoutPolicy {
-    /// Consecutive failures that lock the account. Default 5.
-    pub max_bad_attempts: u32,
+    max_bad_attempts: u32,
 }
+
+/// A lockout policy allowing no attempt at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a lockout policy must allow at least one attempt")]
+pub struct InvalidLockoutPolicy;
 
 impl Default for LockoutPolicy {
     fn default() -> Self {
@@ -70,6 +75,19 @@ impl LoginDecision {
 }
 
 impl LockoutPolicy {
+    /// A policy locking after `max_bad_attempts` consecutive failures (at least 1).
+    pub fn new(max_bad_attempts: u32) -> Result<Self, InvalidLockoutPolicy> {
+        if max_bad_attempts == 0 {
+            return Err(InvalidLockoutPolicy);
+        }
+        Ok(Self { max_bad_attempts })
+    }
+
+    /// Consecutive failures that lock the account.
+    pub fn max_bad_attempts(&self) -> u32 {
+        self.max_bad_attempts
+    }
+
     /// The lock state that `history` puts a username in.
     pub fn state(&self, history: &LoginHistory) -> LockState {
         if history.locked_by_administrator {
@@ -138,6 +156,12 @@ mod tests {
         assert_eq!(policy.decide(&locked, true), LoginDecision::RefuseLocked);
     }
 
+    #[test]
+    fn a_policy_allows_at_least_one_attempt() {
+        assert_eq!(LockoutPolicy::new(0), Err(InvalidLockoutPolicy));
+        assert_eq!(LockoutPolicy::new(5), Ok(LockoutPolicy::default()));
+    }
+
     proptest! {
         /// Replaying any sequence of attempts: no login is ever allowed once the count has
         /// reached the maximum, and only allowed logins reset the count.
@@ -146,7 +170,7 @@ mod tests {
             max in 1u32..10,
             attempts in proptest::collection::vec(any::<bool>(), 0..40),
         ) {
-            let policy = LockoutPolicy { max_bad_attempts: max };
+            let policy = LockoutPolicy::new(max).unwrap();
             let mut count = 0u32;
             for password_matches in attempts {
                 let decision = policy.decide(&history(count), password_matches);

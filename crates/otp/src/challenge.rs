@@ -19,18 +19,47 @@ use uuid::Uuid;
 pub const MAX_VALIDITY: Duration = Duration::minutes(10);
 
 /// How challenges are issued. Each challenge keeps the limits it was issued with.
+///
+/// Only [`ChallengePolicy::new`] (which checks the bounds) and [`Default`] make one, so every
+/// policy issues codes of at least six digits, expires them, and locks after a finite number
+/// of wrong answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChallengePolicy {
+    code_length: usize,
+    validity: Duration,
+    max_failures: u32,
+    max_resends: u32,
+    resend_cooldown: Duration,
+}
+
+/// The limits asked for, before [`ChallengePolicy::new`] checks them. Named fields, so two
+/// limits of the same type cannot be swapped by position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicySettings {
     /// Digits per code. Default 6; 6 to 10.
     pub code_length: usize,
-    /// How long a code can be answered. Default 5 minutes; at most [`MAX_VALIDITY`].
+    /// How long a code can be answered. Default 5 minutes; more than zero, at most
+    /// [`MAX_VALIDITY`].
     pub validity: Duration,
     /// Wrong answers before the challenge locks. Default 5; at least 1.
     pub max_failures: u32,
     /// Resends allowed. Default 3.
     pub max_resends: u32,
-    /// Least time between two sends. Default 30 seconds.
+    /// Least time between two sends. Default 30 seconds; not negative.
     pub resend_cooldown: Duration,
+}
+
+impl Default for PolicySettings {
+    fn default() -> Self {
+        let policy = ChallengePolicy::default();
+        Self {
+            code_length: policy.code_length,
+            validity: policy.validity,
+            max_failures: policy.max_failures,
+            max_resends: policy.max_resends,
+            resend_cooldown: policy.resend_cooldown,
+        }
+    }
 }
 
 impl Default for ChallengePolicy {
@@ -53,14 +82,56 @@ impl Default for ChallengePolicy {
 pub struct InvalidPolicy;
 
 impl ChallengePolicy {
-    /// Checks the bounds.
-    pub fn validate(self) -> Result<Self, InvalidPolicy> {
-        let ok = (6..=10).contains(&self.code_length)
-            && self.validity > Duration::ZERO
-            && self.validity <= MAX_VALIDITY
-            && self.max_failures >= 1
-            && self.resend_cooldown >= Duration::ZERO;
-        if ok { Ok(self) } else { Err(InvalidPolicy) }
+    /// The policy of `settings`, if they are within the bounds documented on
+    /// [`PolicySettings`].
+    pub fn new(settings: PolicySettings) -> Result<Self, InvalidPolicy> {
+        let PolicySettings {
+            code_length,
+            validity,
+            max_failures,
+            max_resends,
+            resend_cooldown,
+        } = settings;
+        let ok = (6..=10).contains(&code_length)
+            && validity > Duration::ZERO
+            && validity <= MAX_VALIDITY
+            && max_failures >= 1
+            && resend_cooldown >= Duration::ZERO;
+        if !ok {
+            return Err(InvalidPolicy);
+        }
+        Ok(Self {
+            code_length,
+            validity,
+            max_failures,
+            max_resends,
+            resend_cooldown,
+        })
+    }
+
+    /// Digits per code.
+    pub fn code_length(&self) -> usize {
+        self.code_length
+    }
+
+    /// How long a code can be answered after it is sent.
+    pub fn validity(&self) -> Duration {
+        self.validity
+    }
+
+    /// Wrong answers before the challenge locks.
+    pub fn max_failures(&self) -> u32 {
+        self.max_failures
+    }
+
+    /// Resends allowed after the first code.
+    pub fn max_resends(&self) -> u32 {
+        self.max_resends
+    }
+
+    /// Least time between two sends.
+    pub fn resend_cooldown(&self) -> Duration {
+        self.resend_cooldown
     }
 }
 
@@ -169,25 +240,44 @@ impl CodeHasher {
 }
 
 /// A challenge and everything needed to decide on an answer.
+///
+/// Its state, counters and code change only through its operations (issue, send, verify,
+/// resend, redeem, fail), so a wrong-answer count cannot be reset nor a lock lifted by hand.
+/// [`Challenge::restore`] rebuilds one from storage and refuses inconsistent records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Challenge {
+    id: Uuid,
+    purpose: String,
+    state: ChallengeState,
+    code_hash: [u8; 32],
+    created_at: OffsetDateTime,
+    last_sent_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+    failures: u32,
+    resends: u32,
+    verified_at: Option<OffsetDateTime>,
+    policy: ChallengePolicy,
+}
+
+/// Everything a challenge is stored as: what [`Challenge::to_stored`] gives and
+/// [`Challenge::restore`] takes back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredChallenge {
     /// Id.
     pub id: Uuid,
     /// What it confirms (an operation id, e.g. `consent:…`).
     pub purpose: String,
-    /// Recorded state; [`Challenge::state`] also accounts for expiry.
+    /// Recorded state (expiry not applied).
     pub state: ChallengeState,
-    /// Hash of the current code.
+    /// Hash of the current code (all zeros while no code has been sent).
     pub code_hash: [u8; 32],
-    /// Digits per code.
-    pub code_length: usize,
     /// When it was issued.
     pub created_at: OffsetDateTime,
     /// When the current code was sent.
     pub last_sent_at: OffsetDateTime,
     /// When the current code stops being accepted.
     pub expires_at: OffsetDateTime,
-    /// Wrong answers so far (never reset).
+    /// Wrong answers so far.
     pub failures: u32,
     /// Resends so far.
     pub resends: u32,
@@ -195,6 +285,20 @@ pub struct Challenge {
     pub verified_at: Option<OffsetDateTime>,
     /// The limits it was issued with.
     pub policy: ChallengePolicy,
+}
+
+/// A stored challenge that no sequence of operations could have produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InconsistentChallenge {
+    /// More wrong answers or resends than its policy allows.
+    #[error("counts beyond the policy's limits")]
+    CountsBeyondLimits,
+    /// Locked without reaching the wrong-answer limit, or at the limit without being locked.
+    #[error("locked state and wrong-answer count disagree")]
+    LockMismatch,
+    /// A verification time on a challenge never verified, or none on one that was.
+    #[error("verification time and state disagree")]
+    VerificationMismatch,
 }
 
 /// Why an answer was not accepted.
@@ -261,6 +365,125 @@ fn new_code(length: usize, rng: &mut impl CryptoRng) -> OneTimeCode {
 }
 
 impl Challenge {
+    /// Rebuilds a challenge from storage, checking that its state and counts agree with its
+    /// policy.
+    pub fn restore(stored: StoredChallenge) -> Result<Self, InconsistentChallenge> {
+        let StoredChallenge {
+            id,
+            purpose,
+            state,
+            code_hash,
+            created_at,
+            last_sent_at,
+            expires_at,
+            failures,
+            resends,
+            verified_at,
+            policy,
+        } = stored;
+        if failures > policy.max_failures || resends > policy.max_resends {
+            return Err(InconsistentChallenge::CountsBeyondLimits);
+        }
+        if (state == ChallengeState::Locked) != (failures == policy.max_failures) {
+            return Err(InconsistentChallenge::LockMismatch);
+        }
+        let verified = matches!(state, ChallengeState::Verified | ChallengeState::Redeemed);
+        if verified != verified_at.is_some() {
+            return Err(InconsistentChallenge::VerificationMismatch);
+        }
+        Ok(Self {
+            id,
+            purpose,
+            state,
+            code_hash,
+            created_at,
+            last_sent_at,
+            expires_at,
+            failures,
+            resends,
+            verified_at,
+            policy,
+        })
+    }
+
+    /// Everything to store, for [`Challenge::restore`].
+    pub fn to_stored(&self) -> StoredChallenge {
+        StoredChallenge {
+            id: self.id,
+            purpose: self.purpose.clone(),
+            state: self.state,
+            code_hash: self.code_hash,
+            created_at: self.created_at,
+            last_sent_at: self.last_sent_at,
+            expires_at: self.expires_at,
+            failures: self.failures,
+            resends: self.resends,
+            verified_at: self.verified_at,
+            policy: self.policy,
+        }
+    }
+
+    /// Id.
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+
+    /// What it confirms (an operation id, e.g. `consent:…`).
+    pub fn purpose(&self) -> &str {
+        &self.purpose
+    }
+
+    /// The recorded state, expiry not applied (for storage; decisions use
+    /// [`Challenge::state`]).
+    pub fn recorded_state(&self) -> ChallengeState {
+        self.state
+    }
+
+    /// Hash of the current code (all zeros while no code has been sent).
+    pub fn code_hash(&self) -> &[u8; 32] {
+        &self.code_hash
+    }
+
+    /// Digits per code.
+    pub fn code_length(&self) -> usize {
+        self.policy.code_length
+    }
+
+    /// When it was issued.
+    pub fn created_at(&self) -> OffsetDateTime {
+        self.created_at
+    }
+
+    /// When the current code was sent.
+    pub fn last_sent_at(&self) -> OffsetDateTime {
+        self.last_sent_at
+    }
+
+    /// When the current code stops being accepted.
+    pub fn expires_at(&self) -> OffsetDateTime {
+        self.expires_at
+    }
+
+    /// Wrong answers so far (never reset).
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// Resends so far.
+    pub fn resends(&self) -> u32 {
+        self.resends
+    }
+
+    /// When it was answered correctly.
+    pub fn verified_at(&self) -> Option<OffsetDateTime> {
+        self.verified_at
+    }
+
+    /// The limits it was issued with.
+    pub fn policy(&self) -> ChallengePolicy {
+        self.policy
+    }
+
     /// Issues a challenge for `purpose` and its first code.
     pub fn issue(
         purpose: &str,
@@ -278,7 +501,6 @@ impl Challenge {
             purpose: purpose.to_owned(),
             state: ChallengeState::Pending,
             code_hash: hasher.hash(id, code.expose()),
-            code_length: policy.code_length,
             created_at: now,
             last_sent_at: now,
             expires_at: now + policy.validity,
@@ -306,7 +528,6 @@ impl Challenge {
             purpose: purpose.to_owned(),
             state: ChallengeState::Pending,
             code_hash: NO_CODE,
-            code_length: policy.code_length,
             created_at: now,
             last_sent_at: now,
             expires_at: now + policy.validity,
@@ -338,7 +559,7 @@ impl Challenge {
             self.state = state;
             return Err(ResendError::NotPending(state));
         }
-        let code = new_code(self.code_length, rng);
+        let code = new_code(self.policy.code_length, rng);
         self.code_hash = hasher.hash(self.id, code.expose());
         self.last_sent_at = now;
         self.expires_at = now + self.policy.validity;
@@ -366,7 +587,9 @@ impl Challenge {
             if !self.has_code() {
                 return Err(VerifyError::NoCodeSent);
             }
-            if answer.len() != self.code_length || !answer.bytes().all(|b| b.is_ascii_digit()) {
+            if answer.len() != self.policy.code_length
+                || !answer.bytes().all(|b| b.is_ascii_digit())
+            {
                 return Err(VerifyError::Malformed);
             }
         }
@@ -422,7 +645,7 @@ impl Challenge {
                 retry_in: ready_at - now,
             });
         }
-        let code = new_code(self.code_length, rng);
+        let code = new_code(self.policy.code_length, rng);
         self.code_hash = hasher.hash(self.id, code.expose());
         self.resends += 1;
         self.last_sent_at = now;
@@ -649,10 +872,13 @@ mod tests {
 
     #[test]
     fn other_factors_count_against_the_same_limit() {
-        let (mut c, code) = issue(ChallengePolicy {
-            max_failures: 2,
-            ..ChallengePolicy::default()
-        });
+        let (mut c, code) = issue(
+            ChallengePolicy::new(PolicySettings {
+                max_failures: 2,
+                ..PolicySettings::default()
+            })
+            .unwrap(),
+        );
         assert_eq!(
             c.verify_with(T, || false),
             Err(VerifyError::WrongCode { attempts_left: 1 })
@@ -701,26 +927,41 @@ mod tests {
 
     #[test]
     fn policies_are_bounded() {
-        assert!(ChallengePolicy::default().validate().is_ok());
+        assert_eq!(
+            ChallengePolicy::new(PolicySettings::default()),
+            Ok(ChallengePolicy::default())
+        );
         for bad in [
-            ChallengePolicy {
+            PolicySettings {
+                code_length: 0,
+                ..PolicySettings::default()
+            },
+            PolicySettings {
                 code_length: 5,
-                ..ChallengePolicy::default()
+                ..PolicySettings::default()
             },
-            ChallengePolicy {
+            PolicySettings {
                 code_length: 11,
-                ..ChallengePolicy::default()
+                ..PolicySettings::default()
             },
-            ChallengePolicy {
+            PolicySettings {
+                validity: Duration::ZERO,
+                ..PolicySettings::default()
+            },
+            PolicySettings {
                 validity: Duration::minutes(11),
-                ..ChallengePolicy::default()
+                ..PolicySettings::default()
             },
-            ChallengePolicy {
+            PolicySettings {
                 max_failures: 0,
-                ..ChallengePolicy::default()
+                ..PolicySettings::default()
+            },
+            PolicySettings {
+                resend_cooldown: Duration::seconds(-1),
+                ..PolicySettings::default()
             },
         ] {
-            assert_eq!(bad.validate(), Err(InvalidPolicy));
+            assert_eq!(ChallengePolicy::new(bad), Err(InvalidPolicy));
         }
     }
 
@@ -745,13 +986,119 @@ mod tests {
         ]
     }
 
+    /// Settings of every kind, most of them out of bounds.
+    fn any_settings() -> impl Strategy<Value = PolicySettings> {
+        (0usize..16, -5i64..900, 0u32..8, 0u32..5, -5i64..100).prop_map(
+            |(code_length, validity, max_failures, max_resends, cooldown)| PolicySettings {
+                code_length,
+                validity: Duration::seconds(validity),
+                max_failures,
+                max_resends,
+                resend_cooldown: Duration::seconds(cooldown),
+            },
+        )
+    }
+
+    fn any_policy() -> impl Strategy<Value = ChallengePolicy> {
+        any_settings().prop_filter_map("out of bounds", |s| ChallengePolicy::new(s).ok())
+    }
+
+    #[test]
+    fn a_restored_challenge_must_be_consistent() {
+        let (c, code) = issue(ChallengePolicy::default());
+        assert_eq!(Challenge::restore(c.to_stored()), Ok(c.clone()));
+        let reset = StoredChallenge {
+            failures: 6,
+            ..c.to_stored()
+        };
+        assert_eq!(
+            Challenge::restore(reset),
+            Err(InconsistentChallenge::CountsBeyondLimits)
+        );
+        let unlocked = StoredChallenge {
+            failures: 5,
+            ..c.to_stored()
+        };
+        assert_eq!(
+            Challenge::restore(unlocked),
+            Err(InconsistentChallenge::LockMismatch)
+        );
+        let locked = StoredChallenge {
+            state: ChallengeState::Locked,
+            ..c.to_stored()
+        };
+        assert_eq!(
+            Challenge::restore(locked),
+            Err(InconsistentChallenge::LockMismatch)
+        );
+        let verified = StoredChallenge {
+            state: ChallengeState::Verified,
+            ..c.to_stored()
+        };
+        assert_eq!(
+            Challenge::restore(verified),
+            Err(InconsistentChallenge::VerificationMismatch)
+        );
+        let mut done = c;
+        done.verify(code.expose(), T, &hasher()).unwrap();
+        let pending_again = StoredChallenge {
+            state: ChallengeState::Pending,
+            ..done.to_stored()
+        };
+        assert_eq!(
+            Challenge::restore(pending_again),
+            Err(InconsistentChallenge::VerificationMismatch)
+        );
+    }
+
     proptest! {
-        /// Whatever happens: failures never decrease and never pass the limit; a locked,
-        /// expired or verified challenge never verifies again; only the current code verifies.
+        /// Whatever settings are asked for, a policy that can be made issues codes of at least
+        /// six digits, and neither an empty answer, a part of the code, the code with more
+        /// digits, nor any other string verifies; answers of the wrong shape are not counted.
         #[test]
-        fn the_state_machine_holds(ops in proptest::collection::vec(op(), 0..40)) {
+        fn no_policy_lets_a_short_or_wrong_answer_verify(
+            settings in any_settings(),
+            other in "[0-9]{0,12}|.{0,12}",
+        ) {
+            let Ok(policy) = ChallengePolicy::new(settings) else {
+                return Ok(());
+            };
             let h = hasher();
-            let (mut c, mut code) = issue(ChallengePolicy::default());
+            let (mut c, code) = issue(policy);
+            let code = code.expose();
+            prop_assert!(code.len() >= 6);
+            prop_assert_eq!(code.len(), policy.code_length());
+            let mut shorter: Vec<&str> = (0..code.len()).filter_map(|n| code.get(..n)).collect();
+            let longer = format!("{code}0");
+            shorter.push(&longer);
+            for answer in shorter {
+                prop_assert_eq!(c.verify(answer, T, &h), Err(VerifyError::Malformed));
+            }
+            prop_assert_eq!(c.failures(), 0);
+            if other != code {
+                prop_assert!(c.verify(&other, T, &h).is_err());
+            }
+            prop_assert_eq!(c.state(T), if c.failures() == policy.max_failures() {
+                ChallengeState::Locked
+            } else {
+                ChallengeState::Pending
+            });
+
+            let mut opened = Challenge::open("test", policy, T, &mut rand::rng());
+            prop_assert_eq!(opened.verify("", T, &h), Err(VerifyError::NoCodeSent));
+            prop_assert_eq!(opened.verify(&other, T, &h), Err(VerifyError::NoCodeSent));
+        }
+
+        /// Whatever happens: failures never decrease and never pass the limit; a locked,
+        /// expired or verified challenge never verifies again; only the current code verifies;
+        /// and what is stored restores to the same challenge.
+        #[test]
+        fn the_state_machine_holds(
+            policy in any_policy(),
+            ops in proptest::collection::vec(op(), 0..40),
+        ) {
+            let h = hasher();
+            let (mut c, mut code) = issue(policy);
             let mut now = T;
             let mut verified = 0;
             let mut redeemed = 0;
@@ -784,6 +1131,7 @@ mod tests {
                     }
                     Op::Wait(secs) => now += Duration::seconds(secs),
                 }
+                prop_assert_eq!(Challenge::restore(c.to_stored()), Ok(c.clone()));
                 prop_assert!(c.failures >= before.1);
                 prop_assert!(c.failures <= c.policy.max_failures);
                 prop_assert!(c.resends <= c.policy.max_resends);

@@ -46,14 +46,29 @@ impl TotpAlgorithm {
     }
 }
 
+/// Fewest digits per code.
+pub const MIN_DIGITS: u32 = 6;
+/// Most digits per code (RFC 4226 allows up to 8; more would exceed the 31 bits truncated
+/// from the HMAC).
+pub const MAX_DIGITS: u32 = 8;
+
 /// An enrolled authenticator: its secret and parameters. `Debug` hides the secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TotpSecret {
     secret: Vec<u8>,
-    /// The HMAC.
-    pub algorithm: TotpAlgorithm,
-    /// Digits per code (6 to 8).
-    pub digits: u32,
+    algorithm: TotpAlgorithm,
+    digits: u32,
+}
+
+/// Parameters no authenticator can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidTotpSecret {
+    /// Codes must have 6 to 8 digits.
+    #[error("a TOTP code has 6 to 8 digits, not {0}")]
+    Digits(u32),
+    /// An empty key.
+    #[error("a TOTP secret cannot be empty")]
+    EmptySecret,
 }
 
 impl std::fmt::Debug for TotpSecret {
@@ -108,13 +123,34 @@ impl TotpSecret {
         }
     }
 
-    /// A secret from its raw bytes (as stored), with its parameters.
-    pub fn from_bytes(secret: Vec<u8>, algorithm: TotpAlgorithm, digits: u32) -> Self {
-        Self {
+    /// A secret from its raw bytes (as stored), with its parameters: codes of
+    /// [`MIN_DIGITS`] to [`MAX_DIGITS`] digits, from a non-empty key.
+    pub fn from_bytes(
+        secret: Vec<u8>,
+        algorithm: TotpAlgorithm,
+        digits: u32,
+    ) -> Result<Self, InvalidTotpSecret> {
+        if !(MIN_DIGITS..=MAX_DIGITS).contains(&digits) {
+            return Err(InvalidTotpSecret::Digits(digits));
+        }
+        if secret.is_empty() {
+            return Err(InvalidTotpSecret::EmptySecret);
+        }
+        Ok(Self {
             secret,
             algorithm,
-            digits: digits.clamp(6, 8),
-        }
+            digits,
+        })
+    }
+
+    /// The HMAC.
+    pub fn algorithm(&self) -> TotpAlgorithm {
+        self.algorithm
+    }
+
+    /// Digits per code (6 to 8).
+    pub fn digits(&self) -> u32 {
+        self.digits
     }
 
     /// The raw secret, to store (encrypted or with database access restricted: it is a key).
@@ -207,17 +243,20 @@ mod tests {
     /// RFC 6238 Appendix B, every vector.
     #[test]
     fn rfc_6238_test_vectors() {
-        let sha1 = TotpSecret::from_bytes(b"12345678901234567890".to_vec(), TotpAlgorithm::Sha1, 8);
+        let sha1 = TotpSecret::from_bytes(b"12345678901234567890".to_vec(), TotpAlgorithm::Sha1, 8)
+            .unwrap();
         let sha256 = TotpSecret::from_bytes(
             b"12345678901234567890123456789012".to_vec(),
             TotpAlgorithm::Sha256,
             8,
-        );
+        )
+        .unwrap();
         let sha512 = TotpSecret::from_bytes(
             b"1234567890123456789012345678901234567890123456789012345678901234".to_vec(),
             TotpAlgorithm::Sha512,
             8,
-        );
+        )
+        .unwrap();
         let vectors = [
             (59, "94287082", "46119246", "90693936"),
             (1_111_111_109, "07081804", "68084774", "25091201"),
@@ -260,6 +299,60 @@ mod tests {
             assert_eq!(secret.verify(&old, now, None), Err(TotpError::Wrong));
         }
         assert_eq!(secret.verify("12345", now, None), Err(TotpError::Malformed));
+    }
+
+    #[test]
+    fn parameters_are_bounded() {
+        let key = || b"12345678901234567890".to_vec();
+        for digits in [0, 5, 9, 10, u32::MAX] {
+            assert_eq!(
+                TotpSecret::from_bytes(key(), TotpAlgorithm::Sha1, digits),
+                Err(InvalidTotpSecret::Digits(digits))
+            );
+        }
+        assert_eq!(
+            TotpSecret::from_bytes(Vec::new(), TotpAlgorithm::Sha1, 6),
+            Err(InvalidTotpSecret::EmptySecret)
+        );
+        for digits in MIN_DIGITS..=MAX_DIGITS {
+            let secret = TotpSecret::from_bytes(key(), TotpAlgorithm::Sha512, digits).unwrap();
+            assert_eq!(secret.code_at_step(u64::MAX).len(), digits as usize);
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever parameters are asked for, a secret that can be made takes only a code of
+        /// its own length: an empty, shorter or longer answer is malformed, and another code
+        /// of the right length is never the current one.
+        #[test]
+        fn no_secret_lets_a_short_or_wrong_code_verify(
+            digits in 0u32..20,
+            key in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            unix in 0i64..4_000_000_000,
+            answer in "[0-9]{0,12}",
+        ) {
+            let Ok(secret) = TotpSecret::from_bytes(key, TotpAlgorithm::Sha1, digits) else {
+                return Ok(());
+            };
+            let now = at(unix);
+            let step = TotpSecret::step(now);
+            let current = secret.code_at_step(step);
+            proptest::prop_assert_eq!(current.len(), digits as usize);
+            for n in 0..current.len() {
+                proptest::prop_assert_eq!(
+                    secret.verify(&current[..n], now, None),
+                    Err(TotpError::Malformed)
+                );
+            }
+            proptest::prop_assert_eq!(
+                secret.verify(&format!("{current}0"), now, None),
+                Err(TotpError::Malformed)
+            );
+            let previous = secret.code_at_step(step.saturating_sub(1));
+            if answer != current && answer != previous {
+                proptest::prop_assert!(secret.verify(&answer, now, None).is_err());
+            }
+        }
     }
 
     #[test]

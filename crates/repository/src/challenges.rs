@@ -5,7 +5,9 @@
 
 use crate::schema::{challenge_destinations, challenges};
 use crate::{DbConnection, RepoError, from_micros, to_micros};
-use assent_otp::challenge::{Challenge, ChallengePolicy, ChallengeState};
+use assent_otp::challenge::{
+    Challenge, ChallengePolicy, ChallengeState, PolicySettings, StoredChallenge,
+};
 use diesel::prelude::*;
 use time::Duration;
 use uuid::Uuid;
@@ -72,23 +74,24 @@ fn int(value: u32) -> i32 {
 impl ChallengeRow {
     /// The row of `challenge`, issued to `user_id`.
     pub fn new(challenge: &Challenge, user_id: Option<&str>) -> Self {
+        let policy = challenge.policy();
         Self {
-            challenge_id: challenge.id.to_string(),
-            purpose: challenge.purpose.clone(),
+            challenge_id: challenge.id().to_string(),
+            purpose: challenge.purpose().to_owned(),
             user_id: user_id.map(str::to_owned),
-            state: challenge.state.as_str().to_owned(),
-            code_hash: hex(&challenge.code_hash),
-            code_length: i32::try_from(challenge.code_length).unwrap_or(6),
-            created_at: to_micros(challenge.created_at),
-            last_sent_at: to_micros(challenge.last_sent_at),
-            expires_at: to_micros(challenge.expires_at),
-            failures: int(challenge.failures),
-            resends: int(challenge.resends),
-            max_failures: int(challenge.policy.max_failures),
-            max_resends: int(challenge.policy.max_resends),
-            validity_secs: challenge.policy.validity.whole_seconds(),
-            resend_cooldown_secs: challenge.policy.resend_cooldown.whole_seconds(),
-            verified_at: challenge.verified_at.map(to_micros),
+            state: challenge.recorded_state().as_str().to_owned(),
+            code_hash: hex(challenge.code_hash()),
+            code_length: i32::try_from(challenge.code_length()).unwrap_or(6),
+            created_at: to_micros(challenge.created_at()),
+            last_sent_at: to_micros(challenge.last_sent_at()),
+            expires_at: to_micros(challenge.expires_at()),
+            failures: int(challenge.failures()),
+            resends: int(challenge.resends()),
+            max_failures: int(policy.max_failures()),
+            max_resends: int(policy.max_resends()),
+            validity_secs: policy.validity().whole_seconds(),
+            resend_cooldown_secs: policy.resend_cooldown().whole_seconds(),
+            verified_at: challenge.verified_at().map(to_micros),
         }
     }
 }
@@ -110,26 +113,28 @@ impl TryFrom<ChallengeRow> for Challenge {
             *byte = u8::from_str_radix(pair, 16).map_err(|_| corrupt("bad code hash"))?;
         }
         let count = |v: i32| u32::try_from(v).map_err(|_| corrupt("negative count"));
-        Ok(Challenge {
+        let policy = ChallengePolicy::new(PolicySettings {
+            code_length: usize::try_from(row.code_length).map_err(|_| corrupt("bad length"))?,
+            validity: Duration::seconds(row.validity_secs),
+            max_failures: count(row.max_failures)?,
+            max_resends: count(row.max_resends)?,
+            resend_cooldown: Duration::seconds(row.resend_cooldown_secs),
+        })
+        .map_err(|e| corrupt(&e.to_string()))?;
+        Challenge::restore(StoredChallenge {
             id: Uuid::parse_str(&row.challenge_id).map_err(|_| corrupt("bad id"))?,
             purpose: row.purpose,
             state,
             code_hash,
-            code_length: usize::try_from(row.code_length).map_err(|_| corrupt("bad length"))?,
             created_at: from_micros(row.created_at),
             last_sent_at: from_micros(row.last_sent_at),
             expires_at: from_micros(row.expires_at),
             failures: count(row.failures)?,
             resends: count(row.resends)?,
             verified_at: row.verified_at.map(from_micros),
-            policy: ChallengePolicy {
-                code_length: usize::try_from(row.code_length).map_err(|_| corrupt("bad length"))?,
-                validity: Duration::seconds(row.validity_secs),
-                max_failures: count(row.max_failures)?,
-                max_resends: count(row.max_resends)?,
-                resend_cooldown: Duration::seconds(row.resend_cooldown_secs),
-            },
+            policy,
         })
+        .map_err(|e| corrupt(&e.to_string()))
     }
 }
 
@@ -234,12 +239,12 @@ pub fn update<R>(
             let written = diesel::update(
                 challenges::table
                     .find(id.to_string())
-                    .filter(challenges::state.eq(before.state.as_str()))
-                    .filter(challenges::failures.eq(int(before.failures)))
-                    .filter(challenges::resends.eq(int(before.resends)))
+                    .filter(challenges::state.eq(before.recorded_state().as_str()))
+                    .filter(challenges::failures.eq(int(before.failures())))
+                    .filter(challenges::resends.eq(int(before.resends())))
                     // The first code of a challenge opened without one changes only these.
-                    .filter(challenges::code_hash.eq(hex(&before.code_hash)))
-                    .filter(challenges::last_sent_at.eq(to_micros(before.last_sent_at))),
+                    .filter(challenges::code_hash.eq(hex(before.code_hash())))
+                    .filter(challenges::last_sent_at.eq(to_micros(before.last_sent_at()))),
             )
             .set((
                 challenges::state.eq(&row.state),

@@ -676,17 +676,16 @@ backend_test! {
             })
             .collect();
         challenges::insert(&mut pool.get().unwrap(), &challenge, None).unwrap();
+        let id = challenge.id();
         let outcomes: Vec<Result<(), VerifyError>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..50)
                 .map(|_| {
                     let (pool, hasher, wrong) = (pool.clone(), hasher.clone(), wrong.clone());
                     scope.spawn(move || {
                         let mut conn = pool.get().unwrap();
-                        challenges::update(&mut conn, &challenge.id, |c| {
-                            c.verify(&wrong, NOW, &hasher)
-                        })
-                        .unwrap()
-                        .unwrap()
+                        challenges::update(&mut conn, &id, |c| c.verify(&wrong, NOW, &hasher))
+                            .unwrap()
+                            .unwrap()
                     })
                 })
                 .collect();
@@ -701,12 +700,15 @@ backend_test! {
             .filter(|o| **o == Err(VerifyError::NotPending(ChallengeState::Locked)))
             .count();
         assert_eq!((evaluated, refused), (5, 45), "{}", db.backend_name());
-        let (stored, _) = challenges::find(&mut pool.get().unwrap(), &challenge.id)
+        let (stored, _) = challenges::find(&mut pool.get().unwrap(), &id)
             .unwrap()
             .unwrap();
-        assert_eq!((stored.state, stored.failures), (ChallengeState::Locked, 5));
+        assert_eq!(
+            (stored.recorded_state(), stored.failures()),
+            (ChallengeState::Locked, 5)
+        );
         // Locked for good: the right code does nothing now.
-        let late = challenges::update(&mut pool.get().unwrap(), &challenge.id, |c| {
+        let late = challenges::update(&mut pool.get().unwrap(), &id, |c| {
             c.verify(code.expose(), NOW, &hasher)
         })
         .unwrap()
@@ -724,13 +726,14 @@ backend_test! {
         let hasher = CodeHasher::new(&[9u8; 32]).unwrap();
         let challenge = Challenge::open("test", ChallengePolicy::default(), NOW, &mut rand::rng());
         challenges::insert(&mut pool.get().unwrap(), &challenge, None).unwrap();
+        let id = challenge.id();
         let outcomes: Vec<bool> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..20)
                 .map(|_| {
                     let (pool, hasher) = (pool.clone(), hasher.clone());
                     scope.spawn(move || {
                         let mut conn = pool.get().unwrap();
-                        let sent = challenges::update(&mut conn, &challenge.id, |c| {
+                        let sent = challenges::update(&mut conn, &id, |c| {
                             c.send_code(NOW, &mut rand::rng(), &hasher)
                         })
                         .unwrap()
@@ -752,11 +755,11 @@ backend_test! {
             "{}: the cooldown holds for the first code too",
             db.backend_name()
         );
-        let (stored, _) = challenges::find(&mut pool.get().unwrap(), &challenge.id)
+        let (stored, _) = challenges::find(&mut pool.get().unwrap(), &id)
             .unwrap()
             .unwrap();
         assert!(stored.has_code());
-        assert_eq!(stored.resends, 0);
+        assert_eq!(stored.resends(), 0);
     }
 }
 
@@ -776,10 +779,10 @@ backend_test! {
             &hasher,
         );
         challenges::insert(conn, &challenge, None).unwrap();
-        let (stored, user) = challenges::find(conn, &challenge.id).unwrap().unwrap();
+        let (stored, user) = challenges::find(conn, &challenge.id()).unwrap().unwrap();
         assert_eq!((stored, user), (challenge.clone(), None));
         assert_eq!(
-            challenges::update(conn, &challenge.id, |c| c.verify(
+            challenges::update(conn, &challenge.id(), |c| c.verify(
                 code.expose(),
                 NOW,
                 &hasher
@@ -788,7 +791,7 @@ backend_test! {
             Some(Ok(()))
         );
         assert!(matches!(
-            challenges::update(conn, &challenge.id, |c| c.verify(
+            challenges::update(conn, &challenge.id(), |c| c.verify(
                 code.expose(),
                 NOW,
                 &hasher

@@ -130,7 +130,7 @@ pub fn direct_login(
         .through_consumer(consumer.consumer_id)
         .at_institution(&state.config.institution_id)
         .from_client(client.ip.clone(), client.user_agent.as_deref());
-    let max = state.lockout.max_bad_attempts;
+    let max = state.lockout.max_bad_attempts();
     let started = transaction(&mut conn, |conn| {
         // A failure or an administrator may have locked the account since it was read.
         let open = lockout::reset_after_success(conn, provider, &key, max)?
@@ -567,7 +567,7 @@ pub fn reconfirm_password(
     let provider = user.provider.as_str();
     let history = lockout::history(conn, provider, &user.username_key, Some(&user.user_id))?;
     let decision = state.lockout.decide(&history, matched);
-    let max = state.lockout.max_bad_attempts;
+    let max = state.lockout.max_bad_attempts();
     // As at login: the success counts only if no failure locked the account since it was
     // read (parallel guesses all read the count before any of them records a failure).
     if decision == LoginDecision::Allow

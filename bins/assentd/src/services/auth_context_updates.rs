@@ -95,7 +95,7 @@ pub fn request(
                 context_key: key.clone(),
                 context_value: value.clone(),
                 status: INITIATED.to_owned(),
-                challenge_id: challenge.id.to_string(),
+                challenge_id: challenge.id().to_string(),
                 created_at: to_micros(now),
             };
             auth_context_updates::insert(conn, &update)?;
@@ -166,7 +166,7 @@ pub fn answer(
     let code = input.answer.trim();
     commit_even_if_refused(conn, |conn| {
         let answered = otp::answer(state, conn, &challenge_id, code, now, |c, owner| {
-            c.purpose == PURPOSE && owner == Some(user_id)
+            c.purpose() == PURPOSE && owner == Some(user_id)
         })?;
         match answered {
             Some(Answered::Verified(_)) => {

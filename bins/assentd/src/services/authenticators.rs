@@ -77,8 +77,8 @@ pub fn enrol(
     let row = TotpRow {
         user_id: user.user_id.clone(),
         secret_sealed: state.totp_sealer.seal(secret.expose_bytes(), &user.user_id),
-        algorithm: secret.algorithm.name().to_owned(),
-        digits: i32::try_from(secret.digits).unwrap_or(6),
+        algorithm: secret.algorithm().name().to_owned(),
+        digits: i32::try_from(secret.digits()).unwrap_or(6),
         confirmed_at: None,
         last_used_step: None,
         failed_confirmations: 0,
@@ -89,8 +89,8 @@ pub fn enrol(
     }
     Ok(Enrolment {
         uri: secret.uri(&state.config.totp_issuer, &user.username),
-        algorithm: secret.algorithm.name(),
-        digits: secret.digits,
+        algorithm: secret.algorithm().name(),
+        digits: secret.digits(),
         period: STEP_SECONDS,
     })
 }
@@ -111,7 +111,8 @@ fn load(
     let algorithm = TotpAlgorithm::parse(&row.algorithm)
         .ok_or(Internal::from("unknown TOTP algorithm in storage"))?;
     let digits = u32::try_from(row.digits)?;
-    let secret = TotpSecret::from_bytes(bytes, algorithm, digits);
+    let secret = TotpSecret::from_bytes(bytes, algorithm, digits)
+        .map_err(|_| Internal::from("unusable TOTP parameters in storage"))?;
     Ok(Some((row, secret)))
 }
 
@@ -145,7 +146,7 @@ pub fn confirm(ctx: &mut Context<'_>, user_id: &str, code: &str) -> Outcome<()> 
             }
             Err(TotpError::Malformed) => {
                 return refuse(AuthenticatorRefusal::Malformed {
-                    digits: secret.digits,
+                    digits: secret.digits(),
                 });
             }
             Err(TotpError::Wrong | TotpError::Replayed) => {

@@ -241,7 +241,7 @@ pub fn create(
                 expires_at: to_micros(validity.expires_at),
                 sca_method: method.as_str().to_owned(),
                 status: ConsentStatus::Initiated.as_str().to_owned(),
-                challenge_id: challenge.id.to_string(),
+                challenge_id: challenge.id().to_string(),
                 created_at: to_micros(now),
                 status_changed_at: to_micros(now),
             };
@@ -322,7 +322,7 @@ pub fn answer(
             })?;
         let wanted = purpose(consent_id);
         let answered = otp::answer(state, conn, &challenge_id, code, now, |c, owner| {
-            c.purpose == wanted && owner == Some(user_id)
+            c.purpose() == wanted && owner == Some(user_id)
         })?;
         Ok(match answered {
             None => AnswerOutcome::NotFound,

@@ -196,7 +196,7 @@ pub fn create(
             return Err(Abort::Refused(SendRefusal::DestinationQuota));
         }
         challenges::insert(conn, &challenge, user_id)?;
-        challenges::insert_destinations(conn, &challenge.id, &pairs)?;
+        challenges::insert_destinations(conn, &challenge.id(), &pairs)?;
         also(conn, &challenge)?;
         Ok(())
     }))
@@ -273,21 +273,21 @@ pub async fn deliver_or_end(
         let message = OutgoingCode {
             channel: destination.channel,
             destination: &destination.address,
-            purpose: &challenge.purpose,
-            challenge_id: challenge.id,
+            purpose: challenge.purpose(),
+            challenge_id: challenge.id(),
             code,
-            created_at: challenge.last_sent_at,
-            expires_at: challenge.expires_at,
+            created_at: challenge.last_sent_at(),
+            expires_at: challenge.expires_at(),
         };
         if let Err(error) = state.delivery.send(&message).await {
             tracing::error!(
                 %error,
                 channel = destination.channel.as_str(),
-                challenge_id = %challenge.id,
+                challenge_id = %challenge.id(),
                 "one-time code not delivered; challenge ended"
             );
             let state = state.clone();
-            let id = challenge.id;
+            let id = challenge.id();
             let ended = crate::runtime::blocking(move || {
                 let mut conn = state.pool.get()?;
                 challenges::update(&mut conn, &id, |c| c.fail(state.clock.now()))
@@ -354,8 +354,8 @@ pub fn record_wrong_answer(
     attempts_left: u32,
 ) -> Result<(), RepoError> {
     let details = serde_json::json!({
-        "challenge_id": challenge.id.to_string(),
-        "purpose": challenge.purpose,
+        "challenge_id": challenge.id().to_string(),
+        "purpose": challenge.purpose(),
         "attempts_left": attempts_left,
     });
     record(conn, now, "otp.wrong_answer", owner, details.clone())?;
@@ -377,7 +377,7 @@ pub fn redeem(
     max_age: Duration,
 ) -> Result<Option<Result<(), RedeemError>>, RepoError> {
     match challenges::find(conn, id)? {
-        Some((challenge, Some(owner))) if challenge.purpose == purpose && owner == user_id => {}
+        Some((challenge, Some(owner))) if challenge.purpose() == purpose && owner == user_id => {}
         _ => return Ok(None),
     }
     challenges::update(conn, id, |challenge| challenge.redeem(now, max_age))
@@ -390,7 +390,7 @@ pub fn security_key(state: &AppState, challenge: &Challenge) -> String {
     let hash = subject(
         state,
         "otp-security-key",
-        &format!("{}:{}", challenge.id, challenge.resends),
+        &format!("{}:{}", challenge.id(), challenge.resends()),
     );
     let hex = hash.get(..32).unwrap_or(&hash);
     Uuid::try_parse(hex).map_or_else(|_| hex.to_owned(), |u| u.to_string())

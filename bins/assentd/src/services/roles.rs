@@ -74,8 +74,14 @@ pub fn grant(
     now: OffsetDateTime,
 ) -> Result<InsertEntitlement, RepoError> {
     transaction(conn, |conn| {
-        let outcome =
-            entitlements::insert(conn, uuid::Uuid::new_v4(), user_id, role.name, bank_id, now)?;
+        let outcome = entitlements::insert(
+            conn,
+            uuid::Uuid::new_v4(),
+            user_id,
+            role.name(),
+            bank_id,
+            now,
+        )?;
         if let InsertEntitlement::Created(row) = &outcome {
             record(
                 conn,

@@ -198,7 +198,7 @@ pub fn open(
         .collect();
     transaction(conn, |conn| {
         challenges::insert(conn, &challenge, Some(user_id))?;
-        challenges::insert_destinations(conn, &challenge.id, &rows)
+        challenges::insert_destinations(conn, &challenge.id(), &rows)
     })?;
     Ok(challenge)
 }
@@ -207,14 +207,14 @@ pub fn open(
 pub fn required_challenge(challenge: &Challenge, factors: &[Factor]) -> Value {
     json!({
         "operationId": operation_of(challenge).unwrap_or_default(),
-        "challengeId": challenge.id.to_string(),
+        "challengeId": challenge.id().to_string(),
         "factors": factors.iter().map(Factor::json).collect::<Vec<_>>(),
     })
 }
 
 /// The operation a step-up challenge was opened for.
 pub fn operation_of(challenge: &Challenge) -> Option<&str> {
-    challenge.purpose.strip_prefix(PREFIX)
+    challenge.purpose().strip_prefix(PREFIX)
 }
 
 /// A step-up challenge with its owner and factors; `None` for any other challenge.
@@ -265,7 +265,11 @@ pub fn verify_authenticator(
     };
     let algorithm = TotpAlgorithm::parse(&row.algorithm).unwrap_or(TotpAlgorithm::Sha1);
     let digits = u32::try_from(row.digits).unwrap_or(6);
-    let secret = TotpSecret::from_bytes(bytes, algorithm, digits);
+    let secret =
+        TotpSecret::from_bytes(bytes, algorithm, digits).map_err(|e| RepoError::CorruptRow {
+            table: "totp_authenticators",
+            reason: e.to_string(),
+        })?;
     let last = row.last_used_step.and_then(|s| u64::try_from(s).ok());
     let right = match secret.verify(code, now, last) {
         Err(TotpError::Malformed) => return Ok(Some(Err(VerifyError::Malformed))),

@@ -73,7 +73,7 @@ fn open(app: &TestApp, user_id: &str) -> (String, Value) {
     )
     .unwrap();
     (
-        challenge.id.to_string(),
+        challenge.id().to_string(),
         step_up::required_challenge(&challenge, &factors),
     )
 }
@@ -255,7 +255,8 @@ backend_test! {
                 .unwrap(),
             TotpAlgorithm::Sha1,
             6,
-        );
+        )
+        .unwrap();
         // The enrolment is confirmed with the previous step's code, still within the server's
         // window.
         let step = TotpSecret::step(app.now());

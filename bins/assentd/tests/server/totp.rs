@@ -48,6 +48,7 @@ fn secret_of(body: &Value) -> TotpSecret {
         TotpAlgorithm::Sha1,
         6,
     )
+    .unwrap()
 }
 
 fn current_code(app: &TestApp, secret: &TotpSecret) -> String {

@@ -329,7 +329,7 @@ pub async fn verify_factor(
                         at,
                         "otp.verified",
                         Some(&owner),
-                        json!({ "purpose": challenge.purpose, "challenge_id": id.to_string(), "factor": factor.id() }),
+                        json!({ "purpose": challenge.purpose(), "challenge_id": id.to_string(), "factor": factor.id() }),
                     )?,
                     Err(VerifyError::WrongCode { .. }) => {
                         step_up::count_failure(state, conn, &owner, at)?;

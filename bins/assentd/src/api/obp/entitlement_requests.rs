@@ -95,7 +95,7 @@ pub async fn create_entitlement_request(
             let row = EntitlementRequestRow {
                 entitlement_request_id: uuid::Uuid::new_v4().to_string(),
                 user_id: caller.user.user_id.clone(),
-                role_name: role.name.to_owned(),
+                role_name: role.name().to_owned(),
                 bank_id: bank_id.unwrap_or("").to_owned(),
                 created_at: assent_repository::to_micros(at),
             };

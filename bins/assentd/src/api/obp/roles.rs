@@ -68,7 +68,11 @@ pub fn checked_role(
     let role = check_entitlement(role_name, bank_id).map_err(|e| match e {
         EntitlementError::UnknownRole => ObpError::bad_request(format!(
             "{INCORRECT_ROLE_NAME} {role_name}. Possible roles are {}",
-            ROLES.iter().map(|r| r.name).collect::<Vec<_>>().join(", ")
+            ROLES
+                .iter()
+                .map(|r| r.name())
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
         EntitlementError::BankIdRequired => ObpError::bad_request(ENTITLEMENT_IS_BANK_ROLE),
         EntitlementError::BankIdNotAllowed => ObpError::bad_request(ENTITLEMENT_IS_SYSTEM_ROLE),
@@ -101,8 +105,8 @@ pub async fn get_roles(
         roles: ROLES
             .iter()
             .map(|r| RoleJson {
-                role: r.name.to_owned(),
-                requires_bank_id: r.requires_bank_id,
+                role: r.name().to_owned(),
+                requires_bank_id: r.requires_bank_id(),
             })
             .collect(),
     }))

@@ -72,7 +72,7 @@ fn users_json(
 ) -> Result<UsersJson, RepoError> {
     let ids: Vec<&str> = rows.iter().map(|r| r.user_id.as_str()).collect();
     let mut grants = entitlements::list_for_users(conn, &ids)?;
-    let locked = lockout::locked_user_ids(conn, &rows, state.lockout.max_bad_attempts)?;
+    let locked = lockout::locked_user_ids(conn, &rows, state.lockout.max_bad_attempts())?;
     let mut users = Vec::with_capacity(rows.len());
     for row in rows {
         let (mine, rest): (Vec<_>, Vec<_>) =
@@ -225,7 +225,7 @@ pub async fn all_users(
         .run(&state, move |ctx, caller| {
             let (state, conn, _) = ctx.legacy_parts();
             require(conn, &caller, &[Need::System("CanGetAnyUser")])?;
-            let query = parse_user_query(&params, state.lockout.max_bad_attempts)?;
+            let query = parse_user_query(&params, state.lockout.max_bad_attempts())?;
             let rows = users::list(conn, &query).map_err(|e| ObpError::internal(e))?;
             users_json(conn, state, rows).map_err(|e| ObpError::internal(e))
         })

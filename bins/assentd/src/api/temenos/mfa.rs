@@ -198,7 +198,7 @@ fn find_flow(
 ) -> Result<Option<Challenge>, RepoError> {
     Ok(match challenges::find(conn, id)? {
         Some((challenge, owner))
-            if challenge.purpose == flow.purpose() && owner.as_deref() == user_id =>
+            if challenge.purpose() == flow.purpose() && owner.as_deref() == user_id =>
         {
             Some(challenge)
         }
@@ -235,19 +235,19 @@ fn sent(state: &AppState, challenge: &Challenge, destinations: &[Destination]) -
             Channel::Sms | Channel::Voice => phone.push(entry),
         }
     }
-    let policy = challenge.policy;
+    let policy = challenge.policy();
     HttpResponse::Ok().json(json!({
         "success": "OTP request sent successfully.",
         "opstatus": "0",
         "httpStatusCode": "200",
         "MFAAttributes": {
-            "serviceKey": challenge.id.to_string(),
+            "serviceKey": challenge.id().to_string(),
             "OTP": { "securityKey": otp::security_key(state, challenge) },
-            "sacCodeLength": challenge.code_length.to_string(),
-            "sacMaxResendRequestsAllowed": policy.max_resends.to_string(),
-            "remainingResendAttempts": policy.max_resends.saturating_sub(challenge.resends).to_string(),
-            "remainingFailedAttempts": policy.max_failures.saturating_sub(challenge.failures).to_string(),
-            "expiresInSeconds": (challenge.expires_at - challenge.last_sent_at).whole_seconds().to_string(),
+            "sacCodeLength": challenge.code_length().to_string(),
+            "sacMaxResendRequestsAllowed": policy.max_resends().to_string(),
+            "remainingResendAttempts": policy.max_resends().saturating_sub(challenge.resends()).to_string(),
+            "remainingFailedAttempts": policy.max_failures().saturating_sub(challenge.failures()).to_string(),
+            "expiresInSeconds": (challenge.expires_at() - challenge.last_sent_at()).whole_seconds().to_string(),
             "communicationType": "DISPLAY_ALL",
             "sacPreferenceCriteria": "DISPLAY_ALL",
             "customerCommunication": { "phone": phone, "email": email },
@@ -362,7 +362,7 @@ async fn verify_code(
                     return Ok(Err(error));
                 }
                 let outcome = otp::answer(&state, conn, &id, answer.trim(), now, |c, owner| {
-                    c.purpose == flow.purpose() && owner == user_id.as_deref()
+                    c.purpose() == flow.purpose() && owner == user_id.as_deref()
                 })?;
                 let Some(outcome) = outcome else {
                     return Ok(Err(unknown_flow()));
@@ -739,7 +739,7 @@ pub async fn update_security_questions(
                 None => return Err(unknown_flow()),
                 Some(flow) => {
                     let fresh = flow.state(at) == ChallengeState::Verified
-                        && flow.verified_at.is_some_and(|v| at - v <= UPDATE_WINDOW);
+                        && flow.verified_at().is_some_and(|v| at - v <= UPDATE_WINDOW);
                     if flow.state(at) == ChallengeState::Redeemed {
                         return Err(not_pending(ChallengeState::Redeemed));
                     }
