@@ -8,9 +8,11 @@ pub mod auth;
 pub mod banks;
 pub mod consents;
 pub mod customer_sessions;
+pub mod mfa;
 pub mod otp;
 pub mod roles;
 pub mod step_up;
+pub mod system_callers;
 pub mod users;
 
 pub use crate::failure::{
@@ -65,6 +67,21 @@ pub async fn on_connection<T: Send + 'static>(
         Ok(job(&mut Context::new(&state, &mut conn)))
     })
     .await?
+}
+
+/// Runs `job` on the password-hashing pool (see [`AppState::on_hashing_pool`]) with one
+/// pooled connection and the current time: for use cases that hash or check secrets with
+/// Argon2id as well as reading and writing the database.
+pub async fn on_hashing_pool<T: Send + 'static>(
+    state: Arc<AppState>,
+    job: impl FnOnce(&mut Context<'_>) -> T + Send + 'static,
+) -> Result<T, Internal> {
+    state
+        .on_hashing_pool(move |state| -> Result<T, Internal> {
+            let mut conn = state.pool.get()?;
+            Ok(job(&mut Context::new(state, &mut conn)))
+        })
+        .await?
 }
 
 /// Appends an audit event (call inside the transaction that makes the change).

@@ -155,8 +155,8 @@ pub async fn create_update_request(
                     row = Some(update);
                     Ok(())
                 },
-            )?
-            .map_err(code_refused)?;
+            )
+            .map_err(|f| f.map_refusal(code_refused))?;
             let row = row.ok_or_else(|| ObpError::internal("update request not stored"))?;
             Ok((row, challenge, code, destinations))
         })
