@@ -287,8 +287,8 @@ fn check_credential(
         }
         Credential::Consent(consent) => {
             let (claims, key) = consent.as_ref();
-            let used = super::consents::check_use(state, ctx.conn(), claims, key, now)?
-                .map_err(|refusal| Failure::Refused(SignInRefusal::Consent(refusal)))?;
+            let used = super::consents::check_use(ctx, claims, key)
+                .map_err(|failure| failure.map_refusal(SignInRefusal::Consent))?;
             state
                 .rate_limiter
                 .admit(used.consumer.consumer_id, &used.consumer.call_limits, now)

@@ -102,13 +102,16 @@ pub fn request(
             stored = Some(update);
             Ok(())
         },
-    )?
-    .map_err(|refusal| match refusal {
-        SendRefusal::DestinationQuota => Failure::Refused(UpdateRequestRefusal::DestinationQuota),
+    )
+    .map_err(|failure| match failure {
+        Failure::Refused(SendRefusal::DestinationQuota) => {
+            Failure::Refused(UpdateRequestRefusal::DestinationQuota)
+        }
         // A new challenge is never resent; nothing else can refuse one.
-        SendRefusal::Resend(e) => {
+        Failure::Refused(SendRefusal::Resend(e)) => {
             Failure::Internal(Internal::Invariant(format!("a new challenge refused: {e}")))
         }
+        Failure::Internal(internal) => Failure::Internal(internal),
     })?;
     let update = stored.ok_or(Internal::Invariant("update request not stored".into()))?;
     Ok(Requested {

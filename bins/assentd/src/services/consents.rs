@@ -1,8 +1,12 @@
 //! Consents: a customer's request (confirmed by a one-time code), answering it, revoking it,
 //! and checking a consent JWT that a third party presents.
 
+use super::auth::SignedIn;
 use super::otp::{self, Answered, Destination, SendRefusal};
-use super::record;
+use super::{
+    Context, Failure, Internal, commit_even_if_refused, on_connection, record, refuse,
+    rollback_if_refused,
+};
 use crate::delivery::Channel;
 use crate::state::AppState;
 use assent_consent::consent::{
@@ -12,15 +16,15 @@ use assent_consent::status::{ConsentEvent, ConsentStatus};
 use assent_consent::token::{CONSENT_TOKEN_TYP, ConsentClaims};
 use assent_identity::consumer::CONSUMER_KEY_LABEL;
 use assent_identity::secret::SecretString;
-use assent_otp::challenge::{Challenge, OneTimeCode, VerifyError};
+use assent_otp::challenge::{Challenge, ChallengeState, OneTimeCode, VerifyError};
 use assent_repository::consents::{self, ConsentRow};
 use assent_repository::sessions::ConsumerGate;
 use assent_repository::users::UserDetailsRow;
 use assent_repository::{
     DbConnection, RepoError, accounts, banks, consumers, entitlements, from_micros, to_micros,
-    transaction,
 };
 use serde_json::json;
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -67,6 +71,21 @@ pub enum CreateRefusal {
     /// The contact given in the request is not the user's registered one.
     NotRegistered,
     Send(SendRefusal),
+    /// The code could not be sent (the consent has been REJECTED).
+    NotDelivered,
+}
+
+/// A consent as a customer asks for it.
+#[derive(Debug)]
+pub struct NewConsent {
+    pub bank_id: String,
+    pub method: ScaMethod,
+    pub request: ConsentRequest,
+    /// The app the consent is for; none: the app of the caller's session.
+    pub consumer_id: Option<String>,
+    /// The email or phone number the request names for the method, if any: it must be the
+    /// registered one.
+    pub claimed_contact: Option<String>,
 }
 
 /// What a new consent request produced.
@@ -77,6 +96,13 @@ pub struct Created {
     pub challenge: Challenge,
     pub code: OneTimeCode,
     pub destinations: Vec<Destination>,
+}
+
+/// A consent with its JWT.
+#[derive(Debug)]
+pub struct Signed {
+    pub row: ConsentRow,
+    pub jwt: String,
 }
 
 /// What the user holds now: their views and roles.
@@ -105,17 +131,14 @@ fn purpose(consent_id: &str) -> String {
     format!("consent:{consent_id}")
 }
 
-fn scope_of(everything: bool, scope: &str) -> Result<Scope, RepoError> {
-    let access: Access = serde_json::from_str(scope).map_err(|e| RepoError::CorruptRow {
-        table: "consents",
-        reason: e.to_string(),
-    })?;
-    Ok(Scope { everything, access })
+/// What a consent reaches, from its stored scope.
+fn access_in(scope: &str) -> Result<Access, Internal> {
+    Ok(serde_json::from_str(scope)?)
 }
 
 /// The JWT of a consent row.
-pub fn jwt_of(state: &AppState, row: &ConsentRow) -> Result<String, RepoError> {
-    let scope = scope_of(row.everything, &row.scope)?;
+pub fn jwt_of(state: &AppState, row: &ConsentRow) -> Result<String, Internal> {
+    let access = access_in(&row.scope)?;
     let claims = ConsentClaims {
         jti: row.consent_id.clone(),
         sub: row.user_id.clone(),
@@ -126,69 +149,70 @@ pub fn jwt_of(state: &AppState, row: &ConsentRow) -> Result<String, RepoError> {
         exp: from_micros(row.expires_at).unix_timestamp(),
         // With everything, the token names nothing in particular: the customer's access at
         // the moment of use decides.
-        views: if scope.everything {
+        views: if row.everything {
             Vec::new()
         } else {
-            scope.access.views
+            access.views
         },
-        entitlements: if scope.everything {
+        entitlements: if row.everything {
             Vec::new()
         } else {
-            scope.access.entitlements
+            access.entitlements
         },
         created_by_user_id: row.user_id.clone(),
     };
-    state
-        .keys
-        .sign(CONSENT_TOKEN_TYP, &claims)
-        .map_err(|e| RepoError::Connection(e.to_string()))
+    Ok(state.keys.sign(CONSENT_TOKEN_TYP, &claims)?)
 }
 
-/// Creates a consent INITIATED with its SCA challenge (one transaction); the code is then
-/// delivered by the caller.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one use case with its inputs; a struct would only rename them"
-)]
+fn signed(state: &AppState, row: ConsentRow) -> Result<Signed, Internal> {
+    let jwt = jwt_of(state, &row)?;
+    Ok(Signed { row, jwt })
+}
+
+/// Creates a consent INITIATED with its SCA challenge (one transaction, which a refused code
+/// leaves without a trace); the code is then delivered with [`deliver`].
 pub fn create(
-    state: &AppState,
-    conn: &mut DbConnection,
-    user: &UserDetailsRow,
-    session_consumer: Option<Uuid>,
-    bank_id: &str,
-    method: ScaMethod,
-    request: &ConsentRequest,
-    consumer_id: Option<&str>,
-    claimed_contact: Option<&str>,
-    now: OffsetDateTime,
-) -> Result<Result<Created, CreateRefusal>, RepoError> {
-    if !assent_identity::bank::is_valid_bank_id(bank_id) || banks::find(conn, bank_id)?.is_none() {
-        return Ok(Err(CreateRefusal::BankNotFound));
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
+    consent: NewConsent,
+) -> Result<Created, Failure<CreateRefusal>> {
+    let NewConsent {
+        bank_id,
+        method,
+        request,
+        consumer_id,
+        claimed_contact,
+    } = consent;
+    let (state, now) = (ctx.state, ctx.now);
+    let user = &caller.user;
+    let conn = ctx.conn();
+    if !assent_identity::bank::is_valid_bank_id(&bank_id) || banks::find(conn, &bank_id)?.is_none()
+    {
+        return refuse(CreateRefusal::BankNotFound);
     }
     let consumer_id = match consumer_id {
         Some(given) => {
-            let Ok(id) = Uuid::parse_str(given) else {
-                return Ok(Err(CreateRefusal::ConsumerNotFound));
+            let Ok(id) = Uuid::parse_str(&given) else {
+                return refuse(CreateRefusal::ConsumerNotFound);
             };
             match consumers::find(conn, &id)? {
-                None => return Ok(Err(CreateRefusal::ConsumerNotFound)),
-                Some((c, _)) if !c.enabled => return Ok(Err(CreateRefusal::ConsumerDisabled)),
+                None => return refuse(CreateRefusal::ConsumerNotFound),
+                Some((c, _)) if !c.enabled => return refuse(CreateRefusal::ConsumerDisabled),
                 Some((c, _)) => c.consumer_id,
             }
         }
-        None => match session_consumer {
-            Some(id) => id,
-            None => return Ok(Err(CreateRefusal::NoConsumer)),
+        None => match caller.consumer.as_ref() {
+            Some(consumer) => consumer.consumer_id,
+            None => return refuse(CreateRefusal::NoConsumer),
         },
     };
     let held = held_access(conn, &user.user_id)?;
     let max = Duration::seconds(
         i64::try_from(state.config.consents_max_time_to_live_secs).unwrap_or(i64::MAX),
     );
-    let validity = match request.validate(now, max, &held) {
-        Ok(v) => v,
-        Err(e) => return Ok(Err(CreateRefusal::Invalid(e))),
-    };
+    let validity = request
+        .validate(now, max, &held)
+        .map_err(|e| Failure::Refused(CreateRefusal::Invalid(e)))?;
     let phone = user.phone_number.clone().filter(|p| !p.is_empty());
     let email = Some(user.email.clone()).filter(|e| !e.is_empty());
     let destination = match method {
@@ -199,11 +223,15 @@ pub fn create(
             .or(email.map(|a| (Channel::Email, a))),
     };
     let Some((channel, address)) = destination else {
-        return Ok(Err(CreateRefusal::NoDestination(method)));
+        return refuse(CreateRefusal::NoDestination(method));
     };
     // A contact in the request must be the registered one: codes go only where the customer
     // registered, never where a request says.
-    if let Some(claimed) = claimed_contact.map(str::trim).filter(|c| !c.is_empty()) {
+    if let Some(claimed) = claimed_contact
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
         let same = match channel {
             Channel::Email => claimed.eq_ignore_ascii_case(&address),
             Channel::Sms | Channel::Voice => {
@@ -214,15 +242,14 @@ pub fn create(
             }
         };
         if !same {
-            return Ok(Err(CreateRefusal::NotRegistered));
+            return refuse(CreateRefusal::NotRegistered);
         }
     }
     let destinations = vec![Destination { channel, address }];
     let consent_id = Uuid::new_v4().to_string();
-    let scope_json = serde_json::to_string(&request.scope.access)
-        .map_err(|e| RepoError::Connection(e.to_string()))?;
+    let scope_json = serde_json::to_string(&request.scope.access).map_err(Internal::from)?;
     let mut stored = None;
-    let created = otp::create(
+    let (challenge, code) = otp::create(
         state,
         conn,
         now,
@@ -234,7 +261,7 @@ pub fn create(
                 consent_id: consent_id.clone(),
                 user_id: user.user_id.clone(),
                 consumer_id: consumer_id.to_string(),
-                bank_id: bank_id.to_owned(),
+                bank_id: bank_id.clone(),
                 everything: request.scope.everything,
                 scope: scope_json.clone(),
                 valid_from: to_micros(validity.valid_from),
@@ -258,82 +285,103 @@ pub fn create(
             stored = Some(row);
             Ok(())
         },
-    )?;
-    let (challenge, code) = match created {
-        Ok(pair) => pair,
-        Err(refusal) => return Ok(Err(CreateRefusal::Send(refusal))),
-    };
-    let row = stored.ok_or_else(|| RepoError::Connection("consent not stored".into()))?;
+    )
+    .map_err(|f| f.map_refusal(CreateRefusal::Send))?;
+    let row = stored.ok_or_else(|| Internal::Invariant("consent not stored".into()))?;
     let jwt = jwt_of(state, &row)?;
-    Ok(Ok(Created {
+    Ok(Created {
         row,
         jwt,
         challenge,
         code,
         destinations,
-    }))
+    })
 }
 
-/// Ends a consent whose code could not be sent: it is REJECTED.
-pub fn reject_undelivered(
-    conn: &mut DbConnection,
-    consent_id: &str,
-    now: OffsetDateTime,
-) -> Result<(), RepoError> {
-    consents::transition(conn, consent_id, "INITIATED", "REJECTED", now)?;
-    Ok(())
+/// Sends a new consent's code; when it cannot be sent, the consent is REJECTED.
+pub async fn deliver(
+    state: Arc<AppState>,
+    created: &Created,
+) -> Result<(), Failure<CreateRefusal>> {
+    if otp::deliver_or_end(
+        &state,
+        &created.challenge,
+        &created.code,
+        &created.destinations,
+    )
+    .await
+    .is_ok()
+    {
+        return Ok(());
+    }
+    let consent_id = created.row.consent_id.clone();
+    on_connection(state, move |ctx| {
+        let now = ctx.now;
+        consents::transition(ctx.conn(), &consent_id, "INITIATED", "REJECTED", now)
+    })
+    .await??;
+    refuse(CreateRefusal::NotDelivered)
 }
 
-/// What answering a consent's challenge did.
+/// Why a consent's challenge was not answered.
 #[derive(Debug)]
-pub enum AnswerOutcome {
-    Accepted(Box<ConsentRow>),
-    Refused(VerifyError),
+pub enum AnswerRefusal {
     /// No consent of this user at this bank with this id.
     NotFound,
-    /// The consent is no longer INITIATED.
+    /// The consent is no longer INITIATED (its status).
     NotInitiated(String),
+    /// The answer was not accepted.
+    Refused(VerifyError),
+}
+
+/// A consent's challenge as answered.
+#[derive(Debug)]
+pub struct ConsentAnswer {
+    pub bank_id: String,
+    pub consent_id: String,
+    pub code: String,
 }
 
 /// Answers a consent's challenge: only its user may; right -> ACCEPTED; wrong -> stays
-/// INITIATED with attempts left; the last wrong answer -> REJECTED. One transaction.
+/// INITIATED with attempts left; the last wrong answer -> REJECTED. One transaction that
+/// commits whatever the outcome: a wrong answer stays counted.
 pub fn answer(
-    state: &AppState,
-    conn: &mut DbConnection,
-    user_id: &str,
-    bank_id: &str,
-    consent_id: &str,
-    code: &str,
-    now: OffsetDateTime,
-) -> Result<AnswerOutcome, RepoError> {
-    transaction(conn, |conn| {
-        let Some(row) = consents::find(conn, consent_id)?
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
+    answer: ConsentAnswer,
+) -> Result<Signed, Failure<AnswerRefusal>> {
+    let ConsentAnswer {
+        bank_id,
+        consent_id,
+        code,
+    } = answer;
+    let user_id = caller.user.user_id.as_str();
+    let (state, now) = (ctx.state, ctx.now);
+    let accepted = commit_even_if_refused(ctx.conn(), |conn| {
+        let Some(row) = consents::find(conn, &consent_id)?
             .filter(|r| r.user_id == user_id && r.bank_id == bank_id)
         else {
-            return Ok(AnswerOutcome::NotFound);
+            return refuse(AnswerRefusal::NotFound);
         };
         if row.status != ConsentStatus::Initiated.as_str() {
-            return Ok(AnswerOutcome::NotInitiated(row.status));
+            return refuse(AnswerRefusal::NotInitiated(row.status));
         }
-        let challenge_id =
-            Uuid::parse_str(&row.challenge_id).map_err(|e| RepoError::CorruptRow {
-                table: "consents",
-                reason: e.to_string(),
-            })?;
-        let wanted = purpose(consent_id);
-        let answered = otp::answer(state, conn, &challenge_id, code, now, |c, owner| {
+        let challenge_id = Uuid::parse_str(&row.challenge_id).map_err(Internal::from)?;
+        let wanted = purpose(&consent_id);
+        let answered = otp::answer(state, conn, &challenge_id, code.trim(), now, |c, owner| {
             c.purpose() == wanted && owner == Some(user_id)
         })?;
-        Ok(match answered {
-            None => AnswerOutcome::NotFound,
+        match answered {
+            None => refuse(AnswerRefusal::NotFound),
             Some(Answered::Verified(_)) => {
                 let next = ConsentStatus::Initiated
                     .apply(ConsentEvent::ChallengeAnswered)
-                    .map_err(|e| RepoError::Connection(e.to_string()))?;
-                if !consents::transition(conn, consent_id, "INITIATED", next.as_str(), now)? {
-                    return Err(RepoError::Connection(
+                    .map_err(|e| Internal::Invariant(e.to_string()))?;
+                if !consents::transition(conn, &consent_id, "INITIATED", next.as_str(), now)? {
+                    // Roll the right answer back with it rather than half-accept.
+                    return Err(Failure::Internal(Internal::Invariant(
                         "consent changed while it was answered".into(),
-                    ));
+                    )));
                 }
                 record(
                     conn,
@@ -344,19 +392,19 @@ pub fn answer(
                 )?;
                 let mut accepted = row;
                 accepted.status = next.as_str().to_owned();
-                AnswerOutcome::Accepted(Box::new(accepted))
+                Ok(accepted)
             }
             Some(Answered::Refused(error)) => {
                 let dead = matches!(
                     error,
                     VerifyError::WrongCode { attempts_left: 0 }
                         | VerifyError::NotPending(
-                            assent_otp::challenge::ChallengeState::Locked
-                                | assent_otp::challenge::ChallengeState::Failed
-                                | assent_otp::challenge::ChallengeState::Expired
+                            ChallengeState::Locked
+                                | ChallengeState::Failed
+                                | ChallengeState::Expired
                         )
                 );
-                if dead && consents::transition(conn, consent_id, "INITIATED", "REJECTED", now)? {
+                if dead && consents::transition(conn, &consent_id, "INITIATED", "REJECTED", now)? {
                     record(
                         conn,
                         now,
@@ -365,49 +413,92 @@ pub fn answer(
                         json!({ "consent_id": consent_id }),
                     )?;
                 }
-                AnswerOutcome::Refused(error)
+                refuse(AnswerRefusal::Refused(error))
             }
-        })
-    })
+        }
+    })?;
+    Ok(signed(state, accepted)?)
 }
 
-/// What revoking did.
+/// A consent at a bank that does not exist: nothing is said about consents there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoSuchBank;
+
+/// The caller's consents at a bank, newest first, with their status as it reads now.
+pub fn list(
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
+    bank_id: &str,
+) -> Result<Vec<Signed>, Failure<NoSuchBank>> {
+    if !bank_exists(ctx.conn(), bank_id)? {
+        return refuse(NoSuchBank);
+    }
+    let (state, now) = (ctx.state, ctx.now);
+    consents::list_for_user(ctx.conn(), &caller.user.user_id, bank_id)?
+        .into_iter()
+        .map(|mut row| {
+            row.status = status_now(&row, now);
+            Ok(signed(state, row)?)
+        })
+        .collect()
+}
+
+fn bank_exists(conn: &mut DbConnection, bank_id: &str) -> Result<bool, RepoError> {
+    Ok(assent_identity::bank::is_valid_bank_id(bank_id) && banks::find(conn, bank_id)?.is_some())
+}
+
+/// The status of a row as it reads at `now` (see [`effective_status`]).
+fn status_now(row: &ConsentRow, now: OffsetDateTime) -> String {
+    ConsentStatus::parse(&row.status).map_or_else(
+        || row.status.clone(),
+        |s| {
+            effective_status(s, from_micros(row.expires_at), now)
+                .as_str()
+                .to_owned()
+        },
+    )
+}
+
+/// Why a consent was not revoked.
 #[derive(Debug, PartialEq, Eq)]
-pub enum RevokeOutcome {
-    Revoked(Box<ConsentRow>),
+pub enum RevokeRefusal {
+    BankNotFound,
     NotFound,
-    /// Already revoked, or in a status that cannot be revoked.
+    /// Already revoked, or in a status that cannot be revoked (the status).
     NotRevocable(String),
 }
 
 /// The user revokes their consent: from that moment its JWT stops working everywhere.
 pub fn revoke(
-    conn: &mut DbConnection,
-    user_id: &str,
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
     bank_id: &str,
     consent_id: &str,
-    now: OffsetDateTime,
-) -> Result<RevokeOutcome, RepoError> {
-    transaction(conn, |conn| {
+) -> Result<Signed, Failure<RevokeRefusal>> {
+    let user_id = caller.user.user_id.as_str();
+    if !bank_exists(ctx.conn(), bank_id)? {
+        return refuse(RevokeRefusal::BankNotFound);
+    }
+    let (state, now) = (ctx.state, ctx.now);
+    let revoked = rollback_if_refused(ctx.conn(), |conn| {
         let Some(row) = consents::find(conn, consent_id)?
             .filter(|r| r.user_id == user_id && r.bank_id == bank_id)
         else {
-            return Ok(RevokeOutcome::NotFound);
+            return refuse(RevokeRefusal::NotFound);
         };
         let Some(status) = ConsentStatus::parse(&row.status) else {
-            return Err(RepoError::CorruptRow {
-                table: "consents",
-                reason: "unknown status".into(),
-            });
+            return Err(Failure::Internal(Internal::Invariant(format!(
+                "consent {consent_id} has an unknown status"
+            ))));
         };
         let current = effective_status(status, from_micros(row.expires_at), now);
         let Ok(next) = current.apply(ConsentEvent::RevokedByUser) else {
-            return Ok(RevokeOutcome::NotRevocable(current.as_str().to_owned()));
+            return refuse(RevokeRefusal::NotRevocable(current.as_str().to_owned()));
         };
         if !consents::transition(conn, consent_id, status.as_str(), next.as_str(), now)? {
             // Changed meanwhile (revoked in parallel, or swept): say what it is now.
             let status_now = consents::find(conn, consent_id)?.map_or(row.status, |r| r.status);
-            return Ok(RevokeOutcome::NotRevocable(status_now));
+            return refuse(RevokeRefusal::NotRevocable(status_now));
         }
         record(
             conn,
@@ -418,8 +509,37 @@ pub fn revoke(
         )?;
         let mut revoked = row;
         revoked.status = next.as_str().to_owned();
-        Ok(RevokeOutcome::Revoked(Box::new(revoked)))
-    })
+        Ok(revoked)
+    })?;
+    Ok(signed(state, revoked)?)
+}
+
+/// No consent of the caller's has this id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsentNotFound;
+
+/// A consent in full, as its customer sees it.
+#[derive(Debug)]
+pub struct Details {
+    /// The row, its status as it reads now.
+    pub row: ConsentRow,
+    pub jwt: String,
+    pub access: Access,
+}
+
+/// One of the caller's consents, with what it reaches.
+pub fn details(
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
+    consent_id: &str,
+) -> Result<Details, Failure<ConsentNotFound>> {
+    let mut row = consents::find(ctx.conn(), consent_id)?
+        .filter(|r| r.user_id == caller.user.user_id)
+        .ok_or(Failure::Refused(ConsentNotFound))?;
+    let access = access_in(&row.scope)?;
+    let jwt = jwt_of(ctx.state, &row)?;
+    row.status = status_now(&row, ctx.now);
+    Ok(Details { row, jwt, access })
 }
 
 /// The status as it reads now: a usable consent past its expiry reads EXPIRED.
@@ -460,33 +580,32 @@ pub enum ConsentRefusal {
 /// Checks a verified consent JWT's claims against the database, on every request (so
 /// revocation is immediate on every replica).
 pub fn check_use(
-    state: &AppState,
-    conn: &mut DbConnection,
+    ctx: &mut Context<'_>,
     claims: &ConsentClaims,
     consumer_key: &SecretString,
-    now: OffsetDateTime,
-) -> Result<Result<ConsentUse, ConsentRefusal>, RepoError> {
+) -> Result<ConsentUse, Failure<ConsentRefusal>> {
+    let (state, now) = (ctx.state, ctx.now);
     let Some(consents::ConsentView {
         consent: row,
         user,
         user_locked,
         consumer,
-    }) = consents::find_for_use(conn, &claims.jti)?
+    }) = consents::find_for_use(ctx.conn(), &claims.jti)?
     else {
-        return Ok(Err(ConsentRefusal::NotUsable));
+        return refuse(ConsentRefusal::NotUsable);
     };
     let status = ConsentStatus::parse(&row.status).unwrap_or(ConsentStatus::Rejected);
     if !effective_status(status, from_micros(row.expires_at), now).is_usable()
         || row.user_id != claims.sub
     {
-        return Ok(Err(ConsentRefusal::NotUsable));
+        return refuse(ConsentRefusal::NotUsable);
     }
     let validity = Validity {
         valid_from: from_micros(row.valid_from),
         expires_at: from_micros(row.expires_at),
     };
     if validity.check(now).is_err() {
-        return Ok(Err(ConsentRefusal::OutsideValidity));
+        return refuse(ConsentRefusal::OutsideValidity);
     }
     // The key must be the consent's consumer's (compared as keyed hashes, in constant time),
     // and that consumer enabled.
@@ -497,17 +616,20 @@ pub fn check_use(
         {
             gate
         }
-        _ => return Ok(Err(ConsentRefusal::WrongConsumer)),
+        _ => return refuse(ConsentRefusal::WrongConsumer),
     };
     if user_locked {
-        return Ok(Err(ConsentRefusal::UserLocked));
+        return refuse(ConsentRefusal::UserLocked);
     }
-    Ok(Ok(ConsentUse {
+    Ok(ConsentUse {
         user,
         consumer,
-        scope: scope_of(row.everything, &row.scope)?,
+        scope: Scope {
+            everything: row.everything,
+            access: access_in(&row.scope)?,
+        },
         consent_id: claims.jti.clone(),
-    }))
+    })
 }
 
 /// Marks consents past their expiry EXPIRED (housekeeping).

@@ -1,7 +1,8 @@
 //! Customer sessions as the bank's front-end servers and the customers themselves manage
 //! them: resume (keep alive, or replace an expired one), terminate, list, and housekeeping.
 
-use super::step_up;
+use super::system_callers::SystemCaller;
+use super::{Context, Failure, Internal, record, refuse, rollback_if_refused, step_up};
 use crate::state::AppState;
 use assent_otp::challenge::RedeemError;
 use assent_repository::users::UserDetailsRow;
@@ -74,41 +75,51 @@ fn owner_matches(
     }
 }
 
-/// Resumes `session_id`. In this order: an unknown session, or one whose named owner does not
+/// A resume as asked for.
+#[derive(Debug, Clone)]
+pub struct Resume {
+    pub session_id: String,
+    /// Who the request says owns the session.
+    pub claimed: ClaimedOwner,
+    /// The verified identity challenge the retried request presents.
+    pub challenge: Option<Uuid>,
+}
+
+/// Resumes a session. In this order: an unknown session, or one whose named owner does not
 /// match, is unknown; a terminated one (or one whose customer is locked or whose app is
 /// disabled) stays terminated; an expired one without its owner named stays expired. Only
 /// then, when the customer's last strong authentication is too old, a verified identity
-/// challenge must be presented (`challenge`), else one is opened and returned. An active
-/// session is kept alive; an expired one is replaced by a new session.
-pub fn resume(
-    state: &AppState,
-    conn: &mut DbConnection,
-    session_id: &str,
-    claimed: &ClaimedOwner,
-    challenge: Option<Uuid>,
-    now: OffsetDateTime,
-) -> Result<Result<Resumed, ResumeRefusal>, RepoError> {
+/// challenge must be presented, else one is opened (and kept) and returned with the refusal.
+/// An active session is kept alive; an expired one is replaced by a new session.
+pub fn resume(ctx: &mut Context<'_>, resume: Resume) -> Result<Resumed, Failure<ResumeRefusal>> {
+    let Resume {
+        session_id,
+        claimed,
+        challenge,
+    } = resume;
+    let (state, now) = (ctx.state, ctx.now);
     let policy = &state.session_policy;
+    let conn = ctx.conn();
     // Ids Assent issues have one shape; anything else cannot be one (and never reaches a
     // query: PostgreSQL refuses some characters in text with an error).
-    if SessionId::parse(session_id).is_none() {
-        return Ok(Err(ResumeRefusal::Unknown));
+    if SessionId::parse(&session_id).is_none() {
+        return refuse(ResumeRefusal::Unknown);
     }
-    let Some(found) = sessions::find_with_user(conn, session_id)? else {
-        return Ok(Err(ResumeRefusal::Unknown));
+    let Some(found) = sessions::find_with_user(conn, &session_id)? else {
+        return refuse(ResumeRefusal::Unknown);
     };
     let (session, user) = (found.session, found.user);
-    if claimed.is_named() && !owner_matches(state, &session, &user, claimed) {
-        return Ok(Err(ResumeRefusal::Unknown));
+    if claimed.is_named() && !owner_matches(state, &session, &user, &claimed) {
+        return refuse(ResumeRefusal::Unknown);
     }
     let blocked = found.user_locked || found.consumer.is_some_and(|c| !c.enabled);
     let state_now = session.state(now);
     if blocked || state_now == SessionState::Terminated {
-        return Ok(Err(ResumeRefusal::Terminated));
+        return refuse(ResumeRefusal::Terminated);
     }
     let expired = state_now != SessionState::Active;
-    if expired && !owner_matches(state, &session, &user, claimed) {
-        return Ok(Err(ResumeRefusal::Expired));
+    if expired && !owner_matches(state, &session, &user, &claimed) {
+        return refuse(ResumeRefusal::Expired);
     }
     let mut strong_auth = false;
     if session.reauthentication_due(now, policy) {
@@ -121,68 +132,80 @@ pub fn resume(
             Some(Err(RedeemError::NotVerified(_) | RedeemError::Stale)) | None => {
                 let factors = step_up::factors_for(state, conn, &user)?;
                 if factors.is_empty() {
-                    return Ok(Err(ResumeRefusal::NoFactors));
+                    return refuse(ResumeRefusal::NoFactors);
                 }
                 let opened =
                     step_up::open(state, conn, now, RESUME_OPERATION, &user.user_id, &factors)?;
-                return Ok(Err(ResumeRefusal::ChallengeRequired(
+                return refuse(ResumeRefusal::ChallengeRequired(
                     step_up::required_challenge(&opened, &factors),
-                )));
+                ));
             }
         }
     }
     if !expired {
-        if sessions::keep_alive(conn, session_id, now, strong_auth)? {
-            return Ok(Ok(Resumed::KeptAlive(session_id.to_owned())));
+        if sessions::keep_alive(conn, &session_id, now, strong_auth)? {
+            return Ok(Resumed::KeptAlive(session_id));
         }
         // Nothing written: say why from the row as it is now.
-        return Ok(match sessions::find(conn, session_id)? {
+        return match sessions::find(conn, &session_id)? {
             Some(now_stored) => match now_stored.state(now) {
                 // Another request recorded a later activity: alive all the same.
-                SessionState::Active => Ok(Resumed::KeptAlive(session_id.to_owned())),
-                SessionState::Terminated => Err(ResumeRefusal::Terminated),
-                SessionState::IdleExpired | SessionState::Expired => Err(ResumeRefusal::Expired),
+                SessionState::Active => Ok(Resumed::KeptAlive(session_id)),
+                SessionState::Terminated => refuse(ResumeRefusal::Terminated),
+                SessionState::IdleExpired | SessionState::Expired => refuse(ResumeRefusal::Expired),
             },
-            None => Err(ResumeRefusal::Unknown),
-        });
+            None => refuse(ResumeRefusal::Unknown),
+        };
     }
     let Ok(mut new) = session.replacement(now, policy, &mut rand::rng()) else {
-        return Ok(Err(ResumeRefusal::Expired));
+        return refuse(ResumeRefusal::Expired);
     };
     if strong_auth {
         new.authenticated_strongly(now);
     }
-    let replaced = assent_repository::transaction(conn, |conn| {
+    rollback_if_refused(conn, |conn| {
         // Read inside the transaction: a lock set meanwhile must not be outlived by the new
         // session.
         if assent_repository::lockout::admin_lock(conn, &user.user_id)?.is_some() {
-            return Ok(false);
+            return refuse(ResumeRefusal::Terminated);
         }
         // The old session ends here, once: a second replace finds it terminated.
         if !sessions::replace(conn, &session, &new, now)? {
-            return Ok(false);
+            return refuse(ResumeRefusal::Terminated);
         }
-        super::record(
+        record(
             conn,
             now,
             "session.replaced",
             Some(&user.user_id),
             serde_json::json!({ "institution_id": new.institution_id }),
         )?;
-        Ok::<_, RepoError>(true)
+        Ok(())
     })?;
-    if !replaced {
-        return Ok(Err(ResumeRefusal::Terminated));
-    }
     let claims = SessionClaims::for_session(&new, now);
-    let token = state
-        .keys
-        .sign(SESSION_TOKEN_TYP, &claims)
-        .map_err(|e| RepoError::Connection(e.to_string()))?;
-    Ok(Ok(Resumed::Replaced {
+    let token = state.keys.sign(SESSION_TOKEN_TYP, &claims)?;
+    Ok(Resumed::Replaced {
         session_id: new.session_id.as_str().to_owned(),
         token,
-    }))
+    })
+}
+
+/// A system caller terminates a session (and every session that replaced it). Unknown and
+/// already ended sessions are no error: the caller learns nothing about them.
+pub fn terminate_for_system(
+    ctx: &mut Context<'_>,
+    caller: &SystemCaller,
+    session_id: &str,
+) -> Result<(), Internal> {
+    let now = ctx.now;
+    terminate(
+        ctx.conn(),
+        session_id,
+        &format!("system key {}", caller.name),
+        "system",
+        now,
+    )?;
+    Ok(())
 }
 
 /// Most replacements followed when a terminated session was replaced (and its replacement
@@ -213,7 +236,7 @@ pub fn terminate(
             current = sessions::replaced_by(conn, &id)?;
         }
         if ended > 0 {
-            super::record(
+            record(
                 conn,
                 now,
                 "session.terminated",

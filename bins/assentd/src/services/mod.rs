@@ -12,9 +12,11 @@ pub mod banks;
 pub mod caller;
 pub mod consents;
 pub mod customer_sessions;
+pub mod mfa;
 pub mod otp;
 pub mod roles;
 pub mod step_up;
+pub mod system_callers;
 pub mod users;
 
 pub use crate::failure::{
@@ -71,15 +73,15 @@ pub async fn on_connection<T: Send + 'static>(
     .await?
 }
 
-/// Runs `job` on the hashing pool (for use cases that check a password with Argon2id) with
-/// one pooled connection and the current time, apart from the threads that serve everything
-/// else.
+/// Runs `job` on the password-hashing pool (see [`AppState::on_hashing_pool`]) with one
+/// pooled connection and the current time: for use cases that hash or check secrets with
+/// Argon2id as well as reading and writing the database.
 pub async fn on_hashing_pool<T: Send + 'static>(
     state: Arc<AppState>,
     job: impl FnOnce(&mut Context<'_>) -> T + Send + 'static,
 ) -> Result<T, Internal> {
     state
-        .on_hashing_pool(move |state| {
+        .on_hashing_pool(move |state| -> Result<T, Internal> {
             let mut conn = state.pool.get()?;
             Ok(job(&mut Context::new(state, &mut conn)))
         })

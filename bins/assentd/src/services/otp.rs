@@ -5,16 +5,12 @@
 //! step, so [`deliver_or_end`] ends the challenge when its code cannot be sent and no usable
 //! challenge is left behind.
 
-use super::{Internal, record};
+use super::{Failure, Internal, on_connection, record, refuse, rollback_if_refused};
 use crate::delivery::{Channel, OutgoingCode};
 use crate::state::AppState;
 use assent_identity::secret::SecretString;
-use assent_otp::challenge::{
-    Challenge, ChallengeState, OneTimeCode, RedeemError, ResendError, VerifyError,
-};
-use assent_repository::{
-    DbConnection, DieselError, RepoError, RetryableError, challenges, quotas, transaction,
-};
+use assent_otp::challenge::{Challenge, OneTimeCode, RedeemError, ResendError, VerifyError};
+use assent_repository::{DbConnection, RepoError, challenges, quotas};
 use time::{Duration, OffsetDateTime, Time};
 use uuid::Uuid;
 
@@ -136,37 +132,6 @@ pub fn charge_client(
     )
 }
 
-enum Abort {
-    Refused(SendRefusal),
-    Repo(RepoError),
-}
-
-impl From<RepoError> for Abort {
-    fn from(error: RepoError) -> Self {
-        Abort::Repo(error)
-    }
-}
-
-impl From<DieselError> for Abort {
-    fn from(error: DieselError) -> Self {
-        Abort::Repo(error.into())
-    }
-}
-
-impl RetryableError for Abort {
-    fn is_retryable(&self) -> bool {
-        matches!(self, Abort::Repo(error) if error.is_retryable())
-    }
-}
-
-fn finish<T>(result: Result<T, Abort>) -> Result<Result<T, SendRefusal>, RepoError> {
-    match result {
-        Ok(value) => Ok(Ok(value)),
-        Err(Abort::Refused(refusal)) => Ok(Err(refusal)),
-        Err(Abort::Repo(error)) => Err(error),
-    }
-}
-
 /// Issues a challenge for `purpose` to `user_id` (none before login) and stores it with its
 /// destinations, after charging each destination's daily allowance; `also` runs in the same
 /// transaction (to store what the challenge confirms). Nothing is stored when a destination
@@ -178,8 +143,8 @@ pub fn create(
     purpose: &str,
     user_id: Option<&str>,
     destinations: &[Destination],
-    mut also: impl FnMut(&mut DbConnection, &Challenge) -> Result<(), RepoError>,
-) -> Result<Result<Issued, SendRefusal>, RepoError> {
+    mut also: impl FnMut(&mut DbConnection, &Challenge) -> Result<(), Internal>,
+) -> Result<Issued, Failure<SendRefusal>> {
     let (challenge, code) = Challenge::issue(
         purpose,
         state.otp_policy,
@@ -191,16 +156,16 @@ pub fn create(
         .iter()
         .map(|d| (d.channel.as_str().to_owned(), d.address.clone()))
         .collect();
-    finish(transaction(conn, |conn| {
+    rollback_if_refused(conn, |conn| {
         if !charge_destinations(state, conn, destinations, user_id.is_some(), now)? {
-            return Err(Abort::Refused(SendRefusal::DestinationQuota));
+            return refuse(SendRefusal::DestinationQuota);
         }
         challenges::insert(conn, &challenge, user_id)?;
         challenges::insert_destinations(conn, &challenge.id(), &pairs)?;
         also(conn, &challenge)?;
         Ok(())
-    }))
-    .map(|r| r.map(|()| (challenge, code)))
+    })?;
+    Ok((challenge, code))
 }
 
 /// The stored destinations of a challenge.
@@ -213,31 +178,19 @@ pub fn destinations(conn: &mut DbConnection, id: &Uuid) -> Result<Vec<Destinatio
         .collect())
 }
 
-/// A new code for a pending challenge, to all its stored destinations (cooldown, resend
-/// limit and each destination's daily allowance permitting), with the challenge as saved.
-/// `None` for an unknown challenge.
-pub fn resend(
-    state: &AppState,
-    conn: &mut DbConnection,
-    id: &Uuid,
-    now: OffsetDateTime,
-) -> Result<Option<Result<Issued, SendRefusal>>, RepoError> {
-    let destinations = destinations(conn, id)?;
-    send_code(state, conn, id, &destinations, now)
-}
-
 /// A code for a pending challenge, to be sent to `destinations`: its first code if it was
 /// opened without one, else a resend under the usual limits; each destination's daily
-/// allowance is charged. `None` for an unknown challenge.
+/// allowance is charged. A refusal leaves the challenge as it was (a resend refused for the
+/// allowance is not counted). `None` for an unknown challenge.
 pub fn send_code(
     state: &AppState,
     conn: &mut DbConnection,
     id: &Uuid,
     destinations: &[Destination],
     now: OffsetDateTime,
-) -> Result<Option<Result<Issued, SendRefusal>>, RepoError> {
+) -> Result<Option<Issued>, Failure<SendRefusal>> {
     let owned = challenges::find(conn, id)?.is_some_and(|(_, owner)| owner.is_some());
-    let result = transaction(conn, |conn| {
+    rollback_if_refused(conn, |conn| {
         let mut saved = None;
         let outcome = challenges::update(conn, id, |challenge| {
             let result = challenge.send_code(now, &mut rand::rng(), &state.code_hasher);
@@ -247,18 +200,12 @@ pub fn send_code(
         let (Some(outcome), Some(challenge)) = (outcome, saved) else {
             return Ok(None);
         };
-        let code = outcome.map_err(|e| Abort::Refused(e.into()))?;
+        let code = outcome.map_err(|e| Failure::Refused(e.into()))?;
         if !charge_destinations(state, conn, destinations, owned, now)? {
-            return Err(Abort::Refused(SendRefusal::DestinationQuota));
+            return refuse(SendRefusal::DestinationQuota);
         }
         Ok(Some((challenge, code)))
-    });
-    match result {
-        Ok(None) => Ok(None),
-        Ok(Some(pair)) => Ok(Some(Ok(pair))),
-        Err(Abort::Refused(refusal)) => Ok(Some(Err(refusal))),
-        Err(Abort::Repo(error)) => Err(error),
-    }
+    })
 }
 
 /// Sends the code to every destination; if any send fails, the challenge is ended (so no
@@ -273,7 +220,7 @@ pub async fn deliver_or_end(
         let message = OutgoingCode {
             channel: destination.channel,
             destination: &destination.address,
-            purpose: challenge.purpose(),
+            purpose: &challenge.purpose(),
             challenge_id: challenge.id(),
             code,
             created_at: challenge.last_sent_at(),
@@ -286,11 +233,10 @@ pub async fn deliver_or_end(
                 challenge_id = %challenge.id(),
                 "one-time code not delivered; challenge ended"
             );
-            let state = state.clone();
             let id = challenge.id();
-            let ended = crate::runtime::blocking(move || {
-                let mut conn = state.pool.get()?;
-                challenges::update(&mut conn, &id, |c| c.fail(state.clock.now()))
+            let ended = on_connection(state.clone(), move |ctx| {
+                let now = ctx.now;
+                challenges::update(ctx.conn(), &id, |c| c.fail(now))
             })
             .await;
             if let Err(error) | Ok(Err(error)) = ended.map(|r| r.map_err(Internal::from)) {
@@ -394,17 +340,6 @@ pub fn security_key(state: &AppState, challenge: &Challenge) -> String {
     );
     let hex = hash.get(..32).unwrap_or(&hash);
     Uuid::try_parse(hex).map_or_else(|_| hex.to_owned(), |u| u.to_string())
-}
-
-/// How a state reads in an error message.
-pub fn describe(state: ChallengeState) -> &'static str {
-    match state {
-        ChallengeState::Pending => "pending",
-        ChallengeState::Verified | ChallengeState::Redeemed => "already used",
-        ChallengeState::Failed => "ended because its code could not be delivered",
-        ChallengeState::Expired => "expired",
-        ChallengeState::Locked => "locked after too many wrong answers",
-    }
 }
 
 #[cfg(test)]

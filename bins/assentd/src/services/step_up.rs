@@ -5,7 +5,8 @@
 //! wrong answer, on any factor, counts against the same limit. The retried operation redeems
 //! the verified challenge once, within five minutes.
 
-use super::otp::{self, Destination};
+use super::otp::{self, Destination, SendRefusal};
+use super::{Context, Failure, Internal, commit_even_if_refused, record, refuse};
 use crate::delivery::Channel;
 use crate::state::AppState;
 use assent_identity::password::PasswordCheck;
@@ -217,51 +218,218 @@ pub fn operation_of(challenge: &Challenge) -> Option<&str> {
     challenge.purpose().strip_prefix(PREFIX)
 }
 
-/// A step-up challenge with its owner and factors; `None` for any other challenge.
-pub fn load(
+/// Why a factor was not started or verified.
+#[derive(Debug)]
+pub enum StepUpRefusal {
+    /// No step-up challenge has this id.
+    ChallengeNotFound,
+    /// The challenge offers no factor with this id.
+    FactorNotFound,
+    /// The challenge can no longer be started or answered.
+    NotPending(ChallengeState),
+    /// The customer has used up today's wrong answers, across their challenges.
+    TooManyFailures,
+    /// A factor answered with a code was sent none.
+    MissingCode,
+    /// Security questions were sent no answers.
+    MissingAnswers,
+    /// The answers do not answer exactly the questions asked (not counted).
+    WrongQuestions,
+    /// No code was sent.
+    Send(SendRefusal),
+    /// The answer was not accepted.
+    Answer(VerifyError),
+}
+
+/// A factor started: for a factor whose code is sent, the code issued (to deliver with
+/// [`otp::deliver_or_end`], then drop) and where it goes.
+#[derive(Debug)]
+pub struct Started {
+    pub factor: Factor,
+    pub sent: Option<(otp::Issued, Vec<Destination>)>,
+}
+
+/// Starts factor `factor_id` of challenge `challenge_id`: for sms, email and voice a code is
+/// issued (a new one, under the resend limit and cooldown, if one was sent before); other
+/// factors need nothing sent. A refused code changes nothing.
+pub fn start_factor(
+    ctx: &mut Context<'_>,
+    challenge_id: &Uuid,
+    factor_id: &str,
+) -> Result<Started, Failure<StepUpRefusal>> {
+    let (challenge, _, factor) = load(ctx.conn(), challenge_id, factor_id)?;
+    let Some(destination) = factor.destination() else {
+        let current = challenge.state(ctx.now);
+        if current != ChallengeState::Pending {
+            return refuse(StepUpRefusal::NotPending(current));
+        }
+        return Ok(Started { factor, sent: None });
+    };
+    let destinations = vec![destination];
+    let (state, now) = (ctx.state, ctx.now);
+    let issued = otp::send_code(state, ctx.conn(), challenge_id, &destinations, now)
+        .map_err(|f| f.map_refusal(StepUpRefusal::Send))?
+        .ok_or(Failure::Refused(StepUpRefusal::ChallengeNotFound))?;
+    Ok(Started {
+        factor,
+        sent: Some((issued, destinations)),
+    })
+}
+
+/// What a factor is answered with.
+#[derive(Debug, Default)]
+pub struct FactorResponse {
+    /// The one-time code (sms, email, voice, authenticatorToken).
+    pub code: Option<String>,
+    /// Question ids with their answers (securityQuestions).
+    pub answers: Option<Vec<(String, String)>>,
+}
+
+/// Verifies factor `factor_id` of challenge `challenge_id`; returns the operation the
+/// challenge was opened for. Every wrong answer, on any factor, counts against the challenge
+/// and against the customer's day, and stays counted: the answer, the day's count and the
+/// audit event are one transaction that commits whatever the outcome. Security answers are
+/// Argon2id checks: run on the hashing pool.
+pub fn verify_factor(
+    ctx: &mut Context<'_>,
+    challenge_id: &Uuid,
+    factor_id: &str,
+    response: FactorResponse,
+) -> Result<String, Failure<StepUpRefusal>> {
+    let (state, at) = (ctx.state, ctx.now);
+    let (challenge, owner, factor) = load(ctx.conn(), challenge_id, factor_id)?;
+    let code = match factor.kind {
+        FactorType::SecurityQuestions => None,
+        _ => Some(
+            response
+                .code
+                .ok_or(Failure::Refused(StepUpRefusal::MissingCode))?,
+        ),
+    };
+    let answers_right = match factor.kind {
+        FactorType::SecurityQuestions => {
+            let given = response
+                .answers
+                .ok_or(Failure::Refused(StepUpRefusal::MissingAnswers))?;
+            let current = challenge.state(at);
+            if current != ChallengeState::Pending {
+                return refuse(StepUpRefusal::NotPending(current));
+            }
+            if failures_exhausted(state, ctx.conn(), &owner, at)? {
+                return refuse(StepUpRefusal::TooManyFailures);
+            }
+            Some(check_answers(
+                state,
+                ctx.conn(),
+                &owner,
+                &factor.questions(),
+                &given,
+            )?)
+        }
+        _ => None,
+    };
+    commit_even_if_refused(ctx.conn(), |conn| {
+        if failures_exhausted(state, conn, &owner, at)? {
+            return refuse(StepUpRefusal::TooManyFailures);
+        }
+        let answered = match (factor.kind, &code, answers_right) {
+            (FactorType::SecurityQuestions, _, Some(right)) => {
+                let outcome =
+                    challenges::update(conn, challenge_id, |c| c.verify_with(at, || right))?;
+                if let Some(Err(VerifyError::WrongCode { attempts_left })) = &outcome {
+                    otp::record_wrong_answer(conn, at, &challenge, Some(&owner), *attempts_left)?;
+                }
+                decided(outcome)
+            }
+            (FactorType::AuthenticatorToken, Some(code), _) => {
+                verify_authenticator(state, conn, challenge_id, &owner, code.trim(), at)
+            }
+            (_, Some(code), _) => decided(
+                otp::answer(state, conn, challenge_id, code.trim(), at, |_, _| true)?.map(
+                    |answered| match answered {
+                        otp::Answered::Verified(_) => Ok(()),
+                        otp::Answered::Refused(e) => Err(e),
+                    },
+                ),
+            ),
+            _ => refuse(StepUpRefusal::ChallengeNotFound),
+        };
+        match &answered {
+            Ok(()) => record(
+                conn,
+                at,
+                "otp.verified",
+                Some(&owner),
+                json!({ "purpose": challenge.purpose(), "challenge_id": challenge_id.to_string(), "factor": factor.id() }),
+            )?,
+            Err(Failure::Refused(StepUpRefusal::Answer(VerifyError::WrongCode { .. }))) => {
+                count_failure(state, conn, &owner, at)?;
+            }
+            Err(_) => {}
+        }
+        answered
+    })?;
+    Ok(operation_of(&challenge).unwrap_or_default().to_owned())
+}
+
+/// A step-up challenge with its owner, and the factor named `factor_id`.
+fn load(
     conn: &mut DbConnection,
     id: &Uuid,
-) -> Result<Option<(Challenge, String, Vec<Factor>)>, RepoError> {
+    factor_id: &str,
+) -> Result<(Challenge, String, Factor), Failure<StepUpRefusal>> {
     let Some((challenge, Some(owner))) = challenges::find(conn, id)? else {
-        return Ok(None);
+        return refuse(StepUpRefusal::ChallengeNotFound);
     };
     if operation_of(&challenge).is_none() {
-        return Ok(None);
+        return refuse(StepUpRefusal::ChallengeNotFound);
     }
-    let factors = challenges::destinations(conn, id)?
+    let factor = challenges::destinations(conn, id)?
         .into_iter()
         .filter_map(|(kind, detail)| FactorType::parse(&kind).map(|kind| Factor { kind, detail }))
-        .collect();
-    Ok(Some((challenge, owner, factors)))
+        .find(|f| f.id() == factor_id)
+        .ok_or(Failure::Refused(StepUpRefusal::FactorNotFound))?;
+    Ok((challenge, owner, factor))
+}
+
+/// The outcome of answering a challenge (`None`: no such challenge) as a refusal.
+fn decided(outcome: Option<Result<(), VerifyError>>) -> Result<(), Failure<StepUpRefusal>> {
+    match outcome {
+        None => refuse(StepUpRefusal::ChallengeNotFound),
+        Some(Ok(())) => Ok(()),
+        Some(Err(error)) => refuse(StepUpRefusal::Answer(error)),
+    }
 }
 
 /// Answers with an authenticator-app code: the code must be right for the current or
 /// previous step and that step not used before (recorded at once, so it is single use), and
-/// the outcome counts against the challenge like a sent code's.
-pub fn verify_authenticator(
+/// the outcome counts against the challenge like a sent code's. Refused as an unknown
+/// challenge when the customer has no confirmed authenticator.
+fn verify_authenticator(
     state: &AppState,
     conn: &mut DbConnection,
     challenge_id: &Uuid,
     user_id: &str,
     code: &str,
     now: OffsetDateTime,
-) -> Result<Option<Result<(), VerifyError>>, RepoError> {
+) -> Result<(), Failure<StepUpRefusal>> {
     let Some(row) = totp::find(conn, user_id)?.filter(|r| r.confirmed_at.is_some()) else {
-        return Ok(None);
+        return refuse(StepUpRefusal::ChallengeNotFound);
     };
     // A challenge that can no longer be answered must not use up the app's current code.
     let challenge = match challenges::find(conn, challenge_id)? {
-        None => return Ok(None),
+        None => return refuse(StepUpRefusal::ChallengeNotFound),
         Some((challenge, _)) if challenge.state(now) != ChallengeState::Pending => {
-            return Ok(Some(Err(VerifyError::NotPending(challenge.state(now)))));
+            return refuse(StepUpRefusal::Answer(VerifyError::NotPending(
+                challenge.state(now),
+            )));
         }
         Some((challenge, _)) => challenge,
     };
     let Ok(bytes) = state.totp_sealer.open(&row.secret_sealed, user_id) else {
-        return Err(RepoError::CorruptRow {
-            table: "totp_authenticators",
-            reason: "sealed secret does not open".into(),
-        });
+        return Err(Failure::Internal(Internal::Invariant(
+            "an authenticator's sealed secret does not open".into(),
+        )));
     };
     let algorithm = TotpAlgorithm::parse(&row.algorithm).unwrap_or(TotpAlgorithm::Sha1);
     let digits = u32::try_from(row.digits).unwrap_or(6);
@@ -272,7 +440,7 @@ pub fn verify_authenticator(
         })?;
     let last = row.last_used_step.and_then(|s| u64::try_from(s).ok());
     let right = match secret.verify(code, now, last) {
-        Err(TotpError::Malformed) => return Ok(Some(Err(VerifyError::Malformed))),
+        Err(TotpError::Malformed) => return refuse(StepUpRefusal::Answer(VerifyError::Malformed)),
         Err(TotpError::Wrong | TotpError::Replayed) => false,
         Ok(step) => {
             let step = i64::try_from(step).unwrap_or(i64::MAX);
@@ -283,21 +451,20 @@ pub fn verify_authenticator(
     if let Some(Err(VerifyError::WrongCode { attempts_left })) = &outcome {
         otp::record_wrong_answer(conn, now, &challenge, Some(user_id), *attempts_left)?;
     }
-    Ok(outcome)
+    decided(outcome)
 }
 
-/// Whether `given` answers exactly the questions `asked`, every one right (Argon2id checks:
-/// run on the hashing pool). `Err` when the answers do not match the questions asked, which
-/// cannot be right and is not counted.
-pub fn check_answers(
+/// Whether `given` answers exactly the questions `asked`, every one right (Argon2id checks).
+/// Answers that do not match the questions asked cannot be right and are refused uncounted.
+fn check_answers(
     state: &AppState,
     conn: &mut DbConnection,
     user_id: &str,
     asked: &[String],
     given: &[(String, String)],
-) -> Result<Result<bool, QuestionsError>, RepoError> {
+) -> Result<bool, Failure<StepUpRefusal>> {
     let stored = security_answers::list(conn, user_id)?;
-    Ok(security_questions::check(asked, given, |id, normalised| {
+    security_questions::check(asked, given, |id, normalised| {
         stored.iter().any(|(qid, hash)| {
             qid == id
                 && matches!(
@@ -308,7 +475,8 @@ pub fn check_answers(
                     PasswordCheck::Match { .. }
                 )
         })
-    }))
+    })
+    .map_err(|_: QuestionsError| Failure::Refused(StepUpRefusal::WrongQuestions))
 }
 
 const FAILURE_SCOPE: &str = "step-up-failures";
@@ -321,7 +489,7 @@ fn day(now: OffsetDateTime) -> OffsetDateTime {
 /// Whether the customer has used up today's wrong answers across all their challenges
 /// (`otp_step_up_failures_per_user_per_day`): each challenge allows a few attempts, and this
 /// keeps opening new challenges from multiplying them.
-pub fn failures_exhausted(
+fn failures_exhausted(
     state: &AppState,
     conn: &mut DbConnection,
     user_id: &str,
@@ -332,7 +500,7 @@ pub fn failures_exhausted(
 }
 
 /// Counts one wrong answer of the customer's towards today's allowance.
-pub fn count_failure(
+fn count_failure(
     state: &AppState,
     conn: &mut DbConnection,
     user_id: &str,

@@ -2,17 +2,19 @@
 //! (equal to the HTTP status), `occurredAt`, `detail` and `instance`.
 
 pub mod challenges;
+mod errors;
 pub mod sessions;
 
 use super::GenericError;
+use crate::services::system_callers::SystemCaller;
+use crate::services::{self, Context};
 use crate::state::AppState;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use assent_identity::consumer::SYSTEM_KEY_LABEL;
 use assent_identity::secret::SecretString;
-use assent_repository::{DbConnection, system_keys};
 use serde::Serialize;
 use std::fmt;
+use std::sync::Arc;
 
 /// Where problem types are documented.
 const TYPE_BASE: &str = "https://assent.dev/problems/";
@@ -185,12 +187,6 @@ impl fmt::Display for ApitureError {
     }
 }
 
-impl From<assent_repository::RepoError> for ApitureError {
-    fn from(error: assent_repository::RepoError) -> Self {
-        ApitureError::internal(error)
-    }
-}
-
 impl From<crate::services::Internal> for ApitureError {
     fn from(error: crate::services::Internal) -> Self {
         ApitureError::internal(error)
@@ -226,31 +222,50 @@ impl ResponseError for ApitureError {
     }
 }
 
-/// The bearer key of a system caller, read before any database work.
-pub fn bearer_key(req: &HttpRequest) -> Result<SecretString, ApitureError> {
-    req.headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        // The scheme is case-insensitive (RFC 9110 section 11.1).
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, key)| key.trim())
-        .filter(|k| !k.is_empty() && k.len() <= 128)
-        .map(|k| SecretString::new(k.to_owned()))
-        .ok_or_else(|| ApitureError::unauthorized().at(req.path()))
-}
+/// A system caller's bearer key, read from the request before any database work and checked
+/// against the stored keys by [`SystemKey::run`], in the same blocking call as the work.
+pub struct SystemKey(SecretString);
 
-/// Checks a system caller's key (stored as a keyed hash); returns the key's name.
-pub fn check_system_key(
-    state: &AppState,
-    conn: &mut DbConnection,
-    key: &SecretString,
-) -> Result<String, ApitureError> {
-    let hash = state.secret_hasher.hash(SYSTEM_KEY_LABEL, key);
-    system_keys::find_by_hash(conn, &hash)
-        .map_err(|e| ApitureError::internal(e))?
-        .map(|(_, name)| name)
-        .ok_or_else(ApitureError::unauthorized)
+impl SystemKey {
+    /// The key of `Authorization: Bearer <key>` (401 without one).
+    pub fn of(req: &HttpRequest) -> Result<Self, ApitureError> {
+        req.headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            // The scheme is case-insensitive (RFC 9110 section 11.1).
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, key)| key.trim())
+            .filter(|k| !k.is_empty() && k.len() <= 128)
+            .map(|k| SystemKey(SecretString::new(k.to_owned())))
+            .ok_or_else(|| ApitureError::unauthorized().at(req.path()))
+    }
+
+    /// Checks the key, then runs `work` for its caller, on the blocking pool.
+    pub async fn run<T: Send + 'static>(
+        self,
+        state: Arc<AppState>,
+        work: impl FnOnce(&mut Context<'_>, SystemCaller) -> Result<T, ApitureError> + Send + 'static,
+    ) -> Result<T, ApitureError> {
+        services::on_connection(state, move |ctx| {
+            let caller = services::system_callers::sign_in(ctx, &self.0)?;
+            work(ctx, caller)
+        })
+        .await?
+    }
+
+    /// As [`SystemKey::run`], on the hashing pool, for work that checks secrets with Argon2id.
+    pub async fn run_on_hashing_pool<T: Send + 'static>(
+        self,
+        state: Arc<AppState>,
+        work: impl FnOnce(&mut Context<'_>, SystemCaller) -> Result<T, ApitureError> + Send + 'static,
+    ) -> Result<T, ApitureError> {
+        services::on_hashing_pool(state, move |ctx| {
+            let caller = services::system_callers::sign_in(ctx, &self.0)?;
+            work(ctx, caller)
+        })
+        .await?
+    }
 }
 
 /// The Apiture endpoints.

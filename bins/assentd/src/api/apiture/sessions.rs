@@ -1,9 +1,7 @@
 //! Apiture customer sessions for trusted system callers: terminate and resume.
 
-use super::{ApitureError, bearer_key, check_system_key};
-use crate::api::blocking;
-use crate::services::customer_sessions::{self, ClaimedOwner, ResumeRefusal, Resumed};
-
+use super::{ApitureError, SystemKey};
+use crate::services::customer_sessions::{self, ClaimedOwner, Resume, Resumed};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -91,23 +89,17 @@ pub async fn terminate(
     body: web::Json<TerminatedCustomerSession>,
 ) -> Result<HttpResponse, ApitureError> {
     let instance = req.path().to_owned();
-    let key = bearer_key(&req)?;
+    let key = SystemKey::of(&req)?;
     let session_id = body.into_inner().session_id;
     check_session_id(&session_id).map_err(|e| e.at(&instance))?;
-    let state = state.into_inner();
-    blocking(move || -> Result<(), ApitureError> {
-        let mut conn = state.pool.get().map_err(|e| ApitureError::internal(e))?;
-        let caller = check_system_key(&state, &mut conn, &key)?;
-        customer_sessions::terminate(
-            &mut conn,
+    key.run(state.into_inner(), move |ctx, caller| {
+        Ok(customer_sessions::terminate_for_system(
+            ctx,
+            &caller,
             &session_id,
-            &format!("system key {caller}"),
-            "system",
-            state.clock.now(),
-        )?;
-        Ok(())
+        )?)
     })
-    .await?
+    .await
     .map_err(|e| e.at(&instance))?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -133,7 +125,7 @@ pub async fn resume(
     body: web::Json<ResumedCustomerSession>,
 ) -> Result<HttpResponse, ApitureError> {
     let instance = req.path().to_owned();
-    let key = bearer_key(&req)?;
+    let key = SystemKey::of(&req)?;
     let body = body.into_inner();
     let validated = (|| {
         check_session_id(&body.session_id)?;
@@ -156,64 +148,26 @@ pub async fn resume(
         presented_challenge(&req)
     })();
     let challenge = validated.map_err(|e| e.at(&instance))?;
-    let claimed = ClaimedOwner {
-        customer_id: body.customer_id,
-        institution_id: body.institution_id,
+    let resume = Resume {
+        session_id: body.session_id,
+        claimed: ClaimedOwner {
+            customer_id: body.customer_id,
+            institution_id: body.institution_id,
+        },
+        challenge,
     };
-    let session_id = body.session_id;
-    let state = state.into_inner();
-    let outcome = blocking(move || -> Result<_, ApitureError> {
-        let mut conn = state.pool.get().map_err(|e| ApitureError::internal(e))?;
-        check_system_key(&state, &mut conn, &key)?;
-        Ok(customer_sessions::resume(
-            &state,
-            &mut conn,
-            &session_id,
-            &claimed,
-            challenge,
-            state.clock.now(),
-        )?)
-    })
-    .await?
-    .map_err(|e| e.at(&instance))?;
-    let unprocessable = |slug, title, detail: &str| {
-        ApitureError::new(StatusCode::UNPROCESSABLE_ENTITY, slug, title, detail).at(&instance)
-    };
-    match outcome {
-        Ok(Resumed::KeptAlive(session_id)) => {
-            Ok(HttpResponse::Ok().json(json!({ "sessionId": session_id })))
+    let resumed = key
+        .run(state.into_inner(), move |ctx, _| {
+            Ok(customer_sessions::resume(ctx, resume)?)
+        })
+        .await
+        .map_err(|e| e.at(&instance))?;
+    Ok(match resumed {
+        Resumed::KeptAlive(session_id) => {
+            HttpResponse::Ok().json(json!({ "sessionId": session_id }))
         }
-        Ok(Resumed::Replaced { session_id, token }) => Ok(HttpResponse::Created()
-            .json(json!({ "sessionId": session_id, "accessToken": token }))),
-        Err(ResumeRefusal::Unknown) => Err(unprocessable(
-            "unknownSession",
-            "Unknown Session",
-            "No session has this id.",
-        )),
-        Err(ResumeRefusal::Terminated) => Err(unprocessable(
-            "terminatedSession",
-            "Terminated Session",
-            "The session was terminated; the customer must sign in again.",
-        )),
-        Err(ResumeRefusal::Expired) => Err(unprocessable(
-            "expiredSession",
-            "Expired Session",
-            "The session has expired. Send customerId and institutionId of its owner to replace it, or have the customer sign in again.",
-        )),
-        Err(ResumeRefusal::NoFactors) => Err(ApitureError::new(
-            StatusCode::FORBIDDEN,
-            "noChallengeFactors",
-            "No Challenge Factors",
-            "The customer must verify their identity but has no phone, email, authenticator or security questions to do it with: they must sign in again.",
-        )
-        .at(&instance)),
-        Err(ResumeRefusal::ChallengeRequired(attributes)) => Err(ApitureError::new(
-            StatusCode::UNAUTHORIZED,
-            "challengeRequired",
-            "Challenge Required",
-            "The customer must verify their identity: complete one of the factors, then retry with the Apiture-Challenge header.",
-        )
-        .with_attributes(attributes)
-        .at(&instance)),
-    }
+        Resumed::Replaced { session_id, token } => {
+            HttpResponse::Created().json(json!({ "sessionId": session_id, "accessToken": token }))
+        }
+    })
 }

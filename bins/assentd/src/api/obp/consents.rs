@@ -4,20 +4,11 @@
 use super::auth::{Authenticated, customer_only};
 use super::errors::*;
 use super::users::ErrorJson;
-use crate::services::consents::{
-    self, AnswerOutcome, CreateRefusal, RevokeOutcome, ScaMethod, effective_status,
-};
-
-use crate::services::otp::{self, SendRefusal};
+use crate::services;
+use crate::services::consents::{ConsentAnswer, NewConsent, ScaMethod, Signed};
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use assent_consent::consent::{
-    Access, ConsentError, ConsentRequest, RoleAccess, Scope, ViewAccess,
-};
-use assent_consent::status::ConsentStatus;
-use assent_otp::challenge::{ChallengeState, VerifyError};
-use assent_repository::consents::ConsentRow;
+use assent_consent::consent::{Access, ConsentRequest, RoleAccess, Scope, ViewAccess};
 use assent_repository::from_micros;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -64,60 +55,13 @@ pub struct ConsentJson {
     pub status: String,
 }
 
-/// A consent's status as it reads now (a usable consent past its expiry reads EXPIRED).
-fn status_now(row: &ConsentRow, at: OffsetDateTime) -> String {
-    ConsentStatus::parse(&row.status)
-        .map(|s| {
-            effective_status(s, from_micros(row.expires_at), at)
-                .as_str()
-                .to_owned()
-        })
-        .unwrap_or_else(|| row.status.clone())
-}
-
-/// 404 OBP-30001 unless the bank exists: a caller learns nothing about consents at a bank
-/// that is not there.
-fn existing_bank(
-    conn: &mut assent_repository::DbConnection,
-    bank_id: &str,
-) -> Result<(), ObpError> {
-    let known = assent_identity::bank::is_valid_bank_id(bank_id)
-        && assent_repository::banks::find(conn, bank_id)?.is_some();
-    if known {
-        Ok(())
-    } else {
-        Err(ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND))
-    }
-}
-
-fn create_refusal(refusal: CreateRefusal) -> ObpError {
-    match refusal {
-        CreateRefusal::BankNotFound => ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND),
-        CreateRefusal::ConsumerNotFound => ObpError::new(StatusCode::NOT_FOUND, CONSUMER_NOT_FOUND),
-        CreateRefusal::ConsumerDisabled => ObpError::bad_request(CONSUMER_DISABLED),
-        CreateRefusal::NoConsumer => ObpError::bad_request(CONSENT_NEEDS_CONSUMER),
-        CreateRefusal::Invalid(ConsentError::TimeToLive) => ObpError::bad_request(CONSENT_MAX_TTL),
-        CreateRefusal::Invalid(ConsentError::ValidFrom) => {
-            ObpError::bad_request(CONSENT_VALID_FROM)
+impl From<Signed> for ConsentJson {
+    fn from(signed: Signed) -> Self {
+        ConsentJson {
+            consent_id: signed.row.consent_id,
+            jwt: signed.jwt,
+            status: signed.row.status,
         }
-        CreateRefusal::Invalid(ConsentError::EmptyScope) => {
-            ObpError::bad_request(CONSENT_EMPTY_SCOPE)
-        }
-        CreateRefusal::Invalid(ConsentError::RoleNotHeld(_)) => {
-            ObpError::bad_request(CONSENT_ROLES_NOT_HELD)
-        }
-        CreateRefusal::Invalid(ConsentError::ViewNotHeld(_)) => {
-            ObpError::bad_request(CONSENT_VIEWS_NOT_HELD)
-        }
-        CreateRefusal::NoDestination(ScaMethod::Email) => ObpError::bad_request(NO_EMAIL_FOR_EMAIL),
-        CreateRefusal::NoDestination(_) => ObpError::bad_request(NO_PHONE_FOR_SMS),
-        CreateRefusal::NotRegistered => ObpError::bad_request(CONSENT_CONTACT_NOT_REGISTERED),
-        CreateRefusal::Send(SendRefusal::DestinationQuota) => {
-            ObpError::new(StatusCode::TOO_MANY_REQUESTS, OTP_DESTINATION_QUOTA)
-        }
-        CreateRefusal::Send(SendRefusal::Resend(e)) => ObpError::internal(
-            crate::failure::Internal::Invariant(format!("a new challenge refused: {e}")),
-        ),
     }
 }
 
@@ -182,49 +126,20 @@ pub async fn create_consent(
         ScaMethod::Sms => body.phone_number,
         ScaMethod::Implicit => None,
     };
-    let consumer_id = body.consumer_id;
+    let consent = NewConsent {
+        bank_id,
+        method,
+        request,
+        consumer_id: body.consumer_id,
+        claimed_contact: claimed,
+    };
     let created = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
             customer_only(&caller)?;
-            let session_consumer = caller.consumer.map(|c| c.consumer_id);
-            consents::create(
-                state,
-                conn,
-                &caller.user,
-                session_consumer,
-                &bank_id,
-                method,
-                &request,
-                consumer_id.as_deref(),
-                claimed.as_deref(),
-                state.clock.now(),
-            )?
-            .map_err(create_refusal)
+            Ok(services::consents::create(ctx, &caller, consent)?)
         })
         .await?;
-    let shared = state.clone().into_inner();
-    if otp::deliver_or_end(
-        &shared,
-        &created.challenge,
-        &created.code,
-        &created.destinations,
-    )
-    .await
-    .is_err()
-    {
-        let consent_id = created.row.consent_id.clone();
-        crate::api::blocking(move || {
-            let mut conn = shared.pool.get()?;
-            consents::reject_undelivered(&mut conn, &consent_id, state.clock.now())
-        })
-        .await?
-        .map_err(|e| ObpError::internal(e))?;
-        return Err(ObpError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            OTP_NOT_DELIVERED,
-        ));
-    }
+    services::consents::deliver(state.into_inner(), &created).await?;
     Ok(HttpResponse::Created().json(ConsentJson {
         consent_id: created.row.consent_id,
         jwt: created.jwt,
@@ -256,61 +171,18 @@ pub async fn answer_consent_challenge(
     body: web::Json<ConsentAnswerJson>,
 ) -> Result<HttpResponse, ObpError> {
     let (bank_id, consent_id) = path.into_inner();
-    let code = body.into_inner().answer;
-    let outcome = caller
+    let answer = ConsentAnswer {
+        bank_id,
+        consent_id,
+        code: body.into_inner().answer,
+    };
+    let accepted = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
             customer_only(&caller)?;
-            let outcome = consents::answer(
-                state,
-                conn,
-                &caller.user.user_id,
-                &bank_id,
-                &consent_id,
-                code.trim(),
-                state.clock.now(),
-            )?;
-            if let AnswerOutcome::Accepted(row) = &outcome {
-                let jwt = consents::jwt_of(state, row)?;
-                return Ok(Ok(ConsentJson {
-                    consent_id: row.consent_id.clone(),
-                    jwt,
-                    status: row.status.clone(),
-                }));
-            }
-            Ok(Err(outcome))
+            Ok(services::consents::answer(ctx, &caller, answer)?)
         })
         .await?;
-    match outcome {
-        Ok(json) => Ok(HttpResponse::Created().json(json)),
-        Err(AnswerOutcome::NotFound) => {
-            Err(ObpError::new(StatusCode::NOT_FOUND, CONSENT_NOT_FOUND))
-        }
-        Err(AnswerOutcome::NotInitiated(status)) => Err(ObpError::bad_request(format!(
-            "{CONSENT_STATUS_FIXED} Its status is {status}."
-        ))),
-        Err(AnswerOutcome::Refused(VerifyError::Malformed | VerifyError::NoCodeSent)) => {
-            Err(ObpError::bad_request(format!(
-                "{INVALID_CHALLENGE_ANSWER} The answer is the digits of the code that was sent."
-            )))
-        }
-        Err(AnswerOutcome::Refused(
-            VerifyError::WrongCode { attempts_left: 0 }
-            | VerifyError::NotPending(ChallengeState::Locked),
-        )) => Err(ObpError::bad_request(ATTEMPTS_USED_UP)),
-        Err(AnswerOutcome::Refused(VerifyError::WrongCode { attempts_left })) => {
-            Err(ObpError::bad_request(format!(
-                "{INVALID_CHALLENGE_ANSWER} {attempts_left} attempts left."
-            )))
-        }
-        Err(AnswerOutcome::Refused(VerifyError::NotPending(ChallengeState::Expired))) => {
-            Err(ObpError::bad_request(OTP_EXPIRED))
-        }
-        Err(AnswerOutcome::Refused(VerifyError::NotPending(_))) => {
-            Err(ObpError::bad_request(CONSENT_STATUS_FIXED))
-        }
-        Err(AnswerOutcome::Accepted(_)) => Err(ObpError::internal("accepted consent unrendered")),
-    }
+    Ok(HttpResponse::Created().json(ConsentJson::from(accepted)))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -335,24 +207,13 @@ pub async fn my_consents(
     let bank_id = bank_id.into_inner();
     let listed = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
             customer_only(&caller)?;
-            existing_bank(conn, &bank_id)?;
-            let at = state.clock.now();
-            let rows =
-                assent_repository::consents::list_for_user(conn, &caller.user.user_id, &bank_id)?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                out.push(ConsentJson {
-                    jwt: consents::jwt_of(state, &row)?,
-                    status: status_now(&row, at),
-                    consent_id: row.consent_id,
-                });
-            }
-            Ok(out)
+            Ok(services::consents::list(ctx, &caller, &bank_id)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(ConsentsJson { consents: listed }))
+    Ok(HttpResponse::Ok().json(ConsentsJson {
+        consents: listed.into_iter().map(ConsentJson::from).collect(),
+    }))
 }
 
 async fn revoke_for_caller(
@@ -363,34 +224,16 @@ async fn revoke_for_caller(
 ) -> Result<HttpResponse, ObpError> {
     let revoked = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
             customer_only(&caller)?;
-            existing_bank(conn, &bank_id)?;
-            match consents::revoke(
-                conn,
-                &caller.user.user_id,
+            Ok(services::consents::revoke(
+                ctx,
+                &caller,
                 &bank_id,
                 &consent_id,
-                state.clock.now(),
-            )? {
-                RevokeOutcome::Revoked(row) => Ok(ConsentJson {
-                    jwt: consents::jwt_of(state, &row)?,
-                    consent_id: row.consent_id.clone(),
-                    status: row.status.clone(),
-                }),
-                RevokeOutcome::NotFound => {
-                    Err(ObpError::new(StatusCode::NOT_FOUND, CONSENT_NOT_FOUND))
-                }
-                RevokeOutcome::NotRevocable(status) if status == "REVOKED" => {
-                    Err(ObpError::bad_request(CONSENT_ALREADY_REVOKED))
-                }
-                RevokeOutcome::NotRevocable(status) => Err(ObpError::bad_request(format!(
-                    "{CONSENT_STATUS_FIXED} Its status is {status}."
-                ))),
-            }
+            )?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(revoked))
+    Ok(HttpResponse::Ok().json(ConsentJson::from(revoked)))
 }
 
 /// Revoke Consent (v3.1.0 style, GET): from now on its JWT works nowhere.
@@ -448,29 +291,25 @@ pub async fn consent_details(
     let consent_id = consent_id.into_inner();
     let found = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
             customer_only(&caller)?;
-            let row = assent_repository::consents::find(conn, &consent_id)?
-                .filter(|r| r.user_id == caller.user.user_id)
-                .ok_or_else(|| ObpError::new(StatusCode::NOT_FOUND, CONSENT_NOT_FOUND))?;
-            let access: Access = serde_json::from_str(&row.scope).map_err(|e| ObpError::internal(e))?;
-            let stamp = |micros: i64| super::timestamp(micros);
-            Ok(json!({
-                "consent_id": row.consent_id,
-                "jwt": consents::jwt_of(state, &row)?,
-                "status": status_now(&row, state.clock.now()),
-                "consumer_id": row.consumer_id,
-                "bank_id": row.bank_id,
-                "everything": row.everything,
-                "views": access.views,
-                "entitlements": access.entitlements,
-                "valid_from": stamp(row.valid_from),
-                "expires": stamp(row.expires_at),
-                "created": stamp(row.created_at),
-                "sca_method": row.sca_method,
-                "last_status_change": from_micros(row.status_changed_at).format(&Rfc3339).unwrap_or_default(),
-            }))
+            Ok(services::consents::details(ctx, &caller, &consent_id)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(found))
+    let (row, access) = (found.row, found.access);
+    let stamp = |micros: i64| super::timestamp(micros);
+    Ok(HttpResponse::Ok().json(json!({
+        "consent_id": row.consent_id,
+        "jwt": found.jwt,
+        "status": row.status,
+        "consumer_id": row.consumer_id,
+        "bank_id": row.bank_id,
+        "everything": row.everything,
+        "views": access.views,
+        "entitlements": access.entitlements,
+        "valid_from": stamp(row.valid_from),
+        "expires": stamp(row.expires_at),
+        "created": stamp(row.created_at),
+        "sca_method": row.sca_method,
+        "last_status_change": from_micros(row.status_changed_at).format(&Rfc3339).unwrap_or_default(),
+    })))
 }

@@ -499,3 +499,112 @@ impl From<crate::services::authenticators::AuthenticatorRefusal> for ObpError {
         }
     }
 }
+
+// --- consents ---
+
+impl From<crate::services::consents::CreateRefusal> for ObpError {
+    fn from(refusal: crate::services::consents::CreateRefusal) -> Self {
+        use crate::services::consents::{CreateRefusal, ScaMethod};
+        use crate::services::otp::SendRefusal;
+        use assent_consent::consent::ConsentError;
+        match refusal {
+            CreateRefusal::BankNotFound => ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND),
+            CreateRefusal::ConsumerNotFound => {
+                ObpError::new(StatusCode::NOT_FOUND, CONSUMER_NOT_FOUND)
+            }
+            CreateRefusal::ConsumerDisabled => ObpError::bad_request(CONSUMER_DISABLED),
+            CreateRefusal::NoConsumer => ObpError::bad_request(CONSENT_NEEDS_CONSUMER),
+            CreateRefusal::Invalid(ConsentError::TimeToLive) => {
+                ObpError::bad_request(CONSENT_MAX_TTL)
+            }
+            CreateRefusal::Invalid(ConsentError::ValidFrom) => {
+                ObpError::bad_request(CONSENT_VALID_FROM)
+            }
+            CreateRefusal::Invalid(ConsentError::EmptyScope) => {
+                ObpError::bad_request(CONSENT_EMPTY_SCOPE)
+            }
+            CreateRefusal::Invalid(ConsentError::RoleNotHeld(_)) => {
+                ObpError::bad_request(CONSENT_ROLES_NOT_HELD)
+            }
+            CreateRefusal::Invalid(ConsentError::ViewNotHeld(_)) => {
+                ObpError::bad_request(CONSENT_VIEWS_NOT_HELD)
+            }
+            CreateRefusal::NoDestination(ScaMethod::Email) => {
+                ObpError::bad_request(NO_EMAIL_FOR_EMAIL)
+            }
+            CreateRefusal::NoDestination(_) => ObpError::bad_request(NO_PHONE_FOR_SMS),
+            CreateRefusal::NotRegistered => ObpError::bad_request(CONSENT_CONTACT_NOT_REGISTERED),
+            CreateRefusal::Send(SendRefusal::DestinationQuota) => {
+                ObpError::new(StatusCode::TOO_MANY_REQUESTS, OTP_DESTINATION_QUOTA)
+            }
+            // A new challenge is never resent; nothing else can refuse one.
+            CreateRefusal::Send(SendRefusal::Resend(e)) => ObpError::internal(
+                crate::services::Internal::Invariant(format!("a new challenge refused: {e}")),
+            ),
+            CreateRefusal::NotDelivered => {
+                ObpError::new(StatusCode::SERVICE_UNAVAILABLE, OTP_NOT_DELIVERED)
+            }
+        }
+    }
+}
+
+impl From<crate::services::consents::AnswerRefusal> for ObpError {
+    fn from(refusal: crate::services::consents::AnswerRefusal) -> Self {
+        use crate::services::consents::AnswerRefusal;
+        use assent_otp::challenge::{ChallengeState, VerifyError};
+        match refusal {
+            AnswerRefusal::NotFound => ObpError::new(StatusCode::NOT_FOUND, CONSENT_NOT_FOUND),
+            AnswerRefusal::NotInitiated(status) => {
+                ObpError::bad_request(format!("{CONSENT_STATUS_FIXED} Its status is {status}."))
+            }
+            AnswerRefusal::Refused(VerifyError::Malformed | VerifyError::NoCodeSent) => {
+                ObpError::bad_request(format!(
+                    "{INVALID_CHALLENGE_ANSWER} The answer is the digits of the code that was sent."
+                ))
+            }
+            AnswerRefusal::Refused(
+                VerifyError::WrongCode { attempts_left: 0 }
+                | VerifyError::NotPending(ChallengeState::Locked),
+            ) => ObpError::bad_request(ATTEMPTS_USED_UP),
+            AnswerRefusal::Refused(VerifyError::WrongCode { attempts_left }) => {
+                ObpError::bad_request(format!(
+                    "{INVALID_CHALLENGE_ANSWER} {attempts_left} attempts left."
+                ))
+            }
+            AnswerRefusal::Refused(VerifyError::NotPending(ChallengeState::Expired)) => {
+                ObpError::bad_request(OTP_EXPIRED)
+            }
+            AnswerRefusal::Refused(VerifyError::NotPending(_)) => {
+                ObpError::bad_request(CONSENT_STATUS_FIXED)
+            }
+        }
+    }
+}
+
+impl From<crate::services::consents::NoSuchBank> for ObpError {
+    fn from(_: crate::services::consents::NoSuchBank) -> Self {
+        ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND)
+    }
+}
+
+impl From<crate::services::consents::RevokeRefusal> for ObpError {
+    fn from(refusal: crate::services::consents::RevokeRefusal) -> Self {
+        use crate::services::consents::RevokeRefusal;
+        match refusal {
+            RevokeRefusal::BankNotFound => ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND),
+            RevokeRefusal::NotFound => ObpError::new(StatusCode::NOT_FOUND, CONSENT_NOT_FOUND),
+            RevokeRefusal::NotRevocable(status) if status == "REVOKED" => {
+                ObpError::bad_request(CONSENT_ALREADY_REVOKED)
+            }
+            RevokeRefusal::NotRevocable(status) => {
+                ObpError::bad_request(format!("{CONSENT_STATUS_FIXED} Its status is {status}."))
+            }
+        }
+    }
+}
+
+impl From<crate::services::consents::ConsentNotFound> for ObpError {
+    fn from(_: crate::services::consents::ConsentNotFound) -> Self {
+        ObpError::new(StatusCode::NOT_FOUND, CONSENT_NOT_FOUND)
+    }
+}

@@ -2,6 +2,7 @@
 //! `errcode` and an `errmsg`. `opstatus` and `httpStatusCode` are strings, as in the
 //! reference's examples.
 
+mod errors;
 pub mod mfa;
 
 use super::GenericError;
@@ -79,12 +80,6 @@ impl TemenosError {
 impl fmt::Display for TemenosError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.errcode, self.errmsg)
-    }
-}
-
-impl From<assent_repository::RepoError> for TemenosError {
-    fn from(error: assent_repository::RepoError) -> Self {
-        TemenosError::internal(error)
     }
 }
 

@@ -1,0 +1,371 @@
+//! Multi-factor flows as Temenos Infinity runs them (`DbxUser`): a pre-login flow that proves
+//! a phone number for account opening, and a flow that confirms a change of security
+//! questions. A flow is one challenge: its id is the `serviceKey`, and its `securityKey`
+//! ([`otp::security_key`]) names its current code, so a client always answers the code it
+//! was last sent.
+
+use super::auth::SignedIn;
+use super::otp::{self, Answered, Destination, SendRefusal};
+use super::{Context, Failure, commit_even_if_refused, record, refuse, rollback_if_refused};
+use crate::delivery::Channel;
+use crate::state::AppState;
+use assent_identity::registration::is_valid_email;
+use assent_identity::secret::SecretString;
+use assent_otp::challenge::{Challenge, ChallengeState, OneTimeCode, RedeemError, VerifyError};
+use assent_repository::users::UserDetailsRow;
+use assent_repository::{DbConnection, RepoError, challenges, security_answers};
+use serde_json::json;
+use uuid::Uuid;
+
+/// How long after its verification a security-questions flow may be used for the update.
+const UPDATE_WINDOW: time::Duration = time::Duration::minutes(5);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    PreLogin,
+    SecurityQuestions,
+}
+
+impl Flow {
+    fn purpose(self) -> &'static str {
+        match self {
+            Flow::PreLogin => "temenos:pre-login",
+            Flow::SecurityQuestions => "temenos:update-security-questions",
+        }
+    }
+}
+
+/// Why a flow did not go on.
+#[derive(Debug)]
+pub enum MfaRefusal {
+    /// No flow of this kind (and, signed in, of this customer) has this `serviceKey`.
+    UnknownFlow,
+    /// The client's hourly allowance of pre-login requests is spent.
+    ClientOverQuota,
+    /// The `securityKey` given does not name the flow's latest code.
+    StaleSecurityKey,
+    /// The customer has no registered phone number or email address the delivery serves.
+    NoDestination,
+    /// No code was issued or sent.
+    Send(SendRefusal),
+    /// The answer was not accepted (`flow` is the flow's `serviceKey`).
+    Answer { flow: Uuid, error: VerifyError },
+    /// The flow has already been used for an update.
+    AlreadyUsed,
+    /// The flow was not verified, or longer ago than the update allows.
+    NotVerified,
+}
+
+/// A request for a code: a new flow, or a resend of the flow `service_key` names.
+#[derive(Debug, Default)]
+pub struct CodeRequest {
+    /// The flow whose code to resend, as given; none starts a new flow.
+    pub service_key: Option<String>,
+    /// The `securityKey` of the flow's latest code, as given (resends only).
+    pub security_key: Option<String>,
+}
+
+/// An answer to a flow's current code.
+#[derive(Debug, Default)]
+pub struct CodeAnswer {
+    /// The flow answered, as given.
+    pub service_key: String,
+    /// The `securityKey` of the flow's latest code, as given.
+    pub security_key: Option<String>,
+    /// The code.
+    pub code: String,
+}
+
+/// A code issued and stored, to deliver with [`otp::deliver_or_end`], then drop.
+#[derive(Debug)]
+pub struct Sent {
+    pub challenge: Challenge,
+    pub code: OneTimeCode,
+    pub destinations: Vec<Destination>,
+    /// The `securityKey` of this code.
+    pub security_key: String,
+}
+
+/// `requestOTPPreLoginMB`: starts a flow that sends a code to `destinations` (the phone
+/// number it proves), or resends the flow's code to where it went. Every request, refused or
+/// not, counts towards the client's hourly allowance.
+pub fn request_pre_login(
+    ctx: &mut Context<'_>,
+    client: &str,
+    destinations: Vec<Destination>,
+    request: CodeRequest,
+) -> Result<Sent, Failure<MfaRefusal>> {
+    request_code(
+        ctx,
+        Flow::PreLogin,
+        None,
+        Some(client),
+        destinations,
+        request,
+    )
+}
+
+/// `verifyOTPPreLoginMB`: answers a pre-login flow's code. Every answer, refused or not,
+/// counts towards the client's hourly allowance; a wrong one counts against the flow.
+pub fn verify_pre_login(
+    ctx: &mut Context<'_>,
+    client: &str,
+    answer: CodeAnswer,
+) -> Result<(), Failure<MfaRefusal>> {
+    verify_code(ctx, Flow::PreLogin, None, Some(client), answer)
+}
+
+/// `requestUpdateSecurityQuestionsOTP`: starts the customer's flow, with a code to their
+/// registered phone and email, or resends its code.
+pub fn request_security_questions_code(
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
+    request: CodeRequest,
+) -> Result<Sent, Failure<MfaRefusal>> {
+    let destinations = destinations_of(ctx.state, &caller.user)?;
+    request_code(
+        ctx,
+        Flow::SecurityQuestions,
+        Some(&caller.user.user_id),
+        None,
+        destinations,
+        request,
+    )
+}
+
+/// `verifyUpdateSecurityQuestionsOTP`: answers the customer's own flow.
+pub fn verify_security_questions_code(
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
+    answer: CodeAnswer,
+) -> Result<(), Failure<MfaRefusal>> {
+    verify_code(
+        ctx,
+        Flow::SecurityQuestions,
+        Some(&caller.user.user_id),
+        None,
+        answer,
+    )
+}
+
+/// `updateSecurityQuestions`: replaces the customer's answers (`answers`: question ids with
+/// normalised answers), given the flow they verified within the last 5 minutes, which this
+/// uses up. Hashes every answer (Argon2id): run on the hashing pool.
+pub fn update_security_questions(
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
+    flow: Uuid,
+    answers: Vec<(String, String)>,
+) -> Result<(), Failure<MfaRefusal>> {
+    let user_id = caller.user.user_id.as_str();
+    let state = ctx.state;
+    // Look before paying for the hashes (the redeem below still decides): a request without
+    // a fresh verified flow of this user's must not cost Argon2id work.
+    let at = ctx.now;
+    let Some(found) = find_flow(ctx.conn(), &flow, Flow::SecurityQuestions, Some(user_id))? else {
+        return refuse(MfaRefusal::UnknownFlow);
+    };
+    if found.state(at) == ChallengeState::Redeemed {
+        return refuse(MfaRefusal::AlreadyUsed);
+    }
+    let fresh = found.state(at) == ChallengeState::Verified
+        && found.verified_at().is_some_and(|v| at - v <= UPDATE_WINDOW);
+    if !fresh {
+        return refuse(MfaRefusal::NotVerified);
+    }
+    let mut hashed = Vec::with_capacity(answers.len());
+    for (question, answer) in answers {
+        let hash = state
+            .password_hasher
+            .hash(&SecretString::new(answer), &mut rand::rng())
+            .map_err(super::Internal::from)?;
+        hashed.push((question, hash));
+    }
+    // The hashes take a while: the window is judged again, and the answers stored, as of now.
+    let now = state.clock.now();
+    rollback_if_refused(ctx.conn(), |conn| {
+        match otp::redeem(
+            conn,
+            &flow,
+            Flow::SecurityQuestions.purpose(),
+            user_id,
+            now,
+            UPDATE_WINDOW,
+        )? {
+            Some(Ok(())) => {}
+            None => return refuse(MfaRefusal::UnknownFlow),
+            Some(Err(RedeemError::NotVerified(ChallengeState::Redeemed))) => {
+                return refuse(MfaRefusal::AlreadyUsed);
+            }
+            Some(Err(RedeemError::NotVerified(_) | RedeemError::Stale)) => {
+                return refuse(MfaRefusal::NotVerified);
+            }
+        }
+        security_answers::replace(conn, user_id, &hashed, now)?;
+        record(
+            conn,
+            now,
+            "security_questions.updated",
+            Some(user_id),
+            json!({ "questions": hashed.len() }),
+        )?;
+        Ok(())
+    })
+}
+
+/// The flow a `serviceKey` names (its challenge's id).
+pub fn flow_of(service_key: &str) -> Result<Uuid, MfaRefusal> {
+    Uuid::try_parse(service_key.trim()).map_err(|_| MfaRefusal::UnknownFlow)
+}
+
+/// Starts a flow or resends its code. The client's allowance and the challenge are one
+/// transaction (one commit); the client's charge stays when the code is refused.
+fn request_code(
+    ctx: &mut Context<'_>,
+    flow: Flow,
+    user_id: Option<&str>,
+    client: Option<&str>,
+    destinations: Vec<Destination>,
+    request: CodeRequest,
+) -> Result<Sent, Failure<MfaRefusal>> {
+    let resend_of = request
+        .service_key
+        .as_deref()
+        .map(flow_of)
+        .transpose()
+        .map_err(Failure::Refused)?;
+    let (state, now) = (ctx.state, ctx.now);
+    let (challenge, code, destinations) = commit_even_if_refused(ctx.conn(), |conn| {
+        if let Some(client) = client
+            && !otp::charge_client(state, conn, client, now)?
+        {
+            return refuse(MfaRefusal::ClientOverQuota);
+        }
+        let Some(id) = resend_of else {
+            let (challenge, code) = otp::create(
+                state,
+                conn,
+                now,
+                flow.purpose(),
+                user_id,
+                &destinations,
+                |_, _| Ok(()),
+            )
+            .map_err(|f| f.map_refusal(MfaRefusal::Send))?;
+            return Ok((challenge, code, destinations.clone()));
+        };
+        let Some(challenge) = find_flow(conn, &id, flow, user_id)? else {
+            return refuse(MfaRefusal::UnknownFlow);
+        };
+        check_security_key(state, &challenge, request.security_key.as_deref())?;
+        let stored = otp::destinations(conn, &id)?;
+        match otp::send_code(state, conn, &id, &stored, now)
+            .map_err(|f| f.map_refusal(MfaRefusal::Send))?
+        {
+            Some((challenge, code)) => Ok((challenge, code, stored)),
+            None => refuse(MfaRefusal::UnknownFlow),
+        }
+    })?;
+    let security_key = otp::security_key(state, &challenge);
+    Ok(Sent {
+        challenge,
+        code,
+        destinations,
+        security_key,
+    })
+}
+
+/// Answers a flow's current code. The client's allowance, the answer and its audit are one
+/// transaction (one commit): a wrong answer stays counted.
+fn verify_code(
+    ctx: &mut Context<'_>,
+    flow: Flow,
+    user_id: Option<&str>,
+    client: Option<&str>,
+    answer: CodeAnswer,
+) -> Result<(), Failure<MfaRefusal>> {
+    let id = flow_of(&answer.service_key).map_err(Failure::Refused)?;
+    let (state, now) = (ctx.state, ctx.now);
+    commit_even_if_refused(ctx.conn(), |conn| {
+        if let Some(client) = client
+            && !otp::charge_client(state, conn, client, now)?
+        {
+            return refuse(MfaRefusal::ClientOverQuota);
+        }
+        let Some(challenge) = find_flow(conn, &id, flow, user_id)? else {
+            return refuse(MfaRefusal::UnknownFlow);
+        };
+        check_security_key(state, &challenge, answer.security_key.as_deref())?;
+        let outcome = otp::answer(state, conn, &id, answer.code.trim(), now, |c, owner| {
+            c.purpose() == flow.purpose() && owner == user_id
+        })?;
+        match outcome {
+            None => refuse(MfaRefusal::UnknownFlow),
+            Some(Answered::Refused(error)) => refuse(MfaRefusal::Answer { flow: id, error }),
+            Some(Answered::Verified(_)) => {
+                record(
+                    conn,
+                    now,
+                    "otp.verified",
+                    user_id,
+                    json!({ "purpose": flow.purpose(), "challenge_id": id.to_string() }),
+                )?;
+                Ok(())
+            }
+        }
+    })
+}
+
+/// The flow's challenge, if it is of this kind and (for signed-in flows) this user's.
+fn find_flow(
+    conn: &mut DbConnection,
+    id: &Uuid,
+    flow: Flow,
+    user_id: Option<&str>,
+) -> Result<Option<Challenge>, RepoError> {
+    Ok(match challenges::find(conn, id)? {
+        Some((challenge, owner))
+            if challenge.purpose() == flow.purpose() && owner.as_deref() == user_id =>
+        {
+            Some(challenge)
+        }
+        _ => None,
+    })
+}
+
+fn check_security_key(
+    state: &AppState,
+    challenge: &Challenge,
+    given: Option<&str>,
+) -> Result<(), Failure<MfaRefusal>> {
+    match given {
+        Some(given) if given.trim() == otp::security_key(state, challenge) => Ok(()),
+        _ => refuse(MfaRefusal::StaleSecurityKey),
+    }
+}
+
+/// Where a customer's codes go: their phone, then their email, as far as the delivery serves
+/// them.
+fn destinations_of(
+    state: &AppState,
+    user: &UserDetailsRow,
+) -> Result<Vec<Destination>, Failure<MfaRefusal>> {
+    let mut destinations = Vec::new();
+    if let Some(phone) = user.phone_number.as_deref().filter(|p| !p.is_empty()) {
+        destinations.push(Destination {
+            channel: Channel::Sms,
+            address: phone.to_owned(),
+        });
+    }
+    if is_valid_email(&user.email) {
+        destinations.push(Destination {
+            channel: Channel::Email,
+            address: user.email.clone(),
+        });
+    }
+    destinations.retain(|d| state.delivery.serves(d.channel));
+    if destinations.is_empty() {
+        return refuse(MfaRefusal::NoDestination);
+    }
+    Ok(destinations)
+}
