@@ -3,9 +3,9 @@
 //! rules that count (the last owner) hold under concurrency, and any refusal changes nothing.
 
 use super::record;
-use assent_identity::UserId;
+use super::users::existing_user;
 use assent_repository::accounts::{self, AccountRow, CustomViewRow};
-use assent_repository::{DbConnection, RepoError, banks, transaction, users};
+use assent_repository::{DbConnection, RepoError, banks, transaction};
 use assent_view_permissions::access::{self, AccessRefusal, Actor, OWNER_VIEW};
 use assent_view_permissions::names;
 use assent_view_permissions::permission::Permission;
@@ -115,13 +115,6 @@ pub fn resolve(
     }
 }
 
-fn existing_user(conn: &mut DbConnection, user_id: &str) -> Result<String, AccessError> {
-    let id = uuid::Uuid::parse_str(user_id).map_err(|_| AccessError::UserNotFound)?;
-    users::find_by_id(conn, &UserId(id))?
-        .map(|u| u.user_id)
-        .ok_or(AccessError::UserNotFound)
-}
-
 /// The whole of a grant/revoke change: lock, check every part, then apply every part.
 pub struct Change<'a> {
     pub bank_id: &'a str,
@@ -156,7 +149,7 @@ pub fn apply(
                 String::new(),
             )));
         }
-        let user_id = existing_user(conn, change.user_id)?;
+        let user_id = existing_user(conn, change.user_id)?.ok_or(AccessError::UserNotFound)?;
         let grants = change
             .grants
             .iter()
@@ -241,7 +234,7 @@ pub fn create_account(
         if banks::find(conn, &row.bank_id)?.is_none() {
             return Err(AccessError::BankNotFound);
         }
-        let holder = existing_user(conn, holder)?;
+        let holder = existing_user(conn, holder)?.ok_or(AccessError::UserNotFound)?;
         if !accounts::create(conn, row, &holder, now)? {
             return Ok(false);
         }
@@ -357,7 +350,7 @@ pub fn refresh_holder_access(
     now: OffsetDateTime,
 ) -> Result<usize, AccessError> {
     transaction(conn, |conn| {
-        let user_id = existing_user(conn, user_id)?;
+        let user_id = existing_user(conn, user_id)?.ok_or(AccessError::UserNotFound)?;
         let mut restored = 0;
         for (bank_id, account_id) in accounts::held_by(conn, &user_id)? {
             accounts::lock_access(conn, &bank_id, &account_id)?;
