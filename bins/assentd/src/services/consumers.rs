@@ -98,11 +98,17 @@ pub fn create(
     let name = validate_consumer_name(&input.name)
         .map_err(|e| Failure::Refused(ConsumerRefusal::InvalidName(e)))?;
     let email_ok = input.developer_email.is_empty() || is_valid_email(&input.developer_email);
-    if !email_ok || !valid_redirect_url(&input.redirect_url) || !valid_description(&input.description)
+    if !email_ok
+        || !valid_redirect_url(&input.redirect_url)
+        || !valid_description(&input.description)
     {
         return refuse(ConsumerRefusal::InvalidFields);
     }
-    let creator = by.user_id().map(Uuid::parse_str).transpose().map_err(Internal::from)?;
+    let creator = by
+        .user_id()
+        .map(Uuid::parse_str)
+        .transpose()
+        .map_err(Internal::from)?;
     let consumer = Consumer {
         enabled: input.enabled,
         description: input.description,
@@ -152,7 +158,10 @@ pub fn list_mine(
     Ok(consumers::list(ctx.conn(), Some(&caller.user.user_id))?)
 }
 
-fn load(ctx: &mut Context<'_>, consumer_id: &str) -> Result<StoredConsumer, Failure<ConsumerRefusal>> {
+fn load(
+    ctx: &mut Context<'_>,
+    consumer_id: &str,
+) -> Result<StoredConsumer, Failure<ConsumerRefusal>> {
     let Ok(id) = Uuid::parse_str(consumer_id) else {
         return refuse(ConsumerRefusal::NotFound);
     };

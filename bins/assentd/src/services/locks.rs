@@ -101,13 +101,8 @@ pub fn lock(
     let now = ctx.now;
     rollback_if_refused(ctx.conn(), |conn| {
         let lock = lockout::lock(conn, &user.user_id, LOCK_VIA_API, now)?;
-        let ended = sessions::terminate_all_for_user(
-            conn,
-            &user.user_id,
-            now,
-            "administrator_lock",
-            None,
-        )?;
+        let ended =
+            sessions::terminate_all_for_user(conn, &user.user_id, now, "administrator_lock", None)?;
         record(
             conn,
             now,

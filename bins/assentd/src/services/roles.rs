@@ -171,8 +171,14 @@ pub fn grant(
     .ok_or(Failure::Refused(EntitlementRefusal::UserNotFound))?;
     let now = ctx.now;
     rollback_if_refused(ctx.conn(), |conn| {
-        let InsertEntitlement::Created(row) =
-            entitlements::insert(conn, uuid::Uuid::new_v4(), &user_id, role.name, bank_id, now)?
+        let InsertEntitlement::Created(row) = entitlements::insert(
+            conn,
+            uuid::Uuid::new_v4(),
+            &user_id,
+            role.name,
+            bank_id,
+            now,
+        )?
         else {
             return refuse(EntitlementRefusal::AlreadyExists);
         };
@@ -198,7 +204,11 @@ pub fn revoke(
     user_id: &str,
     entitlement_id: &str,
 ) -> Result<(), Failure<EntitlementRefusal>> {
-    require(ctx, caller, &[Need::System("CanDeleteEntitlementAtAnyBank")])?;
+    require(
+        ctx,
+        caller,
+        &[Need::System("CanDeleteEntitlementAtAnyBank")],
+    )?;
     let user_id = existing_user(ctx.conn(), user_id)?
         .ok_or(Failure::Refused(EntitlementRefusal::UserNotFound))?;
     let now = ctx.now;
@@ -246,7 +256,10 @@ pub fn mine(
     caller: &SignedIn,
 ) -> Result<Vec<EntitlementRow>, Failure<ConsentCannot>> {
     customer_only(caller)?;
-    Ok(entitlements::list_for_user(ctx.conn(), &caller.user.user_id)?)
+    Ok(entitlements::list_for_user(
+        ctx.conn(),
+        &caller.user.user_id,
+    )?)
 }
 
 /// Every entitlement; needs `CanGetEntitlementsForAnyUserAtAnyBank`.

@@ -33,8 +33,8 @@ pub fn register(
     input: RegistrationInput,
     now: OffsetDateTime,
 ) -> Result<UserProfile, Failure<RegisterRefusal>> {
-    let registration = Registration::validate(input)
-        .map_err(|e| Failure::Refused(RegisterRefusal::Invalid(e)))?;
+    let registration =
+        Registration::validate(input).map_err(|e| Failure::Refused(RegisterRefusal::Invalid(e)))?;
     let mut conn = state.pool.get()?;
     // Answer a taken username before paying for a hash; the unique constraint still decides
     // races below.

@@ -202,7 +202,9 @@ pub async fn my_consumers(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     let list = caller
-        .run(&state, |ctx, caller| Ok(consumers::list_mine(ctx, &caller)?))
+        .run(&state, |ctx, caller| {
+            Ok(consumers::list_mine(ctx, &caller)?)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(ConsumersJson {
         consumers: list
@@ -287,7 +289,12 @@ pub async fn set_redirect_url(
     let url = body.into_inner().redirect_url;
     let (consumer, at) = caller
         .run(&state, move |ctx, caller| {
-            Ok(consumers::set_redirect_url(ctx, &caller, &consumer_id, url)?)
+            Ok(consumers::set_redirect_url(
+                ctx,
+                &caller,
+                &consumer_id,
+                url,
+            )?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(consumer_json(consumer, at)))
@@ -357,7 +364,12 @@ pub async fn set_call_limits(
     .map(parse_limit);
     let limits = caller
         .run(&state, move |ctx, caller| {
-            Ok(consumers::set_call_limits(ctx, &caller, &consumer_id, limits)?)
+            Ok(consumers::set_call_limits(
+                ctx,
+                &caller,
+                &consumer_id,
+                limits,
+            )?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(limits_json(&limits)))

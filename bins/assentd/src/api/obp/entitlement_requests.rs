@@ -177,7 +177,9 @@ pub async fn delete_entitlement_request(
 ) -> Result<HttpResponse, ObpError> {
     let id = id.into_inner();
     caller
-        .run(&state, move |ctx, caller| Ok(requests::delete(ctx, &caller, &id)?))
+        .run(&state, move |ctx, caller| {
+            Ok(requests::delete(ctx, &caller, &id)?)
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -100,7 +100,9 @@ pub async fn lock_user(
 ) -> Result<HttpResponse, ObpError> {
     let username = username.into_inner();
     let lock = caller
-        .run(&state, move |ctx, caller| Ok(locks::lock(ctx, &caller, &username)?))
+        .run(&state, move |ctx, caller| {
+            Ok(locks::lock(ctx, &caller, &username)?)
+        })
         .await?;
     Ok(HttpResponse::Created().json(UserLockJson {
         user_id: lock.user_id,

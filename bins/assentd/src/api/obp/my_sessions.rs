@@ -122,7 +122,9 @@ pub async fn end_others(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     caller
-        .run(&state, |ctx, caller| Ok(my_sessions::end_others(ctx, &caller)?))
+        .run(&state, |ctx, caller| {
+            Ok(my_sessions::end_others(ctx, &caller)?)
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
