@@ -1,20 +1,17 @@
 //! Administrative commands. Each prints machine-readable JSON on stdout; failures go to stderr
 //! with a non-zero exit.
 
-use crate::api::obp::users::{UserJson, registration_error};
+use crate::api::obp::errors::ObpError;
+use crate::api::obp::users::UserJson;
 use crate::cli::AdminCommand;
 use crate::config::Config;
-use crate::services::record;
+use crate::services::caller::Operator;
+use crate::services::consumers::{self, ConsumerRefusal, NewConsumer};
+use crate::services::roles::{self, EntitlementRefusal, Grantee, InvalidRole, NewEntitlement};
 use crate::services::users::register;
+use crate::services::{Context, Failure, system_keys};
 use crate::state::{AppState, StartError, open_database};
-use assent_identity::consumer::{
-    CONSUMER_KEY_LABEL, Consumer, SYSTEM_KEY_LABEL, generate_consumer_key, validate_consumer_name,
-};
-use assent_identity::registration::username_key;
-use assent_identity::roles::{EntitlementError, check_entitlement};
 use assent_identity::{RegistrationInput, SecretString};
-use assent_repository::entitlements::InsertEntitlement;
-use assent_repository::{consumers, system_keys, transaction, users};
 use std::io::Write;
 
 fn print_json(value: &serde_json::Value) -> Result<(), StartError> {
@@ -53,8 +50,9 @@ pub fn run(config: Config, command: AdminCommand) -> Result<(), StartError> {
                 last_name,
                 phone_number,
             };
+            // The command line explains a refusal as the API does.
             let profile = register(&state, input, state.clock.now())
-                .map_err(|e| StartError::Other(registration_error(e).message))?;
+                .map_err(|e| failed(e, |refusal| ObpError::from(refusal).message))?;
             print_json(
                 &serde_json::to_value(UserJson::from(profile))
                     .map_err(|e| StartError::Other(e.to_string()))?,
@@ -72,77 +70,85 @@ pub fn run(config: Config, command: AdminCommand) -> Result<(), StartError> {
     }
 }
 
+/// A use case run at the command line, with a pooled connection at the current time.
+fn with_context<T>(
+    state: &AppState,
+    work: impl FnOnce(&mut Context<'_>) -> T,
+) -> Result<T, StartError> {
+    let mut conn = state.pool.get()?;
+    Ok(work(&mut Context::new(state, &mut conn)))
+}
+
+/// The message of a failed use case: its refusal explained, or the unexpected error's chain.
+fn failed<R>(failure: Failure<R>, explain: impl FnOnce(R) -> String) -> StartError {
+    match failure {
+        Failure::Refused(refusal) => StartError::Other(explain(refusal)),
+        Failure::Internal(internal) => StartError::Other(internal.chain().to_string()),
+    }
+}
+
 fn grant_role(
     state: &AppState,
     username: &str,
     role: &str,
     bank_id: Option<&str>,
 ) -> Result<(), StartError> {
-    let role = check_entitlement(role, bank_id).map_err(|e| {
-        StartError::Other(match e {
-            EntitlementError::UnknownRole => format!("unknown role {role:?}"),
-            EntitlementError::BankIdRequired => {
+    let grant = NewEntitlement {
+        grantee: Grantee::Username(username.to_owned()),
+        role_name: role.to_owned(),
+        bank_id: bank_id.map(str::to_owned),
+    };
+    let row = with_context(state, |ctx| roles::grant(ctx, Operator::Cli, grant))?.map_err(|e| {
+        failed(e, |refusal| match refusal {
+            EntitlementRefusal::InvalidRole(InvalidRole::Unknown(_)) => {
+                format!("unknown role {role:?}")
+            }
+            EntitlementRefusal::InvalidRole(InvalidRole::BankIdRequired) => {
                 format!("{role} is granted at one bank: give --bank-id")
             }
-            EntitlementError::BankIdNotAllowed => format!("{role} is system-wide: omit --bank-id"),
+            EntitlementRefusal::InvalidRole(InvalidRole::BankIdNotAllowed) => {
+                format!("{role} is system-wide: omit --bank-id")
+            }
+            EntitlementRefusal::BankNotFound => format!("no bank {:?}", bank_id.unwrap_or("")),
+            EntitlementRefusal::UserNotFound => format!("no user named {username:?}"),
+            EntitlementRefusal::AlreadyExists => format!(
+                "{username} already has {role} {}",
+                bank_id
+                    .filter(|b| !b.is_empty())
+                    .map(|b| format!("at {b}"))
+                    .unwrap_or_default()
+            ),
+            EntitlementRefusal::MissingRoles(_) | EntitlementRefusal::NotFound => {
+                format!("{refusal:?}")
+            }
         })
     })?;
-    let bank_id = bank_id.filter(|b| !b.is_empty());
-    let mut conn = state.pool.get()?;
-    let user = users::find_by_username(&mut conn, &state.config.provider, &username_key(username))?
-        .ok_or_else(|| StartError::Other(format!("no user named {username:?}")))?;
-    let at = state.clock.now();
-    let outcome =
-        crate::services::roles::grant(&mut conn, &user.user_id, role, bank_id, "cli", at)?;
-    match outcome {
-        InsertEntitlement::Created(row) => print_json(&serde_json::json!({
-            "entitlement_id": row.entitlement_id,
-            "role_name": row.role_name,
-            "bank_id": row.bank_id,
-            "user_id": row.user_id,
-        })),
-        InsertEntitlement::AlreadyExists => Err(StartError::Other(format!(
-            "{username} already has {} {}",
-            role.name(),
-            bank_id.map(|b| format!("at {b}")).unwrap_or_default()
-        ))),
-    }
+    print_json(&serde_json::json!({
+        "entitlement_id": row.entitlement_id,
+        "role_name": row.role_name,
+        "bank_id": row.bank_id,
+        "user_id": row.user_id,
+    }))
 }
 
 fn create_system_key(state: &AppState, name: &str) -> Result<(), StartError> {
-    // Named like consumers, by the same rule.
-    let name = validate_consumer_name(name).map_err(|_| {
-        StartError::Other(
-            "system key name must be 1 to 100 characters with no control characters".into(),
-        )
+    let created = with_context(state, |ctx| system_keys::create(ctx, name))?.map_err(|e| {
+        failed(e, |_| {
+            "system key name must be 1 to 100 characters with no control characters".into()
+        })
     })?;
-    let key = generate_consumer_key(&mut rand::rng());
-    let key_id = uuid::Uuid::new_v4().to_string();
-    let key_hash = state.secret_hasher.hash(SYSTEM_KEY_LABEL, &key);
-    let at = state.clock.now();
-    let mut conn = state.pool.get()?;
-    transaction(&mut conn, |conn| {
-        system_keys::insert(conn, &key_id, &name, &key_hash, at)?;
-        record(
-            conn,
-            at,
-            "system_key.created",
-            None,
-            serde_json::json!({ "key_id": key_id, "name": name }),
-        )
-    })?;
-    print_json(&serde_json::json!({ "key_id": key_id, "key": key.expose() }))
+    print_json(&serde_json::json!({ "key_id": created.key_id, "key": created.key.expose() }))
 }
 
 fn list_system_keys(state: &AppState) -> Result<(), StartError> {
-    let mut conn = state.pool.get()?;
-    let keys: Vec<serde_json::Value> = system_keys::list(&mut conn)?
+    let keys: Vec<serde_json::Value> = with_context(state, system_keys::list)?
+        .map_err(|e| StartError::Other(e.chain().to_string()))?
         .into_iter()
-        .map(|(key_id, name, created_at)| {
+        .map(|key| {
             serde_json::json!({
-                "key_id": key_id,
-                "name": name,
-                "created_at": crate::api::obp::timestamp(created_at),
+                "key_id": key.key_id,
+                "name": key.name,
+                "created_at": crate::api::obp::timestamp(key.created_at),
             })
         })
         .collect();
@@ -150,45 +156,21 @@ fn list_system_keys(state: &AppState) -> Result<(), StartError> {
 }
 
 fn revoke_system_key(state: &AppState, key_id: &str) -> Result<(), StartError> {
-    let at = state.clock.now();
-    let mut conn = state.pool.get()?;
-    let revoked = transaction(&mut conn, |conn| {
-        let revoked = system_keys::delete(conn, key_id)?;
-        if revoked {
-            record(
-                conn,
-                at,
-                "system_key.revoked",
-                None,
-                serde_json::json!({ "key_id": key_id }),
-            )?;
-        }
-        Ok::<_, assent_repository::RepoError>(revoked)
-    })?;
-    if !revoked {
-        return Err(StartError::Other(format!("no system key {key_id:?}")));
-    }
+    with_context(state, |ctx| system_keys::revoke(ctx, key_id))?
+        .map_err(|e| failed(e, |_| format!("no system key {key_id:?}")))?;
     print_json(&serde_json::json!({ "key_id": key_id, "revoked": true }))
 }
 
 fn create_consumer(state: &AppState, name: &str) -> Result<(), StartError> {
-    let name = validate_consumer_name(name).map_err(|e| StartError::Other(e.to_string()))?;
-    let key = generate_consumer_key(&mut rand::rng());
-    let consumer = Consumer::new(uuid::Uuid::new_v4(), name);
-    let key_hash = state.secret_hasher.hash(CONSUMER_KEY_LABEL, &key);
-    let at = state.clock.now();
-    let mut conn = state.pool.get()?;
-    transaction(&mut conn, |conn| {
-        consumers::insert(conn, &consumer, &key_hash, at)?;
-        record(
-            conn,
-            at,
-            "consumer.created",
-            None,
-            serde_json::json!({
-                "consumer_id": consumer.consumer_id, "name": consumer.name,
-            }),
-        )
-    })?;
-    print_json(&serde_json::json!({ "consumer_id": consumer.consumer_id, "key": key.expose() }))
+    let input = NewConsumer::named(name.to_owned());
+    let created = with_context(state, |ctx| consumers::create(ctx, Operator::Cli, input))?
+        .map_err(|e| {
+            failed(e, |refusal| match refusal {
+                ConsumerRefusal::InvalidName(invalid) => invalid.to_string(),
+                other => format!("{other:?}"),
+            })
+        })?;
+    print_json(&serde_json::json!({
+        "consumer_id": created.consumer.consumer_id, "key": created.key.expose(),
+    }))
 }

@@ -25,22 +25,13 @@ pub struct Credentials {
     pub consumer_key: SecretString,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum LoginError {
-    #[error("unknown or disabled consumer")]
+/// Why a login was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginRefusal {
+    /// The consumer key is unknown, or its consumer disabled.
     InvalidConsumer,
-    #[error("invalid credentials")]
     InvalidCredentials,
-    #[error("account locked")]
     Locked,
-    #[error(transparent)]
-    Internal(#[from] Internal),
-}
-
-impl From<RepoError> for LoginError {
-    fn from(error: RepoError) -> Self {
-        LoginError::Internal(error.into())
-    }
 }
 
 /// Where a login came from, recorded with the session (shown to the customer).
@@ -61,7 +52,7 @@ pub fn direct_login(
     credentials: &Credentials,
     client: &ClientInfo,
     now: OffsetDateTime,
-) -> Result<String, LoginError> {
+) -> Result<String, Failure<LoginRefusal>> {
     let provider = state.config.provider.as_str();
     let key = username_key(&credentials.username);
     let consumer_hash = state
@@ -71,7 +62,7 @@ pub fn direct_login(
     let Some(consumer) =
         consumers::find_by_key_hash(&mut conn, &consumer_hash)?.filter(|c| c.enabled)
     else {
-        return Err(LoginError::InvalidConsumer);
+        return Err(Failure::Refused(LoginRefusal::InvalidConsumer));
     };
     let user = users::find_by_username(&mut conn, provider, &key)?;
     // No connection is held while hashing.
@@ -114,11 +105,11 @@ pub fn direct_login(
         (LoginDecision::Allow, Some(row)) => row,
         (LoginDecision::RefuseLocked, _) => {
             transaction(&mut conn, |conn| refuse(conn, "locked"))?;
-            return Err(LoginError::Locked);
+            return Err(Failure::Refused(LoginRefusal::Locked));
         }
         _ => {
             transaction(&mut conn, |conn| refuse(conn, "credentials"))?;
-            return Err(LoginError::InvalidCredentials);
+            return Err(Failure::Refused(LoginRefusal::InvalidCredentials));
         }
     };
     if matches!(check, PasswordCheck::Match { needs_rehash: true }) {
@@ -155,7 +146,7 @@ pub fn direct_login(
         Ok::<_, RepoError>(true)
     })?;
     if !started {
-        return Err(LoginError::InvalidCredentials);
+        return Err(Failure::Refused(LoginRefusal::InvalidCredentials));
     }
     state
         .keys
@@ -163,7 +154,7 @@ pub fn direct_login(
             assent_session::SESSION_TOKEN_TYP,
             &SessionClaims::for_session(&session, now),
         )
-        .map_err(|e| LoginError::Internal(e.into()))
+        .map_err(Failure::from)
 }
 
 /// Stores a stronger hash after a successful login with one made under weaker parameters.
@@ -172,7 +163,7 @@ fn rehash(
     conn: &mut assent_repository::DbConnection,
     row: &UserRow,
     password: &SecretString,
-) -> Result<(), LoginError> {
+) -> Result<(), Internal> {
     let new_hash = state
         .password_hasher
         .hash(password, &mut rand::rng())
@@ -432,25 +423,29 @@ pub fn verify_session(
     ))
 }
 
-/// Ends a session at once: every token naming it stops working on the next request.
-pub fn logout(
-    conn: &mut DbConnection,
-    signed_in: &SignedIn,
-    session_id: &SessionId,
-    now: OffsetDateTime,
-) -> Result<(), RepoError> {
+/// The call has no session to end: DAuth and consent calls have none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoSessionToEnd;
+
+/// Ends the caller's session at once: every token naming it stops working on the next
+/// request.
+pub fn logout(ctx: &mut Context<'_>, caller: &SignedIn) -> Result<(), Failure<NoSessionToEnd>> {
+    let Some(session_id) = &caller.session_id else {
+        return Err(Failure::Refused(NoSessionToEnd));
+    };
     let sid = session_id.as_str().to_owned();
-    transaction(conn, |conn| {
+    let now = ctx.now;
+    super::rollback_if_refused(ctx.conn(), |conn| {
         if sessions::terminate(conn, &sid, now, "logout")? {
             record(
                 conn,
                 now,
                 "session.terminated",
-                Some(&signed_in.user.user_id),
+                Some(&caller.user.user_id),
                 serde_json::json!({ "session_id": sid, "reason": "logout" }),
             )?;
         }
-        Ok::<_, RepoError>(())
+        Ok(())
     })
 }
 

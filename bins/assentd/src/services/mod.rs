@@ -11,12 +11,18 @@ pub mod authenticators;
 pub mod banks;
 pub mod caller;
 pub mod consents;
+pub mod consumers;
 pub mod customer_sessions;
+pub mod entitlement_requests;
+pub mod locks;
 pub mod mfa;
+pub mod my_sessions;
 pub mod otp;
 pub mod roles;
 pub mod step_up;
 pub mod system_callers;
+pub mod system_keys;
+pub mod user_queries;
 pub mod users;
 
 pub use crate::failure::{

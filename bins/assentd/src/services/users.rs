@@ -1,11 +1,12 @@
 //! Registering users and reading them back.
 
-use super::{Internal, record};
+use super::auth::SignedIn;
+use super::{Context, Failure, Internal, record, refuse};
 use crate::state::AppState;
 use assent_identity::user::generate_customer_number;
 use assent_identity::{Registration, RegistrationError, RegistrationInput, User, UserId};
 use assent_repository::entitlements::{self, EntitlementRow};
-use assent_repository::users::{self, InsertUser, UserDetailsRow, UserRow};
+use assent_repository::users::{self, InsertUser, UserRow};
 use assent_repository::{RepoError, transaction};
 use time::OffsetDateTime;
 
@@ -18,20 +19,11 @@ pub struct UserProfile {
     pub views: Vec<assent_repository::accounts::Grant>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum RegisterError {
-    #[error(transparent)]
-    Invalid(#[from] RegistrationError),
-    #[error("username taken")]
+/// Why a user was not registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegisterRefusal {
+    Invalid(RegistrationError),
     UsernameTaken,
-    #[error(transparent)]
-    Internal(#[from] Internal),
-}
-
-impl From<RepoError> for RegisterError {
-    fn from(error: RepoError) -> Self {
-        RegisterError::Internal(error.into())
-    }
 }
 
 /// Validates, hashes the password (slow: call on a blocking thread holding a hashing slot)
@@ -40,8 +32,9 @@ pub fn register(
     state: &AppState,
     input: RegistrationInput,
     now: OffsetDateTime,
-) -> Result<UserProfile, RegisterError> {
-    let registration = Registration::validate(input)?;
+) -> Result<UserProfile, Failure<RegisterRefusal>> {
+    let registration =
+        Registration::validate(input).map_err(|e| Failure::Refused(RegisterRefusal::Invalid(e)))?;
     let mut conn = state.pool.get()?;
     // Answer a taken username before paying for a hash; the unique constraint still decides
     // races below.
@@ -52,7 +45,7 @@ pub fn register(
     )?
     .is_some()
     {
-        return Err(RegisterError::UsernameTaken);
+        return refuse(RegisterRefusal::UsernameTaken);
     }
     let password_hash = state
         .password_hasher
@@ -99,25 +92,48 @@ pub fn register(
                     views: Vec::new(),
                 });
             }
-            InsertUser::UsernameTaken => return Err(RegisterError::UsernameTaken),
+            InsertUser::UsernameTaken => return refuse(RegisterRefusal::UsernameTaken),
             InsertUser::CustomerNumberTaken => {}
         }
     }
-    Err(RegisterError::Internal(Internal::Invariant(
+    Err(Failure::Internal(Internal::Invariant(
         "no free customer number after 5 draws".into(),
     )))
 }
 
-/// A user's profile from their stored row.
-pub fn profile(
+/// The caller's profile. Through a consent, the third party sees only the roles and views the
+/// consent reaches.
+pub fn current_profile(ctx: &mut Context<'_>, caller: SignedIn) -> Result<UserProfile, Internal> {
+    let conn = ctx.conn();
+    let mut profile = UserProfile {
+        entitlements: entitlements::list_for_user(conn, &caller.user.user_id)?,
+        views: assent_repository::accounts::grants_of_user(conn, &caller.user.user_id)?,
+        user: User::try_from(caller.user)?,
+    };
+    if let Some(scope) = caller.consent.filter(|s| !s.everything) {
+        profile.entitlements.retain(|e| {
+            scope
+                .access
+                .entitlements
+                .iter()
+                .any(|r| r.role_name == e.role_name && r.bank_id == e.bank_id)
+        });
+        profile.views.retain(|g| {
+            scope.access.views.iter().any(|v| {
+                v.bank_id == g.bank_id && v.account_id == g.account_id && v.view_id == g.view_id
+            })
+        });
+    }
+    Ok(profile)
+}
+
+/// The stored id of the user `user_id` names, if any; a text that is not an id names nobody.
+pub fn existing_user(
     conn: &mut assent_repository::DbConnection,
-    row: UserDetailsRow,
-) -> Result<UserProfile, RepoError> {
-    let entitlements = entitlements::list_for_user(conn, &row.user_id)?;
-    let views = assent_repository::accounts::grants_of_user(conn, &row.user_id)?;
-    Ok(UserProfile {
-        user: User::try_from(row)?,
-        entitlements,
-        views,
-    })
+    user_id: &str,
+) -> Result<Option<String>, RepoError> {
+    let Ok(id) = uuid::Uuid::parse_str(user_id) else {
+        return Ok(None);
+    };
+    Ok(users::find_by_id(conn, &UserId(id))?.map(|row| row.user_id))
 }

@@ -1,25 +1,18 @@
 //! Consumer management: register apps, enable or disable them, set their redirect URL and call
 //! limits. A key is shown once, at creation.
 
-use super::auth::{Authenticated, Need, require};
+use super::auth::Authenticated;
 use super::errors::*;
 use super::users::ErrorJson;
-use crate::services::record;
+use crate::services::caller::Operator;
+use crate::services::consumers::{self, NewConsumer};
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use assent_identity::consumer::{
-    CONSUMER_KEY_LABEL, Consumer, generate_consumer_key, validate_consumer_name,
-};
+use assent_identity::consumer::Consumer;
 use assent_identity::rate_limit::CallLimits;
-use assent_identity::registration::is_valid_email;
-use assent_repository::{DbConnection, RepoError, consumers, sessions, transaction};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
-use uuid::Uuid;
-
-const MAX_TEXT: usize = 2000;
 
 /// Body of `POST /management/consumers`.
 #[derive(Deserialize, ToSchema)]
@@ -136,27 +129,6 @@ fn limits_json(limits: &CallLimits) -> CallLimitsJson {
     }
 }
 
-fn valid_redirect_url(url: &str) -> bool {
-    url.is_empty()
-        || (url.len() <= 2048
-            && (url.starts_with("https://") || url.starts_with("http://"))
-            && !url.chars().any(|c| c.is_control() || c.is_whitespace()))
-}
-
-fn consumer_not_found() -> ObpError {
-    ObpError::new(StatusCode::NOT_FOUND, CONSUMER_NOT_FOUND)
-}
-
-fn load(
-    conn: &mut DbConnection,
-    consumer_id: &str,
-) -> Result<(Consumer, OffsetDateTime), ObpError> {
-    let id = Uuid::parse_str(consumer_id).map_err(|_| consumer_not_found())?;
-    consumers::find(conn, &id)
-        .map_err(|e| ObpError::internal(e))?
-        .ok_or_else(consumer_not_found)
-}
-
 /// Create a Consumer: returns its key, once.
 #[utoipa::path(
     post, path = "/obp/v5.1.0/management/consumers", tag = "OBP: consumers",
@@ -174,55 +146,22 @@ pub async fn create_consumer(
     body: web::Json<CreateConsumerJson>,
 ) -> Result<HttpResponse, ObpError> {
     let body = body.into_inner();
+    let input = NewConsumer {
+        name: body.app_name,
+        description: body.description,
+        developer_email: body.developer_email,
+        redirect_url: body.redirect_url,
+        enabled: body.enabled,
+    };
     let created = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            require(conn, &caller, &[Need::System("CanCreateConsumer")])?;
-            let name = validate_consumer_name(&body.app_name)
-                .map_err(|_| ObpError::bad_request(INVALID_CONSUMER_FIELDS))?;
-            let email_ok = body.developer_email.is_empty() || is_valid_email(&body.developer_email);
-            if !email_ok
-                || !valid_redirect_url(&body.redirect_url)
-                || body.description.chars().count() > MAX_TEXT
-                || body
-                    .description
-                    .chars()
-                    .any(|c| c.is_control() && c != '\n')
-            {
-                return Err(ObpError::bad_request(INVALID_CONSUMER_FIELDS));
-            }
-            let creator =
-                Uuid::parse_str(&caller.user.user_id).map_err(|e| ObpError::internal(e))?;
-            let consumer = Consumer {
-                enabled: body.enabled,
-                description: body.description,
-                developer_email: body.developer_email,
-                redirect_url: body.redirect_url,
-                created_by_user_id: Some(creator),
-                ..Consumer::new(Uuid::new_v4(), name)
-            };
-            let key = generate_consumer_key(&mut rand::rng());
-            let key_hash = state.secret_hasher.hash(CONSUMER_KEY_LABEL, &key);
-            let at = state.clock.now();
-            transaction(conn, |conn| {
-                consumers::insert(conn, &consumer, &key_hash, at)?;
-                record(
-                    conn,
-                    at,
-                    "consumer.created",
-                    Some(&caller.user.user_id),
-                    serde_json::json!({
-                        "consumer_id": consumer.consumer_id, "name": consumer.name,
-                    }),
-                )
-            })
-            .map_err(|e: RepoError| ObpError::internal(e))?;
-            Ok(CreatedConsumerJson {
-                consumer: consumer_json(consumer, at),
-                key: key.expose().to_owned(),
-            })
+            Ok(consumers::create(ctx, Operator::User(&caller), input)?)
         })
         .await?;
+    let created = CreatedConsumerJson {
+        consumer: consumer_json(created.consumer, created.created),
+        key: created.key.expose().to_owned(),
+    };
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -240,11 +179,7 @@ pub async fn get_consumers(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     let list = caller
-        .run(&state, |ctx, caller| {
-            let (_, conn, _) = ctx.legacy_parts();
-            require(conn, &caller, &[Need::System("CanGetConsumers")])?;
-            consumers::list(conn, None).map_err(|e| ObpError::internal(e))
-        })
+        .run(&state, |ctx, caller| Ok(consumers::list(ctx, &caller)?))
         .await?;
     Ok(HttpResponse::Ok().json(ConsumersJson {
         consumers: list
@@ -268,9 +203,7 @@ pub async fn my_consumers(
 ) -> Result<HttpResponse, ObpError> {
     let list = caller
         .run(&state, |ctx, caller| {
-            let (_, conn, _) = ctx.legacy_parts();
-            super::auth::customer_only(&caller)?;
-            consumers::list(conn, Some(&caller.user.user_id)).map_err(|e| ObpError::internal(e))
+            Ok(consumers::list_mine(ctx, &caller)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(ConsumersJson {
@@ -300,9 +233,7 @@ pub async fn get_consumer(
     let consumer_id = consumer_id.into_inner();
     let (consumer, at) = caller
         .run(&state, move |ctx, caller| {
-            let (_, conn, _) = ctx.legacy_parts();
-            require(conn, &caller, &[Need::System("CanGetConsumers")])?;
-            load(conn, &consumer_id)
+            Ok(consumers::find(ctx, &caller, &consumer_id)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(consumer_json(consumer, at)))
@@ -330,44 +261,7 @@ pub async fn set_enabled(
     let enabled = body.enabled;
     let (consumer, at) = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            let role = if enabled {
-                "CanEnableConsumers"
-            } else {
-                "CanDisableConsumers"
-            };
-            require(conn, &caller, &[Need::System(role)])?;
-            let (consumer, created) = load(conn, &consumer_id)?;
-            let at = state.clock.now();
-            transaction(conn, |conn| {
-                consumers::set_enabled(conn, &consumer.consumer_id, enabled)?;
-                let ended = if enabled {
-                    0
-                } else {
-                    sessions::terminate_all_for_consumer(conn, &consumer.consumer_id, at)?
-                };
-                record(
-                    conn,
-                    at,
-                    if enabled {
-                        "consumer.enabled"
-                    } else {
-                        "consumer.disabled"
-                    },
-                    Some(&caller.user.user_id),
-                    serde_json::json!({
-                        "consumer_id": consumer.consumer_id, "sessions_terminated": ended,
-                    }),
-                )
-            })
-            .map_err(|e: RepoError| ObpError::internal(e))?;
-            Ok((
-                Consumer {
-                    enabled,
-                    ..consumer
-                },
-                created,
-            ))
+            Ok(consumers::set_enabled(ctx, &caller, &consumer_id, enabled)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(consumer_json(consumer, at)))
@@ -395,37 +289,12 @@ pub async fn set_redirect_url(
     let url = body.into_inner().redirect_url;
     let (consumer, at) = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            require(
-                conn,
+            Ok(consumers::set_redirect_url(
+                ctx,
                 &caller,
-                &[Need::System("CanUpdateConsumerRedirectUrl")],
-            )?;
-            if !valid_redirect_url(&url) {
-                return Err(ObpError::bad_request(INVALID_CONSUMER_FIELDS));
-            }
-            let (consumer, created) = load(conn, &consumer_id)?;
-            let at = state.clock.now();
-            transaction(conn, |conn| {
-                consumers::set_redirect_url(conn, &consumer.consumer_id, &url)?;
-                record(
-                    conn,
-                    at,
-                    "consumer.redirect_url_changed",
-                    Some(&caller.user.user_id),
-                    serde_json::json!({
-                        "consumer_id": consumer.consumer_id, "redirect_url": url,
-                    }),
-                )
-            })
-            .map_err(|e: RepoError| ObpError::internal(e))?;
-            Ok((
-                Consumer {
-                    redirect_url: url,
-                    ..consumer
-                },
-                created,
-            ))
+                &consumer_id,
+                url,
+            )?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(consumer_json(consumer, at)))
@@ -448,22 +317,20 @@ pub async fn get_call_limits(
     consumer_id: web::Path<String>,
 ) -> Result<HttpResponse, ObpError> {
     let consumer_id = consumer_id.into_inner();
-    let (consumer, _) = caller
+    let limits = caller
         .run(&state, move |ctx, caller| {
-            let (_, conn, _) = ctx.legacy_parts();
-            require(conn, &caller, &[Need::System("CanReadCallLimits")])?;
-            load(conn, &consumer_id)
+            Ok(consumers::call_limits(ctx, &caller, &consumer_id)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(limits_json(&consumer.call_limits)))
+    Ok(HttpResponse::Ok().json(limits_json(&limits)))
 }
 
+/// The number a limit gives, if it is one.
 fn parse_limit(value: &LimitValue) -> Option<i64> {
-    let n = match value {
-        LimitValue::Text(text) => text.trim().parse::<i64>().ok()?,
-        LimitValue::Number(n) => *n,
-    };
-    (n >= -1).then_some(n)
+    match value {
+        LimitValue::Text(text) => text.trim().parse::<i64>().ok(),
+        LimitValue::Number(n) => Some(*n),
+    }
 }
 
 /// Set Call Limits for a Consumer.
@@ -486,41 +353,23 @@ pub async fn set_call_limits(
 ) -> Result<HttpResponse, ObpError> {
     let consumer_id = consumer_id.into_inner();
     let body = body.into_inner();
+    let limits = [
+        &body.per_second_call_limit,
+        &body.per_minute_call_limit,
+        &body.per_hour_call_limit,
+        &body.per_day_call_limit,
+        &body.per_week_call_limit,
+        &body.per_month_call_limit,
+    ]
+    .map(parse_limit);
     let limits = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            require(conn, &caller, &[Need::System("CanSetCallLimits")])?;
-            let limits = [
-                &body.per_second_call_limit,
-                &body.per_minute_call_limit,
-                &body.per_hour_call_limit,
-                &body.per_day_call_limit,
-                &body.per_week_call_limit,
-                &body.per_month_call_limit,
-            ]
-            .map(parse_limit);
-            let limits = match limits {
-                [Some(a), Some(b), Some(c), Some(d), Some(e), Some(f)] => {
-                    CallLimits([a, b, c, d, e, f])
-                }
-                _ => return Err(ObpError::bad_request(INVALID_CALL_LIMITS)),
-            };
-            let (consumer, _) = load(conn, &consumer_id)?;
-            let at = state.clock.now();
-            transaction(conn, |conn| {
-                consumers::set_call_limits(conn, &consumer.consumer_id, &limits)?;
-                record(
-                    conn,
-                    at,
-                    "consumer.call_limits_changed",
-                    Some(&caller.user.user_id),
-                    serde_json::json!({
-                        "consumer_id": consumer.consumer_id, "limits": limits.0,
-                    }),
-                )
-            })
-            .map_err(|e: RepoError| ObpError::internal(e))?;
-            Ok(limits)
+            Ok(consumers::set_call_limits(
+                ctx,
+                &caller,
+                &consumer_id,
+                limits,
+            )?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(limits_json(&limits)))

@@ -1,16 +1,14 @@
 //! Entitlement requests: a user asks for a role; an administrator grants it (as an entitlement)
 //! and deletes the request, or just deletes it.
 
-use super::auth::{Authenticated, Need, require};
+use super::auth::Authenticated;
 use super::errors::*;
-use super::roles::{checked_role, existing_user, not_found};
 use super::users::ErrorJson;
-use crate::services::record;
+use crate::services::entitlement_requests as requests;
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
-use assent_repository::entitlements::{self, EntitlementRequestRow};
+use assent_repository::entitlements::EntitlementRequestRow;
 use assent_repository::users::UserDetailsRow;
-use assent_repository::{RepoError, transaction};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -86,34 +84,17 @@ pub async fn create_entitlement_request(
     body: web::Json<CreateEntitlementRequestJson>,
 ) -> Result<HttpResponse, ObpError> {
     let body = body.into_inner();
-    let created = caller
+    let (row, user) = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            let bank_id = Some(body.bank_id.as_str()).filter(|b| !b.is_empty());
-            let role = checked_role(conn, &body.role_name, bank_id)?;
-            let at = state.clock.now();
-            let row = EntitlementRequestRow {
-                entitlement_request_id: uuid::Uuid::new_v4().to_string(),
-                user_id: caller.user.user_id.clone(),
-                role_name: role.name().to_owned(),
-                bank_id: bank_id.unwrap_or("").to_owned(),
-                created_at: assent_repository::to_micros(at),
-            };
-            let stored = transaction(conn, |conn| {
-                let stored = entitlements::insert_request(conn, &row)?;
-                if stored.is_some() {
-                    record(conn, at, "entitlement_request.created", Some(&row.user_id), serde_json::json!({
-                        "entitlement_request_id": row.entitlement_request_id, "role_name": row.role_name, "bank_id": row.bank_id,
-                    }))?;
-                }
-                Ok::<_, RepoError>(stored)
-            })
-            .map_err(|e| ObpError::internal(e))?;
-            let row = stored.ok_or_else(|| ObpError::bad_request(ENTITLEMENT_REQUEST_ALREADY_EXISTS))?;
-            Ok(request_json(row, caller.user))
+            Ok(requests::create(
+                ctx,
+                &caller,
+                &body.role_name,
+                &body.bank_id,
+            )?)
         })
         .await?;
-    Ok(HttpResponse::Created().json(created))
+    Ok(HttpResponse::Created().json(request_json(row, user)))
 }
 
 /// Get Entitlement Requests for the current user.
@@ -129,12 +110,7 @@ pub async fn my_entitlement_requests(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     let rows = caller
-        .run(&state, |ctx, caller| {
-            let (_, conn, _) = ctx.legacy_parts();
-            super::auth::customer_only(&caller)?;
-            entitlements::list_requests(conn, Some(&caller.user.user_id))
-                .map_err(|e| ObpError::internal(e))
-        })
+        .run(&state, |ctx, caller| Ok(requests::mine(ctx, &caller)?))
         .await?;
     Ok(HttpResponse::Ok().json(list_json(rows)))
 }
@@ -158,14 +134,7 @@ pub async fn user_entitlement_requests(
     let user_id = user_id.into_inner();
     let rows = caller
         .run(&state, move |ctx, caller| {
-            let (_, conn, _) = ctx.legacy_parts();
-            require(
-                conn,
-                &caller,
-                &[Need::System("CanGetEntitlementRequestsAtAnyBank")],
-            )?;
-            let user_id = existing_user(conn, &user_id)?;
-            entitlements::list_requests(conn, Some(&user_id)).map_err(|e| ObpError::internal(e))
+            Ok(requests::of_user(ctx, &caller, &user_id)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(list_json(rows)))
@@ -185,15 +154,7 @@ pub async fn all_entitlement_requests(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     let rows = caller
-        .run(&state, |ctx, caller| {
-            let (_, conn, _) = ctx.legacy_parts();
-            require(
-                conn,
-                &caller,
-                &[Need::System("CanGetEntitlementRequestsAtAnyBank")],
-            )?;
-            entitlements::list_requests(conn, None).map_err(|e| ObpError::internal(e))
-        })
+        .run(&state, |ctx, caller| Ok(requests::all(ctx, &caller)?))
         .await?;
     Ok(HttpResponse::Ok().json(list_json(rows)))
 }
@@ -217,34 +178,7 @@ pub async fn delete_entitlement_request(
     let id = id.into_inner();
     caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            require(
-                conn,
-                &caller,
-                &[Need::System("CanDeleteEntitlementRequestsAtAnyBank")],
-            )?;
-            let at = state.clock.now();
-            let deleted = transaction(conn, |conn| {
-                let deleted = entitlements::delete_request(conn, &id)?;
-                if deleted {
-                    record(
-                        conn,
-                        at,
-                        "entitlement_request.deleted",
-                        None,
-                        serde_json::json!({
-                            "entitlement_request_id": id, "by": caller.user.user_id,
-                        }),
-                    )?;
-                }
-                Ok::<_, RepoError>(deleted)
-            })
-            .map_err(|e| ObpError::internal(e))?;
-            if deleted {
-                Ok(())
-            } else {
-                Err(not_found(ENTITLEMENT_REQUEST_NOT_FOUND))
-            }
+            Ok(requests::delete(ctx, &caller, &id)?)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -608,3 +608,170 @@ impl From<crate::services::consents::ConsentNotFound> for ObpError {
         ObpError::new(StatusCode::NOT_FOUND, CONSENT_NOT_FOUND)
     }
 }
+
+// --- OBP administration: consumers, roles, entitlement requests, locks, users, sessions ---
+
+
+impl From<crate::services::consumers::ConsumerRefusal> for ObpError {
+    fn from(refusal: crate::services::consumers::ConsumerRefusal) -> Self {
+        use crate::services::consumers::ConsumerRefusal;
+        match refusal {
+            ConsumerRefusal::MissingRoles(missing) => missing.into(),
+            ConsumerRefusal::InvalidName(_) | ConsumerRefusal::InvalidFields => {
+                ObpError::bad_request(INVALID_CONSUMER_FIELDS)
+            }
+            ConsumerRefusal::InvalidCallLimits => ObpError::bad_request(INVALID_CALL_LIMITS),
+            ConsumerRefusal::NotFound => ObpError::new(StatusCode::NOT_FOUND, CONSUMER_NOT_FOUND),
+        }
+    }
+}
+
+impl From<crate::services::roles::InvalidRole> for ObpError {
+    fn from(invalid: crate::services::roles::InvalidRole) -> Self {
+        use crate::services::roles::InvalidRole;
+        match invalid {
+            InvalidRole::Unknown(role_name) => ObpError::bad_request(format!(
+                "{INCORRECT_ROLE_NAME} {role_name}. Possible roles are {}",
+                assent_identity::roles::ROLES
+                    .iter()
+                    .map(|r| r.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            InvalidRole::BankIdRequired => ObpError::bad_request(ENTITLEMENT_IS_BANK_ROLE),
+            InvalidRole::BankIdNotAllowed => ObpError::bad_request(ENTITLEMENT_IS_SYSTEM_ROLE),
+        }
+    }
+}
+
+impl From<crate::services::roles::EntitlementRefusal> for ObpError {
+    fn from(refusal: crate::services::roles::EntitlementRefusal) -> Self {
+        use crate::services::roles::EntitlementRefusal;
+        match refusal {
+            EntitlementRefusal::MissingRoles(missing) => missing.into(),
+            EntitlementRefusal::InvalidRole(invalid) => invalid.into(),
+            EntitlementRefusal::BankNotFound => BankNotFound.into(),
+            EntitlementRefusal::UserNotFound => {
+                ObpError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND_BY_ID)
+            }
+            EntitlementRefusal::AlreadyExists => ObpError::bad_request(ENTITLEMENT_ALREADY_EXISTS),
+            EntitlementRefusal::NotFound => {
+                ObpError::new(StatusCode::NOT_FOUND, ENTITLEMENT_NOT_FOUND)
+            }
+        }
+    }
+}
+
+impl From<crate::services::entitlement_requests::RequestRefusal> for ObpError {
+    fn from(refusal: crate::services::entitlement_requests::RequestRefusal) -> Self {
+        use crate::services::entitlement_requests::RequestRefusal;
+        match refusal {
+            RequestRefusal::MissingRoles(missing) => missing.into(),
+            RequestRefusal::ConsentCannot(cannot) => cannot.into(),
+            RequestRefusal::InvalidRole(invalid) => invalid.into(),
+            RequestRefusal::BankNotFound => BankNotFound.into(),
+            RequestRefusal::UserNotFound => {
+                ObpError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND_BY_ID)
+            }
+            RequestRefusal::AlreadyExists => {
+                ObpError::bad_request(ENTITLEMENT_REQUEST_ALREADY_EXISTS)
+            }
+            RequestRefusal::NotFound => {
+                ObpError::new(StatusCode::NOT_FOUND, ENTITLEMENT_REQUEST_NOT_FOUND)
+            }
+        }
+    }
+}
+
+impl From<crate::services::users::RegisterRefusal> for ObpError {
+    fn from(refusal: crate::services::users::RegisterRefusal) -> Self {
+        use crate::services::users::RegisterRefusal;
+        use assent_identity::RegistrationError;
+        use assent_identity::password::PasswordPolicyError;
+        match refusal {
+            RegisterRefusal::Invalid(RegistrationError::InvalidUsername) => {
+                ObpError::bad_request(INVALID_USERNAME)
+            }
+            RegisterRefusal::Invalid(RegistrationError::InvalidEmail) => {
+                ObpError::bad_request(INVALID_EMAIL)
+            }
+            RegisterRefusal::Invalid(RegistrationError::InvalidName { .. }) => {
+                ObpError::bad_request(INVALID_NAME)
+            }
+            RegisterRefusal::Invalid(RegistrationError::InvalidPhoneNumber) => {
+                ObpError::bad_request(INVALID_PHONE_NUMBER)
+            }
+            RegisterRefusal::Invalid(RegistrationError::Password(PasswordPolicyError::Format)) => {
+                ObpError::bad_request(INVALID_PASSWORD_FORMAT)
+            }
+            RegisterRefusal::Invalid(RegistrationError::Password(
+                PasswordPolicyError::TooCommon,
+            )) => ObpError::bad_request(PASSWORD_TOO_COMMON),
+            RegisterRefusal::UsernameTaken => ObpError::new(StatusCode::CONFLICT, USERNAME_TAKEN),
+        }
+    }
+}
+
+impl From<crate::services::auth::LoginRefusal> for ObpError {
+    fn from(refusal: crate::services::auth::LoginRefusal) -> Self {
+        use crate::services::auth::LoginRefusal;
+        ObpError::unauthorized(match refusal {
+            LoginRefusal::InvalidConsumer => INVALID_CONSUMER_KEY,
+            LoginRefusal::InvalidCredentials => INVALID_LOGIN_CREDENTIALS,
+            LoginRefusal::Locked => ACCOUNT_LOCKED,
+        })
+    }
+}
+
+impl From<crate::services::auth::NoSessionToEnd> for ObpError {
+    fn from(_: crate::services::auth::NoSessionToEnd) -> Self {
+        ObpError::bad_request(NO_SESSION_TO_END)
+    }
+}
+
+impl From<crate::services::locks::LockRefusal> for ObpError {
+    fn from(refusal: crate::services::locks::LockRefusal) -> Self {
+        use crate::services::locks::LockRefusal;
+        match refusal {
+            LockRefusal::MissingRoles(missing) => missing.into(),
+            LockRefusal::UserNotFound => {
+                ObpError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND_BY_USERNAME)
+            }
+        }
+    }
+}
+
+impl From<crate::services::user_queries::UserQueryRefusal> for ObpError {
+    fn from(refusal: crate::services::user_queries::UserQueryRefusal) -> Self {
+        use crate::services::user_queries::UserQueryRefusal;
+        match refusal {
+            UserQueryRefusal::MissingRoles(missing) => missing.into(),
+            UserQueryRefusal::NoUserWithUsername => {
+                ObpError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND_BY_USERNAME)
+            }
+            UserQueryRefusal::NoUserWithId => {
+                ObpError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND_BY_ID)
+            }
+            UserQueryRefusal::NoUserWithEmail => {
+                ObpError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND_BY_EMAIL)
+            }
+            UserQueryRefusal::InvalidLimit => ObpError::bad_request(INVALID_LIMIT),
+            UserQueryRefusal::InvalidOffset => ObpError::bad_request(INVALID_OFFSET),
+            UserQueryRefusal::InvalidSortDirection => ObpError::bad_request(INVALID_SORT_DIRECTION),
+            UserQueryRefusal::InvalidLockedStatus => ObpError::bad_request(INVALID_LOCKED_STATUS),
+        }
+    }
+}
+
+impl From<crate::services::my_sessions::SessionRefusal> for ObpError {
+    fn from(refusal: crate::services::my_sessions::SessionRefusal) -> Self {
+        use crate::services::my_sessions::SessionRefusal;
+        match refusal {
+            SessionRefusal::MissingRoles(missing) => missing.into(),
+            SessionRefusal::NotFound => ObpError::new(StatusCode::NOT_FOUND, SESSION_NOT_FOUND),
+            SessionRefusal::UserNotFound => {
+                ObpError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND_BY_ID)
+            }
+        }
+    }
+}

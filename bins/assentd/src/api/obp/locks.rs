@@ -1,19 +1,13 @@
 //! Lock status, unlock and administrative locks.
 
-use super::auth::{Authenticated, Need, require};
+use super::auth::Authenticated;
 use super::errors::*;
 use super::users::ErrorJson;
-use crate::services::record;
+use crate::services::locks::{self, LockStatus};
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
-use assent_identity::registration::username_key;
-use assent_repository::users::{self, UserRow};
-use assent_repository::{DbConnection, RepoError, lockout, sessions, transaction};
 use serde::Serialize;
 use utoipa::ToSchema;
-
-/// How `POST /users/USERNAME/locks` locks an account.
-const LOCK_VIA_API: &str = "lock_via_api";
 
 #[derive(Serialize, ToSchema)]
 pub struct LockStatusJson {
@@ -30,34 +24,12 @@ pub struct UserLockJson {
     pub last_lock_date: String,
 }
 
-fn find_user(
-    conn: &mut DbConnection,
-    state: &AppState,
-    username: &str,
-) -> Result<UserRow, ObpError> {
-    users::find_by_username(conn, &state.config.provider, &username_key(username))
-        .map_err(|e| ObpError::internal(e))?
-        .ok_or_else(|| {
-            ObpError::new(
-                actix_web::http::StatusCode::NOT_FOUND,
-                USER_NOT_FOUND_BY_USERNAME,
-            )
-        })
-}
-
-fn lock_status(
-    conn: &mut DbConnection,
-    state: &AppState,
-    user: &UserRow,
-) -> Result<LockStatusJson, RepoError> {
-    let attempts = lockout::attempts(conn, &state.config.provider, &user.username_key)?;
-    Ok(LockStatusJson {
-        username: user.username.clone(),
-        bad_attempts_since_last_success_or_reset: attempts.as_ref().map_or(0, |a| a.bad_attempts),
-        last_failure_date: attempts
-            .and_then(|a| a.last_failure_at)
-            .map(super::timestamp),
-    })
+fn status_json(status: LockStatus) -> LockStatusJson {
+    LockStatusJson {
+        username: status.username,
+        bad_attempts_since_last_success_or_reset: status.bad_attempts,
+        last_failure_date: status.last_failure_at.map(super::timestamp),
+    }
 }
 
 /// Get User Lock Status.
@@ -79,13 +51,10 @@ pub async fn get_lock_status(
     let username = username.into_inner();
     let status = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            require(conn, &caller, &[Need::System("CanReadUserLockedStatus")])?;
-            let user = find_user(conn, state, &username)?;
-            lock_status(conn, state, &user).map_err(|e| ObpError::internal(e))
+            Ok(locks::status(ctx, &caller, &username)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(status))
+    Ok(HttpResponse::Ok().json(status_json(status)))
 }
 
 /// Unlock the user: clears the failure count and any administrative lock.
@@ -107,30 +76,10 @@ pub async fn unlock_user(
     let username = username.into_inner();
     let status = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            require(conn, &caller, &[Need::System("CanUnlockUser")])?;
-            let user = find_user(conn, state, &username)?;
-            let at = state.clock.now();
-            transaction(conn, |conn| {
-                lockout::unlock(
-                    conn,
-                    &state.config.provider,
-                    &user.username_key,
-                    &user.user_id,
-                )?;
-                record(
-                    conn,
-                    at,
-                    "user.unlocked",
-                    Some(&user.user_id),
-                    serde_json::json!({ "by": caller.user.user_id }),
-                )?;
-                lock_status(conn, state, &user)
-            })
-            .map_err(|e: RepoError| ObpError::internal(e))
+            Ok(locks::unlock(ctx, &caller, &username)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(status))
+    Ok(HttpResponse::Ok().json(status_json(status)))
 }
 
 /// Lock User: locks the account until an unlock, and ends its sessions at once.
@@ -152,19 +101,7 @@ pub async fn lock_user(
     let username = username.into_inner();
     let lock = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            require(conn, &caller, &[Need::System("CanLockUser")])?;
-            let user = find_user(conn, state, &username)?;
-            let at = state.clock.now();
-            transaction(conn, |conn| {
-                let lock = lockout::lock(conn, &user.user_id, LOCK_VIA_API, at)?;
-                let ended = sessions::terminate_all_for_user(conn, &user.user_id, at, "administrator_lock", None)?;
-                record(conn, at, "user.locked", Some(&user.user_id), serde_json::json!({
-                    "by": caller.user.user_id, "type_of_lock": LOCK_VIA_API, "sessions_terminated": ended,
-                }))?;
-                Ok(lock)
-            })
-            .map_err(|e: RepoError| ObpError::internal(e))
+            Ok(locks::lock(ctx, &caller, &username)?)
         })
         .await?;
     Ok(HttpResponse::Created().json(UserLockJson {

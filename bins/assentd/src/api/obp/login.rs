@@ -4,9 +4,7 @@ use super::auth::Authenticated;
 use super::direct_login::{HeaderError, credentials_text, param, parse_params};
 use super::errors::*;
 use super::users::ErrorJson;
-use crate::services::auth::{
-    ClientInfo, Credentials, LoginError, direct_login as login, logout as end_session,
-};
+use crate::services::auth::{self, ClientInfo, Credentials};
 
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -89,19 +87,13 @@ pub async fn direct_login(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     };
-    let result = state
+    let token = state
         .into_inner()
-        .on_hashing_pool(move |state| login(state, &credentials, &client, state.clock.now()))
-        .await?;
-    match result {
-        Ok(token) => Ok(HttpResponse::Created().json(TokenJson { token })),
-        Err(LoginError::InvalidConsumer) => Err(ObpError::unauthorized(INVALID_CONSUMER_KEY)),
-        Err(LoginError::InvalidCredentials) => {
-            Err(ObpError::unauthorized(INVALID_LOGIN_CREDENTIALS))
-        }
-        Err(LoginError::Locked) => Err(ObpError::unauthorized(ACCOUNT_LOCKED)),
-        Err(LoginError::Internal(e)) => Err(ObpError::internal(e)),
-    }
+        .on_hashing_pool(move |state| {
+            auth::direct_login(state, &credentials, &client, state.clock.now())
+        })
+        .await??;
+    Ok(HttpResponse::Created().json(TokenJson { token }))
 }
 
 /// Log out: ends the caller's session; its token stops working at once.
@@ -118,15 +110,7 @@ pub async fn logout(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     caller
-        .run(&state, |ctx, signed_in| {
-            let (state, conn, _) = ctx.legacy_parts();
-            let session_id = signed_in
-                .session_id
-                .clone()
-                .ok_or_else(|| ObpError::bad_request(NO_SESSION_TO_END))?;
-            end_session(conn, &signed_in, &session_id, state.clock.now())
-                .map_err(|e| ObpError::internal(e))
-        })
+        .run(&state, |ctx, caller| Ok(auth::logout(ctx, &caller)?))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,16 +1,12 @@
 //! A customer's own sessions: where they are signed in, and ending any of them; and
 //! administrators ending all sessions of a user.
 
-use super::auth::{Authenticated, Need, require};
+use super::auth::Authenticated;
 use super::errors::*;
-use super::roles::existing_user;
 use super::users::ErrorJson;
-use crate::services::customer_sessions;
-use crate::services::record;
+use crate::services::my_sessions;
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use assent_repository::{RepoError, sessions, transaction};
 use assent_session::{Session, SessionState};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -76,11 +72,9 @@ pub async fn list(
 ) -> Result<HttpResponse, ObpError> {
     let listed = caller
         .run(&state, |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            super::auth::customer_only(&caller)?;
-            let at = state.clock.now();
-            let current = caller.session_id.map(|id| id.as_str().to_owned());
-            let rows = sessions::list_live_for_user(conn, &caller.user.user_id, at)?;
+            let at = ctx.now;
+            let current = caller.session_id.as_ref().map(|id| id.as_str().to_owned());
+            let rows = my_sessions::list(ctx, &caller)?;
             Ok(rows
                 .into_iter()
                 .map(|s| session_json(s, current.as_deref(), at))
@@ -108,21 +102,7 @@ pub async fn end_one(
     let session_id = session_id.into_inner();
     caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            let owned = sessions::find(conn, &session_id)?
-                .is_some_and(|s| s.user_id.to_string() == caller.user.user_id);
-            if !owned
-                || !customer_sessions::terminate(
-                    conn,
-                    &session_id,
-                    "the customer",
-                    "customer",
-                    state.clock.now(),
-                )?
-            {
-                return Err(ObpError::new(StatusCode::NOT_FOUND, SESSION_NOT_FOUND));
-            }
-            Ok(())
+            Ok(my_sessions::end_one(ctx, &caller, &session_id)?)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -143,30 +123,7 @@ pub async fn end_others(
 ) -> Result<HttpResponse, ObpError> {
     caller
         .run(&state, |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            let at = state.clock.now();
-            let keep = caller.session_id.map(|id| id.as_str().to_owned());
-            let user_id = caller.user.user_id;
-            transaction(conn, |conn| {
-                let ended = sessions::terminate_all_for_user(
-                    conn,
-                    &user_id,
-                    at,
-                    "customer",
-                    keep.as_deref(),
-                )?;
-                record(
-                    conn,
-                    at,
-                    "session.terminated",
-                    Some(&user_id),
-                    serde_json::json!({
-                        "reason": "customer", "sessions": ended,
-                    }),
-                )?;
-                Ok::<_, RepoError>(())
-            })?;
-            Ok(())
+            Ok(my_sessions::end_others(ctx, &caller)?)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -191,25 +148,7 @@ pub async fn end_all_of_user(
     let user_id = user_id.into_inner();
     caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            require(conn, &caller, &[Need::System("CanTerminateUserSessions")])?;
-            let user_id = existing_user(conn, &user_id)?;
-            let at = state.clock.now();
-            transaction(conn, |conn| {
-                let ended =
-                    sessions::terminate_all_for_user(conn, &user_id, at, "administrator", None)?;
-                record(
-                    conn,
-                    at,
-                    "session.terminated",
-                    Some(&user_id),
-                    serde_json::json!({
-                        "reason": "administrator", "sessions": ended, "by": caller.user.user_id,
-                    }),
-                )?;
-                Ok::<_, RepoError>(())
-            })?;
-            Ok(())
+            Ok(my_sessions::end_all_of_user(ctx, &caller, &user_id)?)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

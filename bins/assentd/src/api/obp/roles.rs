@@ -1,16 +1,16 @@
 //! The role catalogue and entitlements (roles granted to users).
 
-use super::auth::{Authenticated, Need, require};
+use super::auth::Authenticated;
 use super::errors::*;
 use super::users::{EntitlementJson, ErrorJson};
-use crate::services::record;
+use crate::services::caller::Operator;
+use crate::services::roles::{self, Grantee, NewEntitlement};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use assent_identity::UserId;
-use assent_identity::roles::{EntitlementError, ROLES, Role, check_entitlement};
-use assent_repository::entitlements::{self, EntitlementRow, InsertEntitlement};
-use assent_repository::{DbConnection, RepoError, banks, transaction, users};
+use assent_identity::roles::ROLES;
+use assent_repository::DbConnection;
+use assent_repository::entitlements::EntitlementRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -46,46 +46,10 @@ pub fn list_json(rows: Vec<EntitlementRow>) -> EntitlementListJson {
     }
 }
 
-pub fn not_found(message: &str) -> ObpError {
-    ObpError::new(StatusCode::NOT_FOUND, message)
-}
-
 /// The user named by a path id, or 404 OBP-20005.
 pub fn existing_user(conn: &mut DbConnection, user_id: &str) -> Result<String, ObpError> {
-    let id = uuid::Uuid::parse_str(user_id).map_err(|_| not_found(USER_NOT_FOUND_BY_ID))?;
-    users::find_by_id(conn, &UserId(id))
-        .map_err(|e| ObpError::internal(e))?
-        .map(|row| row.user_id)
-        .ok_or_else(|| not_found(USER_NOT_FOUND_BY_ID))
-}
-
-/// The catalogue's role for `role_name`, if the bank rules hold and the bank exists.
-pub fn checked_role(
-    conn: &mut DbConnection,
-    role_name: &str,
-    bank_id: Option<&str>,
-) -> Result<Role, ObpError> {
-    let role = check_entitlement(role_name, bank_id).map_err(|e| match e {
-        EntitlementError::UnknownRole => ObpError::bad_request(format!(
-            "{INCORRECT_ROLE_NAME} {role_name}. Possible roles are {}",
-            ROLES
-                .iter()
-                .map(|r| r.name())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-        EntitlementError::BankIdRequired => ObpError::bad_request(ENTITLEMENT_IS_BANK_ROLE),
-        EntitlementError::BankIdNotAllowed => ObpError::bad_request(ENTITLEMENT_IS_SYSTEM_ROLE),
-    })?;
-    if let Some(bank) = bank_id
-        && (!assent_identity::bank::is_valid_bank_id(bank)
-            || banks::find(conn, bank)
-                .map_err(|e| ObpError::internal(e))?
-                .is_none())
-    {
-        return Err(not_found(BANK_NOT_FOUND));
-    }
-    Ok(role)
+    crate::services::users::existing_user(conn, user_id)?
+        .ok_or_else(|| ObpError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND_BY_ID))
 }
 
 /// Get Roles: every role an entitlement may name.
@@ -130,34 +94,15 @@ pub async fn add_entitlement(
     user_id: web::Path<String>,
     body: web::Json<CreateEntitlementJson>,
 ) -> Result<HttpResponse, ObpError> {
-    let user_id = user_id.into_inner();
     let body = body.into_inner();
+    let grant = NewEntitlement {
+        grantee: Grantee::Id(user_id.into_inner()),
+        role_name: body.role_name,
+        bank_id: Some(body.bank_id),
+    };
     let row = caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            let bank_id = Some(body.bank_id.as_str()).filter(|b| !b.is_empty());
-            let mut needs = vec![Need::System("CanCreateEntitlementAtAnyBank")];
-            if let Some(bank) = bank_id {
-                needs.push(Need::AtBank("CanCreateEntitlementAtOneBank", bank));
-            }
-            require(conn, &caller, &needs)?;
-            let role = checked_role(conn, &body.role_name, bank_id)?;
-            let user_id = existing_user(conn, &user_id)?;
-            let outcome = crate::services::roles::grant(
-                conn,
-                &user_id,
-                role,
-                bank_id,
-                &caller.user.user_id,
-                state.clock.now(),
-            )
-            .map_err(|e| ObpError::internal(e))?;
-            match outcome {
-                InsertEntitlement::Created(row) => Ok(row),
-                InsertEntitlement::AlreadyExists => {
-                    Err(ObpError::bad_request(ENTITLEMENT_ALREADY_EXISTS))
-                }
-            }
+            Ok(roles::grant(ctx, Operator::User(&caller), grant)?)
         })
         .await?;
     Ok(HttpResponse::Created().json(EntitlementJson::from(row)))
@@ -182,41 +127,7 @@ pub async fn delete_entitlement(
     let (user_id, entitlement_id) = path.into_inner();
     caller
         .run(&state, move |ctx, caller| {
-            let (state, conn, _) = ctx.legacy_parts();
-            require(
-                conn,
-                &caller,
-                &[Need::System("CanDeleteEntitlementAtAnyBank")],
-            )?;
-            let user_id = existing_user(conn, &user_id)?;
-            let at = state.clock.now();
-            let deleted = transaction(conn, |conn| {
-                let Some(row) =
-                    entitlements::find(conn, &entitlement_id)?.filter(|e| e.user_id == user_id)
-                else {
-                    return Ok(false);
-                };
-                let deleted = entitlements::delete(conn, &row.entitlement_id)?;
-                if deleted {
-                    record(
-                        conn,
-                        at,
-                        "entitlement.revoked",
-                        Some(&user_id),
-                        serde_json::json!({
-                            "entitlement_id": row.entitlement_id, "role_name": row.role_name,
-                            "bank_id": row.bank_id, "by": caller.user.user_id,
-                        }),
-                    )?;
-                }
-                Ok::<_, RepoError>(deleted)
-            })
-            .map_err(|e| ObpError::internal(e))?;
-            if deleted {
-                Ok(())
-            } else {
-                Err(not_found(ENTITLEMENT_NOT_FOUND))
-            }
+            Ok(roles::revoke(ctx, &caller, &user_id, &entitlement_id)?)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -241,14 +152,7 @@ pub async fn user_entitlements(
     let user_id = user_id.into_inner();
     let rows = caller
         .run(&state, move |ctx, caller| {
-            let (_, conn, _) = ctx.legacy_parts();
-            require(
-                conn,
-                &caller,
-                &[Need::System("CanGetEntitlementsForAnyUserAtAnyBank")],
-            )?;
-            let user_id = existing_user(conn, &user_id)?;
-            entitlements::list_for_user(conn, &user_id).map_err(|e| ObpError::internal(e))
+            Ok(roles::of_user(ctx, &caller, &user_id)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(list_json(rows)))
@@ -267,12 +171,7 @@ pub async fn my_entitlements(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     let rows = caller
-        .run(&state, |ctx, caller| {
-            let (_, conn, _) = ctx.legacy_parts();
-            super::auth::customer_only(&caller)?;
-            entitlements::list_for_user(conn, &caller.user.user_id)
-                .map_err(|e| ObpError::internal(e))
-        })
+        .run(&state, |ctx, caller| Ok(roles::mine(ctx, &caller)?))
         .await?;
     Ok(HttpResponse::Ok().json(list_json(rows)))
 }
@@ -291,15 +190,7 @@ pub async fn all_entitlements(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     let rows = caller
-        .run(&state, |ctx, caller| {
-            let (_, conn, _) = ctx.legacy_parts();
-            require(
-                conn,
-                &caller,
-                &[Need::System("CanGetEntitlementsForAnyUserAtAnyBank")],
-            )?;
-            entitlements::list_all(conn).map_err(|e| ObpError::internal(e))
-        })
+        .run(&state, |ctx, caller| Ok(roles::all(ctx, &caller)?))
         .await?;
     Ok(HttpResponse::Ok().json(list_json(rows)))
 }
@@ -323,24 +214,7 @@ pub async fn bank_user_entitlements(
     let (bank_id, user_id) = path.into_inner();
     let rows = caller
         .run(&state, move |ctx, caller| {
-            let (_, conn, _) = ctx.legacy_parts();
-            require(
-                conn,
-                &caller,
-                &[
-                    Need::System("CanGetEntitlementsForAnyUserAtAnyBank"),
-                    Need::AtBank("CanGetEntitlementsForAnyUserAtOneBank", &bank_id),
-                ],
-            )?;
-            if banks::find(conn, &bank_id)
-                .map_err(|e| ObpError::internal(e))?
-                .is_none()
-            {
-                return Err(not_found(BANK_NOT_FOUND));
-            }
-            let user_id = existing_user(conn, &user_id)?;
-            entitlements::list_at_bank(conn, &bank_id, Some(&user_id))
-                .map_err(|e| ObpError::internal(e))
+            Ok(roles::of_user_at_bank(ctx, &caller, &bank_id, &user_id)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(list_json(rows)))

@@ -3,11 +3,10 @@
 use super::auth::Authenticated;
 use super::errors::*;
 
-use crate::services::users::{RegisterError, UserProfile, profile, register};
+use crate::services::users::{self, UserProfile, register};
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
-use assent_identity::password::PasswordPolicyError;
-use assent_identity::{RegistrationError, RegistrationInput, SecretString};
+use assent_identity::{RegistrationInput, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -129,33 +128,6 @@ pub struct ErrorJson {
     pub message: String,
 }
 
-pub fn registration_error(error: RegisterError) -> ObpError {
-    match error {
-        RegisterError::Invalid(RegistrationError::InvalidUsername) => {
-            ObpError::bad_request(INVALID_USERNAME)
-        }
-        RegisterError::Invalid(RegistrationError::InvalidEmail) => {
-            ObpError::bad_request(INVALID_EMAIL)
-        }
-        RegisterError::Invalid(RegistrationError::InvalidName { .. }) => {
-            ObpError::bad_request(INVALID_NAME)
-        }
-        RegisterError::Invalid(RegistrationError::InvalidPhoneNumber) => {
-            ObpError::bad_request(INVALID_PHONE_NUMBER)
-        }
-        RegisterError::Invalid(RegistrationError::Password(PasswordPolicyError::Format)) => {
-            ObpError::bad_request(INVALID_PASSWORD_FORMAT)
-        }
-        RegisterError::Invalid(RegistrationError::Password(PasswordPolicyError::TooCommon)) => {
-            ObpError::bad_request(PASSWORD_TOO_COMMON)
-        }
-        RegisterError::UsernameTaken => {
-            ObpError::new(actix_web::http::StatusCode::CONFLICT, USERNAME_TAKEN)
-        }
-        RegisterError::Internal(e) => ObpError::internal(e),
-    }
-}
-
 /// Create User: registers a user with a password (Argon2id-hashed).
 #[utoipa::path(
     post, path = "/obp/v5.1.0/users", tag = "OBP: users",
@@ -180,11 +152,10 @@ pub async fn create_user(
         last_name: body.last_name,
         phone_number: body.phone_number,
     };
-    let result = state
+    let profile = state
         .into_inner()
         .on_hashing_pool(move |state| register(state, input, state.clock.now()))
-        .await?;
-    let profile = result.map_err(registration_error)?;
+        .await??;
     Ok(HttpResponse::Created().json(UserJson::from(profile)))
 }
 
@@ -203,27 +174,7 @@ pub async fn current_user(
 ) -> Result<HttpResponse, ObpError> {
     let profile = caller
         .read(&state, |ctx, signed_in| {
-            let (_, conn, _) = ctx.legacy_parts();
-            let consent = signed_in.consent.clone();
-            let mut profile = profile(conn, signed_in.user).map_err(|e| ObpError::internal(e))?;
-            // Through a consent, the third party sees only what the consent reaches.
-            if let Some(scope) = consent.filter(|s| !s.everything) {
-                profile.entitlements.retain(|e| {
-                    scope
-                        .access
-                        .entitlements
-                        .iter()
-                        .any(|r| r.role_name == e.role_name && r.bank_id == e.bank_id)
-                });
-                profile.views.retain(|g| {
-                    scope.access.views.iter().any(|v| {
-                        v.bank_id == g.bank_id
-                            && v.account_id == g.account_id
-                            && v.view_id == g.view_id
-                    })
-                });
-            }
-            Ok(profile)
+            Ok(users::current_profile(ctx, signed_in)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(UserJson::from(profile)))
