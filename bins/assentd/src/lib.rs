@@ -14,6 +14,8 @@ pub mod delivery;
 pub mod failure;
 pub mod hashing;
 pub mod keys;
+#[cfg(test)]
+mod layering;
 pub mod metrics;
 pub mod rate_limiter;
 pub mod runtime;

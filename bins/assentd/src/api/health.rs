@@ -1,6 +1,5 @@
 //! Liveness, readiness and metrics.
 
-use crate::api::blocking;
 use crate::state::AppState;
 use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
@@ -26,11 +25,10 @@ pub async fn live() -> HttpResponse {
               (status = 503, description = "Database unreachable", body = Object)))]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let backend = state.pool.backend_name();
-    let checked = blocking(move || -> Result<(), String> {
-        let mut conn = state.pool.get().map_err(|e| e.to_string())?;
-        assent_repository::ping(&mut conn).map_err(|e| e.to_string())
-    })
-    .await;
+    let checked = crate::services::on_connection(state.into_inner(), crate::services::ping)
+        .await
+        .map(|answered| answered.map_err(|e| e.chain().to_string()))
+        .map_err(|e| e.chain().to_string());
     match checked {
         Ok(Ok(())) => {
             HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "database": backend }))

@@ -9,6 +9,7 @@ use super::roles::{MissingRoles, Need, require};
 use super::{Context, Failure, Internal, record, refuse, rollback_if_refused};
 use assent_identity::UserId;
 use assent_identity::account::{InvalidAccount, NewAccount};
+use assent_identity::roles;
 use assent_repository::accounts::{self, AccountRow, CustomViewRow, Grant};
 use assent_repository::{DbConnection, RepoError, banks, to_micros, users};
 use assent_view_permissions::access::{self, AccessRefusal, Actor, OWNER_VIEW};
@@ -193,7 +194,7 @@ pub fn create_account(
         require(
             ctx,
             caller,
-            &[Need::AtBank("CanCreateAccount", &input.bank_id)],
+            &[Need::AtBank(roles::CAN_CREATE_ACCOUNT, &input.bank_id)],
         )?;
     }
     let account = input
@@ -616,7 +617,7 @@ pub fn user_access(ctx: &mut Context<'_>, caller: &SignedIn, user_id: &str) -> O
     require(
         ctx,
         caller,
-        &[Need::System("CanSeeAccountAccessForAnyUser")],
+        &[Need::System(roles::CAN_SEE_ACCOUNT_ACCESS_FOR_ANY_USER)],
     )?;
     let conn = ctx.conn();
     let user_id = existing_user(conn, user_id)?;
@@ -634,7 +635,7 @@ pub fn refresh_holder_access(
     caller: &SignedIn,
     user_id: &str,
 ) -> Outcome<usize> {
-    require(ctx, caller, &[Need::System("CanRefreshUser")])?;
+    require(ctx, caller, &[Need::System(roles::CAN_REFRESH_USER)])?;
     let now = ctx.now;
     let by = caller.user.user_id.as_str();
     rollback_if_refused(ctx.conn(), |conn| {

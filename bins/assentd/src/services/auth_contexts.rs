@@ -6,6 +6,7 @@ use super::roles::{MissingRoles, Need, require};
 use super::{Context, Failure, record, refuse, rollback_if_refused};
 use assent_identity::UserId;
 use assent_identity::auth_context::{InvalidAuthContext, validate};
+use assent_identity::roles;
 use assent_repository::auth_contexts::{self, AuthContextRow};
 use assent_repository::{DbConnection, users};
 use serde_json::json;
@@ -52,7 +53,11 @@ pub fn set(
     caller: &SignedIn,
     input: SetAuthContext,
 ) -> Outcome<AuthContextRow> {
-    require(ctx, caller, &[Need::System("CanCreateUserAuthContext")])?;
+    require(
+        ctx,
+        caller,
+        &[Need::System(roles::CAN_CREATE_USER_AUTH_CONTEXT)],
+    )?;
     let (key, value) = validate(&input.key, &input.value)
         .map_err(|e| Failure::Refused(AuthContextRefusal::Invalid(e)))?;
     let now = ctx.now;
@@ -80,7 +85,11 @@ pub fn list(
     caller: &SignedIn,
     user_id: &str,
 ) -> Outcome<Vec<AuthContextRow>> {
-    require(ctx, caller, &[Need::System("CanGetUserAuthContext")])?;
+    require(
+        ctx,
+        caller,
+        &[Need::System(roles::CAN_GET_USER_AUTH_CONTEXT)],
+    )?;
     let conn = ctx.conn();
     let user_id = existing_user(conn, user_id)?;
     Ok(auth_contexts::list(conn, &user_id)?)
@@ -89,7 +98,11 @@ pub fn list(
 /// Deletes every auth context of a user, audited as `auth_context.deleted` with the count.
 /// Needs `CanDeleteUserAuthContext`.
 pub fn delete_all(ctx: &mut Context<'_>, caller: &SignedIn, user_id: &str) -> Outcome<()> {
-    require(ctx, caller, &[Need::System("CanDeleteUserAuthContext")])?;
+    require(
+        ctx,
+        caller,
+        &[Need::System(roles::CAN_DELETE_USER_AUTH_CONTEXT)],
+    )?;
     let now = ctx.now;
     let conn = ctx.conn();
     let user_id = existing_user(conn, user_id)?;
@@ -116,7 +129,11 @@ pub struct AuthContextRef {
 /// Deletes one auth context of a user, audited as `auth_context.deleted`. Needs
 /// `CanDeleteUserAuthContext`.
 pub fn delete(ctx: &mut Context<'_>, caller: &SignedIn, target: AuthContextRef) -> Outcome<()> {
-    require(ctx, caller, &[Need::System("CanDeleteUserAuthContext")])?;
+    require(
+        ctx,
+        caller,
+        &[Need::System(roles::CAN_DELETE_USER_AUTH_CONTEXT)],
+    )?;
     let now = ctx.now;
     let conn = ctx.conn();
     let user_id = existing_user(conn, &target.user_id)?;

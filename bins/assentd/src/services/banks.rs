@@ -4,6 +4,7 @@ use super::auth::SignedIn;
 use super::roles::{MissingRoles, Need, require};
 use super::{Context, Failure, Internal, record, refuse, rollback_if_refused};
 use assent_identity::bank::{BankError, NewBank};
+use assent_identity::roles;
 use assent_repository::banks::{self, BankRow};
 
 /// Why a bank was not created.
@@ -26,7 +27,7 @@ pub fn create(
     caller: &SignedIn,
     bank: NewBank,
 ) -> Result<BankRow, Failure<CreateBankRefusal>> {
-    require(ctx, caller, &[Need::System("CanCreateBank")])?;
+    require(ctx, caller, &[Need::System(roles::CAN_CREATE_BANK)])?;
     let bank = bank
         .validate()
         .map_err(|e| Failure::Refused(CreateBankRefusal::Invalid(e)))?;

@@ -13,6 +13,7 @@ use assent_identity::consumer::{
 };
 use assent_identity::rate_limit::CallLimits;
 use assent_identity::registration::is_valid_email;
+use assent_identity::roles;
 use assent_repository::{consumers, sessions};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -94,7 +95,7 @@ pub fn create(
     by: Operator<'_>,
     input: NewConsumer,
 ) -> Result<CreatedConsumer, Failure<ConsumerRefusal>> {
-    by.require(ctx, &[Need::System("CanCreateConsumer")])?;
+    by.require(ctx, &[Need::System(roles::CAN_CREATE_CONSUMER)])?;
     let name = validate_consumer_name(&input.name)
         .map_err(|e| Failure::Refused(ConsumerRefusal::InvalidName(e)))?;
     let email_ok = input.developer_email.is_empty() || is_valid_email(&input.developer_email);
@@ -145,7 +146,7 @@ pub fn list(
     ctx: &mut Context<'_>,
     caller: &SignedIn,
 ) -> Result<Vec<StoredConsumer>, Failure<ConsumerRefusal>> {
-    require(ctx, caller, &[Need::System("CanGetConsumers")])?;
+    require(ctx, caller, &[Need::System(roles::CAN_GET_CONSUMERS)])?;
     Ok(consumers::list(ctx.conn(), None)?)
 }
 
@@ -174,7 +175,7 @@ pub fn find(
     caller: &SignedIn,
     consumer_id: &str,
 ) -> Result<StoredConsumer, Failure<ConsumerRefusal>> {
-    require(ctx, caller, &[Need::System("CanGetConsumers")])?;
+    require(ctx, caller, &[Need::System(roles::CAN_GET_CONSUMERS)])?;
     load(ctx, consumer_id)
 }
 
@@ -187,9 +188,9 @@ pub fn set_enabled(
     enabled: bool,
 ) -> Result<StoredConsumer, Failure<ConsumerRefusal>> {
     let role = if enabled {
-        "CanEnableConsumers"
+        roles::CAN_ENABLE_CONSUMERS
     } else {
-        "CanDisableConsumers"
+        roles::CAN_DISABLE_CONSUMERS
     };
     require(ctx, caller, &[Need::System(role)])?;
     let (consumer, created) = load(ctx, consumer_id)?;
@@ -232,7 +233,11 @@ pub fn set_redirect_url(
     consumer_id: &str,
     redirect_url: String,
 ) -> Result<StoredConsumer, Failure<ConsumerRefusal>> {
-    require(ctx, caller, &[Need::System("CanUpdateConsumerRedirectUrl")])?;
+    require(
+        ctx,
+        caller,
+        &[Need::System(roles::CAN_UPDATE_CONSUMER_REDIRECT_URL)],
+    )?;
     if !valid_redirect_url(&redirect_url) {
         return refuse(ConsumerRefusal::InvalidFields);
     }
@@ -266,7 +271,7 @@ pub fn call_limits(
     caller: &SignedIn,
     consumer_id: &str,
 ) -> Result<CallLimits, Failure<ConsumerRefusal>> {
-    require(ctx, caller, &[Need::System("CanReadCallLimits")])?;
+    require(ctx, caller, &[Need::System(roles::CAN_READ_CALL_LIMITS)])?;
     Ok(load(ctx, consumer_id)?.0.call_limits)
 }
 
@@ -278,7 +283,7 @@ pub fn set_call_limits(
     consumer_id: &str,
     limits: [Option<i64>; 6],
 ) -> Result<CallLimits, Failure<ConsumerRefusal>> {
-    require(ctx, caller, &[Need::System("CanSetCallLimits")])?;
+    require(ctx, caller, &[Need::System(roles::CAN_SET_CALL_LIMITS)])?;
     let limits = match limits.map(|limit| limit.filter(|n| *n >= -1)) {
         [Some(a), Some(b), Some(c), Some(d), Some(e), Some(f)] => CallLimits([a, b, c, d, e, f]),
         _ => return refuse(ConsumerRefusal::InvalidCallLimits),

@@ -7,6 +7,7 @@ use super::caller::{ConsentCannot, customer_only};
 use super::roles::{InvalidRole, MissingRoles, Need, checked_role, require};
 use super::users::existing_user;
 use super::{Context, Failure, record, refuse, rollback_if_refused};
+use assent_identity::roles;
 use assent_repository::entitlements::{self, EntitlementRequestRow};
 use assent_repository::users::UserDetailsRow;
 
@@ -109,7 +110,9 @@ pub fn of_user(
     require(
         ctx,
         caller,
-        &[Need::System("CanGetEntitlementRequestsAtAnyBank")],
+        &[Need::System(
+            roles::CAN_GET_ENTITLEMENT_REQUESTS_AT_ANY_BANK,
+        )],
     )?;
     let user_id = existing_user(ctx.conn(), user_id)?
         .ok_or(Failure::Refused(RequestRefusal::UserNotFound))?;
@@ -124,7 +127,9 @@ pub fn all(
     require(
         ctx,
         caller,
-        &[Need::System("CanGetEntitlementRequestsAtAnyBank")],
+        &[Need::System(
+            roles::CAN_GET_ENTITLEMENT_REQUESTS_AT_ANY_BANK,
+        )],
     )?;
     Ok(entitlements::list_requests(ctx.conn(), None)?)
 }
@@ -139,7 +144,9 @@ pub fn delete(
     require(
         ctx,
         caller,
-        &[Need::System("CanDeleteEntitlementRequestsAtAnyBank")],
+        &[Need::System(
+            roles::CAN_DELETE_ENTITLEMENT_REQUESTS_AT_ANY_BANK,
+        )],
     )?;
     let now = ctx.now;
     rollback_if_refused(ctx.conn(), |conn| {

@@ -4,6 +4,7 @@ use super::auth::SignedIn;
 use super::roles::{MissingRoles, Need, require};
 use super::{Context, Failure, record, rollback_if_refused};
 use assent_identity::registration::username_key;
+use assent_identity::roles;
 use assent_repository::lockout::{self, UserLockRow};
 use assent_repository::users::{self, UserRow};
 use assent_repository::{DbConnection, RepoError, sessions};
@@ -59,7 +60,11 @@ pub fn status(
     caller: &SignedIn,
     username: &str,
 ) -> Result<LockStatus, Failure<LockRefusal>> {
-    require(ctx, caller, &[Need::System("CanReadUserLockedStatus")])?;
+    require(
+        ctx,
+        caller,
+        &[Need::System(roles::CAN_READ_USER_LOCKED_STATUS)],
+    )?;
     let user = find_user(ctx, username)?;
     let state = ctx.state;
     Ok(status_of(ctx.conn(), &state.config.provider, &user)?)
@@ -72,7 +77,7 @@ pub fn unlock(
     caller: &SignedIn,
     username: &str,
 ) -> Result<LockStatus, Failure<LockRefusal>> {
-    require(ctx, caller, &[Need::System("CanUnlockUser")])?;
+    require(ctx, caller, &[Need::System(roles::CAN_UNLOCK_USER)])?;
     let user = find_user(ctx, username)?;
     let (state, now) = (ctx.state, ctx.now);
     let provider = state.config.provider.as_str();
@@ -96,7 +101,7 @@ pub fn lock(
     caller: &SignedIn,
     username: &str,
 ) -> Result<UserLockRow, Failure<LockRefusal>> {
-    require(ctx, caller, &[Need::System("CanLockUser")])?;
+    require(ctx, caller, &[Need::System(roles::CAN_LOCK_USER)])?;
     let user = find_user(ctx, username)?;
     let now = ctx.now;
     rollback_if_refused(ctx.conn(), |conn| {

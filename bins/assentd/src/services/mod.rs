@@ -55,13 +55,6 @@ impl<'a> Context<'a> {
         Self { state, now, conn }
     }
 
-    /// The state, the connection and the time, for code that has not yet become a use case
-    /// of its own here: handlers still being moved into `services` reach the database this
-    /// way, and nothing new should.
-    pub fn legacy_parts(&mut self) -> (&'a AppState, &mut DbConnection, OffsetDateTime) {
-        (self.state, self.conn, self.now)
-    }
-
     fn conn(&mut self) -> &mut DbConnection {
         self.conn
     }
@@ -92,6 +85,11 @@ pub async fn on_hashing_pool<T: Send + 'static>(
             Ok(job(&mut Context::new(state, &mut conn)))
         })
         .await?
+}
+
+/// Whether the database answers (the readiness check).
+pub fn ping(ctx: &mut Context<'_>) -> Result<(), Internal> {
+    Ok(assent_repository::ping(ctx.conn())?)
 }
 
 /// Appends an audit event (call inside the transaction that makes the change).

@@ -6,6 +6,7 @@ use super::caller::{ConsentCannot, customer_only};
 use super::roles::{MissingRoles, Need, require};
 use super::users::existing_user;
 use super::{Context, Failure, customer_sessions, record, refuse, rollback_if_refused};
+use assent_identity::roles;
 use assent_repository::sessions;
 use assent_session::Session;
 
@@ -81,7 +82,11 @@ pub fn end_all_of_user(
     caller: &SignedIn,
     user_id: &str,
 ) -> Result<(), Failure<SessionRefusal>> {
-    require(ctx, caller, &[Need::System("CanTerminateUserSessions")])?;
+    require(
+        ctx,
+        caller,
+        &[Need::System(roles::CAN_TERMINATE_USER_SESSIONS)],
+    )?;
     let user_id = existing_user(ctx.conn(), user_id)?
         .ok_or(Failure::Refused(SessionRefusal::UserNotFound))?;
     let now = ctx.now;

@@ -220,7 +220,7 @@ pub async fn deliver_or_end(
         let message = OutgoingCode {
             channel: destination.channel,
             destination: &destination.address,
-            purpose: &challenge.purpose(),
+            purpose: challenge.purpose(),
             challenge_id: challenge.id(),
             code,
             created_at: challenge.last_sent_at(),

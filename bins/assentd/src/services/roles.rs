@@ -6,7 +6,7 @@ use super::caller::{ConsentCannot, Operator, customer_only};
 use super::users::existing_user;
 use super::{Context, Failure, record, refuse, rollback_if_refused};
 use assent_identity::registration::username_key;
-use assent_identity::roles::{EntitlementError, Role, check_entitlement};
+use assent_identity::roles::{self, EntitlementError, Role, check_entitlement};
 use assent_repository::entitlements::{self, EntitlementRow, InsertEntitlement};
 use assent_repository::{banks, users};
 
@@ -14,9 +14,9 @@ use assent_repository::{banks, users};
 #[derive(Debug, Clone, Copy)]
 pub enum Need<'a> {
     /// A system-wide role.
-    System(&'a str),
+    System(Role),
     /// A bank-level role at this bank.
-    AtBank(&'a str, &'a str),
+    AtBank(Role, &'a str),
 }
 
 /// The caller holds none of the roles that would allow the request; each acceptable role is
@@ -34,8 +34,8 @@ pub fn require<R: From<MissingRoles>>(
     for need in needs {
         if let Some(scope) = caller.consent.as_ref().filter(|s| !s.everything) {
             let (role, bank) = match need {
-                Need::System(role) => (*role, ""),
-                Need::AtBank(role, bank) => (*role, *bank),
+                Need::System(role) => (role.name(), ""),
+                Need::AtBank(role, bank) => (role.name(), *bank),
             };
             let covered = scope
                 .access
@@ -47,10 +47,10 @@ pub fn require<R: From<MissingRoles>>(
             }
         }
         let (role, bank) = match need {
-            Need::System(role) => (*role, None),
+            Need::System(role) => (role.name(), None),
             // No bank has an id of that shape, so nobody holds a role there.
             Need::AtBank(_, bank) if !assent_identity::bank::is_valid_bank_id(bank) => continue,
-            Need::AtBank(role, bank) => (*role, Some(*bank)),
+            Need::AtBank(role, bank) => (role.name(), Some(*bank)),
         };
         if entitlements::holds_any(ctx.conn(), &caller.user.user_id, &[role], bank)? {
             return Ok(());
@@ -59,8 +59,8 @@ pub fn require<R: From<MissingRoles>>(
     let names = needs
         .iter()
         .map(|need| match need {
-            Need::System(role) => (*role).to_owned(),
-            Need::AtBank(role, bank) => format!("{role} at bank {bank}"),
+            Need::System(role) => role.name().to_owned(),
+            Need::AtBank(role, bank) => format!("{} at bank {bank}", role.name()),
         })
         .collect();
     Err(Failure::Refused(MissingRoles(names).into()))
@@ -154,9 +154,12 @@ pub fn grant(
     grant: NewEntitlement,
 ) -> Result<EntitlementRow, Failure<EntitlementRefusal>> {
     let bank_id = grant.bank_id.as_deref().filter(|b| !b.is_empty());
-    let mut needs = vec![Need::System("CanCreateEntitlementAtAnyBank")];
+    let mut needs = vec![Need::System(roles::CAN_CREATE_ENTITLEMENT_AT_ANY_BANK)];
     if let Some(bank) = bank_id {
-        needs.push(Need::AtBank("CanCreateEntitlementAtOneBank", bank));
+        needs.push(Need::AtBank(
+            roles::CAN_CREATE_ENTITLEMENT_AT_ONE_BANK,
+            bank,
+        ));
     }
     by.require(ctx, &needs)?;
     let role = checked_role(ctx, &grant.role_name, bank_id)?;
@@ -207,7 +210,7 @@ pub fn revoke(
     require(
         ctx,
         caller,
-        &[Need::System("CanDeleteEntitlementAtAnyBank")],
+        &[Need::System(roles::CAN_DELETE_ENTITLEMENT_AT_ANY_BANK)],
     )?;
     let user_id = existing_user(ctx.conn(), user_id)?
         .ok_or(Failure::Refused(EntitlementRefusal::UserNotFound))?;
@@ -243,7 +246,9 @@ pub fn of_user(
     require(
         ctx,
         caller,
-        &[Need::System("CanGetEntitlementsForAnyUserAtAnyBank")],
+        &[Need::System(
+            roles::CAN_GET_ENTITLEMENTS_FOR_ANY_USER_AT_ANY_BANK,
+        )],
     )?;
     let user_id = existing_user(ctx.conn(), user_id)?
         .ok_or(Failure::Refused(EntitlementRefusal::UserNotFound))?;
@@ -270,7 +275,9 @@ pub fn all(
     require(
         ctx,
         caller,
-        &[Need::System("CanGetEntitlementsForAnyUserAtAnyBank")],
+        &[Need::System(
+            roles::CAN_GET_ENTITLEMENTS_FOR_ANY_USER_AT_ANY_BANK,
+        )],
     )?;
     Ok(entitlements::list_all(ctx.conn())?)
 }
@@ -287,8 +294,11 @@ pub fn of_user_at_bank(
         ctx,
         caller,
         &[
-            Need::System("CanGetEntitlementsForAnyUserAtAnyBank"),
-            Need::AtBank("CanGetEntitlementsForAnyUserAtOneBank", bank_id),
+            Need::System(roles::CAN_GET_ENTITLEMENTS_FOR_ANY_USER_AT_ANY_BANK),
+            Need::AtBank(
+                roles::CAN_GET_ENTITLEMENTS_FOR_ANY_USER_AT_ONE_BANK,
+                bank_id,
+            ),
         ],
     )?;
     if banks::find(ctx.conn(), bank_id)?.is_none() {

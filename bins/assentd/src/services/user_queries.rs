@@ -5,6 +5,7 @@ use super::auth::SignedIn;
 use super::roles::{MissingRoles, Need, require};
 use super::{Context, Failure, Internal, refuse};
 use assent_identity::registration::username_key;
+use assent_identity::roles;
 use assent_identity::{User, UserId};
 use assent_repository::entitlements::{self, EntitlementRow};
 use assent_repository::lockout;
@@ -121,7 +122,7 @@ pub fn find(
     caller: &SignedIn,
     lookup: Lookup,
 ) -> Result<Vec<FoundUser>, Failure<UserQueryRefusal>> {
-    require(ctx, caller, &[Need::System("CanGetAnyUser")])?;
+    require(ctx, caller, &[Need::System(roles::CAN_GET_ANY_USER)])?;
     let state = ctx.state;
     let (rows, missing) = match lookup {
         Lookup::Username(username) => (
@@ -157,7 +158,7 @@ pub fn list(
     caller: &SignedIn,
     params: &HashMap<String, String>,
 ) -> Result<Vec<FoundUser>, Failure<UserQueryRefusal>> {
-    require(ctx, caller, &[Need::System("CanGetAnyUser")])?;
+    require(ctx, caller, &[Need::System(roles::CAN_GET_ANY_USER)])?;
     let query =
         parse_query(params, ctx.state.lockout.max_bad_attempts()).map_err(Failure::Refused)?;
     let rows = users::list(ctx.conn(), &query)?;

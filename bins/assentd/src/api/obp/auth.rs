@@ -3,8 +3,7 @@
 use super::direct_login::{HeaderError, credentials_text, param, parse_params};
 use super::errors::{
     CONSENT_JWT_INVALID, CONSENT_READ_ONLY, CONSUMER_KEY_HEADER_MISSING, DAUTH_HOST_NOT_ALLOWED,
-    DAUTH_INVALID_TOKEN, DAUTH_STALE, INVALID_DIRECT_LOGIN_TOKEN, ObpError, USER_MISSING_ROLES,
-    USER_NOT_LOGGED_IN,
+    DAUTH_INVALID_TOKEN, DAUTH_STALE, INVALID_DIRECT_LOGIN_TOKEN, ObpError, USER_NOT_LOGGED_IN,
 };
 use crate::dauth::DAuthRefusal;
 use crate::services::auth::{Credential, SignedIn};
@@ -13,8 +12,6 @@ use crate::state::AppState;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use assent_consent::token::{CONSENT_TOKEN_TYP, ConsentClaims};
 use assent_identity::SecretString;
-use assent_repository::DbConnection;
-use assent_repository::entitlements;
 
 /// A request whose credentials checked out as far as they can without the database: a
 /// session token (signature, type and expiry, cached per token) or, when DAuth is enabled, a
@@ -149,72 +146,4 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ObpError> {
     Ok(Authenticated {
         credential: Credential::Session(claims),
     })
-}
-
-/// Refuses a third party acting on a consent: for the customer's own records (their
-/// sessions, requests, apps, consents), which a consent does not reach.
-pub fn customer_only(caller: &SignedIn) -> Result<(), ObpError> {
-    if caller.consent.is_some() {
-        return Err(ObpError::new(
-            actix_web::http::StatusCode::FORBIDDEN,
-            CONSENT_READ_ONLY,
-        ));
-    }
-    Ok(())
-}
-
-/// One way to be allowed: a system-wide role, or a bank-level role at one bank.
-#[derive(Debug, Clone, Copy)]
-pub enum Need<'a> {
-    /// A system-wide role.
-    System(&'a str),
-    /// A bank-level role at this bank.
-    AtBank(&'a str, &'a str),
-}
-
-/// 403 OBP-20006 naming every acceptable role unless the caller holds one of them.
-pub fn require(
-    conn: &mut DbConnection,
-    caller: &SignedIn,
-    needs: &[Need<'_>],
-) -> Result<(), ObpError> {
-    for need in needs {
-        // A consent reaches only the roles it names (unless it covers everything).
-        if let Some(scope) = caller.consent.as_ref().filter(|s| !s.everything) {
-            let (role, bank) = match need {
-                Need::System(role) => (*role, ""),
-                Need::AtBank(role, bank) => (*role, *bank),
-            };
-            let covered = scope
-                .access
-                .entitlements
-                .iter()
-                .any(|e| e.role_name == role && e.bank_id == bank);
-            if !covered {
-                continue;
-            }
-        }
-        let (role, bank) = match need {
-            Need::System(role) => (*role, None),
-            // No bank has an id of that shape, so nobody holds a role there.
-            Need::AtBank(_, bank) if !assent_identity::bank::is_valid_bank_id(bank) => continue,
-            Need::AtBank(role, bank) => (*role, Some(*bank)),
-        };
-        if entitlements::holds_any(conn, &caller.user.user_id, &[role], bank)
-            .map_err(|e| ObpError::internal(e))?
-        {
-            return Ok(());
-        }
-    }
-    let names: Vec<String> = needs
-        .iter()
-        .map(|need| match need {
-            Need::System(role) => (*role).to_owned(),
-            Need::AtBank(role, bank) => format!("{role} at bank {bank}"),
-        })
-        .collect();
-    Err(ObpError::new(
-        actix_web::http::StatusCode::FORBIDDEN,
-        format!("{USER_MISSING_ROLES} {}", names.join(" or ")),
-    ))
 }

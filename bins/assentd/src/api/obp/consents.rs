@@ -1,10 +1,11 @@
 //! Consents (OBP): a customer lets a third-party app act on their behalf within a scope and a
 //! time they choose, confirms it with a one-time code, and can revoke it at any moment.
 
-use super::auth::{Authenticated, customer_only};
+use super::auth::Authenticated;
 use super::errors::*;
 use super::users::ErrorJson;
 use crate::services;
+use crate::services::caller::{ConsentCannot, customer_only};
 use crate::services::consents::{ConsentAnswer, NewConsent, ScaMethod, Signed};
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
@@ -135,7 +136,7 @@ pub async fn create_consent(
     };
     let created = caller
         .run(&state, move |ctx, caller| {
-            customer_only(&caller)?;
+            customer_only::<ConsentCannot>(&caller)?;
             Ok(services::consents::create(ctx, &caller, consent)?)
         })
         .await?;
@@ -178,7 +179,7 @@ pub async fn answer_consent_challenge(
     };
     let accepted = caller
         .run(&state, move |ctx, caller| {
-            customer_only(&caller)?;
+            customer_only::<ConsentCannot>(&caller)?;
             Ok(services::consents::answer(ctx, &caller, answer)?)
         })
         .await?;
@@ -207,7 +208,7 @@ pub async fn my_consents(
     let bank_id = bank_id.into_inner();
     let listed = caller
         .run(&state, move |ctx, caller| {
-            customer_only(&caller)?;
+            customer_only::<ConsentCannot>(&caller)?;
             Ok(services::consents::list(ctx, &caller, &bank_id)?)
         })
         .await?;
@@ -224,7 +225,7 @@ async fn revoke_for_caller(
 ) -> Result<HttpResponse, ObpError> {
     let revoked = caller
         .run(&state, move |ctx, caller| {
-            customer_only(&caller)?;
+            customer_only::<ConsentCannot>(&caller)?;
             Ok(services::consents::revoke(
                 ctx,
                 &caller,
@@ -291,7 +292,7 @@ pub async fn consent_details(
     let consent_id = consent_id.into_inner();
     let found = caller
         .run(&state, move |ctx, caller| {
-            customer_only(&caller)?;
+            customer_only::<ConsentCannot>(&caller)?;
             Ok(services::consents::details(ctx, &caller, &consent_id)?)
         })
         .await?;

@@ -268,41 +268,6 @@ pub fn generic(kind: GenericError) -> HttpResponse {
     ObpError::new(kind.status(), message).error_response()
 }
 
-#[cfg(test)]
-mod documentation {
-    /// Every `OBP-NNNNN` this module defines.
-    fn codes(source: &str) -> Vec<&str> {
-        source
-            .match_indices("OBP-")
-            .filter_map(|(at, _)| source.get(at..at + 9))
-            .filter(|code| code[4..].bytes().all(|b| b.is_ascii_digit()))
-            .collect()
-    }
-
-    #[test]
-    fn every_error_number_is_defined_once() {
-        let source = include_str!("errors.rs");
-        let mut seen = std::collections::HashSet::new();
-        for declaration in source.split("pub const ").skip(1) {
-            if let Some(code) = codes(declaration).first() {
-                assert!(seen.insert(*code), "{code} is defined twice");
-            }
-        }
-        assert!(seen.len() > 30);
-    }
-
-    #[test]
-    fn docs_list_every_error_number() {
-        let doc = include_str!("../../../../../docs/errors.md");
-        let source = include_str!("errors.rs");
-        let found = codes(source);
-        assert!(found.len() > 30);
-        for code in found {
-            assert!(doc.contains(code), "docs/errors.md lacks {code}");
-        }
-    }
-}
-
 // How each use case's refusals read in OBP's dialect: every mapping lives below.
 
 impl<R> From<Failure<R>> for ObpError
@@ -611,7 +576,6 @@ impl From<crate::services::consents::ConsentNotFound> for ObpError {
 
 // --- OBP administration: consumers, roles, entitlement requests, locks, users, sessions ---
 
-
 impl From<crate::services::consumers::ConsumerRefusal> for ObpError {
     fn from(refusal: crate::services::consumers::ConsumerRefusal) -> Self {
         use crate::services::consumers::ConsumerRefusal;
@@ -772,6 +736,41 @@ impl From<crate::services::my_sessions::SessionRefusal> for ObpError {
             SessionRefusal::UserNotFound => {
                 ObpError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND_BY_ID)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod documentation {
+    /// Every `OBP-NNNNN` this module defines.
+    fn codes(source: &str) -> Vec<&str> {
+        source
+            .match_indices("OBP-")
+            .filter_map(|(at, _)| source.get(at..at + 9))
+            .filter(|code| code[4..].bytes().all(|b| b.is_ascii_digit()))
+            .collect()
+    }
+
+    #[test]
+    fn every_error_number_is_defined_once() {
+        let source = include_str!("errors.rs");
+        let mut seen = std::collections::HashSet::new();
+        for declaration in source.split("pub const ").skip(1) {
+            if let Some(code) = codes(declaration).first() {
+                assert!(seen.insert(*code), "{code} is defined twice");
+            }
+        }
+        assert!(seen.len() > 30);
+    }
+
+    #[test]
+    fn docs_list_every_error_number() {
+        let doc = include_str!("../../../../../docs/errors.md");
+        let source = include_str!("errors.rs");
+        let found = codes(source);
+        assert!(found.len() > 30);
+        for code in found {
+            assert!(doc.contains(code), "docs/errors.md lacks {code}");
         }
     }
 }

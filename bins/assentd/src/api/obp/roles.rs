@@ -6,10 +6,8 @@ use super::users::{EntitlementJson, ErrorJson};
 use crate::services::caller::Operator;
 use crate::services::roles::{self, Grantee, NewEntitlement};
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use assent_identity::roles::ROLES;
-use assent_repository::DbConnection;
 use assent_repository::entitlements::EntitlementRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -44,12 +42,6 @@ pub fn list_json(rows: Vec<EntitlementRow>) -> EntitlementListJson {
     EntitlementListJson {
         list: rows.into_iter().map(EntitlementJson::from).collect(),
     }
-}
-
-/// The user named by a path id, or 404 OBP-20005.
-pub fn existing_user(conn: &mut DbConnection, user_id: &str) -> Result<String, ObpError> {
-    crate::services::users::existing_user(conn, user_id)?
-        .ok_or_else(|| ObpError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND_BY_ID))
 }
 
 /// Get Roles: every role an entitlement may name.
