@@ -14,10 +14,11 @@ test:
 test-pg:
     ASSENT_TEST_POSTGRES_URL={{pg_url}} cargo test --workspace
 
-# Format check and clippy with warnings denied
+# Format check, clippy and the API docs with warnings denied
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
 # In-process benchmarks (criterion) and the HTTP load script
 bench:

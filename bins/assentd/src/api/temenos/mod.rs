@@ -58,7 +58,7 @@ impl TemenosError {
     }
 
     /// A 500 whose cause goes to the log only; a 503 with `Retry-After` when the cause is the
-    /// database being too busy (see [`crate::services::is_busy`]).
+    /// database being too busy (see [`crate::failure::Internal::is_busy`]).
     pub fn internal(cause: impl Into<crate::failure::Internal>) -> Self {
         if super::log_unexpected(&cause.into()) == super::Unexpected::Busy {
             let mut error = Self::new(
