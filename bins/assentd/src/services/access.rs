@@ -146,11 +146,7 @@ fn stored_custom_view(
 }
 
 fn existing_user(conn: &mut DbConnection, user_id: &str) -> Outcome<String> {
-    let Ok(id) = uuid::Uuid::parse_str(user_id) else {
-        return refuse(AccountRefusal::UserNotFound);
-    };
-    users::find_by_id(conn, &UserId(id))?
-        .map(|u| u.user_id)
+    super::users::existing_user(conn, user_id)?
         .ok_or(Failure::Refused(AccountRefusal::UserNotFound))
 }
 

@@ -4,11 +4,10 @@
 use super::auth::SignedIn;
 use super::roles::{MissingRoles, Need, require};
 use super::{Context, Failure, record, refuse, rollback_if_refused};
-use assent_identity::UserId;
 use assent_identity::auth_context::{InvalidAuthContext, validate};
 use assent_identity::roles;
+use assent_repository::DbConnection;
 use assent_repository::auth_contexts::{self, AuthContextRow};
-use assent_repository::{DbConnection, users};
 use serde_json::json;
 
 /// Why an auth-context use case was refused.
@@ -30,11 +29,7 @@ impl From<MissingRoles> for AuthContextRefusal {
 type Outcome<T> = Result<T, Failure<AuthContextRefusal>>;
 
 fn existing_user(conn: &mut DbConnection, user_id: &str) -> Outcome<String> {
-    let Ok(id) = uuid::Uuid::parse_str(user_id) else {
-        return refuse(AuthContextRefusal::UserNotFound);
-    };
-    users::find_by_id(conn, &UserId(id))?
-        .map(|row| row.user_id)
+    super::users::existing_user(conn, user_id)?
         .ok_or(Failure::Refused(AuthContextRefusal::UserNotFound))
 }
 

@@ -4,41 +4,18 @@
 
 use crate::common::*;
 use actix_web::test::TestRequest;
-use assent_identity::consumer::{SYSTEM_KEY_LABEL, generate_consumer_key};
 use assent_repository::{entitlements, sessions, system_keys, users};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use time::Duration;
 
-fn system_key(app: &TestApp) -> String {
-    let key = generate_consumer_key(&mut rand::rng());
-    let hash = app.state.secret_hasher.hash(SYSTEM_KEY_LABEL, &key);
-    let mut conn = app.state.pool.get().unwrap();
-    system_keys::insert(
-        &mut conn,
-        &uuid::Uuid::new_v4().to_string(),
-        "web",
-        &hash,
-        app.now(),
-    )
-    .unwrap();
-    key.expose().to_owned()
-}
-
-fn system(path: &str, key: &str, body: Value) -> TestRequest {
-    TestRequest::post()
-        .uri(path)
-        .insert_header(("Authorization", format!("Bearer {key}")))
-        .set_json(body)
-}
-
 fn resume(key: &str, body: Value) -> TestRequest {
-    system("/system/resumedCustomerSessions", key, body)
+    system_call("/system/resumedCustomerSessions", key, body)
 }
 
 fn terminate(key: &str, session_id: &str) -> TestRequest {
-    system(
+    system_call(
         "/system/terminatedCustomerSessions",
         key,
         json!({ "sessionId": session_id }),
@@ -289,7 +266,7 @@ backend_test! {
 }
 
 fn terminate_body(key: &str, body: Value) -> TestRequest {
-    system("/system/terminatedCustomerSessions", key, body)
+    system_call("/system/terminatedCustomerSessions", key, body)
 }
 
 fn raw(path: &str, key: &str, body: &str) -> TestRequest {
@@ -344,7 +321,7 @@ backend_test! {
 
         let (status, _, _) = send(
             &svc,
-            system(
+            system_call(
                 &format!("/system/challenges/{challenge}/factors/sms/start"),
                 &key,
                 json!({}),
@@ -355,7 +332,7 @@ backend_test! {
         let code = app.code_of(&challenge);
         let (status, _, _) = send(
             &svc,
-            system(
+            system_call(
                 &format!("/system/challenges/{challenge}/factors/sms/verify"),
                 &key,
                 json!({ "code": code }),
@@ -609,7 +586,7 @@ backend_test! {
             .to_owned();
         let (status, _, _) = send(
             &svc,
-            system(
+            system_call(
                 &format!("/system/challenges/{challenge}/factors/{factor}/start"),
                 &key,
                 json!({}),
@@ -620,7 +597,7 @@ backend_test! {
         let code = app.code_of(&challenge);
         let (status, _, _) = send(
             &svc,
-            system(
+            system_call(
                 &format!("/system/challenges/{challenge}/factors/{factor}/verify"),
                 &key,
                 json!({ "code": code }),
@@ -712,7 +689,7 @@ backend_test! {
             .to_owned();
         let (status, _, _) = send(
             &svc,
-            system(
+            system_call(
                 &format!("/system/challenges/{theirs}/factors/email/start"),
                 &key,
                 json!({}),
@@ -723,7 +700,7 @@ backend_test! {
         let code = app.code_of(&theirs);
         let (status, _, _) = send(
             &svc,
-            system(
+            system_call(
                 &format!("/system/challenges/{theirs}/factors/email/verify"),
                 &key,
                 json!({ "code": code }),

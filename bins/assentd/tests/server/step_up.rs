@@ -4,40 +4,16 @@
 
 use crate::common::*;
 use actix_web::test::TestRequest;
-use assent_identity::consumer::{SYSTEM_KEY_LABEL, generate_consumer_key};
 use assent_identity::secret::SecretString;
 use assent_otp::totp::{TotpAlgorithm, TotpSecret};
-use assent_repository::{security_answers, system_keys, users};
+use assent_repository::{security_answers, users};
 use assentd::services::step_up::{self, FactorType};
 use serde_json::{Value, json};
 
 const OPERATION: &str = "resumeCustomerSession";
 
-/// A system key, stored as `admin create-system-key` stores it.
-fn system_key(app: &TestApp) -> String {
-    let key = generate_consumer_key(&mut rand::rng());
-    let hash = app.state.secret_hasher.hash(SYSTEM_KEY_LABEL, &key);
-    let mut conn = app.state.pool.get().unwrap();
-    system_keys::insert(
-        &mut conn,
-        &uuid::Uuid::new_v4().to_string(),
-        "web",
-        &hash,
-        app.now(),
-    )
-    .unwrap();
-    key.expose().to_owned()
-}
-
-fn post(path: &str, key: &str, body: Value) -> TestRequest {
-    TestRequest::post()
-        .uri(path)
-        .insert_header(("Authorization", format!("Bearer {key}")))
-        .set_json(body)
-}
-
 fn start(challenge: &str, factor: &str, key: &str) -> TestRequest {
-    post(
+    system_call(
         &format!("/system/challenges/{challenge}/factors/{factor}/start"),
         key,
         json!({}),
@@ -45,7 +21,7 @@ fn start(challenge: &str, factor: &str, key: &str) -> TestRequest {
 }
 
 fn verify(challenge: &str, factor: &str, key: &str, body: Value) -> TestRequest {
-    post(
+    system_call(
         &format!("/system/challenges/{challenge}/factors/{factor}/verify"),
         key,
         body,

@@ -252,3 +252,30 @@ pub fn assert_problem(status: u16, headers: &actix_web::http::header::HeaderMap,
     assert!(detail.chars().count() <= 256, "{detail}");
     assert!(body["instance"].as_str().unwrap().chars().count() <= 2048);
 }
+
+/// A system key for the Apiture endpoints, stored as `admin create-system-key` stores it.
+pub fn system_key(app: &TestApp) -> String {
+    let key = generate_consumer_key(&mut rand::rng());
+    let hash = app
+        .state
+        .secret_hasher
+        .hash(assent_identity::consumer::SYSTEM_KEY_LABEL, &key);
+    let mut conn = app.state.pool.get().unwrap();
+    assent_repository::system_keys::insert(
+        &mut conn,
+        &uuid::Uuid::new_v4().to_string(),
+        "web",
+        &hash,
+        app.now(),
+    )
+    .unwrap();
+    key.expose().to_owned()
+}
+
+/// A POST of `body` to an Apiture system endpoint, authenticated with a system key.
+pub fn system_call(path: &str, key: &str, body: Value) -> test::TestRequest {
+    test::TestRequest::post()
+        .uri(path)
+        .insert_header(("Authorization", format!("Bearer {key}")))
+        .set_json(body)
+}
