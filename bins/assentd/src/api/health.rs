@@ -27,19 +27,13 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let backend = state.pool.backend_name();
     let checked = crate::services::on_connection(state.into_inner(), crate::services::ping)
         .await
-        .map(|answered| answered.map_err(|e| e.chain().to_string()))
-        .map_err(|e| e.chain().to_string());
+        .and_then(|answered| answered);
     match checked {
-        Ok(Ok(())) => {
+        Ok(()) => {
             HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "database": backend }))
         }
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "readiness check failed");
-            HttpResponse::ServiceUnavailable()
-                .json(serde_json::json!({ "status": "unavailable", "database": backend }))
-        }
         Err(error) => {
-            tracing::warn!(%error, "readiness check failed");
+            tracing::warn!(error = %error.chain(), "readiness check failed");
             HttpResponse::ServiceUnavailable()
                 .json(serde_json::json!({ "status": "unavailable", "database": backend }))
         }
