@@ -119,7 +119,11 @@ impl AppState {
             dauth,
             trusted_proxies,
             token_cache: Arc::new(TokenCache::new(100_000)),
-            consent_cache: Arc::new(TokenCache::new(100_000)),
+            // Verification allows the consent leeway past `exp`; the cache does the same.
+            consent_cache: Arc::new(TokenCache::with_leeway(
+                100_000,
+                assent_consent::consent::USE_LEEWAY.whole_seconds(),
+            )),
             metrics: Arc::new(metrics),
             delivery,
             code_hasher,
@@ -191,30 +195,20 @@ pub fn open_database(config: &Config) -> Result<Pool, RepoError> {
 /// own expiry and are refused after it; the cache is bounded.
 pub struct TokenCache<C = SessionClaims> {
     cache: quick_cache::sync::Cache<[u8; 32], C>,
+    /// Seconds past `exp` a token is still accepted (as its verification allows).
+    leeway_secs: i64,
 }
 
-/// Claims that carry their own expiry (Unix seconds).
-pub trait Expiring {
-    fn expires(&self) -> i64;
-}
-
-impl Expiring for SessionClaims {
-    fn expires(&self) -> i64 {
-        self.exp
-    }
-}
-
-impl Expiring for assent_consent::token::ConsentClaims {
-    fn expires(&self) -> i64 {
-        // Verification allows the consent leeway past `exp`; the cache does the same.
-        self.exp + assent_consent::consent::USE_LEEWAY.whole_seconds()
-    }
-}
-
-impl<C: Clone + Expiring> TokenCache<C> {
+impl<C: Clone + crate::keys::TimeBound> TokenCache<C> {
     pub fn new(capacity: usize) -> Self {
+        Self::with_leeway(capacity, 0)
+    }
+
+    /// A cache for tokens whose verification accepts them `leeway_secs` past `exp`.
+    pub fn with_leeway(capacity: usize, leeway_secs: i64) -> Self {
         Self {
             cache: quick_cache::sync::Cache::new(capacity),
+            leeway_secs,
         }
     }
 
@@ -227,7 +221,7 @@ impl<C: Clone + Expiring> TokenCache<C> {
     ) -> Result<C, InvalidToken> {
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Some(claims) = self.cache.get(&key) {
-            return if claims.expires() > now.unix_timestamp() {
+            return if claims.expires().saturating_add(self.leeway_secs) > now.unix_timestamp() {
                 Ok(claims)
             } else {
                 self.cache.remove(&key);
