@@ -199,7 +199,8 @@ impl SigningKeys {
         let mut header = Header::new(Algorithm::ES256);
         header.typ = Some(typ.to_owned());
         header.kid = Some(self.kid.clone());
-        Ok(jsonwebtoken::encode(&header, claims, &self.encoding)?)
+        let token = jsonwebtoken::encode(&header, claims, &self.encoding)?;
+        Ok(with_low_s_signature(token))
     }
 
     /// Verifies a JWT of type `typ` signed by our key: the algorithm is pinned to ES256 (so
@@ -211,13 +212,7 @@ impl SigningKeys {
         token: &str,
         now: OffsetDateTime,
     ) -> Result<T, InvalidToken> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| InvalidToken)?;
-        if header.alg != Algorithm::ES256
-            || header.typ.as_deref() != Some(typ)
-            || header.kid.as_deref() != Some(self.kid.as_str())
-        {
-            return Err(InvalidToken);
-        }
+        self.check_form(typ, token)?;
         let mut validation = Validation::new(Algorithm::ES256);
         // The library would read the system clock; the times are checked below instead.
         validation.validate_exp = false;
@@ -231,6 +226,24 @@ impl SigningKeys {
 }
 
 impl SigningKeys {
+    /// What can be checked before the signature: the header pins ES256, the expected `typ` and
+    /// our `kid`, and the signature's `s` lies in the lower half of the group order. ECDSA
+    /// accepts both `s` and `n - s`, so without that rule every token would have a second valid
+    /// spelling, and a revocation or replay list keyed on the string could be sidestepped.
+    fn check_form(&self, typ: &str, token: &str) -> Result<(), InvalidToken> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| InvalidToken)?;
+        if header.alg != Algorithm::ES256
+            || header.typ.as_deref() != Some(typ)
+            || header.kid.as_deref() != Some(self.kid.as_str())
+        {
+            return Err(InvalidToken);
+        }
+        match signature_of(token) {
+            Some(signature) if signature.normalize_s().is_none() => Ok(()),
+            _ => Err(InvalidToken),
+        }
+    }
+
     /// Verifies a consent-style JWT of type `typ`: as [`SigningKeys::verify`], plus `nbf`, with
     /// `leeway_secs` on both; the audience is the caller's to check against the consumer.
     pub fn verify_with_leeway<T: DeserializeOwned + TimeBound>(
@@ -240,13 +253,7 @@ impl SigningKeys {
         leeway_secs: u64,
         now: OffsetDateTime,
     ) -> Result<T, InvalidToken> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| InvalidToken)?;
-        if header.alg != Algorithm::ES256
-            || header.typ.as_deref() != Some(typ)
-            || header.kid.as_deref() != Some(self.kid.as_str())
-        {
-            return Err(InvalidToken);
-        }
+        self.check_form(typ, token)?;
         let mut validation = Validation::new(Algorithm::ES256);
         validation.validate_exp = false;
         validation.validate_nbf = false;
@@ -257,6 +264,29 @@ impl SigningKeys {
             .map_err(|_| InvalidToken)?;
         within_time(&claims, now, i64::try_from(leeway_secs).unwrap_or(i64::MAX))?;
         Ok(claims)
+    }
+}
+
+/// The ES256 signature of a compact JWT: its third segment, 64 bytes of `r || s`.
+fn signature_of(token: &str) -> Option<p256::ecdsa::Signature> {
+    let (_, encoded) = token.rsplit_once('.')?;
+    decode_signature(encoded)
+}
+
+fn decode_signature(encoded: &str) -> Option<p256::ecdsa::Signature> {
+    let bytes = URL_SAFE_NO_PAD.decode(encoded).ok()?;
+    p256::ecdsa::Signature::from_slice(&bytes).ok()
+}
+
+/// The same token with its signature in low-S form. The signing library may produce either
+/// form; verification accepts only the low one.
+fn with_low_s_signature(token: String) -> String {
+    let Some((signed_part, encoded)) = token.rsplit_once('.') else {
+        return token;
+    };
+    match decode_signature(encoded).and_then(|signature| signature.normalize_s()) {
+        Some(low) => format!("{signed_part}.{}", URL_SAFE_NO_PAD.encode(low.to_bytes())),
+        None => token,
     }
 }
 
@@ -376,6 +406,35 @@ mod tests {
                 keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, &tampered, NOW)
                     .is_err(),
                 "byte {i} changed and still accepted"
+            );
+        }
+    }
+
+    /// The token with its signature's `s` replaced by `n - s`: the same signature to ECDSA.
+    fn with_high_s(token: &str) -> String {
+        let (signed_part, encoded) = token.rsplit_once('.').unwrap();
+        let signature = decode_signature(encoded).unwrap();
+        let (r, s) = (signature.r(), signature.s());
+        let high = p256::ecdsa::Signature::from_scalars(r.to_bytes(), (-*s).to_bytes()).unwrap();
+        format!("{signed_part}.{}", URL_SAFE_NO_PAD.encode(high.to_bytes()))
+    }
+
+    #[test]
+    fn every_token_is_signed_in_low_s_form_and_its_high_s_twin_is_refused() {
+        let keys = SigningKeys::generate();
+        // ECDSA's nonce is random, so about half of the raw signatures come out high-S.
+        for _ in 0..32 {
+            let token = keys.sign(SESSION_TOKEN_TYP, &claims(60)).unwrap();
+            assert!(signature_of(&token).unwrap().normalize_s().is_none());
+            assert!(
+                keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, &token, NOW)
+                    .is_ok()
+            );
+            let twin = with_high_s(&token);
+            assert_ne!(twin, token);
+            assert!(
+                keys.verify::<SessionClaims>(SESSION_TOKEN_TYP, &twin, NOW)
+                    .is_err()
             );
         }
     }

@@ -204,6 +204,20 @@ pub fn find_by_username(
         .optional()?)
 }
 
+/// Up to `limit` users with this username key, at whichever provider.
+pub fn find_by_username_at_any_provider(
+    conn: &mut DbConnection,
+    username_key: &str,
+    limit: i64,
+) -> Result<Vec<UserRow>, RepoError> {
+    Ok(users::table
+        .filter(users::username_key.eq(username_key))
+        .order(users::provider.asc())
+        .limit(limit)
+        .select(UserRow::as_select())
+        .load(conn)?)
+}
+
 /// The user with this id.
 pub fn find_by_id(conn: &mut DbConnection, user_id: &UserId) -> Result<Option<UserRow>, RepoError> {
     // On the backend's own connection (see `on_backend!`): it renders no SQL text per call.

@@ -197,6 +197,8 @@ pub enum SignInRefusal {
     InvalidConsumer,
     /// The DAuth request id was used before.
     Replayed,
+    /// The DAuth call's user is locked by an administrator.
+    UserLocked,
     /// The consent cannot be used.
     Consent(super::consents::ConsentRefusal),
     /// The consumer is over a call limit.
@@ -263,17 +265,7 @@ fn check_credential(
                 .dauth
                 .as_ref()
                 .map_or(time::Duration::minutes(5), |d| d.window);
-            let signed_in =
-                dauth_call(state, ctx.conn(), request, window, now).map_err(|e| match e {
-                    DAuthCallError::InvalidConsumer => {
-                        Failure::Refused(SignInRefusal::InvalidConsumer)
-                    }
-                    DAuthCallError::Replayed => Failure::Refused(SignInRefusal::Replayed),
-                    DAuthCallError::RateLimited(exceeded) => {
-                        Failure::Refused(SignInRefusal::RateLimited(exceeded))
-                    }
-                    DAuthCallError::Internal(e) => Failure::Internal(e),
-                })?;
+            let signed_in = dauth_call(state, ctx.conn(), request, window, now)?;
             Ok((signed_in, None))
         }
         Credential::Consent(consent) => {
@@ -449,48 +441,30 @@ pub fn logout(ctx: &mut Context<'_>, caller: &SignedIn) -> Result<(), Failure<No
     })
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum DAuthCallError {
-    #[error("unknown or disabled consumer")]
-    InvalidConsumer,
-    #[error("request id already used")]
-    Replayed,
-    #[error("call limit reached")]
-    RateLimited(Exceeded),
-    #[error(transparent)]
-    Internal(#[from] Internal),
-}
-
-impl From<RepoError> for DAuthCallError {
-    fn from(error: RepoError) -> Self {
-        DAuthCallError::Internal(error.into())
-    }
-}
-
 /// A verified DAuth call: the consumer must be enabled and within its limits, the request id
-/// new; the contract's user is fetched, or created on its first call.
-pub fn dauth_call(
+/// new; the contract's user is fetched, or created on its first call, and must not be locked.
+fn dauth_call(
     state: &AppState,
     conn: &mut DbConnection,
     request: &DAuthRequest,
     window: time::Duration,
     now: OffsetDateTime,
-) -> Result<SignedIn, DAuthCallError> {
+) -> Result<SignedIn, Failure<SignInRefusal>> {
     let key_hash = state
         .secret_hasher
         .hash(CONSUMER_KEY_LABEL, &request.consumer_key);
     let consumer = consumers::find_by_key_hash(conn, &key_hash)?
         .filter(|c| c.enabled)
-        .ok_or(DAuthCallError::InvalidConsumer)?;
+        .ok_or(Failure::Refused(SignInRefusal::InvalidConsumer))?;
     // A token is fresh for a window either side of its timestamp, so its id must be kept for
     // two windows: otherwise a token stamped in the future could be replayed once purged.
     if !dauth::remember_request(conn, &request.request_id, now, now - window * 2)? {
-        return Err(DAuthCallError::Replayed);
+        return Err(Failure::Refused(SignInRefusal::Replayed));
     }
     state
         .rate_limiter
         .admit(consumer.consumer_id, &consumer.call_limits, now)
-        .map_err(DAuthCallError::RateLimited)?;
+        .map_err(|exceeded| Failure::Refused(SignInRefusal::RateLimited(exceeded)))?;
     let user = assent_identity::User {
         user_id: assent_identity::UserId::generate(&mut rand::rng()),
         provider: request.provider.clone(),
@@ -508,6 +482,9 @@ pub fn dauth_call(
     // "!" is no PHC string: nobody can log in to a DAuth user with a password.
     let row = users::UserRow::new(&user, username_key(&request.username), "!".into());
     let user = users::get_or_create(conn, &row)?;
+    if lockout::admin_lock(conn, &user.user_id)?.is_some() {
+        return Err(Failure::Refused(SignInRefusal::UserLocked));
+    }
     Ok(SignedIn {
         user: user.into(),
         session_id: None,

@@ -16,8 +16,10 @@ const LOCK_VIA_API: &str = "lock_via_api";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LockRefusal {
     MissingRoles(MissingRoles),
-    /// No user has this username.
+    /// No user has this username (at the provider named, if one was).
     UserNotFound,
+    /// Users at several providers have this username and none was named.
+    AmbiguousUsername,
 }
 
 impl From<MissingRoles> for LockRefusal {
@@ -35,18 +37,37 @@ pub struct LockStatus {
     pub last_failure_at: Option<i64>,
 }
 
-fn find_user(ctx: &mut Context<'_>, username: &str) -> Result<UserRow, Failure<LockRefusal>> {
-    let state = ctx.state;
-    users::find_by_username(ctx.conn(), &state.config.provider, &username_key(username))?
-        .ok_or(Failure::Refused(LockRefusal::UserNotFound))
+/// Whose lock a request means: a username, and the provider it belongs to if the caller named
+/// one. Without a provider the server's own users come first; a username found only elsewhere
+/// (a DAuth contract's, whose provider is its network) is used if it is found once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockTarget {
+    pub username: String,
+    pub provider: Option<String>,
 }
 
-fn status_of(
-    conn: &mut DbConnection,
-    provider: &str,
-    user: &UserRow,
-) -> Result<LockStatus, RepoError> {
-    let attempts = lockout::attempts(conn, provider, &user.username_key)?;
+fn find_user(ctx: &mut Context<'_>, target: &LockTarget) -> Result<UserRow, Failure<LockRefusal>> {
+    let state = ctx.state;
+    let key = username_key(&target.username);
+    let provider = target.provider.as_deref();
+    if let Some(user) =
+        users::find_by_username(ctx.conn(), provider.unwrap_or(&state.config.provider), &key)?
+    {
+        return Ok(user);
+    }
+    if provider.is_some() {
+        return Err(Failure::Refused(LockRefusal::UserNotFound));
+    }
+    let mut found = users::find_by_username_at_any_provider(ctx.conn(), &key, 2)?;
+    match (found.pop(), found.pop()) {
+        (Some(user), None) => Ok(user),
+        (None, _) => Err(Failure::Refused(LockRefusal::UserNotFound)),
+        (Some(_), Some(_)) => Err(Failure::Refused(LockRefusal::AmbiguousUsername)),
+    }
+}
+
+fn status_of(conn: &mut DbConnection, user: &UserRow) -> Result<LockStatus, RepoError> {
+    let attempts = lockout::attempts(conn, &user.provider, &user.username_key)?;
     Ok(LockStatus {
         username: user.username.clone(),
         bad_attempts: attempts.as_ref().map_or(0, |a| a.bad_attempts),
@@ -58,16 +79,15 @@ fn status_of(
 pub fn status(
     ctx: &mut Context<'_>,
     caller: &SignedIn,
-    username: &str,
+    target: &LockTarget,
 ) -> Result<LockStatus, Failure<LockRefusal>> {
     require(
         ctx,
         caller,
         &[Need::System(roles::CAN_READ_USER_LOCKED_STATUS)],
     )?;
-    let user = find_user(ctx, username)?;
-    let state = ctx.state;
-    Ok(status_of(ctx.conn(), &state.config.provider, &user)?)
+    let user = find_user(ctx, target)?;
+    Ok(status_of(ctx.conn(), &user)?)
 }
 
 /// Clears a user's failure count and any administrative lock, audited as `user.unlocked`;
@@ -75,14 +95,13 @@ pub fn status(
 pub fn unlock(
     ctx: &mut Context<'_>,
     caller: &SignedIn,
-    username: &str,
+    target: &LockTarget,
 ) -> Result<LockStatus, Failure<LockRefusal>> {
     require(ctx, caller, &[Need::System(roles::CAN_UNLOCK_USER)])?;
-    let user = find_user(ctx, username)?;
-    let (state, now) = (ctx.state, ctx.now);
-    let provider = state.config.provider.as_str();
+    let user = find_user(ctx, target)?;
+    let now = ctx.now;
     rollback_if_refused(ctx.conn(), |conn| {
-        lockout::unlock(conn, provider, &user.username_key, &user.user_id)?;
+        lockout::unlock(conn, &user.provider, &user.username_key, &user.user_id)?;
         record(
             conn,
             now,
@@ -90,7 +109,7 @@ pub fn unlock(
             Some(&user.user_id),
             serde_json::json!({ "by": caller.user.user_id }),
         )?;
-        Ok(status_of(conn, provider, &user)?)
+        Ok(status_of(conn, &user)?)
     })
 }
 
@@ -99,10 +118,10 @@ pub fn unlock(
 pub fn lock(
     ctx: &mut Context<'_>,
     caller: &SignedIn,
-    username: &str,
+    target: &LockTarget,
 ) -> Result<UserLockRow, Failure<LockRefusal>> {
     require(ctx, caller, &[Need::System(roles::CAN_LOCK_USER)])?;
-    let user = find_user(ctx, username)?;
+    let user = find_user(ctx, target)?;
     let now = ctx.now;
     rollback_if_refused(ctx.conn(), |conn| {
         let lock = lockout::lock(conn, &user.user_id, LOCK_VIA_API, now)?;

@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use actix_web::test::TestRequest;
-use assent_repository::{accounts, banks, entitlements};
+use assent_repository::{accounts, banks};
 use serde_json::{Value, json};
 
 const BANK: &str = "gh.29.uk";
@@ -13,10 +13,6 @@ fn add_bank(app: &TestApp) {
     let mut conn = app.state.pool.get().unwrap();
     let row = banks::row(BANK, "uk", "UK bank", "", "", app.now());
     assert!(banks::insert(&mut conn, &row).unwrap());
-}
-
-fn authed(req: TestRequest, token: &str) -> TestRequest {
-    req.insert_header(("DirectLogin", format!("token={token}")))
 }
 
 fn at(path: &str) -> String {
@@ -302,18 +298,7 @@ backend_test! {
         let uri = format!("/obp/v5.1.0/users/{}/account-access", auditor.id);
         let (status, _, _) = send(&svc, authed(TestRequest::get().uri(&uri), &holder.token)).await;
         assert_eq!(status, 403);
-        {
-            let mut conn = app.state.pool.get().unwrap();
-            entitlements::insert(
-                &mut conn,
-                uuid::Uuid::new_v4(),
-                &holder.id,
-                "CanSeeAccountAccessForAnyUser",
-                None,
-                app.now(),
-            )
-            .unwrap();
-        }
+        app.grant_role(&holder.id, "CanSeeAccountAccessForAnyUser", None);
         let (status, _, listed) =
             send(&svc, authed(TestRequest::get().uri(&uri), &holder.token)).await;
         assert_eq!(status, 200);
@@ -509,18 +494,7 @@ backend_test! {
             send(&svc, authed(TestRequest::post().uri(&uri), &admin.token)).await;
         assert_eq!(status, 403);
         assert!(message(&body).contains("CanRefreshUser"));
-        {
-            let mut conn = app.state.pool.get().unwrap();
-            entitlements::insert(
-                &mut conn,
-                uuid::Uuid::new_v4(),
-                &admin.id,
-                "CanRefreshUser",
-                None,
-                app.now(),
-            )
-            .unwrap();
-        }
+        app.grant_role(&admin.id, "CanRefreshUser", None);
         let (status, _, body) =
             send(&svc, authed(TestRequest::post().uri(&uri), &admin.token)).await;
         assert_eq!(status, 200, "{body}");

@@ -3,27 +3,11 @@
 
 use crate::common::*;
 use actix_web::test::TestRequest;
-use assent_repository::entitlements;
 use assent_repository::testing::TestDatabase;
 use serde_json::{Value, json};
 
-/// Grants `role` (at `bank`, if given) directly in the database, as `admin grant-role` does.
 fn grant(app: &TestApp, user: &Value, role: &str, bank: Option<&str>) {
-    let mut conn = app.state.pool.get().unwrap();
-    let user_id = user["user_id"].as_str().unwrap();
-    entitlements::insert(
-        &mut conn,
-        uuid::Uuid::new_v4(),
-        user_id,
-        role,
-        bank,
-        app.now(),
-    )
-    .unwrap();
-}
-
-fn authed(req: TestRequest, token: &str) -> TestRequest {
-    req.insert_header(("DirectLogin", format!("token={token}")))
+    app.grant_role(user["user_id"].as_str().unwrap(), role, bank);
 }
 
 backend_test! {

@@ -11,10 +11,6 @@ use serde_json::{Value, json};
 const BANK: &str = "gh.29.uk";
 const ACCOUNT: &str = "acc-1";
 
-fn authed(req: TestRequest, token: &str) -> TestRequest {
-    req.insert_header(("DirectLogin", format!("token={token}")))
-}
-
 fn as_app(req: TestRequest, jwt: &str, consumer_key: &str) -> TestRequest {
     req.insert_header(("Consent-JWT", jwt.to_owned()))
         .insert_header(("Consumer-Key", consumer_key.to_owned()))

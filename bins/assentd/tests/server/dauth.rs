@@ -285,3 +285,118 @@ fn enabling_dauth_without_a_valid_key_fails_at_start() {
         .is_ok()
     );
 }
+
+backend_test! {
+    #[actix_web::test]
+    async fn a_dauth_user_is_locked_and_unlocked_like_anyone_at_once(db) {
+        let app = dauth_app(db);
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        let dauth = |request_id: &str| {
+            call(
+                &rs256(&claims(&app, &key, "0xAbC123", request_id, 0), PRIVATE),
+                Some(allowed()),
+            )
+        };
+        let (status, _, contract) = send(&svc, dauth("r1")).await;
+        assert_eq!(status, 200);
+        let admin = sign_up(&svc, "admin").await;
+        for role in ["CanLockUser", "CanUnlockUser", "CanReadUserLockedStatus"] {
+            app.grant_role(admin["user_id"].as_str().unwrap(), role, None);
+        }
+        let admin_token = token(&svc, "admin", &key).await;
+        let as_admin = |req: TestRequest| authed(req, &admin_token);
+
+        let (status, _, lock) = send(
+            &svc,
+            as_admin(TestRequest::post().uri("/obp/v5.1.0/users/0xAbC123/locks")),
+        )
+        .await;
+        assert_eq!(status, 201, "{}: {lock}", app.backend());
+        assert_eq!(lock["user_id"], contract["user_id"]);
+        let (status, _, body) = send(&svc, dauth("r2")).await;
+        assert_eq!(status, 401, "{}: a locked contract acts no more", app.backend());
+        assert!(message(&body).starts_with("OBP-20013"), "{body}");
+
+        let (status, _, body) = send(
+            &svc,
+            as_admin(TestRequest::get().uri("/obp/v5.1.0/users/0xabc123/lock-status")),
+        )
+        .await;
+        assert_eq!((status, &body["username"]), (200, &json!("0xAbC123")));
+        let (status, _, _) = send(
+            &svc,
+            as_admin(TestRequest::put().uri("/obp/v5.1.0/users/0xAbC123/lock-status")),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (status, _, body) = send(&svc, dauth("r3")).await;
+        assert_eq!(status, 200, "{}: unlocked: {body}", app.backend());
+    }
+}
+
+backend_test! {
+    #[actix_web::test]
+    async fn a_username_at_several_providers_is_locked_only_by_naming_one(db) {
+        let app = dauth_app(db);
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        let token_for = |request_id: &str| {
+            rs256(&claims(&app, &key, "0xabc", request_id, 0), PRIVATE)
+        };
+        let (status, _, contract) = send(&svc, call(&token_for("r1"), Some(allowed()))).await;
+        assert_eq!(status, 200);
+        // The same address on another network is another user.
+        let twin = assent_identity::User {
+            user_id: assent_identity::UserId::generate(&mut rand::rng()),
+            provider: "dauth.polygon".into(),
+            provider_id: "0xabc".into(),
+            username: "0xabc".into(),
+            email: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            phone_number: None,
+            customer_number: None,
+            created_at: app.now(),
+        };
+        {
+            let mut conn = app.state.pool.get().unwrap();
+            let row = assent_repository::users::UserRow::new(&twin, "0xabc".into(), "!".into());
+            assent_repository::users::insert(&mut conn, &row).unwrap();
+        }
+        let admin = sign_up(&svc, "admin").await;
+        app.grant_role(admin["user_id"].as_str().unwrap(), "CanLockUser", None);
+        let admin_token = token(&svc, "admin", &key).await;
+
+        let (status, _, body) = send(
+            &svc,
+            authed(TestRequest::post().uri("/obp/v5.1.0/users/0xabc/locks"), &admin_token),
+        )
+        .await;
+        assert_eq!(status, 400, "{}: {body}", app.backend());
+        assert!(message(&body).starts_with("OBP-20028"), "{body}");
+        assert_eq!(app.audit_count("user.locked"), 0);
+
+        let (status, _, lock) = send(
+            &svc,
+            authed(
+                TestRequest::post().uri("/obp/v5.1.0/users/0xabc/locks?provider=dauth.ethereum"),
+                &admin_token,
+            ),
+        )
+        .await;
+        assert_eq!(status, 201, "{lock}");
+        assert_eq!(lock["user_id"], contract["user_id"]);
+        let (status, _, _) = send(&svc, call(&token_for("r2"), Some(allowed()))).await;
+        assert_eq!(status, 401);
+        let (status, _, body) = send(
+            &svc,
+            authed(
+                TestRequest::post().uri("/obp/v5.1.0/users/0xabc/locks?provider=dauth.nowhere"),
+                &admin_token,
+            ),
+        )
+        .await;
+        assert_eq!(status, 404, "{body}");
+    }
+}

@@ -4,7 +4,7 @@ use crate::common::*;
 use actix_web::test::TestRequest;
 use assent_identity::UserId;
 use assent_repository::testing::TestDatabase;
-use assent_repository::{entitlements, users};
+use assent_repository::users;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
@@ -78,19 +78,7 @@ backend_test! {
         let key = app.consumer(true);
         let user = sign_up(&svc, "felix").await;
         let user_id = user["user_id"].as_str().unwrap();
-        {
-            let mut conn = app.state.pool.get().unwrap();
-            let now = app.now();
-            entitlements::insert(
-                &mut conn,
-                uuid::Uuid::new_v4(),
-                user_id,
-                "CanGetAnyUser",
-                None,
-                now,
-            )
-            .unwrap();
-        }
+        app.grant_role(user_id, "CanGetAnyUser", None);
         let token = token(&svc, "felix", &key).await;
         let (status, _, body) = send(&svc, current(&token)).await;
         assert_eq!(status, 200);

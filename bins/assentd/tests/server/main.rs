@@ -9,6 +9,7 @@ mod consents;
 mod dauth;
 mod e2e;
 mod http;
+mod logs;
 mod sca;
 mod sessions;
 mod step_up;

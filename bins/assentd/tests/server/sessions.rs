@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use actix_web::test::TestRequest;
-use assent_repository::{entitlements, sessions, system_keys, users};
+use assent_repository::{sessions, system_keys, users};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
@@ -462,20 +462,13 @@ backend_test! {
         let (status, _, body) = send(&svc, me(&admin, TestRequest::delete().uri(&uri))).await;
         assert_eq!(status, 403);
         assert!(message(&body).contains("CanTerminateUserSessions"));
-        {
-            let mut conn = app.state.pool.get().unwrap();
-            let (status, _, me_body) = send(&svc, current(&admin)).await;
-            assert_eq!(status, 200);
-            entitlements::insert(
-                &mut conn,
-                uuid::Uuid::new_v4(),
-                me_body["user_id"].as_str().unwrap(),
-                "CanTerminateUserSessions",
-                None,
-                app.now(),
-            )
-            .unwrap();
-        }
+        let (status, _, me_body) = send(&svc, current(&admin)).await;
+        assert_eq!(status, 200);
+        app.grant_role(
+            me_body["user_id"].as_str().unwrap(),
+            "CanTerminateUserSessions",
+            None,
+        );
         let (status, _, _) = send(&svc, me(&admin, TestRequest::delete().uri(&uri))).await;
         assert_eq!(status, 204);
         let (status, _, _) = send(&svc, current(&laptop)).await;
@@ -728,5 +721,36 @@ backend_test! {
         )
         .await;
         assert_eq!(status, 200);
+    }
+}
+
+/// The token with its ECDSA signature's `s` replaced by `n - s`, which ECDSA alone accepts too.
+fn with_high_s(token: &str) -> String {
+    use p256::ecdsa::Signature;
+    let (signed_part, encoded) = token.rsplit_once('.').unwrap();
+    let signature = Signature::from_slice(&URL_SAFE_NO_PAD.decode(encoded).unwrap()).unwrap();
+    let flipped =
+        Signature::from_scalars(signature.r().to_bytes(), (-*signature.s()).to_bytes()).unwrap();
+    // Of `s` and `n - s` exactly one is low: whichever the server issued, this is the other.
+    format!(
+        "{signed_part}.{}",
+        URL_SAFE_NO_PAD.encode(flipped.to_bytes())
+    )
+}
+
+backend_test! {
+    #[actix_web::test]
+    async fn a_session_token_has_one_spelling_its_high_s_twin_is_refused(db) {
+        let app = TestApp::new(db);
+        let svc = app.service().await;
+        let consumer = app.consumer(true);
+        sign_up(&svc, "felix").await;
+        for _ in 0..8 {
+            let token = token(&svc, "felix", &consumer).await;
+            let (status, _, _) = send(&svc, current(&token)).await;
+            assert_eq!(status, 200);
+            let (status, _, body) = send(&svc, current(&with_high_s(&token))).await;
+            assert_eq!(status, 401, "{}: {body}", app.backend());
+        }
     }
 }

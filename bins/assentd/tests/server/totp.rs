@@ -7,10 +7,6 @@ use assent_repository::totp;
 use data_encoding::{BASE32_NOPAD, HEXLOWER};
 use serde_json::{Value, json};
 
-fn authed(req: TestRequest, token: &str) -> TestRequest {
-    req.insert_header(("DirectLogin", format!("token={token}")))
-}
-
 fn enrol(token: &str) -> TestRequest {
     authed(
         TestRequest::post().uri("/obp/v5.1.0/my/authenticators/totp"),

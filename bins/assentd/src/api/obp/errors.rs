@@ -22,6 +22,7 @@ pub const ACCOUNT_LOCKED: &str =
     "OBP-20013: The account has been locked, please contact administrator !";
 pub const USER_MISSING_ROLES: &str = "OBP-20006: User is missing one or more roles:";
 pub const USER_NOT_FOUND_BY_USERNAME: &str = "OBP-20027: User not found by provider and username.";
+pub const USERNAME_AT_SEVERAL_PROVIDERS: &str = "OBP-20028: Users at several providers have this username: name one with the provider query parameter.";
 pub const USER_NOT_FOUND_BY_ID: &str =
     "OBP-20005: User not found. Please specify a valid value for USER_ID.";
 pub const INCORRECT_ROLE_NAME: &str = "OBP-10007: Incorrect Role name:";
@@ -289,6 +290,7 @@ impl From<SignInRefusal> for ObpError {
             SignInRefusal::InvalidSession => ObpError::unauthorized(INVALID_DIRECT_LOGIN_TOKEN),
             SignInRefusal::InvalidConsumer => ObpError::unauthorized(INVALID_CONSUMER_KEY),
             SignInRefusal::Replayed => ObpError::unauthorized(DAUTH_REPLAYED),
+            SignInRefusal::UserLocked => ObpError::unauthorized(ACCOUNT_LOCKED),
             SignInRefusal::RateLimited(exceeded) => ObpError::too_many_requests(&exceeded),
             SignInRefusal::Consent(refusal) => ObpError::unauthorized(match refusal {
                 ConsentRefusal::NotUsable => CONSENT_NOT_USABLE,
@@ -700,6 +702,9 @@ impl From<crate::services::locks::LockRefusal> for ObpError {
             LockRefusal::MissingRoles(missing) => missing.into(),
             LockRefusal::UserNotFound => {
                 ObpError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND_BY_USERNAME)
+            }
+            LockRefusal::AmbiguousUsername => {
+                ObpError::new(StatusCode::BAD_REQUEST, USERNAME_AT_SEVERAL_PROVIDERS)
             }
         }
     }

@@ -3,11 +3,27 @@
 use super::auth::Authenticated;
 use super::errors::*;
 use super::users::ErrorJson;
-use crate::services::locks::{self, LockStatus};
+use crate::services::locks::{self, LockStatus, LockTarget};
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// The query of the lock routes.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LockQuery {
+    /// The user's provider: the server's own if the username is theirs, else the one provider
+    /// that has it (a DAuth contract's network). Needed only when several providers have it.
+    pub provider: Option<String>,
+}
+
+fn target(username: web::Path<String>, query: web::Query<LockQuery>) -> LockTarget {
+    LockTarget {
+        username: username.into_inner(),
+        provider: query.into_inner().provider,
+    }
+}
 
 #[derive(Serialize, ToSchema)]
 pub struct LockStatusJson {
@@ -35,11 +51,12 @@ fn status_json(status: LockStatus) -> LockStatusJson {
 /// Get User Lock Status.
 #[utoipa::path(
     get, path = "/obp/v5.1.0/users/{username}/lock-status", tag = "OBP: users",
-    params(("username" = String, Path)), security(("directLogin" = [])),
+    params(("username" = String, Path), LockQuery), security(("directLogin" = [])),
     responses(
         (status = 200, description = "Failed logins since the last success or unlock", body = LockStatusJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
         (status = 403, description = "OBP-20006: needs CanReadUserLockedStatus", body = ErrorJson),
+        (status = 400, description = "OBP-20028 username at several providers, none named; OBP-10044 bad query", body = ErrorJson),
         (status = 404, description = "OBP-20027 unknown username", body = ErrorJson),
     )
 )]
@@ -47,11 +64,12 @@ pub async fn get_lock_status(
     state: web::Data<AppState>,
     caller: Authenticated,
     username: web::Path<String>,
+    query: web::Query<LockQuery>,
 ) -> Result<HttpResponse, ObpError> {
-    let username = username.into_inner();
+    let target = target(username, query);
     let status = caller
         .run(&state, move |ctx, caller| {
-            Ok(locks::status(ctx, &caller, &username)?)
+            Ok(locks::status(ctx, &caller, &target)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(status_json(status)))
@@ -60,11 +78,12 @@ pub async fn get_lock_status(
 /// Unlock the user: clears the failure count and any administrative lock.
 #[utoipa::path(
     put, path = "/obp/v5.1.0/users/{username}/lock-status", tag = "OBP: users",
-    params(("username" = String, Path)), security(("directLogin" = [])),
+    params(("username" = String, Path), LockQuery), security(("directLogin" = [])),
     responses(
         (status = 200, description = "Unlocked", body = LockStatusJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
         (status = 403, description = "OBP-20006: needs CanUnlockUser", body = ErrorJson),
+        (status = 400, description = "OBP-20028 username at several providers, none named; OBP-10044 bad query", body = ErrorJson),
         (status = 404, description = "OBP-20027 unknown username", body = ErrorJson),
     )
 )]
@@ -72,11 +91,12 @@ pub async fn unlock_user(
     state: web::Data<AppState>,
     caller: Authenticated,
     username: web::Path<String>,
+    query: web::Query<LockQuery>,
 ) -> Result<HttpResponse, ObpError> {
-    let username = username.into_inner();
+    let target = target(username, query);
     let status = caller
         .run(&state, move |ctx, caller| {
-            Ok(locks::unlock(ctx, &caller, &username)?)
+            Ok(locks::unlock(ctx, &caller, &target)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(status_json(status)))
@@ -85,11 +105,12 @@ pub async fn unlock_user(
 /// Lock User: locks the account until an unlock, and ends its sessions at once.
 #[utoipa::path(
     post, path = "/obp/v5.1.0/users/{username}/locks", tag = "OBP: users",
-    params(("username" = String, Path)), security(("directLogin" = [])),
+    params(("username" = String, Path), LockQuery), security(("directLogin" = [])),
     responses(
         (status = 201, description = "Locked", body = UserLockJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
         (status = 403, description = "OBP-20006: needs CanLockUser", body = ErrorJson),
+        (status = 400, description = "OBP-20028 username at several providers, none named; OBP-10044 bad query", body = ErrorJson),
         (status = 404, description = "OBP-20027 unknown username", body = ErrorJson),
     )
 )]
@@ -97,11 +118,12 @@ pub async fn lock_user(
     state: web::Data<AppState>,
     caller: Authenticated,
     username: web::Path<String>,
+    query: web::Query<LockQuery>,
 ) -> Result<HttpResponse, ObpError> {
-    let username = username.into_inner();
+    let target = target(username, query);
     let lock = caller
         .run(&state, move |ctx, caller| {
-            Ok(locks::lock(ctx, &caller, &username)?)
+            Ok(locks::lock(ctx, &caller, &target)?)
         })
         .await?;
     Ok(HttpResponse::Created().json(UserLockJson {

@@ -49,6 +49,7 @@ impl From<SignInRefusal> for TemenosError {
             SignInRefusal::InvalidSession
             | SignInRefusal::InvalidConsumer
             | SignInRefusal::Replayed
+            | SignInRefusal::UserLocked
             | SignInRefusal::Consent(_) => unauthenticated(),
         }
     }

@@ -102,6 +102,21 @@ impl TestApp {
         test::init_service(build_app(self.state.clone())).await
     }
 
+    /// Grants `role` (at `bank`, if given) to the user with this id directly in the database,
+    /// as `admin grant-role` does.
+    pub fn grant_role(&self, user_id: &str, role: &str, bank: Option<&str>) {
+        let mut conn = self.state.pool.get().unwrap();
+        assent_repository::entitlements::insert(
+            &mut conn,
+            uuid::Uuid::new_v4(),
+            user_id,
+            role,
+            bank,
+            self.now(),
+        )
+        .unwrap();
+    }
+
     /// How many audit events of this kind were recorded.
     pub fn audit_count(&self, kind: &str) -> usize {
         let mut conn = self.state.pool.get().unwrap();
@@ -208,6 +223,11 @@ where
     let (status, body) = login(app, username, PASSWORD, consumer_key).await;
     assert_eq!(status, 201, "{body}");
     body["token"].as_str().unwrap().to_owned()
+}
+
+/// The request, signed in with a DirectLogin session token.
+pub fn authed(req: test::TestRequest, token: &str) -> test::TestRequest {
+    req.insert_header(("DirectLogin", format!("token={token}")))
 }
 
 pub fn current(token: &str) -> test::TestRequest {
