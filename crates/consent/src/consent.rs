@@ -51,23 +51,69 @@ pub struct Scope {
     pub access: Access,
 }
 
-impl Scope {
-    /// What the consent reaches given what the user holds now: never more than either.
-    pub fn effective(&self, held: &Access) -> Access {
-        if self.everything {
-            return held.clone();
+/// A consent's scope bound to the bank it was given at: what it reaches at the moment of use.
+/// Views and bank roles count only at that bank; system-wide roles count as the scope says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankScope {
+    bank_id: String,
+    scope: Scope,
+}
+
+impl BankScope {
+    /// The scope of a consent given at `bank_id`.
+    pub fn new(bank_id: impl Into<String>, scope: Scope) -> Self {
+        Self {
+            bank_id: bank_id.into(),
+            scope,
         }
+    }
+
+    /// The bank the consent was given at.
+    pub fn bank_id(&self) -> &str {
+        &self.bank_id
+    }
+
+    /// Whether the consent covers everything the user holds at its bank.
+    pub fn is_everything(&self) -> bool {
+        self.scope.everything
+    }
+
+    /// Whether the consent reaches this view of this account (if the user still holds it).
+    pub fn covers_view(&self, bank_id: &str, account_id: &str, view_id: &str) -> bool {
+        bank_id == self.bank_id
+            && (self.scope.everything
+                || self.scope.access.views.iter().any(|v| {
+                    v.bank_id == bank_id && v.account_id == account_id && v.view_id == view_id
+                }))
+    }
+
+    /// Whether the consent reaches this role, system-wide (empty `bank_id`) or at a bank (if
+    /// the user still holds it).
+    pub fn covers_role(&self, role_name: &str, bank_id: &str) -> bool {
+        (bank_id.is_empty() || bank_id == self.bank_id)
+            && (self.scope.everything
+                || self
+                    .scope
+                    .access
+                    .entitlements
+                    .iter()
+                    .any(|r| r.role_name == role_name && r.bank_id == bank_id))
+    }
+
+    /// What the consent reaches given what the user holds now: never more than either, and
+    /// nothing at another bank.
+    pub fn effective(&self, held: &Access) -> Access {
         Access {
             views: held
                 .views
                 .iter()
-                .filter(|v| self.access.views.contains(v))
+                .filter(|v| self.covers_view(&v.bank_id, &v.account_id, &v.view_id))
                 .cloned()
                 .collect(),
             entitlements: held
                 .entitlements
                 .iter()
-                .filter(|r| self.access.entitlements.contains(r))
+                .filter(|r| self.covers_role(&r.role_name, &r.bank_id))
                 .cloned()
                 .collect(),
         }
@@ -77,6 +123,8 @@ impl Scope {
 /// A request for a consent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentRequest {
+    /// The bank it is given at: its views and bank roles must be there.
+    pub bank_id: String,
     /// What it covers.
     pub scope: Scope,
     /// From when; now if omitted.
@@ -103,6 +151,12 @@ pub enum ConsentError {
     /// A view the user does not hold (OBP-35014).
     #[error("the user does not hold view {0:?}")]
     ViewNotHeld(ViewAccess),
+    /// A view of an account at another bank than the consent's.
+    #[error("view {0:?} is at another bank than the consent")]
+    ViewAtOtherBank(ViewAccess),
+    /// A bank role at another bank than the consent's.
+    #[error("role {0:?} is at another bank than the consent")]
+    RoleAtOtherBank(RoleAccess),
 }
 
 /// The validity a request was granted.
@@ -144,6 +198,22 @@ impl ConsentRequest {
             && scope.access.entitlements.is_empty()
         {
             return Err(ConsentError::EmptyScope);
+        }
+        if let Some(view) = scope
+            .access
+            .views
+            .iter()
+            .find(|v| v.bank_id != self.bank_id)
+        {
+            return Err(ConsentError::ViewAtOtherBank(view.clone()));
+        }
+        if let Some(role) = scope
+            .access
+            .entitlements
+            .iter()
+            .find(|r| !r.bank_id.is_empty() && r.bank_id != self.bank_id)
+        {
+            return Err(ConsentError::RoleAtOtherBank(role.clone()));
         }
         if let Some(role) = scope
             .access
@@ -221,6 +291,7 @@ mod tests {
 
     fn request(views: Vec<ViewAccess>, roles: Vec<RoleAccess>, ttl: Option<i64>) -> ConsentRequest {
         ConsentRequest {
+            bank_id: "b".into(),
             scope: Scope {
                 everything: false,
                 access: Access {
@@ -317,7 +388,7 @@ mod tests {
             entitlements: vec![],
         };
         assert_eq!(
-            scope.effective(&now_held),
+            BankScope::new("b", scope).effective(&now_held),
             Access {
                 views: vec![view("auditor")],
                 entitlements: vec![],
@@ -327,7 +398,84 @@ mod tests {
             everything: true,
             access: Access::default(),
         };
-        assert_eq!(everything.effective(&now_held), now_held);
+        assert_eq!(
+            BankScope::new("b", everything).effective(&now_held),
+            now_held
+        );
+    }
+
+    fn at(bank: &str, id: &str) -> ViewAccess {
+        ViewAccess {
+            bank_id: bank.into(),
+            ..view(id)
+        }
+    }
+
+    fn role_at(bank: &str, name: &str) -> RoleAccess {
+        RoleAccess {
+            bank_id: bank.into(),
+            role_name: name.into(),
+        }
+    }
+
+    #[test]
+    fn a_request_names_views_and_bank_roles_only_at_its_own_bank() {
+        let max = Duration::hours(1);
+        let held = Access {
+            views: vec![view("owner"), at("other", "owner")],
+            entitlements: vec![role("CanGetAnyUser"), role_at("other", "CanCreateAccount")],
+        };
+        assert_eq!(
+            request(vec![at("other", "owner")], vec![], None).validate(NOW, max, &held),
+            Err(ConsentError::ViewAtOtherBank(at("other", "owner"))),
+            "held, but at another bank"
+        );
+        assert_eq!(
+            request(vec![], vec![role_at("other", "CanCreateAccount")], None)
+                .validate(NOW, max, &held),
+            Err(ConsentError::RoleAtOtherBank(role_at(
+                "other",
+                "CanCreateAccount"
+            )))
+        );
+        assert!(
+            request(vec![view("owner")], vec![role("CanGetAnyUser")], None)
+                .validate(NOW, max, &held)
+                .is_ok(),
+            "its own bank's views and system roles"
+        );
+    }
+
+    #[test]
+    fn at_the_moment_of_use_a_consent_reaches_nothing_at_another_bank() {
+        let held = Access {
+            views: vec![view("owner"), at("other", "owner")],
+            entitlements: vec![
+                role("CanGetAnyUser"),
+                role_at("b", "CanCreateAccount"),
+                role_at("other", "CanCreateAccount"),
+            ],
+        };
+        let everything = BankScope::new(
+            "b",
+            Scope {
+                everything: true,
+                access: Access::default(),
+            },
+        );
+        assert_eq!(
+            everything.effective(&held),
+            Access {
+                views: vec![view("owner")],
+                entitlements: vec![role("CanGetAnyUser"), role_at("b", "CanCreateAccount")],
+            }
+        );
+        assert!(!everything.covers_view("other", "a", "owner"));
+        assert!(!everything.covers_role("CanCreateAccount", "other"));
+        // A scope stored with another bank's view (as none can be now) still reaches nothing there.
+        let named = BankScope::new("b", request(vec![at("other", "owner")], vec![], None).scope);
+        assert!(!named.covers_view("other", "a", "owner"));
+        assert_eq!(named.effective(&held), Access::default());
     }
 
     #[test]

@@ -67,6 +67,8 @@ pub fn find(conn: &mut DbConnection, consent_id: &str) -> Result<Option<ConsentR
 pub struct ConsentUseRow {
     /// Who gave it.
     pub user_id: String,
+    /// The bank it was given at: its views and bank roles are there.
+    pub bank_id: String,
     /// Everything the user holds.
     pub everything: bool,
     /// `{"views": [...], "entitlements": [...]}`.

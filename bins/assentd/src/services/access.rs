@@ -230,8 +230,9 @@ pub fn create_account(
 }
 
 /// Every view of the account: the system views, then its custom views. Holders and those
-/// who may hand views on see them; through a consent, only the views it names that the
-/// customer still holds count, never the customer's standing as a holder.
+/// who may hand views on see them; through a consent, only the views it reaches that the
+/// customer still holds count, never the customer's standing as a holder (unless it covers
+/// everything at this bank), and nothing at another bank.
 pub fn list_views(
     ctx: &mut Context<'_>,
     caller: &SignedIn,
@@ -241,27 +242,24 @@ pub fn list_views(
     existing_account(conn, &account)?;
     let (bank_id, account_id) = (account.bank_id.as_str(), account.account_id.as_str());
     let user_id = caller.user.user_id.as_str();
-    let allowed = if let Some(scope) = caller.consent.as_ref().filter(|s| !s.everything) {
-        let reached: Vec<View> = accounts::views_held(conn, bank_id, account_id, user_id)?
-            .into_iter()
-            .filter(|v| {
-                scope.access.views.iter().any(|named| {
-                    named.bank_id == bank_id
-                        && named.account_id == account_id
-                        && named.view_id == v.view_id
-                })
+    let allowed = match caller.consent.as_ref() {
+        Some(reach) if !(reach.is_everything() && reach.bank_id() == bank_id) => {
+            let reached: Vec<View> = accounts::views_held(conn, bank_id, account_id, user_id)?
+                .into_iter()
+                .filter(|v| reach.covers_view(bank_id, account_id, &v.view_id))
+                .collect();
+            access::delegates_anything(&Actor {
+                is_holder: false,
+                views: &reached,
             })
-            .collect();
-        access::delegates_anything(&Actor {
-            is_holder: false,
-            views: &reached,
-        })
-    } else {
-        let (is_holder, views) = actor_of(conn, bank_id, account_id, user_id)?;
-        access::delegates_anything(&Actor {
-            is_holder,
-            views: &views,
-        })
+        }
+        _ => {
+            let (is_holder, views) = actor_of(conn, bank_id, account_id, user_id)?;
+            access::delegates_anything(&Actor {
+                is_holder,
+                views: &views,
+            })
+        }
     };
     if !allowed {
         return refuse(AccountRefusal::NotAllowed);

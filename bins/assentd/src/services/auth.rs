@@ -307,9 +307,9 @@ pub struct SignedIn {
     /// The session's id, for DirectLogin callers; DAuth and consent calls have none.
     pub session_id: Option<SessionId>,
     pub consumer: Option<ConsumerGate>,
-    /// For a third party acting on a consent: what the consent covers. Roles and views
-    /// outside it are refused as for any user who lacks them.
-    pub consent: Option<assent_consent::consent::Scope>,
+    /// For a third party acting on a consent: what the consent covers, at its bank. Roles
+    /// and views outside it are refused as for any user who lacks them.
+    pub consent: Option<assent_consent::consent::BankScope>,
 }
 
 #[derive(Debug, thiserror::Error)]

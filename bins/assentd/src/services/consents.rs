@@ -10,7 +10,7 @@ use super::{
 use crate::delivery::Channel;
 use crate::state::AppState;
 use assent_consent::consent::{
-    Access, ConsentError, ConsentRequest, RoleAccess, Scope, Validity, ViewAccess,
+    Access, BankScope, ConsentError, ConsentRequest, RoleAccess, Scope, Validity, ViewAccess,
 };
 use assent_consent::status::{ConsentEvent, ConsentStatus};
 use assent_consent::token::{CONSENT_TOKEN_TYP, ConsentClaims};
@@ -78,7 +78,6 @@ pub enum CreateRefusal {
 /// A consent as a customer asks for it.
 #[derive(Debug)]
 pub struct NewConsent {
-    pub bank_id: String,
     pub method: ScaMethod,
     pub request: ConsentRequest,
     /// The app the consent is for; none: the app of the caller's session.
@@ -177,12 +176,12 @@ pub fn create(
     consent: NewConsent,
 ) -> Result<Created, Failure<CreateRefusal>> {
     let NewConsent {
-        bank_id,
         method,
         request,
         consumer_id,
         claimed_contact,
     } = consent;
+    let bank_id = request.bank_id.clone();
     let (state, now) = (ctx.state, ctx.now);
     let user = &caller.user;
     let conn = ctx.conn();
@@ -560,7 +559,7 @@ pub fn effective_status(
 pub struct ConsentUse {
     pub user: UserDetailsRow,
     pub consumer: ConsumerGate,
-    pub scope: Scope,
+    pub scope: BankScope,
     pub consent_id: String,
 }
 
@@ -624,10 +623,13 @@ pub fn check_use(
     Ok(ConsentUse {
         user,
         consumer,
-        scope: Scope {
-            everything: row.everything,
-            access: access_in(&row.scope)?,
-        },
+        scope: BankScope::new(
+            row.bank_id,
+            Scope {
+                everything: row.everything,
+                access: access_in(&row.scope)?,
+            },
+        ),
         consent_id: claims.jti.clone(),
     })
 }

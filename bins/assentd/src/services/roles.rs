@@ -25,24 +25,20 @@ pub enum Need<'a> {
 pub struct MissingRoles(pub Vec<String>);
 
 /// Refuses unless the caller holds one of `needs`. Through a consent, only the roles the
-/// consent names count (unless it covers everything).
+/// consent reaches count: those it names (or all, if it covers everything), system-wide or at
+/// its own bank.
 pub fn require<R: From<MissingRoles>>(
     ctx: &mut Context<'_>,
     caller: &SignedIn,
     needs: &[Need<'_>],
 ) -> Result<(), Failure<R>> {
     for need in needs {
-        if let Some(scope) = caller.consent.as_ref().filter(|s| !s.everything) {
+        if let Some(reach) = caller.consent.as_ref() {
             let (role, bank) = match need {
                 Need::System(role) => (role.name(), ""),
                 Need::AtBank(role, bank) => (role.name(), *bank),
             };
-            let covered = scope
-                .access
-                .entitlements
-                .iter()
-                .any(|e| e.role_name == role && e.bank_id == bank);
-            if !covered {
+            if !reach.covers_role(role, bank) {
                 continue;
             }
         }

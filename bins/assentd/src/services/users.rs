@@ -110,19 +110,13 @@ pub fn current_profile(ctx: &mut Context<'_>, caller: SignedIn) -> Result<UserPr
         views: assent_repository::accounts::grants_of_user(conn, &caller.user.user_id)?,
         user: User::try_from(caller.user)?,
     };
-    if let Some(scope) = caller.consent.filter(|s| !s.everything) {
-        profile.entitlements.retain(|e| {
-            scope
-                .access
-                .entitlements
-                .iter()
-                .any(|r| r.role_name == e.role_name && r.bank_id == e.bank_id)
-        });
-        profile.views.retain(|g| {
-            scope.access.views.iter().any(|v| {
-                v.bank_id == g.bank_id && v.account_id == g.account_id && v.view_id == g.view_id
-            })
-        });
+    if let Some(reach) = caller.consent {
+        profile
+            .entitlements
+            .retain(|e| reach.covers_role(&e.role_name, &e.bank_id));
+        profile
+            .views
+            .retain(|g| reach.covers_view(&g.bank_id, &g.account_id, &g.view_id));
     }
     Ok(profile)
 }

@@ -754,3 +754,113 @@ backend_test! {
         assert_eq!(status_of(&app), "REJECTED");
     }
 }
+
+const OTHER_BANK: &str = "other.bank";
+const OTHER_ACCOUNT: &str = "acc-2";
+
+/// Gives `who` an account (and so the owner view) at [`OTHER_BANK`] too.
+async fn account_at_other_bank<S, B>(app: &TestApp, svc: &S, who: &Setup)
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    {
+        let mut conn = app.state.pool.get().unwrap();
+        banks::insert(
+            &mut conn,
+            &banks::row(OTHER_BANK, "other", "Other bank", "", "", app.now()),
+        )
+        .unwrap();
+    }
+    let (status, _, body) = send(
+        svc,
+        authed(
+            TestRequest::put().uri(&format!(
+                "/obp/v5.1.0/banks/{OTHER_BANK}/accounts/{OTHER_ACCOUNT}"
+            )),
+            &who.token,
+        )
+        .set_json(
+            json!({ "user_id": who.user_id, "label": "Other", "product_code": "current",
+            "balance": { "currency": "EUR", "amount": "0" } }),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+backend_test! {
+    #[actix_web::test]
+    async fn a_consent_names_views_and_bank_roles_only_at_its_own_bank(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
+        let svc = app.service().await;
+        let gina = setup(&app, &svc, "gina").await;
+        account_at_other_bank(&app, &svc, &gina).await;
+        app.grant_role(&gina.user_id, "CanGetEntitlementsForAnyUserAtOneBank", Some(OTHER_BANK));
+        let sent_before = app.messages().len();
+
+        for body in [
+            json!({ "everything": false, "views": [
+                { "bank_id": OTHER_BANK, "account_id": OTHER_ACCOUNT, "view_id": "owner" }] }),
+            json!({ "everything": false, "views": [owner_view()], "entitlements": [
+                { "bank_id": OTHER_BANK, "role_name": "CanGetEntitlementsForAnyUserAtOneBank" }] }),
+        ] {
+            let (status, _, answer) = send(&svc, request_consent(&gina.token, body.clone())).await;
+            assert_eq!(status, 400, "{}: {body} -> {answer}", app.backend());
+            assert!(message(&answer).starts_with("OBP-35047"), "{answer}");
+        }
+        assert_eq!(app.messages().len(), sent_before, "no code was sent");
+        assert_eq!(app.audit_count("consent.created"), 0);
+        let mut conn = app.state.pool.get().unwrap();
+        assert!(consents::list_for_user(&mut conn, &gina.user_id, BANK).unwrap().is_empty());
+        assert!(consents::list_for_user(&mut conn, &gina.user_id, OTHER_BANK).unwrap().is_empty());
+    }
+}
+
+backend_test! {
+    #[actix_web::test]
+    async fn a_consent_for_everything_reaches_nothing_at_another_bank(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
+        let svc = app.service().await;
+        let gina = setup(&app, &svc, "gina").await;
+        account_at_other_bank(&app, &svc, &gina).await;
+        for bank in [BANK, OTHER_BANK] {
+            app.grant_role(&gina.user_id, "CanGetEntitlementsForAnyUserAtOneBank", Some(bank));
+        }
+        let (status, _, body) =
+            send(&svc, request_consent(&gina.token, json!({ "everything": true }))).await;
+        assert_eq!(status, 201, "{body}");
+        let consent_id = body["consent_id"].as_str().unwrap().to_owned();
+        let code = app.code_of(&challenge_of(&app, &consent_id));
+        let (status, _, body) = send(&svc, answer(&gina.token, &consent_id, &code)).await;
+        assert_eq!(status, 201, "{body}");
+        let jwt = body["jwt"].as_str().unwrap().to_owned();
+        let get = |uri: String| as_app(TestRequest::get().uri(&uri), &jwt, &gina.key);
+
+        let (status, _, body) = send(&svc, get(views_uri())).await;
+        assert_eq!(status, 200, "its own bank: {body}");
+        let (status, _, body) = send(
+            &svc,
+            get(format!("/obp/v5.1.0/banks/{OTHER_BANK}/accounts/{OTHER_ACCOUNT}/views")),
+        )
+        .await;
+        assert_eq!(status, 403, "{}: another bank's account: {body}", app.backend());
+
+        let entitlements =
+            |bank: &str| format!("/obp/v5.1.0/banks/{bank}/users/{}/entitlements", gina.user_id);
+        let (status, _, body) = send(&svc, get(entitlements(BANK))).await;
+        assert_eq!(status, 200, "a role at its own bank: {body}");
+        let (status, _, body) = send(&svc, get(entitlements(OTHER_BANK))).await;
+        assert_eq!(status, 403, "{}: a role at another bank: {body}", app.backend());
+
+        let (status, _, me) = send(&svc, get("/obp/v5.1.0/users/current".into())).await;
+        assert_eq!(status, 200, "{me}");
+        let text = me.to_string();
+        assert!(!text.contains(OTHER_BANK), "the profile shows nothing at another bank: {me}");
+        assert!(text.contains(BANK), "{me}");
+    }
+}

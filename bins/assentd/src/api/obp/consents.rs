@@ -97,6 +97,7 @@ pub async fn create_consent(
         .transpose()
         .map_err(|_| ObpError::bad_request(CONSENT_VALID_FROM))?;
     let request = ConsentRequest {
+        bank_id,
         scope: Scope {
             everything: body.everything,
             access: Access {
@@ -128,7 +129,6 @@ pub async fn create_consent(
         ScaMethod::Implicit => None,
     };
     let consent = NewConsent {
-        bank_id,
         method,
         request,
         consumer_id: body.consumer_id,

@@ -153,6 +153,7 @@ pub const CONSENT_NEEDS_CONSUMER: &str =
     "OBP-35044: Give consumer_id: the current session was not started through a consumer.";
 pub const CONSENT_EMPTY_SCOPE: &str =
     "OBP-35045: A consent with everything false needs at least one view or entitlement.";
+pub const CONSENT_AT_OTHER_BANK: &str = "OBP-35047: A consent holds views and bank roles only at the bank it is created at (system roles anywhere).";
 pub const CONSENT_CONTACT_NOT_REGISTERED: &str = "OBP-35046: Codes go only to your registered email address or phone number; the one given is not it.";
 pub const USERNAME_TAKEN: &str = "OBP-30274: User with the same username already exists.";
 pub const NOT_FOUND: &str = "OBP-10404: 404 Not Found. The requested URL does not exist.";
@@ -496,6 +497,9 @@ impl From<crate::services::consents::CreateRefusal> for ObpError {
             CreateRefusal::Invalid(ConsentError::ViewNotHeld(_)) => {
                 ObpError::bad_request(CONSENT_VIEWS_NOT_HELD)
             }
+            CreateRefusal::Invalid(
+                ConsentError::ViewAtOtherBank(_) | ConsentError::RoleAtOtherBank(_),
+            ) => ObpError::bad_request(CONSENT_AT_OTHER_BANK),
             CreateRefusal::NoDestination(ScaMethod::Email) => {
                 ObpError::bad_request(NO_EMAIL_FOR_EMAIL)
             }
