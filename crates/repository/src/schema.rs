@@ -58,6 +58,7 @@ diesel::table! {
         client_ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
         replaced_by -> Nullable<Text>,
+        family_id -> Text,
     }
 }
 

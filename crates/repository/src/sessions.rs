@@ -42,6 +42,8 @@ pub struct SessionRow {
     pub user_agent: Option<String>,
     /// The session that replaced this one, if it expired and was replaced.
     pub replaced_by: Option<String>,
+    /// The id of the family's first session.
+    pub family_id: String,
 }
 
 impl From<&Session> for SessionRow {
@@ -64,6 +66,7 @@ impl From<&Session> for SessionRow {
             client_ip: session.client_ip.clone(),
             user_agent: session.user_agent.clone(),
             replaced_by: None,
+            family_id: session.family_id.as_str().to_owned(),
         }
     }
 }
@@ -76,9 +79,13 @@ impl TryFrom<SessionRow> for Session {
             table: "sessions",
             reason,
         };
+        let session_id =
+            SessionId::parse(&row.session_id).ok_or_else(|| corrupt("bad session id".into()))?;
+        let family_id = SessionId::parse(&row.family_id)
+            .ok_or_else(|| corrupt("bad session family id".into()))?;
         Ok(Session {
-            session_id: SessionId::parse(&row.session_id)
-                .ok_or_else(|| corrupt("bad session id".into()))?,
+            session_id,
+            family_id,
             user_id: Uuid::parse_str(&row.user_id).map_err(|e| corrupt(e.to_string()))?,
             created_at: from_micros(row.created_at),
             last_activity_at: from_micros(row.last_activity_at),
@@ -326,26 +333,29 @@ pub fn record_activity(
     })
 }
 
-/// Terminates a session that is not terminated yet, for `reason`; false if it was already
-/// (or never was).
-pub fn terminate(
+/// Terminates, in one statement, every session of the family `session_id` belongs to that
+/// is not terminated yet, for `reason`; returns how many (0 if the id is unknown).
+pub fn terminate_family(
     conn: &mut DbConnection,
     session_id: &str,
     now: OffsetDateTime,
     reason: &str,
-) -> Result<bool, RepoError> {
+) -> Result<usize, RepoError> {
     crate::connection::write(conn, |conn| {
-        let updated = diesel::update(
+        let member = diesel::alias!(sessions as member);
+        let family = member
+            .filter(member.field(sessions::session_id).eq(session_id))
+            .select(member.field(sessions::family_id));
+        Ok(diesel::update(
             sessions::table
-                .filter(sessions::session_id.eq(session_id))
+                .filter(sessions::family_id.eq_any(family))
                 .filter(sessions::terminated_at.is_null()),
         )
         .set((
             sessions::terminated_at.eq(Some(to_micros(now))),
             sessions::termination_reason.eq(Some(reason)),
         ))
-        .execute(conn)?;
-        Ok(updated == 1)
+        .execute(conn)?)
     })
 }
 
@@ -466,16 +476,6 @@ pub fn replace(
         insert(conn, new)?;
         Ok(true)
     })
-}
-
-/// The session that replaced `session_id`, if any.
-pub fn replaced_by(conn: &mut DbConnection, session_id: &str) -> Result<Option<String>, RepoError> {
-    Ok(sessions::table
-        .find(session_id)
-        .select(sessions::replaced_by)
-        .get_result::<Option<String>>(conn)
-        .optional()?
-        .flatten())
 }
 
 /// The owner of a session.

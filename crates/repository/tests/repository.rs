@@ -200,8 +200,8 @@ backend_test! {
             !sessions::record_activity(conn, sid, later, later - Duration::seconds(5)).unwrap()
         );
 
-        assert!(sessions::terminate(conn, sid, later, "logout").unwrap());
-        assert!(!sessions::terminate(conn, sid, later, "logout").unwrap());
+        assert_eq!(sessions::terminate_family(conn, sid, later, "logout").unwrap(), 1);
+        assert_eq!(sessions::terminate_family(conn, sid, later, "logout").unwrap(), 0);
         let ended = sessions::find_with_user(conn, sid)
             .unwrap()
             .unwrap()
@@ -220,6 +220,45 @@ backend_test! {
             )
             .unwrap()
         );
+    }
+}
+
+backend_test! {
+    #[test]
+    fn a_family_of_any_length_ends_at_once_from_any_member(db) {
+        let db = &db;
+        let mut connection = db.connection().unwrap();
+        let conn = &mut connection;
+        let (felix, row) = user("felix");
+        users::insert(conn, &row).unwrap();
+        let policy = SessionPolicy {
+            idle_timeout: Duration::seconds(60),
+            ..SessionPolicy::default()
+        };
+        let first = Session::start(felix.user_id.0, NOW, &policy, &mut rand::rng());
+        sessions::insert(conn, &first).unwrap();
+        // Forty idle replacements, each of the one before.
+        let mut chain = vec![first];
+        let mut at = NOW;
+        for _ in 0..40 {
+            at += Duration::seconds(61);
+            let last = chain.last().unwrap();
+            let next = last.replacement(at, &policy, false, &mut rand::rng()).unwrap();
+            assert!(sessions::replace(conn, last, &next, at).unwrap());
+            chain.push(next);
+        }
+        let newest = chain.last().unwrap().session_id.clone();
+        let other = Session::start(felix.user_id.0, NOW, &policy, &mut rand::rng());
+        sessions::insert(conn, &other).unwrap();
+
+        let first_id = chain[0].session_id.as_str();
+        assert_eq!(sessions::terminate_family(conn, first_id, at, "system").unwrap(), 1);
+        let newest = sessions::find(conn, newest.as_str()).unwrap().unwrap();
+        assert_eq!(newest.state(at), SessionState::Terminated, "{}", db.backend_name());
+        assert_eq!(newest.termination_reason.as_deref(), Some("system"));
+        let other = sessions::find(conn, other.session_id.as_str()).unwrap().unwrap();
+        assert_eq!(other.terminated_at, None, "another family is untouched");
+        assert_eq!(sessions::terminate_family(conn, &"0".repeat(32), at, "system").unwrap(), 0);
     }
 }
 

@@ -99,6 +99,9 @@ impl Default for SessionPolicy {
 pub struct Session {
     /// Opaque id.
     pub session_id: SessionId,
+    /// The family: the id of the session this one replaced (and that one's, ...) back to the
+    /// first, which a login started. Terminating any member ends them all.
+    pub family_id: SessionId,
     /// Whose session it is.
     pub user_id: Uuid,
     /// When it started.
@@ -138,6 +141,10 @@ pub enum ResumeError {
     /// Ended on purpose: it is never revived, nor replaced.
     #[error("the session was terminated")]
     Terminated,
+    /// Past its absolute lifetime: only a strong authentication at the moment of replacing
+    /// lets it be replaced.
+    #[error("the session is past its absolute lifetime: authenticate strongly to go on")]
+    StrongAuthenticationRequired,
 }
 
 /// Where a session stands at a given moment.
@@ -161,8 +168,10 @@ impl Session {
         policy: &SessionPolicy,
         rng: &mut impl CryptoRng,
     ) -> Self {
+        let session_id = SessionId::generate(rng);
         Self {
-            session_id: SessionId::generate(rng),
+            family_id: session_id.clone(),
+            session_id,
             user_id,
             created_at: now,
             last_activity_at: now,
@@ -208,32 +217,52 @@ impl Session {
         }
     }
 
-    /// A new session for the same customer, institution and consumer, replacing an expired
-    /// one; it keeps the old session's last strong authentication (replacing is not
-    /// authenticating). A terminated session is never replaced.
+    /// A new session of the same family (customer, institution, consumer), replacing an
+    /// expired one. A terminated session is never replaced.
+    ///
+    /// The absolute lifetime bounds the time between strong authentications, not the age of
+    /// one session: a replacement of an idle session keeps the family's absolute expiry and
+    /// its last strong authentication (replacing is not authenticating), while a session past
+    /// its absolute expiry is replaced only with a strong authentication at `now`
+    /// (`authenticated_now`), from which a new absolute lifetime runs.
     pub fn replacement(
         &self,
         now: OffsetDateTime,
         policy: &SessionPolicy,
+        authenticated_now: bool,
         rng: &mut impl CryptoRng,
     ) -> Result<Self, ResumeError> {
-        match self.state(now) {
-            SessionState::Terminated => Err(ResumeError::Terminated),
-            SessionState::Active => Err(ResumeError::StillActive),
-            SessionState::IdleExpired | SessionState::Expired => Ok(Self {
-                session_id: SessionId::generate(rng),
-                created_at: now,
-                last_activity_at: now,
-                idle_timeout: policy.idle_timeout,
-                expires_at: now + policy.absolute_lifetime,
-                terminated_at: None,
-                termination_reason: None,
-                ..self.clone()
-            }),
-        }
+        let (expires_at, last_strong_auth_at) = match self.state(now) {
+            SessionState::Terminated => return Err(ResumeError::Terminated),
+            SessionState::Active => return Err(ResumeError::StillActive),
+            SessionState::Expired if !authenticated_now => {
+                return Err(ResumeError::StrongAuthenticationRequired);
+            }
+            SessionState::Expired => (now + policy.absolute_lifetime, now),
+            SessionState::IdleExpired if authenticated_now => (self.expires_at, now),
+            SessionState::IdleExpired => (self.expires_at, self.last_strong_auth_at),
+        };
+        Ok(Self {
+            session_id: SessionId::generate(rng),
+            created_at: now,
+            last_activity_at: now,
+            idle_timeout: policy.idle_timeout,
+            expires_at,
+            last_strong_auth_at,
+            terminated_at: None,
+            termination_reason: None,
+            ..self.clone()
+        })
     }
 
-    /// Whether the customer must authenticate strongly again before the session goes on.
+    /// Whether the customer must authenticate strongly before the session goes on at `now`
+    /// (kept alive or replaced): their last strong authentication is older than the policy
+    /// allows, or the session is past its absolute lifetime.
+    pub fn strong_authentication_due(&self, now: OffsetDateTime, policy: &SessionPolicy) -> bool {
+        self.reauthentication_due(now, policy) || self.state(now) == SessionState::Expired
+    }
+
+    /// Whether the customer's last strong authentication is older than the policy allows.
     pub fn reauthentication_due(&self, now: OffsetDateTime, policy: &SessionPolicy) -> bool {
         now - self.last_strong_auth_at >= policy.reauthentication_interval
     }
@@ -439,29 +468,55 @@ mod tests {
     }
 
     #[test]
-    fn only_an_expired_session_is_replaced() {
+    fn only_an_expired_session_is_replaced_and_stays_in_its_family() {
         let policy = SessionPolicy::default();
         let s = session().at_institution("BOOIL");
+        assert_eq!(s.family_id, s.session_id, "a login starts a family");
         assert_eq!(
-            s.replacement(START, &policy, &mut rand::rng()),
+            s.replacement(START, &policy, false, &mut rand::rng()),
             Err(ResumeError::StillActive)
         );
         let later = START + Duration::minutes(10);
-        let new = s.replacement(later, &policy, &mut rand::rng()).unwrap();
+        let new = s
+            .replacement(later, &policy, false, &mut rand::rng())
+            .unwrap();
         assert_ne!(new.session_id, s.session_id);
+        assert_eq!(new.family_id, s.session_id);
         assert_eq!(
             (new.user_id, new.institution_id.as_str()),
             (s.user_id, "BOOIL")
         );
         assert_eq!(new.state(later), SessionState::Active);
-        assert_eq!(new.expires_at, later + policy.absolute_lifetime);
+        assert_eq!(
+            new.expires_at, s.expires_at,
+            "an idle replacement keeps the deadline"
+        );
         assert_eq!(new.last_strong_auth_at, s.last_strong_auth_at);
         let mut ended = s.clone();
         ended.terminate(START, "customer");
         assert_eq!(
-            ended.replacement(later, &policy, &mut rand::rng()),
+            ended.replacement(later, &policy, true, &mut rand::rng()),
             Err(ResumeError::Terminated)
         );
+    }
+
+    #[test]
+    fn past_its_absolute_expiry_a_session_is_replaced_only_with_a_strong_authentication() {
+        let policy = SessionPolicy::default();
+        let s = session();
+        let after = s.expires_at + Duration::minutes(1);
+        assert!(s.strong_authentication_due(after, &policy));
+        assert!(!s.strong_authentication_due(START + Duration::minutes(10), &policy));
+        assert_eq!(
+            s.replacement(after, &policy, false, &mut rand::rng()),
+            Err(ResumeError::StrongAuthenticationRequired)
+        );
+        let new = s
+            .replacement(after, &policy, true, &mut rand::rng())
+            .unwrap();
+        assert_eq!(new.family_id, s.family_id);
+        assert_eq!(new.last_strong_auth_at, after);
+        assert_eq!(new.expires_at, after + policy.absolute_lifetime);
     }
 
     #[test]
@@ -528,10 +583,12 @@ mod tests {
                         terminated = true;
                     }
                     Op::Replace => {
-                        if let Ok(new) = s.replacement(now, &policy, &mut rand::rng()) {
+                        if let Ok(new) = s.replacement(now, &policy, false, &mut rand::rng()) {
                             prop_assert!(!terminated);
                             prop_assert_ne!(&new.session_id, &s.session_id);
+                            prop_assert_eq!(&new.family_id, &s.family_id);
                             prop_assert_eq!(new.state(now), SessionState::Active);
+                            prop_assert_eq!(new.expires_at, expiry);
                         }
                     }
                 }
@@ -542,6 +599,40 @@ mod tests {
                 }
                 if terminated {
                     prop_assert_eq!(s.state(now), SessionState::Terminated);
+                }
+            }
+        }
+
+        /// However a family is kept going (waits, resumes, replacements with and without a
+        /// strong authentication), no member is active more than the absolute lifetime after
+        /// the family's last strong authentication.
+        #[test]
+        fn a_family_never_outlives_its_last_strong_authentication_by_more_than_the_lifetime(
+            steps in proptest::collection::vec((1i64..2_000, any::<bool>()), 0..80),
+        ) {
+            let policy = SessionPolicy {
+                idle_timeout: Duration::seconds(300),
+                absolute_lifetime: Duration::seconds(3_000),
+                reauthentication_interval: Duration::days(365),
+                ..SessionPolicy::default()
+            };
+            let mut s = Session::start(Uuid::nil(), START, &policy, &mut rand::rng());
+            let family = s.family_id.clone();
+            let mut last_strong = START;
+            let mut now = START;
+            for (wait, authenticate) in steps {
+                now += Duration::seconds(wait);
+                if s.resume(now).is_err()
+                    && let Ok(new) = s.replacement(now, &policy, authenticate, &mut rand::rng())
+                {
+                    if authenticate {
+                        last_strong = now;
+                    }
+                    s = new;
+                }
+                prop_assert_eq!(&s.family_id, &family);
+                if s.state(now) == SessionState::Active {
+                    prop_assert!(now < last_strong + policy.absolute_lifetime);
                 }
             }
         }

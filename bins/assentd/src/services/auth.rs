@@ -419,8 +419,8 @@ pub fn verify_session(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NoSessionToEnd;
 
-/// Ends the caller's session at once: every token naming it stops working on the next
-/// request.
+/// Ends the caller's session (with its family) at once: every token naming it stops working
+/// on the next request.
 pub fn logout(ctx: &mut Context<'_>, caller: &SignedIn) -> Result<(), Failure<NoSessionToEnd>> {
     let Some(session_id) = &caller.session_id else {
         return Err(Failure::Refused(NoSessionToEnd));
@@ -428,7 +428,7 @@ pub fn logout(ctx: &mut Context<'_>, caller: &SignedIn) -> Result<(), Failure<No
     let sid = session_id.as_str().to_owned();
     let now = ctx.now;
     super::rollback_if_refused(ctx.conn(), |conn| {
-        if sessions::terminate(conn, &sid, now, "logout")? {
+        if sessions::terminate_family(conn, &sid, now, "logout")? > 0 {
             record(
                 conn,
                 now,

@@ -122,7 +122,7 @@ pub fn resume(ctx: &mut Context<'_>, resume: Resume) -> Result<Resumed, Failure<
         return refuse(ResumeRefusal::Expired);
     }
     let mut strong_auth = false;
-    if session.reauthentication_due(now, policy) {
+    if session.strong_authentication_due(now, policy) {
         let redeemed = match challenge {
             Some(id) => step_up::redeem(conn, &id, RESUME_OPERATION, &user.user_id, now)?,
             None => None,
@@ -157,12 +157,9 @@ pub fn resume(ctx: &mut Context<'_>, resume: Resume) -> Result<Resumed, Failure<
             None => refuse(ResumeRefusal::Unknown),
         };
     }
-    let Ok(mut new) = session.replacement(now, policy, &mut rand::rng()) else {
+    let Ok(new) = session.replacement(now, policy, strong_auth, &mut rand::rng()) else {
         return refuse(ResumeRefusal::Expired);
     };
-    if strong_auth {
-        new.authenticated_strongly(now);
-    }
     rollback_if_refused(conn, |conn| {
         // Read inside the transaction: a lock set meanwhile must not be outlived by the new
         // session.
@@ -190,51 +187,39 @@ pub fn resume(ctx: &mut Context<'_>, resume: Resume) -> Result<Resumed, Failure<
     })
 }
 
-/// A system caller terminates a session (and every session that replaced it). Unknown and
-/// already ended sessions are no error: the caller learns nothing about them.
+/// A system caller terminates a session and its whole family (the sessions it replaced and
+/// those that replaced it). Unknown and already ended sessions are no error: the caller learns
+/// nothing about them.
 pub fn terminate_for_system(
     ctx: &mut Context<'_>,
     caller: &SystemCaller,
     session_id: &str,
 ) -> Result<(), Internal> {
-    let now = ctx.now;
     terminate(
-        ctx.conn(),
+        ctx,
         session_id,
         &format!("system key {}", caller.name),
         "system",
-        now,
     )?;
     Ok(())
 }
 
-/// Most replacements followed when a terminated session was replaced (and its replacement
-/// replaced, ...).
-const MAX_REPLACEMENTS_FOLLOWED: usize = 32;
-
-/// Terminates a session for `reason`, and every session that replaced it; `false` if it was
-/// unknown or already ended with nothing live after it. `by` names who asked (audit).
+/// Terminates a session's whole family for `reason`, in one statement however long the chain
+/// of replacements; `false` if the id is unknown or nothing in its family was live. `by` names
+/// who asked (audit).
 pub fn terminate(
-    conn: &mut DbConnection,
+    ctx: &mut Context<'_>,
     session_id: &str,
     by: &str,
     reason: &str,
-    now: OffsetDateTime,
 ) -> Result<bool, RepoError> {
     if SessionId::parse(session_id).is_none() {
         return Ok(false);
     }
-    assent_repository::transaction(conn, |conn| {
+    let now = ctx.now;
+    assent_repository::transaction(ctx.conn(), |conn| {
         let owner = sessions::owner_of(conn, session_id)?;
-        let mut ended = 0;
-        let mut current = Some(session_id.to_owned());
-        for _ in 0..MAX_REPLACEMENTS_FOLLOWED {
-            let Some(id) = current.take() else { break };
-            if sessions::terminate(conn, &id, now, reason)? {
-                ended += 1;
-            }
-            current = sessions::replaced_by(conn, &id)?;
-        }
+        let ended = sessions::terminate_family(conn, session_id, now, reason)?;
         if ended > 0 {
             record(
                 conn,

@@ -39,7 +39,7 @@ pub fn list(
     )?)
 }
 
-/// Ends one of the caller's sessions (the current one included), and any that replaced it.
+/// Ends one of the caller's sessions (the current one included) with its whole family.
 pub fn end_one(
     ctx: &mut Context<'_>,
     caller: &SignedIn,
@@ -47,10 +47,7 @@ pub fn end_one(
 ) -> Result<(), Failure<SessionRefusal>> {
     let owned = sessions::find(ctx.conn(), session_id)?
         .is_some_and(|s| s.user_id.to_string() == caller.user.user_id);
-    let now = ctx.now;
-    if !owned
-        || !customer_sessions::terminate(ctx.conn(), session_id, "the customer", "customer", now)?
-    {
+    if !owned || !customer_sessions::terminate(ctx, session_id, "the customer", "customer")? {
         return refuse(SessionRefusal::NotFound);
     }
     Ok(())

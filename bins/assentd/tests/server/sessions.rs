@@ -29,6 +29,35 @@ fn sid(token: &str) -> String {
     claims["sid"].as_str().unwrap().to_owned()
 }
 
+/// The `exp` a token carries.
+fn exp(token: &str) -> i64 {
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["exp"].as_i64().unwrap()
+}
+
+/// Completes an identity challenge with its email factor, as the customer would.
+async fn verify_by_email<S, B>(app: &TestApp, svc: &S, key: &str, challenge: &str)
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let factor = |step: &str| format!("/system/challenges/{challenge}/factors/email/{step}");
+    let (status, _, body) = send(svc, system_call(&factor("start"), key, json!({}))).await;
+    assert_eq!(status, 200, "{body}");
+    let code = app.code_of(challenge);
+    let (status, _, body) = send(
+        svc,
+        system_call(&factor("verify"), key, json!({ "code": code })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
 fn customer_number(app: &TestApp, user: &Value) -> String {
     let mut conn = app.state.pool.get().unwrap();
     let id = uuid::Uuid::parse_str(user["user_id"].as_str().unwrap()).unwrap();
@@ -98,7 +127,25 @@ backend_test! {
         );
         let owner =
             json!({ "sessionId": session, "customerId": number, "institutionId": "ASSENT" });
+        // Past its absolute expiry, a session goes on only after a strong authentication: the
+        // absolute lifetime bounds the time between them, not the age of one session.
         let (status, _, body) = send(&svc, resume(&key, owner.clone())).await;
+        assert_eq!(
+            (status, problem_type(&body)),
+            (401, "challengeRequired"),
+            "{}: replaced without the customer: {body}",
+            app.backend()
+        );
+        let challenge = body["attributes"]["challengeId"].as_str().unwrap().to_owned();
+        app.advance(Duration::seconds(10));
+        let (status, _, _) = send(&svc, current(&token)).await;
+        assert_eq!(status, 401, "18 s after login, nothing works without the customer");
+        verify_by_email(&app, &svc, &key, &challenge).await;
+        let (status, _, body) = send(
+            &svc,
+            resume(&key, owner.clone()).insert_header(("Apiture-Challenge", challenge)),
+        )
+        .await;
         assert_eq!(status, 201, "{body}");
         let new_token = body["accessToken"].as_str().unwrap().to_owned();
         assert_eq!(body["sessionId"], sid(&new_token).as_str());
@@ -106,6 +153,11 @@ backend_test! {
         let (status, _, me) = send(&svc, current(&new_token)).await;
         assert_eq!(status, 200);
         assert_eq!(me["user_id"], user["user_id"]);
+        assert_eq!(
+            exp(&new_token),
+            app.now().unix_timestamp() + 8,
+            "a new absolute lifetime runs from the strong authentication"
+        );
         let (status, _, body) = send(&svc, resume(&key, owner)).await;
         assert_eq!(
             (status, problem_type(&body)),
@@ -752,5 +804,75 @@ backend_test! {
             let (status, _, body) = send(&svc, current(&with_high_s(&token))).await;
             assert_eq!(status, 401, "{}: {body}", app.backend());
         }
+    }
+}
+
+backend_test! {
+    #[actix_web::test]
+    async fn a_family_keeps_its_deadline_and_ends_whole_from_any_member(db) {
+        let app = TestApp::with_file_delivery(db, |c| {
+            c.session_idle_timeout_secs = 4;
+            c.session_absolute_lifetime_secs = 3600;
+        });
+        let svc = app.service().await;
+        let key = system_key(&app);
+        let consumer = app.consumer(true);
+        let user = sign_up(&svc, "felix").await;
+        let first = token(&svc, "felix", &consumer).await;
+        let owner = |session: &str| {
+            json!({ "sessionId": session, "customerId": customer_number(&app, &user),
+                "institutionId": "ASSENT" })
+        };
+        // Idle, replaced, idle again: a chain longer than any fixed number of hops.
+        let mut newest = first.clone();
+        for _ in 0..34 {
+            app.advance(Duration::seconds(5));
+            let (status, _, body) = send(&svc, resume(&key, owner(&sid(&newest)))).await;
+            assert_eq!(status, 201, "{}: {body}", app.backend());
+            newest = body["accessToken"].as_str().unwrap().to_owned();
+            assert_eq!(exp(&newest), exp(&first), "an idle replacement keeps the deadline");
+        }
+        let (status, _, _) = send(&svc, current(&newest)).await;
+        assert_eq!(status, 200);
+
+        let (status, _, _) = send(&svc, terminate(&key, &sid(&first))).await;
+        assert_eq!(status, 204);
+        let (status, _, _) = send(&svc, current(&newest)).await;
+        assert_eq!(
+            status,
+            401,
+            "{}: terminating the first session ends the newest",
+            app.backend()
+        );
+        let (status, _, body) = send(&svc, resume(&key, owner(&sid(&newest)))).await;
+        assert_eq!((status, problem_type(&body)), (422, "terminatedSession"));
+        assert_eq!(app.audit_count("session.terminated"), 1);
+    }
+}
+
+backend_test! {
+    #[actix_web::test]
+    async fn a_customer_ending_an_old_session_of_a_family_ends_its_newest(db) {
+        let app = TestApp::with_file_delivery(db, |c| c.session_idle_timeout_secs = 4);
+        let svc = app.service().await;
+        let key = system_key(&app);
+        let consumer = app.consumer(true);
+        let user = sign_up(&svc, "felix").await;
+        let first = token(&svc, "felix", &consumer).await;
+        app.advance(Duration::seconds(5));
+        let owner = json!({ "sessionId": sid(&first), "customerId": customer_number(&app, &user),
+            "institutionId": "ASSENT" });
+        let (status, _, body) = send(&svc, resume(&key, owner)).await;
+        assert_eq!(status, 201, "{body}");
+        let replacement = body["accessToken"].as_str().unwrap().to_owned();
+        let other = token(&svc, "felix", &consumer).await;
+
+        let uri = format!("/obp/v5.1.0/my/sessions/{}", sid(&first));
+        let (status, _, body) = send(&svc, authed(TestRequest::delete().uri(&uri), &other)).await;
+        assert_eq!(status, 204, "{body}");
+        let (status, _, _) = send(&svc, current(&replacement)).await;
+        assert_eq!(status, 401, "{}", app.backend());
+        let (status, _, _) = send(&svc, current(&other)).await;
+        assert_eq!(status, 200, "another family goes on");
     }
 }
