@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::services::caller::Operator;
 use crate::services::consumers::{self, ConsumerRefusal, NewConsumer};
 use crate::services::roles::{self, EntitlementRefusal, Grantee, InvalidRole, NewEntitlement};
-use crate::services::users::register;
+use crate::services::users::{register, validate};
 use crate::services::{Context, Failure, system_keys};
 use crate::state::{AppState, StartError, open_database};
 use assent_identity::{RegistrationInput, SecretString};
@@ -51,7 +51,8 @@ pub fn run(config: Config, command: AdminCommand) -> Result<(), StartError> {
                 phone_number,
             };
             // The command line explains a refusal as the API does.
-            let profile = register(&state, input, state.clock.now())
+            let profile = validate(input)
+                .and_then(|registration| register(&state, registration, state.clock.now()))
                 .map_err(|e| failed(e, |refusal| ObpError::from(refusal).message))?;
             print_json(
                 &serde_json::to_value(UserJson::from(profile))

@@ -142,14 +142,15 @@ impl AppState {
             .client(req.peer_addr().map(|a| a.ip()), forwarded)
     }
 
-    /// Runs password work (sign-up, login: Argon2id plus their database work) on the hashing
-    /// pool, apart from the threads that serve everything else.
+    /// Runs password work (sign-up, login: Argon2id plus their database work) in `lane` of
+    /// the hashing pool, apart from the threads that serve everything else.
     pub async fn on_hashing_pool<T: Send + 'static>(
         self: Arc<Self>,
+        lane: crate::hashing::Lane,
         work: impl FnOnce(&AppState) -> T + Send + 'static,
     ) -> Result<T, crate::failure::Internal> {
         let hashing = self.hashing.clone();
-        hashing.run(move || work(&self)).await
+        hashing.run(lane, move || work(&self)).await
     }
 
     /// Verifies a session token's signature, type and expiry, using the cache for tokens

@@ -4,6 +4,7 @@
 //! one-time codes ([`otp::deliver_or_end`]), which is network I/O.
 
 pub mod access;
+pub mod allowances;
 pub mod auth;
 pub mod auth_context_updates;
 pub mod auth_contexts;
@@ -72,18 +73,22 @@ pub async fn on_connection<T: Send + 'static>(
     .await?
 }
 
-/// Runs `job` on the password-hashing pool (see [`AppState::on_hashing_pool`]) with one
-/// pooled connection and the current time: for use cases that hash or check secrets with
-/// Argon2id as well as reading and writing the database.
+/// Runs `job` in the account lane of the password-hashing pool (see
+/// [`AppState::on_hashing_pool`]) with one pooled connection and the current time: for use
+/// cases of existing accounts that hash or check secrets with Argon2id as well as reading and
+/// writing the database.
 pub async fn on_hashing_pool<T: Send + 'static>(
     state: Arc<AppState>,
     job: impl FnOnce(&mut Context<'_>) -> T + Send + 'static,
 ) -> Result<T, Internal> {
     state
-        .on_hashing_pool(move |state| -> Result<T, Internal> {
-            let mut conn = state.pool.get()?;
-            Ok(job(&mut Context::new(state, &mut conn)))
-        })
+        .on_hashing_pool(
+            crate::hashing::Lane::Account,
+            move |state| -> Result<T, Internal> {
+                let mut conn = state.pool.get()?;
+                Ok(job(&mut Context::new(state, &mut conn)))
+            },
+        )
         .await?
 }
 

@@ -5,13 +5,13 @@
 //! step, so [`deliver_or_end`] ends the challenge when its code cannot be sent and no usable
 //! challenge is left behind.
 
+use super::allowances::{client_key, day_start, hour_start, subject};
 use super::{Failure, Internal, on_connection, record, refuse, rollback_if_refused};
 use crate::delivery::{Channel, OutgoingCode};
 use crate::state::AppState;
-use assent_identity::secret::SecretString;
 use assent_otp::challenge::{Challenge, OneTimeCode, RedeemError, ResendError, VerifyError};
 use assent_repository::{DbConnection, RepoError, challenges, quotas};
-use time::{Duration, OffsetDateTime, Time};
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 /// Where a code goes.
@@ -47,43 +47,11 @@ const DESTINATION_SCOPE: &str = "otp-destination";
 const PUBLIC_DESTINATION_SCOPE: &str = "otp-destination-public";
 const CLIENT_SCOPE: &str = "prelogin-client";
 
-/// The start of the UTC day holding `now`.
-fn day_start(now: OffsetDateTime) -> OffsetDateTime {
-    now.replace_time(Time::MIDNIGHT)
-}
-
-/// The start of the UTC hour holding `now`.
-fn hour_start(now: OffsetDateTime) -> OffsetDateTime {
-    now.replace_time(Time::MIDNIGHT) + Duration::hours(i64::from(now.hour()))
-}
-
-/// The keyed hash that stands for a destination or a client address in the quota table.
-fn subject(state: &AppState, label: &str, value: &str) -> String {
-    state
-        .secret_hasher
-        .hash(label, &SecretString::new(value.to_owned()))
-}
-
 /// How a destination is counted: email addresses ignoring case.
 fn destination_key(destination: &Destination) -> String {
     match destination.channel {
         Channel::Email => destination.address.trim().to_lowercase(),
         Channel::Sms | Channel::Voice => destination.address.trim().to_owned(),
-    }
-}
-
-/// How a client address is counted: IPv4 as is, IPv6 by its /64 (one subscriber's prefix),
-/// so rotating addresses within a prefix gains nothing.
-fn client_key(client: &str) -> String {
-    match client.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        Ok(std::net::IpAddr::V6(v6)) => v6
-            .to_ipv4_mapped()
-            .map_or_else(|| client.to_owned(), |v4| v4.to_string()),
-        _ => client.to_owned(),
     }
 }
 
@@ -122,7 +90,7 @@ pub fn charge_client(
     client: &str,
     now: OffsetDateTime,
 ) -> Result<bool, RepoError> {
-    let subject = subject(state, CLIENT_SCOPE, &client_key(client));
+    let subject = subject(state, CLIENT_SCOPE, &client_key(Some(client)));
     quotas::consume(
         conn,
         CLIENT_SCOPE,
@@ -348,12 +316,7 @@ mod tests {
     use time::macros::datetime;
 
     #[test]
-    fn clients_and_destinations_are_counted_by_what_identifies_them() {
-        assert_eq!(client_key("192.0.2.7"), "192.0.2.7");
-        assert_eq!(client_key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
-        assert_eq!(client_key("2001:db8:1:2:ffff::1"), "2001:db8:1:2::/64");
-        assert_eq!(client_key("::ffff:192.0.2.7"), "192.0.2.7");
-        assert_eq!(client_key("unknown"), "unknown");
+    fn destinations_are_counted_by_what_identifies_them() {
         let email = |a: &str| Destination {
             channel: Channel::Email,
             address: a.into(),

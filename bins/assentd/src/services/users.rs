@@ -1,13 +1,17 @@
 //! Registering users and reading them back.
 
+use super::allowances::{client_key, hour_start, seconds_to_next_hour, subject};
 use super::auth::SignedIn;
-use super::{Context, Failure, Internal, record, refuse};
+use super::{Context, Failure, Internal, on_connection, record, refuse};
+use crate::hashing::Lane;
 use crate::state::AppState;
 use assent_identity::user::generate_customer_number;
 use assent_identity::{Registration, RegistrationError, RegistrationInput, User, UserId};
 use assent_repository::entitlements::{self, EntitlementRow};
 use assent_repository::users::{self, InsertUser, UserRow};
-use assent_repository::{RepoError, transaction};
+use assent_repository::{RepoError, quotas, transaction};
+use std::net::IpAddr;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// A user with their entitlements, as the API shows them.
@@ -24,17 +28,65 @@ pub struct UserProfile {
 pub enum RegisterRefusal {
     Invalid(RegistrationError),
     UsernameTaken,
+    /// The client's sign-ups for this hour are spent; the allowance comes back after this
+    /// many seconds.
+    TooManyFromClient {
+        retry_after_secs: u64,
+    },
 }
 
-/// Validates, hashes the password (slow: call on a blocking thread holding a hashing slot)
-/// and stores the user with an audit event, in one transaction.
+/// How sign-ups are counted per client.
+const SIGN_UP_SCOPE: &str = "signup-client";
+
+/// Checks a registration's fields and password against the rules (pure, cheap).
+pub fn validate(input: RegistrationInput) -> Result<Registration, Failure<RegisterRefusal>> {
+    Registration::validate(input).map_err(|e| Failure::Refused(RegisterRefusal::Invalid(e)))
+}
+
+/// Sign-up through the public API, which needs no authentication: a valid request is counted
+/// against its client's hourly allowance before it costs a password hash, and the hash runs in
+/// the hashing pool's sign-up lane, so that a flood of sign-ups cannot take the capacity that
+/// logins need.
+pub async fn sign_up(
+    state: Arc<AppState>,
+    input: RegistrationInput,
+    client: Option<IpAddr>,
+) -> Result<UserProfile, Failure<RegisterRefusal>> {
+    let registration = validate(input)?;
+    on_connection(Arc::clone(&state), move |ctx| {
+        let (state, now) = (ctx.state, ctx.now);
+        let client = client.map(|ip| ip.to_string());
+        let subject = subject(state, SIGN_UP_SCOPE, &client_key(client.as_deref()));
+        let allowed = quotas::consume(
+            ctx.conn(),
+            SIGN_UP_SCOPE,
+            &subject,
+            hour_start(now),
+            state.config.signups_per_client_per_hour,
+        )?;
+        if allowed {
+            Ok(())
+        } else {
+            refuse(RegisterRefusal::TooManyFromClient {
+                retry_after_secs: seconds_to_next_hour(now),
+            })
+        }
+    })
+    .await??;
+    state
+        .on_hashing_pool(Lane::SignUp, move |state| {
+            register(state, registration, state.clock.now())
+        })
+        .await?
+}
+
+/// Hashes the password (slow: call on a thread of the hashing pool) and stores the user with
+/// an audit event, in one transaction.
 pub fn register(
     state: &AppState,
-    input: RegistrationInput,
+    registration: Registration,
     now: OffsetDateTime,
 ) -> Result<UserProfile, Failure<RegisterRefusal>> {
-    let registration =
-        Registration::validate(input).map_err(|e| Failure::Refused(RegisterRefusal::Invalid(e)))?;
     let mut conn = state.pool.get()?;
     // Answer a taken username before paying for a hash; the unique constraint still decides
     // races below.

@@ -12,6 +12,7 @@ mod http;
 mod logs;
 mod sca;
 mod sessions;
+mod sign_up;
 mod step_up;
 mod temenos;
 mod totp;

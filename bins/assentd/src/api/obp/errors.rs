@@ -153,6 +153,8 @@ pub const CONSENT_NEEDS_CONSUMER: &str =
     "OBP-35044: Give consumer_id: the current session was not started through a consumer.";
 pub const CONSENT_EMPTY_SCOPE: &str =
     "OBP-35045: A consent with everything false needs at least one view or entitlement.";
+pub const TOO_MANY_SIGN_UPS: &str =
+    "OBP-30290: Too many sign-ups from this address: try again later.";
 pub const CONSENT_AT_OTHER_BANK: &str = "OBP-35047: A consent holds views and bank roles only at the bank it is created at (system roles anywhere).";
 pub const CONSENT_CONTACT_NOT_REGISTERED: &str = "OBP-35046: Codes go only to your registered email address or phone number; the one given is not it.";
 pub const USERNAME_TAKEN: &str = "OBP-30274: User with the same username already exists.";
@@ -659,6 +661,11 @@ impl From<crate::services::users::RegisterRefusal> for ObpError {
         use assent_identity::RegistrationError;
         use assent_identity::password::PasswordPolicyError;
         match refusal {
+            RegisterRefusal::TooManyFromClient { retry_after_secs } => {
+                let mut error = ObpError::new(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_SIGN_UPS);
+                error.headers = vec![crate::api::retry_after(retry_after_secs)];
+                error
+            }
             RegisterRefusal::Invalid(RegistrationError::InvalidUsername) => {
                 ObpError::bad_request(INVALID_USERNAME)
             }

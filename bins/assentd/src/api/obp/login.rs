@@ -6,6 +6,7 @@ use super::errors::*;
 use super::users::ErrorJson;
 use crate::services::auth::{self, ClientInfo, Credentials};
 
+use crate::hashing::Lane;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use assent_identity::SecretString;
@@ -89,7 +90,7 @@ pub async fn direct_login(
     };
     let token = state
         .into_inner()
-        .on_hashing_pool(move |state| {
+        .on_hashing_pool(Lane::Account, move |state| {
             auth::direct_login(state, &credentials, &client, state.clock.now())
         })
         .await??;

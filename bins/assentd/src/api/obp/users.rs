@@ -3,9 +3,9 @@
 use super::auth::Authenticated;
 use super::errors::*;
 
-use crate::services::users::{self, UserProfile, register};
+use crate::services::users::{self, UserProfile};
 use crate::state::AppState;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use assent_identity::{RegistrationInput, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -137,10 +137,12 @@ pub struct ErrorJson {
         (status = 400, description = "OBP-10001 bad JSON, OBP-30207 password format, OBP-30270 common password, OBP-30271..30273, OBP-30282 bad fields", body = ErrorJson),
         (status = 409, description = "OBP-30274 username taken", body = ErrorJson),
         (status = 413, description = "OBP-10413 body too large", body = ErrorJson),
+        (status = 429, description = "OBP-30290 this client's sign-ups for the hour are spent (with Retry-After)", body = ErrorJson),
     )
 )]
 pub async fn create_user(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<CreateUserJson>,
 ) -> Result<HttpResponse, ObpError> {
     let body = body.into_inner();
@@ -152,10 +154,8 @@ pub async fn create_user(
         last_name: body.last_name,
         phone_number: body.phone_number,
     };
-    let profile = state
-        .into_inner()
-        .on_hashing_pool(move |state| register(state, input, state.clock.now()))
-        .await??;
+    let client = state.client_ip(&req);
+    let profile = users::sign_up(state.into_inner(), input, client).await?;
     Ok(HttpResponse::Created().json(UserJson::from(profile)))
 }
 

@@ -39,6 +39,9 @@ impl TestApp {
         let mut config = Config {
             database_url: db.url().to_owned(),
             data_dir: data_dir.clone(),
+            // Tests sign many users up from one (unnamed) address; the allowance itself is
+            // tested with its default.
+            signups_per_client_per_hour: 10_000,
             ..Config::default()
         };
         adjust(&mut config);

@@ -1,0 +1,87 @@
+//! Abuse allowances counted in the database (so every replica shares them): how a client or a
+//! destination is named in the counters, and the fixed windows they are counted in.
+
+use crate::state::AppState;
+use assent_identity::secret::SecretString;
+use std::net::IpAddr;
+use time::{Duration, OffsetDateTime, Time};
+
+/// The start of the UTC day holding `now`.
+pub fn day_start(now: OffsetDateTime) -> OffsetDateTime {
+    now.replace_time(Time::MIDNIGHT)
+}
+
+/// The start of the UTC hour holding `now`.
+pub fn hour_start(now: OffsetDateTime) -> OffsetDateTime {
+    now.replace_time(Time::MIDNIGHT) + Duration::hours(i64::from(now.hour()))
+}
+
+/// Whole seconds from `now` to the start of the next UTC hour (at least 1): when an hourly
+/// allowance is given again.
+pub fn seconds_to_next_hour(now: OffsetDateTime) -> u64 {
+    let left = hour_start(now) + Duration::HOUR - now;
+    u64::try_from(left.whole_seconds()).unwrap_or(0).max(1)
+}
+
+/// The keyed hash that stands for a destination or a client address in the counters, so the
+/// table holds no address in clear.
+pub fn subject(state: &AppState, label: &str, value: &str) -> String {
+    state
+        .secret_hasher
+        .hash(label, &SecretString::new(value.to_owned()))
+}
+
+/// How a client address is counted: IPv4 as is, IPv6 by its /64 (one subscriber's prefix), so
+/// rotating addresses within a prefix gains nothing. Text that is no address (and an unknown
+/// client, `None`) is counted as itself.
+pub fn client_key(client: Option<&str>) -> String {
+    let Some(client) = client else {
+        return "unknown".to_owned();
+    };
+    match client.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or_else(|| client.to_owned(), |v4| v4.to_string()),
+        _ => client.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_prefix() {
+        assert_eq!(
+            client_key(Some("2001:db8:1:2:aaaa::1")),
+            client_key(Some("2001:db8:1:2:bbbb::9"))
+        );
+        assert_ne!(
+            client_key(Some("2001:db8:1:2::1")),
+            client_key(Some("2001:db8:1:3::1"))
+        );
+        assert_eq!(
+            client_key(Some("2001:db8:1:2:3:4:5:6")),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(client_key(Some("::ffff:192.0.2.1")), "192.0.2.1");
+        assert_eq!(client_key(Some("unknown")), "unknown");
+        assert_eq!(client_key(Some("192.0.2.1")), "192.0.2.1");
+        assert_eq!(client_key(None), "unknown");
+    }
+
+    #[test]
+    fn an_hourly_allowance_comes_back_at_the_next_hour() {
+        assert_eq!(seconds_to_next_hour(datetime!(2026-12-03 10:00 UTC)), 3600);
+        assert_eq!(
+            seconds_to_next_hour(datetime!(2026-12-03 10:59:59.5 UTC)),
+            1
+        );
+        assert_eq!(seconds_to_next_hour(datetime!(2026-12-03 23:30 UTC)), 1800);
+    }
+}
