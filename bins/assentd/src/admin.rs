@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::services::caller::Operator;
 use crate::services::consumers::{self, ConsumerRefusal, NewConsumer};
 use crate::services::roles::{self, EntitlementRefusal, Grantee, InvalidRole, NewEntitlement};
-use crate::services::users::{register, validate};
+use crate::services::users::{ProvedContacts, register, validate};
 use crate::services::{Context, Failure, system_keys};
 use crate::state::{AppState, StartError, open_database};
 use assent_identity::{RegistrationInput, SecretString};
@@ -41,6 +41,8 @@ pub fn run(config: Config, command: AdminCommand) -> Result<(), StartError> {
             first_name,
             last_name,
             phone_number,
+            email_verified,
+            phone_verified,
         } => {
             let input = RegistrationInput {
                 username,
@@ -52,7 +54,13 @@ pub fn run(config: Config, command: AdminCommand) -> Result<(), StartError> {
             };
             // The command line explains a refusal as the API does.
             let profile = validate(input)
-                .and_then(|registration| register(&state, registration, state.clock.now()))
+                .and_then(|registration| {
+                    let proved = ProvedContacts {
+                        email: email_verified,
+                        phone: phone_verified,
+                    };
+                    register(&state, registration, proved, state.clock.now())
+                })
                 .map_err(|e| failed(e, |refusal| ObpError::from(refusal).message))?;
             print_json(
                 &serde_json::to_value(UserJson::from(profile))

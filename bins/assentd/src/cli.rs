@@ -50,6 +50,13 @@ pub enum AdminCommand {
         /// Mobile number for one-time codes, E.164 (+447700900123).
         #[arg(long)]
         phone_number: Option<String>,
+        /// The email address comes from the bank's own records: one-time codes may go there
+        /// without the user proving it first.
+        #[arg(long)]
+        email_verified: bool,
+        /// The phone number comes from the bank's own records (as --email-verified).
+        #[arg(long, requires = "phone_number")]
+        phone_verified: bool,
     },
     /// Grant a role to a user; prints the entitlement JSON.
     GrantRole {

@@ -46,6 +46,7 @@ pub struct Config {
     pub otp_codes_per_destination_per_day: u32,
     pub otp_prelogin_requests_per_client_per_hour: u32,
     pub signups_per_client_per_hour: u32,
+    pub contact_verification_codes_per_day: u32,
     pub otp_step_up_failures_per_user_per_day: u32,
     pub dev_mode: bool,
     pub totp_issuer: String,
@@ -97,6 +98,7 @@ impl Default for Config {
             otp_codes_per_destination_per_day: 10,
             otp_prelogin_requests_per_client_per_hour: 20,
             signups_per_client_per_hour: 10,
+            contact_verification_codes_per_day: 5,
             otp_step_up_failures_per_user_per_day: 10,
             dev_mode: false,
             totp_issuer: "Assent".into(),
@@ -148,6 +150,7 @@ const KEYS: &[&str] = &[
     "otp_codes_per_destination_per_day",
     "otp_prelogin_requests_per_client_per_hour",
     "signups_per_client_per_hour",
+    "contact_verification_codes_per_day",
     "otp_step_up_failures_per_user_per_day",
     "dev_mode",
     "totp_issuer",
@@ -345,6 +348,9 @@ impl Config {
         }
         if self.signups_per_client_per_hour == 0 {
             return fail("signups_per_client_per_hour must be at least 1".into());
+        }
+        if self.contact_verification_codes_per_day == 0 {
+            return fail("contact_verification_codes_per_day must be at least 1".into());
         }
         if self.max_body_bytes < 1024 || self.max_body_bytes > 16 * 1024 * 1024 {
             return fail("max_body_bytes must be between 1024 and 16777216".into());

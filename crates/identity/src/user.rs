@@ -66,4 +66,22 @@ pub struct User {
     pub customer_number: Option<String>,
     /// When the user registered.
     pub created_at: OffsetDateTime,
+    /// When the user proved they receive codes at `email` (`None`: never).
+    pub email_verified_at: Option<OffsetDateTime>,
+    /// When the user proved they receive codes at `phone_number` (`None`: never).
+    pub phone_verified_at: Option<OffsetDateTime>,
+}
+
+impl User {
+    /// The email address, if the user proved they receive codes there.
+    pub fn verified_email(&self) -> Option<&str> {
+        Some(self.email.as_str()).filter(|e| !e.is_empty() && self.email_verified_at.is_some())
+    }
+
+    /// The phone number, if the user proved they receive codes there.
+    pub fn verified_phone(&self) -> Option<&str> {
+        self.phone_number
+            .as_deref()
+            .filter(|p| !p.is_empty() && self.phone_verified_at.is_some())
+    }
 }

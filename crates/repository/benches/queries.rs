@@ -24,6 +24,8 @@ fn hot_path(c: &mut Criterion) {
             phone_number: None,
             customer_number: None,
             created_at: now,
+            email_verified_at: None,
+            phone_verified_at: None,
         };
         users::insert(&mut conn, &UserRow::new(&user, "bench".into(), "x".into())).expect("user");
         let session = Session::start(

@@ -19,6 +19,8 @@ diesel::table! {
         created_at -> BigInt,
         phone_number -> Nullable<Text>,
         customer_number -> Nullable<Text>,
+        email_verified_at -> Nullable<BigInt>,
+        phone_verified_at -> Nullable<BigInt>,
     }
 }
 

@@ -35,11 +35,15 @@ pub struct UserRow {
     pub phone_number: Option<String>,
     /// Numeric customer id (unique).
     pub customer_number: Option<String>,
+    /// When the email address was proved, microseconds since the epoch.
+    pub email_verified_at: Option<i64>,
+    /// When the phone number was proved, microseconds since the epoch.
+    pub phone_verified_at: Option<i64>,
 }
 
 crate::redacted::debug_redacting!(UserRow {
     user_id, provider, provider_id, username, username_key, email, first_name, last_name,
-    created_at, phone_number, customer_number,
+    created_at, phone_number, customer_number, email_verified_at, phone_verified_at,
 } secret { password_hash });
 
 impl UserRow {
@@ -58,6 +62,8 @@ impl UserRow {
             created_at: to_micros(user.created_at),
             phone_number: user.phone_number.clone(),
             customer_number: user.customer_number.clone(),
+            email_verified_at: user.email_verified_at.map(to_micros),
+            phone_verified_at: user.phone_verified_at.map(to_micros),
         }
     }
 }
@@ -88,6 +94,24 @@ pub struct UserDetailsRow {
     pub phone_number: Option<String>,
     /// Numeric customer id (unique).
     pub customer_number: Option<String>,
+    /// When the email address was proved, microseconds since the epoch.
+    pub email_verified_at: Option<i64>,
+    /// When the phone number was proved, microseconds since the epoch.
+    pub phone_verified_at: Option<i64>,
+}
+
+impl UserDetailsRow {
+    /// The email address, if the user proved they receive codes there.
+    pub fn verified_email(&self) -> Option<&str> {
+        Some(self.email.as_str()).filter(|e| !e.is_empty() && self.email_verified_at.is_some())
+    }
+
+    /// The phone number, if the user proved they receive codes there.
+    pub fn verified_phone(&self) -> Option<&str> {
+        self.phone_number
+            .as_deref()
+            .filter(|p| !p.is_empty() && self.phone_verified_at.is_some())
+    }
 }
 
 impl From<UserRow> for UserDetailsRow {
@@ -105,6 +129,8 @@ impl From<UserRow> for UserDetailsRow {
             created_at,
             phone_number,
             customer_number,
+            email_verified_at,
+            phone_verified_at,
         } = row;
         Self {
             user_id,
@@ -117,6 +143,8 @@ impl From<UserRow> for UserDetailsRow {
             created_at,
             phone_number,
             customer_number,
+            email_verified_at,
+            phone_verified_at,
         }
     }
 }
@@ -148,8 +176,43 @@ impl TryFrom<UserDetailsRow> for User {
             phone_number: row.phone_number,
             customer_number: row.customer_number,
             created_at: from_micros(row.created_at),
+            email_verified_at: row.email_verified_at.map(from_micros),
+            phone_verified_at: row.phone_verified_at.map(from_micros),
         })
     }
+}
+
+/// Which of a user's contacts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactKind {
+    /// The email address.
+    Email,
+    /// The phone number.
+    Phone,
+}
+
+/// Records that the user proved they receive codes at `address`, if it is still their
+/// contact of that kind (a contact changed meanwhile stays unproved); `false` otherwise.
+pub fn mark_contact_verified(
+    conn: &mut DbConnection,
+    user_id: &str,
+    kind: ContactKind,
+    address: &str,
+    now: time::OffsetDateTime,
+) -> Result<bool, RepoError> {
+    crate::connection::write(conn, |conn| {
+        let user = users::table.find(user_id);
+        let at = Some(to_micros(now));
+        let updated = match kind {
+            ContactKind::Email => diesel::update(user.filter(users::email.eq(address)))
+                .set(users::email_verified_at.eq(at))
+                .execute(conn)?,
+            ContactKind::Phone => diesel::update(user.filter(users::phone_number.eq(address)))
+                .set(users::phone_verified_at.eq(at))
+                .execute(conn)?,
+        };
+        Ok(updated == 1)
+    })
 }
 
 /// Outcome of [`insert`].

@@ -28,6 +28,8 @@ fn user(username: &str) -> (User, UserRow) {
             &mut rand::rng(),
         )),
         created_at: NOW,
+        email_verified_at: None,
+        phone_verified_at: None,
     };
     let row = UserRow::new(&user, username.to_lowercase(), "$argon2id$fake".into());
     (user, row)
@@ -259,6 +261,31 @@ backend_test! {
         let other = sessions::find(conn, other.session_id.as_str()).unwrap().unwrap();
         assert_eq!(other.terminated_at, None, "another family is untouched");
         assert_eq!(sessions::terminate_family(conn, &"0".repeat(32), at, "system").unwrap(), 0);
+    }
+}
+
+backend_test! {
+    #[test]
+    fn a_contact_is_marked_verified_only_while_it_is_the_users(db) {
+        use assent_repository::users::ContactKind;
+        let mut connection = db.connection().unwrap();
+        let conn = &mut connection;
+        let (mut felix, _) = user("felix");
+        felix.phone_number = Some("+447700900123".into());
+        let row = UserRow::new(&felix, "felix".into(), "$argon2id$fake".into());
+        users::insert(conn, &row).unwrap();
+        let id = felix.user_id.to_string();
+        let later = NOW + Duration::minutes(1);
+        assert!(!users::mark_contact_verified(conn, &id, ContactKind::Email, "old@example.com", later).unwrap());
+        assert!(!users::mark_contact_verified(conn, &id, ContactKind::Phone, "+447700900999", later).unwrap());
+        let stored = User::try_from(users::find_by_id(conn, &felix.user_id).unwrap().unwrap()).unwrap();
+        assert_eq!((stored.verified_email(), stored.verified_phone()), (None, None));
+
+        assert!(users::mark_contact_verified(conn, &id, ContactKind::Email, &felix.email, later).unwrap());
+        assert!(users::mark_contact_verified(conn, &id, ContactKind::Phone, "+447700900123", later).unwrap());
+        let stored = User::try_from(users::find_by_id(conn, &felix.user_id).unwrap().unwrap()).unwrap();
+        assert_eq!(stored.email_verified_at, Some(later), "{}", db.backend_name());
+        assert_eq!(stored.verified_phone(), Some("+447700900123"));
     }
 }
 

@@ -21,6 +21,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
         crate::api::obp::user_queries::by_user_id,
         crate::api::obp::user_queries::by_email,
         crate::api::obp::locks::get_lock_status,
+        crate::api::obp::contact_verifications::start_verification,
+        crate::api::obp::contact_verifications::answer_verification,
         crate::api::obp::locks::unlock_user,
         crate::api::obp::locks::lock_user,
         crate::api::obp::roles::get_roles,

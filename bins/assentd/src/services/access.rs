@@ -584,6 +584,8 @@ pub fn give_dauth_user_access(
                 &mut rand::rng(),
             )),
             created_at: now,
+            email_verified_at: None,
+            phone_verified_at: None,
         };
         // "!" is no PHC string: nobody logs in to a DAuth user with a password.
         let row = users::UserRow::new(

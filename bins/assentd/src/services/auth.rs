@@ -478,6 +478,8 @@ fn dauth_call(
             &mut rand::rng(),
         )),
         created_at: now,
+        email_verified_at: None,
+        phone_verified_at: None,
     };
     // "!" is no PHC string: nobody can log in to a DAuth user with a password.
     let row = users::UserRow::new(&user, username_key(&request.username), "!".into());

@@ -10,10 +10,12 @@ use crate::delivery::Channel;
 use assent_identity::auth_context::{InvalidAuthContext, validate};
 use assent_otp::challenge::{ChallengeState, VerifyError};
 use assent_repository::auth_context_updates::{self, AuthContextUpdateRow};
-use assent_repository::{auth_contexts, banks, to_micros};
+use assent_repository::{auth_contexts, banks, to_micros, users};
 use serde_json::json;
 
 const PURPOSE: &str = "obp:auth-context-update";
+/// The auth-context key that names the customer at the bank.
+const CUSTOMER_NUMBER: &str = "CUSTOMER_NUMBER";
 const INITIATED: &str = "INITIATED";
 const ACCEPTED: &str = "ACCEPTED";
 const REJECTED: &str = "REJECTED";
@@ -36,6 +38,10 @@ pub enum UpdateRequestRefusal {
     KeyTaken,
     /// The user has no address registered for the channel.
     NoAddress(Channel),
+    /// The user's address for the channel is not verified, so no code goes there.
+    Unverified(Channel),
+    /// `CUSTOMER_NUMBER` names another user's customer number.
+    CustomerNumberOfAnother,
     /// The destination has had its codes for today.
     DestinationQuota,
 }
@@ -70,13 +76,22 @@ pub fn request(
     if auth_contexts::has_key(conn, &user.user_id, &key)? {
         return refuse(UpdateRequestRefusal::KeyTaken);
     }
-    let channel = input.channel;
-    let Some(address) = match channel {
-        Channel::Email => Some(user.email.clone()),
-        Channel::Sms | Channel::Voice => user.phone_number.clone(),
+    // A customer number is the bank's name for one customer: nobody claims another's.
+    if key == CUSTOMER_NUMBER
+        && users::find_by_customer_number(conn, &value)?.is_some_and(|u| u.user_id != user.user_id)
+    {
+        return refuse(UpdateRequestRefusal::CustomerNumberOfAnother);
     }
-    .filter(|a| !a.is_empty()) else {
+    let channel = input.channel;
+    let (registered, verified) = match channel {
+        Channel::Email => (Some(user.email.as_str()), user.verified_email()),
+        Channel::Sms | Channel::Voice => (user.phone_number.as_deref(), user.verified_phone()),
+    };
+    if registered.is_none_or(str::is_empty) {
         return refuse(UpdateRequestRefusal::NoAddress(channel));
+    }
+    let Some(address) = verified.map(str::to_owned) else {
+        return refuse(UpdateRequestRefusal::Unverified(channel));
     };
     let destinations = vec![Destination { channel, address }];
     let mut stored = None;

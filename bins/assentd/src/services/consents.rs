@@ -68,6 +68,8 @@ pub enum CreateRefusal {
     Invalid(ConsentError),
     /// The user has nowhere for this method to send a code.
     NoDestination(ScaMethod),
+    /// The user's contact for this method is not verified, so no code goes there.
+    Unverified(ScaMethod),
     /// The contact given in the request is not the user's registered one.
     NotRegistered,
     Send(SendRefusal),
@@ -212,17 +214,23 @@ pub fn create(
     let validity = request
         .validate(now, max, &held)
         .map_err(|e| Failure::Refused(CreateRefusal::Invalid(e)))?;
-    let phone = user.phone_number.clone().filter(|p| !p.is_empty());
-    let email = Some(user.email.clone()).filter(|e| !e.is_empty());
-    let destination = match method {
-        ScaMethod::Email => email.map(|a| (Channel::Email, a)),
-        ScaMethod::Sms => phone.map(|a| (Channel::Sms, a)),
-        ScaMethod::Implicit => phone
-            .map(|a| (Channel::Sms, a))
-            .or(email.map(|a| (Channel::Email, a))),
+    let has_phone = user.phone_number.as_deref().is_some_and(|p| !p.is_empty());
+    let has_email = !user.email.is_empty();
+    let phone = user.verified_phone().map(|a| (Channel::Sms, a.to_owned()));
+    let email = user
+        .verified_email()
+        .map(|a| (Channel::Email, a.to_owned()));
+    let (destination, registered) = match method {
+        ScaMethod::Email => (email, has_email),
+        ScaMethod::Sms => (phone, has_phone),
+        ScaMethod::Implicit => (phone.or(email), has_phone || has_email),
     };
     let Some((channel, address)) = destination else {
-        return refuse(CreateRefusal::NoDestination(method));
+        return refuse(if registered {
+            CreateRefusal::Unverified(method)
+        } else {
+            CreateRefusal::NoDestination(method)
+        });
     };
     // A contact in the request must be the registered one: codes go only where the customer
     // registered, never where a request says.

@@ -46,6 +46,9 @@ pub enum MfaRefusal {
     StaleSecurityKey,
     /// The customer has no registered phone number or email address the delivery serves.
     NoDestination,
+    /// The customer has verified none of the phone numbers and email addresses the delivery
+    /// serves.
+    Unverified,
     /// No code was issued or sent.
     Send(SendRefusal),
     /// The answer was not accepted (`flow` is the flow's `serviceKey`).
@@ -345,27 +348,37 @@ fn check_security_key(
 }
 
 /// Where a customer's codes go: their phone, then their email, as far as the delivery serves
-/// them.
+/// them and the customer has verified them.
 fn destinations_of(
     state: &AppState,
     user: &UserDetailsRow,
 ) -> Result<Vec<Destination>, Failure<MfaRefusal>> {
-    let mut destinations = Vec::new();
+    let mut registered = Vec::new();
     if let Some(phone) = user.phone_number.as_deref().filter(|p| !p.is_empty()) {
-        destinations.push(Destination {
-            channel: Channel::Sms,
-            address: phone.to_owned(),
-        });
+        let verified = user.verified_phone().is_some();
+        registered.push((Channel::Sms, phone, verified));
     }
     if is_valid_email(&user.email) {
-        destinations.push(Destination {
-            channel: Channel::Email,
-            address: user.email.clone(),
-        });
+        registered.push((
+            Channel::Email,
+            user.email.as_str(),
+            user.verified_email().is_some(),
+        ));
     }
-    destinations.retain(|d| state.delivery.serves(d.channel));
-    if destinations.is_empty() {
+    registered.retain(|(channel, _, _)| state.delivery.serves(*channel));
+    if registered.is_empty() {
         return refuse(MfaRefusal::NoDestination);
+    }
+    let destinations: Vec<Destination> = registered
+        .into_iter()
+        .filter(|(_, _, verified)| *verified)
+        .map(|(channel, address, _)| Destination {
+            channel,
+            address: address.to_owned(),
+        })
+        .collect();
+    if destinations.is_empty() {
+        return refuse(MfaRefusal::Unverified);
     }
     Ok(destinations)
 }

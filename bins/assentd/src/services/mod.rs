@@ -13,6 +13,7 @@ pub mod banks;
 pub mod caller;
 pub mod consents;
 pub mod consumers;
+pub mod contact_verifications;
 pub mod customer_sessions;
 pub mod entitlement_requests;
 pub mod locks;

@@ -46,6 +46,8 @@ const DESTINATION_SCOPE: &str = "otp-destination";
 /// strangers cannot use up a customer's own allowance.
 const PUBLIC_DESTINATION_SCOPE: &str = "otp-destination-public";
 const CLIENT_SCOPE: &str = "prelogin-client";
+/// Codes that prove a contact (see [`super::contact_verifications`]).
+const VERIFICATION_DESTINATION_SCOPE: &str = "contact-verification-destination";
 
 /// How a destination is counted: email addresses ignoring case.
 fn destination_key(destination: &Destination) -> String {
@@ -55,27 +57,38 @@ fn destination_key(destination: &Destination) -> String {
     }
 }
 
+/// The daily allowance a challenge's codes are counted in, and its size: codes that prove a
+/// contact, codes to a customer's proved contacts, and codes to destinations anonymous callers
+/// give are each counted apart, so that none can spend another's.
+fn allowance(state: &AppState, purpose: &str, owned: bool) -> (&'static str, u32) {
+    if purpose.starts_with(super::contact_verifications::PURPOSE_PREFIX) {
+        (
+            VERIFICATION_DESTINATION_SCOPE,
+            state.config.contact_verification_codes_per_day,
+        )
+    } else if owned {
+        (
+            DESTINATION_SCOPE,
+            state.config.otp_codes_per_destination_per_day,
+        )
+    } else {
+        (
+            PUBLIC_DESTINATION_SCOPE,
+            state.config.otp_codes_per_destination_per_day,
+        )
+    }
+}
+
 fn charge_destinations(
     state: &AppState,
     conn: &mut DbConnection,
     destinations: &[Destination],
-    owned: bool,
+    (scope, limit): (&str, u32),
     now: OffsetDateTime,
 ) -> Result<bool, RepoError> {
-    let scope = if owned {
-        DESTINATION_SCOPE
-    } else {
-        PUBLIC_DESTINATION_SCOPE
-    };
     for destination in destinations {
         let subject = subject(state, scope, &destination_key(destination));
-        if !quotas::consume(
-            conn,
-            scope,
-            &subject,
-            day_start(now),
-            state.config.otp_codes_per_destination_per_day,
-        )? {
+        if !quotas::consume(conn, scope, &subject, day_start(now), limit)? {
             return Ok(false);
         }
     }
@@ -125,7 +138,8 @@ pub fn create(
         .map(|d| (d.channel.as_str().to_owned(), d.address.clone()))
         .collect();
     rollback_if_refused(conn, |conn| {
-        if !charge_destinations(state, conn, destinations, user_id.is_some(), now)? {
+        let allowance = allowance(state, purpose, user_id.is_some());
+        if !charge_destinations(state, conn, destinations, allowance, now)? {
             return refuse(SendRefusal::DestinationQuota);
         }
         challenges::insert(conn, &challenge, user_id)?;
@@ -157,7 +171,10 @@ pub fn send_code(
     destinations: &[Destination],
     now: OffsetDateTime,
 ) -> Result<Option<Issued>, Failure<SendRefusal>> {
-    let owned = challenges::find(conn, id)?.is_some_and(|(_, owner)| owner.is_some());
+    let Some((stored, owner)) = challenges::find(conn, id)? else {
+        return Ok(None);
+    };
+    let allowance = allowance(state, stored.purpose(), owner.is_some());
     rollback_if_refused(conn, |conn| {
         let mut saved = None;
         let outcome = challenges::update(conn, id, |challenge| {
@@ -169,7 +186,7 @@ pub fn send_code(
             return Ok(None);
         };
         let code = outcome.map_err(|e| Failure::Refused(e.into()))?;
-        if !charge_destinations(state, conn, destinations, owned, now)? {
+        if !charge_destinations(state, conn, destinations, allowance, now)? {
             return refuse(SendRefusal::DestinationQuota);
         }
         Ok(Some((challenge, code)))

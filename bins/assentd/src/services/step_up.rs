@@ -142,7 +142,8 @@ pub fn factors_for(
     user: &UserDetailsRow,
 ) -> Result<Vec<Factor>, RepoError> {
     let mut factors = Vec::new();
-    if let Some(phone) = user.phone_number.as_deref().filter(|p| !p.is_empty()) {
+    // Codes go only to contacts the customer has verified.
+    if let Some(phone) = user.verified_phone() {
         for kind in [FactorType::Sms, FactorType::Voice] {
             factors.push(Factor {
                 kind,
@@ -150,10 +151,10 @@ pub fn factors_for(
             });
         }
     }
-    if !user.email.is_empty() {
+    if let Some(email) = user.verified_email() {
         factors.push(Factor {
             kind: FactorType::Email,
-            detail: user.email.clone(),
+            detail: email.to_owned(),
         });
     }
     if totp::find(conn, &user.user_id)?.is_some_and(|t| t.confirmed_at.is_some()) {

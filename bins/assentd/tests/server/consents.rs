@@ -68,6 +68,7 @@ where
         }
     }
     let user = sign_up(svc, name).await;
+    app.verify_contacts(name);
     let key = app.consumer(true);
     let token = token(svc, name, &key).await;
     let user_id = user["user_id"].as_str().unwrap().to_owned();

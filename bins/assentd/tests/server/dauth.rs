@@ -358,6 +358,8 @@ backend_test! {
             phone_number: None,
             customer_number: None,
             created_at: app.now(),
+            email_verified_at: None,
+            phone_verified_at: None,
         };
         {
             let mut conn = app.state.pool.get().unwrap();

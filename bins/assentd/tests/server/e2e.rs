@@ -1,7 +1,7 @@
 //! End to end: the real `assentd` binary, started as the README starts it, driven with curl as
 //! the README's walk-through does. Also checks that no secret reaches the logs.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -299,8 +299,33 @@ fn admin_commands_print_json_and_fail_clearly() {
         "admin@example.com",
         "--phone-number",
         "+447700900123",
+        "--email-verified",
     ]));
     assert_eq!(user["username"], "admin");
+    // Contacts from the bank's own records are verified from the start; others are not.
+    assert_eq!(
+        (&user["email_verified"], &user["phone_number_verified"]),
+        (&json!(true), &json!(false)),
+        "{user}"
+    );
+    let second = run_json(assentd(&dir.0).args([
+        "admin",
+        "create-user",
+        "--username",
+        "second",
+        "--password",
+        PASSWORD,
+        "--email",
+        "second@example.com",
+        "--phone-number",
+        "+447700900124",
+        "--phone-verified",
+    ]));
+    assert_eq!(
+        (&second["email_verified"], &second["phone_number_verified"]),
+        (&json!(false), &json!(true)),
+        "{second}"
+    );
     let system = run_json(assentd(&dir.0).args(["admin", "create-system-key", "--name", "web"]));
     let system_key = system["key"].as_str().unwrap();
     assert_eq!(system_key.len(), 40, "{system}");

@@ -6,6 +6,7 @@ mod common;
 mod accounts;
 mod admin;
 mod consents;
+mod contacts;
 mod dauth;
 mod e2e;
 mod http;

@@ -57,6 +57,7 @@ backend_test! {
         let svc = app.service().await;
         let key = app.consumer(true);
         let user = sign_up(&svc, "felix").await;
+        app.verify_contacts("felix");
         let user_id = user["user_id"].as_str().unwrap();
         let token = token(&svc, "felix", &key).await;
 
@@ -133,7 +134,9 @@ backend_test! {
         let svc = app.service().await;
         let key = app.consumer(true);
         let user = sign_up(&svc, "felix").await;
+        app.verify_contacts("felix");
         sign_up(&svc, "mallory").await;
+        app.verify_contacts("mallory");
         let mallory = token(&svc, "mallory", &key).await;
         let token = token(&svc, "felix", &key).await;
 
@@ -270,6 +273,7 @@ backend_test! {
         )
         .await;
         assert_eq!(status, 201);
+        app.verify_contacts("felix");
         let token = token(&svc, "felix", &key).await;
         let (status, _, body) = send(
             &svc,
@@ -319,6 +323,7 @@ backend_test! {
         let svc = app.service().await;
         let key = app.consumer(true);
         sign_up(&svc, "felix").await;
+        app.verify_contacts("felix");
         let token = token(&svc, "felix", &key).await;
         let (status, _, body) = send(
             &svc,

@@ -89,6 +89,7 @@ backend_test! {
         let key = system_key(&app);
         let consumer = app.consumer(true);
         let user = sign_up(&svc, "felix").await;
+        app.verify_contacts("felix");
         let token = token(&svc, "felix", &consumer).await;
         let session = sid(&token);
 
@@ -344,6 +345,7 @@ backend_test! {
         )
         .await;
         assert_eq!(status, 201);
+        app.verify_contacts("felix");
         let token = token(&svc, "felix", &consumer).await;
         let session = sid(&token);
         app.advance(Duration::seconds(1) - Duration::MICROSECOND);
@@ -590,6 +592,7 @@ backend_test! {
         let key = system_key(&app);
         let consumer = app.consumer(true);
         let user = sign_up(&svc, "felix").await;
+        app.verify_contacts("felix");
         let token = token(&svc, "felix", &consumer).await;
         let session = sid(&token);
         app.advance(Duration::seconds(2));
@@ -723,6 +726,8 @@ backend_test! {
         let consumer = app.consumer(true);
         sign_up(&svc, "felix").await;
         sign_up(&svc, "mallory").await;
+        app.verify_contacts("felix");
+        app.verify_contacts("mallory");
         let felix = token(&svc, "felix", &consumer).await;
         let mallory = token(&svc, "mallory", &consumer).await;
         app.advance(Duration::seconds(1));

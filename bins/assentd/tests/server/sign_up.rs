@@ -40,7 +40,7 @@ backend_test! {
         }
         let (status, headers, body) = send(&svc, from("192.0.2.1:5001", "u10")).await;
         assert_eq!(status, 429, "{}: {body}", app.backend());
-        assert!(message(&body).starts_with("OBP-30290"), "{body}");
+        assert!(message(&body).starts_with("OBP-30299"), "{body}");
         assert_eq!(headers.get("Retry-After").unwrap(), "3600");
         assert_eq!(users_named(&app, "u10"), 0, "a refused sign-up leaves nothing");
 

@@ -80,6 +80,7 @@ where
     )
     .await;
     assert_eq!(status, 201);
+    app.verify_contacts("sowmya");
     let key = app.consumer(true);
     let token = token(svc, "sowmya", &key).await;
     (user["user_id"].as_str().unwrap().to_owned(), token)

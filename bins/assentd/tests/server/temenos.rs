@@ -733,6 +733,7 @@ where
     )
     .await;
     assert_eq!(status, 201, "{user}");
+    app.verify_contacts(username);
     let key = app.consumer(true);
     let token = token(svc, username, &key).await;
     (user["user_id"].as_str().unwrap().to_owned(), token)
@@ -884,6 +885,7 @@ backend_test! {
         let svc = app.service().await;
         let key = app.consumer(true);
         sign_up(&svc, "nophone").await;
+        app.verify_contacts("nophone");
         let token = token(&svc, "nophone", &key).await;
         let (status, _, body) = send(
             &svc,

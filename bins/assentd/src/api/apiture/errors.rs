@@ -55,7 +55,7 @@ impl From<ResumeRefusal> for ApitureError {
                 StatusCode::FORBIDDEN,
                 "noChallengeFactors",
                 "No Challenge Factors",
-                "The customer must verify their identity but has no phone, email, authenticator or security questions to do it with: they must sign in again.",
+                "The customer must verify their identity but has no verified phone or email, authenticator or security questions to do it with: they must sign in again (and may verify a contact with OBP's POST /obp/v5.1.0/users/current/contact-verifications).",
             ),
             ResumeRefusal::ChallengeRequired(attributes) => ApitureError::new(
                 StatusCode::UNAUTHORIZED,

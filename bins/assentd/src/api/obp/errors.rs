@@ -153,8 +153,18 @@ pub const CONSENT_NEEDS_CONSUMER: &str =
     "OBP-35044: Give consumer_id: the current session was not started through a consumer.";
 pub const CONSENT_EMPTY_SCOPE: &str =
     "OBP-35045: A consent with everything false needs at least one view or entitlement.";
+pub const CONTACT_NOT_VERIFIED: &str = "OBP-30300: Codes go only to an email address or phone number the user has verified: verify it first with POST /obp/v5.1.0/users/current/contact-verifications.";
+pub const CUSTOMER_NUMBER_OF_ANOTHER: &str =
+    "OBP-30306: This customer number belongs to another user of this bank.";
+pub const INVALID_VERIFICATION_CHANNEL: &str = "OBP-30301: Invalid channel: use EMAIL or SMS.";
+pub const CONTACT_ALREADY_VERIFIED: &str = "OBP-30302: This contact is already verified.";
+pub const TOO_MANY_VERIFICATIONS: &str =
+    "OBP-30303: Too many verification codes today for this account: try again tomorrow.";
+pub const VERIFICATION_NOT_FOUND: &str = "OBP-30304: Contact verification not found.";
+pub const CONTACT_CHANGED: &str =
+    "OBP-30305: The contact changed after the code was sent: verify the new one.";
 pub const TOO_MANY_SIGN_UPS: &str =
-    "OBP-30290: Too many sign-ups from this address: try again later.";
+    "OBP-30299: Too many sign-ups from this address: try again later.";
 pub const CONSENT_AT_OTHER_BANK: &str = "OBP-35047: A consent holds views and bank roles only at the bank it is created at (system roles anywhere).";
 pub const CONSENT_CONTACT_NOT_REGISTERED: &str = "OBP-35046: Codes go only to your registered email address or phone number; the one given is not it.";
 pub const USERNAME_TAKEN: &str = "OBP-30274: User with the same username already exists.";
@@ -343,6 +353,49 @@ impl From<crate::services::caller::ConsentCannot> for ObpError {
     }
 }
 
+// --- contact verification ---
+
+impl From<crate::services::contact_verifications::VerificationRefusal> for ObpError {
+    fn from(refusal: crate::services::contact_verifications::VerificationRefusal) -> Self {
+        use crate::services::contact_verifications::VerificationRefusal as R;
+        use assent_otp::challenge::{ChallengeState, VerifyError};
+        match refusal {
+            R::Consent => crate::services::caller::ConsentCannot.into(),
+            R::NoContact(crate::delivery::Channel::Email) => {
+                ObpError::bad_request(NO_EMAIL_FOR_EMAIL)
+            }
+            R::NoContact(crate::delivery::Channel::Sms | crate::delivery::Channel::Voice) => {
+                ObpError::bad_request(NO_PHONE_FOR_SMS)
+            }
+            R::AlreadyVerified(_) => ObpError::new(StatusCode::CONFLICT, CONTACT_ALREADY_VERIFIED),
+            R::AccountQuota => ObpError::new(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_VERIFICATIONS),
+            R::DestinationQuota => {
+                ObpError::new(StatusCode::TOO_MANY_REQUESTS, OTP_DESTINATION_QUOTA)
+            }
+            R::NotFound => ObpError::new(StatusCode::NOT_FOUND, VERIFICATION_NOT_FOUND),
+            R::ContactChanged => ObpError::new(StatusCode::CONFLICT, CONTACT_CHANGED),
+            R::Answer(VerifyError::Malformed | VerifyError::NoCodeSent) => {
+                ObpError::bad_request(format!(
+                    "{INVALID_CHALLENGE_ANSWER} The answer is the digits of the code that was sent."
+                ))
+            }
+            R::Answer(
+                VerifyError::WrongCode { attempts_left: 0 }
+                | VerifyError::NotPending(ChallengeState::Locked),
+            ) => ObpError::bad_request(ATTEMPTS_USED_UP),
+            R::Answer(VerifyError::WrongCode { attempts_left }) => ObpError::bad_request(format!(
+                "{INVALID_CHALLENGE_ANSWER} {attempts_left} attempts left."
+            )),
+            R::Answer(VerifyError::NotPending(ChallengeState::Expired)) => {
+                ObpError::bad_request(OTP_EXPIRED)
+            }
+            R::Answer(VerifyError::NotPending(_)) => {
+                ObpError::new(StatusCode::NOT_FOUND, VERIFICATION_NOT_FOUND)
+            }
+        }
+    }
+}
+
 // --- accounts and account access ---
 
 impl From<crate::services::access::AccountRefusal> for ObpError {
@@ -409,6 +462,8 @@ impl From<crate::services::auth_context_updates::UpdateRequestRefusal> for ObpEr
             R::KeyTaken => ObpError::new(StatusCode::CONFLICT, AUTH_CONTEXT_KEY_TAKEN),
             R::NoAddress(Channel::Email) => ObpError::bad_request(NO_EMAIL_FOR_EMAIL),
             R::NoAddress(Channel::Sms | Channel::Voice) => ObpError::bad_request(NO_PHONE_FOR_SMS),
+            R::Unverified(_) => ObpError::bad_request(CONTACT_NOT_VERIFIED),
+            R::CustomerNumberOfAnother => ObpError::bad_request(CUSTOMER_NUMBER_OF_ANOTHER),
             R::DestinationQuota => {
                 ObpError::new(StatusCode::TOO_MANY_REQUESTS, OTP_DESTINATION_QUOTA)
             }
@@ -506,6 +561,7 @@ impl From<crate::services::consents::CreateRefusal> for ObpError {
                 ObpError::bad_request(NO_EMAIL_FOR_EMAIL)
             }
             CreateRefusal::NoDestination(_) => ObpError::bad_request(NO_PHONE_FOR_SMS),
+            CreateRefusal::Unverified(_) => ObpError::bad_request(CONTACT_NOT_VERIFIED),
             CreateRefusal::NotRegistered => ObpError::bad_request(CONSENT_CONTACT_NOT_REGISTERED),
             CreateRefusal::Send(SendRefusal::DestinationQuota) => {
                 ObpError::new(StatusCode::TOO_MANY_REQUESTS, OTP_DESTINATION_QUOTA)

@@ -8,6 +8,7 @@ pub mod authenticators;
 pub mod banks;
 pub mod consents;
 pub mod consumers;
+pub mod contact_verifications;
 pub mod direct_login;
 pub mod entitlement_requests;
 pub mod errors;
@@ -42,6 +43,14 @@ pub fn versioned_endpoints() -> Vec<crate::api::RouteSpec> {
         (Method::GET, "/users/current", || {
             web::route().to(users::current_user)
         }),
+        (Method::POST, "/users/current/contact-verifications", || {
+            web::route().to(contact_verifications::start_verification)
+        }),
+        (
+            Method::POST,
+            "/users/current/contact-verifications/{verification_id}/challenge",
+            || web::route().to(contact_verifications::answer_verification),
+        ),
         (Method::GET, "/certs", || web::route().to(login::certs)),
         (Method::GET, "/users/username/{username}", || {
             web::route().to(user_queries::by_username)

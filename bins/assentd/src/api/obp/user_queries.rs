@@ -23,6 +23,8 @@ fn users_json(found: Vec<FoundUser>) -> UsersJson {
                 let user = found.user;
                 UserJson {
                     user_id: user.user_id.to_string(),
+                    email_verified: user.verified_email().is_some(),
+                    phone_number_verified: user.verified_phone().is_some(),
                     email: user.email,
                     provider_id: user.provider_id,
                     provider: user.provider,

@@ -37,6 +37,10 @@ pub struct UserJson {
     pub provider_id: String,
     pub provider: String,
     pub username: String,
+    /// Whether the user proved they receive codes at `email`: only then do codes go there.
+    pub email_verified: bool,
+    /// Whether the user has a phone number and proved they receive codes there.
+    pub phone_number_verified: bool,
     /// The customer's numeric id at the institution (the Apiture `customerId`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_number: Option<String>,
@@ -90,6 +94,8 @@ impl From<UserProfile> for UserJson {
         let user = profile.user;
         Self {
             user_id: user.user_id.to_string(),
+            email_verified: user.verified_email().is_some(),
+            phone_number_verified: user.verified_phone().is_some(),
             email: user.email,
             provider_id: user.provider_id,
             provider: user.provider,
@@ -137,7 +143,7 @@ pub struct ErrorJson {
         (status = 400, description = "OBP-10001 bad JSON, OBP-30207 password format, OBP-30270 common password, OBP-30271..30273, OBP-30282 bad fields", body = ErrorJson),
         (status = 409, description = "OBP-30274 username taken", body = ErrorJson),
         (status = 413, description = "OBP-10413 body too large", body = ErrorJson),
-        (status = 429, description = "OBP-30290 this client's sign-ups for the hour are spent (with Retry-After)", body = ErrorJson),
+        (status = 429, description = "OBP-30299 this client's sign-ups for the hour are spent (with Retry-After)", body = ErrorJson),
     )
 )]
 pub async fn create_user(

@@ -138,6 +138,10 @@ impl From<MfaRefusal> for TemenosError {
                 10815,
                 "There is no registered phone number or email address to send a code to.",
             ),
+            MfaRefusal::Unverified => bad_request(
+                10820,
+                "The registered phone number and email address are not verified: verify one first (OBP: POST /obp/v5.1.0/users/current/contact-verifications).",
+            ),
             MfaRefusal::Send(refusal) => send_refused(refusal),
             MfaRefusal::Answer {
                 error: VerifyError::Malformed | VerifyError::NoCodeSent,

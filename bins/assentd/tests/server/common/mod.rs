@@ -120,6 +120,29 @@ impl TestApp {
         .unwrap();
     }
 
+    /// Marks the user's email address and phone number (if any) verified, as `admin
+    /// create-user --email-verified --phone-verified` does for contacts from the bank's own
+    /// records: for tests whose subject is not the verification itself.
+    pub fn verify_contacts(&self, username: &str) {
+        use assent_repository::users::{self, ContactKind};
+        let mut conn = self.state.pool.get().unwrap();
+        let key = assent_identity::registration::username_key(username);
+        let user = users::find_by_username(&mut conn, &self.state.config.provider, &key)
+            .unwrap()
+            .unwrap();
+        let (user_id, now) = (user.user_id.as_str(), self.now());
+        assert!(
+            users::mark_contact_verified(&mut conn, user_id, ContactKind::Email, &user.email, now)
+                .unwrap()
+        );
+        if let Some(phone) = user.phone_number.filter(|p| !p.is_empty()) {
+            assert!(
+                users::mark_contact_verified(&mut conn, user_id, ContactKind::Phone, &phone, now)
+                    .unwrap()
+            );
+        }
+    }
+
     /// How many audit events of this kind were recorded.
     pub fn audit_count(&self, kind: &str) -> usize {
         let mut conn = self.state.pool.get().unwrap();
