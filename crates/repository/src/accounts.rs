@@ -59,7 +59,16 @@ pub fn create(
             ))
             .execute(conn)?;
         for view in ["owner", "ManageCustomViews"] {
-            grant(conn, &row.bank_id, &row.account_id, holder, view, true, now)?;
+            grant(
+                conn,
+                &row.bank_id,
+                &row.account_id,
+                holder,
+                view,
+                true,
+                None,
+                now,
+            )?;
         }
         Ok(true)
     })
@@ -109,6 +118,7 @@ pub fn lock_access(
 
 /// Grants a view; granting a view already held changes nothing. Returns whether a row was
 /// added.
+#[allow(clippy::too_many_arguments)]
 pub fn grant(
     conn: &mut DbConnection,
     bank_id: &str,
@@ -116,6 +126,7 @@ pub fn grant(
     user_id: &str,
     view_id: &str,
     is_system: bool,
+    granted_by: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<bool, RepoError> {
     insert_unless_conflict(conn, |conn| {
@@ -127,6 +138,7 @@ pub fn grant(
                 account_access::view_id.eq(view_id),
                 account_access::is_system.eq(is_system),
                 account_access::granted_at.eq(to_micros(now)),
+                account_access::granted_by.eq(granted_by),
             ))
             .execute(conn)
     })
@@ -332,7 +344,34 @@ pub fn views_held(
     account_id: &str,
     user_id: &str,
 ) -> Result<Vec<View>, RepoError> {
-    let rows: Vec<(String, bool, Option<CustomViewRow>)> = account_access::table
+    Ok(access_held(conn, bank_id, account_id, Some(user_id))?
+        .into_iter()
+        .map(|held| held.view)
+        .collect())
+}
+
+/// A view a user holds on an account, and who gave it to them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldView {
+    /// Who holds it.
+    pub user_id: String,
+    /// The view.
+    pub view: View,
+    /// Who granted it; `None` for the account's opening and grants older than this record.
+    pub granted_by: Option<String>,
+}
+
+/// A grant as read: user, view id, whether a system view, granter, and the custom view's row.
+type HeldRow = (String, String, bool, Option<String>, Option<CustomViewRow>);
+
+/// Every view held on an account (by `user_id` only, if given), by user and view.
+pub fn access_held(
+    conn: &mut DbConnection,
+    bank_id: &str,
+    account_id: &str,
+    user_id: Option<&str>,
+) -> Result<Vec<HeldView>, RepoError> {
+    let mut query = account_access::table
         .left_join(
             custom_views::table.on(custom_views::bank_id
                 .eq(account_access::bank_id)
@@ -341,19 +380,31 @@ pub fn views_held(
         )
         .filter(account_access::bank_id.eq(bank_id))
         .filter(account_access::account_id.eq(account_id))
-        .filter(account_access::user_id.eq(user_id))
-        .order(account_access::view_id.asc())
+        .order((account_access::user_id.asc(), account_access::view_id.asc()))
         .select((
+            account_access::user_id,
             account_access::view_id,
             account_access::is_system,
+            account_access::granted_by,
             custom_views::all_columns.nullable(),
         ))
-        .load(conn)?;
+        .into_boxed();
+    if let Some(user_id) = user_id {
+        query = query.filter(account_access::user_id.eq(user_id));
+    }
+    let rows: Vec<HeldRow> = query.load(conn)?;
     rows.into_iter()
-        .filter_map(|(view_id, is_system, custom)| match (is_system, custom) {
-            (true, _) => system_view(&view_id).map(Ok),
-            (false, Some(row)) => Some(row.view()),
-            (false, None) => None,
+        .filter_map(|(user_id, view_id, is_system, granted_by, custom)| {
+            let view = match (is_system, custom) {
+                (true, _) => system_view(&view_id).map(Ok),
+                (false, Some(row)) => Some(row.view()),
+                (false, None) => None,
+            }?;
+            Some(view.map(|view| HeldView {
+                user_id,
+                view,
+                granted_by,
+            }))
         })
         .collect()
 }

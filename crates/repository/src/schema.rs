@@ -272,6 +272,7 @@ diesel::table! {
         view_id -> Text,
         is_system -> Bool,
         granted_at -> BigInt,
+        granted_by -> Nullable<Text>,
     }
 }
 

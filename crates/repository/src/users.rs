@@ -281,6 +281,20 @@ pub fn find_by_username_at_any_provider(
         .load(conn)?)
 }
 
+/// The user a provider knows by `provider_id`.
+pub fn find_by_provider_id(
+    conn: &mut DbConnection,
+    provider: &str,
+    provider_id: &str,
+) -> Result<Option<UserRow>, RepoError> {
+    Ok(users::table
+        .filter(users::provider.eq(provider))
+        .filter(users::provider_id.eq(provider_id))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// The user with this id.
 pub fn find_by_id(conn: &mut DbConnection, user_id: &UserId) -> Result<Option<UserRow>, RepoError> {
     // On the backend's own connection (see `on_backend!`): it renders no SQL text per call.

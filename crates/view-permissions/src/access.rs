@@ -17,6 +17,26 @@ pub struct Actor<'a> {
     pub views: &'a [View],
 }
 
+impl Actor<'_> {
+    /// Whether the actor holds the account: one of its holders, or given its `owner` view.
+    pub fn holds_account(&self) -> bool {
+        self.is_holder
+            || self
+                .views
+                .iter()
+                .any(|v| v.is_system && v.view_id == OWNER_VIEW)
+    }
+}
+
+/// Whether holding `view` gives any power over the account's access: granting or revoking
+/// views, which also lets its holder define custom views.
+pub fn carries_delegation(view: &View) -> bool {
+    view.can_grant.custom_views
+        || view.can_revoke.custom_views
+        || !view.can_grant.system_views.is_empty()
+        || !view.can_revoke.system_views.is_empty()
+}
+
 /// Why a grant or revoke was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccessRefusal {
@@ -32,65 +52,88 @@ pub enum AccessRefusal {
     /// The same view is both granted and revoked in one change.
     #[error("view {0} is both granted and revoked")]
     Contradictory(String),
+    /// Only the account's holders give or define views that hand on access.
+    #[error("only the account's holders may give or define {0}, which hands on access")]
+    OnlyHoldersDelegate(String),
 }
 
-/// Whether a custom view stays within what `actor` has: no permission, delegation or
-/// publicity the actor's own views do not give. Holders have everything.
+/// Whether a view stays within what `actor` has: no permission the actor's own views do not
+/// give, no power over the account's access, and not public. Holders have everything.
 pub fn within_own(actor: &Actor<'_>, view: &View) -> bool {
-    if actor.is_holder {
+    if actor.holds_account() {
         return true;
     }
-    let own = permissions_of(actor.views);
-    let grants_custom = actor.views.iter().any(|v| v.can_grant.custom_views);
-    let revokes_custom = actor.views.iter().any(|v| v.can_revoke.custom_views);
-    view.permissions.is_subset(own)
-        && (!view.can_grant.custom_views || grants_custom)
-        && (!view.can_revoke.custom_views || revokes_custom)
+    view.permissions.is_subset(permissions_of(actor.views))
+        && !carries_delegation(view)
         && !view.is_public
 }
 
-/// Whether `actor` may grant `target` on the account (to themselves with `to_self`):
-/// holders always; others need a view whose delegation covers it, and may give themselves a
-/// custom view only if it stays within what they have already (so managing custom views
-/// never escalates to owner's powers).
-pub fn may_grant(actor: &Actor<'_>, target: &View, to_self: bool) -> Result<(), AccessRefusal> {
+/// Whether `actor` may grant `target` on the account, to anyone: holders always; others need
+/// a view whose delegation covers it, and may hand on only what stays within their own views
+/// (so a delegate never hands on more than they have, to a second account of their own or to
+/// anyone else), and never a view that hands on access: delegation powers come from holders
+/// only, so none outlives its revocation by a holder.
+pub fn may_grant(actor: &Actor<'_>, target: &View) -> Result<(), AccessRefusal> {
+    if actor.holds_account() {
+        return Ok(());
+    }
+    if carries_delegation(target) {
+        return Err(AccessRefusal::OnlyHoldersDelegate(target.view_id.clone()));
+    }
     let reference = target.reference();
     let delegated = actor.views.iter().any(|v| v.can_grant.covers(&reference));
-    let within = target.is_system || !to_self || within_own(actor, target);
-    if actor.is_holder || (delegated && within) {
+    if delegated && within_own(actor, target) {
         Ok(())
     } else {
         Err(AccessRefusal::MayNotGrant(target.view_id.clone()))
     }
 }
 
-/// Whether `actor` may create, change or delete a custom view of the account: holders; or
-/// holders of views that delegate custom views both ways, keeping the view within what they
-/// have themselves.
+/// Whether `actor` may create, change or delete a custom view of the account (`view` as it
+/// would be): holders; or holders of views that delegate custom views both ways, keeping the
+/// view within what they have themselves and without powers over the account's access.
 pub fn may_define(actor: &Actor<'_>, view: &View) -> Result<(), AccessRefusal> {
+    if actor.holds_account() {
+        return Ok(());
+    }
+    if carries_delegation(view) {
+        return Err(AccessRefusal::OnlyHoldersDelegate(view.view_id.clone()));
+    }
     let manages = actor.views.iter().any(|v| v.can_grant.custom_views)
         && actor.views.iter().any(|v| v.can_revoke.custom_views);
-    if actor.is_holder || (manages && within_own(actor, view)) {
+    if manages && within_own(actor, view) {
         Ok(())
     } else {
         Err(AccessRefusal::MayNotGrant(view.view_id.clone()))
     }
 }
 
+/// Of the views a user gave themselves on an account (`self_granted`), those that what others
+/// gave them (`given`, and holding the account) no longer lets them grant: a delegate's power
+/// taken away takes what they gave themselves with it.
+pub fn ungrounded_self_grants<'a>(
+    is_holder: bool,
+    given: &[View],
+    self_granted: &'a [View],
+) -> Vec<&'a View> {
+    let actor = Actor {
+        is_holder,
+        views: given,
+    };
+    self_granted
+        .iter()
+        .filter(|view| may_grant(&actor, view).is_err())
+        .collect()
+}
+
 /// Whether `actor` may hand on or take back anything at all on the account.
 pub fn delegates_anything(actor: &Actor<'_>) -> bool {
-    actor.is_holder
-        || actor.views.iter().any(|v| {
-            v.can_grant.custom_views
-                || v.can_revoke.custom_views
-                || !v.can_grant.system_views.is_empty()
-                || !v.can_revoke.system_views.is_empty()
-        })
+    actor.holds_account() || actor.views.iter().any(carries_delegation)
 }
 
 /// Whether `actor` may revoke `target` on the account.
 pub fn may_revoke(actor: &Actor<'_>, target: ViewRef<'_>) -> Result<(), AccessRefusal> {
-    if actor.is_holder || actor.views.iter().any(|v| v.can_revoke.covers(&target)) {
+    if actor.holds_account() || actor.views.iter().any(|v| v.can_revoke.covers(&target)) {
         Ok(())
     } else {
         Err(AccessRefusal::MayNotRevoke(target.view_id.to_owned()))
@@ -110,18 +153,16 @@ pub fn keeps_an_owner(target: ViewRef<'_>, owners: usize) -> Result<(), AccessRe
 /// A set of grants and revokes for one user, decided as a whole: either every change is
 /// allowed or the first refusal is returned with its position (grants first, then revokes),
 /// and nothing is to be done. `owners` is the account's owner grants now, `target_is_owner`
-/// whether the user being changed holds `owner`, `to_self` whether the actor changes their
-/// own access.
+/// whether the user being changed holds `owner`.
 pub fn decide_bulk(
     actor: &Actor<'_>,
     grants: &[&View],
     revokes: &[&View],
     owners: usize,
     target_is_owner: bool,
-    to_self: bool,
 ) -> Result<(), (usize, AccessRefusal)> {
     for (i, view) in grants.iter().enumerate() {
-        may_grant(actor, view, to_self).map_err(|e| (i, e))?;
+        may_grant(actor, view).map_err(|e| (i, e))?;
     }
     for (i, view) in revokes.iter().enumerate() {
         let at = grants.len() + i;
@@ -198,27 +239,27 @@ mod tests {
         let auditor_view = system("auditor");
         let mine = custom("_mine", false);
         let (sys, cus) = (&auditor_view, &mine);
-        assert_eq!(may_grant(&actor(&owner), sys, false), Ok(()));
-        assert_eq!(may_grant(&actor(&owner), cus, false), Ok(()));
+        assert_eq!(may_grant(&actor(&owner), sys), Ok(()));
+        assert_eq!(may_grant(&actor(&owner), cus), Ok(()));
         assert_eq!(may_revoke(&actor(&owner), sys.reference()), Ok(()));
         assert_eq!(
-            may_grant(&actor(&auditor), cus, false),
+            may_grant(&actor(&auditor), cus),
             Err(AccessRefusal::MayNotGrant("_mine".into()))
         );
-        assert!(may_grant(&actor(&auditor), sys, false).is_err());
-        assert_eq!(may_grant(&actor(&manager), cus, false), Ok(()));
+        assert!(may_grant(&actor(&auditor), sys).is_err());
+        assert_eq!(may_grant(&actor(&manager), cus), Ok(()));
         assert!(
-            may_grant(&actor(&manager), sys, false).is_err(),
+            may_grant(&actor(&manager), sys).is_err(),
             "custom views only"
         );
-        assert_eq!(may_grant(&actor(&delegating), cus, false), Ok(()));
-        assert!(may_grant(&actor(&plain), cus, false).is_err());
+        assert_eq!(may_grant(&actor(&delegating), cus), Ok(()));
+        assert!(may_grant(&actor(&plain), cus).is_err());
         assert!(may_revoke(&actor(&plain), cus.reference()).is_err());
         let holder = Actor {
             is_holder: true,
             views: &[],
         };
-        assert_eq!(may_grant(&holder, sys, true), Ok(()));
+        assert_eq!(may_grant(&holder, sys), Ok(()));
         assert_eq!(may_revoke(&holder, system("owner").reference()), Ok(()));
     }
 
@@ -229,17 +270,12 @@ mod tests {
         let mut powerful = custom("_cfo", false);
         powerful.permissions = PermissionSet::all();
         assert!(
-            may_grant(&me, &powerful, true).is_err(),
+            may_grant(&me, &powerful).is_err(),
             "more than the manager has"
-        );
-        assert_eq!(
-            may_grant(&me, &powerful, false),
-            Ok(()),
-            "handing on the holder's view"
         );
         assert!(may_define(&me, &powerful).is_err());
         let empty = custom("_empty", false);
-        assert_eq!(may_grant(&me, &empty, true), Ok(()));
+        assert_eq!(may_grant(&me, &empty), Ok(()));
         assert_eq!(may_define(&me, &empty), Ok(()));
         let mut public = custom("_public", false);
         public.is_public = true;
@@ -247,17 +283,61 @@ mod tests {
             may_define(&me, &public).is_err(),
             "publishing is for holders"
         );
-        // A delegating custom view cannot widen itself either.
-        let mut delegate = custom("_delegate", true);
-        delegate.permissions = [Permission::CanSeeBankAccountBalance].into_iter().collect();
-        let held = [delegate.clone()];
-        let holder_of_delegate = actor(&held);
-        let mut widened = delegate.clone();
-        widened.permissions = PermissionSet::all();
-        assert!(may_define(&holder_of_delegate, &widened).is_err());
-        assert_eq!(may_define(&holder_of_delegate, &delegate), Ok(()));
-        assert!(delegates_anything(&holder_of_delegate));
+        assert!(delegates_anything(&me));
         assert!(!delegates_anything(&actor(&[system("auditor")])));
+    }
+
+    #[test]
+    fn only_holders_give_or_define_views_that_hand_on_access() {
+        let manager = [system("ManageCustomViews")];
+        let me = actor(&manager);
+        let delegate = custom("_deleg", true);
+        assert_eq!(
+            may_define(&me, &delegate),
+            Err(AccessRefusal::OnlyHoldersDelegate("_deleg".into()))
+        );
+        assert_eq!(
+            may_grant(&me, &delegate),
+            Err(AccessRefusal::OnlyHoldersDelegate("_deleg".into()))
+        );
+        assert!(may_grant(&me, &system("ManageCustomViews")).is_err());
+        // Holding a delegating view does not make one a holder either.
+        let held = [delegate.clone()];
+        assert!(may_define(&actor(&held), &delegate).is_err());
+        // Holders, by the account or by its owner view, may.
+        let owner = [system("owner")];
+        assert_eq!(may_define(&actor(&owner), &delegate), Ok(()));
+        assert_eq!(may_grant(&actor(&owner), &delegate), Ok(()));
+        let holder = Actor {
+            is_holder: true,
+            views: &[],
+        };
+        assert_eq!(may_grant(&holder, &system("ManageCustomViews")), Ok(()));
+    }
+
+    #[test]
+    fn what_a_delegate_gave_themselves_goes_with_their_power() {
+        let mut reader = custom("_reader", false);
+        reader.permissions = [Permission::CanSeeBankAccountBalance].into_iter().collect();
+        let self_granted = [reader.clone()];
+        let balances = system("ReadBalances");
+        // Still a manager with the balance permission: grounded.
+        let given = [system("ManageCustomViews"), balances.clone()];
+        assert!(ungrounded_self_grants(false, &given, &self_granted).is_empty());
+        // The manager view revoked: nothing lets them grant it any more.
+        let given = [balances];
+        assert_eq!(
+            ungrounded_self_grants(false, &given, &self_granted),
+            vec![&reader]
+        );
+        // The permission's source revoked: the view no longer lies within what they have.
+        let given = [system("ManageCustomViews")];
+        assert_eq!(
+            ungrounded_self_grants(false, &given, &self_granted),
+            vec![&reader]
+        );
+        // A holder's own grants are always grounded.
+        assert!(ungrounded_self_grants(true, &[], &self_granted).is_empty());
     }
 
     #[test]
@@ -272,12 +352,12 @@ mod tests {
         let views = [system("owner")];
         let me = actor(&views);
         assert_eq!(
-            decide_bulk(&me, &[], &[&owner], 1, true, true),
+            decide_bulk(&me, &[], &[&owner], 1, true),
             Err((0, AccessRefusal::LastOwner))
         );
         // Granted and revoked in one change: refused, whatever the order of writes would do.
         assert_eq!(
-            decide_bulk(&me, &[&owner], &[&owner], 1, true, true),
+            decide_bulk(&me, &[&owner], &[&owner], 1, true),
             Err((1, AccessRefusal::Contradictory("owner".into())))
         );
         // A refusal anywhere refuses the whole change, naming where.
@@ -285,7 +365,7 @@ mod tests {
         let limited = actor(&auditor_views);
         let mine = custom("_mine", false);
         assert_eq!(
-            decide_bulk(&limited, &[], &[&mine], 2, false, false),
+            decide_bulk(&limited, &[], &[&mine], 2, false),
             Err((0, AccessRefusal::MayNotRevoke("_mine".into())))
         );
     }
@@ -320,7 +400,7 @@ mod tests {
             let owner = system("owner");
             let grants: Vec<&View> = if grant_owner { vec![&owner] } else { vec![] };
             let revokes: Vec<&View> = if revoke_owner { vec![&owner] } else { vec![] };
-            match decide_bulk(&me, &grants, &revokes, owners, target_is_owner, false) {
+            match decide_bulk(&me, &grants, &revokes, owners, target_is_owner) {
                 Ok(()) => {
                     // Grants are written first, then revokes.
                     let after = owners + usize::from(grant_owner && !target_is_owner)

@@ -23,7 +23,7 @@
 //! assert!(!can(&[auditor.clone()], Permission::CanCreateStandingOrder));
 //! let views = [auditor];
 //! let actor = Actor { is_holder: false, views: &views };
-//! assert!(may_grant(&actor, &system_view("owner").unwrap(), false).is_err());
+//! assert!(may_grant(&actor, &system_view("owner").unwrap()).is_err());
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

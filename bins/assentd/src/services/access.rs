@@ -11,6 +11,7 @@ use assent_identity::UserId;
 use assent_identity::account::{InvalidAccount, NewAccount};
 use assent_identity::roles;
 use assent_repository::accounts::{self, AccountRow, CustomViewRow, Grant};
+use assent_repository::users::UserDetailsRow;
 use assent_repository::{DbConnection, RepoError, banks, to_micros, users};
 use assent_view_permissions::access::{self, AccessRefusal, Actor, OWNER_VIEW};
 use assent_view_permissions::names;
@@ -166,6 +167,9 @@ fn require_may_define(
     };
     match access::may_define(&actor, view) {
         Ok(()) => Ok(()),
+        Err(refusal @ AccessRefusal::OnlyHoldersDelegate(_)) => {
+            refuse(AccountRefusal::Rule(refusal))
+        }
         Err(_) => refuse(AccountRefusal::NotAllowed),
     }
 }
@@ -343,6 +347,20 @@ pub fn update_custom_view(
             return refuse(AccountRefusal::UnknownCustomView(target.view_id.clone()));
         }
         record_custom_view(conn, now, "custom_view.updated", caller_id, &row)?;
+        // A view narrowed may no longer ground what its holders gave themselves.
+        let withdrawn = withdraw_ungrounded_self_grants(conn, account)?;
+        if !withdrawn.is_empty() {
+            record(
+                conn,
+                now,
+                "account_access.changed",
+                None,
+                json!({
+                    "bank_id": account.bank_id, "account_id": account.account_id,
+                    "by": caller_id, "withdrawn_self_grants": withdrawn,
+                }),
+            )?;
+        }
         Ok(view)
     })
 }
@@ -368,6 +386,7 @@ pub fn delete_custom_view(
         if !accounts::delete_custom_view(conn, &account.bank_id, &account.account_id, view_id)? {
             return refuse(AccountRefusal::UnknownCustomView(view_id.to_owned()));
         }
+        let withdrawn = withdraw_ungrounded_self_grants(conn, account)?;
         record(
             conn,
             now,
@@ -375,6 +394,7 @@ pub fn delete_custom_view(
             Some(caller_id),
             json!({
                 "bank_id": account.bank_id, "account_id": account.account_id, "view_id": view_id,
+                "withdrawn_self_grants": withdrawn,
             }),
         )?;
         Ok(())
@@ -490,15 +510,8 @@ fn apply_locked(
     .unwrap_or(usize::MAX);
     let grant_refs: Vec<&View> = grants.iter().collect();
     let revoke_refs: Vec<&View> = revokes.iter().collect();
-    access::decide_bulk(
-        &actor,
-        &grant_refs,
-        &revoke_refs,
-        owners,
-        target_is_owner,
-        user_id == caller,
-    )
-    .map_err(|(_, refusal)| Failure::Refused(AccountRefusal::Rule(refusal)))?;
+    access::decide_bulk(&actor, &grant_refs, &revoke_refs, owners, target_is_owner)
+        .map_err(|(_, refusal)| Failure::Refused(AccountRefusal::Rule(refusal)))?;
     for view in &grants {
         accounts::grant(
             conn,
@@ -507,6 +520,7 @@ fn apply_locked(
             &user_id,
             &view.view_id,
             view.is_system,
+            Some(caller),
             now,
         )?;
     }
@@ -519,6 +533,7 @@ fn apply_locked(
     if accounts::holders_of_view(conn, bank_id, account_id, OWNER_VIEW)? == 0 {
         return refuse(AccountRefusal::Rule(AccessRefusal::LastOwner));
     }
+    let withdrawn = withdraw_ungrounded_self_grants(conn, account)?;
     record(
         conn,
         now,
@@ -528,9 +543,51 @@ fn apply_locked(
             "bank_id": bank_id, "account_id": account_id, "by": caller,
             "granted": grants.iter().map(|v| v.view_id.as_str()).collect::<Vec<_>>(),
             "revoked": revokes.iter().map(|v| v.view_id.as_str()).collect::<Vec<_>>(),
+            "withdrawn_self_grants": withdrawn,
         }),
     )?;
     Ok(grants)
+}
+
+/// Revokes every view someone gave themselves on the account that what others gave them no
+/// longer lets them grant (see [`access::ungrounded_self_grants`]), until none is left: a
+/// delegate's power taken away takes what they gave themselves with it. Call under the
+/// account's lock; returns `[{user_id, view_id}]` withdrawn.
+fn withdraw_ungrounded_self_grants(
+    conn: &mut DbConnection,
+    account: &AccountRef,
+) -> Result<Vec<serde_json::Value>, RepoError> {
+    let (bank_id, account_id) = (account.bank_id.as_str(), account.account_id.as_str());
+    let mut withdrawn = Vec::new();
+    loop {
+        let held = accounts::access_held(conn, bank_id, account_id, None)?;
+        let mut users: Vec<&str> = held
+            .iter()
+            .filter(|h| h.granted_by.as_deref() == Some(h.user_id.as_str()))
+            .map(|h| h.user_id.as_str())
+            .collect();
+        users.dedup();
+        let mut ungrounded = Vec::new();
+        for user in users {
+            let (given, own): (Vec<&accounts::HeldView>, Vec<&accounts::HeldView>) = held
+                .iter()
+                .filter(|h| h.user_id == user)
+                .partition(|h| h.granted_by.as_deref() != Some(user));
+            let given: Vec<View> = given.into_iter().map(|h| h.view.clone()).collect();
+            let own: Vec<View> = own.into_iter().map(|h| h.view.clone()).collect();
+            let is_holder = accounts::is_holder(conn, bank_id, account_id, user)?;
+            for view in access::ungrounded_self_grants(is_holder, &given, &own) {
+                ungrounded.push((user.to_owned(), view.view_id.clone()));
+            }
+        }
+        if ungrounded.is_empty() {
+            return Ok(withdrawn);
+        }
+        for (user, view_id) in ungrounded {
+            accounts::revoke(conn, bank_id, account_id, &user, &view_id)?;
+            withdrawn.push(json!({ "user_id": user, "view_id": view_id }));
+        }
+    }
 }
 
 /// A smart contract to give access to an account: the DAuth user it acts as (created if
@@ -640,7 +697,7 @@ pub fn refresh_holder_access(
         for (bank_id, account_id) in accounts::held_by(conn, &user_id)? {
             accounts::lock_access(conn, &bank_id, &account_id)?;
             for view in HOLDER_VIEWS {
-                if accounts::grant(conn, &bank_id, &account_id, &user_id, view, true, now)? {
+                if accounts::grant(conn, &bank_id, &account_id, &user_id, view, true, None, now)? {
                     restored += 1;
                 }
             }
@@ -655,5 +712,164 @@ pub fn refresh_holder_access(
             }),
         )?;
         Ok(restored)
+    })
+}
+
+/// A user as OBP's account permission routes name one: their provider and the provider's id
+/// for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderUser {
+    pub provider: String,
+    pub provider_id: String,
+}
+
+fn user_named(conn: &mut DbConnection, user: &ProviderUser) -> Outcome<UserDetailsRow> {
+    users::find_by_provider_id(conn, &user.provider, &user.provider_id)?
+        .map(UserDetailsRow::from)
+        .ok_or(Failure::Refused(AccountRefusal::UserNotFound))
+}
+
+/// One user's access to an account.
+#[derive(Debug, Clone)]
+pub struct UserAccess {
+    pub user: UserDetailsRow,
+    pub views: Vec<View>,
+}
+
+/// Refuses unless the caller holds the account (a holder, or given its owner view): only they
+/// see who holds what on it.
+fn require_holder(conn: &mut DbConnection, account: &AccountRef, caller: &str) -> Outcome<()> {
+    let (is_holder, views) = actor_of(conn, &account.bank_id, &account.account_id, caller)?;
+    let actor = Actor {
+        is_holder,
+        views: &views,
+    };
+    if actor.holds_account() {
+        Ok(())
+    } else {
+        refuse(AccountRefusal::NotAllowed)
+    }
+}
+
+/// Who holds which views on the account, by user; for the account's holders. Not through a
+/// consent.
+pub fn account_permissions(
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
+    account: AccountRef,
+) -> Outcome<Vec<UserAccess>> {
+    customer_only::<AccountRefusal>(caller)?;
+    let conn = ctx.conn();
+    existing_account(conn, &account)?;
+    require_holder(conn, &account, &caller.user.user_id)?;
+    let mut by_user: Vec<UserAccess> = Vec::new();
+    for held in accounts::access_held(conn, &account.bank_id, &account.account_id, None)? {
+        match by_user.last_mut() {
+            Some(last) if last.user.user_id == held.user_id => last.views.push(held.view),
+            _ => {
+                let id = UserId(uuid::Uuid::parse_str(&held.user_id).map_err(Internal::from)?);
+                let Some(user) = users::find_by_id(conn, &id)? else {
+                    continue;
+                };
+                by_user.push(UserAccess {
+                    user: user.into(),
+                    views: vec![held.view],
+                });
+            }
+        }
+    }
+    Ok(by_user)
+}
+
+/// The views one user holds on the account; for the account's holders and the user
+/// themselves. Not through a consent.
+pub fn user_account_permissions(
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
+    account: AccountRef,
+    user: ProviderUser,
+) -> Outcome<Vec<View>> {
+    customer_only::<AccountRefusal>(caller)?;
+    let conn = ctx.conn();
+    existing_account(conn, &account)?;
+    let caller_id = caller.user.user_id.as_str();
+    let (is_holder, caller_views) =
+        actor_of(conn, &account.bank_id, &account.account_id, caller_id)?;
+    let holds = Actor {
+        is_holder,
+        views: &caller_views,
+    }
+    .holds_account();
+    // Nobody else learns whether the user exists.
+    let named = match user_named(conn, &user) {
+        Ok(named) if holds || named.user_id == caller_id => named,
+        Ok(_) => return refuse(AccountRefusal::NotAllowed),
+        Err(refused) if holds => return Err(refused),
+        Err(_) => return refuse(AccountRefusal::NotAllowed),
+    };
+    Ok(accounts::views_held(
+        conn,
+        &account.bank_id,
+        &account.account_id,
+        &named.user_id,
+    )?)
+}
+
+/// Grants views to the user a provider names, all or nothing, by the rules of
+/// [`change_access`]; the views granted.
+pub fn grant_to_provider_user(
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
+    account: AccountRef,
+    user: ProviderUser,
+    views: Vec<ViewRequest>,
+) -> Outcome<Vec<View>> {
+    customer_only::<AccountRefusal>(caller)?;
+    let now = ctx.now;
+    let caller_id = caller.user.user_id.as_str();
+    let grants = Views {
+        grants: &views,
+        revokes: &[],
+    };
+    rollback_if_refused(ctx.conn(), |conn| {
+        existing_account(conn, &account)?;
+        let named = user_named(conn, &user)?;
+        apply_locked(conn, &account, &named.user_id, grants, caller_id, now)
+    })
+}
+
+/// Revokes views (`None`: every view) from the user a provider names, all or nothing, by the
+/// rules of [`change_access`]: the account's last owner stays.
+pub fn revoke_from_provider_user(
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
+    account: AccountRef,
+    user: ProviderUser,
+    views: Option<Vec<ViewRequest>>,
+) -> Outcome<()> {
+    customer_only::<AccountRefusal>(caller)?;
+    let now = ctx.now;
+    let caller_id = caller.user.user_id.as_str();
+    rollback_if_refused(ctx.conn(), |conn| {
+        existing_account(conn, &account)?;
+        let named = user_named(conn, &user)?;
+        let revokes = match &views {
+            Some(views) => views.clone(),
+            None => {
+                accounts::views_held(conn, &account.bank_id, &account.account_id, &named.user_id)?
+                    .into_iter()
+                    .map(|view| ViewRequest {
+                        view_id: view.view_id,
+                        is_system: view.is_system,
+                    })
+                    .collect()
+            }
+        };
+        let change = Views {
+            grants: &[],
+            revokes: &revokes,
+        };
+        apply_locked(conn, &account, &named.user_id, change, caller_id, now)?;
+        Ok(())
     })
 }

@@ -202,19 +202,24 @@ backend_test! {
         )
         .await;
         assert_eq!(status, 201);
-        let (status, _, _) = send(&svc, grant(&manager.token, &friend.id, "_family", false)).await;
-        assert_eq!(status, 201, "a custom-view manager grants custom views");
-        let (status, _, _) = send(&svc, grant(&manager.token, &friend.id, "auditor", true)).await;
-        assert_eq!(status, 403, "but not system views");
-        // ...but never escalates: not a view beyond their own to themselves, not a view
-        // beyond their own defined, and not their own view widened.
-        let (status, _, _) = send(&svc, grant(&manager.token, &manager.id, "_family", false)).await;
-        assert_eq!(
-            status, 403,
-            "ManageCustomViews sees nothing, so it cannot take _family"
-        );
+        // A manager of custom views never hands on more than their own views give, to
+        // themselves or to anyone else: ManageCustomViews sees nothing.
+        for to in [&friend.id, &manager.id] {
+            let (status, _, _) = send(&svc, grant(&manager.token, to, "_family", false)).await;
+            assert_eq!(status, 403, "beyond the manager's own views");
+        }
         let (status, _, _) = send(&svc, create(&manager.token, "_Mine", false)).await;
         assert_eq!(status, 403, "a view with permissions the manager lacks");
+        // Given _family by the holder, the manager may hand it on.
+        let (status, _, _) = send(&svc, grant(&holder.token, &manager.id, "_family", false)).await;
+        assert_eq!(status, 201);
+        let (status, _, _) = send(&svc, grant(&manager.token, &friend.id, "_family", false)).await;
+        assert_eq!(status, 201, "a custom-view manager grants custom views within their own");
+        let (status, _, _) = send(&svc, grant(&manager.token, &friend.id, "auditor", true)).await;
+        assert_eq!(status, 403, "but not system views");
+        let (status, _, body) = send(&svc, create(&manager.token, "_Mine", true)).await;
+        assert_eq!(status, 403, "only holders define views that hand on access: {body}");
+        assert!(message(&body).starts_with("OBP-30307"), "{body}");
         let (status, _, _) = send(&svc, revoke(&manager.token, &friend.id, "_family", false)).await;
         assert_eq!(status, 201);
         let (status, _, body) =

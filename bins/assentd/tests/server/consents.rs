@@ -626,6 +626,7 @@ backend_test! {
                     &gina.user_id,
                     "auditor",
                     true,
+                    None,
                     app.now()
                 )
                 .unwrap()

@@ -8,6 +8,7 @@ mod admin;
 mod consents;
 mod contacts;
 mod dauth;
+mod delegation;
 mod e2e;
 mod http;
 mod logs;

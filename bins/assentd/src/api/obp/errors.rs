@@ -156,6 +156,7 @@ pub const CONSENT_EMPTY_SCOPE: &str =
 pub const CONTACT_NOT_VERIFIED: &str = "OBP-30300: Codes go only to an email address or phone number the user has verified: verify it first with POST /obp/v5.1.0/users/current/contact-verifications.";
 pub const CUSTOMER_NUMBER_OF_ANOTHER: &str =
     "OBP-30306: This customer number belongs to another user of this bank.";
+pub const ONLY_HOLDERS_DELEGATE: &str = "OBP-30307: Only the account's holders may give or define a view that grants, revokes or defines views.";
 pub const INVALID_VERIFICATION_CHANNEL: &str = "OBP-30301: Invalid channel: use EMAIL or SMS.";
 pub const CONTACT_ALREADY_VERIFIED: &str = "OBP-30302: This contact is already verified.";
 pub const TOO_MANY_VERIFICATIONS: &str =
@@ -413,6 +414,9 @@ impl From<crate::services::access::AccountRefusal> for ObpError {
             R::UnknownSystemView(_) => ObpError::bad_request(SYSTEM_VIEW_NOT_FOUND),
             R::UnknownCustomView(_) => ObpError::bad_request(VIEW_NOT_FOUND),
             R::Rule(AccessRefusal::LastOwner) => ObpError::bad_request(LAST_OWNER),
+            R::Rule(AccessRefusal::OnlyHoldersDelegate(_)) => {
+                ObpError::new(StatusCode::FORBIDDEN, ONLY_HOLDERS_DELEGATE)
+            }
             R::Rule(AccessRefusal::Contradictory(_)) => ObpError::bad_request(GRANTED_AND_REVOKED),
             R::Rule(AccessRefusal::MayNotGrant(_) | AccessRefusal::MayNotRevoke(_))
             | R::NotAllowed => ObpError::new(StatusCode::FORBIDDEN, NO_OWNER_ACCESS),

@@ -15,6 +15,7 @@ pub mod errors;
 pub mod locks;
 pub mod login;
 pub mod my_sessions;
+pub mod permissions;
 pub mod roles;
 pub mod user_queries;
 pub mod users;
@@ -149,6 +150,36 @@ pub fn versioned_endpoints() -> Vec<crate::api::RouteSpec> {
             Method::POST,
             "/banks/{bank_id}/accounts/{account_id}/user-account-access",
             || web::route().to(accounts::dauth_user_access),
+        ),
+        (
+            Method::GET,
+            "/banks/{bank_id}/accounts/{account_id}/permissions",
+            || web::route().to(permissions::account_permissions),
+        ),
+        (
+            Method::GET,
+            "/banks/{bank_id}/accounts/{account_id}/permissions/{provider}/{provider_id}",
+            || web::route().to(permissions::user_permissions),
+        ),
+        (
+            Method::POST,
+            "/banks/{bank_id}/accounts/{account_id}/permissions/{provider}/{provider_id}/views",
+            || web::route().to(permissions::grant_views),
+        ),
+        (
+            Method::DELETE,
+            "/banks/{bank_id}/accounts/{account_id}/permissions/{provider}/{provider_id}/views",
+            || web::route().to(permissions::revoke_all_views),
+        ),
+        (
+            Method::POST,
+            "/banks/{bank_id}/accounts/{account_id}/permissions/{provider}/{provider_id}/views/{view_id}",
+            || web::route().to(permissions::grant_view),
+        ),
+        (
+            Method::DELETE,
+            "/banks/{bank_id}/accounts/{account_id}/permissions/{provider}/{provider_id}/views/{view_id}",
+            || web::route().to(permissions::revoke_view),
         ),
         (Method::POST, "/users/{user_id}/refresh", || {
             web::route().to(accounts::refresh_user)
