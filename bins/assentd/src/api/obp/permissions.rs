@@ -49,7 +49,7 @@ fn account_and_user(
 
 /// Get access: who holds which views on the account (its holders only).
 #[utoipa::path(
-    get, path = "/obp/v3.1.0/banks/{bank_id}/accounts/{account_id}/permissions", tag = "OBP: accounts",
+    get, path = "/obp/v5.1.0/banks/{bank_id}/accounts/{account_id}/permissions", tag = "OBP: accounts",
     params(("bank_id" = String, Path), ("account_id" = String, Path)), security(("directLogin" = [])),
     responses(
         (status = 200, description = "`{permissions: [{user: {id, provider, display_name}, views: [...]}]}`", body = Object),
@@ -92,7 +92,7 @@ pub async fn account_permissions(
 /// Get Account access for User: the views one user holds on the account (for its holders,
 /// and for the user themselves).
 #[utoipa::path(
-    get, path = "/obp/v3.1.0/banks/{bank_id}/accounts/{account_id}/permissions/{provider}/{provider_id}",
+    get, path = "/obp/v5.1.0/banks/{bank_id}/accounts/{account_id}/permissions/{provider}/{provider_id}",
     tag = "OBP: accounts",
     params(("bank_id" = String, Path), ("account_id" = String, Path),
         ("provider" = String, Path, description = "URL-encoded"), ("provider_id" = String, Path)),
@@ -125,7 +125,7 @@ pub async fn user_permissions(
 
 /// Grant User access to View.
 #[utoipa::path(
-    post, path = "/obp/v3.1.0/banks/{bank_id}/accounts/{account_id}/permissions/{provider}/{provider_id}/views/{view_id}",
+    post, path = "/obp/v5.1.0/banks/{bank_id}/accounts/{account_id}/permissions/{provider}/{provider_id}/views/{view_id}",
     tag = "OBP: accounts",
     params(("bank_id" = String, Path), ("account_id" = String, Path),
         ("provider" = String, Path, description = "URL-encoded"), ("provider_id" = String, Path),
@@ -166,7 +166,7 @@ pub struct ViewIdsJson {
 
 /// Grant User access to a list of views: all or nothing.
 #[utoipa::path(
-    post, path = "/obp/v3.1.0/banks/{bank_id}/accounts/{account_id}/permissions/{provider}/{provider_id}/views",
+    post, path = "/obp/v5.1.0/banks/{bank_id}/accounts/{account_id}/permissions/{provider}/{provider_id}/views",
     tag = "OBP: accounts",
     params(("bank_id" = String, Path), ("account_id" = String, Path),
         ("provider" = String, Path, description = "URL-encoded"), ("provider_id" = String, Path)),
@@ -205,7 +205,7 @@ pub async fn grant_views(
 
 /// Revoke access to one View.
 #[utoipa::path(
-    delete, path = "/obp/v3.1.0/banks/{bank_id}/accounts/{account_id}/permissions/{provider}/{provider_id}/views/{view_id}",
+    delete, path = "/obp/v5.1.0/banks/{bank_id}/accounts/{account_id}/permissions/{provider}/{provider_id}/views/{view_id}",
     tag = "OBP: accounts",
     params(("bank_id" = String, Path), ("account_id" = String, Path),
         ("provider" = String, Path, description = "URL-encoded"), ("provider_id" = String, Path),
@@ -238,7 +238,7 @@ pub async fn revoke_view(
 
 /// Revoke access to all Views on Account: all or nothing; the account's last owner stays.
 #[utoipa::path(
-    delete, path = "/obp/v3.1.0/banks/{bank_id}/accounts/{account_id}/permissions/{provider}/{provider_id}/views",
+    delete, path = "/obp/v5.1.0/banks/{bank_id}/accounts/{account_id}/permissions/{provider}/{provider_id}/views",
     tag = "OBP: accounts",
     params(("bank_id" = String, Path), ("account_id" = String, Path),
         ("provider" = String, Path, description = "URL-encoded"), ("provider_id" = String, Path)),
