@@ -38,7 +38,7 @@ curl -sf -X POST "http://127.0.0.1:$PORT/obp/v5.1.0/users" -H 'Content-Type: app
 logins() {
     local out
     out=$(taskset -c 1 wrk -t1 -c4 -d"$DURATION" --latency -s "$LUA/login.lua" "http://127.0.0.1:$PORT/my/logins/direct")
-    awk '/Requests\/sec/ {rps=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} /Non-2xx/ {bad=$4}
+    awk '/Requests\/sec/ {rps=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} /Non-2xx/ {bad=$5}
         END {printf "%s %s %s %s\n", rps, p50, p99, bad ? bad : 0}' <<<"$out"
 }
 # Starts a sign-up flood in the background for the length of one login measurement: usernames
@@ -51,7 +51,7 @@ start_flood() {
     flood_pid=$!
 }
 flood_summary() {
-    awk '/Requests\/sec/ {rps=$2} /requests in/ {total=$1} /Non-2xx/ {bad=$4}
+    awk '/Requests\/sec/ {rps=$2} /requests in/ {total=$1} /Non-2xx/ {bad=$5}
         END {printf "%s req/s, %d created", rps, total - (bad ? bad : 0)}' "$work/flood.out"
 }
 

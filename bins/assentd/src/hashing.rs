@@ -3,9 +3,11 @@
 //! work, so a burst of logins queues behind its own threads without slowing other endpoints.
 //!
 //! The pool has two lanes. Work for people who already have an account (logins, password
-//! re-confirmations, answers checked with Argon2id) goes first; sign-ups run only when no such
-//! work waits, and on at most half of the threads. Sign-up needs no authentication, so
-//! without the lanes a flood of sign-ups from anywhere would queue every login behind it.
+//! re-confirmations, answers checked with Argon2id) goes first; sign-ups run on at most half
+//! of the threads, and while account work waits they get one job in
+//! [`ACCOUNT_JOBS_PER_SIGN_UP`] + 1. Sign-up needs no authentication, so without the lanes a
+//! flood of sign-ups from anywhere would queue every login behind it; without the share, a
+//! steady stream of logins would starve sign-ups altogether.
 
 use crate::failure::Internal;
 use std::collections::VecDeque;
@@ -13,6 +15,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 type Job = Box<dyn FnOnce() + Send>;
+
+/// While both lanes have work waiting, how many account jobs a thread takes before a sign-up.
+pub const ACCOUNT_JOBS_PER_SIGN_UP: usize = 3;
 
 /// Which lane a job queues in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +34,8 @@ struct Queues {
     account: VecDeque<Job>,
     sign_up: VecDeque<Job>,
     sign_ups_running: usize,
+    /// Account jobs taken in a row while a sign-up could have run.
+    account_streak: usize,
 }
 
 struct Shared {
@@ -51,13 +58,22 @@ impl Shared {
     fn next(&self) -> (Job, Lane) {
         let mut queues = self.lock();
         loop {
-            if let Some(job) = queues.account.pop_front() {
+            let sign_up_may_run =
+                queues.sign_ups_running < self.sign_up_threads && !queues.sign_up.is_empty();
+            let sign_ups_turn = queues.account_streak >= ACCOUNT_JOBS_PER_SIGN_UP;
+            if !(sign_up_may_run && sign_ups_turn)
+                && let Some(job) = queues.account.pop_front()
+            {
+                queues.account_streak = if sign_up_may_run {
+                    queues.account_streak + 1
+                } else {
+                    0
+                };
                 return (job, Lane::Account);
             }
-            if queues.sign_ups_running < self.sign_up_threads
-                && let Some(job) = queues.sign_up.pop_front()
-            {
+            if sign_up_may_run && let Some(job) = queues.sign_up.pop_front() {
                 queues.sign_ups_running += 1;
+                queues.account_streak = 0;
                 return (job, Lane::SignUp);
             }
             queues = self
@@ -233,6 +249,53 @@ mod tests {
             handle.await.unwrap().unwrap();
         }
         assert_eq!(started.load(Ordering::SeqCst), 10);
+    }
+
+    #[actix_web::test]
+    async fn a_stream_of_account_work_leaves_sign_ups_their_share() {
+        let pool = HashingPool::new(1, 64).unwrap();
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let started = Arc::new(AtomicUsize::new(0));
+        let busy = {
+            let pool = pool.clone();
+            let job = gated(&gate, &started);
+            tokio::spawn(async move { pool.run(Lane::Account, job).await })
+        };
+        wait_until(|| started.load(Ordering::SeqCst) == 1).await;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let lanes = [
+            (Lane::SignUp, "s1"),
+            (Lane::SignUp, "s2"),
+            (Lane::Account, "a1"),
+            (Lane::Account, "a2"),
+            (Lane::Account, "a3"),
+            (Lane::Account, "a4"),
+            (Lane::Account, "a5"),
+        ];
+        let queued: Vec<_> = lanes
+            .into_iter()
+            .map(|(lane, name)| {
+                let (pool, order) = (pool.clone(), Arc::clone(&order));
+                tokio::spawn(async move {
+                    pool.run(lane, move || order.lock().unwrap().push(name))
+                        .await
+                })
+            })
+            .collect();
+        wait_until(|| {
+            let queues = pool.shared.lock();
+            queues.sign_up.len() == 2 && queues.account.len() == 5
+        })
+        .await;
+        open(&gate);
+        busy.await.unwrap().unwrap();
+        for handle in queued {
+            handle.await.unwrap().unwrap();
+        }
+        assert_eq!(
+            *order.lock().unwrap(),
+            vec!["a1", "a2", "a3", "s1", "a4", "a5", "s2"]
+        );
     }
 
     #[actix_web::test]

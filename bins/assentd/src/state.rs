@@ -60,6 +60,8 @@ pub struct AppState {
     pub otp_policy: ChallengePolicy,
     /// Seals authenticator-app secrets at rest.
     pub totp_sealer: Arc<crate::sealing::Sealer>,
+    /// Per-client allowances this process has seen spent (sign-ups), refused without a write.
+    pub spent_allowances: Arc<crate::services::allowances::SpentAllowances>,
 }
 
 impl AppState {
@@ -129,6 +131,7 @@ impl AppState {
             code_hasher,
             otp_policy,
             totp_sealer,
+            spent_allowances: Arc::new(crate::services::allowances::SpentAllowances::new(100_000)),
         })
     }
 

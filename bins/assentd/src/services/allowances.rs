@@ -50,6 +50,43 @@ pub fn client_key(client: Option<&str>) -> String {
     }
 }
 
+/// Allowances this process has seen spent, by counter and window: a subject over its
+/// allowance is refused again without a database write until its window ends. Only refusals
+/// are remembered, so the database stays the one judge of what is admitted, on every replica;
+/// a flood of refused requests then costs no write.
+pub struct SpentAllowances(quick_cache::sync::Cache<(String, i64), ()>);
+
+impl std::fmt::Debug for SpentAllowances {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpentAllowances")
+            .field("remembered", &self.0.len())
+            .finish()
+    }
+}
+
+impl SpentAllowances {
+    /// Remembers up to `capacity` spent allowances (the least used go first).
+    pub fn new(capacity: usize) -> Self {
+        Self(quick_cache::sync::Cache::new(capacity))
+    }
+
+    fn key(scope: &str, subject: &str, window_start: OffsetDateTime) -> (String, i64) {
+        (format!("{scope}/{subject}"), window_start.unix_timestamp())
+    }
+
+    /// Whether the counter was seen spent in this window.
+    pub fn is_spent(&self, scope: &str, subject: &str, window_start: OffsetDateTime) -> bool {
+        self.0
+            .get(&Self::key(scope, subject, window_start))
+            .is_some()
+    }
+
+    /// Records that the counter refused a use in this window.
+    pub fn mark_spent(&self, scope: &str, subject: &str, window_start: OffsetDateTime) {
+        self.0.insert(Self::key(scope, subject, window_start), ());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +110,18 @@ mod tests {
         assert_eq!(client_key(Some("unknown")), "unknown");
         assert_eq!(client_key(Some("192.0.2.1")), "192.0.2.1");
         assert_eq!(client_key(None), "unknown");
+    }
+
+    #[test]
+    fn a_spent_allowance_is_remembered_for_its_window_only() {
+        let spent = SpentAllowances::new(10);
+        let hour = datetime!(2026-12-03 10:00 UTC);
+        assert!(!spent.is_spent("signup-client", "a", hour));
+        spent.mark_spent("signup-client", "a", hour);
+        assert!(spent.is_spent("signup-client", "a", hour));
+        assert!(!spent.is_spent("signup-client", "b", hour));
+        assert!(!spent.is_spent("other", "a", hour));
+        assert!(!spent.is_spent("signup-client", "a", hour + Duration::HOUR));
     }
 
     #[test]

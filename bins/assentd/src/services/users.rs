@@ -53,26 +53,35 @@ pub async fn sign_up(
     client: Option<IpAddr>,
 ) -> Result<UserProfile, Failure<RegisterRefusal>> {
     let registration = validate(input)?;
-    on_connection(Arc::clone(&state), move |ctx| {
-        let (state, now) = (ctx.state, ctx.now);
-        let client = client.map(|ip| ip.to_string());
-        let subject = subject(state, SIGN_UP_SCOPE, &client_key(client.as_deref()));
-        let allowed = quotas::consume(
-            ctx.conn(),
-            SIGN_UP_SCOPE,
-            &subject,
-            hour_start(now),
-            state.config.signups_per_client_per_hour,
-        )?;
-        if allowed {
-            Ok(())
-        } else {
-            refuse(RegisterRefusal::TooManyFromClient {
-                retry_after_secs: seconds_to_next_hour(now),
-            })
+    let client = client.map(|ip| ip.to_string());
+    let subject = subject(&state, SIGN_UP_SCOPE, &client_key(client.as_deref()));
+    let now = state.clock.now();
+    let spent = || {
+        refuse(RegisterRefusal::TooManyFromClient {
+            retry_after_secs: seconds_to_next_hour(now),
+        })
+    };
+    if state
+        .spent_allowances
+        .is_spent(SIGN_UP_SCOPE, &subject, hour_start(now))
+    {
+        return spent();
+    }
+    let allowed = on_connection(Arc::clone(&state), move |ctx| {
+        let window = hour_start(now);
+        let limit = ctx.state.config.signups_per_client_per_hour;
+        let allowed = quotas::consume(ctx.conn(), SIGN_UP_SCOPE, &subject, window, limit)?;
+        if !allowed {
+            ctx.state
+                .spent_allowances
+                .mark_spent(SIGN_UP_SCOPE, &subject, window);
         }
+        Ok::<_, RepoError>(allowed)
     })
     .await??;
+    if !allowed {
+        return spent();
+    }
     state
         .on_hashing_pool(Lane::SignUp, move |state| {
             register(
