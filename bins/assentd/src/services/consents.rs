@@ -2,6 +2,7 @@
 //! and checking a consent JWT that a third party presents.
 
 use super::auth::SignedIn;
+use super::caller::{ConsentCannot, customer_only};
 use super::otp::{self, Answered, Destination, SendRefusal};
 use super::{
     Context, Failure, Internal, commit_even_if_refused, on_connection, record, refuse,
@@ -60,6 +61,8 @@ impl ScaMethod {
 /// Why a consent could not be created.
 #[derive(Debug)]
 pub enum CreateRefusal {
+    /// A third party acting on a consent cannot give one.
+    Consent,
     BankNotFound,
     ConsumerNotFound,
     ConsumerDisabled,
@@ -177,6 +180,7 @@ pub fn create(
     caller: &SignedIn,
     consent: NewConsent,
 ) -> Result<Created, Failure<CreateRefusal>> {
+    customer_only::<CreateRefusal>(caller)?;
     let NewConsent {
         method,
         request,
@@ -333,6 +337,8 @@ pub async fn deliver(
 /// Why a consent's challenge was not answered.
 #[derive(Debug)]
 pub enum AnswerRefusal {
+    /// A third party acting on a consent cannot answer one.
+    Consent,
     /// No consent of this user at this bank with this id.
     NotFound,
     /// The consent is no longer INITIATED (its status).
@@ -357,6 +363,7 @@ pub fn answer(
     caller: &SignedIn,
     answer: ConsentAnswer,
 ) -> Result<Signed, Failure<AnswerRefusal>> {
+    customer_only::<AnswerRefusal>(caller)?;
     let ConsentAnswer {
         bank_id,
         consent_id,
@@ -427,18 +434,24 @@ pub fn answer(
     Ok(signed(state, accepted)?)
 }
 
-/// A consent at a bank that does not exist: nothing is said about consents there.
+/// Why the caller's consents were not listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NoSuchBank;
+pub enum ListRefusal {
+    /// A third party acting on a consent does not see the customer's consents.
+    Consent,
+    /// A bank that does not exist: nothing is said about consents there.
+    BankNotFound,
+}
 
 /// The caller's consents at a bank, newest first, with their status as it reads now.
 pub fn list(
     ctx: &mut Context<'_>,
     caller: &SignedIn,
     bank_id: &str,
-) -> Result<Vec<Signed>, Failure<NoSuchBank>> {
+) -> Result<Vec<Signed>, Failure<ListRefusal>> {
+    customer_only::<ListRefusal>(caller)?;
     if !bank_exists(ctx.conn(), bank_id)? {
-        return refuse(NoSuchBank);
+        return refuse(ListRefusal::BankNotFound);
     }
     let (state, now) = (ctx.state, ctx.now);
     consents::list_for_user(ctx.conn(), &caller.user.user_id, bank_id)?
@@ -469,6 +482,8 @@ fn status_now(row: &ConsentRow, now: OffsetDateTime) -> String {
 /// Why a consent was not revoked.
 #[derive(Debug, PartialEq, Eq)]
 pub enum RevokeRefusal {
+    /// A third party acting on a consent cannot revoke one.
+    Consent,
     BankNotFound,
     NotFound,
     /// Already revoked, or in a status that cannot be revoked (the status).
@@ -482,6 +497,7 @@ pub fn revoke(
     bank_id: &str,
     consent_id: &str,
 ) -> Result<Signed, Failure<RevokeRefusal>> {
+    customer_only::<RevokeRefusal>(caller)?;
     let user_id = caller.user.user_id.as_str();
     if !bank_exists(ctx.conn(), bank_id)? {
         return refuse(RevokeRefusal::BankNotFound);
@@ -521,9 +537,14 @@ pub fn revoke(
     Ok(signed(state, revoked)?)
 }
 
-/// No consent of the caller's has this id.
+/// Why a consent's details were not shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConsentNotFound;
+pub enum DetailsRefusal {
+    /// A third party acting on a consent does not see the customer's consents.
+    Consent,
+    /// No consent of the caller's has this id.
+    NotFound,
+}
 
 /// A consent in full, as its customer sees it.
 #[derive(Debug)]
@@ -539,10 +560,11 @@ pub fn details(
     ctx: &mut Context<'_>,
     caller: &SignedIn,
     consent_id: &str,
-) -> Result<Details, Failure<ConsentNotFound>> {
+) -> Result<Details, Failure<DetailsRefusal>> {
+    customer_only::<DetailsRefusal>(caller)?;
     let mut row = consents::find(ctx.conn(), consent_id)?
         .filter(|r| r.user_id == caller.user.user_id)
-        .ok_or(Failure::Refused(ConsentNotFound))?;
+        .ok_or(Failure::Refused(DetailsRefusal::NotFound))?;
     let access = access_in(&row.scope)?;
     let jwt = jwt_of(ctx.state, &row)?;
     row.status = status_now(&row, ctx.now);
@@ -647,3 +669,20 @@ pub fn expire(conn: &mut DbConnection, now: OffsetDateTime) -> Result<usize, Rep
     // The transition table lets only an accepted consent expire.
     consents::expire_before(conn, now, &[ConsentStatus::Accepted.as_str()])
 }
+
+macro_rules! refused_to_a_consent {
+    ($($refusal:ident),*) => {
+        $(impl From<ConsentCannot> for $refusal {
+            fn from(_: ConsentCannot) -> Self {
+                $refusal::Consent
+            }
+        })*
+    };
+}
+refused_to_a_consent!(
+    CreateRefusal,
+    AnswerRefusal,
+    ListRefusal,
+    RevokeRefusal,
+    DetailsRefusal
+);

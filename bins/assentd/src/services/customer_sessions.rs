@@ -4,7 +4,6 @@
 use super::system_callers::SystemCaller;
 use super::{Context, Failure, Internal, record, refuse, rollback_if_refused, step_up};
 use crate::state::AppState;
-use assent_otp::challenge::RedeemError;
 use assent_repository::users::UserDetailsRow;
 use assent_repository::{DbConnection, RepoError, challenges, quotas, sessions};
 use assent_session::{SESSION_TOKEN_TYP, Session, SessionClaims, SessionId, SessionState};
@@ -124,12 +123,16 @@ pub fn resume(ctx: &mut Context<'_>, resume: Resume) -> Result<Resumed, Failure<
     let mut strong_auth = false;
     if session.strong_authentication_due(now, policy) {
         let redeemed = match challenge {
-            Some(id) => step_up::redeem(conn, &id, RESUME_OPERATION, &user.user_id, now)?,
-            None => None,
+            Some(id) => match step_up::redeem(conn, &id, RESUME_OPERATION, &user.user_id, now) {
+                Ok(()) => true,
+                Err(Failure::Refused(_)) => false,
+                Err(Failure::Internal(internal)) => return Err(Failure::Internal(internal)),
+            },
+            None => false,
         };
         match redeemed {
-            Some(Ok(())) => strong_auth = true,
-            Some(Err(RedeemError::NotVerified(_) | RedeemError::Stale)) | None => {
+            true => strong_auth = true,
+            false => {
                 let factors = step_up::factors_for(state, conn, &user)?;
                 if factors.is_empty() {
                     return refuse(ResumeRefusal::NoFactors);

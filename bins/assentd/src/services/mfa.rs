@@ -5,7 +5,7 @@
 //! was last sent.
 
 use super::auth::SignedIn;
-use super::otp::{self, Answered, Destination, SendRefusal};
+use super::otp::{self, Answered, Destination, SendRefusal, Unredeemable};
 use super::{Context, Failure, commit_even_if_refused, record, refuse, rollback_if_refused};
 use crate::delivery::Channel;
 use crate::state::AppState;
@@ -187,23 +187,25 @@ pub fn update_security_questions(
     // The hashes take a while: the window is judged again, and the answers stored, as of now.
     let now = state.clock.now();
     rollback_if_refused(ctx.conn(), |conn| {
-        match otp::redeem(
+        otp::redeem(
             conn,
             &flow,
             Flow::SecurityQuestions.purpose(),
             user_id,
             now,
             UPDATE_WINDOW,
-        )? {
-            Some(Ok(())) => {}
-            None => return refuse(MfaRefusal::UnknownFlow),
-            Some(Err(RedeemError::NotVerified(ChallengeState::Redeemed))) => {
-                return refuse(MfaRefusal::AlreadyUsed);
-            }
-            Some(Err(RedeemError::NotVerified(_) | RedeemError::Stale)) => {
-                return refuse(MfaRefusal::NotVerified);
-            }
-        }
+        )
+        .map_err(|failure| {
+            failure.map_refusal(|unredeemable| match unredeemable {
+                Unredeemable::Unknown => MfaRefusal::UnknownFlow,
+                Unredeemable::Refused(RedeemError::NotVerified(ChallengeState::Redeemed)) => {
+                    MfaRefusal::AlreadyUsed
+                }
+                Unredeemable::Refused(RedeemError::NotVerified(_) | RedeemError::Stale) => {
+                    MfaRefusal::NotVerified
+                }
+            })
+        })?;
         security_answers::replace(conn, user_id, &hashed, now)?;
         record(
             conn,

@@ -296,9 +296,17 @@ pub fn record_wrong_answer(
     Ok(())
 }
 
+/// Why a verified challenge was not redeemed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unredeemable {
+    /// No challenge for this purpose and user has this id.
+    Unknown,
+    /// It was not verified, was redeemed already, or was verified too long ago.
+    Refused(RedeemError),
+}
+
 /// Uses up a verified challenge for the operation it confirmed: issued for `purpose` to
-/// `user_id`, verified at most `max_age` ago, and never redeemed before. `None` when no such
-/// challenge exists.
+/// `user_id`, verified at most `max_age` ago, and never redeemed before.
 pub fn redeem(
     conn: &mut DbConnection,
     id: &Uuid,
@@ -306,12 +314,16 @@ pub fn redeem(
     user_id: &str,
     now: OffsetDateTime,
     max_age: Duration,
-) -> Result<Option<Result<(), RedeemError>>, RepoError> {
+) -> Result<(), Failure<Unredeemable>> {
     match challenges::find(conn, id)? {
         Some((challenge, Some(owner))) if challenge.purpose() == purpose && owner == user_id => {}
-        _ => return Ok(None),
+        _ => return refuse(Unredeemable::Unknown),
     }
-    challenges::update(conn, id, |challenge| challenge.redeem(now, max_age))
+    match challenges::update(conn, id, |challenge| challenge.redeem(now, max_age))? {
+        Some(Ok(())) => Ok(()),
+        Some(Err(error)) => refuse(Unredeemable::Refused(error)),
+        None => refuse(Unredeemable::Unknown),
+    }
 }
 
 /// The Temenos `securityKey` of a challenge's current code: it changes with every resend, so

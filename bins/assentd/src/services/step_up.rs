@@ -10,7 +10,7 @@ use super::{Context, Failure, Internal, commit_even_if_refused, record, refuse};
 use crate::delivery::Channel;
 use crate::state::AppState;
 use assent_identity::password::PasswordCheck;
-use assent_otp::challenge::{Challenge, ChallengeState, RedeemError, VerifyError};
+use assent_otp::challenge::{Challenge, ChallengeState, VerifyError};
 use assent_otp::security_questions::{self, QuestionsError};
 use assent_otp::totp::{TotpAlgorithm, TotpError, TotpSecret};
 use assent_repository::users::UserDetailsRow;
@@ -518,15 +518,14 @@ fn count_failure(
 }
 
 /// Redeems the verified challenge named by the retried request for `operation_id` by
-/// `user_id`: once, within [`REDEEM_WINDOW`] of its verification. `None` when no such
-/// challenge exists.
+/// `user_id`: once, within [`REDEEM_WINDOW`] of its verification.
 pub fn redeem(
     conn: &mut DbConnection,
     challenge_id: &Uuid,
     operation_id: &str,
     user_id: &str,
     now: OffsetDateTime,
-) -> Result<Option<Result<(), RedeemError>>, RepoError> {
+) -> Result<(), Failure<super::otp::Unredeemable>> {
     super::otp::redeem(
         conn,
         challenge_id,

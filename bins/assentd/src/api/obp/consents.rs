@@ -5,7 +5,6 @@ use super::auth::Authenticated;
 use super::errors::*;
 use super::users::ErrorJson;
 use crate::services;
-use crate::services::caller::{ConsentCannot, customer_only};
 use crate::services::consents::{ConsentAnswer, NewConsent, ScaMethod, Signed};
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
@@ -136,7 +135,6 @@ pub async fn create_consent(
     };
     let created = caller
         .run(&state, move |ctx, caller| {
-            customer_only::<ConsentCannot>(&caller)?;
             Ok(services::consents::create(ctx, &caller, consent)?)
         })
         .await?;
@@ -179,7 +177,6 @@ pub async fn answer_consent_challenge(
     };
     let accepted = caller
         .run(&state, move |ctx, caller| {
-            customer_only::<ConsentCannot>(&caller)?;
             Ok(services::consents::answer(ctx, &caller, answer)?)
         })
         .await?;
@@ -208,7 +205,6 @@ pub async fn my_consents(
     let bank_id = bank_id.into_inner();
     let listed = caller
         .run(&state, move |ctx, caller| {
-            customer_only::<ConsentCannot>(&caller)?;
             Ok(services::consents::list(ctx, &caller, &bank_id)?)
         })
         .await?;
@@ -225,7 +221,6 @@ async fn revoke_for_caller(
 ) -> Result<HttpResponse, ObpError> {
     let revoked = caller
         .run(&state, move |ctx, caller| {
-            customer_only::<ConsentCannot>(&caller)?;
             Ok(services::consents::revoke(
                 ctx,
                 &caller,
@@ -292,7 +287,6 @@ pub async fn consent_details(
     let consent_id = consent_id.into_inner();
     let found = caller
         .run(&state, move |ctx, caller| {
-            customer_only::<ConsentCannot>(&caller)?;
             Ok(services::consents::details(ctx, &caller, &consent_id)?)
         })
         .await?;

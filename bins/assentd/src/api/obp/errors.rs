@@ -541,6 +541,7 @@ impl From<crate::services::consents::CreateRefusal> for ObpError {
             CreateRefusal::ConsumerNotFound => {
                 ObpError::new(StatusCode::NOT_FOUND, CONSUMER_NOT_FOUND)
             }
+            CreateRefusal::Consent => crate::services::caller::ConsentCannot.into(),
             CreateRefusal::ConsumerDisabled => ObpError::bad_request(CONSUMER_DISABLED),
             CreateRefusal::NoConsumer => ObpError::bad_request(CONSENT_NEEDS_CONSUMER),
             CreateRefusal::Invalid(ConsentError::TimeToLive) => {
@@ -586,6 +587,7 @@ impl From<crate::services::consents::AnswerRefusal> for ObpError {
         use crate::services::consents::AnswerRefusal;
         use assent_otp::challenge::{ChallengeState, VerifyError};
         match refusal {
+            AnswerRefusal::Consent => crate::services::caller::ConsentCannot.into(),
             AnswerRefusal::NotFound => ObpError::new(StatusCode::NOT_FOUND, CONSENT_NOT_FOUND),
             AnswerRefusal::NotInitiated(status) => {
                 ObpError::bad_request(format!("{CONSENT_STATUS_FIXED} Its status is {status}."))
@@ -614,9 +616,13 @@ impl From<crate::services::consents::AnswerRefusal> for ObpError {
     }
 }
 
-impl From<crate::services::consents::NoSuchBank> for ObpError {
-    fn from(_: crate::services::consents::NoSuchBank) -> Self {
-        ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND)
+impl From<crate::services::consents::ListRefusal> for ObpError {
+    fn from(refusal: crate::services::consents::ListRefusal) -> Self {
+        use crate::services::consents::ListRefusal;
+        match refusal {
+            ListRefusal::Consent => crate::services::caller::ConsentCannot.into(),
+            ListRefusal::BankNotFound => ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND),
+        }
     }
 }
 
@@ -624,6 +630,7 @@ impl From<crate::services::consents::RevokeRefusal> for ObpError {
     fn from(refusal: crate::services::consents::RevokeRefusal) -> Self {
         use crate::services::consents::RevokeRefusal;
         match refusal {
+            RevokeRefusal::Consent => crate::services::caller::ConsentCannot.into(),
             RevokeRefusal::BankNotFound => ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND),
             RevokeRefusal::NotFound => ObpError::new(StatusCode::NOT_FOUND, CONSENT_NOT_FOUND),
             RevokeRefusal::NotRevocable(status) if status == "REVOKED" => {
@@ -636,9 +643,13 @@ impl From<crate::services::consents::RevokeRefusal> for ObpError {
     }
 }
 
-impl From<crate::services::consents::ConsentNotFound> for ObpError {
-    fn from(_: crate::services::consents::ConsentNotFound) -> Self {
-        ObpError::new(StatusCode::NOT_FOUND, CONSENT_NOT_FOUND)
+impl From<crate::services::consents::DetailsRefusal> for ObpError {
+    fn from(refusal: crate::services::consents::DetailsRefusal) -> Self {
+        use crate::services::consents::DetailsRefusal;
+        match refusal {
+            DetailsRefusal::Consent => crate::services::caller::ConsentCannot.into(),
+            DetailsRefusal::NotFound => ObpError::new(StatusCode::NOT_FOUND, CONSENT_NOT_FOUND),
+        }
     }
 }
 
