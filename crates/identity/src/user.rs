@@ -75,13 +75,19 @@ pub struct User {
 impl User {
     /// The email address, if the user proved they receive codes there.
     pub fn verified_email(&self) -> Option<&str> {
-        Some(self.email.as_str()).filter(|e| !e.is_empty() && self.email_verified_at.is_some())
+        verified(Some(&self.email), self.email_verified_at.is_some())
     }
 
     /// The phone number, if the user proved they receive codes there.
     pub fn verified_phone(&self) -> Option<&str> {
-        self.phone_number
-            .as_deref()
-            .filter(|p| !p.is_empty() && self.phone_verified_at.is_some())
+        verified(
+            self.phone_number.as_deref(),
+            self.phone_verified_at.is_some(),
+        )
     }
+}
+
+/// A contact codes may go to: one that is there and was proved.
+pub fn verified(contact: Option<&str>, proved: bool) -> Option<&str> {
+    contact.filter(|c| !c.is_empty() && proved)
 }

@@ -3,6 +3,7 @@
 use crate::connection::on_backend;
 use crate::schema::users;
 use crate::{DbConnection, RepoError, from_micros, to_micros};
+use assent_identity::user::verified;
 use assent_identity::{User, UserId};
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -103,14 +104,15 @@ pub struct UserDetailsRow {
 impl UserDetailsRow {
     /// The email address, if the user proved they receive codes there.
     pub fn verified_email(&self) -> Option<&str> {
-        Some(self.email.as_str()).filter(|e| !e.is_empty() && self.email_verified_at.is_some())
+        verified(Some(&self.email), self.email_verified_at.is_some())
     }
 
     /// The phone number, if the user proved they receive codes there.
     pub fn verified_phone(&self) -> Option<&str> {
-        self.phone_number
-            .as_deref()
-            .filter(|p| !p.is_empty() && self.phone_verified_at.is_some())
+        verified(
+            self.phone_number.as_deref(),
+            self.phone_verified_at.is_some(),
+        )
     }
 }
 

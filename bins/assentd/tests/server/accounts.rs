@@ -47,15 +47,7 @@ struct Person {
     token: String,
 }
 
-async fn people<S, B>(app: &TestApp, svc: &S, names: &[&str]) -> Vec<Person>
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
+async fn people<S: TestService>(app: &TestApp, svc: &S, names: &[&str]) -> Vec<Person> {
     let key = app.consumer(true);
     let mut out = Vec::new();
     for name in names {

@@ -48,15 +48,7 @@ struct Setup {
     key: String,
 }
 
-async fn setup<S, B>(app: &TestApp, svc: &S, name: &str) -> Setup
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
+async fn setup<S: TestService>(app: &TestApp, svc: &S, name: &str) -> Setup {
     {
         let mut conn = app.state.pool.get().unwrap();
         if banks::find(&mut conn, BANK).unwrap().is_none() {
@@ -93,15 +85,7 @@ where
 }
 
 /// Creates and accepts a consent for the owner view; returns (consent_id, jwt).
-async fn accepted<S, B>(app: &TestApp, svc: &S, who: &Setup) -> (String, String)
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
+async fn accepted<S: TestService>(app: &TestApp, svc: &S, who: &Setup) -> (String, String) {
     let (status, _, body) = send(
         svc,
         request_consent(
@@ -761,15 +745,7 @@ const OTHER_BANK: &str = "other.bank";
 const OTHER_ACCOUNT: &str = "acc-2";
 
 /// Gives `who` an account (and so the owner view) at [`OTHER_BANK`] too.
-async fn account_at_other_bank<S, B>(app: &TestApp, svc: &S, who: &Setup)
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
+async fn account_at_other_bank<S: TestService>(app: &TestApp, svc: &S, who: &Setup) {
     {
         let mut conn = app.state.pool.get().unwrap();
         banks::insert(

@@ -54,15 +54,13 @@ fn add_bank(app: &TestApp) {
 }
 
 /// Signs `username` up with `email` and `phone`, and logs in.
-async fn customer<S, B>(app: &TestApp, svc: &S, username: &str, email: &str, phone: &str) -> String
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
+async fn customer<S: TestService>(
+    app: &TestApp,
+    svc: &S,
+    username: &str,
+    email: &str,
+    phone: &str,
+) -> String {
     let mut body = sign_up_body(username);
     body["email"] = json!(email);
     body["phone_number"] = json!(phone);

@@ -51,15 +51,7 @@ struct Person {
 }
 
 /// Signs the people up, and opens the account for the first.
-async fn account_with<S, B>(app: &TestApp, svc: &S, names: &[&str]) -> Vec<Person>
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
+async fn account_with<S: TestService>(app: &TestApp, svc: &S, names: &[&str]) -> Vec<Person> {
     {
         let mut conn = app.state.pool.get().unwrap();
         banks::insert(

@@ -37,15 +37,7 @@ fn exp(token: &str) -> i64 {
 }
 
 /// Completes an identity challenge with its email factor, as the customer would.
-async fn verify_by_email<S, B>(app: &TestApp, svc: &S, key: &str, challenge: &str)
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
+async fn verify_by_email<S: TestService>(app: &TestApp, svc: &S, key: &str, challenge: &str) {
     let factor = |step: &str| format!("/system/challenges/{challenge}/factors/email/{step}");
     let (status, _, body) = send(svc, system_call(&factor("start"), key, json!({}))).await;
     assert_eq!(status, 200, "{body}");

@@ -64,15 +64,7 @@ fn redeem(app: &TestApp, challenge: &str, user_id: &str) -> bool {
     }
 }
 
-async fn customer<S, B>(app: &TestApp, svc: &S) -> (String, String)
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
+async fn customer<S: TestService>(app: &TestApp, svc: &S) -> (String, String) {
     let mut body = sign_up_body("sowmya");
     body["phone_number"] = json!("+447700900123");
     let (status, _, user) = send(

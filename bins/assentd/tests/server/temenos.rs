@@ -716,15 +716,11 @@ fn kony(token: &str, op: &str, body: Value) -> TestRequest {
     post(op, body).insert_header(("X-Kony-Authorization", token.to_owned()))
 }
 
-async fn signed_up_with_phone<S, B>(app: &TestApp, svc: &S, username: &str) -> (String, String)
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
+async fn signed_up_with_phone<S: TestService>(
+    app: &TestApp,
+    svc: &S,
+    username: &str,
+) -> (String, String) {
     let mut body = sign_up_body(username);
     body["phone_number"] = json!("+447700900123");
     let (status, _, user) = send(

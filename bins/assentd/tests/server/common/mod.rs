@@ -176,6 +176,21 @@ impl Drop for TestApp {
     }
 }
 
+/// The app under test as helpers take it: an actix service of test requests.
+pub trait TestService:
+    Service<actix_http::Request, Response = ServiceResponse<Self::Body>, Error = actix_web::Error>
+{
+    type Body: MessageBody;
+}
+
+impl<S, B> TestService for S
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    type Body = B;
+}
+
 pub fn sign_up_body(username: &str) -> Value {
     json!({
         "username": username,
