@@ -284,8 +284,7 @@ mod tests {
         for handle in queued {
             handle.await.unwrap().unwrap();
         }
-        let order = order.lock().unwrap().clone();
-        order
+        order.lock().unwrap().clone()
     }
 
     #[actix_web::test]
