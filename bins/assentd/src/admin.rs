@@ -76,6 +76,7 @@ pub fn run(config: Config, command: AdminCommand) -> Result<(), StartError> {
         AdminCommand::CreateSystemKey { name } => create_system_key(&state, &name),
         AdminCommand::ListSystemKeys => list_system_keys(&state),
         AdminCommand::RevokeSystemKey { key_id } => revoke_system_key(&state, &key_id),
+        AdminCommand::ExportAudit => export_audit(&state),
     }
 }
 
@@ -94,6 +95,21 @@ fn failed<R>(failure: Failure<R>, explain: impl FnOnce(R) -> String) -> StartErr
         Failure::Refused(refusal) => StartError::Other(explain(refusal)),
         Failure::Internal(internal) => StartError::Other(internal.chain().to_string()),
     }
+}
+
+fn export_audit(state: &AppState) -> Result<(), StartError> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    with_context(state, |ctx| {
+        crate::services::audit_events::export(ctx, |row| {
+            let line = crate::api::obp::audit_events::event_json(row);
+            writeln!(out, "{line}")
+                .map_err(|e| crate::failure::Internal::Invariant(format!("writing: {e}")))
+        })
+    })?
+    .map_err(|internal| StartError::Other(internal.chain().to_string()))?;
+    out.flush()
+        .map_err(|e| StartError::Other(format!("writing: {e}")))
 }
 
 fn grant_role(

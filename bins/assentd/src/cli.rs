@@ -85,6 +85,9 @@ pub enum AdminCommand {
         #[arg(long)]
         key_id: String,
     },
+    /// Write the whole audit trail to standard output, oldest first, one JSON object a line
+    /// (as `GET /management/audit-events` shows an event).
+    ExportAudit,
 }
 
 /// Parses the command line and runs the command.

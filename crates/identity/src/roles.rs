@@ -85,6 +85,8 @@ pub const CAN_LOCK_USER: Role = system("CanLockUser");
 pub const CAN_QUERY_OTHER_USER: Role = system("CanQueryOtherUser");
 /// `CanReadCallLimits`, system-wide.
 pub const CAN_READ_CALL_LIMITS: Role = system("CanReadCallLimits");
+/// `CanReadAuditEvents`, system-wide: read the audit trail.
+pub const CAN_READ_AUDIT_EVENTS: Role = system("CanReadAuditEvents");
 /// `CanReadUserLockedStatus`, system-wide.
 pub const CAN_READ_USER_LOCKED_STATUS: Role = system("CanReadUserLockedStatus");
 /// `CanRefreshUser`, system-wide.
@@ -126,6 +128,7 @@ pub const ROLES: &[Role] = &[
     CAN_GET_USER_AUTH_CONTEXT,
     CAN_LOCK_USER,
     CAN_QUERY_OTHER_USER,
+    CAN_READ_AUDIT_EVENTS,
     CAN_READ_CALL_LIMITS,
     CAN_READ_USER_LOCKED_STATUS,
     CAN_REFRESH_USER,

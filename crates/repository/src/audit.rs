@@ -54,3 +54,73 @@ pub fn list_by_kind(conn: &mut DbConnection, kind: &str) -> Result<Vec<AuditRow>
         .select(AuditRow::as_select())
         .load(conn)?)
 }
+
+/// Which events to read, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Only events of this kind.
+    pub kind: Option<String>,
+    /// Only events concerning this user.
+    pub user_id: Option<String>,
+    /// Only events at or after this time.
+    pub from: Option<OffsetDateTime>,
+    /// Only events at or before this time.
+    pub to: Option<OffsetDateTime>,
+    /// At most this many.
+    pub limit: i64,
+    /// After skipping this many.
+    pub offset: i64,
+}
+
+/// Events matching `query`, newest first (ties by id, so pages never overlap).
+pub fn query(conn: &mut DbConnection, query: &AuditQuery) -> Result<Vec<AuditRow>, RepoError> {
+    let mut select = audit_events::table
+        .select(AuditRow::as_select())
+        .order((
+            audit_events::occurred_at.desc(),
+            audit_events::event_id.desc(),
+        ))
+        .limit(query.limit)
+        .offset(query.offset)
+        .into_boxed();
+    if let Some(kind) = &query.kind {
+        select = select.filter(audit_events::kind.eq(kind));
+    }
+    if let Some(user_id) = &query.user_id {
+        select = select.filter(audit_events::user_id.eq(user_id));
+    }
+    if let Some(from) = query.from {
+        select = select.filter(audit_events::occurred_at.ge(to_micros(from)));
+    }
+    if let Some(to) = query.to {
+        select = select.filter(audit_events::occurred_at.le(to_micros(to)));
+    }
+    Ok(select.load(conn)?)
+}
+
+/// Every event, oldest first, in pages of `page` after the event `after` (none: from the
+/// start), for exports that must not hold the whole trail in memory.
+pub fn page_after(
+    conn: &mut DbConnection,
+    after: Option<(i64, &str)>,
+    page: i64,
+) -> Result<Vec<AuditRow>, RepoError> {
+    let mut select = audit_events::table
+        .select(AuditRow::as_select())
+        .order((
+            audit_events::occurred_at.asc(),
+            audit_events::event_id.asc(),
+        ))
+        .limit(page)
+        .into_boxed();
+    if let Some((occurred_at, event_id)) = after {
+        select = select.filter(
+            audit_events::occurred_at
+                .gt(occurred_at)
+                .or(audit_events::occurred_at
+                    .eq(occurred_at)
+                    .and(audit_events::event_id.gt(event_id.to_owned()))),
+        );
+    }
+    Ok(select.load(conn)?)
+}

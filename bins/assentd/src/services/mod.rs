@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod allowances;
+pub mod audit_events;
 pub mod auth;
 pub mod auth_context_updates;
 pub mod auth_contexts;

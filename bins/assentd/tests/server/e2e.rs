@@ -326,6 +326,27 @@ fn admin_commands_print_json_and_fail_clearly() {
         (&json!(false), &json!(true)),
         "{second}"
     );
+    // The audit trail, oldest first, a JSON object a line.
+    let output = assentd(&dir.0)
+        .args(["admin", "export-audit"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let exported: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let created: Vec<&str> = exported
+        .iter()
+        .filter(|e| e["kind"] == "user.created")
+        .map(|e| e["detail"]["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(created, ["admin", "second"], "{exported:?}");
     let system = run_json(assentd(&dir.0).args(["admin", "create-system-key", "--name", "web"]));
     let system_key = system["key"].as_str().unwrap();
     assert_eq!(system_key.len(), 40, "{system}");

@@ -5,6 +5,7 @@ mod common;
 
 mod accounts;
 mod admin;
+mod audit;
 mod consents;
 mod contacts;
 mod dauth;

@@ -40,6 +40,9 @@ pub const INVALID_BANK_FIELDS: &str = "OBP-30276: Invalid bank: names need 1 to 
 pub const BANK_ALREADY_EXISTS: &str = "OBP-30277: A bank with this id already exists.";
 pub const USER_NOT_FOUND_BY_EMAIL: &str = "OBP-20007: User not found by email.";
 pub const INVALID_QUERY: &str = "OBP-10044: Invalid URL query parameters.";
+pub const INVALID_DATE: &str =
+    "OBP-10045: Invalid from_date or to_date: use an RFC 3339 time (2026-12-01T00:00:00Z).";
+pub const INVALID_USER_ID_PARAMETER: &str = "OBP-10046: Invalid user_id: a user id is a UUID.";
 pub const INVALID_LIMIT: &str = "OBP-10040: Invalid limit: use an integer from 1 to 1000.";
 pub const INVALID_OFFSET: &str = "OBP-10041: Invalid offset: use an integer from 0.";
 pub const INVALID_SORT_DIRECTION: &str = "OBP-10042: Invalid sort_direction: use ASC or DESC.";
@@ -810,6 +813,20 @@ impl From<crate::services::user_queries::UserQueryRefusal> for ObpError {
             UserQueryRefusal::InvalidOffset => ObpError::bad_request(INVALID_OFFSET),
             UserQueryRefusal::InvalidSortDirection => ObpError::bad_request(INVALID_SORT_DIRECTION),
             UserQueryRefusal::InvalidLockedStatus => ObpError::bad_request(INVALID_LOCKED_STATUS),
+        }
+    }
+}
+
+impl From<crate::services::audit_events::AuditRefusal> for ObpError {
+    fn from(refusal: crate::services::audit_events::AuditRefusal) -> Self {
+        use crate::services::audit_events::AuditRefusal;
+        match refusal {
+            AuditRefusal::MissingRoles(missing) => missing.into(),
+            AuditRefusal::InvalidLimit => ObpError::bad_request(INVALID_LIMIT),
+            AuditRefusal::InvalidOffset => ObpError::bad_request(INVALID_OFFSET),
+            AuditRefusal::InvalidDate => ObpError::bad_request(INVALID_DATE),
+            AuditRefusal::InvalidUserId => ObpError::bad_request(INVALID_USER_ID_PARAMETER),
+            AuditRefusal::InvalidParameter => ObpError::bad_request(INVALID_QUERY),
         }
     }
 }

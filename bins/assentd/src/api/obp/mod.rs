@@ -1,6 +1,7 @@
 //! The Open Bank Project family: users, DirectLogin, sessions, keys.
 
 pub mod accounts;
+pub mod audit_events;
 pub mod auth;
 pub mod auth_context_updates;
 pub mod auth_contexts;
@@ -22,6 +23,14 @@ pub mod users;
 
 use actix_web::http::Method;
 use actix_web::web;
+
+/// A stored timestamp (microseconds since the epoch) as RFC 3339, UTC, to the microsecond:
+/// for records whose order within a second matters (the audit trail).
+pub fn timestamp_micros(micros: i64) -> String {
+    assent_repository::from_micros(micros)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
 
 /// A stored timestamp (microseconds since the epoch) as OBP shows times: RFC 3339, UTC, to
 /// the second.
@@ -268,6 +277,9 @@ pub fn versioned_endpoints() -> Vec<crate::api::RouteSpec> {
         }),
         (Method::GET, "/users/{user_id}/entitlement-requests", || {
             web::route().to(entitlement_requests::user_entitlement_requests)
+        }),
+        (Method::GET, "/management/audit-events", || {
+            web::route().to(audit_events::list)
         }),
         (Method::POST, "/management/consumers", || {
             web::route().to(consumers::create_consumer)
