@@ -29,7 +29,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
         crate::api::obp::permissions::grant_views,
         crate::api::obp::permissions::revoke_view,
         crate::api::obp::permissions::revoke_all_views,
-        crate::api::obp::audit_events::list,
+        crate::api::obp::audit_events::list_audit_events,
         crate::api::obp::locks::unlock_user,
         crate::api::obp::locks::lock_user,
         crate::api::obp::roles::get_roles,

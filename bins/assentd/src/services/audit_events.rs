@@ -5,7 +5,9 @@ use super::auth::SignedIn;
 use super::roles::{MissingRoles, Need, require};
 use super::{Context, Failure, Internal};
 use assent_identity::roles;
-use assent_repository::audit::{self, AuditQuery, AuditRow};
+/// An event of the trail, as stored.
+pub use assent_repository::audit::AuditRow as AuditEvent;
+use assent_repository::audit::{self, AuditQuery};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -81,7 +83,7 @@ pub fn list(
     ctx: &mut Context<'_>,
     caller: &SignedIn,
     params: &HashMap<String, String>,
-) -> Result<Vec<AuditRow>, Failure<AuditRefusal>> {
+) -> Result<Vec<AuditEvent>, Failure<AuditRefusal>> {
     let query = parse_query(params).map_err(Failure::Refused)?;
     require(ctx, caller, &[Need::System(roles::CAN_READ_AUDIT_EVENTS)])?;
     Ok(audit::query(ctx.conn(), &query)?)
@@ -90,7 +92,7 @@ pub fn list(
 /// Hands every event, oldest first, to `write`, a page at a time; how many there were.
 pub fn export(
     ctx: &mut Context<'_>,
-    mut write: impl FnMut(&AuditRow) -> Result<(), Internal>,
+    mut write: impl FnMut(&AuditEvent) -> Result<(), Internal>,
 ) -> Result<usize, Internal> {
     let mut after: Option<(i64, String)> = None;
     let mut written = 0;

@@ -3,15 +3,14 @@
 use super::auth::Authenticated;
 use super::errors::*;
 use super::users::ErrorJson;
-use crate::services::audit_events;
+use crate::services::audit_events::{self, AuditEvent};
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
-use assent_repository::audit::AuditRow;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
 /// An event as the API and `admin export-audit` show it: `detail` as the JSON it is.
-pub fn event_json(row: &AuditRow) -> Value {
+pub fn event_json(row: &AuditEvent) -> Value {
     json!({
         "event_id": row.event_id,
         "occurred_at": super::timestamp_micros(row.occurred_at),
@@ -40,7 +39,7 @@ pub fn event_json(row: &AuditRow) -> Value {
         (status = 403, description = "OBP-20006: needs CanReadAuditEvents", body = ErrorJson),
     )
 )]
-pub async fn list(
+pub async fn list_audit_events(
     state: web::Data<AppState>,
     caller: Authenticated,
     params: web::Query<HashMap<String, String>>,

@@ -279,7 +279,7 @@ pub fn versioned_endpoints() -> Vec<crate::api::RouteSpec> {
             web::route().to(entitlement_requests::user_entitlement_requests)
         }),
         (Method::GET, "/management/audit-events", || {
-            web::route().to(audit_events::list)
+            web::route().to(audit_events::list_audit_events)
         }),
         (Method::POST, "/management/consumers", || {
             web::route().to(consumers::create_consumer)
