@@ -333,8 +333,9 @@ pub fn record_activity(
     })
 }
 
-/// Terminates, in one statement, every session of the family `session_id` belongs to that
-/// is not terminated yet, for `reason`; returns how many (0 if the id is unknown).
+/// Terminates every session of the family `session_id` belongs to that is not terminated
+/// yet, for `reason`, however long the family (one statement per pass, not per member);
+/// returns how many (0 if the id is unknown).
 pub fn terminate_family(
     conn: &mut DbConnection,
     session_id: &str,
@@ -342,20 +343,34 @@ pub fn terminate_family(
     reason: &str,
 ) -> Result<usize, RepoError> {
     crate::connection::write(conn, |conn| {
-        let member = diesel::alias!(sessions as member);
-        let family = member
-            .filter(member.field(sessions::session_id).eq(session_id))
-            .select(member.field(sessions::family_id));
-        Ok(diesel::update(
-            sessions::table
-                .filter(sessions::family_id.eq_any(family))
-                .filter(sessions::terminated_at.is_null()),
-        )
-        .set((
-            sessions::terminated_at.eq(Some(to_micros(now))),
-            sessions::termination_reason.eq(Some(reason)),
-        ))
-        .execute(conn)?)
+        let end_live_members = |conn: &mut DbConnection| {
+            let member = diesel::alias!(sessions as member);
+            let family = member
+                .filter(member.field(sessions::session_id).eq(session_id))
+                .select(member.field(sessions::family_id));
+            diesel::update(
+                sessions::table
+                    .filter(sessions::family_id.eq_any(family))
+                    .filter(sessions::terminated_at.is_null()),
+            )
+            .set((
+                sessions::terminated_at.eq(Some(to_micros(now))),
+                sessions::termination_reason.eq(Some(reason)),
+            ))
+            .execute(conn)
+        };
+        // On PostgreSQL a statement sees the rows committed when it started. A replacement
+        // committed while this statement waited for the old session's row lock is not among
+        // them (the old row, re-checked, is terminated by then), so statements are repeated
+        // until one after the first ends nothing: that one started after the replacement.
+        let mut ended = end_live_members(conn)?;
+        loop {
+            let more = end_live_members(conn)?;
+            if more == 0 {
+                return Ok(ended);
+            }
+            ended += more;
+        }
     })
 }
 

@@ -57,25 +57,39 @@ fn destination_key(destination: &Destination) -> String {
     }
 }
 
-/// The daily allowance a challenge's codes are counted in, and its size: codes that prove a
-/// contact, codes to a customer's proved contacts, and codes to destinations anonymous callers
-/// give are each counted apart, so that none can spend another's.
-fn allowance(state: &AppState, purpose: &str, owned: bool) -> (&'static str, u32) {
+/// The daily allowance a challenge's codes are counted in.
+struct Allowance<'a> {
+    scope: &'static str,
+    limit: u32,
+    /// Counted per destination and account (`Some`), or per destination.
+    account: Option<&'a str>,
+}
+
+/// The allowance of a challenge for `purpose` owned by `owner` (none before login): codes that
+/// prove a contact, codes to a customer's proved contacts, and codes to destinations anonymous
+/// callers give are each counted apart, so that none can spend another's. Codes that prove a
+/// contact are counted per destination and account: whoever claims someone else's contact
+/// cannot use up the allowance its owner needs to prove it.
+fn allowance<'a>(state: &AppState, purpose: &str, owner: Option<&'a str>) -> Allowance<'a> {
+    let per_destination = state.config.otp_codes_per_destination_per_day;
     if purpose.starts_with(super::contact_verifications::PURPOSE_PREFIX) {
-        (
-            VERIFICATION_DESTINATION_SCOPE,
-            state.config.contact_verification_codes_per_day,
-        )
-    } else if owned {
-        (
-            DESTINATION_SCOPE,
-            state.config.otp_codes_per_destination_per_day,
-        )
+        Allowance {
+            scope: VERIFICATION_DESTINATION_SCOPE,
+            limit: state.config.contact_verification_codes_per_day,
+            account: owner,
+        }
+    } else if owner.is_some() {
+        Allowance {
+            scope: DESTINATION_SCOPE,
+            limit: per_destination,
+            account: None,
+        }
     } else {
-        (
-            PUBLIC_DESTINATION_SCOPE,
-            state.config.otp_codes_per_destination_per_day,
-        )
+        Allowance {
+            scope: PUBLIC_DESTINATION_SCOPE,
+            limit: per_destination,
+            account: None,
+        }
     }
 }
 
@@ -83,12 +97,17 @@ fn charge_destinations(
     state: &AppState,
     conn: &mut DbConnection,
     destinations: &[Destination],
-    (scope, limit): (&str, u32),
+    allowance: &Allowance<'_>,
     now: OffsetDateTime,
 ) -> Result<bool, RepoError> {
+    let scope = allowance.scope;
     for destination in destinations {
-        let subject = subject(state, scope, &destination_key(destination));
-        if !quotas::consume(conn, scope, &subject, day_start(now), limit)? {
+        let counted = match allowance.account {
+            Some(account) => format!("{account} {}", destination_key(destination)),
+            None => destination_key(destination),
+        };
+        let subject = subject(state, scope, &counted);
+        if !quotas::consume(conn, scope, &subject, day_start(now), allowance.limit)? {
             return Ok(false);
         }
     }
@@ -138,8 +157,8 @@ pub fn create(
         .map(|d| (d.channel.as_str().to_owned(), d.address.clone()))
         .collect();
     rollback_if_refused(conn, |conn| {
-        let allowance = allowance(state, purpose, user_id.is_some());
-        if !charge_destinations(state, conn, destinations, allowance, now)? {
+        let allowance = allowance(state, purpose, user_id);
+        if !charge_destinations(state, conn, destinations, &allowance, now)? {
             return refuse(SendRefusal::DestinationQuota);
         }
         challenges::insert(conn, &challenge, user_id)?;
@@ -174,7 +193,7 @@ pub fn send_code(
     let Some((stored, owner)) = challenges::find(conn, id)? else {
         return Ok(None);
     };
-    let allowance = allowance(state, stored.purpose(), owner.is_some());
+    let allowance = allowance(state, stored.purpose(), owner.as_deref());
     rollback_if_refused(conn, |conn| {
         let mut saved = None;
         let outcome = challenges::update(conn, id, |challenge| {
@@ -186,7 +205,7 @@ pub fn send_code(
             return Ok(None);
         };
         let code = outcome.map_err(|e| Failure::Refused(e.into()))?;
-        if !charge_destinations(state, conn, destinations, allowance, now)? {
+        if !charge_destinations(state, conn, destinations, &allowance, now)? {
             return refuse(SendRefusal::DestinationQuota);
         }
         Ok(Some((challenge, code)))

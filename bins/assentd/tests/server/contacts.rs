@@ -378,3 +378,27 @@ backend_test! {
         assert_eq!(kinds, ["sms", "voice", "email"], "{body}");
     }
 }
+
+backend_test! {
+    #[actix_web::test]
+    async fn a_stranger_cannot_stop_the_owner_of_a_contact_from_verifying_it(db) {
+        let app = TestApp::with_file_delivery(db, |c| c.contact_verification_codes_per_day = 2);
+        let svc = app.service().await;
+        let owner = customer(&app, &svc, "owner", "owner@example.com", VICTIM_PHONE).await;
+        for name in ["mallory", "mallory2"] {
+            let stranger = customer(&app, &svc, name, "OWNER@example.com", VICTIM_PHONE).await;
+            for _ in 0..2 {
+                let (status, _, body) = send(&svc, start(&stranger, "SMS")).await;
+                assert_eq!(status, 201, "{body}");
+            }
+            let (status, _, _) = send(&svc, start(&stranger, "SMS")).await;
+            assert_eq!(status, 429, "each account's own cap");
+        }
+        // The owner's own codes are counted apart from the strangers'.
+        let (status, _, started) = send(&svc, start(&owner, "SMS")).await;
+        assert_eq!(status, 201, "{}: {started}", app.backend());
+        let id = started["verification_id"].as_str().unwrap().to_owned();
+        let (status, _, body) = send(&svc, answer(&owner, &id, &app.code_of(&id))).await;
+        assert_eq!((status, &body["status"]), (200, &json!("VERIFIED")), "{body}");
+    }
+}
