@@ -125,7 +125,9 @@ impl HashingPool {
                 .spawn(move || {
                     loop {
                         let (job, lane) = shared.next();
-                        job();
+                        // A job that panics drops its answer (its caller gets an error) but
+                        // neither this thread nor the lane's count with it.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                         shared.finished(lane);
                     }
                 })?;
@@ -222,6 +224,17 @@ mod tests {
     fn open(gate: &Arc<(Mutex<bool>, Condvar)>) {
         *gate.0.lock().unwrap() = true;
         gate.1.notify_all();
+    }
+
+    #[actix_web::test]
+    async fn a_job_that_panics_costs_neither_its_thread_nor_its_lane() {
+        let pool = HashingPool::new(1, 4).unwrap();
+        for _ in 0..3 {
+            let failed = pool.run(Lane::SignUp, || -> u8 { panic!("a hashing job failed") });
+            assert!(failed.await.is_err());
+        }
+        assert_eq!(pool.run(Lane::SignUp, || 7).await.unwrap(), 7);
+        assert_eq!(pool.run(Lane::Account, || 8).await.unwrap(), 8);
     }
 
     #[actix_web::test]

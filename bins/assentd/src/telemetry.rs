@@ -15,7 +15,8 @@ pub fn init(config: &Config) {
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
-    // JSON needs nothing more: serde_json escapes every control character.
+    // JSON needs nothing more: serde_json escapes line breaks and the other C0 controls, so
+    // one event stays one line.
     let _ = match config.log_format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.fmt_fields(text_fields()).try_init(),

@@ -129,7 +129,7 @@ pub fn grant(
     granted_by: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<bool, RepoError> {
-    insert_unless_conflict(conn, |conn| {
+    let created = insert_unless_conflict(conn, |conn| {
         diesel::insert_into(account_access::table)
             .values((
                 account_access::bank_id.eq(bank_id),
@@ -141,7 +141,22 @@ pub fn grant(
                 account_access::granted_by.eq(granted_by),
             ))
             .execute(conn)
-    })
+    })?;
+    // A view someone gave themselves, granted again by someone else, is theirs by that grant
+    // now: it no longer goes when their own power does.
+    if !created && let Some(granter) = granted_by.filter(|g| *g != user_id) {
+        crate::connection::write(conn, |conn| {
+            diesel::update(
+                account_access::table
+                    .find((bank_id, account_id, user_id, view_id))
+                    .filter(account_access::granted_by.eq(user_id)),
+            )
+            .set(account_access::granted_by.eq(granter))
+            .execute(conn)?;
+            Ok::<_, RepoError>(())
+        })?;
+    }
+    Ok(created)
 }
 
 /// Revokes a view; `false` if the user did not hold it.

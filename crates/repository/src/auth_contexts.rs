@@ -33,6 +33,23 @@ pub fn has_key(conn: &mut DbConnection, user_id: &str, key: &str) -> Result<bool
     .get_result(conn)?)
 }
 
+/// Whether a user other than `user_id` has `key` set to `value`.
+pub fn held_by_another(
+    conn: &mut DbConnection,
+    key: &str,
+    value: &str,
+    user_id: &str,
+) -> Result<bool, RepoError> {
+    use diesel::dsl::{exists, select};
+    Ok(select(exists(
+        user_auth_contexts::table
+            .filter(user_auth_contexts::context_key.eq(key))
+            .filter(user_auth_contexts::context_value.eq(value))
+            .filter(user_auth_contexts::user_id.ne(user_id)),
+    ))
+    .get_result(conn)?)
+}
+
 /// Sets `key` to `value` for the user: a new pair, or the existing pair's value replaced
 /// (the unique constraint decides between concurrent first writes).
 pub fn set(

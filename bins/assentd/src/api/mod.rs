@@ -284,12 +284,18 @@ async fn edge_at(
         .extensions()
         .get::<tracing_actix_web::RequestId>()
         .map(|id| id.to_string());
-    // No id, name or key of ours holds a control character; refusing them here keeps them
-    // from ever reaching a query (PostgreSQL refuses NUL in text with an error, not a miss).
+    // No id, name or key of ours holds a control character; refusing them here, in the path
+    // and in the query string, keeps them from ever reaching a query (PostgreSQL refuses NUL
+    // in text with an error, not a miss).
     let control_in_path = percent_decoded_has_control(req.path());
+    let control_in_query = percent_decoded_has_control(req.query_string());
     let mut response = if control_in_path {
         let path = req.path().to_owned();
         let response = Dialect::for_path(&path).error(GenericError::NotFound, &path);
+        req.into_response(response).map_into_boxed_body()
+    } else if control_in_query {
+        let path = req.path().to_owned();
+        let response = Dialect::for_path(&path).error(GenericError::BadQuery, &path);
         req.into_response(response).map_into_boxed_body()
     } else if declared.is_some_and(|len| len > limit as u64) {
         let path = req.path().to_owned();

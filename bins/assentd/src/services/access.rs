@@ -723,10 +723,34 @@ pub struct ProviderUser {
     pub provider_id: String,
 }
 
+/// The user a provider names: by the provider's id for them, or (as usernames are unique
+/// ignoring case) by username.
 fn user_named(conn: &mut DbConnection, user: &ProviderUser) -> Outcome<UserDetailsRow> {
-    users::find_by_provider_id(conn, &user.provider, &user.provider_id)?
+    let key = assent_identity::registration::username_key(&user.provider_id);
+    let found = match users::find_by_provider_id(conn, &user.provider, &user.provider_id)? {
+        Some(found) => Some(found),
+        None => users::find_by_username(conn, &user.provider, &key)?,
+    };
+    found
         .map(UserDetailsRow::from)
         .ok_or(Failure::Refused(AccountRefusal::UserNotFound))
+}
+
+/// Refuses, before anything is looked up, a caller who may hand on or take back nothing on
+/// the account: they learn nothing about its users.
+fn require_delegates(conn: &mut DbConnection, account: &AccountRef, caller: &str) -> Outcome<()> {
+    let (is_holder, views) = actor_of(conn, &account.bank_id, &account.account_id, caller)?;
+    let actor = Actor {
+        is_holder,
+        views: &views,
+    };
+    if access::delegates_anything(&actor) {
+        Ok(())
+    } else {
+        refuse(AccountRefusal::Rule(AccessRefusal::MayNotGrant(
+            String::new(),
+        )))
+    }
 }
 
 /// One user's access to an account.
@@ -833,6 +857,7 @@ pub fn grant_to_provider_user(
     };
     rollback_if_refused(ctx.conn(), |conn| {
         existing_account(conn, &account)?;
+        require_delegates(conn, &account, caller_id)?;
         let named = user_named(conn, &user)?;
         apply_locked(conn, &account, &named.user_id, grants, caller_id, now)
     })
@@ -852,6 +877,7 @@ pub fn revoke_from_provider_user(
     let caller_id = caller.user.user_id.as_str();
     rollback_if_refused(ctx.conn(), |conn| {
         existing_account(conn, &account)?;
+        require_delegates(conn, &account, caller_id)?;
         let named = user_named(conn, &user)?;
         let revokes = match &views {
             Some(views) => views.clone(),

@@ -10,7 +10,7 @@ use crate::delivery::Channel;
 use assent_identity::auth_context::{InvalidAuthContext, validate};
 use assent_otp::challenge::{ChallengeState, VerifyError};
 use assent_repository::auth_context_updates::{self, AuthContextUpdateRow};
-use assent_repository::{auth_contexts, banks, to_micros, users};
+use assent_repository::{DbConnection, RepoError, auth_contexts, banks, to_micros, users};
 use serde_json::json;
 
 const PURPOSE: &str = "obp:auth-context-update";
@@ -76,10 +76,7 @@ pub fn request(
     if auth_contexts::has_key(conn, &user.user_id, &key)? {
         return refuse(UpdateRequestRefusal::KeyTaken);
     }
-    // A customer number is the bank's name for one customer: nobody claims another's.
-    if key == CUSTOMER_NUMBER
-        && users::find_by_customer_number(conn, &value)?.is_some_and(|u| u.user_id != user.user_id)
-    {
+    if key == CUSTOMER_NUMBER && customer_number_of_another(conn, &value, &user.user_id)? {
         return refuse(UpdateRequestRefusal::CustomerNumberOfAnother);
     }
     let channel = input.channel;
@@ -136,6 +133,20 @@ pub fn request(
     })
 }
 
+/// Whether `value` names another customer: another user's customer number here, or another
+/// user's `CUSTOMER_NUMBER` auth context (the bank's number for them). A customer number is
+/// the bank's name for one customer: nobody claims another's.
+fn customer_number_of_another(
+    conn: &mut DbConnection,
+    value: &str,
+    user_id: &str,
+) -> Result<bool, RepoError> {
+    Ok(
+        users::find_by_customer_number(conn, value)?.is_some_and(|u| u.user_id != user_id)
+            || auth_contexts::held_by_another(conn, CUSTOMER_NUMBER, value, user_id)?,
+    )
+}
+
 /// Rejects a request whose code could not be delivered (its challenge has been ended).
 pub fn reject_undelivered(ctx: &mut Context<'_>, update_id: &str) -> Result<(), Internal> {
     auth_context_updates::transition(ctx.conn(), update_id, INITIATED, REJECTED)?;
@@ -159,6 +170,8 @@ pub enum AnswerRefusal {
     NotInitiated(String),
     /// The key was set meanwhile (by staff): the request is rejected, nothing overwritten.
     KeyTaken,
+    /// The `CUSTOMER_NUMBER` was given to another customer meanwhile: the request is rejected.
+    CustomerNumberOfAnother,
     /// The code was not accepted (a wrong answer is counted).
     Code(VerifyError),
 }
@@ -194,6 +207,13 @@ pub fn answer(
                     return Err(Failure::Internal(Internal::Invariant(
                         "auth context update changed while it was answered".into(),
                     )));
+                }
+                // Judged again: another customer may have been given the number meanwhile.
+                if request.context_key == CUSTOMER_NUMBER
+                    && customer_number_of_another(conn, &request.context_value, user_id)?
+                {
+                    auth_context_updates::transition(conn, &request.update_id, ACCEPTED, REJECTED)?;
+                    return refuse(AnswerRefusal::CustomerNumberOfAnother);
                 }
                 if auth_contexts::has_key(conn, user_id, &request.context_key)? {
                     auth_context_updates::transition(conn, &request.update_id, ACCEPTED, REJECTED)?;

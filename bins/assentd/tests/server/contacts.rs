@@ -402,3 +402,65 @@ backend_test! {
         assert_eq!((status, &body["status"]), (200, &json!("VERIFIED")), "{body}");
     }
 }
+
+backend_test! {
+    #[actix_web::test]
+    async fn a_customer_number_the_bank_gave_another_user_cannot_be_claimed(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
+        add_bank(&app);
+        let svc = app.service().await;
+        let alice = sign_up(&svc, "alice").await;
+        let token = customer(&app, &svc, "mallory", "mallory@example.com", "+447700900999").await;
+        app.verify_contacts("mallory");
+        let update = authed(
+            TestRequest::post()
+                .uri(&format!("/obp/v5.1.0/banks/{BANK}/users/current/auth-context-updates/SMS")),
+            &token,
+        )
+        .set_json(json!({ "key": "CUSTOMER_NUMBER", "value": "78987432" }));
+        let (status, _, body) = send(&svc, update).await;
+        assert_eq!(status, 201, "{body}");
+        let update_id = body["user_auth_context_update_id"].as_str().unwrap().to_owned();
+        // Meanwhile staff record the number as Alice's.
+        {
+            let mut conn = app.state.pool.get().unwrap();
+            assent_repository::auth_contexts::set(
+                &mut conn,
+                alice["user_id"].as_str().unwrap(),
+                "CUSTOMER_NUMBER",
+                "78987432",
+                app.now(),
+            )
+            .unwrap();
+        }
+        let challenge = {
+            let mut conn = app.state.pool.get().unwrap();
+            assent_repository::auth_context_updates::find(&mut conn, &update_id)
+                .unwrap()
+                .unwrap()
+                .challenge_id
+        };
+        let (status, _, body) = send(
+            &svc,
+            authed(
+                TestRequest::post().uri(&format!(
+                    "/obp/v5.1.0/banks/{BANK}/users/current/auth-context-updates/{update_id}/challenge"
+                )),
+                &token,
+            )
+            .set_json(json!({ "answer": app.code_of(&challenge) })),
+        )
+        .await;
+        assert_eq!(status, 400, "{}: {body}", app.backend());
+        assert!(message(&body).starts_with("OBP-30306"), "{body}");
+        // And a new request for it is refused at once.
+        let again = authed(
+            TestRequest::post()
+                .uri(&format!("/obp/v5.1.0/banks/{BANK}/users/current/auth-context-updates/SMS")),
+            &token,
+        )
+        .set_json(json!({ "key": "CUSTOMER_NUMBER", "value": "78987432" }));
+        let (status, _, body) = send(&svc, again).await;
+        assert!(status == 400 && message(&body).starts_with("OBP-30306"), "{body}");
+    }
+}

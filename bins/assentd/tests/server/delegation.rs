@@ -166,6 +166,17 @@ backend_test! {
         let (status, _, _) = send(&svc, grant(&delegate.token, &delegate.id, "_bal")).await;
         assert_eq!(status, 403);
 
+        // A view the delegate gave themselves and the holder then granted is the holder's
+        // grant: it stays when the delegate's power goes.
+        send(&svc, grant(&holder.token, &delegate.id, "ManageCustomViews")).await;
+        let (status, _, _) = send(&svc, grant(&delegate.token, &delegate.id, "_bal")).await;
+        assert_eq!(status, 201);
+        let (status, _, _) = send(&svc, grant(&holder.token, &delegate.id, "_bal")).await;
+        assert_eq!(status, 201);
+        send(&svc, revoke(&holder.token, &delegate.id, "ManageCustomViews")).await;
+        assert_eq!(views_of(&app, &delegate.id), ["ReadBalances", "_bal"]);
+        send(&svc, revoke(&holder.token, &delegate.id, "_bal")).await;
+
         // Given the power back, but not the permission: the self-grant goes the other way.
         send(&svc, grant(&holder.token, &delegate.id, "ManageCustomViews")).await;
         let (status, _, _) = send(&svc, grant(&delegate.token, &delegate.id, "_bal")).await;
@@ -272,6 +283,25 @@ backend_test! {
         )
         .await;
         assert_eq!(status, 403);
+        let (status, _, _) = send(
+            &svc,
+            authed(
+                TestRequest::post().uri(&permissions(&format!("/{PROVIDER}/nobody/views/auditor"))),
+                &stranger.token,
+            ),
+        )
+        .await;
+        assert_eq!(status, 403, "a stranger learns nothing of who exists");
+        // Usernames are unique ignoring case, here too.
+        let (status, _, body) = send(
+            &svc,
+            authed(
+                TestRequest::post().uri(&permissions(&format!("/{PROVIDER}/AUDITOR/views/auditor"))),
+                &holder.token,
+            ),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
         let (status, _, body) = send(
             &svc,
             authed(

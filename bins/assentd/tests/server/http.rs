@@ -750,3 +750,29 @@ backend_test! {
         assert_eq!(status, 200);
     }
 }
+
+backend_test! {
+    #[actix_web::test]
+    async fn a_control_character_in_the_query_string_is_refused_before_any_query(db) {
+        let app = TestApp::new(db);
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        sign_up(&svc, "felix").await;
+        let token = token(&svc, "felix", &key).await;
+        for uri in [
+            "/obp/v5.1.0/users/felix/lock-status?provider=%00",
+            "/obp/v5.1.0/management/audit-events?kind=a%00b",
+            "/obp/v5.1.0/users?limit=%0a5",
+        ] {
+            let (status, _, body) = send(
+                &svc,
+                TestRequest::get()
+                    .uri(uri)
+                    .insert_header(("DirectLogin", format!("token={token}"))),
+            )
+            .await;
+            assert_eq!(status, 400, "{}: {uri}: {body}", app.backend());
+            assert!(message(&body).starts_with("OBP-10044"), "{body}");
+        }
+    }
+}

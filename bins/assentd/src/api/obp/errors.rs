@@ -467,10 +467,10 @@ impl From<crate::services::auth_context_updates::UpdateRequestRefusal> for ObpEr
             R::BankNotFound => ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND),
             R::Invalid(_) => ObpError::bad_request(INVALID_AUTH_CONTEXT),
             R::KeyTaken => ObpError::new(StatusCode::CONFLICT, AUTH_CONTEXT_KEY_TAKEN),
+            R::CustomerNumberOfAnother => ObpError::bad_request(CUSTOMER_NUMBER_OF_ANOTHER),
             R::NoAddress(Channel::Email) => ObpError::bad_request(NO_EMAIL_FOR_EMAIL),
             R::NoAddress(Channel::Sms | Channel::Voice) => ObpError::bad_request(NO_PHONE_FOR_SMS),
             R::Unverified(_) => ObpError::bad_request(CONTACT_NOT_VERIFIED),
-            R::CustomerNumberOfAnother => ObpError::bad_request(CUSTOMER_NUMBER_OF_ANOTHER),
             R::DestinationQuota => {
                 ObpError::new(StatusCode::TOO_MANY_REQUESTS, OTP_DESTINATION_QUOTA)
             }
@@ -488,6 +488,7 @@ impl From<crate::services::auth_context_updates::AnswerRefusal> for ObpError {
                 "{AUTH_CONTEXT_UPDATE_NOT_INITIATED} Its status is {status}."
             )),
             R::KeyTaken => ObpError::new(StatusCode::CONFLICT, AUTH_CONTEXT_KEY_TAKEN),
+            R::CustomerNumberOfAnother => ObpError::bad_request(CUSTOMER_NUMBER_OF_ANOTHER),
             R::Code(VerifyError::Malformed | VerifyError::NoCodeSent) => {
                 ObpError::bad_request(format!(
                     "{INVALID_CHALLENGE_ANSWER} The answer is the digits of the code that was sent."
