@@ -29,6 +29,8 @@ commit_rate=$(taskset -c 0 "$DRIVER" commits "$work/commits" "$COMMITS")
 
 export ASSENT_DATA_DIR="$work/data" ASSENT_DATABASE_URL="sqlite://$work/data/assent.db"
 export ASSENT_LISTEN="127.0.0.1:$PORT" ASSENT_WORKERS=1 ASSENT_LOG_LEVEL=warn
+# Every friend signs up from this one loopback address.
+export ASSENT_SIGNUPS_PER_CLIENT_PER_HOUR=1000
 mkdir -p "$work/data"
 consumer=$("$BIN" admin create-consumer --name load | sed -n 's/.*"key": "\(.*\)".*/\1/p')
 "$BIN" admin create-user --username holder --password "$PASSWORD" --email holder@example.com >/dev/null

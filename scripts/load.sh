@@ -53,11 +53,12 @@ export ASSENT_DATA_DIR="$work/data" ASSENT_DATABASE_URL="sqlite://$work/data/ass
 export ASSENT_LISTEN="127.0.0.1:$PORT_ASSENT" ASSENT_WORKERS=1 ASSENT_LOG_LEVEL=warn
 export ASSENT_OTP_DELIVERY="file:$work/codes.jsonl"
 key=$("$BIN" admin create-consumer --name load | sed -n 's/.*"key": "\(.*\)".*/\1/p')
+# The consent's code goes to the user's email, which must be verified: from the bank's records.
+"$BIN" admin create-user --username load --password 'Tr0ub4dour&3x' --email load@example.com \
+    --first-name Load --last-name Test --email-verified >/dev/null
 (cd "$work" && exec taskset -c 0 "$BIN" serve 2>"$work/server.log") & pids+=($!)
 assent_pid=$!
 wait_up "http://127.0.0.1:$PORT_ASSENT/health/ready"
-curl -sf -X POST "http://127.0.0.1:$PORT_ASSENT/obp/v5.1.0/users" -H 'Content-Type: application/json' \
-    -d '{"username":"load","password":"Tr0ub4dour&3x","email":"load@example.com","first_name":"Load","last_name":"Test"}' >/dev/null
 token=$(curl -sf -X POST "http://127.0.0.1:$PORT_ASSENT/my/logins/direct" \
     -H "DirectLogin: username=load, password=\"Tr0ub4dour&3x\", consumer_key=$key" | sed 's/.*"token":"\([^"]*\)".*/\1/')
 
