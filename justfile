@@ -28,3 +28,9 @@ bench:
 # Print the OpenAPI document
 openapi:
     cargo run -q -p assentd -- openapi
+
+# Fuzz one target for `seconds` (cargo install cargo-fuzz; see "Fuzzing" in docs/security.md).
+# New inputs go to fuzz/scratch/TARGET (ignored); the committed seeds in fuzz/corpus stay small.
+fuzz target seconds="600":
+    mkdir -p fuzz/scratch/{{target}}
+    RUSTC_BOOTSTRAP=1 cargo fuzz run {{target}} fuzz/scratch/{{target}} fuzz/corpus/{{target}} -- -max_total_time={{seconds}}

@@ -176,8 +176,8 @@ impl SigningKeys {
         })
     }
 
-    /// A fresh in-memory key (tests).
-    #[cfg(test)]
+    /// A fresh in-memory key (tests and fuzzing).
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn generate() -> Self {
         let secret = generate_p256();
         let pem = secret.to_pkcs8_pem(LineEnding::LF).expect("encode");

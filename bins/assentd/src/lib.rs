@@ -12,6 +12,9 @@ pub mod config;
 pub mod dauth;
 pub mod delivery;
 pub mod failure;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hashing;
 pub mod keys;
 #[cfg(test)]

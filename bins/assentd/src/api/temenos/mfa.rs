@@ -55,16 +55,16 @@ pub struct VerifyRequest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UpdateQuestionsRequest {
     #[serde(rename = "serviceKey")]
-    service_key: Option<String>,
+    pub service_key: Option<String>,
     #[serde(rename = "securityQuestions")]
-    security_questions: Option<Vec<QuestionAnswer>>,
+    pub security_questions: Option<Vec<QuestionAnswer>>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct QuestionAnswer {
     #[serde(rename = "questionId")]
-    question_id: String,
-    answer: String,
+    pub question_id: String,
+    pub answer: String,
 }
 
 fn client_address(state: &AppState, req: &HttpRequest) -> String {
