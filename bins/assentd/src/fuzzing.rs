@@ -16,7 +16,7 @@ use crate::api::temenos::mfa;
 use crate::client_address::TrustedProxies;
 use crate::keys::SigningKeys;
 use actix_web::http::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
-use assent_consent::consent::{Access, ConsentRequest, RoleAccess, Scope, USE_LEEWAY, ViewAccess};
+use assent_consent::consent::{Access, ConsentRequest, Scope, USE_LEEWAY};
 use assent_consent::token::{CONSENT_TOKEN_TYP, ConsentClaims};
 use assent_identity::registration::{
     MAX_USERNAME_CHARS, Registration, is_valid_email, is_valid_phone_number, is_valid_username,
@@ -371,25 +371,7 @@ fn consent_request(consent: consents::CreateConsentJson) {
     else {
         return;
     };
-    let access = Access {
-        views: consent
-            .views
-            .into_iter()
-            .map(|v| ViewAccess {
-                bank_id: v.bank_id,
-                account_id: v.account_id,
-                view_id: v.view_id,
-            })
-            .collect(),
-        entitlements: consent
-            .entitlements
-            .into_iter()
-            .map(|r| RoleAccess {
-                bank_id: r.bank_id,
-                role_name: r.role_name,
-            })
-            .collect(),
-    };
+    let access = consents::access_asked(consent.views, consent.entitlements);
     let request = ConsentRequest {
         bank_id: "gh.29.uk".to_owned(),
         scope: Scope {

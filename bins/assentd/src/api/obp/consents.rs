@@ -65,6 +65,27 @@ impl From<Signed> for ConsentJson {
     }
 }
 
+/// The views and roles a consent request's body asks for.
+pub fn access_asked(views: Vec<ConsentViewJson>, entitlements: Vec<ConsentRoleJson>) -> Access {
+    Access {
+        views: views
+            .into_iter()
+            .map(|v| ViewAccess {
+                bank_id: v.bank_id,
+                account_id: v.account_id,
+                view_id: v.view_id,
+            })
+            .collect(),
+        entitlements: entitlements
+            .into_iter()
+            .map(|r| RoleAccess {
+                bank_id: r.bank_id,
+                role_name: r.role_name,
+            })
+            .collect(),
+    }
+}
+
 /// Create Consent (EMAIL, SMS or IMPLICIT): INITIATED, with a one-time code sent to the
 /// user's registered email or phone.
 #[utoipa::path(
@@ -99,25 +120,7 @@ pub async fn create_consent(
         bank_id,
         scope: Scope {
             everything: body.everything,
-            access: Access {
-                views: body
-                    .views
-                    .into_iter()
-                    .map(|v| ViewAccess {
-                        bank_id: v.bank_id,
-                        account_id: v.account_id,
-                        view_id: v.view_id,
-                    })
-                    .collect(),
-                entitlements: body
-                    .entitlements
-                    .into_iter()
-                    .map(|r| RoleAccess {
-                        bank_id: r.bank_id,
-                        role_name: r.role_name,
-                    })
-                    .collect(),
-            },
+            access: access_asked(body.views, body.entitlements),
         },
         valid_from,
         time_to_live: body.time_to_live,
