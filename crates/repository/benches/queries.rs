@@ -35,7 +35,7 @@ fn hot_path(c: &mut Criterion) {
             &mut rand::rng(),
         );
         sessions::insert(&mut conn, &session).expect("session");
-        let sid = session.session_id.as_str().to_owned();
+        let sid = session.session_id().as_str().to_owned();
         let uid = user.user_id.to_string();
         let backend = db.backend_name();
         c.bench_function(&format!("{backend}/session_with_user"), |b| {
@@ -43,7 +43,7 @@ fn hot_path(c: &mut Criterion) {
         });
         c.bench_function(&format!("{backend}/session_check"), |b| {
             b.iter(|| {
-                sessions::find_for_check(&mut conn, black_box(&session.session_id)).expect("query")
+                sessions::find_for_check(&mut conn, black_box(session.session_id())).expect("query")
             })
         });
         c.bench_function(&format!("{backend}/views_of_user"), |b| {

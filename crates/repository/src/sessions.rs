@@ -5,7 +5,7 @@ use crate::schema::{consumers, sessions, user_locks, users};
 use crate::users::UserDetailsRow;
 use crate::{DbConnection, RepoError, from_micros, to_micros};
 use assent_identity::rate_limit::CallLimits;
-use assent_session::{Session, SessionClock, SessionId};
+use assent_session::{Session, SessionClock, SessionId, StoredSession};
 use diesel::prelude::*;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -49,24 +49,24 @@ pub struct SessionRow {
 impl From<&Session> for SessionRow {
     fn from(session: &Session) -> Self {
         Self {
-            session_id: session.session_id.as_str().to_owned(),
-            user_id: session.user_id.to_string(),
-            created_at: to_micros(session.created_at),
-            last_activity_at: to_micros(session.last_activity_at),
-            idle_timeout_secs: session.idle_timeout.whole_seconds(),
-            expires_at: to_micros(session.expires_at),
-            terminated_at: session.terminated_at.map(to_micros),
+            session_id: session.session_id().as_str().to_owned(),
+            user_id: session.user_id().to_string(),
+            created_at: to_micros(session.created_at()),
+            last_activity_at: to_micros(session.last_activity_at()),
+            idle_timeout_secs: session.idle_timeout().whole_seconds(),
+            expires_at: to_micros(session.expires_at()),
+            terminated_at: session.terminated_at().map(to_micros),
             consumer_id: session
-                .consumer_id
+                .consumer_id()
                 .map(|id| id.to_string())
                 .unwrap_or_default(),
-            institution_id: session.institution_id.clone(),
-            last_strong_auth_at: to_micros(session.last_strong_auth_at),
-            termination_reason: session.termination_reason.clone(),
-            client_ip: session.client_ip.clone(),
-            user_agent: session.user_agent.clone(),
+            institution_id: session.institution_id().to_owned(),
+            last_strong_auth_at: to_micros(session.last_strong_auth_at()),
+            termination_reason: session.termination_reason().map(str::to_owned),
+            client_ip: session.client_ip().map(str::to_owned),
+            user_agent: session.user_agent().map(str::to_owned),
             replaced_by: None,
-            family_id: session.family_id.as_str().to_owned(),
+            family_id: session.family_id().as_str().to_owned(),
         }
     }
 }
@@ -83,7 +83,7 @@ impl TryFrom<SessionRow> for Session {
             SessionId::parse(&row.session_id).ok_or_else(|| corrupt("bad session id".into()))?;
         let family_id = SessionId::parse(&row.family_id)
             .ok_or_else(|| corrupt("bad session family id".into()))?;
-        Ok(Session {
+        Ok(Session::restore(StoredSession {
             session_id,
             family_id,
             user_id: Uuid::parse_str(&row.user_id).map_err(|e| corrupt(e.to_string()))?,
@@ -102,7 +102,7 @@ impl TryFrom<SessionRow> for Session {
             } else {
                 Some(Uuid::parse_str(&row.consumer_id).map_err(|e| corrupt(e.to_string()))?)
             },
-        })
+        }))
     }
 }
 
@@ -229,12 +229,12 @@ pub struct SessionClockRow {
 
 impl From<SessionClockRow> for SessionClock {
     fn from(row: SessionClockRow) -> Self {
-        Self {
-            last_activity_at: from_micros(row.last_activity_at),
-            idle_timeout: Duration::seconds(row.idle_timeout_secs),
-            expires_at: from_micros(row.expires_at),
-            terminated_at: row.terminated_at.map(from_micros),
-        }
+        SessionClock::restore(
+            from_micros(row.last_activity_at),
+            Duration::seconds(row.idle_timeout_secs),
+            from_micros(row.expires_at),
+            row.terminated_at.map(from_micros),
+        )
     }
 }
 
@@ -476,13 +476,13 @@ pub fn replace(
     crate::connection::write(conn, |conn| {
         let ended = diesel::update(
             sessions::table
-                .find(old.session_id.as_str())
+                .find(old.session_id().as_str())
                 .filter(sessions::terminated_at.is_null()),
         )
         .set((
             sessions::terminated_at.eq(Some(to_micros(now))),
             sessions::termination_reason.eq(Some("replaced")),
-            sessions::replaced_by.eq(Some(new.session_id.as_str())),
+            sessions::replaced_by.eq(Some(new.session_id().as_str())),
         ))
         .execute(conn)?;
         if ended != 1 {
@@ -512,16 +512,16 @@ pub fn update_if_unchanged(
     crate::connection::write(conn, |conn| {
         let updated = diesel::update(
             sessions::table
-                .find(before.session_id.as_str())
+                .find(before.session_id().as_str())
                 .filter(sessions::terminated_at.is_null())
-                .filter(sessions::last_activity_at.eq(to_micros(before.last_activity_at)))
-                .filter(sessions::last_strong_auth_at.eq(to_micros(before.last_strong_auth_at))),
+                .filter(sessions::last_activity_at.eq(to_micros(before.last_activity_at())))
+                .filter(sessions::last_strong_auth_at.eq(to_micros(before.last_strong_auth_at()))),
         )
         .set((
-            sessions::last_activity_at.eq(to_micros(after.last_activity_at)),
-            sessions::last_strong_auth_at.eq(to_micros(after.last_strong_auth_at)),
-            sessions::terminated_at.eq(after.terminated_at.map(to_micros)),
-            sessions::termination_reason.eq(after.termination_reason.as_deref()),
+            sessions::last_activity_at.eq(to_micros(after.last_activity_at())),
+            sessions::last_strong_auth_at.eq(to_micros(after.last_strong_auth_at())),
+            sessions::terminated_at.eq(after.terminated_at().map(to_micros)),
+            sessions::termination_reason.eq(after.termination_reason()),
         ))
         .execute(conn)?;
         Ok(updated == 1)

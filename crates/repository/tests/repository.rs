@@ -171,7 +171,7 @@ backend_test! {
         );
         sessions::insert(conn, &session).unwrap();
 
-        let view = sessions::find_with_user(conn, session.session_id.as_str())
+        let view = sessions::find_with_user(conn, session.session_id().as_str())
             .unwrap()
             .unwrap();
         let (stored, user_row, consumer) = (view.session, view.user, view.consumer);
@@ -185,7 +185,7 @@ backend_test! {
                 .is_none()
         );
         // The per-request check reads the same session, narrower.
-        let check = sessions::find_for_check(conn, &session.session_id)
+        let check = sessions::find_for_check(conn, session.session_id())
             .unwrap()
             .unwrap();
         assert_eq!(check.clock, session.clock());
@@ -195,7 +195,7 @@ backend_test! {
         assert!(sessions::find_for_check(conn, &unknown).unwrap().is_none());
 
         let later = NOW + Duration::seconds(10);
-        let sid = session.session_id.as_str();
+        let sid = session.session_id().as_str();
         assert!(sessions::record_activity(conn, sid, later, later - Duration::seconds(5)).unwrap());
         // A second request in the same interval does not write again.
         assert!(
@@ -209,7 +209,7 @@ backend_test! {
             .unwrap()
             .session;
         assert_eq!(ended.state(later), SessionState::Terminated);
-        let checked = sessions::find_for_check(conn, &session.session_id)
+        let checked = sessions::find_for_check(conn, session.session_id())
             .unwrap()
             .unwrap();
         assert_eq!(checked.clock.state(later), SessionState::Terminated);
@@ -249,17 +249,17 @@ backend_test! {
             assert!(sessions::replace(conn, last, &next, at).unwrap());
             chain.push(next);
         }
-        let newest = chain.last().unwrap().session_id.clone();
+        let newest = chain.last().unwrap().session_id().clone();
         let other = Session::start(felix.user_id.0, NOW, &policy, &mut rand::rng());
         sessions::insert(conn, &other).unwrap();
 
-        let first_id = chain[0].session_id.as_str();
+        let first_id = chain[0].session_id().as_str();
         assert_eq!(sessions::terminate_family(conn, first_id, at, "system").unwrap(), 1);
         let newest = sessions::find(conn, newest.as_str()).unwrap().unwrap();
         assert_eq!(newest.state(at), SessionState::Terminated, "{}", db.backend_name());
-        assert_eq!(newest.termination_reason.as_deref(), Some("system"));
-        let other = sessions::find(conn, other.session_id.as_str()).unwrap().unwrap();
-        assert_eq!(other.terminated_at, None, "another family is untouched");
+        assert_eq!(newest.termination_reason(), Some("system"));
+        let other = sessions::find(conn, other.session_id().as_str()).unwrap().unwrap();
+        assert_eq!(other.terminated_at(), None, "another family is untouched");
         assert_eq!(sessions::terminate_family(conn, &"0".repeat(32), at, "system").unwrap(), 0);
     }
 }
@@ -591,11 +591,11 @@ backend_test! {
         )
         .through_consumer(consumer.consumer_id);
         sessions::insert(conn, &session).unwrap();
-        let view = sessions::find_with_user(conn, session.session_id.as_str())
+        let view = sessions::find_with_user(conn, session.session_id().as_str())
             .unwrap()
             .unwrap();
         let (stored, found) = (view.session, view.consumer);
-        assert_eq!(stored.consumer_id, Some(consumer.consumer_id));
+        assert_eq!(stored.consumer_id(), Some(consumer.consumer_id));
         let gate = found.unwrap();
         assert_eq!(
             (gate.consumer_id, gate.enabled),
@@ -604,7 +604,7 @@ backend_test! {
             db.backend_name()
         );
         assert_eq!(gate.call_limits, consumer.call_limits);
-        let check = sessions::find_for_check(conn, &session.session_id)
+        let check = sessions::find_for_check(conn, session.session_id())
             .unwrap()
             .unwrap();
         assert!(check.through_consumer);
@@ -703,11 +703,11 @@ backend_test! {
         sessions::insert(conn, &session).unwrap();
         lockout::lock(conn, &felix.user_id.to_string(), "lock_via_api", NOW).unwrap();
         lockout::lock(conn, &felix.user_id.to_string(), "lock_via_api", NOW).unwrap();
-        let view = sessions::find_with_user(conn, session.session_id.as_str())
+        let view = sessions::find_with_user(conn, session.session_id().as_str())
             .unwrap()
             .unwrap();
         assert!(view.user_locked);
-        let check = sessions::find_for_check(conn, &session.session_id)
+        let check = sessions::find_for_check(conn, session.session_id())
             .unwrap()
             .unwrap();
         assert!(check.user_locked);

@@ -94,38 +94,58 @@ impl Default for SessionPolicy {
     }
 }
 
-/// A customer's session.
+/// A customer's session. Its fields are private: a session changes only through the rules
+/// below (its absolute expiry never moves, termination is final), and one read back from
+/// storage comes through [`Session::restore`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
+    session_id: SessionId,
+    family_id: SessionId,
+    user_id: Uuid,
+    created_at: OffsetDateTime,
+    last_activity_at: OffsetDateTime,
+    idle_timeout: Duration,
+    expires_at: OffsetDateTime,
+    terminated_at: Option<OffsetDateTime>,
+    termination_reason: Option<String>,
+    institution_id: String,
+    last_strong_auth_at: OffsetDateTime,
+    client_ip: Option<String>,
+    user_agent: Option<String>,
+    consumer_id: Option<Uuid>,
+}
+
+/// A session as stored: every field, for [`Session::restore`] (storage holds only sessions
+/// that the rules made).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
     /// Opaque id.
     pub session_id: SessionId,
-    /// The family: the id of the session this one replaced (and that one's, ...) back to the
-    /// first, which a login started. Terminating any member ends them all.
+    /// The id of the family's first session.
     pub family_id: SessionId,
     /// Whose session it is.
     pub user_id: Uuid,
     /// When it started.
     pub created_at: OffsetDateTime,
-    /// The last recorded activity (recorded at most every `activity_write_interval`).
+    /// The last recorded activity.
     pub last_activity_at: OffsetDateTime,
     /// The idle timeout fixed when the session started.
     pub idle_timeout: Duration,
     /// The end of its absolute lifetime.
     pub expires_at: OffsetDateTime,
-    /// When it was terminated (logout, administrator, lock), if it was.
+    /// When it was terminated, if it was.
     pub terminated_at: Option<OffsetDateTime>,
-    /// Why it was terminated (`logout`, `system`, `customer`, `administrator`, ...).
+    /// Why it was terminated.
     pub termination_reason: Option<String>,
     /// The financial institution the session belongs to.
     pub institution_id: String,
-    /// When the customer last proved who they are with a password or a second factor.
+    /// When the customer last proved who they are.
     pub last_strong_auth_at: OffsetDateTime,
-    /// The client address the session was started from, as seen by the server.
+    /// The client address the session was started from.
     pub client_ip: Option<String>,
-    /// The client's `User-Agent` when the session started (at most 256 characters).
+    /// The client's `User-Agent` when the session started.
     pub user_agent: Option<String>,
-    /// The consumer (app) the customer signed in through, if any: its call limits apply to
-    /// the session, and disabling it ends the session.
+    /// The consumer (app) the customer signed in through, if any.
     pub consumer_id: Option<Uuid>,
 }
 
@@ -161,6 +181,114 @@ pub enum SessionState {
 }
 
 impl Session {
+    /// A session read back from storage.
+    pub fn restore(stored: StoredSession) -> Self {
+        let StoredSession {
+            session_id,
+            family_id,
+            user_id,
+            created_at,
+            last_activity_at,
+            idle_timeout,
+            expires_at,
+            terminated_at,
+            termination_reason,
+            institution_id,
+            last_strong_auth_at,
+            client_ip,
+            user_agent,
+            consumer_id,
+        } = stored;
+        Self {
+            session_id,
+            family_id,
+            user_id,
+            created_at,
+            last_activity_at,
+            idle_timeout,
+            expires_at,
+            terminated_at,
+            termination_reason,
+            institution_id,
+            last_strong_auth_at,
+            client_ip,
+            user_agent,
+            consumer_id,
+        }
+    }
+
+    /// Opaque id.
+    pub fn session_id(&self) -> &SessionId {
+        &self.session_id
+    }
+
+    /// The family: the id of the session this one replaced (and that one's, ...) back to the
+    /// first, which a login started. Terminating any member ends them all.
+    pub fn family_id(&self) -> &SessionId {
+        &self.family_id
+    }
+
+    /// Whose session it is.
+    pub fn user_id(&self) -> Uuid {
+        self.user_id
+    }
+
+    /// When it started.
+    pub fn created_at(&self) -> OffsetDateTime {
+        self.created_at
+    }
+
+    /// The last recorded activity (recorded at most every `activity_write_interval`).
+    pub fn last_activity_at(&self) -> OffsetDateTime {
+        self.last_activity_at
+    }
+
+    /// The idle timeout fixed when the session started.
+    pub fn idle_timeout(&self) -> Duration {
+        self.idle_timeout
+    }
+
+    /// The end of its absolute lifetime.
+    pub fn expires_at(&self) -> OffsetDateTime {
+        self.expires_at
+    }
+
+    /// When it was terminated (logout, administrator, lock), if it was.
+    pub fn terminated_at(&self) -> Option<OffsetDateTime> {
+        self.terminated_at
+    }
+
+    /// Why it was terminated (`logout`, `system`, `customer`, `administrator`, ...).
+    pub fn termination_reason(&self) -> Option<&str> {
+        self.termination_reason.as_deref()
+    }
+
+    /// The financial institution the session belongs to.
+    pub fn institution_id(&self) -> &str {
+        &self.institution_id
+    }
+
+    /// When the customer last proved who they are with a password or a second factor.
+    pub fn last_strong_auth_at(&self) -> OffsetDateTime {
+        self.last_strong_auth_at
+    }
+
+    /// The client address the session was started from, as seen by the server.
+    pub fn client_ip(&self) -> Option<&str> {
+        self.client_ip.as_deref()
+    }
+
+    /// The client's `User-Agent` when the session started (at most 256 characters).
+    pub fn user_agent(&self) -> Option<&str> {
+        self.user_agent.as_deref()
+    }
+
+    /// The consumer (app) the customer signed in through, if any: its call limits apply to
+    /// the session, and disabling it ends the session.
+    pub fn consumer_id(&self) -> Option<Uuid> {
+        self.consumer_id
+    }
+
     /// Starts a session for `user_id` at `now`, after a strong authentication (a login).
     pub fn start(
         user_id: Uuid,
@@ -313,17 +441,29 @@ impl Session {
 /// needs to read, without who started it, where or through what.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionClock {
-    /// The last recorded activity.
-    pub last_activity_at: OffsetDateTime,
-    /// The idle timeout fixed when the session started.
-    pub idle_timeout: Duration,
-    /// The end of its absolute lifetime.
-    pub expires_at: OffsetDateTime,
-    /// When it was terminated, if it was.
-    pub terminated_at: Option<OffsetDateTime>,
+    last_activity_at: OffsetDateTime,
+    idle_timeout: Duration,
+    expires_at: OffsetDateTime,
+    terminated_at: Option<OffsetDateTime>,
 }
 
 impl SessionClock {
+    /// The clock of a stored session: its last recorded activity, the idle timeout fixed when
+    /// it started, the end of its absolute lifetime, and when it was terminated, if it was.
+    pub fn restore(
+        last_activity_at: OffsetDateTime,
+        idle_timeout: Duration,
+        expires_at: OffsetDateTime,
+        terminated_at: Option<OffsetDateTime>,
+    ) -> Self {
+        Self {
+            last_activity_at,
+            idle_timeout,
+            expires_at,
+            terminated_at,
+        }
+    }
+
     /// The state at `now`. Termination wins over expiry; the boundaries are exclusive (a
     /// session is over at exactly its deadline).
     pub fn state(&self, now: OffsetDateTime) -> SessionState {

@@ -140,7 +140,7 @@ pub fn direct_login(
             Some(&row.user_id),
             serde_json::json!({
                 "consumer_id": consumer.consumer_id,
-                "session_id": session.session_id.as_str(),
+                "session_id": session.session_id().as_str(),
             }),
         )?;
         Ok::<_, RepoError>(true)

@@ -60,10 +60,10 @@ fn owner_matches(
     user: &UserDetailsRow,
     claimed: &ClaimedOwner,
 ) -> bool {
-    let institution = if session.institution_id.is_empty() {
+    let institution = if session.institution_id().is_empty() {
         state.config.institution_id.as_str()
     } else {
-        session.institution_id.as_str()
+        session.institution_id()
     };
     match (&claimed.customer_id, &claimed.institution_id) {
         (Some(customer), Some(claimed_institution)) => {
@@ -178,14 +178,14 @@ pub fn resume(ctx: &mut Context<'_>, resume: Resume) -> Result<Resumed, Failure<
             now,
             "session.replaced",
             Some(&user.user_id),
-            serde_json::json!({ "institution_id": new.institution_id }),
+            serde_json::json!({ "institution_id": new.institution_id() }),
         )?;
         Ok(())
     })?;
     let claims = SessionClaims::for_session(&new, now);
     let token = state.keys.sign(SESSION_TOKEN_TYP, &claims)?;
     Ok(Resumed::Replaced {
-        session_id: new.session_id.as_str().to_owned(),
+        session_id: new.session_id().as_str().to_owned(),
         token,
     })
 }

@@ -46,7 +46,7 @@ pub fn end_one(
     session_id: &str,
 ) -> Result<(), Failure<SessionRefusal>> {
     let owned = sessions::find(ctx.conn(), session_id)?
-        .is_some_and(|s| s.user_id.to_string() == caller.user.user_id);
+        .is_some_and(|s| s.user_id().to_string() == caller.user.user_id);
     if !owned || !customer_sessions::terminate(ctx, session_id, "the customer", "customer")? {
         return refuse(SessionRefusal::NotFound);
     }

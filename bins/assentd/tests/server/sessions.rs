@@ -392,7 +392,7 @@ backend_test! {
         let mut conn = app.state.pool.get().unwrap();
         let stored = sessions::find(&mut conn, &session).unwrap().unwrap();
         assert!(
-            stored.last_strong_auth_at > stored.created_at,
+            stored.last_strong_auth_at() > stored.created_at(),
             "the strong authentication is recorded"
         );
         drop(conn);
@@ -431,8 +431,8 @@ backend_test! {
         // the interleaving the session ends terminated by the system, and stays so.
         let mut conn = app.state.pool.get().unwrap();
         let stored = sessions::find(&mut conn, &session).unwrap().unwrap();
-        assert!(stored.terminated_at.is_some(), "{}", app.backend());
-        assert_eq!(stored.termination_reason.as_deref(), Some("system"));
+        assert!(stored.terminated_at().is_some(), "{}", app.backend());
+        assert_eq!(stored.termination_reason(), Some("system"));
         drop(conn);
         let (status, _, _) = send(&svc, current(&token)).await;
         assert_eq!(status, 401);

@@ -40,20 +40,20 @@ pub struct SessionsJson {
 fn session_json(session: Session, current: Option<&str>, at: time::OffsetDateTime) -> SessionJson {
     let stamp = |t: time::OffsetDateTime| super::timestamp(assent_repository::to_micros(t));
     SessionJson {
-        current: current == Some(session.session_id.as_str()),
-        session_id: session.session_id.as_str().to_owned(),
-        created: stamp(session.created_at),
-        last_activity: stamp(session.last_activity_at),
-        expires: stamp(session.expires_at),
+        current: current == Some(session.session_id().as_str()),
+        session_id: session.session_id().as_str().to_owned(),
+        created: stamp(session.created_at()),
+        last_activity: stamp(session.last_activity_at()),
+        expires: stamp(session.expires_at()),
         status: match session.state(at) {
             SessionState::Active => "ACTIVE",
             _ => "IDLE",
         }
         .to_owned(),
-        consumer_id: session.consumer_id.map(|c| c.to_string()),
-        institution_id: session.institution_id,
-        client_ip: session.client_ip,
-        user_agent: session.user_agent,
+        consumer_id: session.consumer_id().map(|c| c.to_string()),
+        institution_id: session.institution_id().to_owned(),
+        client_ip: session.client_ip().map(str::to_owned),
+        user_agent: session.user_agent().map(str::to_owned),
     }
 }
 
