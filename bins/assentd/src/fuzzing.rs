@@ -383,9 +383,9 @@ fn consent_request(consent: consents::CreateConsentJson) {
     };
     let max = Duration::hours(1);
     if let Ok(validity) = request.validate(now(), max, &access) {
-        assert!(validity.valid_from < validity.expires_at);
-        assert!(validity.expires_at - validity.valid_from <= max);
-        assert!(validity.valid_from >= now() - assent_consent::consent::VALID_FROM_LEEWAY);
+        assert!(validity.valid_from() < validity.expires_at());
+        assert!(validity.expires_at() - validity.valid_from() <= max);
+        assert!(validity.valid_from() >= now() - assent_consent::consent::VALID_FROM_LEEWAY);
     }
     if request.validate(now(), max, &Access::default()).is_ok() {
         assert!(access.views.is_empty() && access.entitlements.is_empty());

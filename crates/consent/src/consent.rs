@@ -159,13 +159,31 @@ pub enum ConsentError {
     RoleAtOtherBank(RoleAccess),
 }
 
-/// The validity a request was granted.
+/// The validity a request was granted: a start strictly before an end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Validity {
+    valid_from: OffsetDateTime,
+    expires_at: OffsetDateTime,
+}
+
+impl Validity {
+    /// The validity of a stored consent; `None` unless it starts before it ends.
+    pub fn restore(valid_from: OffsetDateTime, expires_at: OffsetDateTime) -> Option<Self> {
+        (valid_from < expires_at).then_some(Self {
+            valid_from,
+            expires_at,
+        })
+    }
+
     /// Not usable before.
-    pub valid_from: OffsetDateTime,
+    pub fn valid_from(&self) -> OffsetDateTime {
+        self.valid_from
+    }
+
     /// Not usable from.
-    pub expires_at: OffsetDateTime,
+    pub fn expires_at(&self) -> OffsetDateTime {
+        self.expires_at
+    }
 }
 
 impl ConsentRequest {
@@ -184,6 +202,10 @@ impl ConsentRequest {
             Some(secs) => Duration::seconds(secs),
             None => std::cmp::min(max_time_to_live, DEFAULT_TIME_TO_LIVE),
         };
+        // A validity starts before it ends, whatever the configured maximum.
+        if ttl <= Duration::ZERO {
+            return Err(ConsentError::TimeToLive);
+        }
         let valid_from = self.valid_from.unwrap_or(now);
         // Not in the past beyond the leeway, nor further ahead than a consent may last.
         let too_late = now
@@ -476,6 +498,19 @@ mod tests {
         let named = BankScope::new("b", request(vec![at("other", "owner")], vec![], None).scope);
         assert!(!named.covers_view("other", "a", "owner"));
         assert_eq!(named.effective(&held), Access::default());
+    }
+
+    #[test]
+    fn a_stored_validity_starts_before_it_ends() {
+        assert!(Validity::restore(NOW, NOW + Duration::seconds(1)).is_some());
+        assert_eq!(Validity::restore(NOW, NOW), None);
+        assert_eq!(Validity::restore(NOW, NOW - Duration::seconds(1)), None);
+        let zero = request(vec![view("owner")], vec![], None);
+        assert_eq!(
+            zero.validate(NOW, Duration::ZERO, &held()),
+            Err(ConsentError::TimeToLive),
+            "a maximum of zero grants no validity"
+        );
     }
 
     #[test]

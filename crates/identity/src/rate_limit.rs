@@ -68,22 +68,37 @@ impl Period {
     }
 }
 
-/// A consumer's limits, in [`PERIODS`] order; `-1` is unlimited.
+/// A consumer's limits, in [`PERIODS`] order; `-1` is unlimited. Each is `-1` or at least 0:
+/// [`CallLimits::new`] refuses anything else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CallLimits(pub [i64; 6]);
+pub struct CallLimits([i64; 6]);
+
+/// A limit below `-1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a call limit is -1 (unlimited) or at least 0")]
+pub struct InvalidCallLimits;
 
 impl CallLimits {
     /// No limit at all.
     pub const UNLIMITED: CallLimits = CallLimits([-1; 6]);
+
+    /// Limits in [`PERIODS`] order, each `-1` (unlimited) or at least 0.
+    pub fn new(limits: [i64; 6]) -> Result<Self, InvalidCallLimits> {
+        if limits.iter().all(|limit| *limit >= -1) {
+            Ok(Self(limits))
+        } else {
+            Err(InvalidCallLimits)
+        }
+    }
 
     /// The limit for `period` (`-1` unlimited).
     pub fn get(&self, period: Period) -> i64 {
         self.0.get(period.index()).copied().unwrap_or(-1)
     }
 
-    /// Whether every limit is `-1` or at least 0.
-    pub fn is_valid(&self) -> bool {
-        self.0.iter().all(|limit| *limit >= -1)
+    /// Every limit, in [`PERIODS`] order.
+    pub fn limits(&self) -> [i64; 6] {
+        self.0
     }
 }
 
@@ -166,7 +181,7 @@ mod tests {
 
     #[test]
     fn the_sixth_call_in_a_second_is_refused_and_the_next_second_is_served() {
-        let limits = CallLimits([5, -1, -1, -1, -1, -1]);
+        let limits = CallLimits::new([5, -1, -1, -1, -1, -1]).unwrap();
         let mut counter = CallCounter::default();
         for i in 0..5 {
             let admitted = counter.admit(&limits, T).unwrap();
@@ -183,7 +198,7 @@ mod tests {
 
     #[test]
     fn every_period_counts_and_refusals_do_not() {
-        let limits = CallLimits([-1, 3, -1, -1, -1, 4]);
+        let limits = CallLimits::new([-1, 3, -1, -1, -1, 4]).unwrap();
         let mut counter = CallCounter::default();
         for s in 0..3 {
             counter.admit(&limits, T + Duration::seconds(s)).unwrap();
@@ -214,9 +229,9 @@ mod tests {
         let mut counter = CallCounter::default();
         assert!(
             counter
-                .admit(&CallLimits([0, -1, -1, -1, -1, -1]), T)
+                .admit(&CallLimits::new([0, -1, -1, -1, -1, -1]).unwrap(), T)
                 .is_err()
         );
-        assert!(!CallLimits([-2, 0, 0, 0, 0, 0]).is_valid());
+        assert_eq!(CallLimits::new([-2, 0, 0, 0, 0, 0]), Err(InvalidCallLimits));
     }
 }

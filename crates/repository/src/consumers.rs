@@ -54,7 +54,7 @@ crate::redacted::debug_redacting!(ConsumerRow {
 impl ConsumerRow {
     /// The row of `consumer`, with its key's hash, created at `now`.
     pub fn new(consumer: &Consumer, key_hash: &str, now: OffsetDateTime) -> Self {
-        let [second, minute, hour, day, week, month] = consumer.call_limits.0;
+        let [second, minute, hour, day, week, month] = consumer.call_limits.limits();
         Self {
             consumer_id: consumer.consumer_id.to_string(),
             name: consumer.name.clone(),
@@ -98,14 +98,18 @@ impl TryFrom<ConsumerRow> for Consumer {
             } else {
                 Some(Uuid::parse_str(&row.created_by_user_id).map_err(corrupt)?)
             },
-            call_limits: CallLimits([
+            call_limits: CallLimits::new([
                 row.per_second_call_limit,
                 row.per_minute_call_limit,
                 row.per_hour_call_limit,
                 row.per_day_call_limit,
                 row.per_week_call_limit,
                 row.per_month_call_limit,
-            ]),
+            ])
+            .map_err(|e| RepoError::CorruptRow {
+                table: "consumers",
+                reason: e.to_string(),
+            })?,
         })
     }
 }
@@ -216,7 +220,7 @@ pub fn set_call_limits(
     limits: &CallLimits,
 ) -> Result<bool, RepoError> {
     crate::connection::write(conn, |conn| {
-        let [second, minute, hour, day, week, month] = limits.0;
+        let [second, minute, hour, day, week, month] = limits.limits();
         Ok(
             diesel::update(consumers::table.find(consumer_id.to_string()))
                 .set((

@@ -157,7 +157,12 @@ impl TryFrom<ConsumerGateRow> for ConsumerGate {
                 reason: e.to_string(),
             })?,
             enabled,
-            call_limits: CallLimits([second, minute, hour, day, week, month]),
+            call_limits: CallLimits::new([second, minute, hour, day, week, month]).map_err(
+                |e| RepoError::CorruptRow {
+                    table: "consumers",
+                    reason: e.to_string(),
+                },
+            )?,
         })
     }
 }

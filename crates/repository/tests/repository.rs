@@ -579,7 +579,7 @@ backend_test! {
         let (felix, row) = user("felix");
         users::insert(conn, &row).unwrap();
         let consumer = Consumer {
-            call_limits: CallLimits([5, 100, -1, -1, -1, -1]),
+            call_limits: CallLimits::new([5, 100, -1, -1, -1, -1]).unwrap(),
             ..Consumer::new(Uuid::new_v4(), "App".into())
         };
         consumers::insert(conn, &consumer, "hash-1", NOW).unwrap();
@@ -883,7 +883,7 @@ backend_test! {
         let (felix, row) = user("felix");
         users::insert(conn, &row).unwrap();
         let consumer = Consumer {
-            call_limits: CallLimits([5, 100, -1, -1, -1, -1]),
+            call_limits: CallLimits::new([5, 100, -1, -1, -1, -1]).unwrap(),
             ..Consumer::new(Uuid::new_v4(), "App".into())
         };
         consumers::insert(conn, &consumer, "hash-1", NOW).unwrap();

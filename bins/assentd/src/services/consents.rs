@@ -275,8 +275,8 @@ pub fn create(
                 bank_id: bank_id.clone(),
                 everything: request.scope.everything,
                 scope: scope_json.clone(),
-                valid_from: to_micros(validity.valid_from),
-                expires_at: to_micros(validity.expires_at),
+                valid_from: to_micros(validity.valid_from()),
+                expires_at: to_micros(validity.expires_at()),
                 sca_method: method.as_str().to_owned(),
                 status: ConsentStatus::Initiated.as_str().to_owned(),
                 challenge_id: challenge.id().to_string(),
@@ -629,11 +629,8 @@ pub fn check_use(
     {
         return refuse(ConsentRefusal::NotUsable);
     }
-    let validity = Validity {
-        valid_from: from_micros(row.valid_from),
-        expires_at: from_micros(row.expires_at),
-    };
-    if validity.check(now).is_err() {
+    let validity = Validity::restore(from_micros(row.valid_from), from_micros(row.expires_at));
+    if validity.is_none_or(|validity| validity.check(now).is_err()) {
         return refuse(ConsentRefusal::OutsideValidity);
     }
     // The key must be the consent's consumer's (compared as keyed hashes, in constant time),

@@ -284,8 +284,11 @@ pub fn set_call_limits(
     limits: [Option<i64>; 6],
 ) -> Result<CallLimits, Failure<ConsumerRefusal>> {
     require(ctx, caller, &[Need::System(roles::CAN_SET_CALL_LIMITS)])?;
-    let limits = match limits.map(|limit| limit.filter(|n| *n >= -1)) {
-        [Some(a), Some(b), Some(c), Some(d), Some(e), Some(f)] => CallLimits([a, b, c, d, e, f]),
+    let limits = match limits {
+        [Some(a), Some(b), Some(c), Some(d), Some(e), Some(f)] => {
+            CallLimits::new([a, b, c, d, e, f])
+                .map_err(|_| Failure::Refused(ConsumerRefusal::InvalidCallLimits))?
+        }
         _ => return refuse(ConsumerRefusal::InvalidCallLimits),
     };
     let (consumer, _) = load(ctx, consumer_id)?;
@@ -298,7 +301,7 @@ pub fn set_call_limits(
             "consumer.call_limits_changed",
             Some(&caller.user.user_id),
             serde_json::json!({
-                "consumer_id": consumer.consumer_id, "limits": limits.0,
+                "consumer_id": consumer.consumer_id, "limits": limits.limits(),
             }),
         )?;
         Ok(())

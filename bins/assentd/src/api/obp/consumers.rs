@@ -118,7 +118,7 @@ fn consumer_json(consumer: Consumer, created: OffsetDateTime) -> ConsumerJson {
 }
 
 fn limits_json(limits: &CallLimits) -> CallLimitsJson {
-    let [second, minute, hour, day, week, month] = limits.0.map(|l| l.to_string());
+    let [second, minute, hour, day, week, month] = limits.limits().map(|l| l.to_string());
     CallLimitsJson {
         per_second_call_limit: second,
         per_minute_call_limit: minute,
