@@ -343,20 +343,19 @@ fn sign_up(user: users::CreateUserJson) {
     let Ok(registration) = Registration::validate(input) else {
         return;
     };
-    assert!(is_valid_username(&registration.username));
+    assert!(is_valid_username(registration.username()));
     assert_eq!(
-        registration.username_key,
-        username_key(&registration.username)
+        registration.username_key(),
+        username_key(registration.username())
     );
-    assert!(is_valid_email(&registration.email));
+    assert!(is_valid_email(registration.email()));
     assert!(
         registration
-            .phone_number
-            .as_deref()
+            .phone_number()
             .is_none_or(is_valid_phone_number)
     );
-    for name in [&registration.first_name, &registration.last_name] {
-        assert!(!name.is_empty() && name.trim() == name.as_str());
+    for name in [registration.first_name(), registration.last_name()] {
+        assert!(!name.is_empty() && name.trim() == name);
     }
 }
 

@@ -75,19 +75,13 @@ impl AppState {
             SecretHasher::new(&pepper).map_err(|e| StartError::Other(e.to_string()))?;
         let password_hasher = PasswordHasher::new(config.argon2_params())
             .map_err(|e| StartError::Other(e.to_string()))?;
-        let idle =
-            Duration::seconds(i64::try_from(config.session_idle_timeout_secs).unwrap_or(i64::MAX));
-        let session_policy = SessionPolicy {
-            idle_timeout: idle,
-            absolute_lifetime: Duration::seconds(
-                i64::try_from(config.session_absolute_lifetime_secs).unwrap_or(i64::MAX),
-            ),
-            // Write activity rarely, but often enough that the idle timeout stays meaningful.
-            activity_write_interval: std::cmp::min(Duration::seconds(5), idle / 5),
-            reauthentication_interval: Duration::seconds(
-                i64::try_from(config.session_reauthentication_interval_secs).unwrap_or(i64::MAX),
-            ),
-        };
+        let seconds = |secs: u64| Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX));
+        let session_policy = SessionPolicy::new(
+            seconds(config.session_idle_timeout_secs),
+            seconds(config.session_absolute_lifetime_secs),
+            seconds(config.session_reauthentication_interval_secs),
+        )
+        .map_err(|e| StartError::Other(e.to_string()))?;
         let metrics = Metrics::new(pool.clone()).map_err(|e| StartError::Other(e.to_string()))?;
         let dauth = crate::dauth::DAuthVerifier::from_config(&config)?.map(Arc::new);
         let trusted_proxies = Arc::new(

@@ -28,23 +28,17 @@ pub struct RegistrationInput {
     pub phone_number: Option<String>,
 }
 
-/// A sign-up that passed every rule; only this can be stored.
+/// A sign-up that passed every rule; only this can be stored. Its fields are private, so the
+/// only way to one is [`Registration::validate`].
 #[derive(Debug, Clone)]
 pub struct Registration {
-    /// Username as given (case preserved).
-    pub username: String,
-    /// The key that makes usernames unique per provider: the username lower-cased.
-    pub username_key: String,
-    /// The password, still in clear: hash it before storing.
-    pub password: SecretString,
-    /// Contact email, trimmed.
-    pub email: String,
-    /// Given name, trimmed.
-    pub first_name: String,
-    /// Family name, trimmed.
-    pub last_name: String,
-    /// Mobile number, E.164 without separators.
-    pub phone_number: Option<String>,
+    username: String,
+    username_key: String,
+    password: SecretString,
+    email: String,
+    first_name: String,
+    last_name: String,
+    phone_number: Option<String>,
 }
 
 /// Why a sign-up was refused.
@@ -136,6 +130,41 @@ fn check_name(value: &str, field: &'static str) -> Result<String, RegistrationEr
 }
 
 impl Registration {
+    /// Username as given (case preserved).
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The key that makes usernames unique per provider: the username lower-cased.
+    pub fn username_key(&self) -> &str {
+        &self.username_key
+    }
+
+    /// The password, still in clear: hash it before storing.
+    pub fn password(&self) -> &SecretString {
+        &self.password
+    }
+
+    /// Contact email, trimmed.
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+
+    /// Given name, trimmed.
+    pub fn first_name(&self) -> &str {
+        &self.first_name
+    }
+
+    /// Family name, trimmed.
+    pub fn last_name(&self) -> &str {
+        &self.last_name
+    }
+
+    /// Mobile number, E.164 without separators.
+    pub fn phone_number(&self) -> Option<&str> {
+        self.phone_number.as_deref()
+    }
+
     /// Applies every sign-up rule. Cheap checks come first; the password is checked last so a
     /// caller learns about a bad username before they pick a new password.
     pub fn validate(input: RegistrationInput) -> Result<Self, RegistrationError> {

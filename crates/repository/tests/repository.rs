@@ -233,10 +233,9 @@ backend_test! {
         let conn = &mut connection;
         let (felix, row) = user("felix");
         users::insert(conn, &row).unwrap();
-        let policy = SessionPolicy {
-            idle_timeout: Duration::seconds(60),
-            ..SessionPolicy::default()
-        };
+        let policy =
+            SessionPolicy::new(Duration::seconds(60), Duration::hours(12), Duration::hours(12))
+                .unwrap();
         let first = Session::start(felix.user_id.0, NOW, &policy, &mut rand::rng());
         sessions::insert(conn, &first).unwrap();
         // Forty idle replacements, each of the one before.

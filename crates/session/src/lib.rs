@@ -68,19 +68,68 @@ impl SessionId {
     }
 }
 
-/// Timeouts applied to new sessions.
+/// Timeouts applied to new sessions: an idle timeout of at least a second, an absolute
+/// lifetime no shorter than it, and a re-authentication interval of at least a second
+/// ([`SessionPolicy::new`] refuses anything else).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionPolicy {
+    idle_timeout: Duration,
+    absolute_lifetime: Duration,
+    activity_write_interval: Duration,
+    reauthentication_interval: Duration,
+}
+
+/// Timeouts no session could live by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the idle timeout and the re-authentication interval are at least a second, and the absolute lifetime no shorter than the idle timeout"
+)]
+pub struct InvalidSessionPolicy;
+
+impl SessionPolicy {
+    /// A policy. Activity is then written back at most every 5 seconds, or every fifth of
+    /// the idle timeout if that is shorter, so the idle timeout stays meaningful.
+    pub fn new(
+        idle_timeout: Duration,
+        absolute_lifetime: Duration,
+        reauthentication_interval: Duration,
+    ) -> Result<Self, InvalidSessionPolicy> {
+        if idle_timeout < Duration::SECOND
+            || absolute_lifetime < idle_timeout
+            || reauthentication_interval < Duration::SECOND
+        {
+            return Err(InvalidSessionPolicy);
+        }
+        Ok(Self {
+            idle_timeout,
+            absolute_lifetime,
+            activity_write_interval: std::cmp::min(Duration::seconds(5), idle_timeout / 5),
+            reauthentication_interval,
+        })
+    }
+
     /// A session unused for this long ends. Default 5 minutes.
-    pub idle_timeout: Duration,
-    /// A session ends this long after it started, however active. Default 12 hours.
-    pub absolute_lifetime: Duration,
+    pub fn idle_timeout(&self) -> Duration {
+        self.idle_timeout
+    }
+
+    /// A session ends this long after it started (or after the strong authentication that
+    /// replaced it past its absolute expiry), however active. Default 12 hours.
+    pub fn absolute_lifetime(&self) -> Duration {
+        self.absolute_lifetime
+    }
+
     /// Activity is written back at most this often per session, so reads stay reads.
     /// Default 5 seconds. The idle timeout is thus enforced to within this much.
-    pub activity_write_interval: Duration,
+    pub fn activity_write_interval(&self) -> Duration {
+        self.activity_write_interval
+    }
+
     /// The customer must authenticate strongly again once their last strong authentication
     /// is this old. Default 12 hours.
-    pub reauthentication_interval: Duration,
+    pub fn reauthentication_interval(&self) -> Duration {
+        self.reauthentication_interval
+    }
 }
 
 impl Default for SessionPolicy {
@@ -526,6 +575,35 @@ mod tests {
             &SessionPolicy::default(),
             &mut rand::rng(),
         )
+    }
+
+    #[test]
+    fn a_policy_has_timeouts_a_session_can_live_by() {
+        let policy = SessionPolicy::new(
+            Duration::minutes(5),
+            Duration::hours(12),
+            Duration::hours(12),
+        )
+        .unwrap();
+        assert_eq!(policy, SessionPolicy::default());
+        let short =
+            SessionPolicy::new(Duration::seconds(4), Duration::seconds(8), Duration::SECOND)
+                .unwrap();
+        assert_eq!(short.activity_write_interval(), Duration::milliseconds(800));
+        for (idle, absolute, reauth) in [
+            (Duration::ZERO, Duration::hours(1), Duration::hours(1)),
+            (
+                Duration::minutes(5),
+                Duration::minutes(4),
+                Duration::hours(1),
+            ),
+            (Duration::minutes(5), Duration::hours(1), Duration::ZERO),
+        ] {
+            assert_eq!(
+                SessionPolicy::new(idle, absolute, reauth),
+                Err(InvalidSessionPolicy)
+            );
+        }
     }
 
     #[test]

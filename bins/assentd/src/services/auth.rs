@@ -359,7 +359,7 @@ impl DueActivity {
         conn: &mut DbConnection,
         now: OffsetDateTime,
     ) -> Result<(), RepoError> {
-        let not_before = now - state.session_policy.activity_write_interval;
+        let not_before = now - state.session_policy.activity_write_interval();
         sessions::record_activity(conn, &self.session_id, now, not_before).map(drop)
     }
 }

@@ -116,7 +116,7 @@ pub fn register(
     if users::find_by_username(
         &mut conn,
         &state.config.provider,
-        &registration.username_key,
+        registration.username_key(),
     )?
     .is_some()
     {
@@ -124,17 +124,17 @@ pub fn register(
     }
     let password_hash = state
         .password_hasher
-        .hash(&registration.password, &mut rand::rng())
+        .hash(registration.password(), &mut rand::rng())
         .map_err(Internal::from)?;
     let mut user = User {
         user_id: UserId::generate(&mut rand::rng()),
         provider: state.config.provider.clone(),
-        provider_id: registration.username.clone(),
-        username: registration.username.clone(),
-        email: registration.email,
-        first_name: registration.first_name,
-        last_name: registration.last_name,
-        phone_number: registration.phone_number,
+        provider_id: registration.username().to_owned(),
+        username: registration.username().to_owned(),
+        email: registration.email().to_owned(),
+        first_name: registration.first_name().to_owned(),
+        last_name: registration.last_name().to_owned(),
+        phone_number: registration.phone_number().map(str::to_owned),
         customer_number: None,
         created_at: now,
         email_verified_at: proved.email.then_some(now),
@@ -145,7 +145,7 @@ pub fn register(
         user.customer_number = Some(generate_customer_number(&mut rand::rng()));
         let row = UserRow::new(
             &user,
-            registration.username_key.clone(),
+            registration.username_key().to_owned(),
             password_hash.clone(),
         );
         let outcome = transaction(&mut conn, |conn| {
