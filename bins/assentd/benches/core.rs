@@ -122,7 +122,7 @@ fn permissions(c: &mut Criterion) {
             )
         })
     });
-    let set = views[2].permissions;
+    let set = views[2].permissions();
     c.bench_function("views/permission_set_contains", |b| {
         b.iter(|| black_box(set).contains(black_box(Permission::CanSeeBankAccountBalance)))
     });

@@ -8,7 +8,7 @@ use crate::schema::{account_access, account_holders, accounts, custom_views};
 use crate::{DbConnection, RepoError, insert_unless_conflict, to_micros};
 use assent_view_permissions::permission::PermissionSet;
 use assent_view_permissions::system::system_view;
-use assent_view_permissions::view::{Alias, Delegation, View};
+use assent_view_permissions::view::{CustomViewInput, View};
 use diesel::prelude::*;
 use time::OffsetDateTime;
 
@@ -228,16 +228,16 @@ impl CustomViewRow {
         Self {
             bank_id: bank_id.to_owned(),
             account_id: account_id.to_owned(),
-            view_id: view.view_id.clone(),
-            short_name: view.short_name.clone(),
-            description: view.description.clone(),
-            metadata_view: view.metadata_view.clone(),
-            is_public: view.is_public,
-            alias: view.alias.as_str().to_owned(),
-            hide_metadata_if_alias_used: view.hide_metadata_if_alias_used,
-            permissions: view.permissions.to_storage(),
-            can_grant_custom_views: view.can_grant.custom_views,
-            can_revoke_custom_views: view.can_revoke.custom_views,
+            view_id: view.view_id().to_owned(),
+            short_name: view.short_name().to_owned(),
+            description: view.description().to_owned(),
+            metadata_view: view.metadata_view().to_owned(),
+            is_public: view.is_public(),
+            alias: view.alias().as_str().to_owned(),
+            hide_metadata_if_alias_used: view.hide_metadata_if_alias_used(),
+            permissions: view.permissions().to_storage(),
+            can_grant_custom_views: view.can_grant().custom_views,
+            can_revoke_custom_views: view.can_revoke().custom_views,
             created_at: to_micros(now),
         }
     }
@@ -248,27 +248,24 @@ impl CustomViewRow {
             table: "custom_views",
             reason: reason.to_owned(),
         };
-        Ok(View {
-            view_id: self.view_id.clone(),
-            short_name: self.short_name.clone(),
+        let view = CustomViewInput {
+            name: self.short_name.clone(),
             description: self.description.clone(),
             metadata_view: self.metadata_view.clone(),
             is_public: self.is_public,
-            is_system: false,
-            is_firehose: false,
-            alias: Alias::parse(&self.alias).ok_or_else(|| corrupt("alias"))?,
+            alias: self.alias.clone(),
             hide_metadata_if_alias_used: self.hide_metadata_if_alias_used,
             permissions: PermissionSet::from_storage(&self.permissions)
                 .ok_or_else(|| corrupt("permissions"))?,
-            can_grant: Delegation {
-                system_views: Vec::new(),
-                custom_views: self.can_grant_custom_views,
-            },
-            can_revoke: Delegation {
-                system_views: Vec::new(),
-                custom_views: self.can_revoke_custom_views,
-            },
-        })
+            can_grant_custom_views: self.can_grant_custom_views,
+            can_revoke_custom_views: self.can_revoke_custom_views,
+        }
+        .into_view()
+        .map_err(|e| corrupt(&e.to_string()))?;
+        if view.view_id() != self.view_id {
+            return Err(corrupt("view id"));
+        }
+        Ok(view)
     }
 }
 

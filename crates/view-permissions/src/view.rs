@@ -85,36 +85,86 @@ pub struct ViewRef<'a> {
     pub is_system: bool,
 }
 
-/// A view.
+/// A view. Its fields are private: a view comes from the system views' definitions or from a
+/// custom view's validated input ([`CustomViewInput::into_view`]), so its id, kind and
+/// delegation always agree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct View {
-    /// Id: a system view's name, or a custom view's name lower-cased without spaces.
-    pub view_id: String,
-    /// Short name, as given.
-    pub short_name: String,
-    /// What it is for (at most 2000 characters).
-    pub description: String,
-    /// The view whose metadata (comments, tags, ...) this view shows.
-    pub metadata_view: String,
-    /// Whether anyone may see the account through it.
-    pub is_public: bool,
-    /// System view or custom view.
-    pub is_system: bool,
-    /// A firehose view (bulk access for the bank's own systems).
-    pub is_firehose: bool,
-    /// Which counterparty alias it shows.
-    pub alias: Alias,
-    /// Hide metadata when an alias is shown.
-    pub hide_metadata_if_alias_used: bool,
-    /// What it lets its holder see and do.
-    pub permissions: PermissionSet,
-    /// What its holder may grant to others.
-    pub can_grant: Delegation,
-    /// What its holder may revoke from others.
-    pub can_revoke: Delegation,
+    pub(crate) view_id: String,
+    pub(crate) short_name: String,
+    pub(crate) description: String,
+    pub(crate) metadata_view: String,
+    pub(crate) is_public: bool,
+    pub(crate) is_system: bool,
+    pub(crate) is_firehose: bool,
+    pub(crate) alias: Alias,
+    pub(crate) hide_metadata_if_alias_used: bool,
+    pub(crate) permissions: PermissionSet,
+    pub(crate) can_grant: Delegation,
+    pub(crate) can_revoke: Delegation,
 }
 
 impl View {
+    /// Id: a system view's name, or a custom view's name lower-cased without spaces.
+    pub fn view_id(&self) -> &str {
+        &self.view_id
+    }
+
+    /// Short name, as given.
+    pub fn short_name(&self) -> &str {
+        &self.short_name
+    }
+
+    /// What it is for (at most 2000 characters).
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The view whose metadata (comments, tags, ...) this view shows.
+    pub fn metadata_view(&self) -> &str {
+        &self.metadata_view
+    }
+
+    /// Whether anyone may see the account through it.
+    pub fn is_public(&self) -> bool {
+        self.is_public
+    }
+
+    /// System view or custom view.
+    pub fn is_system(&self) -> bool {
+        self.is_system
+    }
+
+    /// A firehose view (bulk access for the bank's own systems).
+    pub fn is_firehose(&self) -> bool {
+        self.is_firehose
+    }
+
+    /// Which counterparty alias it shows.
+    pub fn alias(&self) -> Alias {
+        self.alias
+    }
+
+    /// Hide metadata when an alias is shown.
+    pub fn hide_metadata_if_alias_used(&self) -> bool {
+        self.hide_metadata_if_alias_used
+    }
+
+    /// What it lets its holder see and do.
+    pub fn permissions(&self) -> PermissionSet {
+        self.permissions
+    }
+
+    /// What its holder may grant to others.
+    pub fn can_grant(&self) -> &Delegation {
+        &self.can_grant
+    }
+
+    /// What its holder may revoke from others.
+    pub fn can_revoke(&self) -> &Delegation {
+        &self.can_revoke
+    }
+
     /// Whether this view gives `permission`.
     #[inline]
     pub fn can(&self, permission: Permission) -> bool {

@@ -250,7 +250,7 @@ pub fn list_views(
         Some(reach) if !(reach.is_everything() && reach.bank_id() == bank_id) => {
             let reached: Vec<View> = accounts::views_held(conn, bank_id, account_id, user_id)?
                 .into_iter()
-                .filter(|v| reach.covers_view(bank_id, account_id, &v.view_id))
+                .filter(|v| reach.covers_view(bank_id, account_id, v.view_id()))
                 .collect();
             access::delegates_anything(&Actor {
                 is_holder: false,
@@ -503,7 +503,9 @@ fn apply_locked(
         .map(|v| resolve(conn, account, v))
         .collect::<Result<Vec<_>, _>>()?;
     let held = accounts::views_held(conn, bank_id, account_id, &user_id)?;
-    let target_is_owner = held.iter().any(|v| v.is_system && v.view_id == OWNER_VIEW);
+    let target_is_owner = held
+        .iter()
+        .any(|v| v.is_system() && v.view_id() == OWNER_VIEW);
     let owners = usize::try_from(accounts::holders_of_view(
         conn, bank_id, account_id, OWNER_VIEW,
     )?)
@@ -518,15 +520,15 @@ fn apply_locked(
             bank_id,
             account_id,
             &user_id,
-            &view.view_id,
-            view.is_system,
+            view.view_id(),
+            view.is_system(),
             Some(caller),
             now,
         )?;
     }
     for view in &revokes {
-        if !accounts::revoke(conn, bank_id, account_id, &user_id, &view.view_id)? {
-            return refuse(AccountRefusal::NoSuchGrant(view.view_id.clone()));
+        if !accounts::revoke(conn, bank_id, account_id, &user_id, view.view_id())? {
+            return refuse(AccountRefusal::NoSuchGrant(view.view_id().to_owned()));
         }
     }
     // A last safety net under the lock: whatever the change, an owner remains.
@@ -541,8 +543,8 @@ fn apply_locked(
         Some(&user_id),
         json!({
             "bank_id": bank_id, "account_id": account_id, "by": caller,
-            "granted": grants.iter().map(|v| v.view_id.as_str()).collect::<Vec<_>>(),
-            "revoked": revokes.iter().map(|v| v.view_id.as_str()).collect::<Vec<_>>(),
+            "granted": grants.iter().map(|v| v.view_id()).collect::<Vec<_>>(),
+            "revoked": revokes.iter().map(|v| v.view_id()).collect::<Vec<_>>(),
             "withdrawn_self_grants": withdrawn,
         }),
     )?;
@@ -577,7 +579,7 @@ fn withdraw_ungrounded_self_grants(
             let own: Vec<View> = own.into_iter().map(|h| h.view.clone()).collect();
             let is_holder = accounts::is_holder(conn, bank_id, account_id, user)?;
             for view in access::ungrounded_self_grants(is_holder, &given, &own) {
-                ungrounded.push((user.to_owned(), view.view_id.clone()));
+                ungrounded.push((user.to_owned(), view.view_id().to_owned()));
             }
         }
         if ungrounded.is_empty() {
@@ -885,8 +887,8 @@ pub fn revoke_from_provider_user(
                 accounts::views_held(conn, &account.bank_id, &account.account_id, &named.user_id)?
                     .into_iter()
                     .map(|view| ViewRequest {
-                        view_id: view.view_id,
-                        is_system: view.is_system,
+                        view_id: view.view_id().to_owned(),
+                        is_system: view.is_system(),
                     })
                     .collect()
             }

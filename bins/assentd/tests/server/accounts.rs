@@ -65,7 +65,7 @@ fn views_of(app: &TestApp, user_id: &str) -> Vec<String> {
     accounts::views_held(&mut conn, BANK, ACCOUNT, user_id)
         .unwrap()
         .into_iter()
-        .map(|v| v.view_id)
+        .map(|v| v.view_id().to_owned())
         .collect()
 }
 
@@ -554,7 +554,7 @@ backend_test! {
             .view()
             .unwrap();
         assert_eq!(
-            (stored.description.as_str(), stored.alias.as_str()),
+            (stored.description(), stored.alias().as_str()),
             ("after", "public"),
             "{}: no update lost another's field",
             app.backend()

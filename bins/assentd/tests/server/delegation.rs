@@ -88,7 +88,7 @@ fn views_of(app: &TestApp, user_id: &str) -> Vec<String> {
     accounts::views_held(&mut conn, BANK, ACCOUNT, user_id)
         .unwrap()
         .into_iter()
-        .map(|v| v.view_id)
+        .map(|v| v.view_id().to_owned())
         .collect()
 }
 

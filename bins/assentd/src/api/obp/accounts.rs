@@ -21,23 +21,24 @@ use utoipa::ToSchema;
 /// revoke.
 pub fn view_json(view: &View) -> Value {
     let mut out = json!({
-        "id": view.view_id,
-        "short_name": view.short_name,
-        "description": view.description,
-        "metadata_view": view.metadata_view,
-        "is_public": view.is_public,
-        "is_system": view.is_system,
-        "is_firehose": view.is_firehose,
-        "alias": view.alias.as_str(),
-        "hide_metadata_if_alias_used": view.hide_metadata_if_alias_used,
-        "can_grant_access_to_views": view.can_grant.system_views,
-        "can_revoke_access_to_views": view.can_revoke.system_views,
-        "can_grant_access_to_custom_views": view.can_grant.custom_views,
-        "can_revoke_access_to_custom_views": view.can_revoke.custom_views,
+        "id": view.view_id(),
+        "short_name": view.short_name(),
+        "description": view.description(),
+        "metadata_view": view.metadata_view(),
+        "is_public": view.is_public(),
+        "is_system": view.is_system(),
+        "is_firehose": view.is_firehose(),
+        "alias": view.alias().as_str(),
+        "hide_metadata_if_alias_used": view.hide_metadata_if_alias_used(),
+        "can_grant_access_to_views": view.can_grant().system_views,
+        "can_revoke_access_to_views": view.can_revoke().system_views,
+        "can_grant_access_to_custom_views": view.can_grant().custom_views,
+        "can_revoke_access_to_custom_views": view.can_revoke().custom_views,
     });
-    if let (Some(map), Ok(Value::Object(permissions))) =
-        (out.as_object_mut(), serde_json::to_value(view.permissions))
-    {
+    if let (Some(map), Ok(Value::Object(permissions))) = (
+        out.as_object_mut(),
+        serde_json::to_value(view.permissions()),
+    ) {
         map.extend(permissions);
     }
     out
