@@ -61,12 +61,7 @@ async fn people<S: TestService>(app: &TestApp, svc: &S, names: &[&str]) -> Vec<P
 }
 
 fn views_of(app: &TestApp, user_id: &str) -> Vec<String> {
-    let mut conn = app.state.pool.get().unwrap();
-    accounts::views_held(&mut conn, BANK, ACCOUNT, user_id)
-        .unwrap()
-        .into_iter()
-        .map(|v| v.view_id().to_owned())
-        .collect()
+    app.views_held(BANK, ACCOUNT, user_id)
 }
 
 backend_test! {

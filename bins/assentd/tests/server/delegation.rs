@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use actix_web::test::TestRequest;
-use assent_repository::{accounts, banks};
+use assent_repository::banks;
 use serde_json::json;
 
 const BANK: &str = "gh.29.uk";
@@ -84,12 +84,7 @@ async fn account_with<S: TestService>(app: &TestApp, svc: &S, names: &[&str]) ->
 }
 
 fn views_of(app: &TestApp, user_id: &str) -> Vec<String> {
-    let mut conn = app.state.pool.get().unwrap();
-    accounts::views_held(&mut conn, BANK, ACCOUNT, user_id)
-        .unwrap()
-        .into_iter()
-        .map(|v| v.view_id().to_owned())
-        .collect()
+    app.views_held(BANK, ACCOUNT, user_id)
 }
 
 const BALANCE: &[&str] = &["can_see_bank_account_balance"];

@@ -143,6 +143,16 @@ impl TestApp {
         }
     }
 
+    /// The ids of the views the user holds on the account, in order.
+    pub fn views_held(&self, bank_id: &str, account_id: &str, user_id: &str) -> Vec<String> {
+        let mut conn = self.state.pool.get().unwrap();
+        assent_repository::accounts::views_held(&mut conn, bank_id, account_id, user_id)
+            .unwrap()
+            .into_iter()
+            .map(|v| v.view_id().to_owned())
+            .collect()
+    }
+
     /// How many audit events of this kind were recorded.
     pub fn audit_count(&self, kind: &str) -> usize {
         let mut conn = self.state.pool.get().unwrap();
