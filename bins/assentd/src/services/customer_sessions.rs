@@ -207,9 +207,9 @@ pub fn terminate_for_system(
     Ok(())
 }
 
-/// Terminates a session's whole family for `reason`, in one statement however long the chain
-/// of replacements; `false` if the id is unknown or nothing in its family was live. `by` names
-/// who asked (audit).
+/// Terminates a session's whole family for `reason`, however long the chain of replacements;
+/// `false` if the id is unknown or nothing in its family was live. `by` names who asked
+/// (audit).
 pub fn terminate(
     ctx: &mut Context<'_>,
     session_id: &str,
