@@ -535,7 +535,12 @@ fn apply_locked(
     if accounts::holders_of_view(conn, bank_id, account_id, OWNER_VIEW)? == 0 {
         return refuse(AccountRefusal::Rule(AccessRefusal::LastOwner));
     }
-    let withdrawn = withdraw_ungrounded_self_grants(conn, account)?;
+    // Granting only adds power: only a revoke can leave a self-grant ungrounded.
+    let withdrawn = if revokes.is_empty() {
+        Vec::new()
+    } else {
+        withdraw_ungrounded_self_grants(conn, account)?
+    };
     record(
         conn,
         now,

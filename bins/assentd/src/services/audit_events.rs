@@ -2,6 +2,7 @@
 //! the whole trail for `assentd admin export-audit`.
 
 use super::auth::SignedIn;
+use super::paging::{InvalidPage, Page, page};
 use super::roles::{MissingRoles, Need, require};
 use super::{Context, Failure, Internal};
 use assent_identity::roles;
@@ -11,9 +12,6 @@ use assent_repository::audit::{self, AuditQuery};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-
-/// The most events one page holds.
-const MAX_LIMIT: i64 = 1000;
 
 /// Why events were not read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,11 +40,10 @@ pub fn parse_query(params: &HashMap<String, String>) -> Result<AuditQuery, Audit
     if params.keys().any(|k| !known.contains(&k.as_str())) {
         return Err(AuditRefusal::InvalidParameter);
     }
-    let number = |name: &str, default: i64, valid: &dyn Fn(i64) -> bool, refusal| {
-        params.get(name).map_or(Ok(default), |v| {
-            v.parse::<i64>().ok().filter(|n| valid(*n)).ok_or(refusal)
-        })
-    };
+    let Page { limit, offset } = page(params).map_err(|invalid| match invalid {
+        InvalidPage::Limit => AuditRefusal::InvalidLimit,
+        InvalidPage::Offset => AuditRefusal::InvalidOffset,
+    })?;
     let date = |name: &str| {
         params
             .get(name)
@@ -68,13 +65,8 @@ pub fn parse_query(params: &HashMap<String, String>) -> Result<AuditQuery, Audit
         user_id,
         from: date("from_date")?,
         to: date("to_date")?,
-        limit: number(
-            "limit",
-            50,
-            &|n| (1..=MAX_LIMIT).contains(&n),
-            AuditRefusal::InvalidLimit,
-        )?,
-        offset: number("offset", 0, &|n| n >= 0, AuditRefusal::InvalidOffset)?,
+        limit,
+        offset,
     })
 }
 

@@ -21,6 +21,7 @@ pub mod locks;
 pub mod mfa;
 pub mod my_sessions;
 pub mod otp;
+pub mod paging;
 pub mod roles;
 pub mod step_up;
 pub mod system_callers;

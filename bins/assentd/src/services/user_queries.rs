@@ -2,6 +2,7 @@
 //! with their entitlements and whether they are locked.
 
 use super::auth::SignedIn;
+use super::paging::{InvalidPage, Page, page};
 use super::roles::{MissingRoles, Need, require};
 use super::{Context, Failure, Internal, refuse};
 use assent_identity::registration::username_key;
@@ -11,9 +12,6 @@ use assent_repository::entitlements::{self, EntitlementRow};
 use assent_repository::lockout;
 use assent_repository::users::{self, LockFilter, UserQuery, UserRow};
 use std::collections::HashMap;
-
-/// Largest page.
-const MAX_LIMIT: i64 = 1000;
 
 /// Why a user query was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,22 +55,10 @@ pub fn parse_query(
     params: &HashMap<String, String>,
     max_bad_attempts: u32,
 ) -> Result<UserQuery, UserQueryRefusal> {
-    let limit = match params.get("limit") {
-        None => 50,
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or(UserQueryRefusal::InvalidLimit)?,
-    };
-    let offset = match params.get("offset") {
-        None => 0,
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0)
-            .ok_or(UserQueryRefusal::InvalidOffset)?,
-    };
+    let Page { limit, offset } = page(params).map_err(|invalid| match invalid {
+        InvalidPage::Limit => UserQueryRefusal::InvalidLimit,
+        InvalidPage::Offset => UserQueryRefusal::InvalidOffset,
+    })?;
     let ascending = match params.get("sort_direction").map(|v| v.to_ascii_uppercase()) {
         None => false,
         Some(v) if v == "ASC" => true,
