@@ -297,6 +297,17 @@ pub fn find_by_provider_id(
         .optional()?)
 }
 
+/// The details of the users with these ids (those that exist), in one query.
+pub fn details_of(
+    conn: &mut DbConnection,
+    user_ids: &[&str],
+) -> Result<Vec<UserDetailsRow>, RepoError> {
+    Ok(users::table
+        .filter(users::user_id.eq_any(user_ids))
+        .select(UserDetailsRow::as_select())
+        .load(conn)?)
+}
+
 /// The user with this id.
 pub fn find_by_id(conn: &mut DbConnection, user_id: &UserId) -> Result<Option<UserRow>, RepoError> {
     // On the backend's own connection (see `on_backend!`): it renders no SQL text per call.

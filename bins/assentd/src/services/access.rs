@@ -793,23 +793,23 @@ pub fn account_permissions(
     let conn = ctx.conn();
     existing_account(conn, &account)?;
     require_holder(conn, &account, &caller.user.user_id)?;
-    let mut by_user: Vec<UserAccess> = Vec::new();
-    for held in accounts::access_held(conn, &account.bank_id, &account.account_id, None)? {
-        match by_user.last_mut() {
-            Some(last) if last.user.user_id == held.user_id => last.views.push(held.view),
-            _ => {
-                let id = UserId(uuid::Uuid::parse_str(&held.user_id).map_err(Internal::from)?);
-                let Some(user) = users::find_by_id(conn, &id)? else {
-                    continue;
-                };
-                by_user.push(UserAccess {
-                    user: user.into(),
-                    views: vec![held.view],
-                });
-            }
-        }
-    }
-    Ok(by_user)
+    let held = accounts::access_held(conn, &account.bank_id, &account.account_id, None)?;
+    let mut ids: Vec<&str> = held.iter().map(|h| h.user_id.as_str()).collect();
+    ids.dedup();
+    // Ordered by user id, as the grants are.
+    let mut users = users::details_of(conn, &ids)?;
+    users.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+    Ok(users
+        .into_iter()
+        .map(|user| UserAccess {
+            views: held
+                .iter()
+                .filter(|h| h.user_id == user.user_id)
+                .map(|h| h.view.clone())
+                .collect(),
+            user,
+        })
+        .collect())
 }
 
 /// The views one user holds on the account; for the account's holders and the user
