@@ -64,7 +64,11 @@ fn commits(dir: &str, n: u32) {
         data_dir: dir.into(),
         ..Default::default()
     };
-    let pool = assentd::state::open_database(&config).expect("database");
+    let pool = assentd::state::open_database(
+        &config,
+        &assentd::state::load_secret_hasher(&config).expect("pepper"),
+    )
+    .expect("database");
     let mut conn = pool.get().expect("connection");
     let detail = json!({ "bench": true });
     let started = Instant::now();

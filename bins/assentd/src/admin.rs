@@ -10,7 +10,7 @@ use crate::services::consumers::{self, ConsumerRefusal, NewConsumer};
 use crate::services::roles::{self, EntitlementRefusal, Grantee, InvalidRole, NewEntitlement};
 use crate::services::users::{ProvedContacts, register, validate};
 use crate::services::{Context, Failure, system_keys};
-use crate::state::{AppState, StartError, open_database};
+use crate::state::{AppState, StartError, load_secret_hasher, open_database};
 use assent_identity::{RegistrationInput, SecretString};
 use std::io::Write;
 
@@ -21,7 +21,7 @@ fn print_json(value: &serde_json::Value) -> Result<(), StartError> {
 }
 
 pub fn migrate(config: &Config) -> Result<(), StartError> {
-    let pool = open_database(config)?;
+    let pool = open_database(config, &load_secret_hasher(config)?)?;
     print_json(&serde_json::json!({ "migrated": true, "database": pool.backend_name() }))
 }
 
@@ -77,6 +77,7 @@ pub fn run(config: Config, command: AdminCommand) -> Result<(), StartError> {
         AdminCommand::ListSystemKeys => list_system_keys(&state),
         AdminCommand::RevokeSystemKey { key_id } => revoke_system_key(&state, &key_id),
         AdminCommand::ExportAudit => export_audit(&state),
+        AdminCommand::VerifyAudit => verify_audit(&state),
     }
 }
 
@@ -110,6 +111,35 @@ fn export_audit(state: &AppState) -> Result<(), StartError> {
     .map_err(|internal| StartError::Other(internal.chain().to_string()))?;
     out.flush()
         .map_err(|e| StartError::Other(format!("writing: {e}")))
+}
+
+fn verify_audit(state: &AppState) -> Result<(), StartError> {
+    use assent_repository::audit::ChainBreak;
+    let verdict = with_context(state, crate::services::audit_events::verify)?
+        .map_err(|internal| StartError::Other(internal.chain().to_string()))?;
+    match verdict {
+        Ok(intact) => print_json(&serde_json::json!({
+            "intact": true,
+            "events": intact.events,
+            "head_hash": intact.head_hash,
+        })),
+        Err(broken) => {
+            let first_bad_event = match &broken {
+                ChainBreak::Unlinked { event_id }
+                | ChainBreak::Missing { event_id, .. }
+                | ChainBreak::Altered { event_id, .. } => Some(event_id.clone()),
+                ChainBreak::Truncated { .. } | ChainBreak::HeadAltered => None,
+            };
+            print_json(&serde_json::json!({
+                "intact": false,
+                "first_bad_event": first_bad_event,
+                "problem": broken.to_string(),
+            }))?;
+            Err(StartError::Other(format!(
+                "the audit trail was altered: {broken}"
+            )))
+        }
+    }
 }
 
 fn grant_role(

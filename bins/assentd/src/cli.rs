@@ -88,6 +88,10 @@ pub enum AdminCommand {
     /// Write the whole audit trail to standard output, oldest first, one JSON object a line
     /// (as `GET /management/audit-events` shows an event).
     ExportAudit,
+    /// Check the audit trail's hash chain: prints {"intact": true, "events", "head_hash"} and
+    /// exits 0, or {"intact": false, "first_bad_event", "problem"} and exits non-zero when a
+    /// row was edited, deleted, inserted or reordered.
+    VerifyAudit,
 }
 
 /// Parses the command line and runs the command.

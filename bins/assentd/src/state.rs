@@ -5,11 +5,13 @@ use crate::config::{Config, SqliteSync};
 use crate::hashing::HashingPool;
 use crate::keys::{InvalidToken, KeyError, SigningKeys};
 use crate::metrics::Metrics;
+use assent_consent::token::{CONSENT_TOKEN_TYP, ConsentClaims};
 use assent_identity::consumer::SecretHasher;
 use assent_identity::lockout::LockoutPolicy;
 use assent_identity::password::PasswordHasher;
 use assent_identity::secret::SecretString;
 use assent_otp::challenge::{ChallengePolicy, CodeHasher};
+use assent_repository::audit::AuditChainKey;
 use assent_repository::{Pool, PoolOptions, RepoError, SqliteSynchronous};
 use assent_session::{SESSION_TOKEN_TYP, SessionClaims, SessionPolicy};
 use sha2::{Digest, Sha256};
@@ -68,11 +70,9 @@ impl AppState {
     /// Builds the state from configuration: opens (and migrates) the database, loads or creates
     /// the keys.
     pub fn build(config: Config) -> Result<Self, StartError> {
-        let pool = open_database(&config)?;
+        let secret_hasher = load_secret_hasher(&config)?;
+        let pool = open_database(&config, &secret_hasher)?;
         let keys = SigningKeys::load(config.signing_key_file.as_deref(), &config.data_dir)?;
-        let pepper = crate::keys::load_pepper(config.pepper_file.as_deref(), &config.data_dir)?;
-        let secret_hasher =
-            SecretHasher::new(&pepper).map_err(|e| StartError::Other(e.to_string()))?;
         let password_hasher = PasswordHasher::new(config.argon2_params())
             .map_err(|e| StartError::Other(e.to_string()))?;
         let seconds = |secs: u64| Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX));
@@ -162,10 +162,50 @@ impl AppState {
                 .verify::<SessionClaims>(SESSION_TOKEN_TYP, token, now)
         })
     }
+
+    /// Verifies a consent JWT's signature, type and validity window (with the consent leeway),
+    /// using the cache for tokens already verified. The consent itself is still checked by the
+    /// caller on every request.
+    pub fn verify_consent_token(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<ConsentClaims, InvalidToken> {
+        self.consent_cache.get_or_verify(token, now, |token| {
+            self.keys.verify_with_leeway::<ConsentClaims>(
+                CONSENT_TOKEN_TYP,
+                token,
+                assent_consent::consent::USE_LEEWAY
+                    .whole_seconds()
+                    .unsigned_abs(),
+                now,
+            )
+        })
+    }
 }
 
-/// Opens the pool and runs pending migrations.
-pub fn open_database(config: &Config) -> Result<Pool, RepoError> {
+/// The keyed hasher of API keys and other secrets, from the pepper (created on first start).
+pub fn load_secret_hasher(config: &Config) -> Result<SecretHasher, StartError> {
+    let pepper = crate::keys::load_pepper(config.pepper_file.as_deref(), &config.data_dir)?;
+    SecretHasher::new(&pepper).map_err(|e| StartError::Other(e.to_string()))
+}
+
+/// The key of the audit trail's hash chain, derived from the pepper so that it never sits in
+/// the database it protects.
+fn audit_chain_key(secret_hasher: &SecretHasher) -> AuditChainKey {
+    let derived = secret_hasher.hash("audit-chain-key", &SecretString::new(String::new()));
+    let mut key = [0u8; 32];
+    if let Ok(bytes) = data_encoding::HEXLOWER.decode(derived.as_bytes()) {
+        for (slot, byte) in key.iter_mut().zip(bytes) {
+            *slot = byte;
+        }
+    }
+    AuditChainKey::new(key)
+}
+
+/// Opens the pool, runs pending migrations, and links into the audit chain any events written
+/// before it existed.
+pub fn open_database(config: &Config, secret_hasher: &SecretHasher) -> Result<Pool, StartError> {
     let options = PoolOptions {
         max_size: config.db_pool_size,
         connection_timeout: StdDuration::from_secs(5),
@@ -174,6 +214,7 @@ pub fn open_database(config: &Config) -> Result<Pool, RepoError> {
             SqliteSync::Full => SqliteSynchronous::Full,
             SqliteSync::Normal => SqliteSynchronous::Normal,
         },
+        audit_chain_key: Some(Arc::new(audit_chain_key(secret_hasher))),
     };
     let pool = Pool::connect(&config.database_url, &options)?;
     let mut conn = pool.get()?;
@@ -183,6 +224,13 @@ pub fn open_database(config: &Config) -> Result<Pool, RepoError> {
             migrations = ran,
             backend = pool.backend_name(),
             "database migrated"
+        );
+    }
+    let linked = assent_repository::audit::link_unlinked(&mut conn)?;
+    if linked > 0 {
+        tracing::info!(
+            events = linked,
+            "earlier audit events linked into the chain"
         );
     }
     Ok(pool)

@@ -101,6 +101,10 @@ pub struct PoolOptions {
     pub sqlite_busy_timeout: Duration,
     /// SQLite `synchronous`. Default FULL.
     pub sqlite_synchronous: SqliteSynchronous,
+    /// The key the audit trail's hash chain is computed under (see [`crate::audit`]). Without
+    /// one the chain still links every event, but anyone who can write to the database can
+    /// recompute it.
+    pub audit_chain_key: Option<Arc<crate::audit::AuditChainKey>>,
 }
 
 impl Default for PoolOptions {
@@ -110,6 +114,7 @@ impl Default for PoolOptions {
             connection_timeout: Duration::from_secs(5),
             sqlite_busy_timeout: Duration::from_secs(5),
             sqlite_synchronous: SqliteSynchronous::Full,
+            audit_chain_key: None,
         }
     }
 }
@@ -130,9 +135,12 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConnection, Self::Error> {
         match &self.backend {
-            Backend::Postgres(url) => PgConnection::establish(url)
-                .map(DbConnection::Postgres)
-                .map_err(diesel::r2d2::Error::ConnectionError),
+            Backend::Postgres(url) => {
+                let mut conn =
+                    PgConnection::establish(url).map_err(diesel::r2d2::Error::ConnectionError)?;
+                write_queue::attach(&mut conn, None, self.options.audit_chain_key.clone());
+                Ok(DbConnection::Postgres(conn))
+            }
             Backend::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
@@ -148,9 +156,11 @@ impl r2d2::ManageConnection for Manager {
                     self.options.sqlite_busy_timeout.as_millis()
                 ))
                 .map_err(diesel::r2d2::Error::QueryError)?;
-                if let Some(queue) = &self.write_queue {
-                    write_queue::attach(&mut conn, Arc::clone(queue));
-                }
+                write_queue::attach(
+                    &mut conn,
+                    self.write_queue.clone(),
+                    self.options.audit_chain_key.clone(),
+                );
                 Ok(DbConnection::Sqlite(conn))
             }
         }
@@ -309,6 +319,9 @@ const MAX_TRANSACTION_ATTEMPTS: u32 = 5;
 /// takes the write lock before anything else, so a transaction that reads before it writes
 /// waits for other writers instead of failing.
 /// `work` must therefore be safe to run more than once: it should only touch the database.
+///
+/// Audit events appended inside are linked into the audit trail's hash chain just before the
+/// commit (see [`crate::audit`]).
 pub fn transaction<T, E>(
     conn: &mut DbConnection,
     mut work: impl FnMut(&mut DbConnection) -> Result<T, E>,
@@ -322,7 +335,7 @@ where
     if in_transaction(conn) {
         // Nested: a savepoint, run once. A serialization failure dooms the whole outer
         // transaction, so only the outermost level may run the work again.
-        return conn.transaction(|conn| work(conn));
+        return conn.transaction(|conn| crate::audit::sealed_on_success(conn, &mut work));
     }
     let mut attempt = 1;
     loop {
@@ -332,7 +345,7 @@ where
                     // Take SQLite's write lock first (see the write_gate migration).
                     diesel::sql_query("UPDATE write_gate SET id = id").execute(conn)?;
                 }
-                work(conn)
+                crate::audit::sealed_on_success(conn, &mut work)
             })
         });
         match outcome {
@@ -362,10 +375,7 @@ pub(crate) fn write<T, E>(
 where
     E: From<RepoError>,
 {
-    let queue = match conn {
-        DbConnection::Sqlite(sqlite) => write_queue::of(sqlite),
-        DbConnection::Postgres(_) => None,
-    };
+    let queue = write_queue::of(conn);
     match queue {
         Some(queue) => queue.in_turn(|| work(conn)),
         None => work(conn),

@@ -81,6 +81,16 @@ diesel::table! {
         kind -> Text,
         user_id -> Nullable<Text>,
         detail -> Text,
+        chain_seq -> Nullable<BigInt>,
+        chain_hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_chain (id) {
+        id -> Integer,
+        last_seq -> BigInt,
+        last_hash -> Text,
     }
 }
 
@@ -305,6 +315,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     entitlements,
     audit_events,
+    audit_chain,
     login_attempts,
     user_locks,
     banks,

@@ -10,13 +10,14 @@
 //! order this process against other processes on the same file (`assentd admin`, backups).
 //!
 //! The queue travels with each connection as the connection's Diesel instrumentation: that is
-//! the one place Diesel lets a connection carry a value of ours. It forwards every event to the
+//! the one place Diesel lets a connection carry a value of ours (the audit trail's chain key
+//! travels the same way). It forwards every event to the
 //! instrumentation that would otherwise have been installed, so nothing is lost.
 
-use crate::RepoError;
+use crate::audit::AuditChainKey;
+use crate::{DbConnection, RepoError};
 use diesel::connection::{Instrumentation, InstrumentationEvent, get_default_instrumentation};
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
 use parking_lot::lock_api::ReentrantMutex;
 use parking_lot::{RawFairMutex, RawThreadId};
 use std::sync::Arc;
@@ -52,14 +53,16 @@ impl WriteQueue {
     }
 }
 
-/// The instrumentation a pooled SQLite connection carries: its database's queue, and the
-/// instrumentation Diesel would have installed.
-struct QueueHandle {
-    queue: Arc<WriteQueue>,
+/// The instrumentation a pooled connection carries: its database's write queue (SQLite
+/// only), the key of the audit trail's chain, and the instrumentation Diesel would have
+/// installed.
+struct PoolHandle {
+    queue: Option<Arc<WriteQueue>>,
+    audit_key: Option<Arc<AuditChainKey>>,
     forward: Option<Box<dyn Instrumentation>>,
 }
 
-impl Instrumentation for QueueHandle {
+impl Instrumentation for PoolHandle {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
         if let Some(forward) = self.forward.as_mut() {
             forward.on_connection_event(event);
@@ -67,24 +70,42 @@ impl Instrumentation for QueueHandle {
     }
 }
 
-/// Makes `conn` queue its writes on `queue`.
-pub(crate) fn attach(conn: &mut SqliteConnection, queue: Arc<WriteQueue>) {
-    conn.set_instrumentation(QueueHandle {
+/// Makes `conn` queue its writes on `queue` (SQLite) and chain its audit events under
+/// `audit_key`.
+pub(crate) fn attach<C: Connection>(
+    conn: &mut C,
+    queue: Option<Arc<WriteQueue>>,
+    audit_key: Option<Arc<AuditChainKey>>,
+) {
+    conn.set_instrumentation(PoolHandle {
         queue,
+        audit_key,
         forward: get_default_instrumentation(),
     });
 }
 
-/// The queue `conn` writes through, if it came from a pool.
-pub(crate) fn of(conn: &mut SqliteConnection) -> Option<Arc<WriteQueue>> {
-    conn.instrumentation()
-        .downcast_ref::<QueueHandle>()
-        .map(|handle| Arc::clone(&handle.queue))
+fn handle(conn: &mut DbConnection) -> Option<&PoolHandle> {
+    let instrumentation = match conn {
+        DbConnection::Sqlite(sqlite) => sqlite.instrumentation(),
+        DbConnection::Postgres(pg) => pg.instrumentation(),
+    };
+    instrumentation.downcast_ref::<PoolHandle>()
+}
+
+/// The queue `conn` writes through, if it came from a SQLite pool.
+pub(crate) fn of(conn: &mut DbConnection) -> Option<Arc<WriteQueue>> {
+    handle(conn).and_then(|handle| handle.queue.clone())
+}
+
+/// The key `conn` chains audit events under, if its pool was given one.
+pub(crate) fn audit_key_of(conn: &mut DbConnection) -> Option<Arc<AuditChainKey>> {
+    handle(conn).and_then(|handle| handle.audit_key.clone())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use diesel::sqlite::SqliteConnection;
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -92,10 +113,11 @@ mod tests {
     fn a_connection_finds_the_queue_it_was_given_and_a_bare_one_has_none() {
         let queue = WriteQueue::new(Duration::from_secs(1));
         let mut pooled = SqliteConnection::establish(":memory:").unwrap();
-        attach(&mut pooled, Arc::clone(&queue));
+        attach(&mut pooled, Some(Arc::clone(&queue)), None);
+        let mut pooled = DbConnection::Sqlite(pooled);
         assert!(Arc::ptr_eq(&of(&mut pooled).unwrap(), &queue));
 
-        let mut bare = SqliteConnection::establish(":memory:").unwrap();
+        let mut bare = DbConnection::Sqlite(SqliteConnection::establish(":memory:").unwrap());
         assert!(of(&mut bare).is_none());
     }
 

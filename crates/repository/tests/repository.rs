@@ -1095,3 +1095,233 @@ fn rows_holding_a_secret_derivative_print_it_redacted() {
     assert!(printed.contains("felix") && printed.contains("[redacted]"));
     assert!(!printed.contains(&row.password_hash), "{printed}");
 }
+
+mod audit_chain {
+    use super::*;
+    use assent_repository::audit::{AuditChainKey, ChainBreak};
+    use assent_repository::{Pool, PoolOptions};
+    use diesel::connection::SimpleConnection;
+    use std::sync::Arc;
+
+    fn keyed_pool(db: &TestDatabase, key: [u8; 32], max_size: u32) -> Pool {
+        db.pool().unwrap();
+        let options = PoolOptions {
+            max_size,
+            audit_chain_key: Some(Arc::new(AuditChainKey::new(key))),
+            ..PoolOptions::default()
+        };
+        Pool::connect(db.url(), &options).unwrap()
+    }
+
+    fn append_events(conn: &mut DbConnection, count: usize) -> Vec<String> {
+        (0..count)
+            .map(|n| {
+                let id = Uuid::new_v4();
+                audit::append(
+                    conn,
+                    id,
+                    NOW,
+                    "test.event",
+                    None,
+                    &serde_json::json!({ "n": n }),
+                )
+                .unwrap();
+                id.to_string()
+            })
+            .collect()
+    }
+
+    fn verdict(conn: &mut DbConnection) -> Result<audit::IntactChain, ChainBreak> {
+        audit::verify(conn).unwrap()
+    }
+
+    fn seq_of(conn: &mut DbConnection, event_id: &str) -> i64 {
+        audit::query(
+            conn,
+            &audit::AuditQuery {
+                limit: 1000,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .into_iter()
+        .find(|row| row.event_id == event_id)
+        .and_then(|row| row.chain_seq)
+        .unwrap()
+    }
+
+    backend_test! {
+        #[test]
+        fn concurrent_writers_keep_one_unbroken_chain(db) {
+            const WRITERS: usize = 8;
+            const TRANSACTIONS_EACH: usize = 15;
+            let pool = keyed_pool(&db, [7; 32], u32::try_from(WRITERS).unwrap());
+            std::thread::scope(|scope| {
+                for writer in 0..WRITERS {
+                    let pool = &pool;
+                    scope.spawn(move || {
+                        let mut conn = pool.get().unwrap();
+                        for n in 0..TRANSACTIONS_EACH {
+                            // Two events a transaction, so a writer's pair must stay together.
+                            transaction(&mut conn, |c| {
+                                for part in 0..2 {
+                                    let detail = serde_json::json!({ "writer": writer, "n": n, "part": part });
+                                    audit::append(c, Uuid::new_v4(), NOW, "race", None, &detail)?;
+                                }
+                                Ok::<_, RepoError>(())
+                            })
+                            .unwrap();
+                        }
+                    });
+                }
+            });
+            let mut conn = pool.get().unwrap();
+            let intact = verdict(&mut conn).expect("the chain holds");
+            assert_eq!(intact.events, i64::try_from(WRITERS * TRANSACTIONS_EACH * 2).unwrap());
+            let mut rows = audit::list_by_kind(&mut conn, "race").unwrap();
+            rows.sort_by_key(|row| row.chain_seq);
+            for pair in rows.chunks(2) {
+                let detail = |row: &audit::AuditRow| -> serde_json::Value { serde_json::from_str(&row.detail).unwrap() };
+                let (first, second) = (detail(&pair[0]), detail(&pair[1]));
+                assert_eq!((&first["writer"], &first["n"]), (&second["writer"], &second["n"]), "one transaction's events sit together in the chain");
+            }
+        }
+    }
+
+    backend_test! {
+        #[test]
+        fn an_edited_row_is_found(db) {
+            let pool = keyed_pool(&db, [1; 32], 2);
+            let mut conn = pool.get().unwrap();
+            let ids = append_events(&mut conn, 5);
+            assert_eq!(verdict(&mut conn).unwrap().events, 5);
+            conn.batch_execute(&format!(
+                "UPDATE audit_events SET detail = '{{\"n\":99}}' WHERE event_id = '{}'",
+                ids[2]
+            ))
+            .unwrap();
+            assert_eq!(
+                verdict(&mut conn),
+                Err(ChainBreak::Altered { seq: 3, event_id: ids[2].clone() })
+            );
+        }
+    }
+
+    backend_test! {
+        #[test]
+        fn a_deleted_row_is_found(db) {
+            let pool = keyed_pool(&db, [2; 32], 2);
+            let mut conn = pool.get().unwrap();
+            let ids = append_events(&mut conn, 5);
+            conn.batch_execute(&format!("DELETE FROM audit_events WHERE event_id = '{}'", ids[1]))
+                .unwrap();
+            assert_eq!(
+                verdict(&mut conn),
+                Err(ChainBreak::Missing { expected: 2, found: 3, event_id: ids[2].clone() })
+            );
+
+        }
+    }
+
+    backend_test! {
+        #[test]
+        fn the_newest_rows_deleted_are_found(db) {
+            let pool = keyed_pool(&db, [2; 32], 2);
+            let mut conn = pool.get().unwrap();
+            let ids = append_events(&mut conn, 3);
+            conn.batch_execute(&format!("DELETE FROM audit_events WHERE event_id = '{}'", ids[2]))
+                .unwrap();
+            assert_eq!(
+                verdict(&mut conn),
+                Err(ChainBreak::Truncated { head_seq: 3, last_seq: 2 })
+            );
+        }
+    }
+
+    backend_test! {
+        #[test]
+        fn swapped_rows_are_found(db) {
+            let pool = keyed_pool(&db, [3; 32], 2);
+            let mut conn = pool.get().unwrap();
+            let ids = append_events(&mut conn, 4);
+            let (second, third) = (seq_of(&mut conn, &ids[1]), seq_of(&mut conn, &ids[2]));
+            // Swap their places, links included, through a free number.
+            conn.batch_execute(&format!(
+                "UPDATE audit_events SET chain_seq = -1 WHERE event_id = '{a}';
+                 UPDATE audit_events SET chain_seq = {second} WHERE event_id = '{b}';
+                 UPDATE audit_events SET chain_seq = {third} WHERE event_id = '{a}';",
+                a = ids[1],
+                b = ids[2],
+            ))
+            .unwrap();
+            assert_eq!(
+                verdict(&mut conn),
+                Err(ChainBreak::Altered { seq: 2, event_id: ids[2].clone() })
+            );
+        }
+    }
+
+    backend_test! {
+        #[test]
+        fn a_row_written_past_the_chain_or_a_recomputed_chain_is_found(db) {
+            let pool = keyed_pool(&db, [4; 32], 2);
+            let mut conn = pool.get().unwrap();
+            append_events(&mut conn, 2);
+            conn.batch_execute(
+                "INSERT INTO audit_events (event_id, occurred_at, kind, user_id, detail)
+                 VALUES ('forged', 0, 'user.created', NULL, '{}')",
+            )
+            .unwrap();
+            assert_eq!(
+                verdict(&mut conn),
+                Err(ChainBreak::Unlinked { event_id: "forged".into() })
+            );
+            conn.batch_execute("DELETE FROM audit_events WHERE event_id = 'forged'").unwrap();
+            assert!(verdict(&mut conn).is_ok());
+
+            // Under another key no link holds: without the key, links cannot be made to match.
+            let other_key = keyed_pool(&db, [5; 32], 1);
+            let mut other = other_key.get().unwrap();
+            assert!(matches!(verdict(&mut other), Err(ChainBreak::Altered { seq: 1, .. })));
+        }
+    }
+
+    backend_test! {
+        #[test]
+        fn events_from_before_the_chain_are_linked_once_in_time_order(db) {
+            let pool = keyed_pool(&db, [6; 32], 2);
+            let mut conn = pool.get().unwrap();
+            append_events(&mut conn, 1);
+            conn.batch_execute(
+                "INSERT INTO audit_events (event_id, occurred_at, kind, user_id, detail) VALUES
+                 ('older-b', 20, 'legacy', NULL, '{}'), ('older-a', 10, 'legacy', NULL, '{}')",
+            )
+            .unwrap();
+            assert_eq!(audit::link_unlinked(&mut conn).unwrap(), 2);
+            assert_eq!(audit::link_unlinked(&mut conn).unwrap(), 0);
+            assert_eq!(verdict(&mut conn).unwrap().events, 3);
+            assert_eq!((seq_of(&mut conn, "older-a"), seq_of(&mut conn, "older-b")), (2, 3));
+        }
+    }
+
+    backend_test! {
+        #[test]
+        fn a_rolled_back_savepoint_takes_its_events_with_it(db) {
+            let pool = keyed_pool(&db, [8; 32], 1);
+            let mut conn = pool.get().unwrap();
+            transaction(&mut conn, |c| {
+                audit::append(c, Uuid::new_v4(), NOW, "kept", None, &serde_json::json!({}))?;
+                let inner: Result<(), RepoError> = transaction(c, |c| {
+                    audit::append(c, Uuid::new_v4(), NOW, "dropped", None, &serde_json::json!({}))?;
+                    Err(RepoError::Migration("inner failure".into()))
+                });
+                assert!(inner.is_err());
+                Ok::<_, RepoError>(())
+            })
+            .unwrap();
+            assert_eq!(audit::list_by_kind(&mut conn, "kept").unwrap().len(), 1);
+            assert!(audit::list_by_kind(&mut conn, "dropped").unwrap().is_empty());
+            assert_eq!(verdict(&mut conn).unwrap().events, 1);
+        }
+    }
+}

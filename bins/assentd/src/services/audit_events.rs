@@ -8,7 +8,7 @@ use super::{Context, Failure, Internal};
 use assent_identity::roles;
 /// An event of the trail, as stored.
 pub use assent_repository::audit::AuditRow as AuditEvent;
-use assent_repository::audit::{self, AuditQuery};
+use assent_repository::audit::{self, AuditQuery, ChainBreak, IntactChain};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -103,6 +103,11 @@ pub fn export(
             written += 1;
         }
     }
+}
+
+/// Checks the whole trail's hash chain (see [`assent_repository::audit::verify`]).
+pub fn verify(ctx: &mut Context<'_>) -> Result<Result<IntactChain, ChainBreak>, Internal> {
+    Ok(audit::verify(ctx.conn())?)
 }
 
 #[cfg(test)]

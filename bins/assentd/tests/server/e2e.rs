@@ -510,3 +510,59 @@ fn invalid_configuration_fails_at_start_with_a_clear_message() {
         "nothing is created on a refused start"
     );
 }
+
+assent_repository::backend_test! {
+    #[test]
+    fn verify_audit_passes_an_intact_trail_and_names_the_first_altered_event(db) {
+        use diesel::connection::SimpleConnection;
+        let dir = Workdir::new();
+        let admin = || {
+            let mut command = assentd(&dir.0);
+            command.env("ASSENT_DATABASE_URL", db.url());
+            command
+        };
+        for name in ["ada", "grace", "edsger"] {
+            run_json(admin().args([
+                "admin", "create-user", "--username", name, "--password", PASSWORD,
+                "--email", &format!("{name}@example.com"),
+            ]));
+        }
+        let intact = run_json(admin().args(["admin", "verify-audit"]));
+        assert_eq!(intact["intact"], true, "{intact}");
+        assert_eq!(intact["events"], 3, "{intact}");
+
+        let exported = admin().args(["admin", "export-audit"]).output().unwrap();
+        let events: Vec<Value> = String::from_utf8(exported.stdout)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(
+            events.iter().map(|e| e["sequence"].clone()).collect::<Vec<_>>(),
+            [json!(1), json!(2), json!(3)]
+        );
+        let grace = events
+            .iter()
+            .find(|e| e["detail"]["username"] == "grace")
+            .unwrap()["event_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        db.connection()
+            .unwrap()
+            .batch_execute(&format!(
+                "UPDATE audit_events SET detail = '{{\"username\":\"mallory\"}}' WHERE event_id = '{grace}'"
+            ))
+            .unwrap();
+        let output = admin().args(["admin", "verify-audit"]).output().unwrap();
+        assert!(!output.status.success(), "an altered trail fails the check");
+        let verdict: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(verdict["intact"], false, "{verdict}");
+        assert_eq!(verdict["first_bad_event"], grace, "{verdict}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("altered"),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}

@@ -17,6 +17,8 @@ pub fn event_json(row: &AuditEvent) -> Value {
         "kind": row.kind,
         "user_id": row.user_id,
         "detail": serde_json::from_str::<Value>(&row.detail).unwrap_or(Value::Null),
+        "sequence": row.chain_seq,
+        "chain_hash": row.chain_hash,
     })
 }
 
@@ -33,7 +35,7 @@ pub fn event_json(row: &AuditEvent) -> Value {
         ("offset" = Option<i64>, Query, description = "default 0"),
     ),
     responses(
-        (status = 200, description = "`{audit_events: [{event_id, occurred_at, kind, user_id, detail}]}`", body = Object),
+        (status = 200, description = "`{audit_events: [{event_id, occurred_at, kind, user_id, detail, sequence, chain_hash}]}`", body = Object),
         (status = 400, description = "OBP-10040 limit, OBP-10041 offset, OBP-10044 unknown parameter, OBP-10045 date, OBP-10046 user_id", body = ErrorJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
         (status = 403, description = "OBP-20006: needs CanReadAuditEvents", body = ErrorJson),
