@@ -4,6 +4,7 @@
 
 pub mod apiture;
 pub mod health;
+pub mod oauth2;
 pub mod obp;
 pub mod openapi;
 pub mod temenos;
@@ -98,6 +99,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         .into_iter()
         .chain(health::endpoints())
         .chain(openapi::endpoints())
+        .chain(oauth2::endpoints())
         .chain(temenos::endpoints())
         .chain(apiture::endpoints())
     {
@@ -118,6 +120,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     let root: Vec<RouteSpec> = health::endpoints()
         .into_iter()
         .chain(openapi::endpoints())
+        .chain(oauth2::endpoints())
         .chain(obp::unversioned_endpoints())
         .chain(temenos::endpoints())
         .chain(apiture::endpoints())

@@ -96,6 +96,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
         crate::api::apiture::sessions::resume,
         crate::api::apiture::challenges::start_factor,
         crate::api::apiture::challenges::verify_factor,
+        crate::api::oauth2::introspect,
         crate::api::health::live,
         crate::api::health::ready,
         crate::api::health::metrics,

@@ -14,7 +14,7 @@ use assent_repository::users::{self, UserDetailsRow, UserRow};
 use assent_repository::{
     DbConnection, RepoError, consumers, dauth, lockout, sessions, transaction,
 };
-use assent_session::{Session, SessionClaims, SessionId, SessionState};
+use assent_session::{Session, SessionClaims, SessionClock, SessionId, SessionState};
 use time::OffsetDateTime;
 
 /// DirectLogin's credentials.
@@ -372,8 +372,31 @@ pub fn verify_session(
     claims: &SessionClaims,
     now: OffsetDateTime,
 ) -> Result<(SignedIn, Option<DueActivity>), SessionError> {
+    let (signed_in, clock) = live_session(conn, claims, now)?.ok_or(SessionError::Invalid)?;
+    if let Some(consumer) = &signed_in.consumer {
+        state
+            .rate_limiter
+            .admit(consumer.consumer_id, &consumer.call_limits, now)
+            .map_err(SessionError::RateLimited)?;
+    }
+    let activity = clock
+        .activity_due(now, &state.session_policy)
+        .then(|| DueActivity {
+            session_id: claims.sid.clone(),
+        });
+    Ok((signed_in, activity))
+}
+
+/// The session a verified token names, if it is live now: it exists, belongs to the token's
+/// subject, is active, its user is not locked and the consumer it was made through (if any)
+/// is enabled. Reads only: no call is counted and no activity written.
+pub fn live_session(
+    conn: &mut DbConnection,
+    claims: &SessionClaims,
+    now: OffsetDateTime,
+) -> Result<Option<(SignedIn, SessionClock)>, RepoError> {
     let Some(session_id) = SessionId::parse(&claims.sid) else {
-        return Err(SessionError::Invalid);
+        return Ok(None);
     };
     let Some(sessions::SessionCheck {
         clock,
@@ -383,36 +406,25 @@ pub fn verify_session(
         user_locked,
     }) = sessions::find_for_check(conn, &session_id)?
     else {
-        return Err(SessionError::Invalid);
+        return Ok(None);
     };
     // An administrative lock ends the user's sessions when it is set; checking it here as
     // well closes the race with a login that commits its session at the same moment.
     if user_locked || user.user_id != claims.sub || clock.state(now) != SessionState::Active {
-        return Err(SessionError::Invalid);
+        return Ok(None);
     }
     if through_consumer && !consumer.as_ref().is_some_and(|c| c.enabled) {
-        return Err(SessionError::Invalid);
+        return Ok(None);
     }
-    if let Some(consumer) = &consumer {
-        state
-            .rate_limiter
-            .admit(consumer.consumer_id, &consumer.call_limits, now)
-            .map_err(SessionError::RateLimited)?;
-    }
-    let activity = clock
-        .activity_due(now, &state.session_policy)
-        .then(|| DueActivity {
-            session_id: session_id.as_str().to_owned(),
-        });
-    Ok((
+    Ok(Some((
         SignedIn {
             user,
             session_id: Some(session_id),
             consumer,
             consent: None,
         },
-        activity,
-    ))
+        clock,
+    )))
 }
 
 /// The call has no session to end: DAuth and consent calls have none.

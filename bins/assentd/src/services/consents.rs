@@ -607,11 +607,28 @@ pub enum ConsentRefusal {
 }
 
 /// Checks a verified consent JWT's claims against the database, on every request (so
-/// revocation is immediate on every replica).
+/// revocation is immediate on every replica), with the consumer key that came with it.
 pub fn check_use(
     ctx: &mut Context<'_>,
     claims: &ConsentClaims,
     consumer_key: &SecretString,
+) -> Result<ConsentUse, Failure<ConsentRefusal>> {
+    check(ctx, claims, Some(consumer_key))
+}
+
+/// As [`check_use`] for someone asking whether the consent is live (token introspection):
+/// everything but the consumer's key, which the asker does not have.
+pub fn check_live(
+    ctx: &mut Context<'_>,
+    claims: &ConsentClaims,
+) -> Result<ConsentUse, Failure<ConsentRefusal>> {
+    check(ctx, claims, None)
+}
+
+fn check(
+    ctx: &mut Context<'_>,
+    claims: &ConsentClaims,
+    consumer_key: Option<&SecretString>,
 ) -> Result<ConsentUse, Failure<ConsentRefusal>> {
     let (state, now) = (ctx.state, ctx.now);
     let Some(consents::ConsentView {
@@ -633,15 +650,16 @@ pub fn check_use(
     if validity.is_none_or(|validity| validity.check(now).is_err()) {
         return refuse(ConsentRefusal::OutsideValidity);
     }
-    // The key must be the consent's consumer's (compared as keyed hashes, in constant time),
-    // and that consumer enabled.
-    let presented = state.secret_hasher.hash(CONSUMER_KEY_LABEL, consumer_key);
+    // The key, when presented, must be the consent's consumer's (compared as keyed hashes, in
+    // constant time); that consumer must be enabled.
+    let key_matches = |key_hash: &str| {
+        consumer_key.is_none_or(|key| {
+            let presented = state.secret_hasher.hash(CONSUMER_KEY_LABEL, key);
+            bool::from(presented.as_bytes().ct_eq(key_hash.as_bytes()))
+        })
+    };
     let consumer = match consumer {
-        Some((gate, key_hash))
-            if gate.enabled && bool::from(presented.as_bytes().ct_eq(key_hash.as_bytes())) =>
-        {
-            gate
-        }
+        Some((gate, key_hash)) if gate.enabled && key_matches(&key_hash) => gate,
         _ => return refuse(ConsentRefusal::WrongConsumer),
     };
     if user_locked {

@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-const BANK: &str = "gh.29.uk";
+pub(crate) const BANK: &str = "gh.29.uk";
 const ACCOUNT: &str = "acc-1";
 
 fn as_app(req: TestRequest, jwt: &str, consumer_key: &str) -> TestRequest {
@@ -42,13 +42,13 @@ fn views_uri() -> String {
     format!("/obp/v5.1.0/banks/{BANK}/accounts/{ACCOUNT}/views")
 }
 
-struct Setup {
-    user_id: String,
-    token: String,
-    key: String,
+pub(crate) struct Setup {
+    pub(crate) user_id: String,
+    pub(crate) token: String,
+    pub(crate) key: String,
 }
 
-async fn setup<S: TestService>(app: &TestApp, svc: &S, name: &str) -> Setup {
+pub(crate) async fn setup<S: TestService>(app: &TestApp, svc: &S, name: &str) -> Setup {
     {
         let mut conn = app.state.pool.get().unwrap();
         if banks::find(&mut conn, BANK).unwrap().is_none() {
@@ -85,7 +85,11 @@ async fn setup<S: TestService>(app: &TestApp, svc: &S, name: &str) -> Setup {
 }
 
 /// Creates and accepts a consent for the owner view; returns (consent_id, jwt).
-async fn accepted<S: TestService>(app: &TestApp, svc: &S, who: &Setup) -> (String, String) {
+pub(crate) async fn accepted<S: TestService>(
+    app: &TestApp,
+    svc: &S,
+    who: &Setup,
+) -> (String, String) {
     let (status, _, body) = send(
         svc,
         request_consent(

@@ -12,6 +12,7 @@ mod dauth;
 mod delegation;
 mod e2e;
 mod http;
+mod introspection;
 mod logs;
 mod sca;
 mod sessions;

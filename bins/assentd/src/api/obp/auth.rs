@@ -10,7 +10,7 @@ use crate::services::auth::{Credential, SignedIn};
 use crate::services::{self, Context, on_connection};
 use crate::state::AppState;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
-use assent_consent::token::{CONSENT_TOKEN_TYP, ConsentClaims};
+
 use assent_identity::SecretString;
 
 /// A request whose credentials checked out as far as they can without the database: a
@@ -107,17 +107,7 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ObpError> {
         // Verified once per token (ES256 is the costly part); the consent itself is checked
         // against the database on every request.
         let claims = state
-            .consent_cache
-            .get_or_verify(token, now, |token| {
-                state.keys.verify_with_leeway::<ConsentClaims>(
-                    CONSENT_TOKEN_TYP,
-                    token,
-                    assent_consent::consent::USE_LEEWAY
-                        .whole_seconds()
-                        .unsigned_abs(),
-                    now,
-                )
-            })
+            .verify_consent_token(token, now)
             .map_err(|_| ObpError::unauthorized(CONSENT_JWT_INVALID))?;
         return Ok(Authenticated {
             credential: Credential::Consent(Box::new((claims, SecretString::new(key.to_owned())))),
