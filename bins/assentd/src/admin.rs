@@ -78,6 +78,18 @@ pub fn run(config: Config, command: AdminCommand) -> Result<(), StartError> {
         AdminCommand::RevokeSystemKey { key_id } => revoke_system_key(&state, &key_id),
         AdminCommand::ExportAudit => export_audit(&state),
         AdminCommand::VerifyAudit => verify_audit(&state),
+        AdminCommand::RotateSigningKey { immediately } => {
+            let rotated = with_context(&state, |ctx| {
+                crate::services::signing_keys::rotate(ctx, immediately)
+            })?
+            .map_err(|internal| StartError::Other(internal.chain().to_string()))?;
+            print_json(&serde_json::json!({
+                "kid": rotated.kid,
+                "signs_from": crate::api::obp::timestamp_micros(
+                    assent_repository::to_micros(rotated.signs_from)
+                ),
+            }))
+        }
     }
 }
 

@@ -92,6 +92,14 @@ pub enum AdminCommand {
     /// exits 0, or {"intact": false, "first_bad_event", "problem"} and exits non-zero when a
     /// row was edited, deleted, inserted or reordered.
     VerifyAudit,
+    /// Add a new token-signing key to the ring every replica reads; prints {"kid",
+    /// "signs_from"}. It is published at once and signs from `signing_key_refresh_secs` +
+    /// `jwks_max_age_secs` later; earlier keys keep verifying their tokens until those expire.
+    RotateSigningKey {
+        /// Sign with the new key at once (when the current key must stop signing now).
+        #[arg(long)]
+        immediately: bool,
+    },
 }
 
 /// Parses the command line and runs the command.

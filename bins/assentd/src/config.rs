@@ -62,6 +62,10 @@ pub struct Config {
     pub log_level: String,
     pub provider: String,
     pub signing_key_file: Option<PathBuf>,
+    /// How often each replica reads the signing-key ring again.
+    pub signing_key_refresh_secs: u64,
+    /// How long clients may cache the JWKS (`Cache-Control: max-age`).
+    pub jwks_max_age_secs: u64,
     pub pepper_file: Option<PathBuf>,
     pub max_body_bytes: usize,
     pub workers: usize,
@@ -114,6 +118,8 @@ impl Default for Config {
             log_level: "info".into(),
             provider: "http://127.0.0.1:8080".into(),
             signing_key_file: None,
+            signing_key_refresh_secs: 30,
+            jwks_max_age_secs: 300,
             pepper_file: None,
             max_body_bytes: 64 * 1024,
             workers: 0,
@@ -166,6 +172,8 @@ const KEYS: &[&str] = &[
     "log_level",
     "provider",
     "signing_key_file",
+    "signing_key_refresh_secs",
+    "jwks_max_age_secs",
     "pepper_file",
     "max_body_bytes",
     "workers",
@@ -311,6 +319,12 @@ impl Config {
         }
         if self.consents_max_time_to_live_secs == 0 {
             return fail("consents_max_time_to_live_secs must be at least 1".into());
+        }
+        if !(1..=3_600).contains(&self.signing_key_refresh_secs) {
+            return fail("signing_key_refresh_secs must be between 1 and 3600".into());
+        }
+        if self.jwks_max_age_secs > 86_400 {
+            return fail("jwks_max_age_secs must be at most 86400".into());
         }
         let specs = [
             ("otp_delivery", Some(&self.otp_delivery)),

@@ -107,30 +107,34 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// The ES256 key that signs our tokens, with what verifiers need.
-pub struct SigningKeys {
+/// A P-256 key pair, with its RFC 7638 thumbprint as key id.
+pub struct KeyPair {
     kid: String,
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    jwks: serde_json::Value,
+    pem: String,
+    x: String,
+    y: String,
 }
 
-impl std::fmt::Debug for SigningKeys {
+impl std::fmt::Debug for KeyPair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKeys")
+        f.debug_struct("KeyPair")
             .field("kid", &self.kid)
             .finish_non_exhaustive()
     }
 }
 
-/// Why a token was refused. Deliberately coarse: callers answer every case the same way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("invalid token")]
-pub struct InvalidToken;
+impl KeyPair {
+    /// A fresh random key.
+    pub fn generate() -> Result<Self, KeyError> {
+        let secret = generate_p256();
+        let pem = secret
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| file_error(Path::new("new signing key"), e))?;
+        Self::from_pem(&pem, Path::new("new signing key"))
+    }
 
-impl SigningKeys {
-    /// Loads the PKCS#8 PEM key at `explicit`, or at `<data_dir>/signing-key.pem`, generating
-    /// the latter on first start.
+    /// The PKCS#8 PEM key at `explicit`, or at `<data_dir>/signing-key.pem`, generating the
+    /// latter on first start.
     pub fn load(explicit: Option<&Path>, data_dir: &Path) -> Result<Self, KeyError> {
         let default = data_dir.join("signing-key.pem");
         let path = explicit.unwrap_or(&default).to_owned();
@@ -142,54 +146,173 @@ impl SigningKeys {
             Ok(pem.as_bytes().to_vec())
         })?;
         let pem = String::from_utf8(pem).map_err(|e| file_error(&path, e))?;
-        let secret = p256::SecretKey::from_pkcs8_pem(&pem)
-            .map_err(|e| file_error(&path, format!("not a P-256 PKCS#8 PEM key: {e}")))?;
-        Self::from_secret(&secret, &pem)
+        Self::from_pem(&pem, &path)
     }
 
-    fn from_secret(secret: &p256::SecretKey, pem: &str) -> Result<Self, KeyError> {
+    /// The key in `pem` (`source` names it in errors).
+    pub fn from_pem(pem: &str, source: &Path) -> Result<Self, KeyError> {
+        let secret = p256::SecretKey::from_pkcs8_pem(pem)
+            .map_err(|e| file_error(source, format!("not a P-256 PKCS#8 PEM key: {e}")))?;
         let point = secret.public_key().to_encoded_point(false);
         let (Some(x), Some(y)) = (point.x(), point.y()) else {
-            return Err(KeyError::File {
-                path: PathBuf::from("signing key"),
-                reason: "public key has no affine coordinates".into(),
-            });
+            return Err(file_error(source, "public key has no affine coordinates"));
         };
         let x = URL_SAFE_NO_PAD.encode(x);
         let y = URL_SAFE_NO_PAD.encode(y);
         // RFC 7638 thumbprint: members in lexicographic order, no whitespace.
         let thumbprint_input = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
         let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(thumbprint_input.as_bytes()));
-        let encoding = EncodingKey::from_ec_pem(pem.as_bytes())?;
-        let decoding = DecodingKey::from_ec_components(&x, &y)?;
-        let jwks = serde_json::json!({
-            "keys": [{
-                "kty": "EC", "crv": "P-256", "x": x, "y": y,
-                "kid": kid, "alg": "ES256", "use": "sig",
-            }]
-        });
         Ok(Self {
             kid,
+            pem: pem.to_owned(),
+            x,
+            y,
+        })
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The private key, PKCS#8 PEM.
+    pub fn pem(&self) -> &str {
+        &self.pem
+    }
+
+    /// The public point, base64url `(x, y)`.
+    pub fn public_point(&self) -> (&str, &str) {
+        (&self.x, &self.y)
+    }
+}
+
+/// One key of the ring, as every replica reads it: the public point always, the private key
+/// while the key may sign.
+#[derive(Debug)]
+pub struct RingKey {
+    pub kid: String,
+    pub x: String,
+    pub y: String,
+    pub private_pem: Option<String>,
+    /// From when it signs new tokens (until the next key's time).
+    pub signs_from: OffsetDateTime,
+}
+
+/// The keys in use at one moment: the one that signs, and every one that may have signed a
+/// token still live. Rebuilt from the ring whenever the ring is read again.
+pub struct SigningKeys {
+    kid: String,
+    encoding: EncodingKey,
+    verifiers: Vec<(String, DecodingKey)>,
+    jwks: serde_json::Value,
+}
+
+impl std::fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeys")
+            .field("kid", &self.kid)
+            .field("verifiers", &self.verifiers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The ring holds no key that may sign at this moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no signing key is active")]
+pub struct NoActiveKey;
+
+/// What a ring means at a moment: which key signs (the latest whose time has come and whose
+/// private half is there), which are published (every key that may still have signed a live
+/// token: a key retires when the next one starts signing and is published for
+/// `longest_token_lifetime` more; keys whose time has not come yet are published ahead).
+pub fn ring_at(
+    ring: &[RingKey],
+    now: OffsetDateTime,
+    longest_token_lifetime: time::Duration,
+) -> Result<(usize, Vec<usize>), NoActiveKey> {
+    let mut order: Vec<usize> = (0..ring.len()).collect();
+    order.sort_by(|&a, &b| {
+        (ring[a].signs_from, &ring[a].kid).cmp(&(ring[b].signs_from, &ring[b].kid))
+    });
+    let signer = order
+        .iter()
+        .rev()
+        .copied()
+        .find(|&i| ring[i].signs_from <= now && ring[i].private_pem.is_some())
+        .ok_or(NoActiveKey)?;
+    let published = order
+        .iter()
+        .enumerate()
+        .filter(|&(position, _)| {
+            let retired_at = order.get(position + 1).map(|&next| ring[next].signs_from);
+            retired_at.is_none_or(|retired| retired + longest_token_lifetime > now)
+        })
+        .map(|(_, &i)| i)
+        .collect();
+    Ok((signer, published))
+}
+
+impl SigningKeys {
+    /// The keys of the PEM file at `explicit` or `<data_dir>/signing-key.pem` alone.
+    pub fn load(explicit: Option<&Path>, data_dir: &Path) -> Result<Self, KeyError> {
+        Self::single(&KeyPair::load(explicit, data_dir)?)
+    }
+
+    /// `pair` signing and verifying alone.
+    pub fn single(pair: &KeyPair) -> Result<Self, KeyError> {
+        let ring = [RingKey {
+            kid: pair.kid.clone(),
+            x: pair.x.clone(),
+            y: pair.y.clone(),
+            private_pem: Some(pair.pem.clone()),
+            signs_from: OffsetDateTime::UNIX_EPOCH,
+        }];
+        Self::from_ring(&ring, OffsetDateTime::UNIX_EPOCH, time::Duration::ZERO)
+    }
+
+    /// The keys of `ring` at `now` (see [`ring_at`]).
+    pub fn from_ring(
+        ring: &[RingKey],
+        now: OffsetDateTime,
+        longest_token_lifetime: time::Duration,
+    ) -> Result<Self, KeyError> {
+        let (signer, published) = ring_at(ring, now, longest_token_lifetime)
+            .map_err(|e| file_error(Path::new("signing key ring"), e))?;
+        let signing = &ring[signer];
+        let pem = signing.private_pem.as_deref().unwrap_or_default();
+        let encoding = EncodingKey::from_ec_pem(pem.as_bytes())?;
+        let mut verifiers = Vec::with_capacity(published.len());
+        let mut jwks = Vec::with_capacity(published.len());
+        for i in published {
+            let key = &ring[i];
+            verifiers.push((
+                key.kid.clone(),
+                DecodingKey::from_ec_components(&key.x, &key.y)?,
+            ));
+            jwks.push(serde_json::json!({
+                "kty": "EC", "crv": "P-256", "x": key.x, "y": key.y,
+                "kid": key.kid, "alg": "ES256", "use": "sig",
+            }));
+        }
+        Ok(Self {
+            kid: signing.kid.clone(),
             encoding,
-            decoding,
-            jwks,
+            verifiers,
+            jwks: serde_json::json!({ "keys": jwks }),
         })
     }
 
     /// A fresh in-memory key (tests and fuzzing).
     #[cfg(any(test, feature = "fuzzing"))]
     pub fn generate() -> Self {
-        let secret = generate_p256();
-        let pem = secret.to_pkcs8_pem(LineEnding::LF).expect("encode");
-        Self::from_secret(&secret, &pem).expect("key")
+        Self::single(&KeyPair::generate().expect("key")).expect("key")
     }
 
-    /// The key id.
+    /// The id of the key that signs.
     pub fn kid(&self) -> &str {
         &self.kid
     }
 
-    /// The public keys as a JWKS document.
+    /// The published public keys as a JWKS document.
     pub fn jwks(&self) -> &serde_json::Value {
         &self.jwks
     }
@@ -203,21 +326,22 @@ impl SigningKeys {
         Ok(with_low_s_signature(token))
     }
 
-    /// Verifies a JWT of type `typ` signed by our key: the algorithm is pinned to ES256 (so
-    /// `none` and HMAC-with-the-public-key confusion fail), `typ` and `kid` must match, and
-    /// `exp` is checked against `now` (the server's clock) without leeway.
+    /// Verifies a JWT of type `typ` signed by one of our published keys: the algorithm is
+    /// pinned to ES256 (so `none` and HMAC-with-the-public-key confusion fail), `typ` must
+    /// match and `kid` name a published key, and `exp` is checked against `now` (the server's
+    /// clock) without leeway.
     pub fn verify<T: DeserializeOwned + TimeBound>(
         &self,
         typ: &str,
         token: &str,
         now: OffsetDateTime,
     ) -> Result<T, InvalidToken> {
-        self.check_form(typ, token)?;
+        let decoding = self.check_form(typ, token)?;
         let mut validation = Validation::new(Algorithm::ES256);
         // The library would read the system clock; the times are checked below instead.
         validation.validate_exp = false;
         validation.set_required_spec_claims(&["exp", "iat", "sub"]);
-        let claims = jsonwebtoken::decode::<T>(token, &self.decoding, &validation)
+        let claims = jsonwebtoken::decode::<T>(token, decoding, &validation)
             .map(|data| data.claims)
             .map_err(|_| InvalidToken)?;
         within_time(&claims, now, 0)?;
@@ -225,21 +349,106 @@ impl SigningKeys {
     }
 }
 
+/// The signing keys as this process last read them from the ring, replaced whole when the ring
+/// is read again (a rotation, or the periodic refresh that lets every replica see one).
+pub struct KeyStore {
+    current: std::sync::RwLock<std::sync::Arc<SigningKeys>>,
+}
+
+impl std::fmt::Debug for KeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyStore")
+            .field("current", &self.current())
+            .finish()
+    }
+}
+
+impl KeyStore {
+    pub fn new(keys: SigningKeys) -> Self {
+        Self {
+            current: std::sync::RwLock::new(std::sync::Arc::new(keys)),
+        }
+    }
+
+    /// The keys now in use.
+    pub fn current(&self) -> std::sync::Arc<SigningKeys> {
+        match self.current.read() {
+            Ok(keys) => std::sync::Arc::clone(&keys),
+            Err(poisoned) => std::sync::Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Puts `keys` in use from now on.
+    pub fn replace(&self, keys: SigningKeys) {
+        let keys = std::sync::Arc::new(keys);
+        match self.current.write() {
+            Ok(mut current) => *current = keys,
+            Err(poisoned) => *poisoned.into_inner() = keys,
+        }
+    }
+
+    /// See [`SigningKeys::sign`].
+    pub fn sign(&self, typ: &str, claims: &impl Serialize) -> Result<String, KeyError> {
+        self.current().sign(typ, claims)
+    }
+
+    /// See [`SigningKeys::verify`].
+    pub fn verify<T: DeserializeOwned + TimeBound>(
+        &self,
+        typ: &str,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<T, InvalidToken> {
+        self.current().verify(typ, token, now)
+    }
+
+    /// See [`SigningKeys::verify_with_leeway`].
+    pub fn verify_with_leeway<T: DeserializeOwned + TimeBound>(
+        &self,
+        typ: &str,
+        token: &str,
+        leeway_secs: u64,
+        now: OffsetDateTime,
+    ) -> Result<T, InvalidToken> {
+        self.current()
+            .verify_with_leeway(typ, token, leeway_secs, now)
+    }
+
+    /// See [`SigningKeys::jwks`].
+    pub fn jwks(&self) -> serde_json::Value {
+        self.current().jwks().clone()
+    }
+
+    /// See [`SigningKeys::kid`].
+    pub fn kid(&self) -> String {
+        self.current().kid().to_owned()
+    }
+}
+
+/// Why a token was refused. Deliberately coarse: callers answer every case the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("invalid token")]
+pub struct InvalidToken;
+
 impl SigningKeys {
-    /// What can be checked before the signature: the header pins ES256, the expected `typ` and
-    /// our `kid`, and the signature's `s` lies in the lower half of the group order. ECDSA
-    /// accepts both `s` and `n - s`, so without that rule every token would have a second valid
-    /// spelling, and a revocation or replay list keyed on the string could be sidestepped.
-    fn check_form(&self, typ: &str, token: &str) -> Result<(), InvalidToken> {
+    /// What can be checked before the signature: the header pins ES256 and the expected `typ`
+    /// and names a published key (whose verifier it answers), and the signature's `s` lies in
+    /// the lower half of the group order. ECDSA accepts both `s` and `n - s`, so without that
+    /// rule every token would have a second valid spelling, and a revocation or replay list
+    /// keyed on the string could be sidestepped.
+    fn check_form(&self, typ: &str, token: &str) -> Result<&DecodingKey, InvalidToken> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| InvalidToken)?;
-        if header.alg != Algorithm::ES256
-            || header.typ.as_deref() != Some(typ)
-            || header.kid.as_deref() != Some(self.kid.as_str())
-        {
+        if header.alg != Algorithm::ES256 || header.typ.as_deref() != Some(typ) {
             return Err(InvalidToken);
         }
+        let kid = header.kid.ok_or(InvalidToken)?;
+        let (_, decoding) = self
+            .verifiers
+            .iter()
+            .find(|(known, _)| *known == kid)
+            .ok_or(InvalidToken)?;
         match signature_of(token) {
-            Some(signature) if signature.normalize_s().is_none() => Ok(()),
+            Some(signature) if signature.normalize_s().is_none() => Ok(decoding),
             _ => Err(InvalidToken),
         }
     }
@@ -253,13 +462,13 @@ impl SigningKeys {
         leeway_secs: u64,
         now: OffsetDateTime,
     ) -> Result<T, InvalidToken> {
-        self.check_form(typ, token)?;
+        let decoding = self.check_form(typ, token)?;
         let mut validation = Validation::new(Algorithm::ES256);
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "sub", "aud"]);
-        let claims = jsonwebtoken::decode::<T>(token, &self.decoding, &validation)
+        let claims = jsonwebtoken::decode::<T>(token, decoding, &validation)
             .map(|data| data.claims)
             .map_err(|_| InvalidToken)?;
         within_time(&claims, now, i64::try_from(leeway_secs).unwrap_or(i64::MAX))?;
@@ -483,6 +692,40 @@ mod tests {
         assert!(verify(95).is_ok());
         assert!(verify(205).is_ok());
         assert!(verify(206).is_err());
+    }
+
+    #[test]
+    fn a_ring_signs_with_the_latest_key_whose_time_has_come_and_publishes_what_may_be_live() {
+        let key = |kid: &str, signs_from: i64, private: bool| RingKey {
+            kid: kid.into(),
+            x: String::new(),
+            y: String::new(),
+            private_pem: private.then(String::new),
+            signs_from: NOW + time::Duration::seconds(signs_from),
+        };
+        let lifetime = time::Duration::seconds(100);
+        let ring = [
+            key("c", 50, true),
+            key("a", -1000, false),
+            key("b", 0, true),
+        ];
+        let at = |secs| ring_at(&ring, NOW + time::Duration::seconds(secs), lifetime);
+        let kids = |(signer, published): (usize, Vec<usize>)| {
+            let mut published: Vec<&str> =
+                published.iter().map(|&i| ring[i].kid.as_str()).collect();
+            published.sort_unstable();
+            (ring[signer].kid.clone(), published)
+        };
+        // "a" retired at 0 and is dropped at 100; "b" signs until "c" starts, published ahead.
+        assert_eq!(kids(at(0).unwrap()), ("b".into(), vec!["a", "b", "c"]));
+        assert_eq!(kids(at(50).unwrap()), ("c".into(), vec!["a", "b", "c"]));
+        assert_eq!(kids(at(100).unwrap()), ("c".into(), vec!["b", "c"]));
+        assert_eq!(kids(at(150).unwrap()), ("c".into(), vec!["c"]));
+        assert_eq!(
+            at(-1).unwrap_err(),
+            NoActiveKey,
+            "no key with a private half has started"
+        );
     }
 
     #[test]

@@ -61,6 +61,7 @@ pub fn serve(config: Config) -> Result<(), StartError> {
     let state = web::Data::new(AppState::build(config)?);
     let database = state.pool.backend_name();
     start_housekeeping(state.clone().into_inner());
+    start_signing_key_refresh(state.clone().into_inner());
     actix_web::rt::System::new().block_on(async move {
         let mut server = HttpServer::new(move || build_app(state.clone()))
             .shutdown_timeout(shutdown)
@@ -79,6 +80,26 @@ pub fn serve(config: Config) -> Result<(), StartError> {
             .await
             .map_err(|e| StartError::Other(format!("server: {e}")))
     })
+}
+
+/// Reads the signing-key ring again every `signing_key_refresh_secs`, on a thread of its own, so
+/// a rotation made anywhere (another replica, `assentd admin`) reaches this process without a
+/// restart. A failed read keeps the keys in use and is retried on the next round.
+fn start_signing_key_refresh(state: std::sync::Arc<AppState>) {
+    let interval = std::time::Duration::from_secs(state.config.signing_key_refresh_secs);
+    let spawned = std::thread::Builder::new()
+        .name("signing-keys".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(interval);
+                if let Err(error) = crate::services::signing_keys::refresh(&state) {
+                    tracing::error!(error = %error.chain(), "signing key ring not read");
+                }
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::error!(%error, "signing key refresh thread not started");
+    }
 }
 
 /// Deletes ended sessions, old challenges and old abuse-limit windows every
@@ -104,6 +125,23 @@ fn start_housekeeping(state: std::sync::Arc<AppState>) {
                         )
                         .map_err(|e| e.to_string())
                     });
+                let ring = state
+                    .pool
+                    .get()
+                    .map_err(|e| e.to_string())
+                    .and_then(|mut conn| {
+                        crate::services::signing_keys::sweep(&state, &mut conn, state.clock.now())
+                            .map_err(|e| e.chain().to_string())
+                    });
+                match ring {
+                    Ok(ring) if ring.wiped + ring.deleted > 0 => tracing::info!(
+                        wiped = ring.wiped,
+                        deleted = ring.deleted,
+                        "signing keys swept"
+                    ),
+                    Ok(_) => {}
+                    Err(error) => tracing::error!(%error, "signing key sweep failed"),
+                }
                 match swept {
                     Ok(swept) => tracing::info!(
                         sessions = swept.sessions,

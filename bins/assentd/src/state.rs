@@ -3,7 +3,7 @@
 use crate::clock::Clock;
 use crate::config::{Config, SqliteSync};
 use crate::hashing::HashingPool;
-use crate::keys::{InvalidToken, KeyError, SigningKeys};
+use crate::keys::{InvalidToken, KeyError, KeyPair, KeyStore};
 use crate::metrics::Metrics;
 use assent_consent::token::{CONSENT_TOKEN_TYP, ConsentClaims};
 use assent_identity::consumer::SecretHasher;
@@ -39,7 +39,8 @@ pub struct AppState {
     /// The one source of the current time (see [`crate::clock`]).
     pub clock: Clock,
     pub pool: Pool,
-    pub keys: Arc<SigningKeys>,
+    /// The token-signing keys, as last read from the ring.
+    pub keys: Arc<KeyStore>,
     pub secret_hasher: SecretHasher,
     pub password_hasher: Arc<PasswordHasher>,
     /// Where sign-up and login run (Argon2id), apart from everything else.
@@ -72,10 +73,22 @@ impl AppState {
     pub fn build(config: Config) -> Result<Self, StartError> {
         let secret_hasher = load_secret_hasher(&config)?;
         let pool = open_database(&config, &secret_hasher)?;
-        let keys = SigningKeys::load(config.signing_key_file.as_deref(), &config.data_dir)?;
+        let first_key = KeyPair::load(config.signing_key_file.as_deref(), &config.data_dir)?;
+        let keys = {
+            let mut conn = pool.get()?;
+            let now = OffsetDateTime::now_utc();
+            crate::services::signing_keys::begin_ring(&mut conn, &secret_hasher, &first_key, now)
+                .map_err(|e| StartError::Other(e.chain().to_string()))?;
+            crate::services::signing_keys::read_ring(
+                &mut conn,
+                &secret_hasher,
+                now,
+                longest_token_lifetime(&config),
+            )
+            .map_err(|e| StartError::Other(e.chain().to_string()))?
+        };
         let password_hasher = PasswordHasher::new(config.argon2_params())
             .map_err(|e| StartError::Other(e.to_string()))?;
-        let seconds = |secs: u64| Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX));
         let session_policy = SessionPolicy::new(
             seconds(config.session_idle_timeout_secs),
             seconds(config.session_absolute_lifetime_secs),
@@ -106,7 +119,7 @@ impl AppState {
             config: Arc::new(config),
             clock: Clock::system(),
             pool,
-            keys: Arc::new(keys),
+            keys: Arc::new(KeyStore::new(keys)),
             secret_hasher,
             password_hasher: Arc::new(password_hasher),
             session_policy,
@@ -150,6 +163,17 @@ impl AppState {
         hashing.run(lane, move || work(&self)).await
     }
 
+    /// The longest any token may live: a key that stopped signing stays published this long.
+    pub fn longest_token_lifetime(&self) -> Duration {
+        longest_token_lifetime(&self.config)
+    }
+
+    /// How long after a rotation the new key starts signing: every replica has read the ring
+    /// again by then, and every JWKS cached before the rotation has expired.
+    pub fn signing_key_activation_delay(&self) -> Duration {
+        seconds(self.config.signing_key_refresh_secs) + seconds(self.config.jwks_max_age_secs)
+    }
+
     /// Verifies a session token's signature, type and expiry, using the cache for tokens
     /// already verified. The session row is still checked by the caller on every request.
     pub fn verify_session_token(
@@ -182,6 +206,20 @@ impl AppState {
             )
         })
     }
+}
+
+fn seconds(secs: u64) -> Duration {
+    Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
+}
+
+/// A session token lives at most the session's absolute lifetime; a consent JWT at most until
+/// its consent ends, which may start up to the longest time to live after it is asked for and
+/// then last that long, and is accepted for the consent leeway beyond.
+fn longest_token_lifetime(config: &Config) -> Duration {
+    let session = seconds(config.session_absolute_lifetime_secs);
+    let consent = seconds(config.consents_max_time_to_live_secs).saturating_mul(2)
+        + assent_consent::consent::USE_LEEWAY;
+    session.max(consent)
 }
 
 /// The keyed hasher of API keys and other secrets, from the pepper (created on first start).

@@ -55,6 +55,7 @@ mod redacted;
 pub mod schema;
 pub mod security_answers;
 pub mod sessions;
+pub mod signing_keys;
 pub mod system_keys;
 pub mod testing;
 mod time_repr;

@@ -87,6 +87,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        public_x -> Text,
+        public_y -> Text,
+        sealed_private_key -> Nullable<Text>,
+        signs_from -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     audit_chain (id) {
         id -> Integer,
         last_seq -> BigInt,
@@ -316,6 +327,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     entitlements,
     audit_events,
     audit_chain,
+    signing_keys,
     login_attempts,
     user_locks,
     banks,

@@ -24,6 +24,7 @@ pub mod my_sessions;
 pub mod otp;
 pub mod paging;
 pub mod roles;
+pub mod signing_keys;
 pub mod step_up;
 pub mod system_callers;
 pub mod system_keys;

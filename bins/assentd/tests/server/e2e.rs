@@ -566,3 +566,39 @@ assent_repository::backend_test! {
         );
     }
 }
+
+#[test]
+fn a_running_server_publishes_a_key_rotated_from_the_command_line_without_a_restart() {
+    let dir = Workdir::new();
+    let server = Server::start_with(&dir.0, &[("ASSENT_SIGNING_KEY_REFRESH_SECS", "1")]);
+    let kids = || -> Vec<String> {
+        let (status, jwks) = curl(&[&server.url("/obp/v5.1.0/certs")]);
+        assert_eq!(status, 200);
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|key| key["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = kids();
+    assert_eq!(first.len(), 1, "{first:?}");
+    let rotated = run_json(assentd(&dir.0).args(["admin", "rotate-signing-key"]));
+    let new_kid = rotated["kid"].as_str().unwrap().to_owned();
+    assert!(rotated["signs_from"].as_str().is_some(), "{rotated}");
+    // The server reads the ring again every second: wait for it, within a bound.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !kids().contains(&new_kid) {
+        assert!(
+            Instant::now() < deadline,
+            "the server never published {new_kid}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        kids().contains(&first[0]),
+        "the earlier key stays published"
+    );
+    let log = server.stop();
+    assert!(!log.contains("\"level\":\"ERROR\""), "{log}");
+}

@@ -17,6 +17,7 @@ mod logs;
 mod sca;
 mod sessions;
 mod sign_up;
+mod signing_keys;
 mod step_up;
 mod temenos;
 mod totp;

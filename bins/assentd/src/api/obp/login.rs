@@ -119,8 +119,13 @@ pub async fn logout(
 /// Get JSON Web Key (JWK): the public keys that verify our tokens.
 #[utoipa::path(
     get, path = "/obp/v5.1.0/certs", tag = "OBP: authentication",
-    responses((status = 200, description = "JWKS (RFC 7517)", body = Object))
+    responses((status = 200, description = "JWKS (RFC 7517): the key that signs and every earlier key that may have signed a live token; cacheable for `jwks_max_age_secs`", body = Object))
 )]
 pub async fn certs(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(state.keys.jwks())
+    HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::CACHE_CONTROL,
+            format!("public, max-age={}", state.config.jwks_max_age_secs),
+        ))
+        .json(state.keys.jwks())
 }
