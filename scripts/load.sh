@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# HTTP load benchmark: GET /obp/v3.1.0/users/current with a valid token on SQLite, and the same
-# call made by a third party with a consent (Consent-JWT + Consumer-Key), beside a bare
-# actix-web hello-world measured in the same run on the same machine.
+# HTTP load benchmark: GET /obp/v3.1.0/users/current with a valid token on SQLite, the same
+# call made by a third party with a consent (Consent-JWT + Consumer-Key), and an API gateway's
+# introspection of the session token (POST /oauth2/introspect), beside a bare actix-web
+# hello-world measured in the same run on the same machine.
 # Each server runs with one worker pinned to core 0; wrk runs on core 1 with 64 connections.
 # The machine's speed drifts between measurements (other tenants), so the endpoints are
 # measured in ROUNDS alternating rounds, users/current between two measurements of the ceiling
@@ -53,6 +54,7 @@ export ASSENT_DATA_DIR="$work/data" ASSENT_DATABASE_URL="sqlite://$work/data/ass
 export ASSENT_LISTEN="127.0.0.1:$PORT_ASSENT" ASSENT_WORKERS=1 ASSENT_LOG_LEVEL=warn
 export ASSENT_OTP_DELIVERY="file:$work/codes.jsonl"
 key=$("$BIN" admin create-consumer --name load | sed -n 's/.*"key": "\(.*\)".*/\1/p')
+system_key=$("$BIN" admin create-system-key --name gateway | sed -n 's/.*"key": "\(.*\)".*/\1/p')
 # The consent's code goes to the user's email, which must be verified: from the bank's records.
 "$BIN" admin create-user --username load --password 'Tr0ub4dour&3x' --email load@example.com \
     --first-name Load --last-name Test --email-verified >/dev/null
@@ -77,23 +79,25 @@ curl -sf -X POST "http://127.0.0.1:$PORT_ASSENT/obp/v5.1.0/banks/bank.load/conse
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 median() { tr ' ' '\n' | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-echo "| round | hello-world (ceiling) req/s before, after; p99s | users/current req/s, p50, p99 | /health/ready req/s, p99 | with a consent req/s, p99 | users/current / ceiling | consent / session token |"
-echo "|---|---|---|---|---|---|---|"
-ratios=() consent_ratios=()
+echo "| round | hello-world (ceiling) req/s before, after; p99s | users/current req/s, p50, p99 | /health/ready req/s, p99 | with a consent req/s, p99 | introspection req/s, p99 | users/current / ceiling | consent / session token | introspection / users/current |"
+echo "|---|---|---|---|---|---|---|---|---|"
+ratios=() consent_ratios=() introspection_ratios=()
 for round in $(seq "$ROUNDS"); do
     read -r hello_rps _ hello_p99 < <(measure "http://127.0.0.1:$PORT_HELLO/hello")
     read -r assent_rps assent_p50 assent_p99 < <(measure -H "DirectLogin: token=$token" "http://127.0.0.1:$PORT_ASSENT/obp/v3.1.0/users/current")
     read -r hello_after_rps _ hello_after_p99 < <(measure "http://127.0.0.1:$PORT_HELLO/hello")
     read -r ready_rps _ ready_p99 < <(measure "http://127.0.0.1:$PORT_ASSENT/health/ready")
     read -r consent_rps _ consent_p99 < <(measure -H "Consent-JWT: $consent_jwt" -H "Consumer-Key: $key" "http://127.0.0.1:$PORT_ASSENT/obp/v3.1.0/users/current")
+    read -r introspect_rps _ introspect_p99 < <(INTROSPECT_TOKEN="$token" INTROSPECT_SYSTEM_KEY="$system_key" \
+        measure -s scripts/lua/introspect.lua "http://127.0.0.1:$PORT_ASSENT/oauth2/introspect")
     ceiling=$(awk -v a="$hello_rps" -v b="$hello_after_rps" 'BEGIN {print (a + b) / 2}')
-    r=$(ratio "$assent_rps" "$ceiling") cr=$(ratio "$consent_rps" "$assent_rps")
-    ratios+=("$r") consent_ratios+=("$cr")
-    echo "| $round | ${hello_rps%.*}, ${hello_after_rps%.*}; $hello_p99, $hello_after_p99 | ${assent_rps%.*}, $assent_p50, $assent_p99 | ${ready_rps%.*}, $ready_p99 | ${consent_rps%.*}, $consent_p99 | $r | $cr |"
+    r=$(ratio "$assent_rps" "$ceiling") cr=$(ratio "$consent_rps" "$assent_rps") ir=$(ratio "$introspect_rps" "$assent_rps")
+    ratios+=("$r") consent_ratios+=("$cr") introspection_ratios+=("$ir")
+    echo "| $round | ${hello_rps%.*}, ${hello_after_rps%.*}; $hello_p99, $hello_after_p99 | ${assent_rps%.*}, $assent_p50, $assent_p99 | ${ready_rps%.*}, $ready_p99 | ${consent_rps%.*}, $consent_p99 | ${introspect_rps%.*}, $introspect_p99 | $r | $cr | $ir |"
 done
 hello_rss=$(awk '/VmHWM/ {print $2}' "/proc/$hello_pid/status")
 assent_rss=$(awk '/VmHWM/ {print $2}' "/proc/$assent_pid/status")
 echo
-echo "medians over $ROUNDS rounds: users/current / ceiling $(echo "${ratios[*]}" | median); consent / session token $(echo "${consent_ratios[*]}" | median)"
+echo "medians over $ROUNDS rounds: users/current / ceiling $(echo "${ratios[*]}" | median); consent / session token $(echo "${consent_ratios[*]}" | median); introspection / users/current $(echo "${introspection_ratios[*]}" | median)"
 echo "peak RSS: assentd $((assent_rss / 1024)) MiB, hello-world $((hello_rss / 1024)) MiB"
 echo "(wrk: 1 thread, $CONNECTIONS connections, $DURATION per measurement, core 1; servers: 1 worker, core 0)"
