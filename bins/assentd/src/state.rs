@@ -76,7 +76,7 @@ impl AppState {
         let first_key = KeyPair::load(config.signing_key_file.as_deref(), &config.data_dir)?;
         let keys = {
             let mut conn = pool.get()?;
-            let now = OffsetDateTime::now_utc();
+            let now = Clock::system().now();
             crate::services::signing_keys::begin_ring(&mut conn, &secret_hasher, &first_key, now)
                 .map_err(|e| StartError::Other(e.chain().to_string()))?;
             crate::services::signing_keys::read_ring(
