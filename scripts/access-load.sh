@@ -32,6 +32,7 @@ export ASSENT_LISTEN="127.0.0.1:$PORT" ASSENT_WORKERS=1 ASSENT_LOG_LEVEL=warn
 # Every friend signs up from this one loopback address.
 export ASSENT_SIGNUPS_PER_CLIENT_PER_HOUR=1000
 mkdir -p "$work/data"
+"$BIN" migrate >/dev/null  # creates the pepper and first key that admin commands use
 consumer=$("$BIN" admin create-consumer --name load | sed -n 's/.*"key": "\(.*\)".*/\1/p')
 "$BIN" admin create-user --username holder --password "$PASSWORD" --email holder@example.com >/dev/null
 "$BIN" admin grant-role --username holder --role CanCreateBank >/dev/null

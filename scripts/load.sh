@@ -53,6 +53,7 @@ wait_up "http://127.0.0.1:$PORT_HELLO/hello"
 export ASSENT_DATA_DIR="$work/data" ASSENT_DATABASE_URL="sqlite://$work/data/assent.db"
 export ASSENT_LISTEN="127.0.0.1:$PORT_ASSENT" ASSENT_WORKERS=1 ASSENT_LOG_LEVEL=warn
 export ASSENT_OTP_DELIVERY="file:$work/codes.jsonl"
+"$BIN" migrate >/dev/null  # creates the pepper and first key that admin commands use
 key=$("$BIN" admin create-consumer --name load | sed -n 's/.*"key": "\(.*\)".*/\1/p')
 system_key=$("$BIN" admin create-system-key --name gateway | sed -n 's/.*"key": "\(.*\)".*/\1/p')
 # The consent's code goes to the user's email, which must be verified: from the bank's records.

@@ -31,6 +31,7 @@ commit_rate=$(taskset -c 0 "$DRIVER" commits "$work/commits" "$COMMITS")
 export ASSENT_DATA_DIR="$work/data" ASSENT_DATABASE_URL="sqlite://$work/data/assent.db"
 export ASSENT_LISTEN="127.0.0.1:$PORT" ASSENT_WORKERS=1 ASSENT_LOG_LEVEL=warn
 mkdir -p "$work/data"
+"$BIN" migrate >/dev/null  # creates the pepper and first key that admin commands use
 consumer=$("$BIN" admin create-consumer --name load | sed -n 's/.*"key": "\(.*\)".*/\1/p')
 system=$("$BIN" admin create-system-key --name load | sed -n 's/.*"key": "\(.*\)".*/\1/p')
 (cd "$work" && exec taskset -c 0 "$BIN" serve 2>"$work/server.log") & pids+=($!)

@@ -27,6 +27,7 @@ export ASSENT_LISTEN="127.0.0.1:$PORT" ASSENT_WORKERS=1 ASSENT_LOG_LEVEL=error
 # The load generator is the "proxy": with SPREAD, the flood's X-Forwarded-For names the client.
 export ASSENT_TRUSTED_PROXIES=127.0.0.1
 export CONSUMER_KEY
+"$BIN" migrate >/dev/null  # creates the pepper and first key that admin commands use
 CONSUMER_KEY=$("$BIN" admin create-consumer --name flood | sed -n 's/.*"key": "\(.*\)".*/\1/p')
 (cd "$work" && exec taskset -c 0 "$BIN" serve 2>"$work/server.log") & pids+=($!)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health/ready" >/dev/null && break; sleep 0.1; done

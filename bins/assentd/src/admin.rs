@@ -10,7 +10,7 @@ use crate::services::consumers::{self, ConsumerRefusal, NewConsumer};
 use crate::services::roles::{self, EntitlementRefusal, Grantee, InvalidRole, NewEntitlement};
 use crate::services::users::{ProvedContacts, register, validate};
 use crate::services::{Context, Failure, system_keys};
-use crate::state::{AppState, StartError, load_secret_hasher, open_database};
+use crate::state::{AppState, StartError};
 use assent_identity::{RegistrationInput, SecretString};
 use std::io::Write;
 
@@ -20,9 +20,11 @@ fn print_json(value: &serde_json::Value) -> Result<(), StartError> {
     writeln!(out).map_err(|e| StartError::Other(e.to_string()))
 }
 
-pub fn migrate(config: &Config) -> Result<(), StartError> {
-    let pool = open_database(config, &load_secret_hasher(config)?)?;
-    print_json(&serde_json::json!({ "migrated": true, "database": pool.backend_name() }))
+/// Migrates the database and, as the server does on its first start, creates the pepper and
+/// the first signing key if missing and records the provider.
+pub fn migrate(config: Config) -> Result<(), StartError> {
+    let state = AppState::build(config)?;
+    print_json(&serde_json::json!({ "migrated": true, "database": state.pool.backend_name() }))
 }
 
 pub fn print_openapi() -> Result<(), StartError> {
@@ -32,11 +34,12 @@ pub fn print_openapi() -> Result<(), StartError> {
 }
 
 pub fn run(config: Config, command: AdminCommand) -> Result<(), StartError> {
-    let state = AppState::build(config)?;
+    let state = AppState::for_admin(config)?;
     match command {
         AdminCommand::CreateUser {
             username,
             password,
+            password_stdin,
             email,
             first_name,
             last_name,
@@ -44,6 +47,10 @@ pub fn run(config: Config, command: AdminCommand) -> Result<(), StartError> {
             email_verified,
             phone_verified,
         } => {
+            let password = match password {
+                Some(password) if !password_stdin => password,
+                _ => password_from_stdin()?,
+            };
             let input = RegistrationInput {
                 username,
                 password: SecretString::new(password),
@@ -123,6 +130,21 @@ fn export_audit(state: &AppState) -> Result<(), StartError> {
     .map_err(|internal| StartError::Other(internal.chain().to_string()))?;
     out.flush()
         .map_err(|e| StartError::Other(format!("writing: {e}")))
+}
+
+/// The first line of standard input, without its line ending.
+fn password_from_stdin() -> Result<String, StartError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| StartError::Other(format!("reading the password from standard input: {e}")))?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    if password.is_empty() {
+        return Err(StartError::Other(
+            "--password-stdin: standard input held no password".into(),
+        ));
+    }
+    Ok(password)
 }
 
 fn verify_audit(state: &AppState) -> Result<(), StartError> {

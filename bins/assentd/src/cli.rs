@@ -39,8 +39,13 @@ pub enum AdminCommand {
     CreateUser {
         #[arg(long)]
         username: String,
-        #[arg(long)]
-        password: String,
+        /// The password (visible to other local users in the process list: prefer
+        /// --password-stdin).
+        #[arg(long, required_unless_present = "password_stdin")]
+        password: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long, conflicts_with = "password")]
+        password_stdin: bool,
         #[arg(long)]
         email: String,
         #[arg(long, default_value = "Admin")]
@@ -115,7 +120,7 @@ pub fn run() -> ExitCode {
     crate::telemetry::init(&config);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => crate::server::serve(config),
-        Command::Migrate => crate::admin::migrate(&config),
+        Command::Migrate => crate::admin::migrate(config),
         Command::Openapi => crate::admin::print_openapi(),
         Command::Admin(admin) => crate::admin::run(config, admin),
     };

@@ -76,7 +76,7 @@ fn load_or_create(
     }
 }
 
-/// The server pepper: 32 random bytes, hex-encoded in a file.
+/// The server pepper: 32 random bytes, hex-encoded in a file, created on first start.
 pub fn load_pepper(explicit: Option<&Path>, data_dir: &Path) -> Result<Vec<u8>, KeyError> {
     let default = data_dir.join("pepper.hex");
     let path = explicit.unwrap_or(&default).to_owned();
@@ -85,6 +85,31 @@ pub fn load_pepper(explicit: Option<&Path>, data_dir: &Path) -> Result<Vec<u8>, 
         rand::rng().fill_bytes(&mut bytes);
         Ok(hex(&bytes).into_bytes())
     })?;
+    parse_pepper(text, &path)
+}
+
+/// The pepper the server created, never a new one: the command line must hash and seal as the
+/// server does, so a missing file is an error that says where it was looked for.
+pub fn read_pepper(explicit: Option<&Path>, data_dir: &Path) -> Result<Vec<u8>, KeyError> {
+    let default = data_dir.join("pepper.hex");
+    let path = explicit.unwrap_or(&default).to_owned();
+    let text = std::fs::read(&path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            file_error(
+                &path,
+                "no pepper here: admin commands use the server's, so give them the server's \
+                 data directory (ASSENT_DATA_DIR) or ASSENT_PEPPER_FILE; `assentd serve` or \
+                 `assentd migrate` creates it on first start",
+            )
+        } else {
+            file_error(&path, e)
+        }
+    })?;
+    parse_pepper(text, &path)
+}
+
+fn parse_pepper(text: Vec<u8>, path: &Path) -> Result<Vec<u8>, KeyError> {
+    let path = path.to_owned();
     let text = String::from_utf8(text).map_err(|e| file_error(&path, e))?;
     let bytes = unhex(text.trim()).ok_or_else(|| file_error(&path, "not hex"))?;
     if bytes.len() < 32 {

@@ -68,17 +68,65 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state from configuration: opens (and migrates) the database, loads or creates
-    /// the keys.
+    /// Builds the server's state from configuration: opens (and migrates) the database, loads
+    /// or creates the pepper and the first signing key, and records what the command line must
+    /// take from the server (its provider).
     pub fn build(config: Config) -> Result<Self, StartError> {
-        let secret_hasher = load_secret_hasher(&config)?;
+        Self::build_for(config, Startup::Server)
+    }
+
+    /// Builds the command line's state: as the server's, but it creates nothing: the pepper
+    /// and the signing keys must be the server's, and users get the server's provider.
+    pub fn for_admin(config: Config) -> Result<Self, StartError> {
+        Self::build_for(config, Startup::Admin)
+    }
+
+    fn build_for(mut config: Config, startup: Startup) -> Result<Self, StartError> {
+        let secret_hasher = match startup {
+            Startup::Server => load_secret_hasher(&config)?,
+            Startup::Admin => {
+                let pepper =
+                    crate::keys::read_pepper(config.pepper_file.as_deref(), &config.data_dir)?;
+                SecretHasher::new(&pepper).map_err(|e| StartError::Other(e.to_string()))?
+            }
+        };
         let pool = open_database(&config, &secret_hasher)?;
-        let first_key = KeyPair::load(config.signing_key_file.as_deref(), &config.data_dir)?;
         let keys = {
             let mut conn = pool.get()?;
             let now = Clock::system().now();
-            crate::services::signing_keys::begin_ring(&mut conn, &secret_hasher, &first_key, now)
-                .map_err(|e| StartError::Other(e.chain().to_string()))?;
+            match startup {
+                Startup::Server => {
+                    let first_key =
+                        KeyPair::load(config.signing_key_file.as_deref(), &config.data_dir)?;
+                    crate::services::signing_keys::begin_ring(
+                        &mut conn,
+                        &secret_hasher,
+                        &first_key,
+                        now,
+                    )
+                    .map_err(|e| StartError::Other(e.chain().to_string()))?;
+                    assent_repository::installation::set(&mut conn, PROVIDER, &config.provider)?;
+                }
+                Startup::Admin => {
+                    let Some(provider) = assent_repository::installation::get(&mut conn, PROVIDER)?
+                    else {
+                        return Err(StartError::Other(
+                            "this database has never been served: run `assentd migrate` or start \
+                             the server on it first, so that admin commands write what the \
+                             server recognises"
+                                .into(),
+                        ));
+                    };
+                    if provider != config.provider {
+                        tracing::warn!(
+                            configured = %config.provider,
+                            server = %provider,
+                            "ASSENT_PROVIDER differs from the server's: using the server's"
+                        );
+                    }
+                    config.provider = provider;
+                }
+            }
             crate::services::signing_keys::read_ring(
                 &mut conn,
                 &secret_hasher,
@@ -221,6 +269,17 @@ fn longest_token_lifetime(config: &Config) -> Duration {
         + assent_consent::consent::USE_LEEWAY;
     session.max(consent)
 }
+
+/// Who builds the state: the server may create what it needs on first start; the command line
+/// creates nothing and takes the server's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Startup {
+    Server,
+    Admin,
+}
+
+/// The `installation` entry holding the server's provider.
+const PROVIDER: &str = "provider";
 
 /// The keyed hasher of API keys and other secrets, from the pepper (created on first start).
 pub fn load_secret_hasher(config: &Config) -> Result<SecretHasher, StartError> {

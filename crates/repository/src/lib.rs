@@ -49,6 +49,7 @@ pub mod consumers;
 pub mod dauth;
 pub mod entitlements;
 mod error;
+pub mod installation;
 pub mod lockout;
 pub mod quotas;
 mod redacted;

@@ -98,6 +98,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    installation (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
     audit_chain (id) {
         id -> Integer,
         last_seq -> BigInt,
@@ -327,6 +334,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     entitlements,
     audit_events,
     audit_chain,
+    installation,
     signing_keys,
     login_attempts,
     user_locks,

@@ -154,12 +154,12 @@ impl Drop for Server {
 #[test]
 fn readme_walk_through_with_curl_and_no_secrets_in_logs() {
     let dir = Workdir::new();
+    let server = Server::start(&dir.0);
     let consumer =
         run_json(assentd(&dir.0).args(["admin", "create-consumer", "--name", "Demo app"]));
     let key = consumer["key"].as_str().unwrap().to_owned();
     assert!(consumer["consumer_id"].is_string());
 
-    let server = Server::start(&dir.0);
     #[cfg(target_os = "linux")]
     {
         let policies = thread_policies(server.child.id());
@@ -288,6 +288,7 @@ fn cpu_scheduling_normal_leaves_every_server_thread_to_the_system() {
 #[test]
 fn admin_commands_print_json_and_fail_clearly() {
     let dir = Workdir::new();
+    run_json(assentd(&dir.0).arg("migrate"));
     let user = run_json(assentd(&dir.0).args([
         "admin",
         "create-user",
@@ -521,6 +522,7 @@ assent_repository::backend_test! {
             command.env("ASSENT_DATABASE_URL", db.url());
             command
         };
+        run_json(admin().arg("migrate"));
         for name in ["ada", "grace", "edsger"] {
             run_json(admin().args([
                 "admin", "create-user", "--username", name, "--password", PASSWORD,
@@ -601,4 +603,86 @@ fn a_running_server_publishes_a_key_rotated_from_the_command_line_without_a_rest
     );
     let log = server.stop();
     assert!(!log.contains("\"level\":\"ERROR\""), "{log}");
+}
+
+#[test]
+fn admin_commands_take_the_servers_secrets_and_provider_or_fail_clearly() {
+    let dir = Workdir::new();
+    // Before any server or migration: nothing to take, and nothing is created.
+    let output = assentd(&dir.0)
+        .args(["admin", "create-consumer", "--name", "early"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no pepper here"), "{stderr}");
+    assert!(!dir.0.join("data/pepper.hex").exists());
+    assert!(!dir.0.join("data/signing-key.pem").exists());
+
+    // The server's provider reaches the users admin creates, whatever admin's environment.
+    const PROVIDER: &str = "https://bank.example";
+    let server = Server::start_with(&dir.0, &[("ASSENT_PROVIDER", PROVIDER)]);
+    let consumer = run_json(assentd(&dir.0).args(["admin", "create-consumer", "--name", "app"]));
+    let key = consumer["key"].as_str().unwrap();
+    let mut create = assentd(&dir.0)
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "felix",
+            "--password-stdin",
+            "--email",
+            "felix@example.com",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = create.stdin.take().unwrap();
+        writeln!(stdin, "{PASSWORD}").unwrap();
+    }
+    let created = create.wait_with_output().unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let user: Value = serde_json::from_slice(&created.stdout).unwrap();
+    assert_eq!(user["provider"], PROVIDER, "{user}");
+    assert!(
+        String::from_utf8_lossy(&created.stderr).contains("using the server's"),
+        "the difference is reported"
+    );
+    let (status, login) = curl(&[
+        "-X",
+        "POST",
+        &server.url("/my/logins/direct"),
+        "-H",
+        &format!(r#"DirectLogin: username=felix, password="{PASSWORD}", consumer_key={key}"#),
+    ]);
+    assert_eq!(status, 201, "the user admin created logs in: {login}");
+
+    let empty = assentd(&dir.0)
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "grace",
+            "--password-stdin",
+            "--email",
+            "grace@example.com",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!empty.status.success());
+    assert!(
+        String::from_utf8_lossy(&empty.stderr).contains("held no password"),
+        "{}",
+        String::from_utf8_lossy(&empty.stderr)
+    );
+    server.stop();
 }
