@@ -13,6 +13,7 @@ mod delegation;
 mod e2e;
 mod http;
 mod logs;
+mod operations;
 mod sca;
 mod sessions;
 mod sign_up;
