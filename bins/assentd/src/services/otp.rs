@@ -237,7 +237,7 @@ pub async fn deliver_or_end(
             created_at: challenge.last_sent_at(),
             expires_at: challenge.expires_at(),
         };
-        if let Err(error) = state.delivery.send(&message).await {
+        if let Err(error) = state.delivery.send(&message, &state.clock).await {
             tracing::error!(
                 %error,
                 channel = destination.channel.as_str(),

@@ -10,6 +10,7 @@ mod consents;
 mod contacts;
 mod dauth;
 mod delegation;
+mod delivery;
 mod e2e;
 mod http;
 mod logs;
