@@ -2,6 +2,7 @@
 //! Every setting is listed in `docs/configuration.md`.
 
 use assent_identity::password::{Argon2Params, PasswordHasher};
+use assent_identity::secret::SecretString;
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,10 @@ pub struct Config {
     pub otp_delivery: String,
     pub otp_phone_delivery: Option<String>,
     pub otp_email_from: String,
+    /// The Standard Webhooks key (`whsec_…`) webhook deliveries are signed with. Never
+    /// serialised; `Debug` redacts it.
+    #[serde(skip_serializing)]
+    pub otp_webhook_secret: Option<SecretString>,
     pub otp_code_length: usize,
     pub otp_validity_secs: u64,
     pub otp_max_failures: u32,
@@ -94,6 +99,7 @@ impl Default for Config {
             otp_delivery: "log".into(),
             otp_phone_delivery: None,
             otp_email_from: "Assent <no-reply@localhost>".into(),
+            otp_webhook_secret: None,
             otp_code_length: 6,
             otp_validity_secs: 300,
             otp_max_failures: 5,
@@ -148,6 +154,7 @@ const KEYS: &[&str] = &[
     "otp_delivery",
     "otp_phone_delivery",
     "otp_email_from",
+    "otp_webhook_secret",
     "otp_code_length",
     "otp_validity_secs",
     "otp_max_failures",
@@ -200,6 +207,7 @@ const STRING_KEYS: &[&str] = &[
     "otp_delivery",
     "otp_phone_delivery",
     "otp_email_from",
+    "otp_webhook_secret",
     "totp_issuer",
     "institution_id",
     "log_format",
@@ -336,6 +344,16 @@ impl Config {
                     "{name} {spec:?}: use log, file:/path, smtp://..., or webhook:https://..."
                 ));
             }
+        }
+        let webhook = specs
+            .iter()
+            .filter_map(|(_, spec)| *spec)
+            .any(|spec| spec.starts_with("webhook:"));
+        if self.otp_webhook_secret()?.is_none() && webhook {
+            return fail(
+                "a webhook delivery needs otp_webhook_secret, the key its requests are signed with: whsec_ followed by the base64 of 24 to 64 random bytes, e.g. whsec_$(openssl rand -base64 32)"
+                    .into(),
+            );
         }
         self.otp_policy()?;
         if !(1..=5).contains(&self.otp_max_failures) {
@@ -482,6 +500,17 @@ impl Config {
             .any(|spec| crate::delivery::is_cleartext_spec(spec, self.dev_mode))
     }
 
+    /// The key webhook deliveries are signed with, when one is set.
+    pub fn otp_webhook_secret(
+        &self,
+    ) -> Result<Option<crate::delivery::WebhookSecret>, ConfigError> {
+        self.otp_webhook_secret
+            .as_ref()
+            .map(|secret| crate::delivery::WebhookSecret::parse(secret.expose()))
+            .transpose()
+            .map_err(ConfigError)
+    }
+
     /// How challenges are issued.
     pub fn otp_policy(&self) -> Result<assent_otp::challenge::ChallengePolicy, ConfigError> {
         let seconds = |v: u64| time::Duration::seconds(i64::try_from(v).unwrap_or(i64::MAX));
@@ -603,6 +632,55 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(error.contains(mentions), "{var}={value}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_webhook_needs_a_well_formed_signing_secret() {
+        use base64::Engine;
+        let encode =
+            |bytes: usize| base64::engine::general_purpose::STANDARD.encode(vec![7u8; bytes]);
+        let webhook = (
+            "ASSENT_OTP_PHONE_DELIVERY",
+            "webhook:https://sms.example/send",
+        );
+        let error = Config::load(None, env(&[webhook])).unwrap_err().to_string();
+        assert!(error.contains("needs otp_webhook_secret"), "{error}");
+        let malformed = [
+            encode(32),
+            "whsec_".to_owned(),
+            "whsec_not*base64".to_owned(),
+            format!("whsec_{}", encode(23)),
+            format!("whsec_{}", encode(65)),
+        ];
+        for secret in malformed {
+            let error = Config::load(
+                None,
+                env(&[webhook, ("ASSENT_OTP_WEBHOOK_SECRET", &secret)]),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(error.contains("otp_webhook_secret"), "{secret}: {error}");
+            assert!(
+                error.contains("whsec_ followed by the base64 of 24 to 64"),
+                "{error}"
+            );
+            if secret.len() > 6 {
+                assert!(
+                    !error.contains(&secret[6..]),
+                    "the secret is never repeated: {error}"
+                );
+            }
+        }
+        for bytes in [24, 32, 64] {
+            let secret = format!("whsec_{}", encode(bytes));
+            let config = Config::load(
+                None,
+                env(&[webhook, ("ASSENT_OTP_WEBHOOK_SECRET", &secret)]),
+            )
+            .unwrap();
+            assert!(config.otp_webhook_secret().unwrap().is_some());
+            assert!(!format!("{config:?}").contains(&secret[6..]));
         }
     }
 

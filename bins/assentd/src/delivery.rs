@@ -5,17 +5,24 @@
 //! - `file:PATH`: appends one JSON line per message (`channel`, `destination`, `purpose`,
 //!   `challenge_id`, `code`, `created_at`). Codes in clear text: for development and tests.
 //! - `smtp://...` / `smtps://...`: email through an SMTP relay (lettre), for the email channel.
-//! - `webhook:https://...`: a JSON POST to an SMS/voice gateway; any channel.
+//! - `webhook:https://...`: a JSON POST to an SMS/voice gateway, any channel, signed as the
+//!   Standard Webhooks specification says and retried a few times on transient failures.
 //!
 //! `otp_delivery` serves every channel; `otp_phone_delivery`, when set, serves SMS and voice
 //! instead (say, email through SMTP and text messages through a gateway).
 
+use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
+use assent_identity::secret::SecretString;
 use assent_otp::challenge::OneTimeCode;
 use assent_otp::masking::{mask_email, mask_phone};
-use lettre::message::{Mailbox, header::ContentType};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hmac::{Hmac, Mac};
+use lettre::message::{Mailbox, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::Serialize;
+use sha2::Sha256;
 use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
@@ -25,8 +32,22 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-/// How long an SMTP relay or a gateway may take before the delivery counts as failed.
+/// How long an SMTP relay may take before the delivery counts as failed.
 const SEND_TIMEOUT: StdDuration = StdDuration::from_secs(10);
+
+/// How long one webhook attempt may take. Shorter than the relay's: a customer waits for the
+/// whole of [`WEBHOOK_RETRIES`], and a gateway that has not answered in five seconds is not
+/// going to deliver a five-minute code in time.
+const WEBHOOK_ATTEMPT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
+
+/// The webhook's retries: three attempts, waiting about half a second, then a second.
+pub const WEBHOOK_RETRIES: Retries = Retries {
+    attempts: 3,
+    first_wait: StdDuration::from_millis(500),
+};
+
+/// The `User-Agent` of webhook requests.
+const USER_AGENT: &str = concat!("assentd/", env!("CARGO_PKG_VERSION"));
 
 /// Where a code goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -133,8 +154,9 @@ pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), DeliveryError>>
 pub trait CodeSender: Send + Sync {
     /// The adapter's name, for logs and errors.
     fn name(&self) -> &'static str;
-    /// Delivers one code; `Ok` once the transport accepted it.
-    fn send<'a>(&'a self, message: &'a OutgoingCode<'a>) -> SendFuture<'a>;
+    /// Delivers one code; `Ok` once the transport accepted it. `clock` is the server's, for
+    /// what an adapter stamps at the time it sends (a webhook attempt's timestamp).
+    fn send<'a>(&'a self, message: &'a OutgoingCode<'a>, clock: &'a Clock) -> SendFuture<'a>;
     /// Whether it can deliver on `channel` at all.
     fn serves(&self, _channel: Channel) -> bool {
         true
@@ -151,7 +173,7 @@ impl CodeSender for LogSender {
         "log"
     }
 
-    fn send<'a>(&'a self, message: &'a OutgoingCode<'a>) -> SendFuture<'a> {
+    fn send<'a>(&'a self, message: &'a OutgoingCode<'a>, _clock: &'a Clock) -> SendFuture<'a> {
         let destination = message.channel.mask(message.destination);
         if self.reveal_codes {
             tracing::warn!(
@@ -210,7 +232,7 @@ impl CodeSender for FileSender {
         "file"
     }
 
-    fn send<'a>(&'a self, message: &'a OutgoingCode<'a>) -> SendFuture<'a> {
+    fn send<'a>(&'a self, message: &'a OutgoingCode<'a>, _clock: &'a Clock) -> SendFuture<'a> {
         let result = serde_json::to_vec(&message.record())
             .map_err(|e| DeliveryError::Failed(e.to_string()))
             .and_then(|mut line| {
@@ -226,6 +248,72 @@ impl CodeSender for FileSender {
 pub struct SmtpSender {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+}
+
+/// How codes reach an SMTP relay, read from its URL the way lettre reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// TLS from the start (`smtps://`) or STARTTLS required (`?tls=required`).
+    Tls,
+    /// STARTTLS when the relay offers it, else in plain text (`?tls=opportunistic`).
+    TlsIfOffered,
+    /// Plain text (`smtp://` alone).
+    Plain,
+}
+
+impl SmtpSecurity {
+    /// The security of an `smtp://` or `smtps://` URL, and the relay's host (never the
+    /// credentials); `None` for any other spec.
+    pub fn of(spec: &str) -> Option<(Self, String)> {
+        let url = reqwest::Url::parse(spec).ok()?;
+        let tls = url
+            .query_pairs()
+            .find(|(key, _)| key == "tls")
+            .map(|(_, value)| value.into_owned());
+        let security = match (url.scheme(), tls.as_deref()) {
+            ("smtps", _) | ("smtp", Some("required")) => SmtpSecurity::Tls,
+            ("smtp", Some("opportunistic")) => SmtpSecurity::TlsIfOffered,
+            ("smtp", _) => SmtpSecurity::Plain,
+            _ => return None,
+        };
+        Some((security, url.host_str().unwrap_or_default().to_owned()))
+    }
+}
+
+/// Whether `host` (a URL's host: a name, an IPv4 address or a bracketed IPv6 one) is this
+/// machine: traffic to it never crosses a network.
+pub fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
+}
+
+/// Why a delivery spec would carry codes across a network unencrypted, for the warning at
+/// start: an SMTP relay without required TLS, or a webhook over plain HTTP, to a host other
+/// than this machine. `None` when codes go encrypted or stay on this machine. The text names
+/// the host only, never credentials the spec may hold.
+pub fn unencrypted_transport(spec: &str) -> Option<String> {
+    if let Some((security, host)) = SmtpSecurity::of(spec) {
+        if is_loopback_host(&host) {
+            return None;
+        }
+        return match security {
+            SmtpSecurity::Tls => None,
+            SmtpSecurity::TlsIfOffered => Some(format!(
+                "one-time codes go to the SMTP relay {host} in plain text unless it offers STARTTLS (tls=opportunistic): use smtps:// or ?tls=required"
+            )),
+            SmtpSecurity::Plain => Some(format!(
+                "one-time codes go to the SMTP relay {host} in plain text (no TLS): use smtps:// or ?tls=required"
+            )),
+        };
+    }
+    let url = reqwest::Url::parse(spec.strip_prefix("webhook:")?).ok()?;
+    let host = url.host_str().unwrap_or_default();
+    (url.scheme() == "http" && !is_loopback_host(host)).then(|| {
+        format!("one-time codes go to the webhook at {host} over plain HTTP: use https://")
+    })
 }
 
 impl SmtpSender {
@@ -252,7 +340,7 @@ impl CodeSender for SmtpSender {
         channel == Channel::Email
     }
 
-    fn send<'a>(&'a self, message: &'a OutgoingCode<'a>) -> SendFuture<'a> {
+    fn send<'a>(&'a self, message: &'a OutgoingCode<'a>, _clock: &'a Clock) -> SendFuture<'a> {
         Box::pin(async move {
             if message.channel != Channel::Email {
                 return Err(DeliveryError::Unsupported {
@@ -264,12 +352,18 @@ impl CodeSender for SmtpSender {
                 .destination
                 .parse()
                 .map_err(|e| DeliveryError::Failed(format!("recipient: {e}")))?;
+            // Message-ID, Date and MIME-Version, which relays and spam filters expect of
+            // every message (RFC 5322 section 3.6, RFC 2045): the id is unique per message
+            // (a resend is another message) under the sender's domain, and the date is the
+            // time the code was issued by the server's clock.
+            let message_id = format!("<{}@{}>", Uuid::new_v4().simple(), self.from.email.domain());
             let email = lettre::Message::builder()
                 .from(self.from.clone())
                 .to(to)
                 .subject("Your security code")
-                .header(ContentType::TEXT_PLAIN)
-                .body(message.text())
+                .message_id(Some(message_id))
+                .date(std::time::SystemTime::from(message.created_at))
+                .singlepart(SinglePart::plain(message.text()))
                 .map_err(|e| DeliveryError::Failed(e.to_string()))?;
             self.transport.send(email).await.map(|_| ()).map_err(|e| {
                 // A relay's refusal often quotes the recipient; the log gets it masked.
@@ -298,23 +392,158 @@ fn without_address(text: &str, address: &str) -> String {
     out
 }
 
-/// A JSON POST (the `file` adapter's line, plus `text`) to an SMS or voice gateway.
+/// The key that signs webhook requests, as the Standard Webhooks specification serialises
+/// it: `whsec_` and the base64 of 24 to 64 random bytes. `Debug` never shows it.
+#[derive(Clone)]
+pub struct WebhookSecret(Vec<u8>);
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSecret(<redacted>)")
+    }
+}
+
+impl WebhookSecret {
+    /// Reads a `whsec_…` secret. The message says what is wrong, never what was given.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        const FORM: &str = "whsec_ followed by the base64 of 24 to 64 random bytes, e.g. whsec_$(openssl rand -base64 32)";
+        let encoded = text
+            .trim()
+            .strip_prefix("whsec_")
+            .ok_or_else(|| format!("otp_webhook_secret must be {FORM}"))?;
+        let key = BASE64.decode(encoded).map_err(|_| {
+            format!("otp_webhook_secret: not valid base64 after whsec_; use {FORM}")
+        })?;
+        if !(24..=64).contains(&key.len()) {
+            return Err(format!(
+                "otp_webhook_secret holds {} bytes; use {FORM}",
+                key.len()
+            ));
+        }
+        Ok(Self(key))
+    }
+
+    /// The `webhook-signature` value of a request: `v1,` and the base64 of HMAC-SHA256 over
+    /// `id.timestamp.body`.
+    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+        // HMAC takes a key of any length; the secret's length is checked when it is read.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        mac.update(id.as_bytes());
+        mac.update(b".");
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        format!("v1,{}", BASE64.encode(mac.finalize().into_bytes()))
+    }
+}
+
+/// How often a delivery is tried: `attempts` in all, waiting `first_wait` (plus up to a fifth
+/// more, so that the retries of many requests do not arrive together) before the second and
+/// twice as long before each next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retries {
+    pub attempts: u32,
+    pub first_wait: StdDuration,
+}
+
+impl Retries {
+    /// The wait before attempt `attempt + 1` (attempts count from 1).
+    fn wait_after(self, attempt: u32) -> StdDuration {
+        let wait = self
+            .first_wait
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
+        let jitter_ms = u64::try_from(wait.as_millis() / 5).unwrap_or(0);
+        wait + StdDuration::from_millis(rand::random_range(0..=jitter_ms))
+    }
+}
+
+/// One failed webhook attempt: whether another may succeed, and what happened (for the log).
+struct FailedAttempt {
+    transient: bool,
+    reason: String,
+}
+
+/// A JSON POST (the `file` adapter's line, plus `text`) to an SMS or voice gateway, as the
+/// Standard Webhooks specification describes: `webhook-id` (one per message, the same on every
+/// attempt, so the gateway can drop a repeat), `webhook-timestamp` (the attempt's time by the
+/// server's clock) and `webhook-signature`. A 5xx answer, a refused or broken connection and
+/// a timeout are tried again as [`Retries`] says; any other answer than 2xx fails at once
+/// (redirects are not followed). Credentials in the URL (`https://user:password@host/...`)
+/// go as an `Authorization: Basic` header, never in the request line.
 pub struct WebhookSender {
     client: reqwest::Client,
-    url: String,
+    /// The URL without its credentials.
+    url: reqwest::Url,
+    credentials: Option<(String, SecretString)>,
+    secret: WebhookSecret,
+    retries: Retries,
 }
 
 impl WebhookSender {
-    pub fn new(url: &str) -> Result<Self, String> {
+    pub fn new(url: &str, secret: WebhookSecret, retries: Retries) -> Result<Self, String> {
+        let mut url = reqwest::Url::parse(url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+            .ok_or_else(|| "otp delivery webhook: not an http(s) URL with a host".to_owned())?;
+        let decode = |text: &str| {
+            percent_encoding::percent_decode_str(text)
+                .decode_utf8()
+                .map(|t| t.into_owned())
+                .map_err(|_| "otp delivery webhook: credentials are not UTF-8".to_owned())
+        };
+        let credentials = if url.username().is_empty() && url.password().is_none() {
+            None
+        } else {
+            let user = decode(url.username())?;
+            let password = decode(url.password().unwrap_or_default())?;
+            // Neither can fail on an http(s) URL with a host (checked above).
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            Some((user, SecretString::new(password)))
+        };
         let client = reqwest::Client::builder()
-            .timeout(SEND_TIMEOUT)
+            .timeout(WEBHOOK_ATTEMPT_TIMEOUT)
+            .user_agent(USER_AGENT)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("otp delivery webhook client: {e}"))?;
         Ok(Self {
             client,
-            url: url.to_owned(),
+            url,
+            credentials,
+            secret,
+            retries,
         })
+    }
+
+    /// One POST of `body`, signed at the clock's current time.
+    async fn attempt(&self, id: &str, body: &[u8], clock: &Clock) -> Result<(), FailedAttempt> {
+        let timestamp = clock.now().unix_timestamp();
+        let mut request = self
+            .client
+            .post(self.url.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", timestamp)
+            .header("webhook-signature", self.secret.sign(id, timestamp, body))
+            .body(body.to_vec());
+        if let Some((user, password)) = &self.credentials {
+            request = request.basic_auth(user, Some(password.expose()));
+        }
+        match request.send().await {
+            Ok(response) if response.status().is_success() => Ok(()),
+            Ok(response) => Err(FailedAttempt {
+                transient: response.status().is_server_error(),
+                reason: format!("answered {}", response.status()),
+            }),
+            // Refused, reset or timed out: the gateway may take it next time. Idempotency
+            // rests on `webhook-id`, so a request that did arrive is not acted on twice.
+            Err(error) => Err(FailedAttempt {
+                transient: !error.is_builder(),
+                reason: error.without_url().to_string(),
+            }),
+        }
     }
 }
 
@@ -323,7 +552,7 @@ impl CodeSender for WebhookSender {
         "webhook"
     }
 
-    fn send<'a>(&'a self, message: &'a OutgoingCode<'a>) -> SendFuture<'a> {
+    fn send<'a>(&'a self, message: &'a OutgoingCode<'a>, clock: &'a Clock) -> SendFuture<'a> {
         Box::pin(async move {
             #[derive(Serialize)]
             struct Body<'b> {
@@ -331,24 +560,37 @@ impl CodeSender for WebhookSender {
                 record: Record<'b>,
                 text: String,
             }
-            let body = Body {
+            // The bytes signed are the bytes sent.
+            let body = serde_json::to_vec(&Body {
                 record: message.record(),
                 text: message.text(),
-            };
-            let response = self
-                .client
-                .post(&self.url)
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| DeliveryError::Failed(format!("webhook: {}", e.without_url())))?;
-            if response.status().is_success() {
-                Ok(())
-            } else {
-                Err(DeliveryError::Failed(format!(
-                    "webhook answered {}",
-                    response.status()
-                )))
+            })
+            .map_err(|e| DeliveryError::Failed(format!("webhook body: {e}")))?;
+            let id = format!("msg_{}", Uuid::new_v4().simple());
+            let attempts = self.retries.attempts.max(1);
+            let mut attempt = 1;
+            loop {
+                let failed = match self.attempt(&id, &body, clock).await {
+                    Ok(()) => return Ok(()),
+                    Err(failed) => failed,
+                };
+                if !failed.transient || attempt == attempts {
+                    return Err(DeliveryError::Failed(format!(
+                        "webhook: attempt {attempt} of {attempts} {}",
+                        failed.reason
+                    )));
+                }
+                let wait = self.retries.wait_after(attempt);
+                tracing::warn!(
+                    attempt,
+                    attempts,
+                    reason = %failed.reason,
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    challenge_id = %message.challenge_id,
+                    "webhook delivery failed; trying again"
+                );
+                actix_web::rt::time::sleep(wait).await;
+                attempt += 1;
             }
         })
     }
@@ -400,7 +642,13 @@ fn build_sender(spec: &str, config: &Config) -> Result<Box<dyn CodeSender>, Conf
             .map_err(ConfigError);
     }
     if let Some(url) = spec.strip_prefix("webhook:") {
-        return WebhookSender::new(url)
+        let secret = config.otp_webhook_secret()?.ok_or_else(|| {
+            ConfigError(
+                "a webhook delivery needs otp_webhook_secret, the key its requests are signed with"
+                    .into(),
+            )
+        })?;
+        return WebhookSender::new(url, secret, WEBHOOK_RETRIES)
             .map(|s| Box::new(s) as Box<dyn CodeSender>)
             .map_err(ConfigError);
     }
@@ -433,9 +681,13 @@ impl Delivery {
         }
     }
 
-    /// Sends through the adapter that serves the message's channel.
-    pub async fn send(&self, message: &OutgoingCode<'_>) -> Result<(), DeliveryError> {
-        self.sender(message.channel).send(message).await
+    /// Sends through the adapter that serves the message's channel; `clock` is the server's.
+    pub async fn send(
+        &self,
+        message: &OutgoingCode<'_>,
+        clock: &Clock,
+    ) -> Result<(), DeliveryError> {
+        self.sender(message.channel).send(message, clock).await
     }
 
     /// Whether codes can go out on `channel` (an SMTP relay carries no text messages).
@@ -523,7 +775,7 @@ mod tests {
                 LogSender {
                     reveal_codes: false,
                 }
-                .send(&message(&code)),
+                .send(&message(&code), &Clock::system()),
             );
             assert!(matches!(sent, Some(Ok(()))));
         });
@@ -535,7 +787,7 @@ mod tests {
         );
         let loud = logs_of(|| {
             let _ = futures_util::FutureExt::now_or_never(
-                LogSender { reveal_codes: true }.send(&message(&code)),
+                LogSender { reveal_codes: true }.send(&message(&code), &Clock::system()),
             );
         });
         assert!(loud.contains(code.expose()), "{loud}");
@@ -549,7 +801,9 @@ mod tests {
         let sender = FileSender::new(path.clone());
         let code = code();
         for _ in 0..2 {
-            let sent = futures_util::FutureExt::now_or_never(sender.send(&message(&code)));
+            let sent = futures_util::FutureExt::now_or_never(
+                sender.send(&message(&code), &Clock::system()),
+            );
             assert!(matches!(sent, Some(Ok(()))));
         }
         let text = std::fs::read_to_string(&path).unwrap();
@@ -576,7 +830,9 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         let unwritable = FileSender::new(dir.join("missing").join("codes.jsonl"));
-        let failed = futures_util::FutureExt::now_or_never(unwritable.send(&message(&code)));
+        let failed = futures_util::FutureExt::now_or_never(
+            unwritable.send(&message(&code), &Clock::system()),
+        );
         assert!(matches!(failed, Some(Err(DeliveryError::Failed(_)))));
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -606,9 +862,111 @@ mod tests {
         let both = Delivery::new(
             Box::new(smtp),
             Some(Box::new(
-                WebhookSender::new("http://127.0.0.1:9/sms").unwrap(),
+                WebhookSender::new("http://127.0.0.1:9/sms", secret(), WEBHOOK_RETRIES).unwrap(),
             )),
         );
         assert!(both.serves(Channel::Sms) && both.serves(Channel::Email));
+        for bad in [
+            "ftp://gateway/sms",
+            "https://",
+            "not a url",
+            "file:///tmp/x",
+        ] {
+            assert!(
+                WebhookSender::new(bad, secret(), WEBHOOK_RETRIES).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    fn secret() -> WebhookSecret {
+        WebhookSecret::parse(&format!("whsec_{}", BASE64.encode([9u8; 32]))).unwrap()
+    }
+
+    #[test]
+    fn webhook_credentials_leave_the_url_for_a_basic_header() {
+        let sender = WebhookSender::new(
+            "https://sms%2Bgw:p%40ss:w0rd@gateway.example:8443/send?route=eu",
+            secret(),
+            WEBHOOK_RETRIES,
+        )
+        .unwrap();
+        assert_eq!(
+            sender.url.as_str(),
+            "https://gateway.example:8443/send?route=eu"
+        );
+        let (user, password) = sender.credentials.as_ref().unwrap();
+        assert_eq!((user.as_str(), password.expose()), ("sms+gw", "p@ss:w0rd"));
+        let plain =
+            WebhookSender::new("https://gateway.example/send", secret(), WEBHOOK_RETRIES).unwrap();
+        assert!(plain.credentials.is_none());
+    }
+
+    #[test]
+    fn the_signature_covers_id_timestamp_and_body() {
+        let secret = secret();
+        let signature = secret.sign("msg_1", 1_700_000_000, b"{}");
+        assert!(signature.starts_with("v1,"), "{signature}");
+        assert_eq!(BASE64.decode(&signature[3..]).unwrap().len(), 32);
+        assert_eq!(signature, secret.sign("msg_1", 1_700_000_000, b"{}"));
+        for other in [
+            secret.sign("msg_2", 1_700_000_000, b"{}"),
+            secret.sign("msg_1", 1_700_000_001, b"{}"),
+            secret.sign("msg_1", 1_700_000_000, b"{ }"),
+        ] {
+            assert_ne!(signature, other);
+        }
+        assert_eq!(format!("{secret:?}"), "WebhookSecret(<redacted>)");
+    }
+
+    #[test]
+    fn retries_wait_longer_each_time_within_a_fifth_of_jitter() {
+        for _ in 0..20 {
+            let first = WEBHOOK_RETRIES.wait_after(1).as_millis();
+            let second = WEBHOOK_RETRIES.wait_after(2).as_millis();
+            assert!((500..=600).contains(&first), "{first}");
+            assert!((1000..=1200).contains(&second), "{second}");
+        }
+    }
+
+    #[test]
+    fn codes_crossing_a_network_unencrypted_are_named_by_host_only() {
+        let warned = |spec: &str| unencrypted_transport(spec);
+        let plain = warned("smtp://mailer:s3cret@relay.example:25").unwrap();
+        assert!(
+            plain.contains("relay.example") && plain.contains("plain text"),
+            "{plain}"
+        );
+        assert!(
+            !plain.contains("s3cret") && !plain.contains("mailer"),
+            "{plain}"
+        );
+        assert!(
+            warned("smtp://relay.example:587?tls=opportunistic")
+                .unwrap()
+                .contains("unless it offers STARTTLS")
+        );
+        assert!(
+            warned("http://sms.example/send").is_none(),
+            "not a delivery spec"
+        );
+        assert!(
+            warned("webhook:http://sms.example/send")
+                .unwrap()
+                .contains("plain HTTP")
+        );
+        for quiet in [
+            "smtps://user:pass@relay.example",
+            "smtp://relay.example:587?tls=required",
+            "smtp://127.0.0.1:2525",
+            "smtp://localhost:25",
+            "smtp://[::1]:25",
+            "webhook:https://sms.example/send",
+            "webhook:http://127.0.0.1:9000/sms",
+            "log",
+            "file:/tmp/codes.jsonl",
+        ] {
+            assert_eq!(warned(quiet), None, "{quiet}");
+        }
     }
 }

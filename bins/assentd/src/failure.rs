@@ -44,6 +44,12 @@ impl Internal {
         matches!(self, Internal::Storage(error) if error.is_busy())
     }
 
+    /// Whether the database could not be reached ([`RepoError::is_unreachable`]): no
+    /// connection could be opened, or one was lost. Not a bug either: 503 with `Retry-After`.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Internal::Storage(error) if error.is_unreachable())
+    }
+
     /// The error and every cause under it, for the log.
     pub fn chain(&self) -> Chain<'_> {
         Chain(self)
@@ -103,6 +109,10 @@ impl fmt::Display for Chain<'_> {
 
 /// Seconds a client is asked to wait when the database was too busy.
 pub const BUSY_RETRY_AFTER_SECS: u32 = 1;
+
+/// Seconds a client is asked to wait when the database could not be reached: long enough not
+/// to hammer a database on its way back, short enough to ride out a failover.
+pub const UNREACHABLE_RETRY_AFTER_SECS: u32 = 5;
 
 /// Why a use case did not do what was asked.
 #[derive(Debug)]
@@ -194,6 +204,25 @@ mod tests {
         assert!(!Internal::from(RepoError::WriteInReadSnapshot).is_busy());
         assert!(!Internal::Invariant("a bug".into()).is_busy());
         assert!(!Internal::Worker("hashing pool stopped").is_busy());
+    }
+
+    #[test]
+    fn an_unreachable_database_is_told_apart_from_a_busy_one_and_from_bugs() {
+        use assent_repository::DatabaseErrorKind;
+        use assent_repository::DieselError;
+        let lost = |kind| {
+            Internal::from(DieselError::DatabaseError(
+                kind,
+                Box::new("server closed the connection unexpectedly".to_owned()),
+            ))
+        };
+        assert!(lost(DatabaseErrorKind::ClosedConnection).is_unreachable());
+        assert!(lost(DatabaseErrorKind::UnableToSendCommand).is_unreachable());
+        assert!(!lost(DatabaseErrorKind::Unknown).is_unreachable());
+        assert!(!lost(DatabaseErrorKind::ClosedConnection).is_busy());
+        assert!(Internal::from(RepoError::Connection("refused".into())).is_unreachable());
+        assert!(!Internal::from(RepoError::WriteQueueTimeout).is_unreachable());
+        assert!(!Internal::Invariant("a bug".into()).is_unreachable());
     }
 
     #[test]

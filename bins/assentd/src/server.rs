@@ -41,19 +41,8 @@ pub fn serve(config: Config) -> Result<(), StartError> {
         tracing::warn!(%reason, "cpu_scheduling not applied; running under the default policy");
     }
     let addr = config.listen_addr()?;
-    if config.otp_delivery_is_cleartext() {
-        // Only the adapter's kind: a spec can hold credentials (smtps://user:password@...).
-        tracing::warn!(
-            "OTP delivery writes one-time codes in CLEAR TEXT (file, or log in dev_mode): for development and tests only, never in production"
-        );
-    }
-    let phone_by_smtp = config.otp_phone_delivery.is_none()
-        && (config.otp_delivery.starts_with("smtp://")
-            || config.otp_delivery.starts_with("smtps://"));
-    if phone_by_smtp {
-        tracing::warn!(
-            "otp_delivery is an SMTP relay and otp_phone_delivery is not set: no SMS or voice codes can be sent (pre-login flows will fail; sms and voice factors are not offered)"
-        );
+    for warning in delivery_warnings(&config) {
+        tracing::warn!("{warning}");
     }
     let workers = config.workers;
     let blocking_threads = config.blocking_threads_per_worker();
@@ -100,6 +89,31 @@ fn start_signing_key_refresh(state: std::sync::Arc<AppState>) {
     if let Err(error) = spawned {
         tracing::error!(%error, "signing key refresh thread not started");
     }
+}
+
+/// What an operator must hear at start about where one-time codes go: codes written in clear
+/// text, codes crossing a network unencrypted, channels nothing can deliver. Only kinds and
+/// hosts are named: a spec can hold credentials (`smtps://user:password@...`).
+pub fn delivery_warnings(config: &Config) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if config.otp_delivery_is_cleartext() {
+        warnings.push(
+            "OTP delivery writes one-time codes in CLEAR TEXT (file, or log in dev_mode): for development and tests only, never in production"
+                .to_owned(),
+        );
+    }
+    let specs = std::iter::once(&config.otp_delivery).chain(config.otp_phone_delivery.as_ref());
+    warnings.extend(specs.filter_map(|spec| crate::delivery::unencrypted_transport(spec)));
+    let phone_by_smtp = config.otp_phone_delivery.is_none()
+        && (config.otp_delivery.starts_with("smtp://")
+            || config.otp_delivery.starts_with("smtps://"));
+    if phone_by_smtp {
+        warnings.push(
+            "otp_delivery is an SMTP relay and otp_phone_delivery is not set: no SMS or voice codes can be sent (pre-login flows will fail; sms and voice factors are not offered)"
+                .to_owned(),
+        );
+    }
+    warnings
 }
 
 /// Deletes ended sessions, old challenges and old abuse-limit windows every
@@ -156,5 +170,39 @@ fn start_housekeeping(state: std::sync::Arc<AppState>) {
         });
     if let Err(error) = spawned {
         tracing::error!(%error, "housekeeping thread not started");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_smtp_to_another_host_is_warned_about_at_start() {
+        let config = |delivery: &str| Config {
+            otp_delivery: delivery.to_owned(),
+            otp_phone_delivery: Some("log".into()),
+            ..Config::default()
+        };
+        let warnings = delivery_warnings(&config("smtp://relay.example.com:25"));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("relay.example.com"), "{warnings:?}");
+        assert!(warnings[0].contains("no TLS"), "{warnings:?}");
+        for quiet in [
+            "smtp://127.0.0.1:25",
+            "smtps://relay.example.com",
+            "smtp://relay.example.com?tls=required",
+        ] {
+            assert_eq!(
+                delivery_warnings(&config(quiet)),
+                Vec::<String>::new(),
+                "{quiet}"
+            );
+        }
+        let phone = Config {
+            otp_phone_delivery: Some("smtp://10.1.2.3:25".into()),
+            ..config("smtps://relay.example.com")
+        };
+        assert!(delivery_warnings(&phone)[0].contains("10.1.2.3"));
     }
 }

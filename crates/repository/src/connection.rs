@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -127,6 +128,8 @@ pub struct Manager {
     options: PoolOptions,
     /// The pool's SQLite writers' queue (see [`write`]).
     write_queue: Option<Arc<WriteQueue>>,
+    /// Whether the last attempt to open a connection failed (shared with the [`Pool`]).
+    last_connect_failed: Arc<AtomicBool>,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -134,6 +137,38 @@ impl r2d2::ManageConnection for Manager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, Self::Error> {
+        let opened = self.open_backend();
+        self.last_connect_failed
+            .store(opened.is_err(), Ordering::Relaxed);
+        opened
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::connection::TransactionManager;
+        // A connection handed back by a panicking thread may still be inside a transaction
+        // (Diesel does not roll back on unwinding); in the pool it would make every later
+        // transaction on it a savepoint that is never committed. Drop it instead.
+        std::thread::panicking()
+            || in_transaction(conn)
+            || <DbConnection as TransactionManager<DbConnection>>::is_broken_transaction_manager(
+                conn,
+            )
+            // A statement on this thread found its connection gone (the server restarted,
+            // the network dropped it): a lost PostgreSQL connection never comes back, and
+            // outside a transaction nothing else marks it, so it would fail every request it
+            // is handed until the pool retires it. One query tells.
+            || (take_lost_connection_note() && self.is_valid(conn).is_err())
+    }
+}
+
+impl Manager {
+    /// A new connection, prepared for use.
+    fn open_backend(&self) -> Result<DbConnection, diesel::r2d2::Error> {
         match &self.backend {
             Backend::Postgres(url) => {
                 let mut conn =
@@ -165,33 +200,53 @@ impl r2d2::ManageConnection for Manager {
             }
         }
     }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(diesel::r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        use diesel::connection::TransactionManager;
-        // A connection handed back by a panicking thread may still be inside a transaction
-        // (Diesel does not roll back on unwinding); in the pool it would make every later
-        // transaction on it a savepoint that is never committed. Drop it instead.
-        std::thread::panicking()
-            || in_transaction(conn)
-            || <DbConnection as TransactionManager<DbConnection>>::is_broken_transaction_manager(
-                conn,
-            )
-    }
 }
 
 /// A pooled connection.
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+/// How long a request waits for a connection while the database cannot be reached (the last
+/// attempt to open a connection failed), instead of the pool's whole timeout: during an
+/// outage every request would otherwise hold a thread for the timeout and stall the server.
+const UNREACHABLE_WAIT: Duration = Duration::from_millis(250);
 
 /// A pool of connections to one database.
 #[derive(Clone, Debug)]
 pub struct Pool {
     inner: r2d2::Pool<Manager>,
     backend_name: &'static str,
+    connection_timeout: Duration,
+    /// Whether the last attempt to open a connection failed (set by the [`Manager`]).
+    last_connect_failed: Arc<AtomicBool>,
+    /// On SQLite, the database file as the pool opened it.
+    sqlite_file: Option<OpenedFile>,
+}
+
+/// A file as it was when opened: its path, and where its contents live (device and inode on
+/// Unix), to tell later whether the path still names the same file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct OpenedFile {
+    path: std::path::PathBuf,
+    identity: FileIdentity,
+}
+
+#[cfg(unix)]
+type FileIdentity = (u64, u64);
+#[cfg(not(unix))]
+type FileIdentity = ();
+
+fn file_identity(path: &std::path::Path) -> std::io::Result<FileIdentity> {
+    let metadata = std::fs::metadata(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Ok((metadata.dev(), metadata.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = metadata;
+        Ok(())
+    }
 }
 
 impl Pool {
@@ -200,6 +255,8 @@ impl Pool {
     pub fn connect(url: &str, options: &PoolOptions) -> Result<Self, RepoError> {
         let backend = Backend::from_url(url)?;
         let mut write_queue = None;
+        let mut sqlite_file = None;
+        let last_connect_failed = Arc::new(AtomicBool::new(false));
         let backend_name = match &backend {
             Backend::Postgres(_) => "postgres",
             Backend::Sqlite(path) => {
@@ -219,6 +276,10 @@ impl Pool {
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
                     options.sqlite_busy_timeout.as_millis()
                 ))?;
+                let path = std::path::PathBuf::from(path);
+                let identity = file_identity(&path)
+                    .map_err(|e| RepoError::Connection(format!("{}: {e}", path.display())))?;
+                sqlite_file = Some(OpenedFile { path, identity });
                 write_queue = Some(WriteQueue::new(options.connection_timeout));
                 "sqlite"
             }
@@ -231,16 +292,54 @@ impl Pool {
                 backend,
                 options: options.clone(),
                 write_queue,
+                last_connect_failed: Arc::clone(&last_connect_failed),
             })?;
         Ok(Self {
             inner,
             backend_name,
+            connection_timeout: options.connection_timeout,
+            last_connect_failed,
+            sqlite_file,
         })
     }
 
-    /// A connection, waiting up to the pool's timeout.
+    /// A connection, waiting up to the pool's timeout; while the database cannot be reached,
+    /// only briefly, and then failing with [`RepoError::Unreachable`].
     pub fn get(&self) -> Result<PooledConnection, RepoError> {
-        Ok(self.inner.get()?)
+        let unreachable = || self.last_connect_failed.load(Ordering::Relaxed);
+        let got = if unreachable() {
+            self.inner
+                .get_timeout(UNREACHABLE_WAIT.min(self.connection_timeout))
+        } else {
+            self.inner.get()
+        };
+        got.map_err(|error| {
+            if unreachable() {
+                RepoError::Unreachable(error)
+            } else {
+                RepoError::Pool(error)
+            }
+        })
+    }
+
+    /// On SQLite, checks that the database's path still names the file the pool opened: a
+    /// file moved away or replaced while the server runs leaves every connection on the old
+    /// file, whose changes nobody will see again. Always `Ok` on PostgreSQL.
+    pub fn check_database_file(&self) -> Result<(), RepoError> {
+        let Some(opened) = &self.sqlite_file else {
+            return Ok(());
+        };
+        match file_identity(&opened.path) {
+            Ok(identity) if identity == opened.identity => Ok(()),
+            Ok(_) => Err(RepoError::DatabaseFileChanged(format!(
+                "{} is another file than the one opened at start",
+                opened.path.display()
+            ))),
+            Err(error) => Err(RepoError::DatabaseFileChanged(format!(
+                "{}: {error}",
+                opened.path.display()
+            ))),
+        }
     }
 
     /// `"sqlite"` or `"postgres"`.
@@ -456,6 +555,22 @@ fixed_statement!(Begin, "BEGIN");
 fixed_statement!(Commit, "COMMIT");
 
 thread_local! {
+    /// Set when a statement on this thread found its connection lost (see
+    /// `Manager::has_broken`), until the connection is handed back.
+    static LOST_CONNECTION: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Notes that a statement on this thread found its connection gone.
+pub(crate) fn note_lost_connection() {
+    LOST_CONNECTION.with(|lost| lost.set(true));
+}
+
+/// Whether a lost connection was noted on this thread since the last call.
+fn take_lost_connection_note() -> bool {
+    LOST_CONNECTION.with(|lost| lost.replace(false))
+}
+
+thread_local! {
     /// Set while this thread runs the work of a [`read_snapshot`].
     static IN_READ_SNAPSHOT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
@@ -507,7 +622,7 @@ impl RetryableError for RepoError {
 impl From<diesel::r2d2::Error> for RepoError {
     fn from(error: diesel::r2d2::Error) -> Self {
         match error {
-            diesel::r2d2::Error::QueryError(e) => RepoError::Database(e),
+            diesel::r2d2::Error::QueryError(e) => e.into(),
             diesel::r2d2::Error::ConnectionError(e) => RepoError::Connection(e.to_string()),
         }
     }

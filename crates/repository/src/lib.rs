@@ -69,6 +69,6 @@ pub use connection::{
     SqliteSynchronous, insert_unless_conflict, ping, read_snapshot, revert_all_migrations,
     run_migrations, transaction,
 };
-pub use diesel::result::Error as DieselError;
+pub use diesel::result::{DatabaseErrorKind, Error as DieselError};
 pub use error::RepoError;
 pub use time_repr::{from_micros, to_micros};

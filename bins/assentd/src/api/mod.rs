@@ -178,21 +178,67 @@ fn register(cfg: &mut web::ServiceConfig, specs: Vec<RouteSpec>) {
 /// What an unexpected failure was, once logged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unexpected {
-    /// The database was too busy: each dialect answers 503 with [`retry_after`].
-    Busy,
+    /// The database was too busy or could not be reached: each dialect answers 503 with
+    /// [`retry_after`] of these seconds.
+    Unavailable { retry_after_secs: u32 },
     /// Anything else: each dialect answers 500 and says nothing more.
     Bug,
 }
 
-/// Logs an unexpected failure with its whole chain (a warning when the database was busy,
-/// an error otherwise) and says which it was. The client is told neither.
+/// Logs an unexpected failure with its whole chain (a warning when the database was busy, an
+/// error when it could not be reached or on anything else) and says which it was. The client
+/// is told neither.
 pub fn log_unexpected(cause: &crate::failure::Internal) -> Unexpected {
-    if cause.is_busy() {
+    if cause.is_unreachable() {
+        tracing::error!(error = %cause.chain(), "database unreachable");
+        Unexpected::Unavailable {
+            retry_after_secs: crate::failure::UNREACHABLE_RETRY_AFTER_SECS,
+        }
+    } else if cause.is_busy() {
         tracing::warn!(error = %cause.chain(), "database busy");
-        Unexpected::Busy
+        Unexpected::Unavailable {
+            retry_after_secs: crate::failure::BUSY_RETRY_AFTER_SECS,
+        }
     } else {
         tracing::error!(error = %cause.chain(), "internal error");
         Unexpected::Bug
+    }
+}
+
+/// Whether an answer with this status must say when to come back: every 429 and every 503
+/// carries `Retry-After`, in every dialect.
+pub fn needs_retry_after(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE
+}
+
+/// When a client may try again: what `Retry-After` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryAfter {
+    /// After this many seconds.
+    Seconds(u32),
+    /// At the start of the next UTC hour (an hourly allowance).
+    NextUtcHour,
+    /// At the next UTC midnight (a daily allowance).
+    NextUtcDay,
+}
+
+impl RetryAfter {
+    /// After `seconds` (at least one).
+    pub fn seconds(seconds: impl TryInto<u32>) -> Self {
+        RetryAfter::Seconds(seconds.try_into().unwrap_or(1).max(1))
+    }
+
+    /// The header, counted from the time the request arrived. Called when the answer is
+    /// rendered, on the request's worker: a refusal may be built on a blocking thread, where
+    /// the request's time is not known.
+    pub fn header(self) -> (&'static str, String) {
+        use crate::services::allowances::{seconds_to_next_day, seconds_to_next_hour};
+        let now = crate::clock::request_time();
+        retry_after(match self {
+            RetryAfter::Seconds(seconds) => u64::from(seconds),
+            RetryAfter::NextUtcHour => seconds_to_next_hour(now),
+            RetryAfter::NextUtcDay => seconds_to_next_day(now),
+        })
     }
 }
 

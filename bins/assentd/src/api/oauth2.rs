@@ -100,7 +100,7 @@ fn active_json(token: ActiveToken) -> Value {
         (status = 200, description = "`{\"active\": true, \"token_type\": \"session\"|\"consent\", \"sub\", \"client_id\", \"exp\", \"iat\", \"iss\", \"jti\"}` (a consent adds `bank_id`, `everything`, `views`, `roles`), or `{\"active\": false}` for any token that is not live", body = Object),
         (status = 400, description = "`{\"error\": \"invalid_request\"}`: not a form, or no `token`", body = Object),
         (status = 401, description = "`{\"error\": \"invalid_client\"}`: no valid system key", body = Object),
-        (status = 503, description = "The database is busy; retry after `Retry-After`", body = Object),
+        (status = 503, description = "`{\"error\": \"temporarily_unavailable\"}`: the database is busy or out of reach; retry after `Retry-After`", body = Object),
     )
 )]
 pub async fn introspect(
@@ -163,13 +163,15 @@ pub async fn introspect(
         Ok(Some(Some(active))) => answer(active_json(active)),
         Ok(Some(None)) => answer(json!({ "active": false })),
         Err(internal) => match crate::api::log_unexpected(&internal) {
-            crate::api::Unexpected::Busy => HttpResponse::ServiceUnavailable()
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .insert_header(crate::api::retry_after(services::BUSY_RETRY_AFTER_SECS))
-                .json(json!({
-                    "error": "temporarily_unavailable",
-                    "error_description": "the database is busy",
-                })),
+            crate::api::Unexpected::Unavailable { retry_after_secs } => {
+                HttpResponse::ServiceUnavailable()
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .insert_header(crate::api::retry_after(retry_after_secs))
+                    .json(json!({
+                        "error": "temporarily_unavailable",
+                        "error_description": "the database is busy or out of reach",
+                    }))
+            }
             crate::api::Unexpected::Bug => oauth_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",

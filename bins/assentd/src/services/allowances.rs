@@ -23,6 +23,13 @@ pub fn seconds_to_next_hour(now: OffsetDateTime) -> u64 {
     u64::try_from(left.whole_seconds()).unwrap_or(0).max(1)
 }
 
+/// Whole seconds from `now` to the next UTC midnight (at least 1): when a daily allowance is
+/// given again.
+pub fn seconds_to_next_day(now: OffsetDateTime) -> u64 {
+    let left = day_start(now) + Duration::DAY - now;
+    u64::try_from(left.whole_seconds()).unwrap_or(0).max(1)
+}
+
 /// The keyed hash that stands for a destination or a client address in the counters, so the
 /// table holds no address in clear.
 pub fn subject(state: &AppState, label: &str, value: &str) -> String {
@@ -91,6 +98,17 @@ impl SpentAllowances {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn allowances_come_back_at_the_next_utc_hour_and_day() {
+        let now = datetime!(2026-12-03 23:59:30 UTC);
+        assert_eq!(seconds_to_next_day(now), 30);
+        assert_eq!(seconds_to_next_hour(now), 30);
+        let morning = datetime!(2026-12-03 06:00 UTC);
+        assert_eq!(seconds_to_next_day(morning), 18 * 3600);
+        assert_eq!(seconds_to_next_hour(morning), 3600);
+        assert_eq!(seconds_to_next_day(datetime!(2026-12-03 23:59:59.9 UTC)), 1);
+    }
 
     #[test]
     fn ipv6_clients_are_counted_by_their_64_prefix() {

@@ -97,8 +97,11 @@ pub async fn on_hashing_pool<T: Send + 'static>(
         .await?
 }
 
-/// Whether the database answers (the readiness check).
+/// Whether the database answers (the readiness check). On SQLite the database's path must
+/// also still name the file the pool opened at start: connections keep working on a file
+/// moved away or replaced, and what they write there is lost to whoever opens the path next.
 pub fn ping(ctx: &mut Context<'_>) -> Result<(), Internal> {
+    ctx.state.pool.check_database_file()?;
     Ok(assent_repository::ping(ctx.conn())?)
 }
 

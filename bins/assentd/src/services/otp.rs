@@ -40,6 +40,13 @@ pub enum SendRefusal {
 #[error("the code could not be delivered")]
 pub struct DeliveryFailed;
 
+impl DeliveryFailed {
+    /// Seconds a client is asked to wait before it tries the operation again: the adapter
+    /// has already retried what was worth retrying, so the gateway or relay is likely down
+    /// for more than a moment.
+    pub const RETRY_AFTER_SECS: u32 = 30;
+}
+
 /// Codes to destinations registered to a signed-in customer.
 const DESTINATION_SCOPE: &str = "otp-destination";
 /// Codes to destinations given by anonymous callers (pre-login), counted apart so that
@@ -230,7 +237,7 @@ pub async fn deliver_or_end(
             created_at: challenge.last_sent_at(),
             expires_at: challenge.expires_at(),
         };
-        if let Err(error) = state.delivery.send(&message).await {
+        if let Err(error) = state.delivery.send(&message, &state.clock).await {
             tracing::error!(
                 %error,
                 channel = destination.channel.as_str(),

@@ -1,6 +1,7 @@
 //! How the use cases' refusals read in Apiture's dialect: every mapping lives here.
 
 use super::ApitureError;
+use crate::api::RetryAfter;
 use crate::services::Failure;
 use crate::services::customer_sessions::ResumeRefusal;
 use crate::services::otp::{DeliveryFailed, SendRefusal};
@@ -79,13 +80,14 @@ fn invalid_response(detail: &str) -> ApitureError {
     )
 }
 
-fn too_many_codes(detail: impl Into<String>) -> ApitureError {
+fn too_many_codes(detail: impl Into<String>, retry_after: RetryAfter) -> ApitureError {
     ApitureError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "tooManyCodes",
         "Too Many Codes",
         detail,
     )
+    .with_retry_after(retry_after)
 }
 
 fn not_pending(state: ChallengeState) -> ApitureError {
@@ -142,7 +144,8 @@ impl From<StepUpRefusal> for ApitureError {
                 "tooManyFailures",
                 "Too Many Failures",
                 "Too many wrong responses today, across this customer's challenges. Try again tomorrow.",
-            ),
+            )
+            .with_retry_after(RetryAfter::NextUtcDay),
             StepUpRefusal::MissingCode => invalid_response("Send the code: {\"code\": \"...\"}."),
             StepUpRefusal::MissingAnswers => {
                 invalid_response("Send the answers: {\"answers\": [{\"promptId\", \"answer\"}]}.")
@@ -151,17 +154,24 @@ impl From<StepUpRefusal> for ApitureError {
                 "Answer exactly the questions asked, each once, 1 to 100 characters.",
             ),
             StepUpRefusal::Send(SendRefusal::Resend(ResendError::TooSoon { retry_in })) => {
-                too_many_codes(format!(
-                    "Wait {} seconds before asking for another code.",
-                    retry_in.whole_seconds().max(1)
-                ))
+                let seconds = retry_in.whole_seconds().max(1);
+                too_many_codes(
+                    format!("Wait {seconds} seconds before asking for another code."),
+                    RetryAfter::seconds(seconds),
+                )
             }
+            // Waiting gets this challenge no more codes; the operation may start a new
+            // challenge at once, so the shortest wait is the honest one.
             StepUpRefusal::Send(SendRefusal::Resend(ResendError::LimitReached)) => {
-                too_many_codes("No more codes can be sent for this challenge.")
+                too_many_codes(
+                    "No more codes can be sent for this challenge.",
+                    RetryAfter::seconds(1),
+                )
             }
-            StepUpRefusal::Send(SendRefusal::DestinationQuota) => {
-                too_many_codes("Too many codes have been sent to this destination today.")
-            }
+            StepUpRefusal::Send(SendRefusal::DestinationQuota) => too_many_codes(
+                "Too many codes have been sent to this destination today.",
+                RetryAfter::NextUtcDay,
+            ),
             StepUpRefusal::Answer(VerifyError::Malformed) => invalid_response(
                 "The code is not of the expected length or holds other characters than digits.",
             ),
@@ -193,5 +203,6 @@ impl From<DeliveryFailed> for ApitureError {
             "Code Not Delivered",
             "The code could not be sent; the challenge has ended. Retry the operation later.",
         )
+        .with_retry_after(RetryAfter::seconds(DeliveryFailed::RETRY_AFTER_SECS))
     }
 }

@@ -121,7 +121,10 @@ pub struct ApitureError {
     pub title: &'static str,
     pub detail: String,
     pub instance: String,
-    pub attributes: Option<serde_json::Value>,
+    /// Boxed: most problems carry none, and every `Result` of a handler carries the room.
+    pub attributes: Option<Box<serde_json::Value>>,
+    /// When to try again (every 429 and 503 says it).
+    pub retry_after: Option<super::RetryAfter>,
 }
 
 impl ApitureError {
@@ -138,7 +141,14 @@ impl ApitureError {
             detail: detail.into(),
             instance: String::new(),
             attributes: None,
+            retry_after: None,
         }
+    }
+
+    /// The same problem, telling the client when to try again.
+    pub fn with_retry_after(mut self, retry_after: super::RetryAfter) -> Self {
+        self.retry_after = Some(retry_after);
+        self
     }
 
     /// The request path the problem is about.
@@ -148,20 +158,23 @@ impl ApitureError {
     }
 
     pub fn with_attributes(mut self, attributes: serde_json::Value) -> Self {
-        self.attributes = Some(attributes);
+        self.attributes = Some(Box::new(attributes));
         self
     }
 
     /// A 500 whose cause goes to the log only; a 503 `serviceBusy` with `Retry-After` when
-    /// the cause is the database being too busy (see [`crate::failure::Internal::is_busy`]).
+    /// the database was too busy or could not be reached (see [`super::log_unexpected`]).
     pub fn internal(cause: impl Into<crate::failure::Internal>) -> Self {
-        if super::log_unexpected(&cause.into()) == super::Unexpected::Busy {
+        if let super::Unexpected::Unavailable { retry_after_secs } =
+            super::log_unexpected(&cause.into())
+        {
             return Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "serviceBusy",
                 "Service Busy",
                 "The service is busy. Try again shortly.",
-            );
+            )
+            .with_retry_after(super::RetryAfter::seconds(retry_after_secs));
         }
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -203,8 +216,19 @@ impl ResponseError for ApitureError {
         if self.status == StatusCode::UNAUTHORIZED && self.slug == "unauthorized" {
             response.insert_header(("WWW-Authenticate", "Bearer realm=\"assent-system\""));
         }
-        if self.slug == "serviceBusy" {
-            response.insert_header(super::retry_after(crate::failure::BUSY_RETRY_AFTER_SECS));
+        match self.retry_after {
+            Some(retry_after) => {
+                response.insert_header(retry_after.header());
+            }
+            None if super::needs_retry_after(self.status) => {
+                debug_assert!(
+                    false,
+                    "a {} without Retry-After: {}",
+                    self.status, self.slug
+                );
+                response.insert_header(super::retry_after(crate::failure::BUSY_RETRY_AFTER_SECS));
+            }
+            None => {}
         }
         response
             .content_type("application/problem+json")
@@ -217,7 +241,7 @@ impl ResponseError for ApitureError {
                 detail: capped(&self.detail, MAX_DETAIL),
                 instance: capped(&self.instance, MAX_INSTANCE),
                 problems: Vec::new(),
-                attributes: self.attributes.clone(),
+                attributes: self.attributes.as_deref().cloned(),
             })
     }
 }

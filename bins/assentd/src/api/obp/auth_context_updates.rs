@@ -9,7 +9,6 @@ use crate::delivery::Channel;
 use crate::services::auth_context_updates::{self, UpdateAnswer, UpdateRequest};
 use crate::services::{self, otp};
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use assent_repository::auth_context_updates::AuthContextUpdateRow;
 use serde::{Deserialize, Serialize};
@@ -101,10 +100,7 @@ pub async fn create_update_request(
             auth_context_updates::reject_undelivered(ctx, &update_id)
         })
         .await??;
-        return Err(ObpError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            OTP_NOT_DELIVERED,
-        ));
+        return Err(otp::DeliveryFailed.into());
     }
     let created = requested.update;
     Ok(HttpResponse::Created().json(update_json(created)))

@@ -8,7 +8,6 @@ use crate::delivery::Channel;
 use crate::services::contact_verifications::{self, Verification};
 use crate::services::otp;
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -95,10 +94,7 @@ pub async fn start_verification(
     .await
     .is_err()
     {
-        return Err(ObpError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            OTP_NOT_DELIVERED,
-        ));
+        return Err(otp::DeliveryFailed.into());
     }
     Ok(HttpResponse::Created().json(verification_json(verification)))
 }

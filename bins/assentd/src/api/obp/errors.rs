@@ -1,7 +1,7 @@
 //! OBP's dialect: `{"code": <http status>, "message": "OBP-NNNNN: text"}`. Numbers and texts
 //! follow OBP where it has them; the ones OBP lacks are listed in `docs/errors.md`.
 
-use crate::api::GenericError;
+use crate::api::{GenericError, RetryAfter};
 use crate::services::Failure;
 use crate::services::auth::SignInRefusal;
 use crate::services::banks::{BankNotFound, CreateBankRefusal};
@@ -185,6 +185,8 @@ pub struct ObpError {
     pub message: String,
     /// Extra response headers (the rate-limit headers of a 429).
     pub headers: Vec<(&'static str, String)>,
+    /// When to try again (every 429 and 503 says it).
+    pub retry_after: Option<RetryAfter>,
 }
 
 impl ObpError {
@@ -193,6 +195,7 @@ impl ObpError {
             status,
             message: message.into(),
             headers: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -212,7 +215,18 @@ impl ObpError {
             ("X-Rate-Limit-Remaining", "0".to_owned()),
             ("X-Rate-Limit-Reset", exceeded.reset_in_seconds.to_string()),
         ];
-        error
+        error.with_retry_after(RetryAfter::seconds(exceeded.reset_in_seconds))
+    }
+
+    /// The same error, telling the client when to try again.
+    pub fn with_retry_after(mut self, retry_after: RetryAfter) -> Self {
+        self.retry_after = Some(retry_after);
+        self
+    }
+
+    /// 429 for an allowance counted per UTC day, which comes back at the next midnight.
+    pub fn daily_allowance_spent(message: &str) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, message).with_retry_after(RetryAfter::NextUtcDay)
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -226,13 +240,15 @@ impl ObpError {
     /// A 500 whose cause goes to the log only; a 503 with `Retry-After` when the cause is the
     /// database being too busy (see [`crate::failure::Internal::is_busy`]).
     pub fn internal(cause: impl Into<crate::failure::Internal>) -> Self {
-        if crate::api::log_unexpected(&cause.into()) == crate::api::Unexpected::Busy {
-            let mut error = Self::new(StatusCode::SERVICE_UNAVAILABLE, SERVICE_BUSY);
-            let (name, wait) = crate::api::retry_after(crate::failure::BUSY_RETRY_AFTER_SECS);
-            error.headers = vec![(name, wait)];
-            return error;
+        match crate::api::log_unexpected(&cause.into()) {
+            crate::api::Unexpected::Unavailable { retry_after_secs } => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, SERVICE_BUSY)
+                    .with_retry_after(RetryAfter::seconds(retry_after_secs))
+            }
+            crate::api::Unexpected::Bug => {
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, UNKNOWN_ERROR)
+            }
         }
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, UNKNOWN_ERROR)
     }
 }
 
@@ -266,6 +282,22 @@ impl ResponseError for ObpError {
         }
         for (name, value) in &self.headers {
             response.insert_header((*name, value.as_str()));
+        }
+        match self.retry_after {
+            Some(retry_after) => {
+                response.insert_header(retry_after.header());
+            }
+            None if crate::api::needs_retry_after(self.status) => {
+                debug_assert!(
+                    false,
+                    "a {} without Retry-After: {}",
+                    self.status, self.message
+                );
+                response.insert_header(crate::api::retry_after(
+                    crate::failure::BUSY_RETRY_AFTER_SECS,
+                ));
+            }
+            None => {}
         }
         response.json(serde_json::json!({
             "code": self.status.as_u16(),
@@ -343,6 +375,14 @@ impl From<CreateBankRefusal> for ObpError {
     }
 }
 
+impl From<crate::services::otp::DeliveryFailed> for ObpError {
+    fn from(_: crate::services::otp::DeliveryFailed) -> Self {
+        ObpError::new(StatusCode::SERVICE_UNAVAILABLE, OTP_NOT_DELIVERED).with_retry_after(
+            RetryAfter::seconds(crate::services::otp::DeliveryFailed::RETRY_AFTER_SECS),
+        )
+    }
+}
+
 impl From<BankNotFound> for ObpError {
     fn from(BankNotFound: BankNotFound) -> Self {
         ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND)
@@ -372,10 +412,8 @@ impl From<crate::services::contact_verifications::VerificationRefusal> for ObpEr
                 ObpError::bad_request(NO_PHONE_FOR_SMS)
             }
             R::AlreadyVerified(_) => ObpError::new(StatusCode::CONFLICT, CONTACT_ALREADY_VERIFIED),
-            R::AccountQuota => ObpError::new(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_VERIFICATIONS),
-            R::DestinationQuota => {
-                ObpError::new(StatusCode::TOO_MANY_REQUESTS, OTP_DESTINATION_QUOTA)
-            }
+            R::AccountQuota => ObpError::daily_allowance_spent(TOO_MANY_VERIFICATIONS),
+            R::DestinationQuota => ObpError::daily_allowance_spent(OTP_DESTINATION_QUOTA),
             R::NotFound => ObpError::new(StatusCode::NOT_FOUND, VERIFICATION_NOT_FOUND),
             R::ContactChanged => ObpError::new(StatusCode::CONFLICT, CONTACT_CHANGED),
             R::Answer(VerifyError::Malformed | VerifyError::NoCodeSent) => {
@@ -471,9 +509,7 @@ impl From<crate::services::auth_context_updates::UpdateRequestRefusal> for ObpEr
             R::NoAddress(Channel::Email) => ObpError::bad_request(NO_EMAIL_FOR_EMAIL),
             R::NoAddress(Channel::Sms | Channel::Voice) => ObpError::bad_request(NO_PHONE_FOR_SMS),
             R::Unverified(_) => ObpError::bad_request(CONTACT_NOT_VERIFIED),
-            R::DestinationQuota => {
-                ObpError::new(StatusCode::TOO_MANY_REQUESTS, OTP_DESTINATION_QUOTA)
-            }
+            R::DestinationQuota => ObpError::daily_allowance_spent(OTP_DESTINATION_QUOTA),
         }
     }
 }
@@ -573,15 +609,13 @@ impl From<crate::services::consents::CreateRefusal> for ObpError {
             CreateRefusal::Unverified(_) => ObpError::bad_request(CONTACT_NOT_VERIFIED),
             CreateRefusal::NotRegistered => ObpError::bad_request(CONSENT_CONTACT_NOT_REGISTERED),
             CreateRefusal::Send(SendRefusal::DestinationQuota) => {
-                ObpError::new(StatusCode::TOO_MANY_REQUESTS, OTP_DESTINATION_QUOTA)
+                ObpError::daily_allowance_spent(OTP_DESTINATION_QUOTA)
             }
             // A new challenge is never resent; nothing else can refuse one.
             CreateRefusal::Send(SendRefusal::Resend(e)) => ObpError::internal(
                 crate::services::Internal::Invariant(format!("a new challenge refused: {e}")),
             ),
-            CreateRefusal::NotDelivered => {
-                ObpError::new(StatusCode::SERVICE_UNAVAILABLE, OTP_NOT_DELIVERED)
-            }
+            CreateRefusal::NotDelivered => crate::services::otp::DeliveryFailed.into(),
         }
     }
 }
@@ -737,9 +771,8 @@ impl From<crate::services::users::RegisterRefusal> for ObpError {
         use assent_identity::password::PasswordPolicyError;
         match refusal {
             RegisterRefusal::TooManyFromClient { retry_after_secs } => {
-                let mut error = ObpError::new(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_SIGN_UPS);
-                error.headers = vec![crate::api::retry_after(retry_after_secs)];
-                error
+                ObpError::new(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_SIGN_UPS)
+                    .with_retry_after(RetryAfter::seconds(retry_after_secs))
             }
             RegisterRefusal::Invalid(RegistrationError::InvalidUsername) => {
                 ObpError::bad_request(INVALID_USERNAME)

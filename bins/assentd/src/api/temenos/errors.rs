@@ -1,6 +1,7 @@
 //! How the use cases' refusals read in Temenos Infinity's dialect: every mapping lives here.
 
 use super::TemenosError;
+use crate::api::RetryAfter;
 use crate::services::Failure;
 use crate::services::auth::SignInRefusal;
 use crate::services::mfa::MfaRefusal;
@@ -33,19 +34,16 @@ pub fn unauthenticated() -> TemenosError {
 impl From<SignInRefusal> for TemenosError {
     fn from(refusal: SignInRefusal) -> Self {
         match refusal {
-            SignInRefusal::RateLimited(exceeded) => {
-                let mut error = TemenosError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    10819,
-                    format!(
-                        "Too many requests: {} per {} for this application.",
-                        exceeded.limit,
-                        exceeded.period.name()
-                    ),
-                );
-                error.retry_after_secs = Some(exceeded.reset_in_seconds);
-                error
-            }
+            SignInRefusal::RateLimited(exceeded) => TemenosError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                10819,
+                format!(
+                    "Too many requests: {} per {} for this application.",
+                    exceeded.limit,
+                    exceeded.period.name()
+                ),
+            )
+            .with_retry_after(RetryAfter::seconds(exceeded.reset_in_seconds)),
             SignInRefusal::InvalidSession
             | SignInRefusal::InvalidConsumer
             | SignInRefusal::Replayed
@@ -84,30 +82,23 @@ fn not_pending(state: ChallengeState) -> TemenosError {
 
 fn send_refused(refusal: SendRefusal) -> TemenosError {
     match refusal {
-        SendRefusal::DestinationQuota => {
-            let mut error = TemenosError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                10806,
-                "Too many codes have been sent to this destination today.",
-            );
-            // The allowance comes back at the next UTC midnight.
-            let now = crate::clock::request_time();
-            let midnight = now.replace_time(time::Time::MIDNIGHT) + time::Duration::days(1);
-            error.retry_after_secs = Some((midnight - now).whole_seconds().max(1));
-            error
-        }
+        SendRefusal::DestinationQuota => TemenosError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            10806,
+            "Too many codes have been sent to this destination today.",
+        )
+        .with_retry_after(RetryAfter::NextUtcDay),
         SendRefusal::Resend(ResendError::LimitReached) => {
             bad_request(10804, "No resends left for this flow. Start a new one.")
         }
         SendRefusal::Resend(ResendError::TooSoon { retry_in }) => {
             let secs = retry_in.whole_seconds().max(1);
-            let mut error = TemenosError::new(
+            TemenosError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 10805,
                 format!("Wait {secs} seconds before asking for another code."),
-            );
-            error.retry_after_secs = Some(secs);
-            error
+            )
+            .with_retry_after(RetryAfter::seconds(secs))
         }
         SendRefusal::Resend(ResendError::NotPending(state)) => not_pending(state),
     }
@@ -121,15 +112,12 @@ impl From<MfaRefusal> for TemenosError {
                 10802,
                 "Unknown MFA flow: check MFAAttributes.serviceKey.",
             ),
-            MfaRefusal::ClientOverQuota => {
-                let mut error = TemenosError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    10807,
-                    "Too many requests from this client. Try again later.",
-                );
-                error.retry_after_secs = Some(3600);
-                error
-            }
+            MfaRefusal::ClientOverQuota => TemenosError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                10807,
+                "Too many requests from this client. Try again later.",
+            )
+            .with_retry_after(RetryAfter::NextUtcHour),
             MfaRefusal::StaleSecurityKey => bad_request(
                 10803,
                 "MFAAttributes.OTP.securityKey does not name the latest code: use the securityKey of the last response.",
@@ -191,5 +179,6 @@ impl From<DeliveryFailed> for TemenosError {
             10812,
             "The Secure Access Code could not be sent. Try again later.",
         )
+        .with_retry_after(RetryAfter::seconds(DeliveryFailed::RETRY_AFTER_SECS))
     }
 }

@@ -43,7 +43,8 @@ pub struct TemenosError {
     pub errcode: u32,
     pub errmsg: String,
     pub mfa_attributes: Option<serde_json::Value>,
-    pub retry_after_secs: Option<i64>,
+    /// When to try again (every 429 and 503 says it).
+    pub retry_after: Option<super::RetryAfter>,
 }
 
 impl TemenosError {
@@ -53,21 +54,28 @@ impl TemenosError {
             errcode,
             errmsg: errmsg.into(),
             mfa_attributes: None,
-            retry_after_secs: None,
+            retry_after: None,
         }
     }
 
-    /// A 500 whose cause goes to the log only; a 503 with `Retry-After` when the cause is the
-    /// database being too busy (see [`crate::failure::Internal::is_busy`]).
+    /// The same error, telling the client when to try again.
+    pub fn with_retry_after(mut self, retry_after: super::RetryAfter) -> Self {
+        self.retry_after = Some(retry_after);
+        self
+    }
+
+    /// A 500 whose cause goes to the log only; a 503 with `Retry-After` when the database was
+    /// too busy or could not be reached (see [`super::log_unexpected`]).
     pub fn internal(cause: impl Into<crate::failure::Internal>) -> Self {
-        if super::log_unexpected(&cause.into()) == super::Unexpected::Busy {
-            let mut error = Self::new(
+        if let super::Unexpected::Unavailable { retry_after_secs } =
+            super::log_unexpected(&cause.into())
+        {
+            return Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 10503,
                 "The service is busy. Try again shortly.",
-            );
-            error.retry_after_secs = Some(i64::from(crate::failure::BUSY_RETRY_AFTER_SECS));
-            return error;
+            )
+            .with_retry_after(super::RetryAfter::seconds(retry_after_secs));
         }
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -105,8 +113,19 @@ impl ResponseError for TemenosError {
             map.insert("MFAAttributes".into(), attributes.clone());
         }
         let mut response = HttpResponse::build(self.status);
-        if let Some(secs) = self.retry_after_secs {
-            response.insert_header(super::retry_after(secs));
+        match self.retry_after {
+            Some(retry_after) => {
+                response.insert_header(retry_after.header());
+            }
+            None if super::needs_retry_after(self.status) => {
+                debug_assert!(
+                    false,
+                    "a {} without Retry-After: {}",
+                    self.status, self.errcode
+                );
+                response.insert_header(super::retry_after(crate::failure::BUSY_RETRY_AFTER_SECS));
+            }
+            None => {}
         }
         response.json(body)
     }

@@ -23,6 +23,9 @@ pub const PASSWORD: &str = "Tr0ub4dour&3x";
 /// until a test moves the clock.
 pub const START: OffsetDateTime = datetime!(2026-12-03 00:00 UTC);
 
+/// The key test apps sign webhook deliveries with (32 bytes, `whsec_` and base64).
+pub const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw/lk8s6X8XkE=";
+
 pub struct TestApp {
     pub db: TestDatabase,
     pub state: web::Data<AppState>,
@@ -42,6 +45,7 @@ impl TestApp {
             // Tests sign many users up from one (unnamed) address; the allowance itself is
             // tested with its default.
             signups_per_client_per_hour: 10_000,
+            otp_webhook_secret: Some(WEBHOOK_SECRET.into()),
             ..Config::default()
         };
         adjust(&mut config);
