@@ -220,6 +220,11 @@ const STRING_KEYS: &[&str] = &[
     "dauth_public_key_file",
 ];
 
+/// Environment variables under this prefix belong to the test suite (such as
+/// `ASSENT_TEST_POSTGRES_URL`) and are never read as settings; every other `ASSENT_*` variable
+/// must name a setting.
+pub const TEST_VARIABLE_PREFIX: &str = "ASSENT_TEST_";
+
 /// Invalid configuration, with a message fit for an operator.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
@@ -241,15 +246,27 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(file));
         }
-        // Only our own names are read, so unrelated ASSENT_* variables (such as the test
-        // suite's ASSENT_TEST_POSTGRES_URL) never trip `deny_unknown_fields`.
-        let vars: Vec<(String, String)> = env
-            .into_iter()
-            .filter_map(|(name, value)| {
-                let key = name.strip_prefix("ASSENT_")?.to_ascii_lowercase();
-                KEYS.contains(&key.as_str()).then_some((key, value))
-            })
-            .collect();
+        // A misspelt variable would silently leave its setting at the default: refused, with
+        // the settings it may have meant. The test suite's own variables are exempt.
+        let mut vars: Vec<(String, String)> = Vec::new();
+        for (name, value) in env {
+            if name.starts_with(TEST_VARIABLE_PREFIX) {
+                continue;
+            }
+            let Some(key) = name.strip_prefix("ASSENT_") else {
+                continue;
+            };
+            let key = key.to_ascii_lowercase();
+            if !KEYS.contains(&key.as_str()) {
+                return Err(ConfigError(unknown_setting(
+                    &name,
+                    &key,
+                    "environment variable",
+                )));
+            }
+            vars.push((key, value));
+        }
+        let from_environment: Vec<String> = vars.iter().map(|(key, _)| key.clone()).collect();
         let map: serde_json::Map<String, serde_json::Value> = vars
             .into_iter()
             .map(|(key, value)| {
@@ -272,7 +289,7 @@ impl Config {
         figment = figment.merge(Serialized::defaults(map));
         let config: Config = figment
             .extract()
-            .map_err(|e| ConfigError(e.to_string().replace("default.", "")))?;
+            .map_err(|e| explain(e, &from_environment))?;
         config.validate()?;
         Ok(config)
     }
@@ -544,6 +561,93 @@ fn fail<T>(message: String) -> Result<T, ConfigError> {
     Err(ConfigError(message))
 }
 
+/// "unknown ...: did you mean ...?", naming up to three settings within a few typing mistakes.
+fn unknown_setting(written: &str, key: &str, kind: &str) -> String {
+    let environment = kind == "environment variable";
+    let mut close: Vec<(usize, &str)> = KEYS
+        .iter()
+        .map(|known| (strsim::damerau_levenshtein(key, known), *known))
+        .filter(|(distance, known)| *distance <= 3.max(known.len() / 4))
+        .collect();
+    close.sort();
+    let names: Vec<String> = close
+        .iter()
+        .take(3)
+        .map(|(_, known)| {
+            if environment {
+                format!("ASSENT_{}", known.to_ascii_uppercase())
+            } else {
+                (*known).to_owned()
+            }
+        })
+        .collect();
+    let hint = if names.is_empty() {
+        "no setting has a similar name (docs/configuration.md lists them all)".to_owned()
+    } else {
+        format!("did you mean {}?", names.join(" or "))
+    };
+    let exemption = if environment {
+        format!(
+            " (variables starting with {TEST_VARIABLE_PREFIX} are the test suite's and are ignored)"
+        )
+    } else {
+        String::new()
+    };
+    format!("unknown {kind} {written}: {hint}{exemption}")
+}
+
+/// Figment's errors in an operator's words: which setting, from which variable or the file,
+/// and what it must be, never where in our source the defaults were declared.
+fn explain(error: figment::Error, from_environment: &[String]) -> ConfigError {
+    use figment::error::Kind;
+    let messages: Vec<String> = error
+        .into_iter()
+        .map(|error| {
+            let key = error
+                .path
+                .iter()
+                .filter(|part| part.as_str() != "default")
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(".");
+            let source = if from_environment.contains(&key) {
+                format!("ASSENT_{}", key.to_ascii_uppercase())
+            } else {
+                "the configuration file".to_owned()
+            };
+            match &error.kind {
+                Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
+                    format!(
+                        "{key} (from {source}) must be {}, not {actual}",
+                        in_plain_words(expected)
+                    )
+                }
+                Kind::UnknownVariant(found, expected) => format!(
+                    "{key} (from {source}) must be one of {}, not {found:?}",
+                    expected.join(", ")
+                ),
+                Kind::UnknownField(field, _) => {
+                    unknown_setting(field, field, "setting in the configuration file")
+                }
+                other => format!("{key} (from {source}): {other}"),
+            }
+        })
+        .collect();
+    ConfigError(messages.join("; "))
+}
+
+/// What serde expected, as an operator would say it.
+fn in_plain_words(expected: &str) -> String {
+    match expected {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number, 0 or more".to_owned(),
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".to_owned(),
+        "a boolean" | "bool" => "true or false".to_owned(),
+        "a string" => "text".to_owned(),
+        "a sequence" => "a comma-separated list".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
 fn parse_env_value(value: &str) -> serde_json::Value {
     if let Ok(n) = value.parse::<u64>() {
         return serde_json::Value::from(n);
@@ -633,6 +737,88 @@ mod tests {
                 .to_string();
             assert!(error.contains(mentions), "{var}={value}: {error}");
         }
+    }
+
+    #[test]
+    fn a_misspelt_variable_stops_start_and_names_the_settings_it_may_mean() {
+        let error = Config::load(None, env(&[("ASSENT_LISTNE", "127.0.0.1:9000")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("unknown environment variable ASSENT_LISTNE"),
+            "{error}"
+        );
+        assert!(error.contains("did you mean ASSENT_LISTEN?"), "{error}");
+        let error = Config::load(None, env(&[("ASSENT_SESION_IDLE_TIMEOUT", "60")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("ASSENT_SESSION_IDLE_TIMEOUT_SECS"),
+            "{error}"
+        );
+        let error = Config::load(None, env(&[("ASSENT_QWERTY", "1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("no setting has a similar name"), "{error}");
+        // The test suite's own variables, and other programs' variables, are not settings.
+        let config = Config::load(
+            None,
+            env(&[
+                ("ASSENT_TEST_POSTGRES_URL", "postgres://x"),
+                ("ASSENTIAL", "1"),
+                ("PATH", "/bin"),
+            ]),
+        );
+        assert!(config.is_ok(), "{config:?}");
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_explained_without_source_paths() {
+        let error = Config::load(None, env(&[("ASSENT_SESSION_IDLE_TIMEOUT_SECS", "abc")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(
+                "session_idle_timeout_secs (from ASSENT_SESSION_IDLE_TIMEOUT_SECS) must be a whole number, 0 or more"
+            ),
+            "{error}"
+        );
+        assert!(error.contains("abc"), "{error}");
+        assert!(!error.contains(".rs"), "no source path: {error}");
+        let error = Config::load(None, env(&[("ASSENT_DAUTH_ENABLED", "maybe")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("dauth_enabled (from ASSENT_DAUTH_ENABLED) must be true or false"),
+            "{error}"
+        );
+        let error = Config::load(None, env(&[("ASSENT_CPU_SCHEDULING", "fifo")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(
+                "cpu_scheduling (from ASSENT_CPU_SCHEDULING) must be one of batch, normal"
+            ),
+            "{error}"
+        );
+
+        let dir = std::env::temp_dir().join(format!("assent-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("assent.toml");
+        std::fs::write(&file, "workers = \"four\"\n").unwrap();
+        let error = Config::load(Some(&file), env(&[])).unwrap_err().to_string();
+        assert!(
+            error.contains("workers (from the configuration file) must be a whole number"),
+            "{error}"
+        );
+        std::fs::write(&file, "listne = \"127.0.0.1:1\"\n").unwrap();
+        let error = Config::load(Some(&file), env(&[])).unwrap_err().to_string();
+        assert!(
+            error
+                .contains("unknown setting in the configuration file listne: did you mean listen?"),
+            "{error}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -506,6 +506,15 @@ fn invalid_configuration_fails_at_start_with_a_clear_message() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("session_idle_timeout_secs"), "{stderr}");
+    assert!(!stderr.contains(".rs:"), "no source paths: {stderr}");
+    let output = assentd(&dir.0)
+        .arg("serve")
+        .env("ASSENT_LISTNE", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("did you mean ASSENT_LISTEN?"), "{stderr}");
     assert!(
         !dir.0.join("data").exists(),
         "nothing is created on a refused start"
