@@ -67,6 +67,7 @@ fn commits(dir: &str, n: u32) {
     let pool = assentd::state::open_database(
         &config,
         &assentd::state::load_secret_hasher(&config).expect("pepper"),
+        None,
     )
     .expect("database");
     let mut conn = pool.get().expect("connection");

@@ -11,7 +11,7 @@ use assent_identity::lockout::LockoutPolicy;
 use assent_identity::password::PasswordHasher;
 use assent_identity::secret::SecretString;
 use assent_otp::challenge::{ChallengePolicy, CodeHasher};
-use assent_repository::audit::AuditChainKey;
+use assent_repository::audit::{AuditChainKey, AuditObserver};
 use assent_repository::{Pool, PoolOptions, RepoError, SqliteSynchronous};
 use assent_session::{SESSION_TOKEN_TYP, SessionClaims, SessionPolicy};
 use sha2::{Digest, Sha256};
@@ -90,7 +90,10 @@ impl AppState {
                 SecretHasher::new(&pepper).map_err(|e| StartError::Other(e.to_string()))?
             }
         };
-        let pool = open_database(&config, &secret_hasher)?;
+        let metrics = Arc::new(Metrics::new().map_err(|e| StartError::Other(e.to_string()))?);
+        let counted = Arc::clone(&metrics);
+        let observer = AuditObserver::new(move |event| counted.count_event(event));
+        let pool = open_database(&config, &secret_hasher, Some(observer))?;
         let keys = {
             let mut conn = pool.get()?;
             let now = Clock::system().now();
@@ -143,7 +146,6 @@ impl AppState {
             seconds(config.session_reauthentication_interval_secs),
         )
         .map_err(|e| StartError::Other(e.to_string()))?;
-        let metrics = Metrics::new(pool.clone()).map_err(|e| StartError::Other(e.to_string()))?;
         let dauth = crate::dauth::DAuthVerifier::from_config(&config)?.map(Arc::new);
         let trusted_proxies = Arc::new(
             crate::client_address::TrustedProxies::parse(&config.trusted_proxies)
@@ -181,7 +183,7 @@ impl AppState {
                 100_000,
                 assent_consent::consent::USE_LEEWAY.whole_seconds(),
             )),
-            metrics: Arc::new(metrics),
+            metrics,
             delivery,
             code_hasher,
             otp_policy,
@@ -302,7 +304,11 @@ fn audit_chain_key(secret_hasher: &SecretHasher) -> AuditChainKey {
 
 /// Opens the pool, runs pending migrations, and links into the audit chain any events written
 /// before it existed.
-pub fn open_database(config: &Config, secret_hasher: &SecretHasher) -> Result<Pool, StartError> {
+pub fn open_database(
+    config: &Config,
+    secret_hasher: &SecretHasher,
+    audit_observer: Option<AuditObserver>,
+) -> Result<Pool, StartError> {
     let options = PoolOptions {
         max_size: config.db_pool_size,
         connection_timeout: StdDuration::from_secs(5),
@@ -312,6 +318,7 @@ pub fn open_database(config: &Config, secret_hasher: &SecretHasher) -> Result<Po
             SqliteSync::Normal => SqliteSynchronous::Normal,
         },
         audit_chain_key: Some(Arc::new(audit_chain_key(secret_hasher))),
+        audit_observer,
     };
     let pool = Pool::connect(&config.database_url, &options)?;
     let mut conn = pool.get()?;

@@ -61,6 +61,24 @@ impl std::fmt::Debug for AuditChainKey {
     }
 }
 
+/// Shown each audit event after its transaction has committed, in the thread that committed
+/// it (so it must be quick: counting, not I/O).
+#[derive(Clone)]
+pub struct AuditObserver(std::sync::Arc<dyn Fn(&AuditRow) + Send + Sync>);
+
+impl AuditObserver {
+    /// An observer calling `observe`.
+    pub fn new(observe: impl Fn(&AuditRow) + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(observe))
+    }
+}
+
+impl std::fmt::Debug for AuditObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditObserver")
+    }
+}
+
 /// The link before the first event.
 const GENESIS: [u8; 32] = [0; 32];
 
@@ -115,6 +133,27 @@ struct Pending {
 
 thread_local! {
     static PENDING: RefCell<Pending> = RefCell::new(Pending::default());
+    /// Events linked at the end of the transaction being committed, shown to the observer
+    /// once the commit has succeeded.
+    static LINKED: RefCell<Vec<AuditRow>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Called by [`crate::transaction`] after each attempt at its outermost level: shows the
+/// events the attempt linked to the connection's observer if it committed, and forgets them
+/// either way.
+pub(crate) fn after_transaction(conn: &mut DbConnection, committed: bool) {
+    if PENDING.with(|pending| pending.borrow().depth > 0) {
+        return;
+    }
+    let linked = LINKED.with(|linked| std::mem::take(&mut *linked.borrow_mut()));
+    if !committed || linked.is_empty() {
+        return;
+    }
+    if let Some(observer) = crate::write_queue::audit_observer_of(conn) {
+        for row in &linked {
+            (observer.0)(row);
+        }
+    }
 }
 
 /// One open transaction level; dropped without [`Level::keep`], it forgets the events its
@@ -243,6 +282,7 @@ fn link_and_insert(conn: &mut DbConnection, events: Vec<AuditRow>) -> Result<(),
             diesel::insert_into(audit_events::table)
                 .values(&row)
                 .execute(conn)?;
+            LINKED.with(|linked| linked.borrow_mut().push(row));
         }
         move_head(conn, seq, &previous)
     })

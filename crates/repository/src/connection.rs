@@ -106,6 +106,9 @@ pub struct PoolOptions {
     /// one the chain still links every event, but anyone who can write to the database can
     /// recompute it.
     pub audit_chain_key: Option<Arc<crate::audit::AuditChainKey>>,
+    /// Shown every audit event once its transaction has committed (for counters that must
+    /// count only what happened).
+    pub audit_observer: Option<crate::audit::AuditObserver>,
 }
 
 impl Default for PoolOptions {
@@ -116,6 +119,7 @@ impl Default for PoolOptions {
             sqlite_busy_timeout: Duration::from_secs(5),
             sqlite_synchronous: SqliteSynchronous::Full,
             audit_chain_key: None,
+            audit_observer: None,
         }
     }
 }
@@ -173,7 +177,12 @@ impl Manager {
             Backend::Postgres(url) => {
                 let mut conn =
                     PgConnection::establish(url).map_err(diesel::r2d2::Error::ConnectionError)?;
-                write_queue::attach(&mut conn, None, self.options.audit_chain_key.clone());
+                write_queue::attach(
+                    &mut conn,
+                    None,
+                    self.options.audit_chain_key.clone(),
+                    self.options.audit_observer.clone(),
+                );
                 Ok(DbConnection::Postgres(conn))
             }
             Backend::Sqlite(path) => {
@@ -195,6 +204,7 @@ impl Manager {
                     &mut conn,
                     self.write_queue.clone(),
                     self.options.audit_chain_key.clone(),
+                    self.options.audit_observer.clone(),
                 );
                 Ok(DbConnection::Sqlite(conn))
             }
@@ -434,7 +444,9 @@ where
     if in_transaction(conn) {
         // Nested: a savepoint, run once. A serialization failure dooms the whole outer
         // transaction, so only the outermost level may run the work again.
-        return conn.transaction(|conn| crate::audit::sealed_on_success(conn, &mut work));
+        let outcome = conn.transaction(|conn| crate::audit::sealed_on_success(conn, &mut work));
+        crate::audit::after_transaction(conn, outcome.is_ok());
+        return outcome;
     }
     let mut attempt = 1;
     loop {
@@ -447,6 +459,7 @@ where
                 crate::audit::sealed_on_success(conn, &mut work)
             })
         });
+        crate::audit::after_transaction(conn, outcome.is_ok());
         match outcome {
             Err(error) if error.is_retryable() && attempt < MAX_TRANSACTION_ATTEMPTS => {
                 tracing::debug!(attempt, "transaction conflict, retrying");

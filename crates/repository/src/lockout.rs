@@ -84,7 +84,24 @@ pub fn history(
 
 /// Counts one failure: an atomic increment, or the first row for this username. Two first
 /// failures at once cannot both insert: the loser of the primary-key race increments instead.
+/// Answers the count with this failure; inside a transaction the row stays locked until the
+/// commit, so of parallel failures exactly one sees each count (the one that reaches the limit
+/// is the one that locked the account).
 pub fn record_failure(
+    conn: &mut DbConnection,
+    provider: &str,
+    username_key: &str,
+    now: OffsetDateTime,
+) -> Result<u32, RepoError> {
+    count_failure(conn, provider, username_key, now)?;
+    let count: i32 = login_attempts::table
+        .find((provider, username_key))
+        .select(login_attempts::bad_attempts)
+        .get_result(conn)?;
+    Ok(u32::try_from(count).unwrap_or(u32::MAX))
+}
+
+fn count_failure(
     conn: &mut DbConnection,
     provider: &str,
     username_key: &str,

@@ -14,7 +14,7 @@
 //! travels the same way). It forwards every event to the
 //! instrumentation that would otherwise have been installed, so nothing is lost.
 
-use crate::audit::AuditChainKey;
+use crate::audit::{AuditChainKey, AuditObserver};
 use crate::{DbConnection, RepoError};
 use diesel::connection::{Instrumentation, InstrumentationEvent, get_default_instrumentation};
 use diesel::prelude::*;
@@ -59,6 +59,7 @@ impl WriteQueue {
 struct PoolHandle {
     queue: Option<Arc<WriteQueue>>,
     audit_key: Option<Arc<AuditChainKey>>,
+    audit_observer: Option<AuditObserver>,
     forward: Option<Box<dyn Instrumentation>>,
 }
 
@@ -70,16 +71,18 @@ impl Instrumentation for PoolHandle {
     }
 }
 
-/// Makes `conn` queue its writes on `queue` (SQLite) and chain its audit events under
-/// `audit_key`.
+/// Makes `conn` queue its writes on `queue` (SQLite), chain its audit events under
+/// `audit_key` and show them, once committed, to `audit_observer`.
 pub(crate) fn attach<C: Connection>(
     conn: &mut C,
     queue: Option<Arc<WriteQueue>>,
     audit_key: Option<Arc<AuditChainKey>>,
+    audit_observer: Option<AuditObserver>,
 ) {
     conn.set_instrumentation(PoolHandle {
         queue,
         audit_key,
+        audit_observer,
         forward: get_default_instrumentation(),
     });
 }
@@ -95,6 +98,11 @@ fn handle(conn: &mut DbConnection) -> Option<&PoolHandle> {
 /// The queue `conn` writes through, if it came from a SQLite pool.
 pub(crate) fn of(conn: &mut DbConnection) -> Option<Arc<WriteQueue>> {
     handle(conn).and_then(|handle| handle.queue.clone())
+}
+
+/// What `conn` shows its committed audit events to, if its pool was given one.
+pub(crate) fn audit_observer_of(conn: &mut DbConnection) -> Option<AuditObserver> {
+    handle(conn).and_then(|handle| handle.audit_observer.clone())
 }
 
 /// The key `conn` chains audit events under, if its pool was given one.
@@ -113,7 +121,7 @@ mod tests {
     fn a_connection_finds_the_queue_it_was_given_and_a_bare_one_has_none() {
         let queue = WriteQueue::new(Duration::from_secs(1));
         let mut pooled = SqliteConnection::establish(":memory:").unwrap();
-        attach(&mut pooled, Some(Arc::clone(&queue)), None);
+        attach(&mut pooled, Some(Arc::clone(&queue)), None, None);
         let mut pooled = DbConnection::Sqlite(pooled);
         assert!(Arc::ptr_eq(&of(&mut pooled).unwrap(), &queue));
 

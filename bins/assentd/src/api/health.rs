@@ -75,5 +75,10 @@ fn without_body(response: HttpResponse) -> HttpResponse {
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+        .body({
+            let pool = state.pool.state();
+            state
+                .metrics
+                .render(pool.connections, pool.idle_connections)
+        })
 }

@@ -62,6 +62,9 @@ pub fn direct_login(
     let Some(consumer) =
         consumers::find_by_key_hash(&mut conn, &consumer_hash)?.filter(|c| c.enabled)
     else {
+        state
+            .metrics
+            .login_refused_early(crate::metrics::LoginOutcome::UnknownConsumer);
         return Err(Failure::Refused(LoginRefusal::InvalidConsumer));
     };
     let user = users::find_by_username(&mut conn, provider, &key)?;
@@ -85,8 +88,9 @@ pub fn direct_login(
     let decision = state
         .lockout
         .decide(&history, matches!(check, PasswordCheck::Match { .. }));
+    let max = state.lockout.max_bad_attempts();
     let refuse = |conn: &mut DbConnection, reason: &str| -> Result<(), RepoError> {
-        lockout::record_failure(conn, provider, &key, now)?;
+        let failures = lockout::record_failure(conn, provider, &key, now)?;
         record(
             conn,
             now,
@@ -98,6 +102,8 @@ pub fn direct_login(
                 "consumer_id": consumer.consumer_id,
                 "username": user_id.as_ref().map(|_| credentials.username.as_str()),
                 "reason": reason,
+                // The failure that reached the limit: from now on the username is locked.
+                "locked_now": failures == max,
             }),
         )
     };
@@ -121,7 +127,6 @@ pub fn direct_login(
         .through_consumer(consumer.consumer_id)
         .at_institution(&state.config.institution_id)
         .from_client(client.ip.clone(), client.user_agent.as_deref());
-    let max = state.lockout.max_bad_attempts();
     let started = transaction(&mut conn, |conn| {
         // A failure or an administrator may have locked the account since it was read.
         let open = lockout::reset_after_success(conn, provider, &key, max)?
@@ -567,13 +572,16 @@ pub fn reconfirm_password(
         decision
     };
     transaction(conn, |conn| {
-        lockout::record_failure(conn, provider, &user.username_key, now)?;
+        let failures = lockout::record_failure(conn, provider, &user.username_key, now)?;
         record(
             conn,
             now,
             "reconfirmation.failure",
             Some(&user.user_id),
-            serde_json::json!({ "locked": decision == LoginDecision::RefuseLocked }),
+            serde_json::json!({
+                "locked": decision == LoginDecision::RefuseLocked,
+                "locked_now": failures == max,
+            }),
         )
     })?;
     Err(if decision == LoginDecision::RefuseLocked {

@@ -200,7 +200,8 @@ pub fn answer(
             c.purpose() == PURPOSE && owner == Some(user_id)
         })?;
         match answered {
-            Some(Answered::Verified(_)) => {
+            Some(Answered::Verified(challenge)) => {
+                otp::record_verified(conn, now, &challenge, Some(user_id))?;
                 if !auth_context_updates::transition(conn, &request.update_id, INITIATED, ACCEPTED)?
                 {
                     // Roll the right answer back with it rather than half-accept.

@@ -387,7 +387,8 @@ pub fn answer(
         })?;
         match answered {
             None => refuse(AnswerRefusal::NotFound),
-            Some(Answered::Verified(_)) => {
+            Some(Answered::Verified(challenge)) => {
+                otp::record_verified(conn, now, &challenge, Some(user_id))?;
                 let next = ConsentStatus::Initiated
                     .apply(ConsentEvent::ChallengeAnswered)
                     .map_err(|e| Internal::Invariant(e.to_string()))?;

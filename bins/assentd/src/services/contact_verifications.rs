@@ -174,7 +174,10 @@ pub fn answer(
         match answered {
             None => refuse(VerificationRefusal::NotFound),
             Some(Answered::Refused(error)) => refuse(VerificationRefusal::Answer(error)),
-            Some(Answered::Verified(_)) => prove(conn, user_id, &id, now),
+            Some(Answered::Verified(challenge)) => {
+                otp::record_verified(conn, now, &challenge, Some(user_id))?;
+                prove(conn, user_id, &id, now)
+            }
         }
     })
 }

@@ -273,5 +273,6 @@ pub fn sweep(
     }
     swept.quota_windows = quotas::delete_windows_before(conn, now - Duration::days(2))?;
     swept.consents_expired = super::consents::expire(conn, now)?;
+    state.metrics.consents_expired(swept.consents_expired);
     Ok(swept)
 }

@@ -9,7 +9,9 @@ use super::allowances::{client_key, day_start, hour_start, subject};
 use super::{Failure, Internal, on_connection, record, refuse, rollback_if_refused};
 use crate::delivery::{Channel, OutgoingCode};
 use crate::state::AppState;
-use assent_otp::challenge::{Challenge, OneTimeCode, RedeemError, ResendError, VerifyError};
+use assent_otp::challenge::{
+    Challenge, ChallengeState, OneTimeCode, RedeemError, ResendError, VerifyError,
+};
 use assent_repository::{DbConnection, RepoError, challenges, quotas};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -238,6 +240,7 @@ pub async fn deliver_or_end(
             expires_at: challenge.expires_at(),
         };
         if let Err(error) = state.delivery.send(&message, &state.clock).await {
+            state.metrics.delivery_failed(destination.channel.as_str());
             tracing::error!(
                 %error,
                 channel = destination.channel.as_str(),
@@ -255,7 +258,7 @@ pub async fn deliver_or_end(
             }
             return Err(DeliveryFailed);
         }
-        state.metrics.otp_codes_sent.inc();
+        state.metrics.code_sent(destination.channel.as_str());
     }
     Ok(())
 }
@@ -291,8 +294,15 @@ pub fn answer(
         saved = Some(challenge.clone());
         result
     })?;
-    if let Some(Err(VerifyError::WrongCode { attempts_left })) = &outcome {
-        record_wrong_answer(conn, now, &challenge, owner.as_deref(), *attempts_left)?;
+    match &outcome {
+        Some(Err(VerifyError::WrongCode { attempts_left })) => {
+            record_wrong_answer(conn, now, &challenge, owner.as_deref(), *attempts_left)?;
+        }
+        // Nothing is written for an answer that came too late: counted here.
+        Some(Err(VerifyError::NotPending(ChallengeState::Expired))) => {
+            state.metrics.answer_too_late();
+        }
+        _ => {}
     }
     Ok(match (outcome, saved) {
         (Some(Ok(())), Some(challenge)) => Some(Answered::Verified(challenge)),
@@ -320,6 +330,26 @@ pub fn record_wrong_answer(
         record(conn, now, "otp.locked", owner, details)?;
     }
     Ok(())
+}
+
+/// Puts a right answer in the audit trail (with the challenge and its purpose), for the flows
+/// whose own events do not say it.
+pub fn record_verified(
+    conn: &mut DbConnection,
+    now: OffsetDateTime,
+    challenge: &Challenge,
+    owner: Option<&str>,
+) -> Result<(), RepoError> {
+    record(
+        conn,
+        now,
+        "otp.verified",
+        owner,
+        serde_json::json!({
+            "challenge_id": challenge.id().to_string(),
+            "purpose": challenge.purpose(),
+        }),
+    )
 }
 
 /// Why a verified challenge was not redeemed.

@@ -363,6 +363,17 @@ backend_test! {
         assert_eq!((status, &reply["errcode"]), (503, &json!(10812)), "{}: {reply}", app.backend());
         assert_eq!(headers.get("retry-after").unwrap(), "30");
         assert_eq!(hooks.lock().unwrap().len(), 3, "bounded attempts");
+        let metrics = actix_web::test::call_and_read_body(
+            &svc,
+            TestRequest::get().uri("/metrics").to_request(),
+        )
+        .await;
+        let metrics = String::from_utf8(metrics.to_vec()).unwrap();
+        assert!(
+            metrics.contains(r#"assent_otp_delivery_failures_total{channel="sms"} 1"#)
+                && metrics.contains(r#"assent_otp_codes_sent_total{channel="sms"} 0"#),
+            "the failure is counted by channel:\n{metrics}"
+        );
     }
 }
 

@@ -15,6 +15,7 @@ mod e2e;
 mod http;
 mod introspection;
 mod logs;
+mod metrics;
 mod operations;
 mod sca;
 mod sessions;
