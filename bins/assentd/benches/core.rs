@@ -16,7 +16,11 @@ fn tokens(c: &mut Criterion) {
     let claims = SessionClaims {
         sid: "0123456789abcdef0123456789abcdef".into(),
         sub: uuid::Uuid::new_v4().to_string(),
+        iss: "http://127.0.0.1:8080".into(),
+        aud: "http://127.0.0.1:8080".into(),
+        jti: "0123456789abcdef0123456789abcdef".into(),
         iat: now.unix_timestamp(),
+        nbf: now.unix_timestamp(),
         exp: now.unix_timestamp() + 3600,
     };
     let token = keys.sign(SESSION_TOKEN_TYP, &claims).expect("sign");

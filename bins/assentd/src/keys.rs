@@ -353,8 +353,8 @@ impl SigningKeys {
 
     /// Verifies a JWT of type `typ` signed by one of our published keys: the algorithm is
     /// pinned to ES256 (so `none` and HMAC-with-the-public-key confusion fail), `typ` must
-    /// match and `kid` name a published key, and `exp` is checked against `now` (the server's
-    /// clock) without leeway.
+    /// match and `kid` name a published key, and `exp` (and `nbf`, if the claims have one) are
+    /// checked against `now` (the server's clock) without leeway.
     pub fn verify<T: DeserializeOwned + TimeBound>(
         &self,
         typ: &str,
@@ -363,8 +363,11 @@ impl SigningKeys {
     ) -> Result<T, InvalidToken> {
         let decoding = self.check_form(typ, token)?;
         let mut validation = Validation::new(Algorithm::ES256);
-        // The library would read the system clock; the times are checked below instead.
+        // The library would read the system clock; the times are checked below instead. The
+        // audience is the caller's to check (it knows which server it is).
         validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp", "iat", "sub"]);
         let claims = jsonwebtoken::decode::<T>(token, decoding, &validation)
             .map(|data| data.claims)
@@ -538,7 +541,7 @@ impl TimeBound for assent_session::SessionClaims {
         self.exp
     }
     fn not_before(&self) -> Option<i64> {
-        None
+        Some(self.nbf)
     }
 }
 
@@ -593,7 +596,11 @@ mod tests {
         SessionClaims {
             sid: "a".repeat(32),
             sub: uuid::Uuid::new_v4().to_string(),
+            iss: "https://bank.example".into(),
+            aud: "https://bank.example".into(),
+            jti: "a".repeat(32),
             iat: now,
+            nbf: now,
             exp: now + exp_from_now,
         }
     }

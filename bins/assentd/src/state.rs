@@ -234,6 +234,13 @@ impl AppState {
         self.token_cache.get_or_verify(token, now, |token| {
             self.keys
                 .verify::<SessionClaims>(SESSION_TOKEN_TYP, token, now)
+                .and_then(|claims| {
+                    if claims.is_for(&self.config.provider) {
+                        Ok(claims)
+                    } else {
+                        Err(InvalidToken)
+                    }
+                })
         })
     }
 

@@ -535,28 +535,46 @@ impl SessionClock {
 }
 
 /// Claims of a session token (an ES256 JWT whose header carries [`SESSION_TOKEN_TYP`] and the
-/// signing key's `kid`).
+/// signing key's `kid`). `iss` and `aud` are the issuing server's public base URL: a token is
+/// for the server that issued it (RFC 8725 sections 3.8 and 3.9), which checks both.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionClaims {
     /// The session's id.
     pub sid: String,
     /// The user's id.
     pub sub: String,
+    /// The issuer.
+    pub iss: String,
+    /// The audience: the same server.
+    pub aud: String,
+    /// The token's id (the session's: one token per session).
+    pub jti: String,
     /// Issued at (Unix seconds).
     pub iat: i64,
+    /// Not before (Unix seconds): when it was issued.
+    pub nbf: i64,
     /// Expires at (Unix seconds): the session's absolute expiry.
     pub exp: i64,
 }
 
 impl SessionClaims {
-    /// Claims for a token naming `session`, issued at `now`.
-    pub fn for_session(session: &Session, now: OffsetDateTime) -> Self {
+    /// Claims for a token naming `session`, issued by `issuer` (a public base URL) at `now`.
+    pub fn for_session(session: &Session, issuer: &str, now: OffsetDateTime) -> Self {
         Self {
             sid: session.session_id.as_str().to_owned(),
             sub: session.user_id.to_string(),
+            iss: issuer.to_owned(),
+            aud: issuer.to_owned(),
+            jti: session.session_id.as_str().to_owned(),
             iat: now.unix_timestamp(),
+            nbf: now.unix_timestamp(),
             exp: session.expires_at.unix_timestamp(),
         }
+    }
+
+    /// Whether the token was issued by `issuer` for `issuer`.
+    pub fn is_for(&self, issuer: &str) -> bool {
+        self.iss == issuer && self.aud == issuer
     }
 }
 
@@ -659,9 +677,15 @@ mod tests {
     #[test]
     fn claims_carry_the_absolute_expiry() {
         let s = session();
-        let claims = SessionClaims::for_session(&s, START);
+        let claims = SessionClaims::for_session(&s, "https://bank.example", START);
         assert_eq!(claims.exp - claims.iat, 12 * 3600);
         assert_eq!(claims.sid, s.session_id.as_str());
+        assert_eq!(
+            (claims.nbf, claims.jti.as_str()),
+            (claims.iat, claims.sid.as_str())
+        );
+        assert!(claims.is_for("https://bank.example"));
+        assert!(!claims.is_for("https://other.example"));
     }
 
     #[test]

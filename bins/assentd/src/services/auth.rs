@@ -157,7 +157,7 @@ pub fn direct_login(
         .keys
         .sign(
             assent_session::SESSION_TOKEN_TYP,
-            &SessionClaims::for_session(&session, now),
+            &SessionClaims::for_session(&session, &state.config.provider, now),
         )
         .map_err(Failure::from)
 }

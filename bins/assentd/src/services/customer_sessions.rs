@@ -182,7 +182,7 @@ pub fn resume(ctx: &mut Context<'_>, resume: Resume) -> Result<Resumed, Failure<
         )?;
         Ok(())
     })?;
-    let claims = SessionClaims::for_session(&new, now);
+    let claims = SessionClaims::for_session(&new, &state.config.provider, now);
     let token = state.keys.sign(SESSION_TOKEN_TYP, &claims)?;
     Ok(Resumed::Replaced {
         session_id: new.session_id().as_str().to_owned(),

@@ -64,8 +64,8 @@ pub fn introspect(
             client_id: signed_in.consumer.map(|c| c.consumer_id.to_string()),
             expires_at: claims.exp,
             issued_at: claims.iat,
-            issuer: state.config.provider.clone(),
-            token_id: claims.sid,
+            issuer: claims.iss,
+            token_id: claims.jti,
             consent: None,
         }));
     }

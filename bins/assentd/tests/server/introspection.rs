@@ -155,7 +155,7 @@ backend_test! {
 
 backend_test! {
     #[actix_web::test]
-    async fn malformed_forged_and_foreign_tokens_are_inactive_alike(db) {
+    async fn malformed_forged_foreign_and_misaddressed_tokens_are_inactive_alike(db) {
         let app = TestApp::new(db);
         let svc = app.service().await;
         let system = system_key(&app);
@@ -180,14 +180,38 @@ backend_test! {
                 &assent_session::SessionClaims {
                     sid: live["jti"].as_str().unwrap().to_owned(),
                     sub: live["sub"].as_str().unwrap().to_owned(),
+                    iss: live["iss"].as_str().unwrap().to_owned(),
+                    aud: live["iss"].as_str().unwrap().to_owned(),
+                    jti: live["jti"].as_str().unwrap().to_owned(),
                     iat: live["iat"].as_i64().unwrap(),
+                    nbf: live["iat"].as_i64().unwrap(),
                     exp: live["exp"].as_i64().unwrap(),
                 },
             )
             .unwrap();
+        // Signed by this server's own key, but issued for another server.
+        let for_another_server = app
+            .state
+            .keys
+            .sign(
+                assent_session::SESSION_TOKEN_TYP,
+                &assent_session::SessionClaims {
+                    sid: live["jti"].as_str().unwrap().to_owned(),
+                    sub: live["sub"].as_str().unwrap().to_owned(),
+                    iss: "https://other.example".into(),
+                    aud: "https://other.example".into(),
+                    jti: live["jti"].as_str().unwrap().to_owned(),
+                    iat: live["iat"].as_i64().unwrap(),
+                    nbf: live["iat"].as_i64().unwrap(),
+                    exp: live["exp"].as_i64().unwrap(),
+                },
+            )
+            .unwrap();
+        assert_eq!(send(&svc, current(&for_another_server)).await.0, 401);
         for candidate in [
             "",
             "not-a-jwt",
+            &for_another_server,
             &unsigned,
             &format!("{head}.{payload}.{forged_signature}"),
             &foreign,
