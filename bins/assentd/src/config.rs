@@ -67,6 +67,8 @@ pub struct Config {
     pub log_level: String,
     pub provider: String,
     pub signing_key_file: Option<PathBuf>,
+    /// Where replicas count consumers' calls together (`redis://...`); none: in this process.
+    pub rate_limit_url: Option<String>,
     /// How often each replica reads the signing-key ring again.
     pub signing_key_refresh_secs: u64,
     /// How long clients may cache the JWKS (`Cache-Control: max-age`).
@@ -124,6 +126,7 @@ impl Default for Config {
             log_level: "info".into(),
             provider: "http://127.0.0.1:8080".into(),
             signing_key_file: None,
+            rate_limit_url: None,
             signing_key_refresh_secs: 30,
             jwks_max_age_secs: 300,
             pepper_file: None,
@@ -181,6 +184,7 @@ const KEYS: &[&str] = &[
     "signing_key_file",
     "signing_key_refresh_secs",
     "jwks_max_age_secs",
+    "rate_limit_url",
     "pepper_file",
     "max_body_bytes",
     "workers",
@@ -213,6 +217,7 @@ const STRING_KEYS: &[&str] = &[
     "log_format",
     "log_level",
     "provider",
+    "rate_limit_url",
     "signing_key_file",
     "pepper_file",
     "sqlite_synchronous",
@@ -344,6 +349,11 @@ impl Config {
         }
         if self.consents_max_time_to_live_secs == 0 {
             return fail("consents_max_time_to_live_secs must be at least 1".into());
+        }
+        if let Some(url) = &self.rate_limit_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return fail("rate_limit_url: use redis://HOST:PORT/DB or rediss://... (Redis)".into());
         }
         if !(1..=3_600).contains(&self.signing_key_refresh_secs) {
             return fail("signing_key_refresh_secs must be between 1 and 3600".into());

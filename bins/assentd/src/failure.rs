@@ -35,6 +35,10 @@ pub enum Internal {
     /// Stored or computed data broke an invariant the code relies on.
     #[error("broken invariant: {0}")]
     Invariant(String),
+    /// The shared store of call counts could not be answered: limited consumers are refused
+    /// (fail closed) until it answers again.
+    #[error("call limit store unreachable: {0}")]
+    LimitStore(String),
 }
 
 impl Internal {
@@ -48,6 +52,7 @@ impl Internal {
     /// connection could be opened, or one was lost. Not a bug either: 503 with `Retry-After`.
     pub fn is_unreachable(&self) -> bool {
         matches!(self, Internal::Storage(error) if error.is_unreachable())
+            || matches!(self, Internal::LimitStore(_))
     }
 
     /// The error and every cause under it, for the log.

@@ -161,6 +161,10 @@ impl AppState {
             &secret_hasher,
             "totp-secret-key",
         ));
+        let rate_limiter = Arc::new(
+            crate::rate_limiter::RateLimiter::from_url(config.rate_limit_url.as_deref())
+                .map_err(|e| StartError::Other(format!("rate_limit_url: {e}")))?,
+        );
         let lockout = LockoutPolicy::new(config.max_bad_login_attempts)
             .map_err(|e| StartError::Other(e.to_string()))?;
         Ok(Self {
@@ -174,7 +178,7 @@ impl AppState {
             password_hasher: Arc::new(password_hasher),
             session_policy,
             lockout,
-            rate_limiter: Arc::default(),
+            rate_limiter,
             dauth,
             trusted_proxies,
             token_cache: Arc::new(TokenCache::new(100_000)),

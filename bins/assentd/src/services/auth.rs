@@ -279,7 +279,7 @@ fn check_credential(
                 .map_err(|failure| failure.map_refusal(SignInRefusal::Consent))?;
             state
                 .rate_limiter
-                .admit(used.consumer.consumer_id, &used.consumer.call_limits, now)
+                .admit(used.consumer.consumer_id, &used.consumer.call_limits, now)?
                 .map_err(|exceeded| Failure::Refused(SignInRefusal::RateLimited(exceeded)))?;
             Ok((
                 SignedIn {
@@ -381,7 +381,7 @@ pub fn verify_session(
     if let Some(consumer) = &signed_in.consumer {
         state
             .rate_limiter
-            .admit(consumer.consumer_id, &consumer.call_limits, now)
+            .admit(consumer.consumer_id, &consumer.call_limits, now)?
             .map_err(SessionError::RateLimited)?;
     }
     let activity = clock
@@ -480,7 +480,7 @@ fn dauth_call(
     }
     state
         .rate_limiter
-        .admit(consumer.consumer_id, &consumer.call_limits, now)
+        .admit(consumer.consumer_id, &consumer.call_limits, now)?
         .map_err(|exceeded| Failure::Refused(SignInRefusal::RateLimited(exceeded)))?;
     let user = assent_identity::User {
         user_id: assent_identity::UserId::generate(&mut rand::rng()),

@@ -19,6 +19,7 @@ mod metrics;
 mod operations;
 mod sca;
 mod sessions;
+mod shared_limits;
 mod sign_up;
 mod signing_keys;
 mod step_up;
