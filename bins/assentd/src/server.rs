@@ -118,7 +118,8 @@ pub fn delivery_warnings(config: &Config) -> Vec<String> {
 
 /// Deletes ended sessions, old challenges and old abuse-limit windows every
 /// `housekeeping_interval_secs` (with up to 10 % jitter, so replicas spread out), on a thread
-/// of its own. Every statement is idempotent: several replicas sweeping at once is harmless.
+/// of its own. On PostgreSQL one replica at a time sweeps (an advisory lock; the others skip
+/// the round); every statement is idempotent besides, so an overlap would only share work.
 fn start_housekeeping(state: std::sync::Arc<AppState>) {
     let interval = state.config.housekeeping_interval_secs;
     let spawned = std::thread::Builder::new()
@@ -132,7 +133,7 @@ fn start_housekeeping(state: std::sync::Arc<AppState>) {
                     .get()
                     .map_err(|e| e.to_string())
                     .and_then(|mut conn| {
-                        crate::services::customer_sessions::sweep(
+                        crate::services::customer_sessions::housekeeping(
                             &state,
                             &mut conn,
                             state.clock.now(),
@@ -157,7 +158,8 @@ fn start_housekeeping(state: std::sync::Arc<AppState>) {
                     Err(error) => tracing::error!(%error, "signing key sweep failed"),
                 }
                 match swept {
-                    Ok(swept) => tracing::info!(
+                    Ok(None) => tracing::info!("housekeeping: another replica is sweeping"),
+                    Ok(Some(swept)) => tracing::info!(
                         sessions = swept.sessions,
                         challenges = swept.challenges,
                         quota_windows = swept.quota_windows,

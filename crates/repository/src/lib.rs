@@ -46,6 +46,7 @@ pub mod challenges;
 mod connection;
 pub mod consents;
 pub mod consumers;
+pub mod coordination;
 pub mod dauth;
 pub mod entitlements;
 mod error;

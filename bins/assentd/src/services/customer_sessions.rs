@@ -245,6 +245,20 @@ pub struct Swept {
     pub consents_expired: usize,
 }
 
+/// Sweeps as [`sweep`] does unless another replica is sweeping this database right now
+/// (answering `None`): one replica at a time does the round.
+pub fn housekeeping(
+    state: &AppState,
+    conn: &mut DbConnection,
+    now: OffsetDateTime,
+) -> Result<Option<Swept>, RepoError> {
+    assent_repository::coordination::if_not_running_elsewhere(
+        conn,
+        assent_repository::coordination::locks::HOUSEKEEPING,
+        |conn| sweep(state, conn, now),
+    )
+}
+
 /// Deletes what nobody needs any more: sessions that ended more than the retention period
 /// ago, challenges expired as long ago, and abuse-limit windows older than two days. Each
 /// statement is idempotent, so replicas running it at once only share the work.

@@ -873,3 +873,59 @@ backend_test! {
         assert_eq!(status, 200, "another family goes on");
     }
 }
+
+backend_test! {
+    #[actix_web::test]
+    async fn replicas_sweeping_at_once_delete_each_row_once(db) {
+        use assentd::services::customer_sessions::housekeeping;
+        let app = TestApp::new(db);
+        let svc = app.service().await;
+        let consumer = app.consumer(true);
+        sign_up(&svc, "felix").await;
+        for _ in 0..6 {
+            let token = token(&svc, "felix", &consumer).await;
+            let (status, _, _) =
+                send(&svc, authed(TestRequest::delete().uri("/my/logins/current"), &token)).await;
+            assert!(status < 300);
+        }
+        let replicas: Vec<_> = (0..4)
+            .map(|_| {
+                let mut state = assentd::state::AppState::build((*app.state.config).clone()).unwrap();
+                state.clock = app.state.clock.clone();
+                state
+            })
+            .collect();
+        let later = app.now() + Duration::days(31);
+        let swept: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = replicas
+                .iter()
+                .map(|state| {
+                    scope.spawn(move || {
+                        let mut conn = state.pool.get().unwrap();
+                        housekeeping(state, &mut conn, later).unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let deleted: usize = swept.iter().flatten().map(|s| s.sessions).sum();
+        assert_eq!(deleted, 6, "{}: {swept:?}", app.backend());
+
+        // While one replica sweeps, another skips its round on PostgreSQL.
+        let mut holder = app.state.pool.get().unwrap();
+        let inner = assent_repository::coordination::if_not_running_elsewhere(
+            &mut holder,
+            assent_repository::coordination::locks::HOUSEKEEPING,
+            |_| {
+                let mut conn = replicas[0].pool.get().unwrap();
+                housekeeping(&replicas[0], &mut conn, later)
+            },
+        )
+        .unwrap()
+        .expect("the holder itself runs");
+        match app.backend() {
+            "postgres" => assert_eq!(inner, None, "skipped while another sweeps"),
+            _ => assert_eq!(inner, Some(Default::default()), "SQLite writers take turns"),
+        }
+    }
+}
