@@ -76,7 +76,8 @@ impl Server {
     }
 
     fn start_with(dir: &Path, settings: &[(&str, &str)]) -> Self {
-        let log = dir.join("server.log");
+        // One log per server: several may share a working directory (replicas).
+        let log = dir.join(format!("server-{}.log", uuid::Uuid::new_v4()));
         // Port 0: the system picks a free port as the server binds, and the log names it (a
         // port picked beforehand could be taken by someone else in between).
         let child = assentd(dir)
@@ -694,4 +695,265 @@ fn admin_commands_take_the_servers_secrets_and_provider_or_fail_clearly() {
         String::from_utf8_lossy(&empty.stderr)
     );
     server.stop();
+}
+
+/// `curl` with a JSON body, returning (status, JSON body or Null).
+fn curl_json(method: &str, url: &str, headers: &[String], body: &Value) -> (u16, Value) {
+    let mut args: Vec<String> = vec!["-X".into(), method.into(), url.into()];
+    for header in headers {
+        args.extend(["-H".into(), header.clone()]);
+    }
+    args.extend([
+        "-H".into(),
+        "Content-Type: application/json".into(),
+        "-d".into(),
+        body.to_string(),
+    ]);
+    curl(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// Runs `call(n)` for n in 0..count, all at once, each on its own thread; their answers.
+fn all_at_once<T: Send>(count: usize, call: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..count)
+            .map(|n| {
+                scope.spawn({
+                    let call = &call;
+                    move || call(n)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+#[test]
+#[cfg_attr(
+    not(all(assent_postgres_tests, assent_redis_tests)),
+    ignore = "set ASSENT_TEST_POSTGRES_URL and ASSENT_TEST_REDIS_URL to run"
+)]
+fn replicas_on_one_postgres_keep_every_limit_and_state_change() {
+    let db = assent_repository::testing::TestDatabase::postgres_configured();
+    let redis = std::env::var("ASSENT_TEST_REDIS_URL").unwrap();
+    let dir = Workdir::new();
+    let codes = dir.0.join("codes.jsonl");
+    let delivery = format!("file:{}", codes.display());
+    let settings = [
+        ("ASSENT_DATABASE_URL", db.url()),
+        ("ASSENT_RATE_LIMIT_URL", redis.as_str()),
+        ("ASSENT_OTP_DELIVERY", delivery.as_str()),
+    ];
+    let replicas = [
+        Server::start_with(&dir.0, &settings),
+        Server::start_with(&dir.0, &settings),
+    ];
+    let at = |n: usize, path: &str| replicas[n % 2].url(path);
+    let admin = |args: &[&str]| {
+        let mut command = assentd(&dir.0);
+        command.envs(settings).args(args);
+        run_json(&mut command)
+    };
+    let ops_key = admin(&["admin", "create-consumer", "--name", "ops"])["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let app = admin(&["admin", "create-consumer", "--name", "app"]);
+    let (app_id, app_key) = (
+        app["consumer_id"].as_str().unwrap(),
+        app["key"].as_str().unwrap(),
+    );
+    admin(&[
+        "admin",
+        "create-user",
+        "--username",
+        "ops",
+        "--password",
+        PASSWORD,
+        "--email",
+        "ops@example.com",
+    ]);
+    for role in ["CanSetCallLimits", "CanDisableConsumers"] {
+        admin(&["admin", "grant-role", "--username", "ops", "--role", role]);
+    }
+    let login = |n: usize, username: &str, password: &str, key: &str| {
+        curl(&[
+            "-X",
+            "POST",
+            &at(n, "/my/logins/direct"),
+            "-H",
+            &format!(
+                r#"DirectLogin: username={username}, password="{password}", consumer_key={key}"#
+            ),
+        ])
+    };
+    let token_of = |n: usize, username: &str, key: &str| {
+        let (status, body) = login(n, username, PASSWORD, key);
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    };
+    let current = |n: usize, token: &str| {
+        curl(&[
+            &at(n, "/obp/v3.1.0/users/current"),
+            "-H",
+            &format!("DirectLogin: token={token}"),
+        ])
+        .0
+    };
+    for name in ["felix", "grace"] {
+        let (status, body) = curl_json(
+            "POST",
+            &at(0, "/obp/v5.1.0/users"),
+            &[],
+            &json!({
+                "username": name, "password": PASSWORD, "email": format!("{name}@example.com"),
+                "first_name": "Felix", "last_name": "Smith",
+            }),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+
+    // Wrong passwords from both replicas at once lock the account on both.
+    let wrong = all_at_once(12, |n| login(n, "felix", "not the password", app_key).0);
+    assert!(wrong.iter().all(|s| *s == 401), "{wrong:?}");
+    for n in 0..2 {
+        let (status, body) = login(n, "felix", PASSWORD, app_key);
+        assert_eq!(status, 401, "{body}");
+        assert!(
+            body["message"].as_str().unwrap().starts_with("OBP-20013"),
+            "{body}"
+        );
+    }
+
+    // Thirty wrong answers to one code, spread over both: the right code is refused after.
+    let (status, started) = curl_json(
+        "POST",
+        &at(
+            0,
+            "/services/data/v1/RBObjects/operations/DbxUser/requestOTPPreLoginMB",
+        ),
+        &[],
+        &json!({ "Phone": "+447700900123" }),
+    );
+    assert_eq!(status, 200, "{started}");
+    let service_key = started["MFAAttributes"]["serviceKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let security_key = started["MFAAttributes"]["OTP"]["securityKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let code = std::fs::read_to_string(&codes)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .find(|m| m["challenge_id"] == service_key.as_str())
+        .unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wrong_code: String = code
+        .chars()
+        .map(|c| {
+            if c == '9' {
+                '0'
+            } else {
+                char::from(c as u8 + 1)
+            }
+        })
+        .collect();
+    let verify = |n: usize, otp: &str| {
+        curl_json(
+            "POST",
+            &at(
+                n,
+                "/services/data/v1/RBObjects/operations/DbxUser/verifyOTPPreLoginMB",
+            ),
+            &[],
+            &json!({ "MFAAttributes": { "serviceKey": service_key, "OTP": { "securityKey": security_key, "otp": otp } } }),
+        )
+    };
+    let answers = all_at_once(30, |n| verify(n, &wrong_code).0);
+    assert!(answers.iter().all(|s| *s != 200), "{answers:?}");
+    let (status, body) = verify(1, &code);
+    assert_ne!(status, 200, "the right code after the limit: {body}");
+
+    // A limit of ten calls a day holds across both replicas together.
+    let ops = token_of(0, "ops", &ops_key);
+    let (status, body) = curl_json(
+        "PUT",
+        &at(
+            1,
+            &format!("/obp/v5.1.0/management/consumers/{app_id}/consumer/call-limits"),
+        ),
+        &[format!("DirectLogin: token={ops}")],
+        &json!({ "per_second_call_limit": "-1", "per_minute_call_limit": "-1",
+            "per_hour_call_limit": "-1", "per_day_call_limit": "10",
+            "per_week_call_limit": "-1", "per_month_call_limit": "-1" }),
+    );
+    assert_eq!(status, 200, "{body}");
+    let grace = token_of(1, "grace", app_key);
+    let calls = all_at_once(30, |n| current(n, &grace));
+    let admitted = calls.iter().filter(|s| **s == 200).count();
+    let limited = calls.iter().filter(|s| **s == 429).count();
+    assert_eq!((admitted, limited), (10, 20), "{calls:?}");
+
+    // Disabled on one replica, the consumer's sessions are refused on the other at once.
+    let (status, body) = curl_json(
+        "PUT",
+        &at(0, &format!("/obp/v5.1.0/management/consumers/{app_id}")),
+        &[format!("DirectLogin: token={ops}")],
+        &json!({ "enabled": false }),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(current(1, &grace), 401);
+
+    // Logged out on one replica, refused on the other.
+    assert_eq!(current(1, &ops), 200);
+    let (status, _) = curl(&[
+        "-X",
+        "DELETE",
+        &at(0, "/my/logins/current"),
+        "-H",
+        &format!("DirectLogin: token={ops}"),
+    ]);
+    assert!(status < 300, "{status}");
+    assert_eq!(current(1, &ops), 401);
+
+    // Counted exactly once over both: one lockout, five answers that counted (four wrong, the
+    // fifth locking), twelve refused logins.
+    let total = |series: &str| -> u64 {
+        replicas
+            .iter()
+            .map(|replica| {
+                let output = Command::new("curl")
+                    .args(["-s", &replica.url("/metrics")])
+                    .output()
+                    .unwrap();
+                String::from_utf8(output.stdout)
+                    .unwrap()
+                    .lines()
+                    .find_map(|line| {
+                        line.strip_prefix(series)?
+                            .strip_prefix(' ')?
+                            .parse::<u64>()
+                            .ok()
+                    })
+                    .unwrap_or_else(|| panic!("no {series}"))
+            })
+            .sum()
+    };
+    assert_eq!(total(r#"assent_lockouts_total{cause="failures"}"#), 1);
+    assert_eq!(total(r#"assent_otp_answers_total{outcome="wrong"}"#), 4);
+    assert_eq!(total(r#"assent_otp_answers_total{outcome="locked"}"#), 1);
+    assert_eq!(
+        total(r#"assent_logins_total{outcome="wrong_password"}"#)
+            + total(r#"assent_logins_total{outcome="locked"}"#),
+        12 + 2
+    );
+
+    for replica in replicas {
+        let log = replica.stop();
+        assert!(!log.contains("\"level\":\"ERROR\""), "{log}");
+    }
 }
