@@ -908,6 +908,32 @@ fn replicas_on_one_postgres_keep_every_limit_and_state_change() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(current(1, &grace), 401);
 
+    // Ended by the bank's front end (Apiture) on one replica, refused on the other.
+    let system = admin(&["admin", "create-system-key", "--name", "web"])["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ops_again = token_of(1, "ops", &ops_key);
+    let payload = ops_again.split('.').nth(1).unwrap();
+    let claims: Value = {
+        use base64::Engine;
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(current(0, &ops_again), 200);
+    let (status, body) = curl_json(
+        "POST",
+        &at(1, "/system/terminatedCustomerSessions"),
+        &[format!("Authorization: Bearer {system}")],
+        &json!({ "sessionId": claims["sid"] }),
+    );
+    assert!(status < 300, "{status} {body}");
+    assert_eq!(current(0, &ops_again), 401);
+
     // Logged out on one replica, refused on the other.
     assert_eq!(current(1, &ops), 200);
     let (status, _) = curl(&[
