@@ -361,18 +361,30 @@ impl SigningKeys {
         token: &str,
         now: OffsetDateTime,
     ) -> Result<T, InvalidToken> {
+        self.decode(typ, token, &["exp", "iat", "sub"], 0, now)
+    }
+
+    /// Checks the form, the signature and the required claims, then the validity window with
+    /// `leeway` seconds either side. The library would read the system clock, so the times are
+    /// checked here; the audience is the caller's to check (it knows whom it expects).
+    fn decode<T: DeserializeOwned + TimeBound>(
+        &self,
+        typ: &str,
+        token: &str,
+        required: &[&str],
+        leeway: i64,
+        now: OffsetDateTime,
+    ) -> Result<T, InvalidToken> {
         let decoding = self.check_form(typ, token)?;
         let mut validation = Validation::new(Algorithm::ES256);
-        // The library would read the system clock; the times are checked below instead. The
-        // audience is the caller's to check (it knows which server it is).
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.validate_aud = false;
-        validation.set_required_spec_claims(&["exp", "iat", "sub"]);
+        validation.set_required_spec_claims(required);
         let claims = jsonwebtoken::decode::<T>(token, decoding, &validation)
             .map(|data| data.claims)
             .map_err(|_| InvalidToken)?;
-        within_time(&claims, now, 0)?;
+        within_time(&claims, now, leeway)?;
         Ok(claims)
     }
 }
@@ -490,17 +502,13 @@ impl SigningKeys {
         leeway_secs: u64,
         now: OffsetDateTime,
     ) -> Result<T, InvalidToken> {
-        let decoding = self.check_form(typ, token)?;
-        let mut validation = Validation::new(Algorithm::ES256);
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.validate_aud = false;
-        validation.set_required_spec_claims(&["exp", "nbf", "iat", "sub", "aud"]);
-        let claims = jsonwebtoken::decode::<T>(token, decoding, &validation)
-            .map(|data| data.claims)
-            .map_err(|_| InvalidToken)?;
-        within_time(&claims, now, i64::try_from(leeway_secs).unwrap_or(i64::MAX))?;
-        Ok(claims)
+        self.decode(
+            typ,
+            token,
+            &["exp", "nbf", "iat", "sub", "aud"],
+            i64::try_from(leeway_secs).unwrap_or(i64::MAX),
+            now,
+        )
     }
 }
 

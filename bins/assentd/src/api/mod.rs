@@ -205,6 +205,28 @@ pub fn log_unexpected(cause: &crate::failure::Internal) -> Unexpected {
     }
 }
 
+/// Puts `Retry-After` on an answer of `status` in any dialect: `retry_after` when the refusal
+/// said when; every 429 and 503 must say it, so one without is a bug (an assertion in debug
+/// builds, which the tests run; a second in release builds). `what` names the answer in the
+/// assertion.
+pub fn insert_retry_after(
+    response: &mut actix_web::HttpResponseBuilder,
+    status: StatusCode,
+    retry_after: Option<RetryAfter>,
+    what: &dyn std::fmt::Display,
+) {
+    match retry_after {
+        Some(retry_after) => {
+            response.insert_header(retry_after.header());
+        }
+        None if needs_retry_after(status) => {
+            debug_assert!(false, "a {status} without Retry-After: {what}");
+            response.insert_header(self::retry_after(crate::failure::BUSY_RETRY_AFTER_SECS));
+        }
+        None => {}
+    }
+}
+
 /// Whether an answer with this status must say when to come back: every 429 and every 503
 /// carries `Retry-After`, in every dialect.
 pub fn needs_retry_after(status: StatusCode) -> bool {

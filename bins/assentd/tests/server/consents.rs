@@ -16,11 +16,11 @@ fn as_app(req: TestRequest, jwt: &str, consumer_key: &str) -> TestRequest {
         .insert_header(("Consumer-Key", consumer_key.to_owned()))
 }
 
-fn owner_view() -> Value {
+pub(crate) fn owner_view() -> Value {
     json!({ "bank_id": BANK, "account_id": ACCOUNT, "view_id": "owner" })
 }
 
-fn request_consent(token: &str, body: Value) -> TestRequest {
+pub(crate) fn request_consent(token: &str, body: Value) -> TestRequest {
     authed(
         TestRequest::post().uri(&format!("/obp/v3.1.0/banks/{BANK}/my/consents/EMAIL")),
         token,
@@ -28,7 +28,7 @@ fn request_consent(token: &str, body: Value) -> TestRequest {
     .set_json(body)
 }
 
-fn answer(token: &str, consent_id: &str, code: &str) -> TestRequest {
+pub(crate) fn answer(token: &str, consent_id: &str, code: &str) -> TestRequest {
     authed(
         TestRequest::post().uri(&format!(
             "/obp/v5.1.0/banks/{BANK}/consents/{consent_id}/challenge"
@@ -106,7 +106,7 @@ pub(crate) async fn accepted<S: TestService>(
     (consent_id, body["jwt"].as_str().unwrap().to_owned())
 }
 
-fn challenge_of(app: &TestApp, consent_id: &str) -> String {
+pub(crate) fn challenge_of(app: &TestApp, consent_id: &str) -> String {
     let mut conn = app.state.pool.get().unwrap();
     consents::find(&mut conn, consent_id)
         .unwrap()

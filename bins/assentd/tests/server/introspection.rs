@@ -26,6 +26,20 @@ async fn active<S: TestService>(svc: &S, system_key: &str, token: &str) -> Value
     body
 }
 
+/// The claims of the live session token introspection described, issued by `issuer`.
+fn claims_of(live: &Value, issuer: &str) -> assent_session::SessionClaims {
+    assent_session::SessionClaims {
+        sid: live["jti"].as_str().unwrap().to_owned(),
+        sub: live["sub"].as_str().unwrap().to_owned(),
+        iss: issuer.to_owned(),
+        aud: issuer.to_owned(),
+        jti: live["jti"].as_str().unwrap().to_owned(),
+        iat: live["iat"].as_i64().unwrap(),
+        nbf: live["iat"].as_i64().unwrap(),
+        exp: live["exp"].as_i64().unwrap(),
+    }
+}
+
 fn inactive() -> Value {
     json!({ "active": false })
 }
@@ -177,16 +191,7 @@ backend_test! {
         let foreign = other_keys
             .sign(
                 assent_session::SESSION_TOKEN_TYP,
-                &assent_session::SessionClaims {
-                    sid: live["jti"].as_str().unwrap().to_owned(),
-                    sub: live["sub"].as_str().unwrap().to_owned(),
-                    iss: live["iss"].as_str().unwrap().to_owned(),
-                    aud: live["iss"].as_str().unwrap().to_owned(),
-                    jti: live["jti"].as_str().unwrap().to_owned(),
-                    iat: live["iat"].as_i64().unwrap(),
-                    nbf: live["iat"].as_i64().unwrap(),
-                    exp: live["exp"].as_i64().unwrap(),
-                },
+                &claims_of(&live, live["iss"].as_str().unwrap()),
             )
             .unwrap();
         // Signed by this server's own key, but issued for another server.
@@ -195,16 +200,7 @@ backend_test! {
             .keys
             .sign(
                 assent_session::SESSION_TOKEN_TYP,
-                &assent_session::SessionClaims {
-                    sid: live["jti"].as_str().unwrap().to_owned(),
-                    sub: live["sub"].as_str().unwrap().to_owned(),
-                    iss: "https://other.example".into(),
-                    aud: "https://other.example".into(),
-                    jti: live["jti"].as_str().unwrap().to_owned(),
-                    iat: live["iat"].as_i64().unwrap(),
-                    nbf: live["iat"].as_i64().unwrap(),
-                    exp: live["exp"].as_i64().unwrap(),
-                },
+                &claims_of(&live, "https://other.example"),
             )
             .unwrap();
         assert_eq!(send(&svc, current(&for_another_server)).await.0, 401);

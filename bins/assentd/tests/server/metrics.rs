@@ -2,7 +2,7 @@
 //! SQLite and PostgreSQL.
 
 use crate::common::*;
-use crate::consents::{BANK, accepted, setup};
+use crate::consents::{BANK, accepted, answer, challenge_of, owner_view, request_consent, setup};
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use serde_json::json;
@@ -75,48 +75,19 @@ backend_test! {
         // A second consent, answered wrong once; then the first is revoked.
         let (status, _, body) = send(
             &svc,
-            authed(
-                TestRequest::post().uri(&format!("/obp/v3.1.0/banks/{BANK}/my/consents/EMAIL")),
+            request_consent(
                 &felix.token,
-            )
-            .set_json(json!({ "everything": false, "views": [
-                { "bank_id": BANK, "account_id": "acc-1", "view_id": "owner" }
-            ], "entitlements": [] })),
+                json!({ "everything": false, "views": [owner_view()], "entitlements": [] }),
+            ),
         )
         .await;
         assert_eq!(status, 201, "{body}");
         let second = body["consent_id"].as_str().unwrap();
-        let (status, _, _) = send(
-            &svc,
-            authed(
-                TestRequest::post().uri(&format!(
-                    "/obp/v5.1.0/banks/{BANK}/consents/{second}/challenge"
-                )),
-                &felix.token,
-            )
-            .set_json(json!({ "answer": "000000x" })),
-        )
-        .await;
+        // Not a code at all: refused without counting.
+        let (status, _, _) = send(&svc, answer(&felix.token, second, "000000x")).await;
         assert!(status >= 400);
-        let code = {
-            let mut conn = app.state.pool.get().unwrap();
-            let challenge = assent_repository::consents::find(&mut conn, second)
-                .unwrap()
-                .unwrap()
-                .challenge_id;
-            app.code_of(&challenge)
-        };
-        let (status, _, _) = send(
-            &svc,
-            authed(
-                TestRequest::post().uri(&format!(
-                    "/obp/v5.1.0/banks/{BANK}/consents/{second}/challenge"
-                )),
-                &felix.token,
-            )
-            .set_json(json!({ "answer": wrong_code(&code) })),
-        )
-        .await;
+        let code = app.code_of(&challenge_of(&app, second));
+        let (status, _, _) = send(&svc, answer(&felix.token, second, &wrong_code(&code))).await;
         assert!(status >= 400);
         let (status, _, _) = send(
             &svc,
@@ -148,17 +119,7 @@ backend_test! {
         app.advance(time::Duration::seconds(
             i64::try_from(app.state.config.otp_validity_secs).unwrap() + 1,
         ));
-        let (status, _, body) = send(
-            &svc,
-            authed(
-                TestRequest::post().uri(&format!(
-                    "/obp/v5.1.0/banks/{BANK}/consents/{second}/challenge"
-                )),
-                &felix.token,
-            )
-            .set_json(json!({ "answer": code })),
-        )
-        .await;
+        let (status, _, body) = send(&svc, answer(&felix.token, second, &code)).await;
         assert_eq!(status, 400, "{body}");
         let metrics = scrape(&svc).await;
         assert_eq!(value(&metrics, r#"assent_otp_answers_total{outcome="expired"}"#), 1.0);

@@ -216,20 +216,7 @@ impl ResponseError for ApitureError {
         if self.status == StatusCode::UNAUTHORIZED && self.slug == "unauthorized" {
             response.insert_header(("WWW-Authenticate", "Bearer realm=\"assent-system\""));
         }
-        match self.retry_after {
-            Some(retry_after) => {
-                response.insert_header(retry_after.header());
-            }
-            None if super::needs_retry_after(self.status) => {
-                debug_assert!(
-                    false,
-                    "a {} without Retry-After: {}",
-                    self.status, self.slug
-                );
-                response.insert_header(super::retry_after(crate::failure::BUSY_RETRY_AFTER_SECS));
-            }
-            None => {}
-        }
+        super::insert_retry_after(&mut response, self.status, self.retry_after, &self.slug);
         response
             .content_type("application/problem+json")
             .json(Problem {

@@ -283,22 +283,7 @@ impl ResponseError for ObpError {
         for (name, value) in &self.headers {
             response.insert_header((*name, value.as_str()));
         }
-        match self.retry_after {
-            Some(retry_after) => {
-                response.insert_header(retry_after.header());
-            }
-            None if crate::api::needs_retry_after(self.status) => {
-                debug_assert!(
-                    false,
-                    "a {} without Retry-After: {}",
-                    self.status, self.message
-                );
-                response.insert_header(crate::api::retry_after(
-                    crate::failure::BUSY_RETRY_AFTER_SECS,
-                ));
-            }
-            None => {}
-        }
+        crate::api::insert_retry_after(&mut response, self.status, self.retry_after, &self.message);
         response.json(serde_json::json!({
             "code": self.status.as_u16(),
             "message": self.message,

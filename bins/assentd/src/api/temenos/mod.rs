@@ -113,20 +113,7 @@ impl ResponseError for TemenosError {
             map.insert("MFAAttributes".into(), attributes.clone());
         }
         let mut response = HttpResponse::build(self.status);
-        match self.retry_after {
-            Some(retry_after) => {
-                response.insert_header(retry_after.header());
-            }
-            None if super::needs_retry_after(self.status) => {
-                debug_assert!(
-                    false,
-                    "a {} without Retry-After: {}",
-                    self.status, self.errcode
-                );
-                response.insert_header(super::retry_after(crate::failure::BUSY_RETRY_AFTER_SECS));
-            }
-            None => {}
-        }
+        super::insert_retry_after(&mut response, self.status, self.retry_after, &self.errcode);
         response.json(body)
     }
 }
