@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 pub(crate) const BANK: &str = "gh.29.uk";
 const ACCOUNT: &str = "acc-1";
 
-fn as_app(req: TestRequest, jwt: &str, consumer_key: &str) -> TestRequest {
+pub(crate) fn as_app(req: TestRequest, jwt: &str, consumer_key: &str) -> TestRequest {
     req.insert_header(("Consent-JWT", jwt.to_owned()))
         .insert_header(("Consumer-Key", consumer_key.to_owned()))
 }

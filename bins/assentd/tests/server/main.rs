@@ -17,6 +17,7 @@ mod introspection;
 mod logs;
 mod metrics;
 mod operations;
+mod replicas;
 mod sca;
 mod sessions;
 mod shared_limits;

@@ -888,13 +888,7 @@ backend_test! {
                 send(&svc, authed(TestRequest::delete().uri("/my/logins/current"), &token)).await;
             assert!(status < 300);
         }
-        let replicas: Vec<_> = (0..4)
-            .map(|_| {
-                let mut state = assentd::state::AppState::build((*app.state.config).clone()).unwrap();
-                state.clock = app.state.clock.clone();
-                state
-            })
-            .collect();
+        let replicas: Vec<_> = (0..4).map(|_| app.replica()).collect();
         let later = app.now() + Duration::days(31);
         let swept: Vec<_> = std::thread::scope(|scope| {
             let handles: Vec<_> = replicas

@@ -6,7 +6,6 @@
 use crate::common::*;
 use assent_identity::rate_limit::CallLimits;
 use assent_repository::consumers;
-use assentd::state::AppState;
 
 fn limit_per_minute(app: &TestApp, consumer_id: &uuid::Uuid, per_minute: i64) {
     let mut conn = app.state.pool.get().unwrap();
@@ -20,9 +19,7 @@ backend_test! {
     async fn two_replicas_sharing_a_store_admit_exactly_the_limit_together(db) {
         let redis = std::env::var("ASSENT_TEST_REDIS_URL").unwrap_or_default();
         let app = TestApp::with_config(db, |config| config.rate_limit_url = Some(redis.clone()));
-        let mut second = AppState::build((*app.state.config).clone()).unwrap();
-        second.clock = app.state.clock.clone();
-        let second = actix_web::web::Data::new(second);
+        let second = app.replica();
         let first_svc = app.service().await;
         let second_svc = actix_web::test::init_service(assentd::server::build_app(second)).await;
         let (consumer_id, key) = app.consumer_with_id(true);

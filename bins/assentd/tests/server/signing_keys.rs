@@ -98,9 +98,7 @@ backend_test! {
     #[actix_web::test]
     async fn another_replica_picks_a_rotation_up_when_it_reads_the_ring_again(db) {
         let app = TestApp::with_config(db, |config| config.session_idle_timeout_secs = 3_600);
-        let mut other = AppState::build((*app.state.config).clone()).unwrap();
-        other.clock = app.state.clock.clone();
-        let other = actix_web::web::Data::new(other);
+        let other = app.replica();
         let svc = app.service().await;
         let other_svc = actix_web::test::init_service(assentd::server::build_app(other.clone())).await;
         sign_up(&svc, "felix").await;

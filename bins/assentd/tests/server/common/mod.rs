@@ -99,6 +99,14 @@ impl TestApp {
         self.db.backend_name()
     }
 
+    /// Another replica: an application state of its own (caches, counters, keys as read) on
+    /// the same database, configuration and clock.
+    pub fn replica(&self) -> web::Data<AppState> {
+        let mut state = AppState::build((*self.state.config).clone()).expect("replica state");
+        state.clock = self.state.clock.clone();
+        web::Data::new(state)
+    }
+
     pub async fn service(
         &self,
     ) -> impl Service<
