@@ -296,6 +296,119 @@ pub fn find_for_check(
         .transpose()
 }
 
+/// What a signed-in user holds: their entitlements (oldest first) and views (by bank, account
+/// and view), as [`crate::entitlements::list_for_user`] and [`crate::accounts::grants_of_user`]
+/// read them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Holdings {
+    /// Entitlements, oldest first.
+    pub entitlements: Vec<crate::entitlements::EntitlementRow>,
+    /// Views held.
+    pub views: Vec<crate::accounts::Grant>,
+}
+
+/// The user's entitlements as JSON, one `[id, user, role, bank, created]` array each.
+const ENTITLEMENTS_JSON: &str = "(SELECT coalesce(json_agg(json_build_array(e.entitlement_id, \
+     e.user_id, e.role_name, e.bank_id, e.created_at) ORDER BY e.created_at, e.entitlement_id), \
+     '[]')::text FROM entitlements e WHERE e.user_id = users.user_id)";
+
+/// The user's views as JSON, one `[bank, account, view, is_system]` array each.
+const VIEWS_JSON: &str = "(SELECT coalesce(json_agg(json_build_array(a.bank_id, a.account_id, \
+     a.view_id, a.is_system) ORDER BY a.bank_id, a.account_id, a.view_id), '[]')::text \
+     FROM account_access a WHERE a.user_id = users.user_id)";
+
+/// [`find_for_check`] and what the session's user holds. On PostgreSQL one statement, so one
+/// round trip (the holdings as JSON arrays beside the row); on SQLite, in-process, the three
+/// reads as they are.
+pub fn find_for_check_with_holdings(
+    conn: &mut DbConnection,
+    session_id: &SessionId,
+) -> Result<Option<(SessionCheck, Holdings)>, RepoError> {
+    let pg = match conn {
+        DbConnection::Postgres(pg) => pg,
+        DbConnection::Sqlite(_) => {
+            let Some(check) = find_for_check(conn, session_id)? else {
+                return Ok(None);
+            };
+            let holdings = Holdings {
+                entitlements: crate::entitlements::list_for_user(conn, &check.user.user_id)?,
+                views: crate::accounts::grants_of_user(conn, &check.user.user_id)?,
+            };
+            return Ok(Some((check, holdings)));
+        }
+    };
+    use diesel::dsl::sql;
+    use diesel::sql_types::Text;
+    let found = sessions_with_users_and_gates()
+        .filter(sessions::session_id.eq(session_id.as_str()))
+        .select((
+            SessionClockRow::as_select(),
+            sessions::consumer_id.ne(""),
+            UserDetailsRow::as_select(),
+            CONSUMER_GATE.nullable(),
+            user_locks::user_id.nullable().is_not_null(),
+            sql::<Text>(ENTITLEMENTS_JSON),
+            sql::<Text>(VIEWS_JSON),
+        ))
+        .get_result::<(
+            SessionClockRow,
+            bool,
+            UserDetailsRow,
+            Option<ConsumerGateRow>,
+            bool,
+            String,
+            String,
+        )>(pg)
+        .optional()?;
+    let Some((clock, through_consumer, user, consumer, user_locked, entitlements, views)) = found
+    else {
+        return Ok(None);
+    };
+    let corrupt = |reason: serde_json::Error| RepoError::CorruptRow {
+        table: "sessions",
+        reason: format!("holdings: {reason}"),
+    };
+    let entitlements: Vec<(String, String, String, String, i64)> =
+        serde_json::from_str(&entitlements).map_err(corrupt)?;
+    let views: Vec<(String, String, String, bool)> =
+        serde_json::from_str(&views).map_err(corrupt)?;
+    let holdings = Holdings {
+        entitlements: entitlements
+            .into_iter()
+            .map(
+                |(entitlement_id, user_id, role_name, bank_id, created_at)| {
+                    crate::entitlements::EntitlementRow {
+                        entitlement_id,
+                        user_id,
+                        role_name,
+                        bank_id,
+                        created_at,
+                    }
+                },
+            )
+            .collect(),
+        views: views
+            .into_iter()
+            .map(
+                |(bank_id, account_id, view_id, is_system)| crate::accounts::Grant {
+                    bank_id,
+                    account_id,
+                    view_id,
+                    is_system,
+                },
+            )
+            .collect(),
+    };
+    let check = SessionCheck {
+        clock: clock.into(),
+        through_consumer,
+        user,
+        consumer: consumer.map(ConsumerGate::try_from).transpose()?,
+        user_locked,
+    };
+    Ok(Some((check, holdings)))
+}
+
 /// Terminates every live session created through a consumer; returns how many.
 pub fn terminate_all_for_consumer(
     conn: &mut DbConnection,

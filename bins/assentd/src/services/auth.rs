@@ -9,7 +9,7 @@ use assent_identity::lockout::LoginDecision;
 use assent_identity::password::PasswordCheck;
 use assent_identity::rate_limit::Exceeded;
 use assent_identity::registration::username_key;
-use assent_repository::sessions::ConsumerGate;
+use assent_repository::sessions::{ConsumerGate, Holdings};
 use assent_repository::users::{self, UserDetailsRow, UserRow};
 use assent_repository::{
     DbConnection, RepoError, consumers, dauth, lockout, sessions, transaction,
@@ -249,6 +249,43 @@ where
     Ok(answer)
 }
 
+/// As [`read_signed_in`], for work that needs what the caller holds: for a session token the
+/// holdings come with the session check (one round trip on PostgreSQL); for other
+/// credentials `work` gets `None` and reads them itself.
+pub fn read_signed_in_with_holdings<T, E>(
+    ctx: &mut Context<'_>,
+    credential: &Credential,
+    work: impl FnOnce(&mut Context<'_>, SignedIn, Option<Holdings>) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<Failure<SignInRefusal>> + From<RepoError>,
+{
+    let Credential::Session(claims) = credential else {
+        return read_signed_in(ctx, credential, |ctx, signed_in| work(ctx, signed_in, None));
+    };
+    let state = ctx.state;
+    let now = ctx.now;
+    let (answer, activity) = assent_repository::read_snapshot(ctx.conn(), |conn| {
+        let (signed_in, holdings, activity) =
+            verify_session_with_holdings(state, conn, claims, now)
+                .map_err(|e| E::from(session_refusal(e)))?;
+        let mut ctx = Context::at(state, conn, now);
+        Ok::<_, E>((work(&mut ctx, signed_in, Some(holdings))?, activity))
+    })?;
+    record_due(ctx, activity)?;
+    Ok(answer)
+}
+
+fn session_refusal(error: SessionError) -> Failure<SignInRefusal> {
+    match error {
+        SessionError::Invalid => Failure::Refused(SignInRefusal::InvalidSession),
+        SessionError::RateLimited(exceeded) => {
+            Failure::Refused(SignInRefusal::RateLimited(exceeded))
+        }
+        SessionError::Internal(e) => Failure::Internal(e),
+    }
+}
+
 fn check_credential(
     ctx: &mut Context<'_>,
     credential: &Credential,
@@ -257,13 +294,7 @@ fn check_credential(
     let now = ctx.now;
     match credential {
         Credential::Session(claims) => {
-            verify_session(state, ctx.conn(), claims, now).map_err(|e| match e {
-                SessionError::Invalid => Failure::Refused(SignInRefusal::InvalidSession),
-                SessionError::RateLimited(exceeded) => {
-                    Failure::Refused(SignInRefusal::RateLimited(exceeded))
-                }
-                SessionError::Internal(e) => Failure::Internal(e),
-            })
+            verify_session(state, ctx.conn(), claims, now).map_err(session_refusal)
         }
         Credential::DAuth(request) => {
             let window = state
@@ -377,7 +408,37 @@ pub fn verify_session(
     claims: &SessionClaims,
     now: OffsetDateTime,
 ) -> Result<(SignedIn, Option<DueActivity>), SessionError> {
-    let (signed_in, clock) = live_session(conn, claims, now)?.ok_or(SessionError::Invalid)?;
+    let live = live_session(conn, claims, now)?;
+    admit_session(state, live, claims, now)
+}
+
+/// As [`verify_session`], with what the user holds read in the same round trip.
+pub fn verify_session_with_holdings(
+    state: &AppState,
+    conn: &mut DbConnection,
+    claims: &SessionClaims,
+    now: OffsetDateTime,
+) -> Result<(SignedIn, Holdings, Option<DueActivity>), SessionError> {
+    let Some(session_id) = SessionId::parse(&claims.sid) else {
+        return Err(SessionError::Invalid);
+    };
+    let Some((check, holdings)) = sessions::find_for_check_with_holdings(conn, &session_id)? else {
+        return Err(SessionError::Invalid);
+    };
+    let live = judge_session(session_id, check, claims, now);
+    let (signed_in, activity) = admit_session(state, live, claims, now)?;
+    Ok((signed_in, holdings, activity))
+}
+
+/// Counts the call of a live session against its consumer's limits and says whether its
+/// activity is due.
+fn admit_session(
+    state: &AppState,
+    live: Option<(SignedIn, SessionClock)>,
+    claims: &SessionClaims,
+    now: OffsetDateTime,
+) -> Result<(SignedIn, Option<DueActivity>), SessionError> {
+    let (signed_in, clock) = live.ok_or(SessionError::Invalid)?;
     if let Some(consumer) = &signed_in.consumer {
         state
             .rate_limiter
@@ -403,25 +464,35 @@ pub fn live_session(
     let Some(session_id) = SessionId::parse(&claims.sid) else {
         return Ok(None);
     };
-    let Some(sessions::SessionCheck {
+    let Some(check) = sessions::find_for_check(conn, &session_id)? else {
+        return Ok(None);
+    };
+    Ok(judge_session(session_id, check, claims, now))
+}
+
+/// The rules of a live session over what was read of it.
+fn judge_session(
+    session_id: SessionId,
+    check: sessions::SessionCheck,
+    claims: &SessionClaims,
+    now: OffsetDateTime,
+) -> Option<(SignedIn, SessionClock)> {
+    let sessions::SessionCheck {
         clock,
         through_consumer,
         user,
         consumer,
         user_locked,
-    }) = sessions::find_for_check(conn, &session_id)?
-    else {
-        return Ok(None);
-    };
+    } = check;
     // An administrative lock ends the user's sessions when it is set; checking it here as
     // well closes the race with a login that commits its session at the same moment.
     if user_locked || user.user_id != claims.sub || clock.state(now) != SessionState::Active {
-        return Ok(None);
+        return None;
     }
     if through_consumer && !consumer.as_ref().is_some_and(|c| c.enabled) {
-        return Ok(None);
+        return None;
     }
-    Ok(Some((
+    Some((
         SignedIn {
             user,
             session_id: Some(session_id),
@@ -429,7 +500,7 @@ pub fn live_session(
             consent: None,
         },
         clock,
-    )))
+    ))
 }
 
 /// The call has no session to end: DAuth and consent calls have none.

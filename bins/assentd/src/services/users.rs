@@ -8,6 +8,7 @@ use crate::state::AppState;
 use assent_identity::user::generate_customer_number;
 use assent_identity::{Registration, RegistrationError, RegistrationInput, User, UserId};
 use assent_repository::entitlements::{self, EntitlementRow};
+use assent_repository::sessions::Holdings;
 use assent_repository::users::{self, InsertUser, UserRow};
 use assent_repository::{RepoError, quotas, transaction};
 use std::net::IpAddr;
@@ -180,11 +181,27 @@ pub fn register(
 
 /// The caller's profile. Through a consent, the third party sees only the roles and views the
 /// consent reaches.
-pub fn current_profile(ctx: &mut Context<'_>, caller: SignedIn) -> Result<UserProfile, Internal> {
-    let conn = ctx.conn();
+pub fn current_profile(
+    ctx: &mut Context<'_>,
+    caller: SignedIn,
+    holdings: Option<Holdings>,
+) -> Result<UserProfile, Internal> {
+    let Holdings {
+        entitlements,
+        views,
+    } = match holdings {
+        Some(holdings) => holdings,
+        None => {
+            let conn = ctx.conn();
+            Holdings {
+                entitlements: entitlements::list_for_user(conn, &caller.user.user_id)?,
+                views: assent_repository::accounts::grants_of_user(conn, &caller.user.user_id)?,
+            }
+        }
+    };
     let mut profile = UserProfile {
-        entitlements: entitlements::list_for_user(conn, &caller.user.user_id)?,
-        views: assent_repository::accounts::grants_of_user(conn, &caller.user.user_id)?,
+        entitlements,
+        views,
         user: User::try_from(caller.user)?,
     };
     if let Some(reach) = caller.consent {

@@ -776,3 +776,41 @@ backend_test! {
         }
     }
 }
+
+backend_test! {
+    #[actix_web::test]
+    async fn the_session_check_with_holdings_reads_what_the_separate_reads_do(db) {
+        use assent_repository::{accounts, entitlements, sessions};
+        let app = TestApp::new(db);
+        let svc = app.service().await;
+        // A user who opened an account (so holds its owner view), with two roles.
+        let felix = crate::consents::setup(&app, &svc, "felix").await;
+        let user_id = felix.user_id.as_str();
+        app.grant_role(user_id, "CanGetAnyUser", None);
+        app.advance(time::Duration::seconds(1));
+        app.grant_role(user_id, "CanCreateAccount", Some("bank.one"));
+        let payload = felix.token.split('.').nth(1).unwrap();
+        let claims: Value = {
+            use base64::Engine;
+            serde_json::from_slice(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(payload)
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        let session_id =
+            assent_session::SessionId::parse(claims["sid"].as_str().unwrap()).unwrap();
+        let mut conn = app.state.pool.get().unwrap();
+        let (check, holdings) = sessions::find_for_check_with_holdings(&mut conn, &session_id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(check.user.user_id, user_id);
+        assert_eq!(holdings.entitlements, entitlements::list_for_user(&mut conn, user_id).unwrap());
+        assert_eq!(holdings.entitlements.len(), 2);
+        assert_eq!(holdings.views, accounts::grants_of_user(&mut conn, user_id).unwrap());
+        assert!(!holdings.views.is_empty());
+        let unknown = assent_session::SessionId::parse(&"0".repeat(32)).unwrap();
+        assert!(sessions::find_for_check_with_holdings(&mut conn, &unknown).unwrap().is_none());
+    }
+}

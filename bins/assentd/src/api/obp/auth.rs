@@ -54,6 +54,27 @@ impl Authenticated {
     }
 }
 
+impl Authenticated {
+    /// As [`Authenticated::read`], for work that needs what the caller holds (see
+    /// [`services::auth::read_signed_in_with_holdings`]).
+    pub async fn read_with_holdings<T: Send + 'static>(
+        self,
+        state: &web::Data<AppState>,
+        work: impl FnOnce(
+            &mut Context<'_>,
+            SignedIn,
+            Option<assent_repository::sessions::Holdings>,
+        ) -> Result<T, ObpError>
+        + Send
+        + 'static,
+    ) -> Result<T, ObpError> {
+        on_connection(state.clone().into_inner(), move |ctx| {
+            services::auth::read_signed_in_with_holdings(ctx, &self.credential, work)
+        })
+        .await?
+    }
+}
+
 fn token(req: &HttpRequest) -> Result<String, ObpError> {
     let text = match credentials_text(req.headers()) {
         Ok(text) => text,

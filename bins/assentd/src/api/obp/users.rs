@@ -179,8 +179,8 @@ pub async fn current_user(
     caller: Authenticated,
 ) -> Result<HttpResponse, ObpError> {
     let profile = caller
-        .read(&state, |ctx, signed_in| {
-            Ok(users::current_profile(ctx, signed_in)?)
+        .read_with_holdings(&state, |ctx, signed_in, holdings| {
+            Ok(users::current_profile(ctx, signed_in, holdings)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(UserJson::from(profile)))
