@@ -19,6 +19,48 @@ PORT_HELLO=18090
 PORT_ASSENT=18091
 
 command -v wrk >/dev/null || { echo "installing wrk" >&2; apt-get install -y -q wrk >/dev/null; }
+wait_up() { for _ in $(seq 100); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
+
+# PostgreSQL mode (BACKEND=postgres): users/current served from PostgreSQL (two workers, as a
+# small deployment runs), beside `pgbench -S -M prepared` (single-row selects) against the same
+# database in the same run, each with 64 connections. Nothing is pinned: the database, the
+# server and the load share both cores, as they do for pgbench.
+if [ "${BACKEND:-sqlite}" = postgres ]; then
+    PG_ADMIN_URL="${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+    DB=assent_load
+    cargo build --release -q -p assentd --bin assentd
+    BIN="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release/assentd"
+    work=$(mktemp -d)
+    pids=()
+    cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+    trap cleanup EXIT
+    psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
+    url="${PG_ADMIN_URL%/*}/$DB"
+    pgbench -q -i -s 10 "$url" >/dev/null 2>&1
+    export ASSENT_DATA_DIR="$work/data" ASSENT_DATABASE_URL="$url" ASSENT_LISTEN="127.0.0.1:$PORT_ASSENT"
+    export ASSENT_WORKERS=2 ASSENT_LOG_LEVEL=warn
+    "$BIN" migrate >/dev/null
+    key=$("$BIN" admin create-consumer --name load | sed -n 's/.*"key": "\(.*\)".*/\1/p')
+    "$BIN" admin create-user --username load --password 'Tr0ub4dour&3x' --email load@example.com >/dev/null
+    (cd "$work" && exec "$BIN" serve 2>"$work/server.log") & pids+=($!)
+    wait_up "http://127.0.0.1:$PORT_ASSENT/health/ready"
+    token=$(curl -sf -X POST "http://127.0.0.1:$PORT_ASSENT/my/logins/direct" \
+        -H "DirectLogin: username=load, password=\"Tr0ub4dour&3x\", consumer_key=$key" | sed 's/.*"token":"\([^"]*\)".*/\1/')
+    echo "| round | pgbench -S -M prepared selects/s | users/current on PostgreSQL req/s, p50, p99 | users/current / pgbench |"
+    echo "|---|---|---|---|"
+    for round in $(seq "$ROUNDS"); do
+        tps=$(pgbench -S -M prepared -c "$CONNECTIONS" -j 2 -T "${DURATION%s}" "$url" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+        out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H "DirectLogin: token=$token" "http://127.0.0.1:$PORT_ASSENT/obp/v3.1.0/users/current")
+        if grep -q "Non-2xx" <<<"$out"; then echo "non-2xx answers: $out" >&2; exit 1; fi
+        rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+        echo "| $round | ${tps%.*} | ${rps%.*}, $(awk '$1=="50%" {print $2}' <<<"$out"), $(awk '$1=="99%" {print $2}' <<<"$out") | $(awk -v a="$rps" -v b="$tps" 'BEGIN {printf "%.2f", a / b}') |"
+    done
+    echo
+    echo "(PostgreSQL $(psql -tA "$url" -c 'SHOW server_version'), $CONNECTIONS connections each, $DURATION; assentd: 2 workers; nothing pinned)"
+    psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
+    exit 0
+fi
+
 cargo build --release -q -p assentd --bin assentd --example hello
 BIN="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release/assentd"
 HELLO="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release/examples/hello"
@@ -28,7 +70,6 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-wait_up() { for _ in $(seq 100); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 
 # wrk's summary -> "rps p50 p99"
 measure() {
