@@ -66,6 +66,11 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub provider: String,
+    /// Who runs this server, as Get API Info shows it (`hosted_by`); empty when not said.
+    pub hosted_by_organisation: String,
+    pub hosted_by_email: String,
+    pub hosted_by_phone: String,
+    pub hosted_by_website: String,
     pub signing_key_file: Option<PathBuf>,
     /// Where replicas count consumers' calls together (`redis://...`); none: in this process.
     pub rate_limit_url: Option<String>,
@@ -125,6 +130,10 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: "info".into(),
             provider: "http://127.0.0.1:8080".into(),
+            hosted_by_organisation: String::new(),
+            hosted_by_email: String::new(),
+            hosted_by_phone: String::new(),
+            hosted_by_website: String::new(),
             signing_key_file: None,
             rate_limit_url: None,
             signing_key_refresh_secs: 30,
@@ -181,6 +190,10 @@ const KEYS: &[&str] = &[
     "log_format",
     "log_level",
     "provider",
+    "hosted_by_organisation",
+    "hosted_by_email",
+    "hosted_by_phone",
+    "hosted_by_website",
     "signing_key_file",
     "signing_key_refresh_secs",
     "jwks_max_age_secs",
@@ -217,6 +230,10 @@ const STRING_KEYS: &[&str] = &[
     "log_format",
     "log_level",
     "provider",
+    "hosted_by_organisation",
+    "hosted_by_email",
+    "hosted_by_phone",
+    "hosted_by_website",
     "rate_limit_url",
     "signing_key_file",
     "pepper_file",
@@ -419,6 +436,18 @@ impl Config {
         }
         if self.db_pool_size == 0 {
             return fail("db_pool_size must be at least 1".into());
+        }
+        for (name, value) in [
+            ("hosted_by_organisation", &self.hosted_by_organisation),
+            ("hosted_by_email", &self.hosted_by_email),
+            ("hosted_by_phone", &self.hosted_by_phone),
+            ("hosted_by_website", &self.hosted_by_website),
+        ] {
+            if value.chars().count() > 200 || value.chars().any(char::is_control) {
+                return fail(format!(
+                    "{name} must be at most 200 characters without control characters"
+                ));
+            }
         }
         if self.provider.trim().is_empty() {
             return fail("provider must not be empty".into());

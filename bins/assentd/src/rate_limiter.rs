@@ -41,6 +41,24 @@ impl RateLimiter {
         }
     }
 
+    /// Where calls are counted, as Get Rate Limiting Info names it: `IN_PROCESS` (each
+    /// process counts its own) or `REDIS` (every replica counts in one store).
+    pub fn technology(&self) -> &'static str {
+        match self {
+            RateLimiter::InProcess(_) => "IN_PROCESS",
+            RateLimiter::Shared(_) => "REDIS",
+        }
+    }
+
+    /// Whether the store of counts answers now (in this process it always does). Blocks up to
+    /// the store's timeout: call it off the async workers.
+    pub fn store_answers(&self) -> bool {
+        match self {
+            RateLimiter::InProcess(_) => true,
+            RateLimiter::Shared(shared) => shared.ping().is_ok(),
+        }
+    }
+
     /// Counts a call of `consumer` if its limits allow it. Unlimited consumers cost nothing.
     pub fn admit(
         &self,
@@ -122,6 +140,25 @@ impl SharedCounter {
         })
     }
 
+    fn connection(&self) -> Result<r2d2::PooledConnection<redis::Client>, LimitStoreUnreachable> {
+        let conn = self
+            .pool
+            .get()
+            .map_err(|e| LimitStoreUnreachable(e.to_string()))?;
+        conn.set_read_timeout(Some(STORE_TIMEOUT))
+            .and_then(|()| conn.set_write_timeout(Some(STORE_TIMEOUT)))
+            .map_err(|e| LimitStoreUnreachable(e.to_string()))?;
+        Ok(conn)
+    }
+
+    fn ping(&self) -> Result<(), LimitStoreUnreachable> {
+        let mut conn = self.connection()?;
+        redis::cmd("PING")
+            .query::<String>(&mut *conn)
+            .map(drop)
+            .map_err(|e| LimitStoreUnreachable(e.to_string()))
+    }
+
     fn admit(
         &self,
         consumer: Uuid,
@@ -150,13 +187,7 @@ impl SharedCounter {
             let window_end = (at.div_euclid(period.seconds()) + 1) * period.seconds();
             invocation.arg(window_end - at + 1);
         }
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| LimitStoreUnreachable(e.to_string()))?;
-        conn.set_read_timeout(Some(STORE_TIMEOUT))
-            .and_then(|()| conn.set_write_timeout(Some(STORE_TIMEOUT)))
-            .map_err(|e| LimitStoreUnreachable(e.to_string()))?;
+        let mut conn = self.connection()?;
         let answer: Vec<i64> = invocation
             .invoke(&mut *conn)
             .map_err(|e| LimitStoreUnreachable(e.to_string()))?;
