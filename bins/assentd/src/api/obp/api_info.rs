@@ -58,7 +58,7 @@ pub struct RateLimitingInfoJson {
     /// Where calls are counted: `IN_PROCESS` (each process alone) or `REDIS` (shared by every
     /// replica, when `rate_limit_url` is set).
     pub technology: String,
-    /// Whether the store of counts answers now.
+    /// Whether the store of counts answers (a shared store is asked at most once a second).
     pub service_available: bool,
     /// Limits are enforced and their store answers.
     pub is_active: bool,
@@ -129,7 +129,8 @@ pub async fn jwks_uris(state: web::Data<AppState>) -> HttpResponse {
 pub async fn rate_limiting(state: web::Data<AppState>) -> Result<HttpResponse, ObpError> {
     let limiter = state.rate_limiter.clone();
     let technology = limiter.technology();
-    let service_available = web::block(move || limiter.store_answers())
+    let now = state.clock.now();
+    let service_available = web::block(move || limiter.store_answers(now))
         .await
         .map_err(|_| ObpError::internal("the store check did not finish"))?;
     Ok(HttpResponse::Ok().json(RateLimitingInfoJson {
