@@ -747,6 +747,31 @@ mod tests {
     }
 
     #[test]
+    fn hosted_by_settings_are_text_of_at_most_200_characters() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("ASSENT_HOSTED_BY_ORGANISATION", "Example Bank plc"),
+                ("ASSENT_HOSTED_BY_PHONE", "442079460000"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.hosted_by_organisation, "Example Bank plc");
+        assert_eq!(config.hosted_by_phone, "442079460000", "digits stay text");
+        for (variable, value) in [
+            ("ASSENT_HOSTED_BY_EMAIL", "a".repeat(201)),
+            (
+                "ASSENT_HOSTED_BY_WEBSITE",
+                "https://example.com/\n".to_owned(),
+            ),
+        ] {
+            let error = Config::load(None, env(&[(variable, value.as_str())])).unwrap_err();
+            let name = variable.trim_start_matches("ASSENT_").to_lowercase();
+            assert!(error.to_string().contains(&name), "{variable}: {error}");
+        }
+    }
+
+    #[test]
     fn invalid_settings_fail_with_a_clear_message() {
         let cases = [
             (
