@@ -12,4 +12,40 @@ fn main() {
     if std::env::var_os("ASSENT_TEST_REDIS_URL").is_some_and(|url| !url.is_empty()) {
         println!("cargo:rustc-cfg=assent_redis_tests");
     }
+    // The commit the server is built from, for Get API Info (`git_commit`); left out when the
+    // source is not a git checkout or git is not installed.
+    if let Some(commit) = git(&["rev-parse", "--verify", "HEAD"])
+        && commit.len() == 40
+        && commit.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        println!("cargo:rustc-env=ASSENTD_GIT_COMMIT={commit}");
+        // Built again when HEAD moves: HEAD itself, the branch it names, and packed refs.
+        let mut watched = vec!["HEAD".to_owned(), "packed-refs".to_owned()];
+        if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            watched.push(branch);
+        }
+        for name in watched {
+            if let Some(path) = git(&["rev-parse", "--git-path", &name])
+                && std::path::Path::new(&path).exists()
+            {
+                println!("cargo:rerun-if-changed={path}");
+            }
+        }
+    }
+}
+
+/// What `git ARGS` prints in this package's folder, trimmed; `None` when it fails.
+fn git(args: &[&str]) -> Option<String> {
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")?;
+    let output = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let text = String::from_utf8(output.stdout).ok()?;
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
 }

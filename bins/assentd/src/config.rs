@@ -66,6 +66,11 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub provider: String,
+    /// Who runs this server, as Get API Info shows it (`hosted_by`); empty when not said.
+    pub hosted_by_organisation: String,
+    pub hosted_by_email: String,
+    pub hosted_by_phone: String,
+    pub hosted_by_website: String,
     pub signing_key_file: Option<PathBuf>,
     /// Where replicas count consumers' calls together (`redis://...`); none: in this process.
     pub rate_limit_url: Option<String>,
@@ -125,6 +130,10 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: "info".into(),
             provider: "http://127.0.0.1:8080".into(),
+            hosted_by_organisation: String::new(),
+            hosted_by_email: String::new(),
+            hosted_by_phone: String::new(),
+            hosted_by_website: String::new(),
             signing_key_file: None,
             rate_limit_url: None,
             signing_key_refresh_secs: 30,
@@ -181,6 +190,10 @@ const KEYS: &[&str] = &[
     "log_format",
     "log_level",
     "provider",
+    "hosted_by_organisation",
+    "hosted_by_email",
+    "hosted_by_phone",
+    "hosted_by_website",
     "signing_key_file",
     "signing_key_refresh_secs",
     "jwks_max_age_secs",
@@ -217,6 +230,10 @@ const STRING_KEYS: &[&str] = &[
     "log_format",
     "log_level",
     "provider",
+    "hosted_by_organisation",
+    "hosted_by_email",
+    "hosted_by_phone",
+    "hosted_by_website",
     "rate_limit_url",
     "signing_key_file",
     "pepper_file",
@@ -419,6 +436,18 @@ impl Config {
         }
         if self.db_pool_size == 0 {
             return fail("db_pool_size must be at least 1".into());
+        }
+        for (name, value) in [
+            ("hosted_by_organisation", &self.hosted_by_organisation),
+            ("hosted_by_email", &self.hosted_by_email),
+            ("hosted_by_phone", &self.hosted_by_phone),
+            ("hosted_by_website", &self.hosted_by_website),
+        ] {
+            if value.chars().count() > 200 || value.chars().any(char::is_control) {
+                return fail(format!(
+                    "{name} must be at most 200 characters without control characters"
+                ));
+            }
         }
         if self.provider.trim().is_empty() {
             return fail("provider must not be empty".into());
@@ -715,6 +744,31 @@ mod tests {
         assert_eq!(config.max_bad_login_attempts, 4);
         assert_eq!(config.log_format, LogFormat::Json);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn hosted_by_settings_are_text_of_at_most_200_characters() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("ASSENT_HOSTED_BY_ORGANISATION", "Example Bank plc"),
+                ("ASSENT_HOSTED_BY_PHONE", "442079460000"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.hosted_by_organisation, "Example Bank plc");
+        assert_eq!(config.hosted_by_phone, "442079460000", "digits stay text");
+        for (variable, value) in [
+            ("ASSENT_HOSTED_BY_EMAIL", "a".repeat(201)),
+            (
+                "ASSENT_HOSTED_BY_WEBSITE",
+                "https://example.com/\n".to_owned(),
+            ),
+        ] {
+            let error = Config::load(None, env(&[(variable, value.as_str())])).unwrap_err();
+            let name = variable.trim_start_matches("ASSENT_").to_lowercase();
+            assert!(error.to_string().contains(&name), "{variable}: {error}");
+        }
     }
 
     #[test]

@@ -41,6 +41,26 @@ impl RateLimiter {
         }
     }
 
+    /// Where calls are counted, as Get Rate Limiting Info names it: `IN_PROCESS` (each
+    /// process counts its own) or `REDIS` (every replica counts in one store).
+    pub fn technology(&self) -> &'static str {
+        match self {
+            RateLimiter::InProcess(_) => "IN_PROCESS",
+            RateLimiter::Shared(_) => "REDIS",
+        }
+    }
+
+    /// Whether the store of counts answers (in this process it always does). A shared store is
+    /// asked at most once per [`STORE_CHECK_INTERVAL`]; meanwhile the last answer stands, so
+    /// callers of this public check cannot load the store. Blocks up to the store's timeout:
+    /// call it off the async workers.
+    pub fn store_answers(&self, now: OffsetDateTime) -> bool {
+        match self {
+            RateLimiter::InProcess(_) => true,
+            RateLimiter::Shared(shared) => shared.answers(now),
+        }
+    }
+
     /// Counts a call of `consumer` if its limits allow it. Unlimited consumers cost nothing.
     pub fn admit(
         &self,
@@ -73,6 +93,8 @@ impl RateLimiter {
 pub struct SharedCounter {
     pool: r2d2::Pool<redis::Client>,
     script: redis::Script,
+    /// When the store was last asked whether it answers, and what that showed.
+    last_check: Mutex<Option<(OffsetDateTime, bool)>>,
 }
 
 impl std::fmt::Debug for SharedCounter {
@@ -103,6 +125,9 @@ end
 return counts
 ";
 
+/// How long the answer of one check that the shared store answers stands.
+pub const STORE_CHECK_INTERVAL: time::Duration = time::Duration::SECOND;
+
 /// How long a call waits for the store before failing closed.
 const STORE_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -119,7 +144,52 @@ impl SharedCounter {
         Ok(Self {
             pool,
             script: redis::Script::new(ADMIT),
+            last_check: Mutex::default(),
         })
+    }
+
+    fn connection(&self) -> Result<r2d2::PooledConnection<redis::Client>, LimitStoreUnreachable> {
+        let conn = self
+            .pool
+            .get()
+            .map_err(|e| LimitStoreUnreachable(e.to_string()))?;
+        conn.set_read_timeout(Some(STORE_TIMEOUT))
+            .and_then(|()| conn.set_write_timeout(Some(STORE_TIMEOUT)))
+            .map_err(|e| LimitStoreUnreachable(e.to_string()))?;
+        Ok(conn)
+    }
+
+    fn answers(&self, now: OffsetDateTime) -> bool {
+        // Held across the ping: concurrent checks wait for one answer instead of each asking.
+        let mut last = self
+            .last_check
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // A check newer than `now` (made while this caller waited for the lock) stands too.
+        if let Some((at, answered)) = *last
+            && now - at < STORE_CHECK_INTERVAL
+        {
+            return answered;
+        }
+        let answered = self.ping().is_ok();
+        *last = Some((now, answered));
+        answered
+    }
+
+    /// When the store was last asked whether it answers.
+    pub fn last_checked(&self) -> Option<OffsetDateTime> {
+        self.last_check
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .map(|(at, _)| at)
+    }
+
+    fn ping(&self) -> Result<(), LimitStoreUnreachable> {
+        let mut conn = self.connection()?;
+        redis::cmd("PING")
+            .query::<String>(&mut *conn)
+            .map(drop)
+            .map_err(|e| LimitStoreUnreachable(e.to_string()))
     }
 
     fn admit(
@@ -150,13 +220,7 @@ impl SharedCounter {
             let window_end = (at.div_euclid(period.seconds()) + 1) * period.seconds();
             invocation.arg(window_end - at + 1);
         }
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| LimitStoreUnreachable(e.to_string()))?;
-        conn.set_read_timeout(Some(STORE_TIMEOUT))
-            .and_then(|()| conn.set_write_timeout(Some(STORE_TIMEOUT)))
-            .map_err(|e| LimitStoreUnreachable(e.to_string()))?;
+        let mut conn = self.connection()?;
         let answer: Vec<i64> = invocation
             .invoke(&mut *conn)
             .map_err(|e| LimitStoreUnreachable(e.to_string()))?;
@@ -188,5 +252,36 @@ impl SharedCounter {
                 "unexpected answer {answer:?}"
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn a_shared_store_is_asked_at_most_once_per_interval() {
+        let limiter = RateLimiter::from_url(Some("redis://127.0.0.1:1/0")).unwrap();
+        let RateLimiter::Shared(shared) = &limiter else {
+            panic!("a redis URL makes a shared limiter");
+        };
+        let t0 = datetime!(2026-01-01 00:00:00 UTC);
+        assert_eq!(shared.last_checked(), None);
+        assert!(!limiter.store_answers(t0), "nothing listens on port 1");
+        assert_eq!(shared.last_checked(), Some(t0));
+        let half = t0 + time::Duration::milliseconds(500);
+        assert!(!limiter.store_answers(half));
+        assert_eq!(shared.last_checked(), Some(t0), "the last answer stands");
+        let next = t0 + STORE_CHECK_INTERVAL;
+        assert!(!limiter.store_answers(next));
+        assert_eq!(shared.last_checked(), Some(next), "asked again");
+    }
+
+    #[test]
+    fn in_process_counting_always_answers() {
+        let limiter = RateLimiter::default();
+        assert_eq!(limiter.technology(), "IN_PROCESS");
+        assert!(limiter.store_answers(datetime!(2026-01-01 00:00:00 UTC)));
     }
 }

@@ -802,7 +802,10 @@ backend_test! {
         ] {
             let (status, _, body) = send(&svc, authed(TestRequest::get().uri(&uri), &token)).await;
             assert_eq!(status, 404);
-            assert!(message(&body).starts_with("OBP-30019"));
+            assert_eq!(
+                message(&body),
+                "OBP-30019: Consumer not found. Please specify a valid value for CONSUMER_ID."
+            );
         }
 
         let toggle = |enabled: bool| {

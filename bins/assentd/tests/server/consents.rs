@@ -506,9 +506,10 @@ backend_test! {
             ),
         )
         .await;
-        assert!(
-            status == 404 && message(&body).starts_with("OBP-30019"),
-            "{body}"
+        assert_eq!(status, 404, "{body}");
+        assert_eq!(
+            message(&body),
+            "OBP-30019: Consumer not found. Please specify a valid value for CONSUMER_ID."
         );
         let disabled = {
             let key = app.consumer(false);

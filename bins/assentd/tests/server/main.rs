@@ -5,6 +5,7 @@ mod common;
 
 mod accounts;
 mod admin;
+mod api_info;
 mod audit;
 mod consents;
 mod contacts;

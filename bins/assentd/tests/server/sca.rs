@@ -335,7 +335,10 @@ backend_test! {
         )
         .await;
         assert_eq!(status, 503);
-        assert!(message(&body).starts_with("OBP-35010"), "{body}");
+        assert_eq!(
+            message(&body),
+            "OBP-35010: SMS server is not working or SMS server can not send the message to the phone number:"
+        );
         let mut conn = app.state.pool.get().unwrap();
         let count = |conn: &mut _, state| {
             assent_repository::challenges::count_in_state(conn, state).unwrap()

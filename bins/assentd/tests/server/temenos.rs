@@ -39,6 +39,13 @@ fn verify_body(service_key: &str, security_key: &str, otp: &str) -> Value {
         "OTP": { "securityKey": security_key, "otp": otp } } })
 }
 
+/// A success says `"0"` in both `opstatus` and `httpStatusCode`, as the reference's examples do.
+fn assert_success(body: &Value) {
+    assert_eq!(body["opstatus"], "0", "{body}");
+    assert_eq!(body["httpStatusCode"], "0", "{body}");
+    assert!(body.get("errcode").is_none(), "{body}");
+}
+
 fn errcode(body: &Value) -> u64 {
     body["errcode"].as_u64().unwrap_or(0)
 }
@@ -57,7 +64,7 @@ backend_test! {
         )
         .await;
         assert_eq!(status, 200, "{}: {body}", app.backend());
-        assert_eq!(body["opstatus"], "0");
+        assert_success(&body);
         let attributes = &body["MFAAttributes"];
         assert_eq!(attributes["MFAType"], "SECURE_ACCESS_CODE");
         assert_eq!(attributes["isMFARequired"], "true");
@@ -110,6 +117,8 @@ backend_test! {
         .await;
         assert_eq!(status, 401, "{body}");
         assert_eq!(errcode(&body), 10808);
+        assert_eq!(body["opstatus"], "10808");
+        assert_eq!(body["httpStatusCode"], "401", "an error says the real status");
         assert_eq!(body["MFAAttributes"]["remainingFailedAttempts"], "4");
         assert!(!body.to_string().contains(&code));
 
@@ -122,6 +131,7 @@ backend_test! {
         )
         .await;
         assert_eq!(status, 200, "{body}");
+        assert_success(&body);
         assert_eq!(body["isOtpVerified"], "true");
 
         let (status, _, body) = send(
@@ -748,6 +758,7 @@ backend_test! {
         let (status, _, catalogue) =
             send(&svc, kony(&token, "getSecurityQuestions", json!({}))).await;
         assert_eq!(status, 200);
+        assert_success(&catalogue);
         let ids: Vec<String> = catalogue["securityQuestions"]
             .as_array()
             .unwrap()
@@ -779,6 +790,7 @@ backend_test! {
         )
         .await;
         assert_eq!(status, 200, "{body}");
+        assert_success(&body);
         let communication = &body["MFAAttributes"]["customerCommunication"];
         assert_eq!(communication["phone"][0]["masked"], "+44XXXXXXXX23");
         assert_eq!(communication["email"][0]["masked"], "sowXXX@example.com");
@@ -825,6 +837,8 @@ backend_test! {
         )
         .await;
         assert_eq!(status, 200, "{body}");
+        assert_success(&body);
+        assert_eq!(body["isOtpVerified"], "true");
         let (status, _, reply) = send(
             &svc,
             kony(&other_token, "updateSecurityQuestions", update.clone()),
@@ -849,6 +863,7 @@ backend_test! {
         )
         .await;
         assert_eq!(status, 200, "{body}");
+        assert_success(&body);
         let (status, _, reply) = send(&svc, kony(&token, "updateSecurityQuestions", update)).await;
         assert_eq!((status, errcode(&reply)), (400, 10811), "used once");
 

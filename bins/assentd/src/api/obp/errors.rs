@@ -47,7 +47,8 @@ pub const INVALID_LIMIT: &str = "OBP-10040: Invalid limit: use an integer from 1
 pub const INVALID_OFFSET: &str = "OBP-10041: Invalid offset: use an integer from 0.";
 pub const INVALID_SORT_DIRECTION: &str = "OBP-10042: Invalid sort_direction: use ASC or DESC.";
 pub const INVALID_LOCKED_STATUS: &str = "OBP-10043: Invalid locked_status: use locked or active.";
-pub const CONSUMER_NOT_FOUND: &str = "OBP-30019: Consumer not found by CONSUMER_ID.";
+pub const CONSUMER_NOT_FOUND: &str =
+    "OBP-30019: Consumer not found. Please specify a valid value for CONSUMER_ID.";
 pub const INVALID_CONSUMER_FIELDS: &str = "OBP-30278: Invalid consumer: app_name needs 1 to 100 characters; developer_email must be an email address; redirect_url must be empty or an http(s) URL of at most 2048 characters; description at most 2000 characters.";
 pub const INVALID_CALL_LIMITS: &str =
     "OBP-30279: Invalid call limits: every period needs a whole number, -1 for unlimited.";
@@ -82,8 +83,7 @@ pub const NO_PHONE_FOR_SMS: &str =
 pub const OTP_DESTINATION_QUOTA: &str =
     "OBP-30284: Too many one-time codes have been sent to this destination today.";
 pub const UNSUPPORTED_SCA_METHOD: &str = "OBP-35034: Unsupported as SCA method. Use SMS or EMAIL.";
-pub const OTP_NOT_DELIVERED: &str =
-    "OBP-35010: The one-time code could not be sent. Try again later.";
+pub const OTP_NOT_DELIVERED: &str = "OBP-35010: SMS server is not working or SMS server can not send the message to the phone number:";
 pub const AUTH_CONTEXT_UPDATE_NOT_FOUND: &str =
     "OBP-30057: User Auth Context Update not found by AUTH_CONTEXT_UPDATE_ID.";
 pub const AUTH_CONTEXT_UPDATE_NOT_INITIATED: &str =

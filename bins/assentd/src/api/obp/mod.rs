@@ -1,6 +1,7 @@
 //! The Open Bank Project family: users, DirectLogin, sessions, keys.
 
 pub mod accounts;
+pub mod api_info;
 pub mod audit_events;
 pub mod auth;
 pub mod auth_context_updates;
@@ -62,6 +63,14 @@ pub fn versioned_endpoints() -> Vec<crate::api::RouteSpec> {
             || web::route().to(contact_verifications::answer_verification),
         ),
         (Method::GET, "/certs", || web::route().to(login::certs)),
+        (Method::GET, "/jwks-uris", || {
+            web::route().to(api_info::jwks_uris)
+        }),
+        (Method::GET, "/rate-limiting", || {
+            web::route().to(api_info::rate_limiting)
+        }),
+        (Method::GET, "/root", || web::route().to(api_info::root)),
+        (Method::GET, "/", || web::route().to(api_info::api_root)),
         (Method::GET, "/users/username/{username}", || {
             web::route().to(user_queries::by_username)
         }),

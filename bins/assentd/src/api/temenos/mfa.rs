@@ -89,10 +89,8 @@ fn sent(sent: &Sent) -> HttpResponse {
     }
     let challenge = &sent.challenge;
     let policy = challenge.policy();
-    HttpResponse::Ok().json(json!({
+    super::success(json!({
         "success": "OTP request sent successfully.",
-        "opstatus": "0",
-        "httpStatusCode": "200",
         "MFAAttributes": {
             "serviceKey": challenge.id().to_string(),
             "OTP": { "securityKey": sent.security_key },
@@ -123,11 +121,9 @@ async fn deliver(state: Arc<AppState>, issued: Sent) -> Result<HttpResponse, Tem
 }
 
 fn verified() -> HttpResponse {
-    HttpResponse::Ok().json(json!({
+    super::success(json!({
         "success": "Secure Access Code verified.",
         "isOtpVerified": "true",
-        "opstatus": "0",
-        "httpStatusCode": "200",
     }))
 }
 
@@ -356,12 +352,10 @@ pub async fn security_questions(
         .iter()
         .map(|(id, prompt)| json!({ "questionId": id, "question": prompt }))
         .collect();
-    Ok(HttpResponse::Ok().json(json!({
+    Ok(super::success(json!({
         "securityQuestions": questions,
         "minimumAnswers": security_questions::MIN_ENROLLED.to_string(),
         "maximumAnswers": security_questions::MAX_ENROLLED.to_string(),
-        "opstatus": "0",
-        "httpStatusCode": "200",
     })))
 }
 
@@ -413,9 +407,7 @@ pub async fn update_security_questions(
             )?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
+    Ok(super::success(json!({
         "success": "Security questions updated.",
-        "opstatus": "0",
-        "httpStatusCode": "200",
     })))
 }

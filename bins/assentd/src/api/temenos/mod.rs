@@ -1,6 +1,7 @@
-//! Temenos Infinity's dialect: a body with a non-zero `opstatus`, the `httpStatusCode`, an
-//! `errcode` and an `errmsg`. `opstatus` and `httpStatusCode` are strings, as in the
-//! reference's examples.
+//! Temenos Infinity's dialect. A success is HTTP 200 with `opstatus` and `httpStatusCode` both
+//! `"0"`, as in the reference's success examples; an error is a body with a non-zero
+//! `opstatus`, the real HTTP status as `httpStatusCode`, an `errcode` and an `errmsg`.
+//! `opstatus` and `httpStatusCode` are strings, as in the reference's examples.
 
 mod errors;
 pub mod mfa;
@@ -9,6 +10,20 @@ use super::GenericError;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, ResponseError, web};
 use std::fmt;
+
+/// What a success says in `opstatus` and in `httpStatusCode` (the reference's `"0"`).
+pub const SUCCESS_STATUS: &str = "0";
+
+/// Renders a Temenos success: HTTP 200 with the operation's fields, plus `opstatus` and
+/// `httpStatusCode` both [`SUCCESS_STATUS`].
+pub fn success(mut body: serde_json::Value) -> HttpResponse {
+    debug_assert!(body.is_object(), "a Temenos success body is a JSON object");
+    if let Some(map) = body.as_object_mut() {
+        map.insert("opstatus".into(), SUCCESS_STATUS.into());
+        map.insert("httpStatusCode".into(), SUCCESS_STATUS.into());
+    }
+    HttpResponse::Ok().json(body)
+}
 
 /// Renders a Temenos error body.
 pub fn error(status: StatusCode, errcode: u32, errmsg: &str) -> HttpResponse {
