@@ -307,6 +307,34 @@ pub struct Holdings {
     pub views: Vec<crate::accounts::Grant>,
 }
 
+/// A fixed PostgreSQL text expression as a type of its own: a query holding `sql(...)` is
+/// prepared again on every call (Diesel cannot cache what it cannot name), which measured at
+/// half the speed of three cached statements; as a type, the whole query keeps its prepared
+/// statement.
+macro_rules! fixed_text_expression {
+    ($name:ident, $sql:expr) => {
+        #[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+        struct $name;
+        impl diesel::expression::Expression for $name {
+            type SqlType = diesel::sql_types::Text;
+        }
+        impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for $name {
+            fn walk_ast<'b>(
+                &'b self,
+                mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+            ) -> QueryResult<()> {
+                out.push_sql($sql);
+                Ok(())
+            }
+        }
+        impl<QS> diesel::expression::SelectableExpression<QS> for $name {}
+        impl<QS> diesel::expression::AppearsOnTable<QS> for $name {}
+        impl diesel::expression::ValidGrouping<()> for $name {
+            type IsAggregate = diesel::expression::is_aggregate::Never;
+        }
+    };
+}
+
 /// The user's entitlements as JSON, one `[id, user, role, bank, created]` array each.
 const ENTITLEMENTS_JSON: &str = "(SELECT coalesce(json_agg(json_build_array(e.entitlement_id, \
      e.user_id, e.role_name, e.bank_id, e.created_at) ORDER BY e.created_at, e.entitlement_id), \
@@ -316,6 +344,9 @@ const ENTITLEMENTS_JSON: &str = "(SELECT coalesce(json_agg(json_build_array(e.en
 const VIEWS_JSON: &str = "(SELECT coalesce(json_agg(json_build_array(a.bank_id, a.account_id, \
      a.view_id, a.is_system) ORDER BY a.bank_id, a.account_id, a.view_id), '[]')::text \
      FROM account_access a WHERE a.user_id = users.user_id)";
+
+fixed_text_expression!(EntitlementsJson, ENTITLEMENTS_JSON);
+fixed_text_expression!(ViewsJson, VIEWS_JSON);
 
 /// [`find_for_check`] and what the session's user holds. On PostgreSQL one statement, so one
 /// round trip (the holdings as JSON arrays beside the row); on SQLite, in-process, the three
@@ -337,8 +368,6 @@ pub fn find_for_check_with_holdings(
             return Ok(Some((check, holdings)));
         }
     };
-    use diesel::dsl::sql;
-    use diesel::sql_types::Text;
     let found = sessions_with_users_and_gates()
         .filter(sessions::session_id.eq(session_id.as_str()))
         .select((
@@ -347,8 +376,8 @@ pub fn find_for_check_with_holdings(
             UserDetailsRow::as_select(),
             CONSUMER_GATE.nullable(),
             user_locks::user_id.nullable().is_not_null(),
-            sql::<Text>(ENTITLEMENTS_JSON),
-            sql::<Text>(VIEWS_JSON),
+            EntitlementsJson,
+            ViewsJson,
         ))
         .get_result::<(
             SessionClockRow,
