@@ -28,6 +28,16 @@ pub(crate) fn request_consent(token: &str, body: Value) -> TestRequest {
     .set_json(body)
 }
 
+/// The user's own revocation of a consent (OBP v3.1.0's GET form).
+pub(crate) fn revoke(token: &str, consent_id: &str) -> TestRequest {
+    authed(
+        TestRequest::get().uri(&format!(
+            "/obp/v3.1.0/banks/{BANK}/my/consents/{consent_id}/revoke"
+        )),
+        token,
+    )
+}
+
 pub(crate) fn answer(token: &str, consent_id: &str, code: &str) -> TestRequest {
     authed(
         TestRequest::post().uri(&format!(
@@ -243,12 +253,7 @@ backend_test! {
         assert!(message(&body).starts_with("OBP-35005"));
         let (status, _, body) = send(
             &svc,
-            authed(
-                TestRequest::get().uri(&format!(
-                    "/obp/v3.1.0/banks/{BANK}/my/consents/{consent_id}/revoke"
-                )),
-                &felix.token,
-            ),
+            revoke(&felix.token, &consent_id),
         )
         .await;
         assert_eq!(status, 400);

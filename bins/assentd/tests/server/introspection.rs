@@ -3,7 +3,7 @@
 //! else; the endpoint wants a system key. SQLite and PostgreSQL.
 
 use crate::common::*;
-use crate::consents::{BANK, accepted, setup};
+use crate::consents::{BANK, accepted, revoke, setup};
 use actix_web::test::TestRequest;
 use assent_repository::{consumers, lockout};
 use serde_json::{Value, json};
@@ -154,12 +154,7 @@ backend_test! {
 
         let (status, _, body) = send(
             &svc,
-            authed(
-                TestRequest::get().uri(&format!(
-                    "/obp/v3.1.0/banks/{BANK}/my/consents/{consent_id}/revoke"
-                )),
-                &felix.token,
-            ),
+            revoke(&felix.token, &consent_id),
         )
         .await;
         assert!(status < 300, "{status} {body}");

@@ -2,7 +2,7 @@
 //! SQLite and PostgreSQL.
 
 use crate::common::*;
-use crate::consents::{BANK, accepted, answer, challenge_of, owner_view, request_consent, setup};
+use crate::consents::{accepted, answer, challenge_of, owner_view, request_consent, revoke, setup};
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use serde_json::json;
@@ -91,12 +91,7 @@ backend_test! {
         assert!(status >= 400);
         let (status, _, _) = send(
             &svc,
-            authed(
-                TestRequest::get().uri(&format!(
-                    "/obp/v3.1.0/banks/{BANK}/my/consents/{consent_id}/revoke"
-                )),
-                &felix.token,
-            ),
+            revoke(&felix.token, &consent_id),
         )
         .await;
         assert!(status < 300);

@@ -3,7 +3,7 @@
 //! at once. SQLite and PostgreSQL. (Several `assentd` processes on PostgreSQL: `e2e`.)
 
 use crate::common::*;
-use crate::consents::{BANK, accepted, as_app, setup};
+use crate::consents::{accepted, as_app, revoke, setup};
 use actix_web::test::TestRequest;
 
 backend_test! {
@@ -47,12 +47,7 @@ backend_test! {
         assert_eq!(send(&second, use_it()).await.0, 200, "verified and cached on the second");
         let (status, _, _) = send(
             &first,
-            authed(
-                TestRequest::get().uri(&format!(
-                    "/obp/v3.1.0/banks/{BANK}/my/consents/{consent_id}/revoke"
-                )),
-                &felix.token,
-            ),
+            revoke(&felix.token, &consent_id),
         )
         .await;
         assert!(status < 300);
