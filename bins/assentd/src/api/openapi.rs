@@ -165,11 +165,37 @@ pub fn document() -> utoipa::openapi::OpenApi {
             OBP_VERSIONS
                 .iter()
                 .filter(|v| **v != "v5.1.0")
-                .map(move |v| (path.replacen("v5.1.0", v, 1), item.clone()))
+                .map(move |v| (path.replacen("v5.1.0", v, 1), copy_for_version(item, v)))
         })
         .collect();
     doc.paths.paths.extend(copies);
     doc
+}
+
+/// An OBP path item copied to another version: the same operations, each with an id of its own
+/// (the v5.1.0 id and the version, `create_user_v3_1_0`), as OpenAPI requires ids to be unique
+/// and code generators name their functions by them.
+fn copy_for_version(item: &utoipa::openapi::PathItem, version: &str) -> utoipa::openapi::PathItem {
+    let mut copy = item.clone();
+    let suffix = version.replace('.', "_");
+    for operation in [
+        &mut copy.get,
+        &mut copy.put,
+        &mut copy.post,
+        &mut copy.delete,
+        &mut copy.options,
+        &mut copy.head,
+        &mut copy.patch,
+        &mut copy.trace,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if let Some(id) = &operation.operation_id {
+            operation.operation_id = Some(format!("{id}_{suffix}"));
+        }
+    }
+    copy
 }
 
 pub fn endpoints() -> Vec<crate::api::RouteSpec> {

@@ -651,30 +651,18 @@ async fn openapi_describes_every_route() {
             endpoint.path
         );
     }
-    // Each operationId names one operation: the same method and path in every OBP version.
-    let mut operations: std::collections::HashMap<String, std::collections::HashSet<String>> =
-        std::collections::HashMap::new();
+    // Every operation has an id of its own (OpenAPI requires it; code generators name their
+    // functions by it): an OBP operation's copies carry their version.
+    let mut ids = std::collections::HashMap::<String, String>::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
-        let normalised = ["v3.1.0", "v4.0.0", "v5.1.0"]
-            .iter()
-            .fold(path.clone(), |p, v| {
-                p.replace(&format!("/obp/{v}/"), "/obp/VERSION/")
-            });
         for (method, op) in item.as_object().unwrap() {
             let id = op["operationId"].as_str().unwrap().to_owned();
-            operations
-                .entry(id)
-                .or_default()
-                .insert(format!("{method} {normalised}"));
+            if let Some(other) = ids.insert(id.clone(), format!("{method} {path}")) {
+                panic!("operationId {id} names both {other} and {method} {path}");
+            }
         }
     }
-    for (id, places) in &operations {
-        assert_eq!(
-            places.len(),
-            1,
-            "operationId {id} names several operations: {places:?}"
-        );
-    }
+    assert!(ids.contains_key("create_user") && ids.contains_key("create_user_v3_1_0"));
     let documented: usize = doc["paths"]
         .as_object()
         .unwrap()

@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 /// The query of the lock routes.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LockQuery {
     /// The user's provider: the server's own if the username is theirs, else the one provider
     /// that has it (a DAuth contract's network). Needed only when several providers have it.
