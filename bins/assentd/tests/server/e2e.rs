@@ -908,6 +908,88 @@ fn replicas_on_one_postgres_keep_every_limit_and_state_change() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(current(1, &grace), 401);
 
+    // A consent revoked on one replica is refused on the other at once.
+    admin(&[
+        "admin",
+        "create-user",
+        "--username",
+        "ada",
+        "--password",
+        PASSWORD,
+        "--email",
+        "ada@example.com",
+        "--email-verified",
+    ]);
+    admin(&[
+        "admin",
+        "grant-role",
+        "--username",
+        "ada",
+        "--role",
+        "CanCreateBank",
+    ]);
+    let ada = token_of(0, "ada", &ops_key);
+    let as_ada = [format!("DirectLogin: token={ada}")];
+    let (status, body) = curl_json(
+        "POST",
+        &at(0, "/obp/v5.1.0/banks"),
+        &as_ada,
+        &json!({
+            "id": "bank.replicas", "short_name": "replicas", "full_name": "Replicas bank",
+            "logo": "", "website": "",
+        }),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, consent) = curl_json(
+        "POST",
+        &at(1, "/obp/v5.1.0/banks/bank.replicas/my/consents/EMAIL"),
+        &as_ada,
+        &json!({ "everything": true }),
+    );
+    assert_eq!(status, 201, "{consent}");
+    let consent_id = consent["consent_id"].as_str().unwrap().to_owned();
+    let consent_code = std::fs::read_to_string(&codes)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .rfind(|m| m["destination"] == "ada@example.com")
+        .unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, accepted) = curl_json(
+        "POST",
+        &at(
+            0,
+            &format!("/obp/v5.1.0/banks/bank.replicas/consents/{consent_id}/challenge"),
+        ),
+        &as_ada,
+        &json!({ "answer": consent_code }),
+    );
+    assert_eq!(status, 201, "{accepted}");
+    let jwt = accepted["jwt"].as_str().unwrap().to_owned();
+    let with_consent = |n: usize| {
+        curl(&[
+            &at(n, "/obp/v3.1.0/users/current"),
+            "-H",
+            &format!("Consent-JWT: {jwt}"),
+            "-H",
+            &format!("Consumer-Key: {ops_key}"),
+        ])
+        .0
+    };
+    assert_eq!(with_consent(1), 200);
+    let (status, _) = curl(&[
+        &at(
+            0,
+            &format!("/obp/v3.1.0/banks/bank.replicas/my/consents/{consent_id}/revoke"),
+        ),
+        "-H",
+        &as_ada[0],
+    ]);
+    assert!(status < 300, "{status}");
+    assert_eq!(with_consent(1), 401);
+
     // Ended by the bank's front end (Apiture) on one replica, refused on the other.
     let system = admin(&["admin", "create-system-key", "--name", "web"])["key"]
         .as_str()
