@@ -27,8 +27,8 @@ pub fn migrate(config: Config) -> Result<(), StartError> {
     print_json(&serde_json::json!({ "migrated": true, "database": state.pool.backend_name() }))
 }
 
-pub fn print_openapi() -> Result<(), StartError> {
-    let doc = crate::api::openapi::document();
+pub fn print_openapi(config: &Config) -> Result<(), StartError> {
+    let doc = crate::api::openapi::served_at(&config.provider);
     let value = serde_json::to_value(doc).map_err(|e| StartError::Other(e.to_string()))?;
     print_json(&value)
 }

@@ -121,7 +121,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => crate::server::serve(config),
         Command::Migrate => crate::admin::migrate(config),
-        Command::Openapi => crate::admin::print_openapi(),
+        Command::Openapi => crate::admin::print_openapi(&config),
         Command::Admin(admin) => crate::admin::run(config, admin),
     };
     match result {

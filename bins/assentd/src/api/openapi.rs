@@ -207,6 +207,16 @@ pub fn endpoints() -> Vec<crate::api::RouteSpec> {
 /// This document.
 #[utoipa::path(get, path = "/openapi.json", tag = "operations",
     responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
-pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().json(document())
+pub async fn openapi_json(state: web::Data<crate::state::AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(served_at(&state.config.provider))
+}
+
+/// The document with the server's public base URL as its one server, so that explorers and
+/// generated clients call this server.
+pub fn served_at(provider: &str) -> utoipa::openapi::OpenApi {
+    let mut doc = document();
+    doc.servers = Some(vec![utoipa::openapi::Server::new(
+        provider.trim_end_matches('/'),
+    )]);
+    doc
 }

@@ -635,6 +635,11 @@ async fn openapi_describes_every_route() {
     let (status, _, doc) = send(&svc, TestRequest::get().uri("/openapi.json")).await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert_eq!(
+        doc["servers"],
+        json!([{ "url": app.state.config.provider.trim_end_matches('/') }]),
+        "clients call the server's public base URL"
+    );
     for scheme in ["directLogin", "dAuth"] {
         assert!(
             doc["components"]["securitySchemes"][scheme].is_object(),
