@@ -275,25 +275,35 @@ pub fn find_for_check(
             user_locks::user_id.nullable().is_not_null(),
         ))
         // No LIMIT, as in `find_with_user`: the statement stays in Diesel's cache.
-        .get_result::<(
-            SessionClockRow,
-            bool,
-            UserDetailsRow,
-            Option<ConsumerGateRow>,
-            bool,
-        )>(conn)
+        .get_result::<CheckRow>(conn)
         .optional())?;
-    found
-        .map(|(clock, through_consumer, user, consumer, user_locked)| {
-            Ok(SessionCheck {
-                clock: clock.into(),
-                through_consumer,
-                user,
-                consumer: consumer.map(ConsumerGate::try_from).transpose()?,
-                user_locked,
-            })
+    found.map(SessionCheck::try_from).transpose()
+}
+
+/// The columns of [`find_for_check`]: clock, made through a consumer, user, consumer gate,
+/// locked.
+type CheckRow = (
+    SessionClockRow,
+    bool,
+    UserDetailsRow,
+    Option<ConsumerGateRow>,
+    bool,
+);
+
+impl TryFrom<CheckRow> for SessionCheck {
+    type Error = RepoError;
+
+    fn try_from(
+        (clock, through_consumer, user, consumer, user_locked): CheckRow,
+    ) -> Result<Self, RepoError> {
+        Ok(SessionCheck {
+            clock: clock.into(),
+            through_consumer,
+            user,
+            consumer: consumer.map(ConsumerGate::try_from).transpose()?,
+            user_locked,
         })
-        .transpose()
+    }
 }
 
 /// What a signed-in user holds: their entitlements (oldest first) and views (by bank, account
@@ -393,6 +403,7 @@ pub fn find_for_check_with_holdings(
     else {
         return Ok(None);
     };
+    let check = SessionCheck::try_from((clock, through_consumer, user, consumer, user_locked))?;
     let corrupt = |reason: serde_json::Error| RepoError::CorruptRow {
         table: "sessions",
         reason: format!("holdings: {reason}"),
@@ -427,13 +438,6 @@ pub fn find_for_check_with_holdings(
                 },
             )
             .collect(),
-    };
-    let check = SessionCheck {
-        clock: clock.into(),
-        through_consumer,
-        user,
-        consumer: consumer.map(ConsumerGate::try_from).transpose()?,
-        user_locked,
     };
     Ok(Some((check, holdings)))
 }
