@@ -12,6 +12,18 @@ fn main() {
     if std::env::var_os("ASSENT_TEST_REDIS_URL").is_some_and(|url| !url.is_empty()) {
         println!("cargo:rustc-cfg=assent_redis_tests");
     }
+    // The contract tests run the pinned Python tools (scripts/contract/requirements.txt) with
+    // the python this names, and the API explorer's test drives Chromium through this driver.
+    for (cfg, variable) in [
+        ("assent_contract_tests", "ASSENT_TEST_PYTHON"),
+        ("assent_browser_tests", "ASSENT_TEST_CHROMEDRIVER"),
+    ] {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+        println!("cargo:rerun-if-env-changed={variable}");
+        if std::env::var_os(variable).is_some_and(|value| !value.is_empty()) {
+            println!("cargo:rustc-cfg={cfg}");
+        }
+    }
     // The commit the server is built from, for Get API Info (`git_commit`); left out when the
     // source is not a git checkout or git is not installed.
     if let Some(commit) = git(&["rev-parse", "--verify", "HEAD"])

@@ -1,132 +1,10 @@
 //! End to end: the real `assentd` binary, started as the README starts it, driven with curl as
 //! the README's walk-through does. Also checks that no secret reaches the logs.
 
+use crate::common::process::{
+    PASSWORD, Server, Workdir, all_at_once, assentd, curl, curl_json, run_json,
+};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_assentd");
-const PASSWORD: &str = "Tr0ub4dour&3x";
-
-/// A scratch folder used as the working directory, so the defaults (./data/assent.db) apply.
-struct Workdir(PathBuf);
-
-impl Workdir {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("assent-e2e-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for Workdir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// `assentd` with a clean ASSENT_* environment (the developer's own settings must not leak in).
-fn assentd(dir: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    command.current_dir(dir);
-    for (name, _) in std::env::vars() {
-        if name.starts_with("ASSENT_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
-fn run_json(command: &mut Command) -> Value {
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{:?} failed: {}",
-        command,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
-
-/// curl, returning (status, JSON body or Null).
-fn curl(args: &[&str]) -> (u16, Value) {
-    let output = Command::new("curl")
-        .args(["-s", "-w", "\n%{http_code}"])
-        .args(args)
-        .output()
-        .expect("curl is needed for the end-to-end test");
-    let text = String::from_utf8(output.stdout).unwrap();
-    let (body, status) = text.rsplit_once('\n').unwrap();
-    (
-        status.trim().parse().unwrap_or(0),
-        serde_json::from_str(body).unwrap_or(Value::Null),
-    )
-}
-
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Server {
-    fn start(dir: &Path) -> Self {
-        Self::start_with(dir, &[])
-    }
-
-    fn start_with(dir: &Path, settings: &[(&str, &str)]) -> Self {
-        // One log per server: several may share a working directory (replicas).
-        let log = dir.join(format!("server-{}.log", uuid::Uuid::new_v4()));
-        // Port 0: the system picks a free port as the server binds, and the log names it (a
-        // port picked beforehand could be taken by someone else in between).
-        let child = assentd(dir)
-            .envs(settings.iter().copied())
-            .arg("serve")
-            .env("ASSENT_LISTEN", "127.0.0.1:0")
-            .env("ASSENT_LOG_LEVEL", "debug")
-            .env("ASSENT_LOG_FORMAT", "json")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let addr = loop {
-            let listening = std::fs::read_to_string(&log)
-                .unwrap_or_default()
-                .lines()
-                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-                .find(|entry| entry["message"] == "assentd listening");
-            if let Some(entry) = listening {
-                break entry["addr"].as_str().unwrap().to_owned();
-            }
-            assert!(Instant::now() < deadline, "server did not start listening");
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let base = format!("http://{addr}");
-        while curl(&[&format!("{base}/health/ready")]).0 != 200 {
-            assert!(Instant::now() < deadline, "server did not become ready");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Self { child, base, log }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// SIGTERM, then wait: a graceful shutdown exits with success.
-    fn stop(mut self) -> String {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = self.child.wait().unwrap();
-        assert!(exit.success(), "assentd exited with {exit:?} after SIGTERM");
-        std::fs::read_to_string(&self.log).unwrap()
-    }
-}
 
 /// Linux's number for the `SCHED_BATCH` policy, as `/proc` reports it.
 #[cfg(target_os = "linux")]
@@ -144,12 +22,6 @@ fn thread_policies(pid: u32) -> Vec<u32> {
             after_name.split(' ').nth(41 - 3).unwrap().parse().unwrap()
         })
         .collect()
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
 }
 
 #[test]
@@ -695,36 +567,6 @@ fn admin_commands_take_the_servers_secrets_and_provider_or_fail_clearly() {
         String::from_utf8_lossy(&empty.stderr)
     );
     server.stop();
-}
-
-/// `curl` with a JSON body, returning (status, JSON body or Null).
-fn curl_json(method: &str, url: &str, headers: &[String], body: &Value) -> (u16, Value) {
-    let mut args: Vec<String> = vec!["-X".into(), method.into(), url.into()];
-    for header in headers {
-        args.extend(["-H".into(), header.clone()]);
-    }
-    args.extend([
-        "-H".into(),
-        "Content-Type: application/json".into(),
-        "-d".into(),
-        body.to_string(),
-    ]);
-    curl(&args.iter().map(String::as_str).collect::<Vec<_>>())
-}
-
-/// Runs `call(n)` for n in 0..count, all at once, each on its own thread; their answers.
-fn all_at_once<T: Send>(count: usize, call: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..count)
-            .map(|n| {
-                scope.spawn({
-                    let call = &call;
-                    move || call(n)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    })
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod api_info;
 mod audit;
 mod consents;
 mod contacts;
+mod contract;
 mod dauth;
 mod delegation;
 mod delivery;

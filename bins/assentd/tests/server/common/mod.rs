@@ -4,6 +4,8 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{test, web};
 use assent_identity::consumer::{CONSUMER_KEY_LABEL, Consumer, generate_consumer_key};
+pub mod process;
+
 pub use assent_repository::backend_test;
 use assent_repository::consumers;
 use assent_repository::testing::TestDatabase;
