@@ -19,6 +19,7 @@ mod introspection;
 mod logs;
 mod metrics;
 mod operations;
+mod seeds;
 mod replicas;
 mod sca;
 mod sessions;

@@ -17,8 +17,11 @@ pub struct CreateUserJson {
     pub username: String,
     #[schema(example = "Tr0ub4dour&3x")]
     pub password: String,
+    /// Optional: where codes can go once verified. Without it, a username that is an email
+    /// address is the email; otherwise the user has none (`"email": ""`).
+    #[serde(default)]
     #[schema(example = "felixsmith@example.com")]
-    pub email: String,
+    pub email: Option<String>,
     #[schema(example = "Felix")]
     pub first_name: String,
     #[schema(example = "Smith")]
@@ -33,6 +36,7 @@ pub struct CreateUserJson {
 #[derive(Serialize, ToSchema)]
 pub struct UserJson {
     pub user_id: String,
+    /// Empty when the user has no email address.
     pub email: String,
     pub provider_id: String,
     pub provider: String,
