@@ -74,3 +74,66 @@ backend_test! {
         assert!(message(&body).starts_with("OBP-30272"), "{body}");
     }
 }
+
+const DAUTH_PRIVATE: &[u8] = include_bytes!("fixtures/dauth-test-private.pem");
+const FIXTURE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/server/fixtures");
+
+backend_test! {
+    #[actix_web::test]
+    async fn dauth_takes_the_references_network_names(db) {
+        let app = TestApp::with_config(db, |c| {
+            c.dauth_enabled = true;
+            c.dauth_public_key_file = Some(format!("{FIXTURE_DIR}/dauth-test-public.pem").into());
+            c.dauth_allowed_hosts = vec!["127.0.0.1".into()];
+        });
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        let now = app.now().format(&time::format_description::well_known::Rfc3339).unwrap();
+        let call = |network: &str, request_id: &str| {
+            // The reference's payload, msg_sender included; the consumer key is a real one and
+            // the timestamp fresh, which the token's other checks require.
+            let claims = json!({
+                "smart_contract_address": "0xe123425E7734CE288F8367e1Bb143E90bb3F051224",
+                "network_name": network,
+                "msg_sender": "0xe12340927f1725E7734CE288F8367e1Bb143E90fhku767",
+                "consumer_key": key,
+                "timestamp": now,
+                "request_id": request_id,
+            });
+            let token = jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+                &claims,
+                &jsonwebtoken::EncodingKey::from_rsa_pem(DAUTH_PRIVATE).unwrap(),
+            )
+            .unwrap();
+            TestRequest::get()
+                .uri("/obp/v3.1.0/users/current")
+                .peer_addr("127.0.0.1:40000".parse().unwrap())
+                .insert_header(("DAuth", token))
+        };
+        for (network, request_id) in [
+            ("AIRNODE.TESTNET.ETHEREUM", "0Xe876987694328763492876348928736497869273649"),
+            ("ETHEREUM", "0Xe876987694328763492876348928736497869273650"),
+        ] {
+            let (status, _, user) = send(&svc, call(network, request_id)).await;
+            assert_eq!(status, 200, "{}: {network}: {user}", app.backend());
+            assert_eq!(user["username"], "0xe123425E7734CE288F8367e1Bb143E90bb3F051224");
+            assert_eq!(user["provider_id"], "0xe123425E7734CE288F8367e1Bb143E90bb3F051224");
+            assert_eq!(user["provider"], format!("dauth.{network}"));
+            assert_eq!(user["email"], "");
+            assert!(user["entitlements"]["list"].as_array().unwrap().is_empty());
+        }
+        // The name's shape is still checked, and a replay is still refused.
+        for (network, request_id) in [("AIRNODE..ETHEREUM", "r-bad-1"), ("eth/main", "r-bad-2")] {
+            let (status, _, body) = send(&svc, call(network, request_id)).await;
+            assert_eq!(status, 401, "{network}: {body}");
+        }
+        let (status, _, body) = send(
+            &svc,
+            call("ETHEREUM", "0Xe876987694328763492876348928736497869273650"),
+        )
+        .await;
+        assert_eq!(status, 401);
+        assert!(message(&body).starts_with("OBP-20072"), "{body}");
+    }
+}
