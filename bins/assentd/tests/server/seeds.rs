@@ -137,3 +137,164 @@ backend_test! {
         assert!(message(&body).starts_with("OBP-20072"), "{body}");
     }
 }
+
+const TEMENOS: &str = "/services/data/v1/RBObjects/operations/DbxUser";
+
+/// The reference's request example for both code requests, as it shows it: a `serviceKey`
+/// this server never issued, OTP values, a made-up `securityKey`, and no `Phone`.
+fn temenos_request_example() -> serde_json::Value {
+    json!({
+        "MFAAttributes": {
+            "serviceKey": "3ac66eb8-1276-4445-9f7c-6aa1317cea7c",
+            "OTP": { "phone": "326522", "email": "700214", "securityKey": "abcd" }
+        }
+    })
+}
+
+fn temenos(op: &str, body: serde_json::Value) -> TestRequest {
+    TestRequest::post()
+        .uri(&format!("{TEMENOS}/{op}"))
+        .set_json(body)
+}
+
+/// Every destination shows a mask and one opaque reference, as `referenceId` and `unmasked`:
+/// 128 keyed bits in hex, neither the contact nor the code. Returns the references.
+fn references(body: &serde_json::Value, contacts: &[&str], code: &str) -> Vec<String> {
+    let communication = &body["MFAAttributes"]["customerCommunication"];
+    let mut out = Vec::new();
+    for channel in ["phone", "email"] {
+        for entry in communication[channel].as_array().unwrap() {
+            let reference = entry["referenceId"].as_str().unwrap();
+            assert_eq!(entry["unmasked"], reference, "{body}");
+            assert_eq!(reference.len(), 32, "{body}");
+            assert!(reference.bytes().all(|b| b.is_ascii_hexdigit()), "{body}");
+            assert_ne!(reference, code, "{body}");
+            for contact in contacts {
+                let digits: String = contact.chars().filter(char::is_ascii_digit).collect();
+                assert!(digits.is_empty() || !reference.contains(&digits), "{body}");
+                assert!(!reference.contains(contact), "{body}");
+            }
+            out.push(reference.to_owned());
+        }
+    }
+    out
+}
+
+backend_test! {
+    #[actix_web::test]
+    async fn temenos_pre_login_takes_the_references_request_with_a_phone(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
+        let svc = app.service().await;
+        // As the reference shows it, without the Phone it marks mandatory: the missing field
+        // is named, nothing is sent.
+        let (status, _, reply) =
+            send(&svc, temenos("requestOTPPreLoginMB", temenos_request_example())).await;
+        assert_eq!(status, 400, "{}: {reply}", app.backend());
+        assert_eq!(reply["errcode"], 10800);
+        assert_eq!(reply["httpStatusCode"], "400");
+        assert!(reply["errmsg"].as_str().unwrap().starts_with("Phone is required"), "{reply}");
+        assert!(app.messages().is_empty());
+
+        // With a Phone, the unknown serviceKey starts a new flow with a key of the server's.
+        let mut example = temenos_request_example();
+        example["Phone"] = json!("+447700900123");
+        let (status, _, body) = send(&svc, temenos("requestOTPPreLoginMB", example.clone())).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["opstatus"], "0");
+        assert_eq!(body["httpStatusCode"], "0");
+        assert_eq!(body["success"], "OTP request sent successfully.");
+        let attributes = &body["MFAAttributes"];
+        let service_key = attributes["serviceKey"].as_str().unwrap().to_owned();
+        assert_ne!(service_key, "3ac66eb8-1276-4445-9f7c-6aa1317cea7c");
+        assert_eq!(attributes["isMFARequired"], "true");
+        assert_eq!(attributes["MFAType"], "SECURE_ACCESS_CODE");
+        assert_eq!(attributes["communicationType"], "DISPLAY_ALL");
+        let messages = app.messages();
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0]["destination"], "+447700900123");
+        let code = app.code_of(&service_key);
+        let first = references(&body, &["+447700900123"], &code);
+        assert_eq!(first.len(), 1);
+        assert_eq!(attributes["customerCommunication"]["phone"][0]["masked"], "+44XXXXXXXX23");
+
+        // A resend keeps the flow's reference; another flow to the same phone has its own.
+        let security_key = attributes["OTP"]["securityKey"].as_str().unwrap().to_owned();
+        app.advance(time::Duration::seconds(30));
+        let resend = json!({ "MFAAttributes": {
+            "serviceKey": service_key, "OTP": { "securityKey": security_key } } });
+        let (status, _, again) = send(&svc, temenos("requestOTPPreLoginMB", resend.clone())).await;
+        assert_eq!(status, 200, "{again}");
+        assert_eq!(references(&again, &["+447700900123"], &app.code_of(&service_key)), first);
+        let (_, _, other) = send(&svc, temenos("requestOTPPreLoginMB", example)).await;
+        assert_ne!(other["MFAAttributes"]["serviceKey"], service_key.as_str());
+        let other_code = app.code_of(other["MFAAttributes"]["serviceKey"].as_str().unwrap());
+        assert_ne!(references(&other, &["+447700900123"], &other_code), first);
+
+        // A resend cannot point the flow at another phone.
+        let sent = app.messages().len();
+        let security_key = again["MFAAttributes"]["OTP"]["securityKey"].as_str().unwrap();
+        app.advance(time::Duration::seconds(30));
+        let (status, _, reply) = send(&svc, temenos("requestOTPPreLoginMB", json!({
+            "Phone": "+4915112345678",
+            "MFAAttributes": { "serviceKey": service_key, "OTP": { "securityKey": security_key } }
+        }))).await;
+        assert_eq!((status, reply["errcode"].as_u64()), (400, Some(10821)), "{reply}");
+        assert!(reply["errmsg"].as_str().unwrap().starts_with("Phone is not"), "{reply}");
+        assert_eq!(app.messages().len(), sent);
+    }
+}
+
+backend_test! {
+    #[actix_web::test]
+    async fn temenos_security_questions_request_takes_the_references_example(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
+        let svc = app.service().await;
+        let mut user = sign_up_body("sowmya");
+        user["phone_number"] = json!("+447700900123");
+        let (status, _, _) =
+            send(&svc, TestRequest::post().uri("/obp/v5.1.0/users").set_json(user)).await;
+        assert_eq!(status, 201);
+        app.verify_contacts("sowmya");
+        let key = app.consumer(true);
+        let token = token(&svc, "sowmya", &key).await;
+        let kony = |body: serde_json::Value| {
+            temenos("requestUpdateSecurityQuestionsOTP", body)
+                .insert_header(("X-Kony-Authorization", token.clone()))
+        };
+
+        // The example as shown: its serviceKey names no flow of this user, so one starts, with
+        // the code to the registered phone and email only.
+        let (status, _, body) = send(&svc, kony(temenos_request_example())).await;
+        assert_eq!(status, 200, "{}: {body}", app.backend());
+        assert_eq!(body["httpStatusCode"], "0");
+        let service_key = body["MFAAttributes"]["serviceKey"].as_str().unwrap().to_owned();
+        assert_ne!(service_key, "3ac66eb8-1276-4445-9f7c-6aa1317cea7c");
+        let code = app.code_of(&service_key);
+        let refs = references(&body, &["+447700900123", "sowmya@example.com"], &code);
+        assert_eq!(refs.len(), 2);
+        assert_ne!(refs[0], refs[1]);
+        let mut destinations: Vec<String> = app
+            .messages()
+            .iter()
+            .map(|m| m["destination"].as_str().unwrap().to_owned())
+            .collect();
+        destinations.sort();
+        assert_eq!(destinations, ["+447700900123", "sowmya@example.com"]);
+
+        // A Phone or Email in the request may name the registered contact, never another.
+        let sent = app.messages().len();
+        for (field, value) in [("Phone", "+4915112345678"), ("Email", "mallory@example.com")] {
+            let mut body = temenos_request_example();
+            body[field] = json!(value);
+            let (status, _, reply) = send(&svc, kony(body)).await;
+            assert_eq!((status, reply["errcode"].as_u64()), (400, Some(10821)), "{reply}");
+            assert!(reply["errmsg"].as_str().unwrap().starts_with(field), "{reply}");
+        }
+        assert_eq!(app.messages().len(), sent, "nothing sent");
+        let mut body = temenos_request_example();
+        body["Phone"] = json!("+44 7700 900123");
+        body["Email"] = json!("Sowmya@Example.com");
+        let (status, _, reply) = send(&svc, kony(body)).await;
+        assert_eq!(status, 200, "{reply}");
+    }
+}
