@@ -298,3 +298,53 @@ backend_test! {
         assert_eq!(status, 200, "{reply}");
     }
 }
+
+backend_test! {
+    #[actix_web::test]
+    async fn lock_status_shows_the_last_failed_login_as_the_reference_does(db) {
+        let app = TestApp::new(db);
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        sign_up(&svc, "felixsmith").await;
+        let admin = sign_up(&svc, "admin").await;
+        app.grant_role(admin["user_id"].as_str().unwrap(), "CanReadUserLockedStatus", None);
+        app.grant_role(admin["user_id"].as_str().unwrap(), "CanUnlockUser", None);
+        let admin_token = token(&svc, "admin", &key).await;
+        let status_of = |uri: &str| {
+            authed(TestRequest::get().uri(uri), &admin_token)
+        };
+
+        // Never failed: no date to show.
+        let (status, _, body) = send(&svc, status_of("/obp/v3.1.0/users/felixsmith/lock-status")).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["last_failure_date"], serde_json::Value::Null);
+
+        // A failure, then a success: the count is reset, the date stays, as the reference's
+        // example shows ({"bad_attempts_since_last_success_or_reset": 0, "last_failure_date":
+        // "1100-01-01T01:01:01Z"}).
+        app.advance(time::Duration::seconds(61) + time::Duration::milliseconds(250));
+        let (status, _) = login(&svc, "felixsmith", "Wrong-Pass-1", &key).await;
+        assert_eq!(status, 401);
+        app.advance(time::Duration::minutes(2));
+        let (status, _) = login(&svc, "felixsmith", PASSWORD, &key).await;
+        assert_eq!(status, 201);
+        let (status, _, body) = send(&svc, status_of("/obp/v3.1.0/users/felixsmith/lock-status")).await;
+        assert_eq!(status, 200, "{}: {body}", app.backend());
+        assert_eq!(
+            body,
+            json!({
+                "username": "felixsmith",
+                "bad_attempts_since_last_success_or_reset": 0,
+                "last_failure_date": "2026-12-03T00:01:01Z",
+            })
+        );
+        // Unlocking resets the count, not the history.
+        let (status, _, body) = send(
+            &svc,
+            authed(TestRequest::put().uri("/obp/v5.1.0/users/felixsmith/lock-status"), &admin_token),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(body["last_failure_date"], "2026-12-03T00:01:01Z");
+    }
+}
