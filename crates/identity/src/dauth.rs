@@ -143,7 +143,12 @@ mod tests {
 
     #[test]
     fn network_names_are_the_references() {
-        for good in ["ETHEREUM", "AIRNODE.TESTNET.ETHEREUM", "ethereum", "eth_main-2"] {
+        for good in [
+            "ETHEREUM",
+            "AIRNODE.TESTNET.ETHEREUM",
+            "ethereum",
+            "eth_main-2",
+        ] {
             assert!(is_valid_network_name(good), "{good:?}");
         }
         for bad in [

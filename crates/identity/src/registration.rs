@@ -276,7 +276,10 @@ mod tests {
     fn email_is_optional() {
         let mut without = input("felix", "Tr0ub4dour&3x");
         without.email = None;
-        assert_eq!(Registration::validate(without.clone()).unwrap().email(), None);
+        assert_eq!(
+            Registration::validate(without.clone()).unwrap().email(),
+            None
+        );
         without.email = Some("  ".into());
         assert_eq!(Registration::validate(without).unwrap().email(), None);
         let mut email_username = input("Felix@Example.com", "Tr0ub4dour&3x");

@@ -348,3 +348,86 @@ backend_test! {
         assert_eq!(body["last_failure_date"], "2026-12-03T00:01:01Z");
     }
 }
+
+backend_test! {
+    #[actix_web::test]
+    async fn the_references_consent_and_apiture_examples_get_the_documented_answers(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
+        {
+            let mut conn = app.state.pool.get().unwrap();
+            let row = assent_repository::banks::row("gh.29.uk", "uk", "UK bank", "", "", app.now());
+            assert!(assent_repository::banks::insert(&mut conn, &row).unwrap());
+        }
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        sign_up(&svc, "eveline").await;
+        app.verify_contacts("eveline");
+        let token = token(&svc, "eveline", &key).await;
+        // The reference's Create Consent (EMAIL) example, as shown.
+        let example = json!({
+            "everything": false,
+            "views": [{ "bank_id": "GENODEM1GLS",
+                "account_id": "8ca8a7e4-6d02-40e3-a129-0b2bf89de9f0", "view_id": "owner" }],
+            "entitlements": [{ "bank_id": "GENODEM1GLS", "role_name": "CanGetCustomer" }],
+            "consumer_id": "7uy8a7e4-6d02-40e3-a129-0b2bf89de8uh",
+            "email": "eveline@example.com",
+            "valid_from": "2020-02-07T08:43:34Z",
+            "time_to_live": 3600
+        });
+        let (status, _, body) = send(
+            &svc,
+            authed(
+                TestRequest::post().uri("/obp/v3.1.0/banks/gh.29.uk/my/consents/EMAIL"),
+                &token,
+            )
+            .set_json(example.clone()),
+        )
+        .await;
+        // Its consumer_id is one this server never issued: the reference's own OBP-30019.
+        assert_eq!(status, 404, "{}: {body}", app.backend());
+        assert_eq!(
+            message(&body),
+            "OBP-30019: Consumer not found. Please specify a valid value for CONSUMER_ID."
+        );
+        // Without it (the reference marks it optional), the valid_from in the past is refused.
+        let mut example = example;
+        example.as_object_mut().unwrap().remove("consumer_id");
+        let (status, _, body) = send(
+            &svc,
+            authed(
+                TestRequest::post().uri("/obp/v3.1.0/banks/gh.29.uk/my/consents/EMAIL"),
+                &token,
+            )
+            .set_json(example),
+        )
+        .await;
+        assert_eq!(status, 400, "{}: {body}", app.backend());
+        assert!(message(&body).starts_with("OBP-35043"), "{body}");
+        assert!(app.messages().is_empty());
+
+        // Apiture's resumeCustomerSession example: its customerId breaks the reference's own
+        // schema (digits only), which is what is enforced.
+        let system = system_key(&app);
+        let (status, headers, problem) = send(
+            &svc,
+            system_call("/system/resumedCustomerSessions", &system, json!({
+                "sessionId": "login#1#6cf93423ff5647ad#4062217d6f04337fd31a76cea23ab7aad8bce93e71a9f0756daaf3cd1ae8579fea1601beb0521b7dbdac0ff4e",
+                "customerId": "9fa37c6c-2198",
+                "institutionId": "BOOIL"
+            })),
+        )
+        .await;
+        assert_eq!(status, 400, "{problem}");
+        assert_problem(status, &headers, &problem);
+        assert!(problem["detail"].as_str().unwrap().contains("customerId"), "{problem}");
+        // terminateCustomerSession's example: an unknown session, 204 as for any.
+        let (status, _, _) = send(
+            &svc,
+            system_call("/system/terminatedCustomerSessions", &system, json!({
+                "sessionId": "login#1#6cf93423ff5647ad#4062217d6f04337fd31a76cea23ab7aad8bce93e71a9f0756daaf3cd1ae8579fea1601beb0521b7dbdac0ff4e"
+            })),
+        )
+        .await;
+        assert_eq!(status, 204);
+    }
+}

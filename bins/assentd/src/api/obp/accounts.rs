@@ -6,8 +6,7 @@ use super::errors::*;
 use super::users::ErrorJson;
 use crate::services::access::{
     self, AccessChange, AccountRef, CustomViewRef, DAuthUserAccess, GrantView, OpenAccount,
-    OwnAccessChange,
-    ViewRequest,
+    OwnAccessChange, ViewRequest,
 };
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
