@@ -185,6 +185,7 @@ fn code_answer(mfa: Option<MfaAttributes>) -> CodeAnswer {
     responses(
         (status = 200, description = "Code sent: serviceKey, OTP.securityKey, each destination masked with its opaque referenceId (also as unmasked)", body = Object),
         (status = 400, description = "10400 bad JSON, 10800 Phone missing (to start a flow, also when serviceKey names none) or not E.164, 10801 bad Email, 10803 stale securityKey, 10804 no resends left, 10809 expired, 10810 locked, 10821 Phone not the flow's number", body = Object),
+        (status = 404, description = "10802 the flow was removed while its code was being resent", body = Object),
         (status = 429, description = "10805 resend too soon, 10806 destination's daily allowance spent, 10807 client's hourly allowance spent", body = Object),
         (status = 503, description = "10812 the code could not be sent", body = Object),
     )
@@ -289,6 +290,7 @@ impl KonySession {
         (status = 200, description = "Code sent to the user's registered phone and email, each masked with its opaque referenceId (also as unmasked)", body = Object),
         (status = 400, description = "10800 bad Phone, 10801 bad Email, 10803, 10804, 10809, 10810, 10815 nowhere to send a code, 10820 not verified, 10821 Phone or Email not the registered one", body = Object),
         (status = 401, description = "10814 not signed in", body = Object),
+        (status = 404, description = "10802 the flow was removed while its code was being resent", body = Object),
         (status = 429, description = "10805, 10806", body = Object),
         (status = 503, description = "10812 the code could not be sent", body = Object),
     )
