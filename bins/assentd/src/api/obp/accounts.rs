@@ -370,8 +370,8 @@ pub async fn revoke(
 }
 
 /// Body of Revoke/Grant User access to Views: the caller's own views to change. It names no
-/// user: a body with `user_id` (this route's earlier shape) is refused rather than applied to
-/// the caller.
+/// user, and a body that does is refused: a client meaning another user's views must not
+/// change the caller's.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkAccessJson {
