@@ -431,3 +431,56 @@ backend_test! {
         assert_eq!(status, 204);
     }
 }
+
+backend_test! {
+    #[actix_web::test]
+    async fn the_references_implicit_consent_example_goes_to_the_registered_phone(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
+        {
+            let mut conn = app.state.pool.get().unwrap();
+            let row = assent_repository::banks::row("gh.29.uk", "uk", "UK bank", "", "", app.now());
+            assert!(assent_repository::banks::insert(&mut conn, &row).unwrap());
+        }
+        let svc = app.service().await;
+        let key = app.consumer(true);
+        let mut user = sign_up_body("eveline");
+        user["phone_number"] = json!("+491701234567");
+        let (status, _, _) =
+            send(&svc, TestRequest::post().uri("/obp/v5.1.0/users").set_json(user)).await;
+        assert_eq!(status, 201);
+        app.verify_contacts("eveline");
+        let token = token(&svc, "eveline", &key).await;
+        let create = |method: &str, body: serde_json::Value| {
+            authed(
+                TestRequest::post().uri(&format!("/obp/v3.1.0/banks/gh.29.uk/my/consents/{method}")),
+                &token,
+            )
+            .set_json(body)
+        };
+        // The reference's Example 2, as shown: its phone number, written with spaces, is the
+        // registered one.
+        let (status, _, body) = send(&svc, create("IMPLICIT", json!({
+            "everything": true,
+            "views": [],
+            "entitlements": [],
+            "phone_number": "+49 170 1234567"
+        }))).await;
+        assert_eq!(status, 201, "{}: {body}", app.backend());
+        assert_eq!(body["status"], "INITIATED");
+        let messages = app.messages();
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0]["destination"], "+491701234567");
+
+        // Another contact is refused whatever the method, and nothing is sent.
+        for (method, body) in [
+            ("IMPLICIT", json!({ "everything": true, "phone_number": "+49 170 7654321" })),
+            ("SMS", json!({ "everything": true, "email": "mallory@example.com" })),
+            ("EMAIL", json!({ "everything": true, "phone_number": "+49 170 7654321" })),
+        ] {
+            let (status, _, reply) = send(&svc, create(method, body)).await;
+            assert_eq!(status, 400, "{method}: {reply}");
+            assert!(message(&reply).starts_with("OBP-35046"), "{reply}");
+        }
+        assert_eq!(app.messages().len(), 1);
+    }
+}
