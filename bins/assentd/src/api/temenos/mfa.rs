@@ -21,11 +21,18 @@ use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 
+/// A code request: a resend when `MFAAttributes.serviceKey` names a flow, else a new flow.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct FlowRequest {
+    /// E.164 (separators ignored). Pre-login: the number a new flow proves and sends its code
+    /// to (required to start one); on a resend only the flow's own number. Signed in: only
+    /// the customer's registered phone.
     #[serde(rename = "Phone")]
+    #[schema(example = "+447700900123")]
     phone: Option<String>,
+    /// Pre-login: checked, never sent a code. Signed in: only the customer's registered email.
     #[serde(rename = "Email")]
+    #[schema(example = "sowmya@example.com")]
     email: Option<String>,
     #[serde(rename = "MFAAttributes")]
     mfa: Option<MfaAttributes>,
@@ -33,6 +40,8 @@ pub struct FlowRequest {
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct MfaAttributes {
+    /// The flow, as the last response named it. A code request whose key names no flow starts
+    /// a new one; an answer to such a key is 404 10802.
     #[serde(rename = "serviceKey")]
     service_key: Option<String>,
     #[serde(rename = "OTP")]
