@@ -14,6 +14,7 @@ mod dauth;
 mod delegation;
 mod delivery;
 mod e2e;
+mod generated_client;
 mod http;
 mod introspection;
 mod logs;
