@@ -22,6 +22,7 @@ mod metrics;
 mod operations;
 mod replicas;
 mod sca;
+mod security_schemes;
 mod sessions;
 mod shared_limits;
 mod sign_up;

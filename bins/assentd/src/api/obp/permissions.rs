@@ -50,7 +50,7 @@ fn account_and_user(
 /// Get access: who holds which views on the account (its holders only).
 #[utoipa::path(
     get, path = "/obp/v5.1.0/banks/{bank_id}/accounts/{account_id}/permissions", tag = "OBP: accounts",
-    params(("bank_id" = String, Path), ("account_id" = String, Path)), security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
+    params(("bank_id" = String, Path), ("account_id" = String, Path)), security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "`{permissions: [{user: {id, provider, display_name}, views: [...]}]}`", body = Object),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -96,7 +96,7 @@ pub async fn account_permissions(
     tag = "OBP: accounts",
     params(("bank_id" = String, Path), ("account_id" = String, Path),
         ("provider" = String, Path, description = "URL-encoded"), ("provider_id" = String, Path)),
-    security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
+    security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "`{views: [...]}`", body = Object),
         (status = 403, description = "OBP-20047 neither a holder nor the user", body = ErrorJson),
