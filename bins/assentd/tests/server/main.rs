@@ -14,6 +14,7 @@ mod dauth;
 mod delegation;
 mod delivery;
 mod e2e;
+mod explorer;
 mod http;
 mod introspection;
 mod logs;
