@@ -30,7 +30,10 @@ static CONFIG: LazyLock<Arc<Config<'static>>> = LazyLock::new(|| {
             // Swagger UI would otherwise send the document's address to validator.swagger.io.
             .validator_url("none")
             // Over two hundred operations: a filter by tag is the quickest way to one.
-            .filter(true),
+            .filter(true)
+            // Credentials typed into Authorize live as long as the page: kept in the browser's
+            // storage, they would outlive it and be readable by any script of this origin.
+            .persist_authorization(false),
     )
 });
 

@@ -85,17 +85,17 @@ async fn docs_serves_swagger_ui_and_every_file_it_loads_from_this_server() {
         assert_eq!(headers.get("x-content-type-options").unwrap(), "nosniff");
     }
 
-    // The explorer reads the document this server serves, and sends it to no validator.
+    // The explorer reads the document this server serves, sends it to no validator, and keeps
+    // no credentials in the browser's storage.
     let (_, _, initializer) = get(&svc, "/docs/swagger-initializer.js").await;
     let initializer = String::from_utf8(initializer).unwrap();
-    assert!(
-        initializer.contains("\"url\": \"/openapi.json\""),
-        "{initializer}"
-    );
-    assert!(
-        initializer.contains("\"validatorUrl\": \"none\""),
-        "{initializer}"
-    );
+    for setting in [
+        "\"url\": \"/openapi.json\"",
+        "\"validatorUrl\": \"none\"",
+        "\"persistAuthorization\": false",
+    ] {
+        assert!(initializer.contains(setting), "{setting} in {initializer}");
+    }
 
     // The API's own answers keep their headers: the explorer's policy is its own.
     let (status, headers, _) = get(&svc, "/openapi.json").await;
