@@ -14,7 +14,11 @@ mod dauth;
 mod delegation;
 mod delivery;
 mod e2e;
+<<<<<<< HEAD
 mod generated_client;
+=======
+mod explorer;
+>>>>>>> explorer
 mod http;
 mod introspection;
 mod logs;
