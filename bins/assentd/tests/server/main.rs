@@ -14,11 +14,8 @@ mod dauth;
 mod delegation;
 mod delivery;
 mod e2e;
-<<<<<<< HEAD
-mod generated_client;
-=======
 mod explorer;
->>>>>>> explorer
+mod generated_client;
 mod http;
 mod introspection;
 mod logs;
