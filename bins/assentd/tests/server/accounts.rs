@@ -3,17 +3,11 @@
 
 use crate::common::*;
 use actix_web::test::TestRequest;
-use assent_repository::{accounts, banks};
+use assent_repository::accounts;
 use serde_json::{Value, json};
 
 const BANK: &str = "gh.29.uk";
 const ACCOUNT: &str = "acc-1";
-
-fn add_bank(app: &TestApp) {
-    let mut conn = app.state.pool.get().unwrap();
-    let row = banks::row(BANK, "uk", "UK bank", "", "", app.now());
-    assert!(banks::insert(&mut conn, &row).unwrap());
-}
 
 fn at(path: &str) -> String {
     format!("/obp/v5.1.0/banks/{BANK}/accounts/{ACCOUNT}{path}")
@@ -68,7 +62,7 @@ backend_test! {
     #[actix_web::test]
     async fn an_account_gives_its_holder_owner_and_views_list_everything(db) {
         let app = TestApp::new(db);
-        add_bank(&app);
+        app.add_bank(BANK);
         let svc = app.service().await;
         let p = people(&app, &svc, &["holder", "stranger"]).await;
         let (holder, stranger) = (&p[0], &p[1]);
@@ -138,7 +132,7 @@ backend_test! {
     #[actix_web::test]
     async fn the_grant_and_revoke_matrix(db) {
         let app = TestApp::new(db);
-        add_bank(&app);
+        app.add_bank(BANK);
         let svc = app.service().await;
         let p = people(&app, &svc, &["holder", "auditor", "manager", "friend"]).await;
         let (holder, auditor, manager, friend) = (&p[0], &p[1], &p[2], &p[3]);
@@ -302,7 +296,7 @@ backend_test! {
     #[actix_web::test]
     async fn parallel_revokes_of_the_last_two_owners_leave_one(db) {
         let app = TestApp::new(db);
-        add_bank(&app);
+        app.add_bank(BANK);
         let svc = app.service().await;
         let p = people(&app, &svc, &["first", "second"]).await;
         let (first, second) = (&p[0], &p[1]);
@@ -332,7 +326,7 @@ backend_test! {
     #[actix_web::test]
     async fn bulk_and_dauth_changes_are_all_or_nothing(db) {
         let app = TestApp::new(db);
-        add_bank(&app);
+        app.add_bank(BANK);
         let svc = app.service().await;
         let p = people(&app, &svc, &["holder", "friend", "outsider"]).await;
         let (holder, friend, outsider) = (&p[0], &p[1], &p[2]);
@@ -495,7 +489,7 @@ backend_test! {
     #[actix_web::test]
     async fn refresh_gives_holders_their_default_access_back(db) {
         let app = TestApp::new(db);
-        add_bank(&app);
+        app.add_bank(BANK);
         let svc = app.service().await;
         let p = people(&app, &svc, &["holder", "admin"]).await;
         let (holder, admin) = (&p[0], &p[1]);
@@ -536,7 +530,7 @@ backend_test! {
     #[actix_web::test]
     async fn parallel_partial_updates_of_a_custom_view_keep_every_change(db) {
         let app = TestApp::new(db);
-        add_bank(&app);
+        app.add_bank(BANK);
         let svc = app.service().await;
         let p = people(&app, &svc, &["holder"]).await;
         let holder = &p[0];

@@ -3,16 +3,10 @@
 
 use crate::common::*;
 use actix_web::test::TestRequest;
-use assent_repository::{auth_contexts, banks};
+use assent_repository::auth_contexts;
 use serde_json::{Value, json};
 
 const BANK: &str = "gh.29.uk";
-
-fn add_bank(app: &TestApp) {
-    let mut conn = app.state.pool.get().unwrap();
-    let row = banks::row(BANK, "uk", "UK bank", "", "", app.state.clock.now());
-    assert!(banks::insert(&mut conn, &row).unwrap());
-}
 
 fn request(token: &str, method: &str, body: Value) -> TestRequest {
     TestRequest::post()
@@ -53,7 +47,7 @@ backend_test! {
     #[actix_web::test]
     async fn the_right_answer_creates_the_auth_context(db) {
         let app = TestApp::with_file_delivery(db, |_| {});
-        add_bank(&app);
+        app.add_bank(BANK);
         let svc = app.service().await;
         let key = app.consumer(true);
         let user = sign_up(&svc, "felix").await;
@@ -130,7 +124,7 @@ backend_test! {
     #[actix_web::test]
     async fn wrong_answers_exhaust_to_rejected_and_others_cannot_answer(db) {
         let app = TestApp::with_file_delivery(db, |_| {});
-        add_bank(&app);
+        app.add_bank(BANK);
         let svc = app.service().await;
         let key = app.consumer(true);
         let user = sign_up(&svc, "felix").await;
@@ -207,7 +201,7 @@ backend_test! {
     #[actix_web::test]
     async fn bad_requests_change_nothing(db) {
         let app = TestApp::with_file_delivery(db, |_| {});
-        add_bank(&app);
+        app.add_bank(BANK);
         let svc = app.service().await;
         let key = app.consumer(true);
         sign_up(&svc, "felix").await;
@@ -262,7 +256,7 @@ backend_test! {
     #[actix_web::test]
     async fn sms_goes_to_the_registered_phone_and_expired_codes_are_refused(db) {
         let app = TestApp::with_file_delivery(db, |c| c.otp_validity_secs = 1);
-        add_bank(&app);
+        app.add_bank(BANK);
         let svc = app.service().await;
         let key = app.consumer(true);
         let mut body = sign_up_body("felix");
@@ -319,7 +313,7 @@ backend_test! {
         let app = TestApp::with_config(db, |c| {
             c.otp_delivery = "webhook:http://127.0.0.1:9/unreachable".into();
         });
-        add_bank(&app);
+        app.add_bank(BANK);
         let svc = app.service().await;
         let key = app.consumer(true);
         sign_up(&svc, "felix").await;

@@ -353,11 +353,7 @@ backend_test! {
     #[actix_web::test]
     async fn the_references_consent_and_apiture_examples_get_the_documented_answers(db) {
         let app = TestApp::with_file_delivery(db, |_| {});
-        {
-            let mut conn = app.state.pool.get().unwrap();
-            let row = assent_repository::banks::row("gh.29.uk", "uk", "UK bank", "", "", app.now());
-            assert!(assent_repository::banks::insert(&mut conn, &row).unwrap());
-        }
+        app.add_bank("gh.29.uk");
         let svc = app.service().await;
         let key = app.consumer(true);
         sign_up(&svc, "eveline").await;
@@ -436,11 +432,7 @@ backend_test! {
     #[actix_web::test]
     async fn the_references_implicit_consent_example_goes_to_the_registered_phone(db) {
         let app = TestApp::with_file_delivery(db, |_| {});
-        {
-            let mut conn = app.state.pool.get().unwrap();
-            let row = assent_repository::banks::row("gh.29.uk", "uk", "UK bank", "", "", app.now());
-            assert!(assent_repository::banks::insert(&mut conn, &row).unwrap());
-        }
+        app.add_bank("gh.29.uk");
         let svc = app.service().await;
         let key = app.consumer(true);
         let mut user = sign_up_body("eveline");

@@ -92,6 +92,13 @@ impl TestApp {
         self.state.clock.now()
     }
 
+    /// Adds a bank (country `uk`, named "UK bank") straight to the database.
+    pub fn add_bank(&self, bank_id: &str) {
+        let mut conn = self.state.pool.get().unwrap();
+        let row = assent_repository::banks::row(bank_id, "uk", "UK bank", "", "", self.now());
+        assert!(assent_repository::banks::insert(&mut conn, &row).unwrap());
+    }
+
     /// Moves the app's clock forward by `by`.
     pub fn advance(&self, by: time::Duration) {
         self.state.clock.advance(by);
