@@ -1,11 +1,14 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations. OBP endpoints are
 //! written once under v5.1.0 and copied to every other version they answer under.
 
-use crate::api::OBP_VERSIONS;
+use crate::api::{Dialect, OBP_VERSIONS};
 use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
 use utoipa::OpenApi;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::{Content, Header, Ref, RefOr, Response};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -108,7 +111,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
         crate::api::health::metrics,
         openapi_json,
     ),
-    modifiers(&SecuritySchemes)
+    modifiers(&SecuritySchemes, &SharedResponses)
 )]
 struct ApiDoc;
 
@@ -149,6 +152,204 @@ impl utoipa::Modify for SecuritySchemes {
                 "An RS256 JWT from an allowed host with smart_contract_address, network_name, consumer_key, timestamp and request_id; accepted wherever directLogin is, when the server enables DAuth (off by default)",
             ))),
         );
+    }
+}
+
+/// The answers an operation shares with every operation of its kind, so that annotations keep
+/// only what is particular to one operation. Each is derived from what the document already
+/// says of the operation, the same facts the server acts on:
+///
+/// - its family, by path (as [`Dialect::for_path`] decides the error dialect): every error
+///   answer of an OBP, Apiture or Temenos operation carries that dialect's body and media type
+///   (`application/json` with `ErrorJson`, `application/problem+json` with `ApitureProblem`,
+///   `application/json` with `TemenosError`), whatever the annotation wrote;
+/// - its security: a secured operation answers 401; one called through a consumer's session
+///   (every OBP and Temenos scheme, not the Apiture system key) is counted against the
+///   consumer's call limits, so it answers 429 (OBP: with `X-Rate-Limit-*`) and 503 when the
+///   shared limit store cannot be reached;
+/// - its inputs: a body may be too large (413) or not the JSON asked for (400), a query may not
+///   parse (400), a path parameter may name nothing (404, also for control characters);
+/// - storage: an operation that is secured or takes a body reads or writes the database, and
+///   answers 503 when the database is too busy or unreachable.
+///
+/// Every 429 and 503 carries `Retry-After` (seconds).
+struct SharedResponses;
+
+/// The dialect an operation's errors are rendered in, or `None` for the operational routes
+/// (health, metrics, introspection), whose annotations say all they answer.
+fn family(path: &str) -> Option<Dialect> {
+    let in_family = ["/obp/", "/my/", "/system/", "/services/"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix));
+    in_family.then(|| Dialect::for_path(path))
+}
+
+fn dialect_error(dialect: Dialect) -> (&'static str, &'static str) {
+    match dialect {
+        Dialect::Obp => ("application/json", "ErrorJson"),
+        Dialect::Apiture => ("application/problem+json", "ApitureProblem"),
+        Dialect::Temenos => ("application/json", "TemenosError"),
+    }
+}
+
+fn seconds_header(description: &str) -> Header {
+    let mut header = Header::new(
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(0)),
+    );
+    header.description = Some(description.to_owned());
+    header
+}
+
+/// The shared answers of one operation: (status, description).
+fn shared_statuses(dialect: Dialect, operation: &Operation, path: &str) -> Vec<(u16, String)> {
+    let secured = operation
+        .security
+        .as_ref()
+        .is_some_and(|requirements| !requirements.is_empty());
+    let call_limited = secured && dialect != Dialect::Apiture;
+    let has_body = operation.request_body.is_some();
+    let parameters = operation.parameters.as_deref().unwrap_or_default();
+    let has_query = parameters
+        .iter()
+        .any(|p| matches!(p.parameter_in, ParameterIn::Query));
+    let has_path = path.contains('{');
+    let mut statuses = Vec::new();
+    if has_body {
+        statuses.push((400, "The body is not JSON of the shape asked for".to_owned()));
+        statuses.push((413, "The body is larger than the server accepts".to_owned()));
+    } else if has_query {
+        statuses.push((400, "The query parameters are not valid".to_owned()));
+    }
+    if secured {
+        statuses.push((401, "No valid credentials".to_owned()));
+    }
+    if has_path {
+        statuses.push((404, "A path parameter names nothing there is".to_owned()));
+    }
+    if call_limited {
+        let code = match dialect {
+            Dialect::Obp => "OBP-10018 ",
+            Dialect::Temenos => "10819 ",
+            Dialect::Apiture => "",
+        };
+        statuses.push((
+            429,
+            format!("{code}the consumer's call limit is reached (see Retry-After)"),
+        ));
+    }
+    if secured || has_body {
+        let store = if call_limited {
+            " or the call limit store"
+        } else {
+            ""
+        };
+        statuses.push((
+            503,
+            format!("The database{store} is too busy or cannot be reached (see Retry-After)"),
+        ));
+    }
+    statuses
+}
+
+impl utoipa::Modify for SharedResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.schemas.insert(
+            "ApitureProblem".to_owned(),
+            ObjectBuilder::new()
+                .description(Some("An RFC 9457 problem, as Apiture answers errors"))
+                .property("id", ObjectBuilder::new().schema_type(Type::String))
+                .property("type", ObjectBuilder::new().schema_type(Type::String))
+                .property("title", ObjectBuilder::new().schema_type(Type::String))
+                .property("status", ObjectBuilder::new().schema_type(Type::Integer))
+                .property("occurredAt", ObjectBuilder::new().schema_type(Type::String))
+                .property("detail", ObjectBuilder::new().schema_type(Type::String))
+                .property("instance", ObjectBuilder::new().schema_type(Type::String))
+                .property("problems", ObjectBuilder::new().schema_type(Type::Array))
+                .property("attributes", ObjectBuilder::new().schema_type(Type::Object))
+                .required("id")
+                .required("type")
+                .required("title")
+                .required("status")
+                .required("occurredAt")
+                .required("detail")
+                .required("instance")
+                .into(),
+        );
+        components.schemas.insert(
+            "TemenosError".to_owned(),
+            ObjectBuilder::new()
+                .description(Some(
+                    "A Temenos Infinity error: opstatus (the errcode, never \"0\"), the HTTP status as httpStatusCode, errcode, errmsg; MFAAttributes where attempts are left",
+                ))
+                .property("opstatus", ObjectBuilder::new().schema_type(Type::String))
+                .property("httpStatusCode", ObjectBuilder::new().schema_type(Type::String))
+                .property("errcode", ObjectBuilder::new().schema_type(Type::Integer))
+                .property("errmsg", ObjectBuilder::new().schema_type(Type::String))
+                .property("MFAAttributes", ObjectBuilder::new().schema_type(Type::Object))
+                .required("opstatus")
+                .required("httpStatusCode")
+                .required("errcode")
+                .required("errmsg")
+                .into(),
+        );
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let Some(dialect) = family(path) else {
+                continue;
+            };
+            let (media_type, schema) = dialect_error(dialect);
+            for operation in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let shared = shared_statuses(dialect, operation, path);
+                let call_limited = shared.iter().any(|(status, _)| *status == 429);
+                let responses = &mut operation.responses.responses;
+                for (status, description) in shared {
+                    responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| RefOr::T(Response::new(description)));
+                }
+                for (status, response) in responses.iter_mut() {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    if !status.starts_with('4') && !status.starts_with('5') {
+                        continue;
+                    }
+                    response.content.clear();
+                    response.content.insert(
+                        media_type.to_owned(),
+                        Content::new(Some(RefOr::Ref(Ref::from_schema_name(schema)))),
+                    );
+                    if status == "429" || status == "503" {
+                        response.headers.insert(
+                            "Retry-After".to_owned(),
+                            seconds_header("Seconds to wait before trying again"),
+                        );
+                    }
+                    if status == "429" && call_limited && dialect == Dialect::Obp {
+                        for (name, description) in [
+                            ("X-Rate-Limit-Limit", "The call limit reached (OBP-10018)"),
+                            ("X-Rate-Limit-Remaining", "Calls left in the window: 0 (OBP-10018)"),
+                            ("X-Rate-Limit-Reset", "Seconds until the window ends (OBP-10018)"),
+                        ] {
+                            response
+                                .headers
+                                .insert(name.to_owned(), seconds_header(description));
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
