@@ -5,6 +5,8 @@ use crate::common::process::{
     PASSWORD, Server, Workdir, all_at_once, assentd, curl, curl_json, run_json,
 };
 use serde_json::{Value, json};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// Linux's number for the `SCHED_BATCH` policy, as `/proc` reports it.
 #[cfg(target_os = "linux")]
