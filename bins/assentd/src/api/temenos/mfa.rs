@@ -12,6 +12,7 @@ use crate::services::mfa::{self, CodeAnswer, CodeRequest, Sent};
 use crate::services::otp::{self, Destination};
 use crate::services::{self, Context};
 use crate::state::AppState;
+use crate::api::JsonObject;
 use actix_web::{HttpRequest, HttpResponse, web};
 use assent_identity::registration::is_valid_email;
 use assent_otp::masking::normalise_phone;
@@ -27,7 +28,11 @@ pub struct FlowRequest {
     phone: Option<String>,
     #[serde(rename = "Email")]
     email: Option<String>,
-    #[serde(rename = "MFAAttributes")]
+    #[serde(
+        rename = "MFAAttributes",
+        default,
+        deserialize_with = "crate::api::optional_object"
+    )]
     mfa: Option<MfaAttributes>,
 }
 
@@ -35,7 +40,11 @@ pub struct FlowRequest {
 pub struct MfaAttributes {
     #[serde(rename = "serviceKey")]
     service_key: Option<String>,
-    #[serde(rename = "OTP")]
+    #[serde(
+        rename = "OTP",
+        default,
+        deserialize_with = "crate::api::optional_object"
+    )]
     otp: Option<OtpAttributes>,
 }
 
@@ -48,7 +57,11 @@ pub struct OtpAttributes {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct VerifyRequest {
-    #[serde(rename = "MFAAttributes")]
+    #[serde(
+        rename = "MFAAttributes",
+        default,
+        deserialize_with = "crate::api::optional_object"
+    )]
     mfa: Option<MfaAttributes>,
 }
 
@@ -160,7 +173,7 @@ fn code_answer(mfa: Option<MfaAttributes>) -> CodeAnswer {
 pub async fn request_pre_login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<FlowRequest>,
+    body: JsonObject<FlowRequest>,
 ) -> Result<HttpResponse, TemenosError> {
     let body = body.into_inner();
     let resend = body.mfa.as_ref().is_some_and(|m| m.service_key.is_some());
@@ -218,7 +231,7 @@ pub async fn request_pre_login(
 pub async fn verify_pre_login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<VerifyRequest>,
+    body: JsonObject<VerifyRequest>,
 ) -> Result<HttpResponse, TemenosError> {
     let client = client_address(&state, &req);
     let answer = code_answer(body.into_inner().mfa);
@@ -293,7 +306,7 @@ impl KonySession {
 pub async fn request_security_questions_update(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<VerifyRequest>,
+    body: JsonObject<VerifyRequest>,
 ) -> Result<HttpResponse, TemenosError> {
     let session = KonySession::of(&req, &state)?;
     let request = code_request(body.into_inner().mfa);
@@ -321,7 +334,7 @@ pub async fn request_security_questions_update(
 pub async fn verify_security_questions_update(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<VerifyRequest>,
+    body: JsonObject<VerifyRequest>,
 ) -> Result<HttpResponse, TemenosError> {
     let session = KonySession::of(&req, &state)?;
     let answer = code_answer(body.into_inner().mfa);
@@ -375,7 +388,7 @@ pub async fn security_questions(
 pub async fn update_security_questions(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<UpdateQuestionsRequest>,
+    body: JsonObject<UpdateQuestionsRequest>,
 ) -> Result<HttpResponse, TemenosError> {
     let session = KonySession::of(&req, &state)?;
     let body = body.into_inner();
