@@ -331,12 +331,14 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for JsonOb
     type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let map = web::Json::<serde_json::Map<String, serde_json::Value>>::from_request(req, payload);
+        let map =
+            web::Json::<serde_json::Map<String, serde_json::Value>>::from_request(req, payload);
         let req = req.clone();
         Box::pin(async move {
             let map = map.await?.into_inner();
             object_from_map(map).map(JsonObject).map_err(|error| {
-                let response = Dialect::for_path(req.path()).error(GenericError::BadJson, req.path());
+                let response =
+                    Dialect::for_path(req.path()).error(GenericError::BadJson, req.path());
                 actix_web::error::InternalError::from_response(
                     format!("rejected JSON body: {:?}", error.classify()),
                     response,

@@ -217,7 +217,10 @@ fn shared_statuses(dialect: Dialect, operation: &Operation, path: &str) -> Vec<(
     let has_path = path.contains('{');
     let mut statuses = Vec::new();
     if has_body {
-        statuses.push((400, "The body is not JSON of the shape asked for".to_owned()));
+        statuses.push((
+            400,
+            "The body is not JSON of the shape asked for".to_owned(),
+        ));
         statuses.push((413, "The body is larger than the server accepts".to_owned()));
     } else if has_query {
         statuses.push((400, "The query parameters are not valid".to_owned()));
@@ -339,8 +342,14 @@ impl utoipa::Modify for SharedResponses {
                     if status == "429" && call_limited && dialect == Dialect::Obp {
                         for (name, description) in [
                             ("X-Rate-Limit-Limit", "The call limit reached (OBP-10018)"),
-                            ("X-Rate-Limit-Remaining", "Calls left in the window: 0 (OBP-10018)"),
-                            ("X-Rate-Limit-Reset", "Seconds until the window ends (OBP-10018)"),
+                            (
+                                "X-Rate-Limit-Remaining",
+                                "Calls left in the window: 0 (OBP-10018)",
+                            ),
+                            (
+                                "X-Rate-Limit-Reset",
+                                "Seconds until the window ends (OBP-10018)",
+                            ),
                         ] {
                             response
                                 .headers

@@ -31,8 +31,8 @@ pub fn event_json(row: &AuditEvent) -> Value {
         ("user_id" = Option<String>, Query, description = "only events concerning this user"),
         ("from_date" = Option<String>, Query, description = "RFC 3339; events at or after"),
         ("to_date" = Option<String>, Query, description = "RFC 3339; events at or before"),
-        ("limit" = Option<i64>, Query, description = "1 to 1000, default 50"),
-        ("offset" = Option<i64>, Query, description = "default 0"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "1 to 1000, default 50"),
+        ("offset" = Option<i64>, Query, minimum = 0, description = "default 0"),
     ),
     responses(
         (status = 200, description = "`{audit_events: [{event_id, occurred_at, kind, user_id, detail, sequence, chain_hash}]}`", body = Object),

@@ -90,7 +90,7 @@ pub fn access_asked(views: Vec<ConsentViewJson>, entitlements: Vec<ConsentRoleJs
 /// user's registered email or phone.
 #[utoipa::path(
     post, path = "/obp/v5.1.0/banks/{bank_id}/my/consents/{sca_method}", tag = "OBP: consents",
-    params(("bank_id" = String, Path), ("sca_method" = String, Path, description = "EMAIL, SMS or IMPLICIT")),
+    params(("bank_id" = String, Path), ("sca_method" = String, Path, pattern = "^(EMAIL|SMS|IMPLICIT)$", description = "EMAIL, SMS or IMPLICIT")),
     request_body = CreateConsentJson, security(("directLogin" = [])),
     responses(
         (status = 201, description = "`{consent_id, jwt, status: INITIATED}`", body = ConsentJson),

@@ -6,13 +6,13 @@
 
 use super::TemenosError;
 use super::errors::{bad_request, unauthenticated};
+use crate::api::JsonObject;
 use crate::delivery::Channel;
 use crate::services::auth::{Credential, SignedIn};
 use crate::services::mfa::{self, CodeAnswer, CodeRequest, Sent};
 use crate::services::otp::{self, Destination};
 use crate::services::{self, Context};
 use crate::state::AppState;
-use crate::api::JsonObject;
 use actix_web::{HttpRequest, HttpResponse, web};
 use assent_identity::registration::is_valid_email;
 use assent_otp::masking::normalise_phone;
