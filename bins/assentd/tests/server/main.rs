@@ -21,6 +21,7 @@ mod metrics;
 mod operations;
 mod replicas;
 mod sca;
+mod schemathesis;
 mod sessions;
 mod shared_limits;
 mod sign_up;
