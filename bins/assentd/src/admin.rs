@@ -85,6 +85,7 @@ pub fn run(config: Config, command: AdminCommand) -> Result<(), StartError> {
         AdminCommand::RevokeSystemKey { key_id } => revoke_system_key(&state, &key_id),
         AdminCommand::ExportAudit => export_audit(&state),
         AdminCommand::VerifyAudit => verify_audit(&state),
+        AdminCommand::Housekeeping => housekeeping(&state),
         AdminCommand::RotateSigningKey { immediately } => {
             let rotated = with_context(&state, |ctx| {
                 crate::services::signing_keys::rotate(ctx, immediately)
@@ -130,6 +131,25 @@ fn export_audit(state: &AppState) -> Result<(), StartError> {
     .map_err(|internal| StartError::Other(internal.chain().to_string()))?;
     out.flush()
         .map_err(|e| StartError::Other(format!("writing: {e}")))
+}
+
+fn housekeeping(state: &AppState) -> Result<(), StartError> {
+    let round = crate::services::housekeeping::round(state);
+    let rows = round
+        .rows
+        .map_err(|e| StartError::Other(format!("housekeeping: {e}")))?;
+    let keys = round
+        .signing_keys
+        .map_err(|e| StartError::Other(format!("signing key sweep: {e}")))?;
+    print_json(&serde_json::json!({
+        "rows": rows.map(|swept| serde_json::json!({
+            "sessions": swept.sessions,
+            "challenges": swept.challenges,
+            "quota_windows": swept.quota_windows,
+            "consents_expired": swept.consents_expired,
+        })),
+        "signing_keys": { "wiped": keys.wiped, "deleted": keys.deleted },
+    }))
 }
 
 /// The first line of standard input, without its line ending.

@@ -105,6 +105,11 @@ pub enum AdminCommand {
         #[arg(long)]
         immediately: bool,
     },
+    /// Run one round of housekeeping now, as every server does every
+    /// `housekeeping_interval_secs`; prints {"rows": {"sessions", "challenges",
+    /// "quota_windows", "consents_expired"}, "signing_keys": {"wiped", "deleted"}}, with "rows"
+    /// null when another process was sweeping them at that moment.
+    Housekeeping,
 }
 
 /// Parses the command line and runs the command.

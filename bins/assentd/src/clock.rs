@@ -21,7 +21,14 @@ enum Source {
     System,
     /// Microseconds since the Unix epoch, shared by every clone.
     Manual(Arc<AtomicI64>),
+    /// Microseconds since the Unix epoch, read from a file at every call: a manual clock that
+    /// several processes share (test builds only).
+    #[cfg(debug_assertions)]
+    SharedFile(Arc<std::path::Path>),
 }
+
+/// Names the file a test build's clock reads (see [`Clock::from_environment`]).
+pub const SHARED_CLOCK_VARIABLE: &str = "ASSENT_TEST_CLOCK_FILE";
 
 impl Clock {
     /// The system clock.
@@ -29,6 +36,23 @@ impl Clock {
         Self {
             source: Source::System,
         }
+    }
+
+    /// The clock a server or admin command runs on: the system clock, except in a test build
+    /// (debug assertions on) whose environment names a file in `ASSENT_TEST_CLOCK_FILE`. Then
+    /// the time is the number of microseconds since the Unix epoch that file holds, read at
+    /// every call, so that a test moves the time of several `assentd` processes at once by
+    /// rewriting it. A release build never reads that variable.
+    pub fn from_environment() -> Self {
+        #[cfg(debug_assertions)]
+        if let Some(path) = std::env::var_os(SHARED_CLOCK_VARIABLE).filter(|p| !p.is_empty()) {
+            let path = std::path::PathBuf::from(path);
+            tracing::warn!(file = %path.display(), "test build: the clock is read from a file");
+            return Self {
+                source: Source::SharedFile(path.into()),
+            };
+        }
+        Self::system()
     }
 
     /// A clock that stands at `start` until it is [`advance`](Clock::advance)d or
@@ -44,6 +68,8 @@ impl Clock {
         match &self.source {
             Source::System => system_now(),
             Source::Manual(at) => from_micros(at.load(Ordering::SeqCst)),
+            #[cfg(debug_assertions)]
+            Source::SharedFile(path) => from_micros(read_shared(path)),
         }
     }
 
@@ -68,6 +94,8 @@ impl Clock {
         match &self.source {
             Source::Manual(at) => at,
             Source::System => panic!("the system clock cannot be moved"),
+            #[cfg(debug_assertions)]
+            Source::SharedFile(_) => panic!("a shared clock is moved by rewriting its file"),
         }
     }
 }
@@ -99,6 +127,32 @@ fn system_now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
+/// The time a shared clock's file holds. A test that cannot write it as a number has broken
+/// the test build's clock: nothing sensible can be served then.
+#[cfg(debug_assertions)]
+fn read_shared(path: &std::path::Path) -> i64 {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("the shared clock {}: {e}", path.display()));
+    text.trim().parse().unwrap_or_else(|_| {
+        panic!(
+            "the shared clock {} holds {text:?}, not microseconds since the epoch",
+            path.display()
+        )
+    })
+}
+
+/// Writes `at` to a shared clock's file as [`Clock::from_environment`] reads it, atomically
+/// (a new file renamed over the old one), so no reader sees half a time.
+///
+/// # Panics
+/// When the file cannot be written: a test's bug.
+#[cfg(debug_assertions)]
+pub fn set_shared(path: &std::path::Path, at: OffsetDateTime) {
+    let next = path.with_extension("next");
+    std::fs::write(&next, micros(at).to_string()).expect("writing the shared clock");
+    std::fs::rename(&next, path).expect("moving the shared clock into place");
+}
+
 fn micros(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
 }
@@ -122,6 +176,19 @@ mod tests {
         assert_eq!(clock.now(), datetime!(2026-01-01 00:05 UTC));
         clock.set(datetime!(2027-06-01 12:00:00.000_001 UTC));
         assert_eq!(other.now(), datetime!(2027-06-01 12:00:00.000_001 UTC));
+    }
+
+    #[test]
+    fn a_shared_clock_reads_the_time_its_file_holds_at_every_call() {
+        let path = std::env::temp_dir().join(format!("assent-clock-{}", std::process::id()));
+        set_shared(&path, datetime!(2026-01-01 00:00 UTC));
+        let clock = Clock {
+            source: Source::SharedFile(path.clone().into()),
+        };
+        assert_eq!(clock.now(), datetime!(2026-01-01 00:00 UTC));
+        set_shared(&path, datetime!(2026-02-03 04:05:06.000_007 UTC));
+        assert_eq!(clock.now(), datetime!(2026-02-03 04:05:06.000_007 UTC));
+        std::fs::remove_file(path).unwrap();
     }
 
     #[test]

@@ -116,10 +116,9 @@ pub fn delivery_warnings(config: &Config) -> Vec<String> {
     warnings
 }
 
-/// Deletes ended sessions, old challenges and old abuse-limit windows every
-/// `housekeeping_interval_secs` (with up to 10 % jitter, so replicas spread out), on a thread
-/// of its own. On PostgreSQL one replica at a time sweeps (an advisory lock; the others skip
-/// the round); every statement is idempotent besides, so an overlap would only share work.
+/// Runs a round of housekeeping (see [`crate::services::housekeeping`]) every
+/// `housekeeping_interval_secs`, with up to 10 % jitter so replicas spread out, on a thread of
+/// its own.
 fn start_housekeeping(state: std::sync::Arc<AppState>) {
     let interval = state.config.housekeeping_interval_secs;
     let spawned = std::thread::Builder::new()
@@ -128,26 +127,10 @@ fn start_housekeeping(state: std::sync::Arc<AppState>) {
             loop {
                 let jitter = rand::random_range(0..=interval / 10);
                 std::thread::sleep(std::time::Duration::from_secs(interval + jitter));
-                let swept = state
-                    .pool
-                    .get()
-                    .map_err(|e| e.to_string())
-                    .and_then(|mut conn| {
-                        crate::services::customer_sessions::housekeeping(
-                            &state,
-                            &mut conn,
-                            state.clock.now(),
-                        )
-                        .map_err(|e| e.to_string())
-                    });
-                let ring = state
-                    .pool
-                    .get()
-                    .map_err(|e| e.to_string())
-                    .and_then(|mut conn| {
-                        crate::services::signing_keys::sweep(&state, &mut conn, state.clock.now())
-                            .map_err(|e| e.chain().to_string())
-                    });
+                let crate::services::housekeeping::Round {
+                    rows: swept,
+                    signing_keys: ring,
+                } = crate::services::housekeeping::round(&state);
                 match ring {
                     Ok(ring) if ring.wiped + ring.deleted > 0 => tracing::info!(
                         wiped = ring.wiped,

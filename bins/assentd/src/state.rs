@@ -94,9 +94,10 @@ impl AppState {
         let counted = Arc::clone(&metrics);
         let observer = AuditObserver::new(move |event| counted.count_event(event));
         let pool = open_database(&config, &secret_hasher, Some(observer))?;
+        let clock = Clock::from_environment();
         let keys = {
             let mut conn = pool.get()?;
-            let now = Clock::system().now();
+            let now = clock.now();
             match startup {
                 Startup::Server => {
                     let first_key =
@@ -171,7 +172,7 @@ impl AppState {
             hashing: HashingPool::new(config.hashing_slots(), 1024)
                 .map_err(|e| StartError::Other(e.to_string()))?,
             config: Arc::new(config),
-            clock: Clock::system(),
+            clock,
             pool,
             keys: Arc::new(KeyStore::new(keys)),
             secret_hasher,

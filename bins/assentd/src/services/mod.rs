@@ -17,6 +17,7 @@ pub mod consumers;
 pub mod contact_verifications;
 pub mod customer_sessions;
 pub mod entitlement_requests;
+pub mod housekeeping;
 pub mod introspection;
 pub mod locks;
 pub mod mfa;

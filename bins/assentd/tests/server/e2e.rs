@@ -202,6 +202,15 @@ fn admin_commands_print_json_and_fail_clearly() {
         (&json!(false), &json!(true)),
         "{second}"
     );
+    // On SQLite one process serves the file, so a round always sweeps (nothing ended yet).
+    let round = run_json(assentd(&dir.0).args(["admin", "housekeeping"]));
+    assert_eq!(
+        round,
+        json!({
+            "rows": { "sessions": 0, "challenges": 0, "quota_windows": 0, "consents_expired": 0 },
+            "signing_keys": { "wiped": 0, "deleted": 0 },
+        })
+    );
     // The audit trail, oldest first, a JSON object a line.
     let output = assentd(&dir.0)
         .args(["admin", "export-audit"])
@@ -908,4 +917,176 @@ fn replicas_on_one_postgres_keep_every_limit_and_state_change() {
         let log = replica.stop();
         assert!(!log.contains("\"level\":\"ERROR\""), "{log}");
     }
+}
+
+/// Two `assentd` processes on one PostgreSQL database, their time read from one file the test
+/// rewrites: session activity recorded by either replica keeps a session alive on the other,
+/// including when many sessions are used on both at once; and housekeeping run by every
+/// process at once (both servers' own rounds and four `admin housekeeping` commands) deletes
+/// each ended session exactly once while the servers keep answering.
+///
+/// The clock file is a test build's clock (`ASSENT_TEST_CLOCK_FILE`): processes cannot share
+/// a manual clock in memory, and a test that waited for real time to pass would be slow and
+/// flaky.
+#[test]
+#[cfg_attr(
+    not(assent_postgres_tests),
+    ignore = "set ASSENT_TEST_POSTGRES_URL to run"
+)]
+fn replicas_on_one_postgres_share_session_activity_and_sweep_each_row_once() {
+    use crate::common::START;
+    use assentd::clock::{SHARED_CLOCK_VARIABLE, set_shared};
+    use time::Duration as Span;
+
+    let db = assent_repository::testing::TestDatabase::postgres_configured();
+    let dir = Workdir::new();
+    let clock = dir.0.join("clock");
+    set_shared(&clock, START);
+    let clock_file = clock.display().to_string();
+    let settings = [
+        ("ASSENT_DATABASE_URL", db.url()),
+        (SHARED_CLOCK_VARIABLE, clock_file.as_str()),
+        ("ASSENT_SESSION_IDLE_TIMEOUT_SECS", "300"),
+        // The servers' own rounds join the commands' race below whenever their timer falls in.
+        ("ASSENT_HOUSEKEEPING_INTERVAL_SECS", "10"),
+    ];
+    let replicas = [
+        Server::start_with(&dir.0, &settings),
+        Server::start_with(&dir.0, &settings),
+    ];
+    let admin = |args: &[&str]| {
+        let mut command = assentd(&dir.0);
+        command.envs(settings).args(args);
+        run_json(&mut command)
+    };
+    let key = admin(&["admin", "create-consumer", "--name", "app"])["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    const USERS: usize = 6;
+    for n in 0..USERS {
+        admin(&[
+            "admin",
+            "create-user",
+            "--username",
+            &format!("user{n}"),
+            "--password",
+            PASSWORD,
+            "--email",
+            &format!("user{n}@example.com"),
+        ]);
+    }
+    let login = |replica: usize, n: usize| {
+        let (status, body) = curl(&[
+            "-X",
+            "POST",
+            &replicas[replica].url("/my/logins/direct"),
+            "-H",
+            &format!(r#"DirectLogin: username=user{n}, password="{PASSWORD}", consumer_key={key}"#),
+        ]);
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    };
+    let current = |replica: usize, token: &str| {
+        curl(&[
+            &replicas[replica].url("/obp/v3.1.0/users/current"),
+            "-H",
+            &format!("DirectLogin: token={token}"),
+        ])
+        .0
+    };
+    let at = |offset: Span| set_shared(&clock, START + offset);
+
+    // One session, used on alternate replicas four minutes apart: each use keeps it alive for
+    // the other replica's next one, past the five-minute idle timeout many times over.
+    let token = login(0, 0);
+    for step in 1..=4_i64 {
+        at(Span::minutes(4 * step));
+        let replica = usize::try_from(step).unwrap() % 2;
+        assert_eq!(
+            current(replica, &token),
+            200,
+            "use {step} on replica {replica}"
+        );
+    }
+
+    // Every user's session used on both replicas at once, then, four minutes later, alive
+    // on both: no activity written by one replica was lost to the other's.
+    let tokens: Vec<String> = (1..USERS).map(|n| login(n % 2, n)).collect();
+    at(Span::minutes(20));
+    let answers = all_at_once(tokens.len() * 4, |n| {
+        current(n % 2, &tokens[n / 4 % tokens.len()])
+    });
+    assert!(answers.iter().all(|status| *status == 200), "{answers:?}");
+    at(Span::minutes(24));
+    for (n, token) in tokens.iter().enumerate() {
+        assert_eq!(
+            current(n % 2, token),
+            200,
+            "session {n} on replica {}",
+            n % 2
+        );
+        assert_eq!(current((n + 1) % 2, token), 200);
+    }
+    // Idle past the timeout: ended on both.
+    at(Span::minutes(24 + 5) + Span::seconds(1));
+    for token in tokens.iter().chain([&token]) {
+        assert_eq!(current(0, token), 401);
+        assert_eq!(current(1, token), 401);
+    }
+
+    // A month on, every session made above has ended longer ago than the retention period.
+    // Every process sweeps at once, while both servers take logins and reads.
+    let ended = USERS;
+    at(Span::days(31));
+    let (rounds, served) = std::thread::scope(|scope| {
+        let rounds: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| admin(&["admin", "housekeeping"])))
+            .collect();
+        let served = scope.spawn(|| {
+            (0..8)
+                .map(|n| {
+                    let token = login(n % 2, n % USERS);
+                    current((n + 1) % 2, &token)
+                })
+                .collect::<Vec<_>>()
+        });
+        (
+            rounds
+                .into_iter()
+                .map(|round| round.join().unwrap())
+                .collect::<Vec<_>>(),
+            served.join().unwrap(),
+        )
+    });
+    assert!(served.iter().all(|status| *status == 200), "{served:?}");
+    // The servers' own rounds may have taken some of the rows first: what the commands swept
+    // plus what the servers logged adds up to every ended session, each deleted once.
+    let by_commands: u64 = rounds
+        .iter()
+        .filter_map(|round| round["rows"]["sessions"].as_u64())
+        .sum();
+    assert!(
+        rounds.iter().any(|round| !round["rows"].is_null()),
+        "no command swept: {rounds:?}"
+    );
+    // Stopped first, so that every round the servers began has been logged.
+    let logs: Vec<String> = replicas.into_iter().map(Server::stop).collect();
+    for log in &logs {
+        assert!(!log.contains("\"level\":\"ERROR\""), "{log}");
+    }
+    let by_servers: u64 = logs
+        .iter()
+        .flat_map(|log| log.lines())
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|entry| entry["message"] == "housekeeping")
+        .filter_map(|entry| entry["sessions"].as_u64())
+        .sum();
+    assert_eq!(
+        by_commands + by_servers,
+        u64::try_from(ended).unwrap(),
+        "{rounds:?}"
+    );
+    let after = admin(&["admin", "housekeeping"]);
+    assert_eq!(after["rows"]["sessions"], 0, "{after}");
 }
