@@ -2,25 +2,33 @@
 
 Each operation is called as the identity its security scheme names: a signed-in administrator
 (DirectLogin), a system key (Apiture), a signed-in customer (Temenos X-Kony-Authorization).
-The sessions are made by logging in, and made again whenever a call answers 401: a fuzzed
-logout, lock or session termination may end the session a later call needs. A fuzzed lock, or
-wrong passwords sent to the operations that ask for the password again, may lock one of these
-users; a third user holding only CanUnlockUser (never used by a fuzzed call) then unlocks it.
+Each identity is fetched when first needed and fetched again after a 401: a fuzzed logout,
+lock or session termination may end the session a later call needs.
 
-Settings (environment): ASSENT_ST_BASE (the server's URL), ASSENT_ST_CONSUMER_KEY,
+The fuzzer learns usernames (GET /users) and locks them, and wrong passwords sent to the
+operations that ask for the password again count as failed logins, so the server rightly locks
+these users during a run. When a sign-in is refused, the hook unlocks the user as the bank's
+operator would, with `assentd admin unlock-user` on the server's own database, and signs in
+again; no account the fuzzer can reach is needed to do it.
+
+Settings (environment): ASSENT_ST_BASE (the server's URL), ASSENT_ST_ASSENTD (the assentd
+binary, run in the working directory with the server's configuration), ASSENT_ST_CONSUMER_KEY,
 ASSENT_ST_ADMIN_USERNAME / _PASSWORD, ASSENT_ST_CUSTOMER_USERNAME / _PASSWORD,
-ASSENT_ST_LOCKSMITH_USERNAME / _PASSWORD, ASSENT_ST_SYSTEM_KEY.
+ASSENT_ST_SYSTEM_KEY.
 """
 
 import json
 import os
+import subprocess
 import urllib.error
-import urllib.parse
 import urllib.request
 
 import schemathesis
 
 BASE = os.environ["ASSENT_ST_BASE"].rstrip("/")
+
+# The scheme each identity signs in for, and the settings naming it.
+_USERS = {"directLogin": "ADMIN", "konyAuthorization": "CUSTOMER"}
 
 
 def _setting(name):
@@ -49,14 +57,15 @@ def _direct_login(username, password):
 
 
 def _unlock(username):
-    token = _direct_login(_setting("LOCKSMITH_USERNAME"), _setting("LOCKSMITH_PASSWORD"))
-    request = urllib.request.Request(
-        BASE + "/obp/v5.1.0/users/" + urllib.parse.quote(username, safe="") + "/lock-status",
-        method="PUT",
-        headers={"DirectLogin": "token=" + token},
+    # The command reads the server's configuration, not these settings or the test's own.
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ASSENT_")}
+    subprocess.run(
+        [_setting("ASSENTD"), "admin", "unlock-user", "--username", username],
+        env=environment,
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
-    with urllib.request.urlopen(request, timeout=30):
-        pass
 
 
 def _signed_in(who):
@@ -70,28 +79,34 @@ def _signed_in(who):
     return _direct_login(username, password)
 
 
-def _schemes(case):
-    """The security schemes the operation accepts."""
+def _scheme(case, context=None):
+    """The security scheme the operation is called with (the first it accepts), or ""."""
     requirements = case.operation.definition.raw.get("security") or []
-    return {name for requirement in requirements for name in requirement}
+    for requirement in requirements:
+        for name in requirement:
+            return name
+    return ""
 
 
-@schemathesis.auth()
+@schemathesis.auth(cache_by_key=_scheme)
 class AssentIdentities:
     def get(self, case, context):
-        return {
-            "directLogin": _signed_in("ADMIN"),
-            "konyAuthorization": _signed_in("CUSTOMER"),
-            "systemKey": _setting("SYSTEM_KEY"),
-        }
+        scheme = _scheme(case)
+        if scheme in _USERS:
+            return _signed_in(_USERS[scheme])
+        if scheme == "systemKey":
+            return _setting("SYSTEM_KEY")
+        return None
 
-    def set(self, case, tokens, context):
-        schemes = _schemes(case)
+    def set(self, case, token, context):
+        scheme = _scheme(case)
+        if token is None:
+            return
         if case.headers is None:
             case.headers = {}
-        if "directLogin" in schemes:
-            case.headers["DirectLogin"] = "token=" + tokens["directLogin"]
-        elif "konyAuthorization" in schemes:
-            case.headers["X-Kony-Authorization"] = tokens["konyAuthorization"]
-        elif "systemKey" in schemes:
-            case.headers["Authorization"] = "Bearer " + tokens["systemKey"]
+        if scheme == "directLogin":
+            case.headers["DirectLogin"] = "token=" + token
+        elif scheme == "konyAuthorization":
+            case.headers["X-Kony-Authorization"] = token
+        elif scheme == "systemKey":
+            case.headers["Authorization"] = "Bearer " + token

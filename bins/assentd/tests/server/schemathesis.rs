@@ -3,7 +3,7 @@
 //! (Temenos), with the credentials of `scripts/contract/schemathesis_hooks.py`. Any finding
 //! fails the test with schemathesis' report.
 
-use crate::common::process::{PASSWORD, Server, Workdir, assentd, run_json};
+use crate::common::process::{BIN, PASSWORD, Server, Workdir, assentd, run_json};
 use crate::contract::python;
 use std::path::Path;
 
@@ -80,15 +80,6 @@ fn schemathesis_finds_nothing() {
             "--phone-verified",
         ],
     );
-    create_user(&dir.0, "st-locksmith", &[]);
-    run_json(assentd(&dir.0).args([
-        "admin",
-        "grant-role",
-        "--username",
-        "st-locksmith",
-        "--role",
-        "CanUnlockUser",
-    ]));
     let consumer =
         run_json(assentd(&dir.0).args(["admin", "create-consumer", "--name", "schemathesis"]));
     let system_key =
@@ -112,13 +103,12 @@ fn schemathesis_finds_nothing() {
         .env("PYTHONPATH", &contract)
         .env("SCHEMATHESIS_HOOKS", "schemathesis_hooks")
         .env("ASSENT_ST_BASE", &server.base)
+        .env("ASSENT_ST_ASSENTD", BIN)
         .env("ASSENT_ST_CONSUMER_KEY", consumer["key"].as_str().unwrap())
         .env("ASSENT_ST_ADMIN_USERNAME", "st-admin")
         .env("ASSENT_ST_ADMIN_PASSWORD", PASSWORD)
         .env("ASSENT_ST_CUSTOMER_USERNAME", "st-customer")
         .env("ASSENT_ST_CUSTOMER_PASSWORD", PASSWORD)
-        .env("ASSENT_ST_LOCKSMITH_USERNAME", "st-locksmith")
-        .env("ASSENT_ST_LOCKSMITH_PASSWORD", PASSWORD)
         .env("ASSENT_ST_SYSTEM_KEY", system_key["key"].as_str().unwrap())
         .output()
         .unwrap();
