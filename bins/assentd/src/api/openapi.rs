@@ -111,7 +111,7 @@ use utoipa::openapi::{Content, Header, Ref, RefOr, Response};
         crate::api::health::metrics,
         openapi_json,
     ),
-    modifiers(&SecuritySchemes, &SharedResponses)
+    modifiers(&SecuritySchemes, &SharedResponses, &EntitlementBodies)
 )]
 struct ApiDoc;
 
@@ -358,6 +358,56 @@ impl utoipa::Modify for SharedResponses {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The bodies that ask for a role: a system role with an empty `bank_id`, or a bank role with a
+/// bank's id, as the role catalogue says (`assent_identity::roles::check_entitlement`). A role
+/// outside the catalogue, or at the wrong level, is a malformed request (400), so the document
+/// says which pairs are well formed rather than leave them to be refused.
+struct EntitlementBodies;
+
+impl utoipa::Modify for EntitlementBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use assent_identity::roles::ROLES;
+        use utoipa::openapi::schema::OneOfBuilder;
+        let roles = |at_bank: bool| {
+            ROLES
+                .iter()
+                .filter(|role| role.requires_bank_id() == at_bank)
+                .map(|role| role.name())
+                .collect::<Vec<_>>()
+        };
+        let variant = |at_bank: bool| {
+            let bank = ObjectBuilder::new().schema_type(Type::String);
+            let bank = if at_bank {
+                bank.pattern(Some("^[A-Za-z0-9._-]{1,255}$"))
+                    .description(Some("The bank the role applies at"))
+            } else {
+                bank.enum_values(Some([""]))
+                    .description(Some("Empty: a system role applies at no bank"))
+            };
+            ObjectBuilder::new()
+                .property("bank_id", bank)
+                .property(
+                    "role_name",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(roles(at_bank))),
+                )
+                .required("bank_id")
+                .required("role_name")
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for name in ["CreateEntitlementJson", "CreateEntitlementRequestJson"] {
+            let schema = OneOfBuilder::new()
+                .description(Some(
+                    "A role from GET /roles: a system role with bank_id \"\", or a bank role with the bank's id",
+                ))
+                .item(variant(false))
+                .item(variant(true));
+            components.schemas.insert(name.to_owned(), schema.into());
         }
     }
 }

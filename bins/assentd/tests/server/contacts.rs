@@ -286,7 +286,7 @@ backend_test! {
             .set_json(json!({ "key": "CUSTOMER_NUMBER", "value": value }))
         };
         let (status, _, body) = send(&svc, update(&number)).await;
-        assert_eq!(status, 400, "{}: {body}", app.backend());
+        assert_eq!(status, 409, "{}: {body}", app.backend());
         assert!(message(&body).starts_with("OBP-30306"), "{body}");
         assert!(app.messages().is_empty());
         let (status, _, body) = send(&svc, update("78987432")).await;
@@ -451,7 +451,7 @@ backend_test! {
             .set_json(json!({ "answer": app.code_of(&challenge) })),
         )
         .await;
-        assert_eq!(status, 400, "{}: {body}", app.backend());
+        assert_eq!(status, 409, "{}: {body}", app.backend());
         assert!(message(&body).starts_with("OBP-30306"), "{body}");
         // And a new request for it is refused at once.
         let again = authed(
@@ -461,6 +461,6 @@ backend_test! {
         )
         .set_json(json!({ "key": "CUSTOMER_NUMBER", "value": "78987432" }));
         let (status, _, body) = send(&svc, again).await;
-        assert!(status == 400 && message(&body).starts_with("OBP-30306"), "{body}");
+        assert!(status == 409 && message(&body).starts_with("OBP-30306"), "{body}");
     }
 }

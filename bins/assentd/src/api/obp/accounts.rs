@@ -67,7 +67,8 @@ pub struct CreateAccountJson {
     request_body = CreateAccountJson, security(("directLogin" = [])),
     responses(
         (status = 201, description = "Created", body = Object),
-        (status = 400, description = "OBP-10001 bad JSON, OBP-30293 invalid account fields, OBP-30208 account id taken", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-30293 invalid account fields", body = ErrorJson),
+        (status = 409, description = "OBP-30208 account id taken", body = ErrorJson),
         (status = 403, description = "OBP-20006: CanCreateAccount at the bank, unless creating one's own account", body = ErrorJson),
         (status = 404, description = "OBP-30001 unknown bank, OBP-20005 unknown user", body = ErrorJson),
     )
@@ -183,7 +184,8 @@ impl From<CustomViewJson> for CustomViewFields {
     request_body = CustomViewJson, security(("directLogin" = [])),
     responses(
         (status = 201, description = "The view", body = Object),
-        (status = 400, description = "OBP-20020 name without _, OBP-30294 invalid view, OBP-30295 name taken, OBP-30296 unknown permission", body = ErrorJson),
+        (status = 400, description = "OBP-20020 name without _, OBP-30294 invalid view, OBP-30296 unknown permission", body = ErrorJson),
+        (status = 409, description = "OBP-30295 name taken", body = ErrorJson),
         (status = 403, description = "OBP-20047", body = ErrorJson),
         (status = 404, description = "OBP-30001, OBP-30018", body = ErrorJson),
     )
@@ -432,8 +434,10 @@ pub async fn bulk(
 #[derive(Deserialize, ToSchema)]
 pub struct DAuthUserAccessJson {
     /// The smart contract's address.
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,100}$")]
     pub username: String,
-    /// Must start with `dauth.`.
+    /// `dauth.` and the network's name.
+    #[schema(pattern = "^dauth\\.[A-Za-z0-9_-]{1,50}$")]
     pub provider: String,
     pub views: Vec<ViewRefJson>,
 }

@@ -48,7 +48,8 @@ fn bank_json(row: BankRow) -> BankJson {
     post, path = "/obp/v5.1.0/banks", tag = "OBP: banks", request_body = BankJson, security(("directLogin" = [])),
     responses(
         (status = 201, description = "Created", body = BankJson),
-        (status = 400, description = "OBP-10001 bad JSON, OBP-30275 bad id, OBP-30276 bad fields, OBP-30277 id taken", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-30275 bad id, OBP-30276 bad fields", body = ErrorJson),
+        (status = 409, description = "OBP-30277 id taken", body = ErrorJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
         (status = 403, description = "OBP-20006: needs CanCreateBank", body = ErrorJson),
     )

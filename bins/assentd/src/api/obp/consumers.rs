@@ -72,11 +72,12 @@ pub struct RedirectUrlJson {
 }
 
 /// A limit as OBP writes it: a string (`"-1"` unlimited); numbers are accepted too.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize)]
 #[serde(untagged)]
 pub enum LimitValue {
     Text(String),
-    Number(i64),
+    /// Any JSON number: a whole one written with a fraction (`5.0`) is still a whole number.
+    Number(serde_json::Number),
 }
 
 /// Call limits (as OBP: strings, `-1` for unlimited).
@@ -93,13 +94,45 @@ pub struct CallLimitsJson {
 /// Body of `PUT .../consumer/call-limits`: every period is required.
 #[derive(Deserialize, ToSchema)]
 pub struct SetCallLimitsJson {
+    #[schema(schema_with = limit_schema)]
     pub per_second_call_limit: LimitValue,
+    #[schema(schema_with = limit_schema)]
     pub per_minute_call_limit: LimitValue,
+    #[schema(schema_with = limit_schema)]
     pub per_hour_call_limit: LimitValue,
+    #[schema(schema_with = limit_schema)]
     pub per_day_call_limit: LimitValue,
+    #[schema(schema_with = limit_schema)]
     pub per_week_call_limit: LimitValue,
+    #[schema(schema_with = limit_schema)]
     pub per_month_call_limit: LimitValue,
 }
+
+/// What [`parse_limit`] takes: `-1`, or a whole number of at most 18 digits, as a string or a
+/// number.
+fn limit_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(LIMIT_TEXT_PATTERN))
+                .examples(["-1"]),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .minimum(Some(-1))
+                .maximum(Some(MAX_LIMIT)),
+        )
+        .build()
+        .into()
+}
+
+/// The text of a limit: `-1`, or up to 18 digits (so it always fits an i64).
+const LIMIT_TEXT_PATTERN: &str = "^(-1|[0-9]{1,18})$";
+const MAX_LIMIT: i64 = 999_999_999_999_999_999;
 
 fn consumer_json(consumer: Consumer, created: OffsetDateTime) -> ConsumerJson {
     ConsumerJson {
@@ -328,8 +361,18 @@ pub async fn get_call_limits(
 /// The number a limit gives, if it is one.
 fn parse_limit(value: &LimitValue) -> Option<i64> {
     match value {
-        LimitValue::Text(text) => text.trim().parse::<i64>().ok(),
-        LimitValue::Number(n) => Some(*n),
+        LimitValue::Text(text) => (text == "-1"
+            || (1..=18).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| text.parse::<i64>().ok())
+        .flatten(),
+        LimitValue::Number(n) => n
+            .as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() <= MAX_LIMIT as f64)
+                    .map(|f| f as i64)
+            })
+            .filter(|n| *n <= MAX_LIMIT),
     }
 }
 

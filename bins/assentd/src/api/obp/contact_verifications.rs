@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct ContactVerificationRequestJson {
     /// `EMAIL` or `SMS`.
-    #[schema(example = "EMAIL")]
+    #[schema(example = "EMAIL", pattern = "^(EMAIL|SMS)$")]
     pub channel: String,
 }
 

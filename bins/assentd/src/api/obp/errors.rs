@@ -355,7 +355,9 @@ impl From<CreateBankRefusal> for ObpError {
             CreateBankRefusal::Invalid(BankError::InvalidName | BankError::InvalidUrl) => {
                 ObpError::bad_request(INVALID_BANK_FIELDS)
             }
-            CreateBankRefusal::AlreadyExists => ObpError::bad_request(BANK_ALREADY_EXISTS),
+            CreateBankRefusal::AlreadyExists => {
+                ObpError::new(StatusCode::CONFLICT, BANK_ALREADY_EXISTS)
+            }
         }
     }
 }
@@ -448,7 +450,7 @@ impl From<crate::services::access::AccountRefusal> for ObpError {
             | R::NotAllowed => ObpError::new(StatusCode::FORBIDDEN, NO_OWNER_ACCESS),
             R::NoSuchGrant(_) => ObpError::bad_request(ACCOUNT_ACCESS_NOT_FOUND),
             R::InvalidAccount(_) => ObpError::bad_request(INVALID_ACCOUNT_FIELDS),
-            R::AccountIdTaken => ObpError::bad_request(ACCOUNT_ID_TAKEN),
+            R::AccountIdTaken => ObpError::new(StatusCode::CONFLICT, ACCOUNT_ID_TAKEN),
             R::InvalidCustomView(CustomViewFieldsError::UnknownPermission(_)) => {
                 ObpError::bad_request(UNKNOWN_PERMISSION)
             }
@@ -458,7 +460,7 @@ impl From<crate::services::access::AccountRefusal> for ObpError {
             R::InvalidCustomView(CustomViewFieldsError::Invalid(_)) => {
                 ObpError::bad_request(INVALID_CUSTOM_VIEW)
             }
-            R::CustomViewExists => ObpError::bad_request(CUSTOM_VIEW_EXISTS),
+            R::CustomViewExists => ObpError::new(StatusCode::CONFLICT, CUSTOM_VIEW_EXISTS),
             R::SystemViewImmutable => ObpError::bad_request(SYSTEM_VIEW_IMMUTABLE),
             R::InvalidDAuthProvider => ObpError::bad_request(INVALID_DAUTH_PROVIDER),
             R::InvalidUsername => ObpError::bad_request(INVALID_USERNAME),
@@ -490,7 +492,9 @@ impl From<crate::services::auth_context_updates::UpdateRequestRefusal> for ObpEr
             R::BankNotFound => ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND),
             R::Invalid(_) => ObpError::bad_request(INVALID_AUTH_CONTEXT),
             R::KeyTaken => ObpError::new(StatusCode::CONFLICT, AUTH_CONTEXT_KEY_TAKEN),
-            R::CustomerNumberOfAnother => ObpError::bad_request(CUSTOMER_NUMBER_OF_ANOTHER),
+            R::CustomerNumberOfAnother => {
+                ObpError::new(StatusCode::CONFLICT, CUSTOMER_NUMBER_OF_ANOTHER)
+            }
             R::NoAddress(Channel::Email) => ObpError::bad_request(NO_EMAIL_FOR_EMAIL),
             R::NoAddress(Channel::Sms | Channel::Voice) => ObpError::bad_request(NO_PHONE_FOR_SMS),
             R::Unverified(_) => ObpError::bad_request(CONTACT_NOT_VERIFIED),
@@ -509,7 +513,9 @@ impl From<crate::services::auth_context_updates::AnswerRefusal> for ObpError {
                 "{AUTH_CONTEXT_UPDATE_NOT_INITIATED} Its status is {status}."
             )),
             R::KeyTaken => ObpError::new(StatusCode::CONFLICT, AUTH_CONTEXT_KEY_TAKEN),
-            R::CustomerNumberOfAnother => ObpError::bad_request(CUSTOMER_NUMBER_OF_ANOTHER),
+            R::CustomerNumberOfAnother => {
+                ObpError::new(StatusCode::CONFLICT, CUSTOMER_NUMBER_OF_ANOTHER)
+            }
             R::Code(VerifyError::Malformed | VerifyError::NoCodeSent) => {
                 ObpError::bad_request(format!(
                     "{INVALID_CHALLENGE_ANSWER} The answer is the digits of the code that was sent."
@@ -720,7 +726,9 @@ impl From<crate::services::roles::EntitlementRefusal> for ObpError {
             EntitlementRefusal::UserNotFound => {
                 ObpError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND_BY_ID)
             }
-            EntitlementRefusal::AlreadyExists => ObpError::bad_request(ENTITLEMENT_ALREADY_EXISTS),
+            EntitlementRefusal::AlreadyExists => {
+                ObpError::new(StatusCode::CONFLICT, ENTITLEMENT_ALREADY_EXISTS)
+            }
             EntitlementRefusal::NotFound => {
                 ObpError::new(StatusCode::NOT_FOUND, ENTITLEMENT_NOT_FOUND)
             }
@@ -740,7 +748,7 @@ impl From<crate::services::entitlement_requests::RequestRefusal> for ObpError {
                 ObpError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND_BY_ID)
             }
             RequestRefusal::AlreadyExists => {
-                ObpError::bad_request(ENTITLEMENT_REQUEST_ALREADY_EXISTS)
+                ObpError::new(StatusCode::CONFLICT, ENTITLEMENT_REQUEST_ALREADY_EXISTS)
             }
             RequestRefusal::NotFound => {
                 ObpError::new(StatusCode::NOT_FOUND, ENTITLEMENT_REQUEST_NOT_FOUND)

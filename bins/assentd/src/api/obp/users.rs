@@ -15,18 +15,44 @@ use utoipa::ToSchema;
 pub struct CreateUserJson {
     #[schema(example = "felixsmith")]
     pub username: String,
-    #[schema(example = "Tr0ub4dour&3x")]
+    /// 10 to 16 characters with a digit, a lower-case and an upper-case letter and a special
+    /// character (`assent_identity::password::SPECIALS`), or 17 to 512 of those characters,
+    /// `[`, `]` and spaces (`check_format`); common passwords are refused too.
+    #[schema(example = "Tr0ub4dour&3x", schema_with = password_schema)]
     pub password: String,
     #[schema(example = "felixsmith@example.com")]
     pub email: String,
-    #[schema(example = "Felix")]
+    #[schema(
+        example = "Felix",
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        max_length = 100
+    )]
     pub first_name: String,
-    #[schema(example = "Smith")]
+    #[schema(
+        example = "Smith",
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        max_length = 100
+    )]
     pub last_name: String,
     /// Optional mobile number (E.164) where one-time codes can be sent.
     #[serde(default)]
     #[schema(example = "+447700900123")]
     pub phone_number: Option<String>,
+}
+
+fn password_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    let text = |pattern: &str| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(pattern))
+    };
+    OneOfBuilder::new()
+        .item(text(r##"^(?=[^0-9]*[0-9])(?=[^a-z]*[a-z])(?=[^A-Z]*[A-Z])(?=[A-Za-z0-9]*[!"#$%&'()*+,\-./:;<=>?@\\\^_`{|}~])[A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@\\\^_`{|}~]{10,16}$"##))
+        .item(text(r##"^[A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@\\\^_`{|}~\[\] ]{17,512}$"##))
+        .examples(["Tr0ub4dour&3x"])
+        .build()
+        .into()
 }
 
 /// A user as OBP shows one.
