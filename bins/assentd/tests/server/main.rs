@@ -13,6 +13,7 @@ mod contract;
 mod dauth;
 mod delegation;
 mod delivery;
+mod documented_answers;
 mod e2e;
 mod http;
 mod introspection;
