@@ -95,6 +95,8 @@ pub struct Config {
     /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR networks).
     pub trusted_proxies: Vec<String>,
     pub dauth_timestamp_window_secs: u64,
+    /// Whether `/docs` serves the API explorer.
+    pub api_explorer: bool,
 }
 
 impl Default for Config {
@@ -154,6 +156,7 @@ impl Default for Config {
             dauth_allowed_hosts: Vec::new(),
             trusted_proxies: Vec::new(),
             dauth_timestamp_window_secs: 300,
+            api_explorer: true,
         }
     }
 }
@@ -214,6 +217,7 @@ const KEYS: &[&str] = &[
     "dauth_allowed_hosts",
     "trusted_proxies",
     "dauth_timestamp_window_secs",
+    "api_explorer",
 ];
 
 /// Settings whose values are text, whatever they look like (`ASSENT_PROVIDER=12345`).
@@ -965,6 +969,20 @@ mod tests {
         assert_eq!(
             (config.provider.as_str(), config.data_dir.to_str()),
             ("12345", Some("2024"))
+        );
+    }
+
+    #[test]
+    fn the_api_explorer_is_served_unless_turned_off() {
+        assert!(Config::load(None, env(&[])).unwrap().api_explorer);
+        let config = Config::load(None, env(&[("ASSENT_API_EXPLORER", "false")])).unwrap();
+        assert!(!config.api_explorer);
+        let error = Config::load(None, env(&[("ASSENT_API_EXPLORER", "off")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("api_explorer (from ASSENT_API_EXPLORER) must be true or false"),
+            "{error}"
         );
     }
 

@@ -20,12 +20,18 @@ pub fn build_app(
     >,
 > {
     let limit = state.config.max_body_bytes;
+    let explorer = state.config.api_explorer;
     App::new()
         .app_data(state)
         .app_data(api::json_config(limit))
         .app_data(api::query_config())
         .app_data(web::PayloadConfig::new(limit))
         .configure(api::configure)
+        .configure(|cfg| {
+            if explorer {
+                api::explorer::configure(cfg);
+            }
+        })
         .default_service(web::to(api::not_found))
         .wrap(middleware::from_fn(api::edge))
         .wrap(tracing_actix_web::TracingLogger::<

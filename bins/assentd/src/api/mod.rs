@@ -3,6 +3,7 @@
 //! fallbacks for unknown routes and wrong methods, body limits, metrics, request ids).
 
 pub mod apiture;
+pub mod explorer;
 pub mod health;
 pub mod oauth2;
 pub mod obp;

@@ -127,6 +127,22 @@ impl utoipa::Modify for SecuritySchemes {
                 "token=<session token from POST /my/logins/direct>; also accepted as `Authorization: DirectLogin token=...`",
             ))),
         );
+        // A consent is used with two headers at once: operations name both schemes in one
+        // security requirement, so a client sends them together.
+        components.add_security_scheme(
+            "consentJwt",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Consent-JWT",
+                "A consent's JWT (from answering its challenge); sent together with Consumer-Key, the key of the consumer the consent was given to. A consent only reads (GET) and reaches what it names",
+            ))),
+        );
+        components.add_security_scheme(
+            "consumerKey",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Consumer-Key",
+                "The key of the consumer a consent was given to; sent together with Consent-JWT",
+            ))),
+        );
         components.add_security_scheme(
             "systemKey",
             SecurityScheme::Http(
@@ -149,7 +165,7 @@ impl utoipa::Modify for SecuritySchemes {
             "dAuth",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "DAuth",
-                "An RS256 JWT from an allowed host with smart_contract_address, network_name, consumer_key, timestamp and request_id; accepted wherever directLogin is, when the server enables DAuth (off by default)",
+                "An RS256 JWT from an allowed host with smart_contract_address, network_name, consumer_key, timestamp and request_id; accepted, when the server enables DAuth (off by default), wherever directLogin is except logout (a DAuth call has no session to end)",
             ))),
         );
     }

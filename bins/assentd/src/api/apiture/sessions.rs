@@ -115,6 +115,7 @@ pub async fn terminate(
 #[utoipa::path(
     post, path = "/system/resumedCustomerSessions", tag = "Apiture: customer sessions",
     request_body = ResumedCustomerSession, security(("systemKey" = [])),
+    params(("Apiture-Challenge" = Option<uuid::Uuid>, Header, description = "The `challengeId` of a verified identity challenge, when retrying after 401 `challengeRequired`")),
     responses(
         (status = 200, description = "Kept alive: `{sessionId}`", body = Object),
         (status = 201, description = "Replaced: `{sessionId, accessToken}`", body = Object),

@@ -64,7 +64,7 @@ pub struct CreateAccountJson {
 #[utoipa::path(
     put, path = "/obp/v5.1.0/banks/{bank_id}/accounts/{account_id}", tag = "OBP: accounts",
     params(("bank_id" = String, Path), ("account_id" = String, Path)),
-    request_body = CreateAccountJson, security(("directLogin" = [])),
+    request_body = CreateAccountJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "Created", body = Object),
         (status = 400, description = "OBP-10001 bad JSON, OBP-30293 invalid account fields", body = ErrorJson),
@@ -119,7 +119,7 @@ pub struct ViewsJson {
 /// Get Views for Account: the system views and the account's custom views.
 #[utoipa::path(
     get, path = "/obp/v5.1.0/banks/{bank_id}/accounts/{account_id}/views", tag = "OBP: accounts",
-    params(("bank_id" = String, Path), ("account_id" = String, Path)), security(("directLogin" = [])),
+    params(("bank_id" = String, Path), ("account_id" = String, Path)), security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     responses(
         (status = 200, description = "Every view of the account", body = ViewsJson),
         (status = 403, description = "OBP-20047: neither a holder nor holding a view that delegates views", body = ErrorJson),
@@ -181,7 +181,7 @@ impl From<CustomViewJson> for CustomViewFields {
 #[utoipa::path(
     post, path = "/obp/v5.1.0/banks/{bank_id}/accounts/{account_id}/views", tag = "OBP: accounts",
     params(("bank_id" = String, Path), ("account_id" = String, Path)),
-    request_body = CustomViewJson, security(("directLogin" = [])),
+    request_body = CustomViewJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "The view", body = Object),
         (status = 400, description = "OBP-20020 name without _, OBP-30294 invalid view, OBP-30296 unknown permission", body = ErrorJson),
@@ -215,7 +215,7 @@ pub async fn create_custom_view(
 #[utoipa::path(
     put, path = "/obp/v5.1.0/banks/{bank_id}/accounts/{account_id}/views/{view_id}", tag = "OBP: accounts",
     params(("bank_id" = String, Path), ("account_id" = String, Path), ("view_id" = String, Path)),
-    request_body = CustomViewJson, security(("directLogin" = [])),
+    request_body = CustomViewJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "The view", body = Object),
         (status = 400, description = "OBP-30005 no such custom view, OBP-30294 invalid, OBP-30296 unknown permission, OBP-30297 system views cannot change", body = ErrorJson),
@@ -249,7 +249,7 @@ pub async fn update_custom_view(
 #[utoipa::path(
     delete, path = "/obp/v5.1.0/banks/{bank_id}/accounts/{account_id}/views/{view_id}", tag = "OBP: accounts",
     params(("bank_id" = String, Path), ("account_id" = String, Path), ("view_id" = String, Path)),
-    security(("directLogin" = [])),
+    security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 204, description = "Deleted, with its grants"),
         (status = 400, description = "OBP-30005 no such custom view, OBP-30297 system views cannot change", body = ErrorJson),
@@ -302,7 +302,7 @@ pub struct GrantJson {
 #[utoipa::path(
     post, path = "/obp/v5.1.0/banks/{bank_id}/accounts/{account_id}/account-access/grant", tag = "OBP: accounts",
     params(("bank_id" = String, Path), ("account_id" = String, Path)),
-    request_body = GrantJson, security(("directLogin" = [])),
+    request_body = GrantJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "The view granted", body = Object),
         (status = 400, description = "OBP-10001, OBP-30252 unknown system view, OBP-30005 unknown custom view", body = ErrorJson),
@@ -338,7 +338,7 @@ pub async fn grant(
 #[utoipa::path(
     post, path = "/obp/v5.1.0/banks/{bank_id}/accounts/{account_id}/account-access/revoke", tag = "OBP: accounts",
     params(("bank_id" = String, Path), ("account_id" = String, Path)),
-    request_body = GrantJson, security(("directLogin" = [])),
+    request_body = GrantJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "`{revoked: true}`", body = Object),
         (status = 400, description = "OBP-30065 the user does not hold it, OBP-30292 last owner, OBP-30252, OBP-30005", body = ErrorJson),
@@ -402,7 +402,7 @@ async fn change_access(
 #[utoipa::path(
     put, path = "/obp/v5.1.0/banks/{bank_id}/accounts/{account_id}/account-access", tag = "OBP: accounts",
     params(("bank_id" = String, Path), ("account_id" = String, Path)),
-    request_body = BulkAccessJson, security(("directLogin" = [])),
+    request_body = BulkAccessJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "`{revoked: true}`: every change made", body = Object),
         (status = 400, description = "any refusal below; nothing changed", body = ErrorJson),
@@ -447,7 +447,7 @@ pub struct DAuthUserAccessJson {
 #[utoipa::path(
     post, path = "/obp/v5.1.0/banks/{bank_id}/accounts/{account_id}/user-account-access", tag = "OBP: accounts",
     params(("bank_id" = String, Path), ("account_id" = String, Path)),
-    request_body = DAuthUserAccessJson, security(("directLogin" = [])),
+    request_body = DAuthUserAccessJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "The views granted, as view JSON (an array)", body = Object),
         (status = 400, description = "OBP-20103 provider not dauth.*, OBP-30271 bad username, OBP-30252, OBP-30005; nothing changed", body = ErrorJson),
@@ -516,7 +516,7 @@ fn access_list(grants: Vec<Grant>) -> AccountsAccessJson {
 /// Get My Account Access: the views the caller holds, by account.
 #[utoipa::path(
     get, path = "/obp/v5.1.0/my/account-access", tag = "OBP: accounts",
-    security(("directLogin" = [])),
+    security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "By account", body = AccountsAccessJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -535,7 +535,7 @@ pub async fn my_access(
 /// Get Account Access for a User.
 #[utoipa::path(
     get, path = "/obp/v5.1.0/users/{user_id}/account-access", tag = "OBP: accounts",
-    params(("user_id" = String, Path)), security(("directLogin" = [])),
+    params(("user_id" = String, Path)), security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     responses(
         (status = 200, description = "By account", body = AccountsAccessJson),
         (status = 403, description = "OBP-20006: needs CanSeeAccountAccessForAnyUser", body = ErrorJson),
@@ -560,7 +560,7 @@ pub async fn user_access(
 /// and `ManageCustomViews`).
 #[utoipa::path(
     post, path = "/obp/v5.1.0/users/{user_id}/refresh", tag = "OBP: users",
-    params(("user_id" = String, Path)), security(("directLogin" = [])),
+    params(("user_id" = String, Path)), security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "`{duration_time: \"N ms\", restored_grants}`", body = Object),
         (status = 403, description = "OBP-20006: needs CanRefreshUser", body = ErrorJson),

@@ -25,7 +25,7 @@ pub fn event_json(row: &AuditEvent) -> Value {
 /// Get Audit Events: newest first, filtered and paged.
 #[utoipa::path(
     get, path = "/obp/v5.1.0/management/audit-events", tag = "OBP: audit",
-    security(("directLogin" = [])),
+    security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     params(
         ("kind" = Option<String>, Query, max_length = 64, description = "only events of this kind, e.g. user.locked"),
         ("user_id" = Option<uuid::Uuid>, Query, description = "only events concerning this user"),

@@ -58,7 +58,7 @@ fn update_json(row: AuthContextUpdateRow) -> AuthContextUpdateJson {
     post, path = "/obp/v5.1.0/banks/{bank_id}/users/current/auth-context-updates/{sca_method}",
     tag = "OBP: users",
     params(("bank_id" = String, Path), ("sca_method" = String, Path, pattern = "^(SMS|EMAIL)$", description = "SMS or EMAIL")),
-    request_body = AuthContextUpdateRequestJson, security(("directLogin" = [])),
+    request_body = AuthContextUpdateRequestJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "Requested; a code was sent", body = AuthContextUpdateJson),
         (status = 400, description = "OBP-10001 bad JSON, OBP-30281 bad key or value, OBP-35034 SCA method not SMS or EMAIL, OBP-30283 no phone number for SMS, OBP-30291 no email address", body = ErrorJson),
@@ -116,7 +116,7 @@ pub async fn create_update_request(
     post, path = "/obp/v5.1.0/banks/{bank_id}/users/current/auth-context-updates/{auth_context_update_id}/challenge",
     tag = "OBP: users",
     params(("bank_id" = String, Path), ("auth_context_update_id" = String, Path)),
-    request_body = ChallengeAnswerJson, security(("directLogin" = [])),
+    request_body = ChallengeAnswerJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "Accepted: the auth context exists", body = AuthContextUpdateJson),
         (status = 400, description = "OBP-10001 bad JSON, OBP-40016 wrong answer (attempts left in the message), OBP-40014 attempts used up (now REJECTED), OBP-20211 code expired, OBP-30090 not INITIATED", body = ErrorJson),

@@ -49,7 +49,7 @@ fn context_json(row: AuthContextRow) -> AuthContextJson {
 /// Create User Auth Context (setting a key again replaces its value).
 #[utoipa::path(
     post, path = "/obp/v5.1.0/users/{user_id}/auth-context", tag = "OBP: users",
-    params(("user_id" = String, Path)), request_body = CreateAuthContextJson, security(("directLogin" = [])),
+    params(("user_id" = String, Path)), request_body = CreateAuthContextJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "Stored", body = AuthContextJson),
         (status = 400, description = "OBP-10001 bad JSON, OBP-30281 bad key or value", body = ErrorJson),
@@ -81,7 +81,7 @@ pub async fn create_auth_context(
 /// Get User Auth Contexts.
 #[utoipa::path(
     get, path = "/obp/v5.1.0/users/{user_id}/auth-context", tag = "OBP: users",
-    params(("user_id" = String, Path)), security(("directLogin" = [])),
+    params(("user_id" = String, Path)), security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     responses(
         (status = 200, description = "The user's pairs", body = AuthContextsJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -108,7 +108,7 @@ pub async fn list_auth_contexts(
 /// Delete User's Auth Contexts (all of them).
 #[utoipa::path(
     delete, path = "/obp/v5.1.0/users/{user_id}/auth-context", tag = "OBP: users",
-    params(("user_id" = String, Path)), security(("directLogin" = [])),
+    params(("user_id" = String, Path)), security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -133,7 +133,7 @@ pub async fn delete_auth_contexts(
 /// Delete User Auth Context (one pair).
 #[utoipa::path(
     delete, path = "/obp/v5.1.0/users/{user_id}/auth-context/{user_auth_context_id}", tag = "OBP: users",
-    params(("user_id" = String, Path), ("user_auth_context_id" = String, Path)), security(("directLogin" = [])),
+    params(("user_id" = String, Path), ("user_auth_context_id" = String, Path)), security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),

@@ -69,7 +69,7 @@ async fn with_password<T: Send + 'static>(
 /// confirmed. The caller gives their password again.
 #[utoipa::path(
     post, path = "/obp/v5.1.0/my/authenticators/totp", tag = "OBP: users",
-    request_body = PasswordJson, security(("directLogin" = [])),
+    request_body = PasswordJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "Pending: confirm with a first code", body = TotpEnrolmentJson),
         (status = 400, description = "OBP-10001 bad JSON", body = ErrorJson),
@@ -100,7 +100,7 @@ pub async fn enrol(
 /// Confirm the authenticator with a code it shows now.
 #[utoipa::path(
     post, path = "/obp/v5.1.0/my/authenticators/totp/confirm", tag = "OBP: users",
-    request_body = TotpCodeJson, security(("directLogin" = [])),
+    request_body = TotpCodeJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "Confirmed", body = Object),
         (status = 400, description = "OBP-10001 bad JSON, OBP-30286 wrong or malformed code (attempts left), OBP-30287 too many wrong codes: enrolment discarded", body = ErrorJson),
@@ -127,7 +127,7 @@ pub async fn confirm(
 /// again.
 #[utoipa::path(
     delete, path = "/obp/v5.1.0/my/authenticators/totp", tag = "OBP: users",
-    request_body = PasswordJson, security(("directLogin" = [])),
+    request_body = PasswordJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 204, description = "Removed"),
         (status = 400, description = "OBP-10001 bad JSON", body = ErrorJson),

@@ -45,7 +45,7 @@ fn bank_json(row: BankRow) -> BankJson {
 
 /// Create Bank.
 #[utoipa::path(
-    post, path = "/obp/v5.1.0/banks", tag = "OBP: banks", request_body = BankJson, security(("directLogin" = [])),
+    post, path = "/obp/v5.1.0/banks", tag = "OBP: banks", request_body = BankJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "Created", body = BankJson),
         (status = 400, description = "OBP-10001 bad JSON, OBP-30275 bad id, OBP-30276 bad fields", body = ErrorJson),
@@ -77,7 +77,7 @@ pub async fn create_bank(
 
 /// Get Banks.
 #[utoipa::path(
-    get, path = "/obp/v5.1.0/banks", tag = "OBP: banks", security(("directLogin" = [])),
+    get, path = "/obp/v5.1.0/banks", tag = "OBP: banks", security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     responses(
         (status = 200, description = "Every bank", body = BanksJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -98,7 +98,7 @@ pub async fn get_banks(
 /// Get Bank.
 #[utoipa::path(
     get, path = "/obp/v5.1.0/banks/{bank_id}", tag = "OBP: banks",
-    params(("bank_id" = String, Path)), security(("directLogin" = [])),
+    params(("bank_id" = String, Path)), security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     responses(
         (status = 200, description = "The bank", body = BankJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),

@@ -91,7 +91,7 @@ pub fn access_asked(views: Vec<ConsentViewJson>, entitlements: Vec<ConsentRoleJs
 #[utoipa::path(
     post, path = "/obp/v5.1.0/banks/{bank_id}/my/consents/{sca_method}", tag = "OBP: consents",
     params(("bank_id" = String, Path), ("sca_method" = String, Path, pattern = "^(EMAIL|SMS|IMPLICIT)$", description = "EMAIL, SMS or IMPLICIT")),
-    request_body = CreateConsentJson, security(("directLogin" = [])),
+    request_body = CreateConsentJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "`{consent_id, jwt, status: INITIATED}`", body = ConsentJson),
         (status = 400, description = "OBP-10001, OBP-35009 method, OBP-35013 roles, OBP-35014 views, OBP-35020 time to live, OBP-35043 valid_from, OBP-35045 empty scope, OBP-35046 contact not registered, OBP-20058 consumer disabled, OBP-35044 no consumer", body = ErrorJson),
@@ -159,7 +159,7 @@ pub struct ConsentAnswerJson {
 #[utoipa::path(
     post, path = "/obp/v5.1.0/banks/{bank_id}/consents/{consent_id}/challenge", tag = "OBP: consents",
     params(("bank_id" = String, Path), ("consent_id" = String, Path)),
-    request_body = ConsentAnswerJson, security(("directLogin" = [])),
+    request_body = ConsentAnswerJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "`{consent_id, jwt, status: ACCEPTED}`", body = ConsentJson),
         (status = 400, description = "OBP-40016 wrong (attempts left), OBP-40014 attempts used up (REJECTED), OBP-20211 expired, OBP-35025 not INITIATED", body = ErrorJson),
@@ -194,7 +194,7 @@ pub struct ConsentsJson {
 /// Get Consents: the caller's consents at the bank, newest first.
 #[utoipa::path(
     get, path = "/obp/v5.1.0/banks/{bank_id}/my/consents", tag = "OBP: consents",
-    params(("bank_id" = String, Path)), security(("directLogin" = [])),
+    params(("bank_id" = String, Path)), security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "Newest first", body = ConsentsJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -238,7 +238,7 @@ async fn revoke_for_caller(
 /// Revoke Consent (v3.1.0 style, GET): from now on its JWT works nowhere.
 #[utoipa::path(
     get, path = "/obp/v5.1.0/banks/{bank_id}/my/consents/{consent_id}/revoke", tag = "OBP: consents",
-    params(("bank_id" = String, Path), ("consent_id" = String, Path)), security(("directLogin" = [])),
+    params(("bank_id" = String, Path), ("consent_id" = String, Path)), security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "`{consent_id, jwt, status: REVOKED}`", body = ConsentJson),
         (status = 400, description = "OBP-35012 already revoked, OBP-35025 not revocable in its status", body = ErrorJson),
@@ -257,7 +257,7 @@ pub async fn revoke_consent_get(
 /// Revoke Consent (v5.1.0 style, DELETE).
 #[utoipa::path(
     delete, path = "/obp/v5.1.0/banks/{bank_id}/consents/{consent_id}", tag = "OBP: consents",
-    params(("bank_id" = String, Path), ("consent_id" = String, Path)), security(("directLogin" = [])),
+    params(("bank_id" = String, Path), ("consent_id" = String, Path)), security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "`{consent_id, jwt, status: REVOKED}`", body = ConsentJson),
         (status = 400, description = "OBP-35012 already revoked", body = ErrorJson),
@@ -276,7 +276,7 @@ pub async fn revoke_consent(
 /// Get Consent: its details, scope and status (the caller's own only).
 #[utoipa::path(
     get, path = "/obp/v5.1.0/user/current/consents/{consent_id}", tag = "OBP: consents",
-    params(("consent_id" = String, Path)), security(("directLogin" = [])),
+    params(("consent_id" = String, Path)), security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "The consent", body = Object),
         (status = 404, description = "OBP-35001", body = ErrorJson),

@@ -165,7 +165,7 @@ fn limits_json(limits: &CallLimits) -> CallLimitsJson {
 /// Create a Consumer: returns its key, once.
 #[utoipa::path(
     post, path = "/obp/v5.1.0/management/consumers", tag = "OBP: consumers",
-    request_body = CreateConsumerJson, security(("directLogin" = [])),
+    request_body = CreateConsumerJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "Registered; `key` is shown only now", body = CreatedConsumerJson),
         (status = 400, description = "OBP-10001 bad JSON, OBP-30278 bad fields", body = ErrorJson),
@@ -200,7 +200,7 @@ pub async fn create_consumer(
 
 /// Get Consumers.
 #[utoipa::path(
-    get, path = "/obp/v5.1.0/management/consumers", tag = "OBP: consumers", security(("directLogin" = [])),
+    get, path = "/obp/v5.1.0/management/consumers", tag = "OBP: consumers", security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     responses(
         (status = 200, description = "Every consumer (never their keys)", body = ConsumersJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -224,7 +224,7 @@ pub async fn get_consumers(
 
 /// Get Consumers created by the current user.
 #[utoipa::path(
-    get, path = "/obp/v5.1.0/management/users/current/consumers", tag = "OBP: consumers", security(("directLogin" = [])),
+    get, path = "/obp/v5.1.0/management/users/current/consumers", tag = "OBP: consumers", security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "The caller's consumers", body = ConsumersJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -250,7 +250,7 @@ pub async fn my_consumers(
 /// Get Consumer.
 #[utoipa::path(
     get, path = "/obp/v5.1.0/management/consumers/{consumer_id}", tag = "OBP: consumers",
-    params(("consumer_id" = String, Path)), security(("directLogin" = [])),
+    params(("consumer_id" = String, Path)), security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     responses(
         (status = 200, description = "The consumer", body = ConsumerJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -275,7 +275,7 @@ pub async fn get_consumer(
 /// Enable or Disable a Consumer. Disabling ends every session made through it, at once.
 #[utoipa::path(
     put, path = "/obp/v5.1.0/management/consumers/{consumer_id}", tag = "OBP: consumers",
-    params(("consumer_id" = String, Path)), request_body = EnabledJson, security(("directLogin" = [])),
+    params(("consumer_id" = String, Path)), request_body = EnabledJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "The consumer", body = ConsumerJson),
         (status = 400, description = "OBP-10001 bad JSON", body = ErrorJson),
@@ -303,7 +303,7 @@ pub async fn set_enabled(
 /// Update Consumer RedirectUrl.
 #[utoipa::path(
     put, path = "/obp/v5.1.0/management/consumers/{consumer_id}/consumer/redirect_url", tag = "OBP: consumers",
-    params(("consumer_id" = String, Path)), request_body = RedirectUrlJson, security(("directLogin" = [])),
+    params(("consumer_id" = String, Path)), request_body = RedirectUrlJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "The consumer", body = ConsumerJson),
         (status = 400, description = "OBP-10001 bad JSON, OBP-30278 bad URL", body = ErrorJson),
@@ -336,7 +336,7 @@ pub async fn set_redirect_url(
 /// Get Call Limits for a Consumer.
 #[utoipa::path(
     get, path = "/obp/v5.1.0/management/consumers/{consumer_id}/consumer/call-limits", tag = "OBP: consumers",
-    params(("consumer_id" = String, Path)), security(("directLogin" = [])),
+    params(("consumer_id" = String, Path)), security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     responses(
         (status = 200, description = "The limits", body = CallLimitsJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -379,7 +379,7 @@ fn parse_limit(value: &LimitValue) -> Option<i64> {
 /// Set Call Limits for a Consumer.
 #[utoipa::path(
     put, path = "/obp/v5.1.0/management/consumers/{consumer_id}/consumer/call-limits", tag = "OBP: consumers",
-    params(("consumer_id" = String, Path)), request_body = SetCallLimitsJson, security(("directLogin" = [])),
+    params(("consumer_id" = String, Path)), request_body = SetCallLimitsJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "The new limits", body = CallLimitsJson),
         (status = 400, description = "OBP-10001 bad JSON, OBP-30279 a limit below -1 or not a number", body = ErrorJson),

@@ -57,7 +57,7 @@ fn verification_json(verification: &Verification) -> ContactVerificationJson {
 /// (`EMAIL`) or phone number (`SMS`).
 #[utoipa::path(
     post, path = "/obp/v5.1.0/users/current/contact-verifications", tag = "OBP: users",
-    request_body = ContactVerificationRequestJson, security(("directLogin" = [])),
+    request_body = ContactVerificationRequestJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "A code was sent; `status: INITIATED`", body = ContactVerificationJson),
         (status = 400, description = "OBP-10001 bad JSON, OBP-30301 channel not EMAIL or SMS, OBP-30283 no phone number, OBP-30291 no email address", body = ErrorJson),
@@ -105,7 +105,7 @@ pub async fn start_verification(
     post, path = "/obp/v5.1.0/users/current/contact-verifications/{verification_id}/challenge",
     tag = "OBP: users",
     params(("verification_id" = String, Path)),
-    request_body = ContactVerificationAnswerJson, security(("directLogin" = [])),
+    request_body = ContactVerificationAnswerJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "`status: VERIFIED`", body = ContactVerificationJson),
         (status = 400, description = "OBP-40016 wrong (attempts left), OBP-40014 attempts used up, OBP-20211 expired", body = ErrorJson),

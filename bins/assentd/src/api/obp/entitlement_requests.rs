@@ -70,7 +70,7 @@ fn list_json(rows: Vec<(EntitlementRequestRow, UserDetailsRow)>) -> EntitlementR
 /// Create Entitlement Request for the current user.
 #[utoipa::path(
     post, path = "/obp/v5.1.0/entitlement-requests", tag = "OBP: roles",
-    request_body = CreateEntitlementRequestJson, security(("directLogin" = [])),
+    request_body = CreateEntitlementRequestJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "Requested", body = EntitlementRequestJson),
         (status = 400, description = "OBP-10001 bad JSON, OBP-10007 unknown role, OBP-30205 / OBP-30206 bank rules", body = ErrorJson),
@@ -100,7 +100,7 @@ pub async fn create_entitlement_request(
 
 /// Get Entitlement Requests for the current user.
 #[utoipa::path(
-    get, path = "/obp/v5.1.0/my/entitlement-requests", tag = "OBP: roles", security(("directLogin" = [])),
+    get, path = "/obp/v5.1.0/my/entitlement-requests", tag = "OBP: roles", security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "The caller's requests", body = EntitlementRequestsJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -119,7 +119,7 @@ pub async fn my_entitlement_requests(
 /// Get Entitlement Requests for a User.
 #[utoipa::path(
     get, path = "/obp/v5.1.0/users/{user_id}/entitlement-requests", tag = "OBP: roles",
-    params(("user_id" = String, Path)), security(("directLogin" = [])),
+    params(("user_id" = String, Path)), security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     responses(
         (status = 200, description = "The user's requests", body = EntitlementRequestsJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -143,7 +143,7 @@ pub async fn user_entitlement_requests(
 
 /// Get all Entitlement Requests.
 #[utoipa::path(
-    get, path = "/obp/v5.1.0/entitlement-requests", tag = "OBP: roles", security(("directLogin" = [])),
+    get, path = "/obp/v5.1.0/entitlement-requests", tag = "OBP: roles", security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     responses(
         (status = 200, description = "Every request", body = EntitlementRequestsJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -163,7 +163,7 @@ pub async fn all_entitlement_requests(
 /// Delete Entitlement Request.
 #[utoipa::path(
     delete, path = "/obp/v5.1.0/entitlement-requests/{entitlement_request_id}", tag = "OBP: roles",
-    params(("entitlement_request_id" = String, Path)), security(("directLogin" = [])),
+    params(("entitlement_request_id" = String, Path)), security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),

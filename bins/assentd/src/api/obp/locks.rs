@@ -53,7 +53,7 @@ pub(crate) fn status_json(status: LockStatus) -> LockStatusJson {
 /// Get User Lock Status.
 #[utoipa::path(
     get, path = "/obp/v5.1.0/users/{username}/lock-status", tag = "OBP: users",
-    params(("username" = String, Path), LockQuery), security(("directLogin" = [])),
+    params(("username" = String, Path), LockQuery), security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     responses(
         (status = 200, description = "Failed logins since the last success or unlock", body = LockStatusJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -80,7 +80,7 @@ pub async fn get_lock_status(
 /// Unlock the user: clears the failure count and any administrative lock.
 #[utoipa::path(
     put, path = "/obp/v5.1.0/users/{username}/lock-status", tag = "OBP: users",
-    params(("username" = String, Path), LockQuery), security(("directLogin" = [])),
+    params(("username" = String, Path), LockQuery), security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "Unlocked", body = LockStatusJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -107,7 +107,7 @@ pub async fn unlock_user(
 /// Lock User: locks the account until an unlock, and ends its sessions at once.
 #[utoipa::path(
     post, path = "/obp/v5.1.0/users/{username}/locks", tag = "OBP: users",
-    params(("username" = String, Path), LockQuery), security(("directLogin" = [])),
+    params(("username" = String, Path), LockQuery), security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "Locked", body = UserLockJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),

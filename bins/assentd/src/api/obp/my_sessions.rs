@@ -60,7 +60,9 @@ fn session_json(session: Session, current: Option<&str>, at: time::OffsetDateTim
 /// Get My Sessions: where the caller is signed in (never a token).
 #[utoipa::path(
     get, path = "/obp/v5.1.0/my/sessions", tag = "OBP: authentication",
-    security(("directLogin" = [])),
+    // Not the function's name: a generated client would name its function after `list`.
+    operation_id = "get_my_sessions",
+    security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "The caller's sessions that have not ended, newest first", body = SessionsJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -87,7 +89,7 @@ pub async fn list(
 /// End one of my sessions (this one included).
 #[utoipa::path(
     delete, path = "/obp/v5.1.0/my/sessions/{session_id}", tag = "OBP: authentication",
-    params(("session_id" = String, Path)), security(("directLogin" = [])),
+    params(("session_id" = String, Path)), security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 204, description = "Ended: its tokens stop working at once"),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -111,7 +113,7 @@ pub async fn end_one(
 /// End all my other sessions (every one but the caller's).
 #[utoipa::path(
     delete, path = "/obp/v5.1.0/my/sessions", tag = "OBP: authentication",
-    security(("directLogin" = [])),
+    security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 204, description = "Every other session ended"),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -132,7 +134,7 @@ pub async fn end_others(
 /// End every session of a user (an administrator, on suspected fraud).
 #[utoipa::path(
     delete, path = "/obp/v5.1.0/users/{user_id}/sessions", tag = "OBP: users",
-    params(("user_id" = String, Path)), security(("directLogin" = [])),
+    params(("user_id" = String, Path)), security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 204, description = "Every session of the user ended"),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),

@@ -50,7 +50,7 @@ fn account_and_user(
 /// Get access: who holds which views on the account (its holders only).
 #[utoipa::path(
     get, path = "/obp/v5.1.0/banks/{bank_id}/accounts/{account_id}/permissions", tag = "OBP: accounts",
-    params(("bank_id" = String, Path), ("account_id" = String, Path)), security(("directLogin" = [])),
+    params(("bank_id" = String, Path), ("account_id" = String, Path)), security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "`{permissions: [{user: {id, provider, display_name}, views: [...]}]}`", body = Object),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -96,7 +96,7 @@ pub async fn account_permissions(
     tag = "OBP: accounts",
     params(("bank_id" = String, Path), ("account_id" = String, Path),
         ("provider" = String, Path, description = "URL-encoded"), ("provider_id" = String, Path)),
-    security(("directLogin" = [])),
+    security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "`{views: [...]}`", body = Object),
         (status = 403, description = "OBP-20047 neither a holder nor the user", body = ErrorJson),
@@ -130,7 +130,7 @@ pub async fn user_permissions(
     params(("bank_id" = String, Path), ("account_id" = String, Path),
         ("provider" = String, Path, description = "URL-encoded"), ("provider_id" = String, Path),
         ("view_id" = String, Path, description = "ids starting with `_` are custom views")),
-    security(("directLogin" = [])),
+    security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "The view granted", body = Object),
         (status = 400, description = "OBP-30252 unknown system view, OBP-30005 unknown custom view", body = ErrorJson),
@@ -170,7 +170,7 @@ pub struct ViewIdsJson {
     tag = "OBP: accounts",
     params(("bank_id" = String, Path), ("account_id" = String, Path),
         ("provider" = String, Path, description = "URL-encoded"), ("provider_id" = String, Path)),
-    request_body = ViewIdsJson, security(("directLogin" = [])),
+    request_body = ViewIdsJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "`{views: [...]}`: every view granted", body = Object),
         (status = 400, description = "OBP-10001, OBP-30252, OBP-30005; nothing granted", body = ErrorJson),
@@ -210,7 +210,7 @@ pub async fn grant_views(
     params(("bank_id" = String, Path), ("account_id" = String, Path),
         ("provider" = String, Path, description = "URL-encoded"), ("provider_id" = String, Path),
         ("view_id" = String, Path)),
-    security(("directLogin" = [])),
+    security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 204, description = "Revoked"),
         (status = 400, description = "OBP-30065 not held, OBP-30292 the account's last owner", body = ErrorJson),
@@ -242,7 +242,7 @@ pub async fn revoke_view(
     tag = "OBP: accounts",
     params(("bank_id" = String, Path), ("account_id" = String, Path),
         ("provider" = String, Path, description = "URL-encoded"), ("provider_id" = String, Path)),
-    security(("directLogin" = [])),
+    security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 204, description = "Every view revoked"),
         (status = 400, description = "OBP-30292 the user is the account's last owner; nothing revoked", body = ErrorJson),

@@ -46,7 +46,7 @@ pub fn list_json(rows: Vec<EntitlementRow>) -> EntitlementListJson {
 
 /// Get Roles: every role an entitlement may name.
 #[utoipa::path(
-    get, path = "/obp/v5.1.0/roles", tag = "OBP: roles", security(("directLogin" = [])),
+    get, path = "/obp/v5.1.0/roles", tag = "OBP: roles", security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     responses(
         (status = 200, description = "The role catalogue", body = RolesJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -71,7 +71,7 @@ pub async fn get_roles(
 /// Add Entitlement for a User.
 #[utoipa::path(
     post, path = "/obp/v5.1.0/users/{user_id}/entitlements", tag = "OBP: roles",
-    params(("user_id" = String, Path)), request_body = CreateEntitlementJson, security(("directLogin" = [])),
+    params(("user_id" = String, Path)), request_body = CreateEntitlementJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "Granted", body = EntitlementJson),
         (status = 400, description = "OBP-10001 bad JSON, OBP-10007 unknown role, OBP-30205 bank role without bank, OBP-30206 system role with bank", body = ErrorJson),
@@ -104,7 +104,7 @@ pub async fn add_entitlement(
 /// Delete Entitlement.
 #[utoipa::path(
     delete, path = "/obp/v5.1.0/users/{user_id}/entitlement/{entitlement_id}", tag = "OBP: roles",
-    params(("user_id" = String, Path), ("entitlement_id" = String, Path)), security(("directLogin" = [])),
+    params(("user_id" = String, Path), ("entitlement_id" = String, Path)), security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 204, description = "Revoked"),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -129,7 +129,7 @@ pub async fn delete_entitlement(
 /// Get Entitlements for User.
 #[utoipa::path(
     get, path = "/obp/v5.1.0/users/{user_id}/entitlements", tag = "OBP: roles",
-    params(("user_id" = String, Path)), security(("directLogin" = [])),
+    params(("user_id" = String, Path)), security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     responses(
         (status = 200, description = "The user's entitlements", body = EntitlementListJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -153,7 +153,7 @@ pub async fn user_entitlements(
 
 /// Get my Entitlements.
 #[utoipa::path(
-    get, path = "/obp/v5.1.0/my/entitlements", tag = "OBP: roles", security(("directLogin" = [])),
+    get, path = "/obp/v5.1.0/my/entitlements", tag = "OBP: roles", security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "The caller's entitlements", body = EntitlementListJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -171,7 +171,7 @@ pub async fn my_entitlements(
 
 /// Get all Entitlements.
 #[utoipa::path(
-    get, path = "/obp/v5.1.0/entitlements", tag = "OBP: roles", security(("directLogin" = [])),
+    get, path = "/obp/v5.1.0/entitlements", tag = "OBP: roles", security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     responses(
         (status = 200, description = "Every entitlement", body = EntitlementListJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -191,7 +191,7 @@ pub async fn all_entitlements(
 /// Get Entitlements for One Bank: a user's entitlements at a bank.
 #[utoipa::path(
     get, path = "/obp/v5.1.0/banks/{bank_id}/users/{user_id}/entitlements", tag = "OBP: roles",
-    params(("bank_id" = String, Path), ("user_id" = String, Path)), security(("directLogin" = [])),
+    params(("bank_id" = String, Path), ("user_id" = String, Path)), security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     responses(
         (status = 200, description = "The user's entitlements at the bank", body = EntitlementListJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),

@@ -62,7 +62,7 @@ async fn lookup(
 /// Get User by USERNAME.
 #[utoipa::path(
     get, path = "/obp/v5.1.0/users/username/{username}", tag = "OBP: users",
-    params(("username" = String, Path)), security(("directLogin" = [])),
+    params(("username" = String, Path)), security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     responses(
         (status = 200, description = "The user (in a list, as OBP answers)", body = UsersJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -81,7 +81,7 @@ pub async fn by_username(
 /// Get User by USER_ID.
 #[utoipa::path(
     get, path = "/obp/v5.1.0/users/user_id/{user_id}", tag = "OBP: users",
-    params(("user_id" = String, Path)), security(("directLogin" = [])),
+    params(("user_id" = String, Path)), security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     responses(
         (status = 200, description = "The user (in a list, as OBP answers)", body = UsersJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -100,7 +100,7 @@ pub async fn by_user_id(
 /// Get Users by Email Address (ignoring case).
 #[utoipa::path(
     get, path = "/obp/v5.1.0/users/email/{email}/terminator", tag = "OBP: users",
-    params(("email" = String, Path)), security(("directLogin" = [])),
+    params(("email" = String, Path)), security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     responses(
         (status = 200, description = "Every user with this email", body = UsersJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
@@ -118,7 +118,7 @@ pub async fn by_email(
 
 /// Get all Users: a page, newest first by default.
 #[utoipa::path(
-    get, path = "/obp/v5.1.0/users", tag = "OBP: users", security(("directLogin" = [])),
+    get, path = "/obp/v5.1.0/users", tag = "OBP: users", security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     params(
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "1 to 1000, default 50"),
         ("offset" = Option<i64>, Query, minimum = 0, description = "default 0"),

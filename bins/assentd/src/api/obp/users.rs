@@ -194,7 +194,7 @@ pub async fn create_user(
 /// Get User (Current): the signed-in user with their entitlements.
 #[utoipa::path(
     get, path = "/obp/v5.1.0/users/current", tag = "OBP: users",
-    security(("directLogin" = [])),
+    security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     responses(
         (status = 200, description = "The current user", body = UserJson),
         (status = 401, description = "OBP-20001 not logged in, OBP-20003 invalid or expired token", body = ErrorJson),

@@ -76,14 +76,34 @@ impl Server {
     }
 
     pub fn start_with(dir: &Path, settings: &[(&str, &str)]) -> Self {
-        // One log per server: several may share a working directory (replicas).
-        let log = dir.join(format!("server-{}.log", uuid::Uuid::new_v4()));
         // Port 0: the system picks a free port as the server binds, and the log names it (a
         // port picked beforehand could be taken by someone else in between).
+        Self::start_listening(dir, settings, "127.0.0.1:0")
+    }
+
+    /// A server whose public base URL (`provider`, the document's one `servers` entry) is the
+    /// address it listens on, for a test that follows the document to the server (a browser
+    /// in the API explorer). The provider must be known at start, so the port is picked
+    /// beforehand: the one exception to letting the server pick it.
+    pub fn start_as_provider(dir: &Path, settings: &[(&str, &str)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .unwrap()
+            .port();
+        let listen = format!("127.0.0.1:{port}");
+        let provider = format!("http://{listen}");
+        let mut settings = settings.to_vec();
+        settings.push(("ASSENT_PROVIDER", &provider));
+        Self::start_listening(dir, &settings, &listen)
+    }
+
+    fn start_listening(dir: &Path, settings: &[(&str, &str)], listen: &str) -> Self {
+        // One log per server: several may share a working directory (replicas).
+        let log = dir.join(format!("server-{}.log", uuid::Uuid::new_v4()));
         let child = assentd(dir)
             .envs(settings.iter().copied())
             .arg("serve")
-            .env("ASSENT_LISTEN", "127.0.0.1:0")
+            .env("ASSENT_LISTEN", listen)
             .env("ASSENT_LOG_LEVEL", "debug")
             .env("ASSENT_LOG_FORMAT", "json")
             .stdout(Stdio::null())
