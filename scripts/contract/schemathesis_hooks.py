@@ -79,13 +79,16 @@ def _signed_in(who):
     return _direct_login(username, password)
 
 
+# The schemes the hook holds credentials for, in the order it prefers them (an OBP operation
+# also takes dAuth and, for reads, a consent: those are exercised by their own tests).
+_HELD = ("directLogin", "konyAuthorization", "systemKey")
+
+
 def _scheme(case, context=None):
-    """The security scheme the operation is called with (the first it accepts), or ""."""
+    """The security scheme the operation is called with, or "" for a public one."""
     requirements = case.operation.definition.raw.get("security") or []
-    for requirement in requirements:
-        for name in requirement:
-            return name
-    return ""
+    accepted = {name for requirement in requirements for name in requirement}
+    return next((name for name in _HELD if name in accepted), "")
 
 
 @schemathesis.auth(cache_by_key=_scheme)
