@@ -286,7 +286,12 @@ impl utoipa::Modify for SharedResponses {
                 .property("occurredAt", ObjectBuilder::new().schema_type(Type::String))
                 .property("detail", ObjectBuilder::new().schema_type(Type::String))
                 .property("instance", ObjectBuilder::new().schema_type(Type::String))
-                .property("problems", ObjectBuilder::new().schema_type(Type::Array))
+                .property(
+                    "problems",
+                    utoipa::openapi::schema::ArrayBuilder::new()
+                        .items(ObjectBuilder::new().schema_type(Type::Object))
+                        .description(Some("The problems this one groups, each a problem")),
+                )
                 .property("attributes", ObjectBuilder::new().schema_type(Type::Object))
                 .required("id")
                 .required("type")

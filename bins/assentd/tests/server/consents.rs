@@ -86,7 +86,7 @@ pub(crate) async fn setup<S: TestService>(app: &TestApp, svc: &S, name: &str) ->
         ),
     )
     .await;
-    assert!(status == 201 || status == 400, "{body}");
+    assert!(status == 201 || status == 409, "{body}");
     Setup {
         user_id,
         token,
