@@ -30,7 +30,7 @@ pub fn migrate(config: Config) -> Result<(), StartError> {
 }
 
 pub fn print_openapi(config: &Config) -> Result<(), StartError> {
-    let doc = crate::api::openapi::served_at(&config.provider);
+    let doc = crate::api::openapi::served(config);
     let value = serde_json::to_value(doc).map_err(|e| StartError::Other(e.to_string()))?;
     print_json(&value)
 }

@@ -111,7 +111,7 @@ use utoipa::openapi::{Content, Header, Ref, RefOr, Response};
         crate::api::health::metrics,
         openapi_json,
     ),
-    modifiers(&SecuritySchemes, &SharedResponses, &EntitlementBodies)
+    modifiers(&SecuritySchemes, &SharedResponses, &EntitlementBodies, &ParameterText)
 )]
 struct ApiDoc;
 
@@ -383,6 +383,59 @@ impl utoipa::Modify for SharedResponses {
     }
 }
 
+/// Query and header parameters as the server reads them. The server refuses a query string
+/// holding an ASCII control character (`edge` in `api/mod.rs`, 400 in the family's dialect), so
+/// every free-text query parameter says so (parameters with a pattern or a format of their own
+/// already exclude them). A query or header carries text: an optional one is left out, never
+/// sent as `null`, so an `Option` there is a string that may be missing, not a nullable one.
+struct ParameterText;
+
+/// Text without ASCII control characters.
+const NO_CONTROL: &str = "^[^\\u0000-\\u001f\\u007f]*$";
+
+impl utoipa::Modify for ParameterText {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{Schema, SchemaType};
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.head,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    let query = matches!(parameter.parameter_in, ParameterIn::Query);
+                    if !query && !matches!(parameter.parameter_in, ParameterIn::Header) {
+                        continue;
+                    }
+                    let Some(RefOr::T(Schema::Object(object))) = &mut parameter.schema else {
+                        continue;
+                    };
+                    if let SchemaType::Array(types) = &object.schema_type {
+                        let present: Vec<Type> = types
+                            .iter()
+                            .filter(|t| **t != Type::Null)
+                            .cloned()
+                            .collect();
+                        object.schema_type = match present.as_slice() {
+                            [one] => SchemaType::Type(one.clone()),
+                            _ => SchemaType::Array(present),
+                        };
+                    }
+                    let text = matches!(&object.schema_type, SchemaType::Type(Type::String));
+                    if query && text && object.pattern.is_none() && object.format.is_none() {
+                        object.pattern = Some(NO_CONTROL.to_owned());
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The bodies that ask for a role: a system role with an empty `bank_id`, or a bank role with a
 /// bank's id, as the role catalogue says (`assent_identity::roles::check_entitlement`). A role
 /// outside the catalogue, or at the wrong level, is a malformed request (400), so the document
@@ -489,15 +542,40 @@ pub fn endpoints() -> Vec<crate::api::RouteSpec> {
 #[utoipa::path(get, path = "/openapi.json", tag = "operations",
     responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
 pub async fn openapi_json(state: web::Data<crate::state::AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(served_at(&state.config.provider))
+    HttpResponse::Ok().json(served(&state.config))
 }
 
-/// The document with the server's public base URL as its one server, so that explorers and
-/// generated clients call this server.
-pub fn served_at(provider: &str) -> utoipa::openapi::OpenApi {
+/// The document as this server serves it: its public base URL (`provider`) as its one server,
+/// so that explorers and generated clients call this server, and the one-time code answers as
+/// long as its configuration makes them (`otp_code_length`; authenticator apps enrolled here
+/// show 6 digits), as an answer of another length is refused as malformed.
+pub fn served(config: &crate::config::Config) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::schema::Schema;
     let mut doc = document();
     doc.servers = Some(vec![utoipa::openapi::Server::new(
-        provider.trim_end_matches('/'),
+        config.provider.trim_end_matches('/'),
     )]);
+    let answers = [
+        ("ChallengeAnswerJson", "answer", config.otp_code_length),
+        ("ConsentAnswerJson", "answer", config.otp_code_length),
+        (
+            "ContactVerificationAnswerJson",
+            "answer",
+            config.otp_code_length,
+        ),
+        ("TotpCodeJson", "code", TOTP_DIGITS),
+    ];
+    let schemas = &mut doc.components.get_or_insert_with(Default::default).schemas;
+    for (schema, field, digits) in answers {
+        if let Some(RefOr::T(Schema::Object(object))) = schemas.get_mut(schema)
+            && let Some(RefOr::T(Schema::Object(property))) = object.properties.get_mut(field)
+        {
+            property.pattern = Some(format!("^[0-9]{{{digits}}}$"));
+        }
+    }
     doc
 }
+
+/// The digits of the codes of an authenticator app enrolled here
+/// (`assent_otp::totp::TotpSecret::generate`'s usual parameters).
+const TOTP_DIGITS: usize = 6;

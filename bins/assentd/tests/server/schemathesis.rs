@@ -89,12 +89,9 @@ fn schemathesis_finds_nothing() {
     let report = dir.0.join("report");
     // Bounded for a 2-core machine: a few examples per operation and phase.
     let output = python()
-        .args([
-            "-m",
-            "schemathesis.cli",
-            "run",
-            &server.url("/openapi.json"),
-        ])
+        .args(["-m", "schemathesis.cli", "--config-file"])
+        .arg(contract.join("schemathesis.toml"))
+        .args(["run", &server.url("/openapi.json")])
         .args(["--checks", "all", "--max-examples", "5", "--workers", "2"])
         .args(["--seed", "1", "--no-color"])
         .arg("--report-dir")

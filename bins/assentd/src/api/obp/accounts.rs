@@ -46,16 +46,19 @@ pub fn view_json(view: &View) -> Value {
 
 #[derive(Deserialize, ToSchema)]
 pub struct BalanceJson {
-    #[schema(example = "EUR")]
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
     pub currency: String,
-    #[schema(example = "0")]
+    /// A decimal: an optional `-`, 1 to 15 digits, and up to 4 after a `.`.
+    #[schema(example = "0", pattern = "^-?[0-9]{1,15}(\\.[0-9]{1,4})?$")]
     pub amount: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateAccountJson {
     pub user_id: String,
+    #[schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]{1,255}$")]
     pub label: String,
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,64}$")]
     pub product_code: String,
     pub balance: BalanceJson,
 }

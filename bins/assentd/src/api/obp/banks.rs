@@ -14,17 +14,33 @@ use utoipa::ToSchema;
 /// A bank as OBP shows one (and as `POST /banks` takes it).
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct BankJson {
-    #[schema(example = "gh.29.uk")]
+    #[schema(example = "gh.29.uk", pattern = "^[A-Za-z0-9._-]{1,255}$")]
     pub id: String,
-    #[schema(example = "uk")]
+    #[schema(
+        example = "uk",
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        max_length = 255
+    )]
     pub short_name: String,
-    #[schema(example = "uk")]
+    #[schema(
+        example = "uk",
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        max_length = 255
+    )]
     pub full_name: String,
     #[serde(default)]
-    #[schema(example = "https://static.openbankproject.com/images/sandbox/bank_x.png")]
+    #[schema(
+        example = "https://static.openbankproject.com/images/sandbox/bank_x.png",
+        pattern = r"^(|https?://[^\s\u0000-\u001f\u007f-\u009f]*)$",
+        max_length = 2048
+    )]
     pub logo: String,
     #[serde(default)]
-    #[schema(example = "https://www.example.com")]
+    #[schema(
+        example = "https://www.example.com",
+        pattern = r"^(|https?://[^\s\u0000-\u001f\u007f-\u009f]*)$",
+        max_length = 2048
+    )]
     pub website: String,
 }
 

@@ -17,15 +17,34 @@ use utoipa::ToSchema;
 /// Body of `POST /management/consumers`.
 #[derive(Deserialize, ToSchema)]
 pub struct CreateConsumerJson {
-    #[schema(example = "Budgeting app")]
+    #[schema(
+        example = "Budgeting app",
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        max_length = 100
+    )]
     pub app_name: String,
+    /// Up to 2000 characters; new lines are the only control characters allowed.
     #[serde(default)]
+    #[schema(
+        pattern = r"^[^\u0000-\u0009\u000b-\u001f\u007f-\u009f]*$",
+        max_length = 2000
+    )]
     pub description: String,
+    /// Empty, or an email address.
     #[serde(default)]
-    #[schema(example = "dev@example.com")]
+    #[schema(
+        example = "dev@example.com",
+        pattern = r"^(|(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)$",
+        max_length = 254
+    )]
     pub developer_email: String,
+    /// Empty, or an http(s) URL.
     #[serde(default)]
-    #[schema(example = "https://app.example.com/callback")]
+    #[schema(
+        example = "https://app.example.com/callback",
+        pattern = r"^(|https?://[^\s\u0000-\u001f\u007f-\u009f]*)$",
+        max_length = 2048
+    )]
     pub redirect_url: String,
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
@@ -68,6 +87,11 @@ pub struct EnabledJson {
 
 #[derive(Deserialize, ToSchema)]
 pub struct RedirectUrlJson {
+    /// Empty, or an http(s) URL.
+    #[schema(
+        pattern = r"^(|https?://[^\s\u0000-\u001f\u007f-\u009f]*)$",
+        max_length = 2048
+    )]
     pub redirect_url: String,
 }
 
