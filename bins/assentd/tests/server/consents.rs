@@ -369,10 +369,6 @@ backend_test! {
             ),
             (json!({ "everything": false }), "OBP-35045"),
             (
-                json!({ "everything": true, "email": "someone@else.example" }),
-                "OBP-35046",
-            ),
-            (
                 json!({ "everything": true, "valid_from": "yesterday" }),
                 "OBP-35043",
             ),
@@ -381,6 +377,11 @@ backend_test! {
             assert_eq!(status, 400, "{reply}");
             assert!(message(&reply).starts_with(error), "{error}: {reply}");
         }
+        // Well formed, and refused for what the user has registered.
+        let body = json!({ "everything": true, "email": "someone@else.example" });
+        let (status, _, reply) = send(&svc, request_consent(&felix.token, body)).await;
+        assert_eq!(status, 409, "{reply}");
+        assert!(message(&reply).starts_with("OBP-35046"), "{reply}");
         let (status, _, body) = send(
             &svc,
             authed(
@@ -463,14 +464,14 @@ backend_test! {
         for left in (1..5).rev() {
             let (status, _, body) =
                 send(&svc, answer(&felix.token, &second, &wrong_code(&code))).await;
-            assert_eq!(status, 400);
+            assert_eq!(status, 403);
             assert_eq!(
                 message(&body),
                 format!("OBP-40016: Invalid Challenge Answer. {left} attempts left.")
             );
         }
         let (status, _, body) = send(&svc, answer(&felix.token, &second, &wrong_code(&code))).await;
-        assert_eq!(status, 400);
+        assert_eq!(status, 403);
         assert!(message(&body).starts_with("OBP-40014"));
         let mut conn = app.state.pool.get().unwrap();
         assert_eq!(
@@ -558,7 +559,7 @@ backend_test! {
         let (status, _, body) =
             send(&svc, create(BANK, "SMS", json!({ "everything": true }))).await;
         assert!(
-            status == 400 && message(&body).starts_with("OBP-30283"),
+            status == 409 && message(&body).starts_with("OBP-30283"),
             "{body}"
         );
 
@@ -731,11 +732,11 @@ backend_test! {
             send(&svc, answer(&hugo.token, &consent_id, &wrong_code(&code))).await;
         assert_eq!(
             (status, message(&body)),
-            (400, "OBP-40016: Invalid Challenge Answer. 4 attempts left.")
+            (403, "OBP-40016: Invalid Challenge Answer. 4 attempts left.")
         );
         app.advance(time::Duration::MICROSECOND);
         let (status, _, body) = send(&svc, answer(&hugo.token, &consent_id, &code)).await;
-        assert_eq!(status, 400, "{body}");
+        assert_eq!(status, 403, "expired: {body}");
         let status_of = |app: &TestApp| {
             let mut conn = app.state.pool.get().unwrap();
             consents::find(&mut conn, &consent_id)

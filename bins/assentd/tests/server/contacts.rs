@@ -140,7 +140,7 @@ backend_test! {
         let code = app.code_of(&id);
 
         let (status, _, body) = send(&svc, answer(&token, &id, &wrong_code(&code))).await;
-        assert_eq!(status, 400, "{body}");
+        assert_eq!(status, 403, "{body}");
         assert!(message(&body).contains("4 attempts left"), "{body}");
         let (status, _, body) = send(&svc, answer(&token, &id, &code)).await;
         assert_eq!(status, 200, "{body}");
@@ -183,10 +183,10 @@ backend_test! {
         assert_eq!(status, 404, "another customer's verification: {body}");
         for _ in 0..4 {
             let (status, _, _) = send(&svc, answer(&token, &id, &wrong_code(&code))).await;
-            assert_eq!(status, 400);
+            assert_eq!(status, 403);
         }
         let (status, _, body) = send(&svc, answer(&token, &id, &wrong_code(&code))).await;
-        assert_eq!(status, 400);
+        assert_eq!(status, 403);
         assert!(message(&body).starts_with("OBP-40014"), "REJECTED: {body}");
         let (status, _, _) = send(&svc, answer(&token, &id, &code)).await;
         assert_ne!(status, 200, "{}: the right code after five wrong ones", app.backend());

@@ -66,7 +66,7 @@ pub struct CreateAccountJson {
 /// Create Account: makes `user_id` the holder, with `owner` and `ManageCustomViews`.
 #[utoipa::path(
     put, path = "/obp/v5.1.0/banks/{bank_id}/accounts/{account_id}", tag = "OBP: accounts",
-    params(("bank_id" = String, Path), ("account_id" = String, Path)),
+    params(("bank_id" = String, Path), ("account_id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,255}$", description = "The new account's id")),
     request_body = CreateAccountJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "Created", body = Object),

@@ -61,8 +61,8 @@ fn update_json(row: AuthContextUpdateRow) -> AuthContextUpdateJson {
     request_body = AuthContextUpdateRequestJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "Requested; a code was sent", body = AuthContextUpdateJson),
-        (status = 400, description = "OBP-10001 bad JSON, OBP-30281 bad key or value, OBP-35034 SCA method not SMS or EMAIL, OBP-30283 no phone number for SMS, OBP-30291 no email address", body = ErrorJson),
-        (status = 409, description = "OBP-30290 the key is already set, OBP-30306 the customer number is another user's", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-30281 bad key or value, OBP-35034 SCA method not SMS or EMAIL", body = ErrorJson),
+        (status = 409, description = "OBP-30283 no phone number for SMS, OBP-30291 no email address, OBP-30290 the key is already set, OBP-30306 the customer number is another user's", body = ErrorJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
         (status = 404, description = "OBP-30001 unknown bank", body = ErrorJson),
         (status = 429, description = "OBP-30284 too many codes to this destination today", body = ErrorJson),
@@ -119,7 +119,8 @@ pub async fn create_update_request(
     request_body = ChallengeAnswerJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "Accepted: the auth context exists", body = AuthContextUpdateJson),
-        (status = 400, description = "OBP-10001 bad JSON, OBP-40016 wrong answer (attempts left in the message), OBP-40014 attempts used up (now REJECTED), OBP-20211 code expired, OBP-30090 not INITIATED", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-40016 not the digits of a code, OBP-30090 not INITIATED", body = ErrorJson),
+        (status = 403, description = "OBP-40016 wrong answer (attempts left in the message), OBP-40014 attempts used up (now REJECTED), OBP-20211 code expired", body = ErrorJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
         (status = 404, description = "OBP-30057 no such request of this user at this bank", body = ErrorJson),
         (status = 409, description = "OBP-30290 the key was set meanwhile, OBP-30306 the customer number became another user's (the request is REJECTED)", body = ErrorJson),

@@ -94,7 +94,8 @@ pub fn access_asked(views: Vec<ConsentViewJson>, entitlements: Vec<ConsentRoleJs
     request_body = CreateConsentJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "`{consent_id, jwt, status: INITIATED}`", body = ConsentJson),
-        (status = 400, description = "OBP-10001, OBP-35009 method, OBP-35013 roles, OBP-35014 views, OBP-35020 time to live, OBP-35043 valid_from, OBP-35045 empty scope, OBP-35046 contact not registered, OBP-20058 consumer disabled, OBP-35044 no consumer", body = ErrorJson),
+        (status = 400, description = "OBP-10001, OBP-35009 method, OBP-35013 roles, OBP-35014 views, OBP-35020 time to live, OBP-35043 valid_from, OBP-35045 empty scope, OBP-20058 consumer disabled, OBP-35044 no consumer", body = ErrorJson),
+        (status = 409, description = "OBP-35046 contact not registered, OBP-30283 no phone number for SMS, OBP-30291 no email address", body = ErrorJson),
         (status = 404, description = "OBP-30001 bank, OBP-30019 consumer", body = ErrorJson),
         (status = 429, description = "OBP-30284", body = ErrorJson),
         (status = 503, description = "OBP-35010 the code could not be sent", body = ErrorJson),
@@ -162,7 +163,8 @@ pub struct ConsentAnswerJson {
     request_body = ConsentAnswerJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "`{consent_id, jwt, status: ACCEPTED}`", body = ConsentJson),
-        (status = 400, description = "OBP-40016 wrong (attempts left), OBP-40014 attempts used up (REJECTED), OBP-20211 expired, OBP-35025 not INITIATED", body = ErrorJson),
+        (status = 400, description = "OBP-40016 not the digits of a code, OBP-35025 not INITIATED", body = ErrorJson),
+        (status = 403, description = "OBP-40016 wrong (attempts left), OBP-40014 attempts used up (REJECTED), OBP-20211 expired", body = ErrorJson),
         (status = 404, description = "OBP-35001 no such consent of the caller at this bank", body = ErrorJson),
     )
 )]

@@ -393,10 +393,10 @@ impl From<crate::services::contact_verifications::VerificationRefusal> for ObpEr
         match refusal {
             R::Consent => crate::services::caller::ConsentCannot.into(),
             R::NoContact(crate::delivery::Channel::Email) => {
-                ObpError::bad_request(NO_EMAIL_FOR_EMAIL)
+                ObpError::new(StatusCode::CONFLICT, NO_EMAIL_FOR_EMAIL)
             }
             R::NoContact(crate::delivery::Channel::Sms | crate::delivery::Channel::Voice) => {
-                ObpError::bad_request(NO_PHONE_FOR_SMS)
+                ObpError::new(StatusCode::CONFLICT, NO_PHONE_FOR_SMS)
             }
             R::AlreadyVerified(_) => ObpError::new(StatusCode::CONFLICT, CONTACT_ALREADY_VERIFIED),
             R::AccountQuota => ObpError::daily_allowance_spent(TOO_MANY_VERIFICATIONS),
@@ -411,12 +411,13 @@ impl From<crate::services::contact_verifications::VerificationRefusal> for ObpEr
             R::Answer(
                 VerifyError::WrongCode { attempts_left: 0 }
                 | VerifyError::NotPending(ChallengeState::Locked),
-            ) => ObpError::bad_request(ATTEMPTS_USED_UP),
-            R::Answer(VerifyError::WrongCode { attempts_left }) => ObpError::bad_request(format!(
-                "{INVALID_CHALLENGE_ANSWER} {attempts_left} attempts left."
-            )),
+            ) => ObpError::new(StatusCode::FORBIDDEN, ATTEMPTS_USED_UP),
+            R::Answer(VerifyError::WrongCode { attempts_left }) => ObpError::new(
+                StatusCode::FORBIDDEN,
+                format!("{INVALID_CHALLENGE_ANSWER} {attempts_left} attempts left."),
+            ),
             R::Answer(VerifyError::NotPending(ChallengeState::Expired)) => {
-                ObpError::bad_request(OTP_EXPIRED)
+                ObpError::new(StatusCode::FORBIDDEN, OTP_EXPIRED)
             }
             R::Answer(VerifyError::NotPending(_)) => {
                 ObpError::new(StatusCode::NOT_FOUND, VERIFICATION_NOT_FOUND)
@@ -495,8 +496,10 @@ impl From<crate::services::auth_context_updates::UpdateRequestRefusal> for ObpEr
             R::CustomerNumberOfAnother => {
                 ObpError::new(StatusCode::CONFLICT, CUSTOMER_NUMBER_OF_ANOTHER)
             }
-            R::NoAddress(Channel::Email) => ObpError::bad_request(NO_EMAIL_FOR_EMAIL),
-            R::NoAddress(Channel::Sms | Channel::Voice) => ObpError::bad_request(NO_PHONE_FOR_SMS),
+            R::NoAddress(Channel::Email) => ObpError::new(StatusCode::CONFLICT, NO_EMAIL_FOR_EMAIL),
+            R::NoAddress(Channel::Sms | Channel::Voice) => {
+                ObpError::new(StatusCode::CONFLICT, NO_PHONE_FOR_SMS)
+            }
             R::Unverified(_) => ObpError::bad_request(CONTACT_NOT_VERIFIED),
             R::DestinationQuota => ObpError::daily_allowance_spent(OTP_DESTINATION_QUOTA),
         }
@@ -524,12 +527,13 @@ impl From<crate::services::auth_context_updates::AnswerRefusal> for ObpError {
             R::Code(
                 VerifyError::WrongCode { attempts_left: 0 }
                 | VerifyError::NotPending(ChallengeState::Locked),
-            ) => ObpError::bad_request(ATTEMPTS_USED_UP),
-            R::Code(VerifyError::WrongCode { attempts_left }) => ObpError::bad_request(format!(
-                "{INVALID_CHALLENGE_ANSWER} {attempts_left} attempts left."
-            )),
+            ) => ObpError::new(StatusCode::FORBIDDEN, ATTEMPTS_USED_UP),
+            R::Code(VerifyError::WrongCode { attempts_left }) => ObpError::new(
+                StatusCode::FORBIDDEN,
+                format!("{INVALID_CHALLENGE_ANSWER} {attempts_left} attempts left."),
+            ),
             R::Code(VerifyError::NotPending(ChallengeState::Expired)) => {
-                ObpError::bad_request(OTP_EXPIRED)
+                ObpError::new(StatusCode::FORBIDDEN, OTP_EXPIRED)
             }
             R::Code(VerifyError::NotPending(_)) => ObpError::bad_request(format!(
                 "{AUTH_CONTEXT_UPDATE_NOT_INITIATED} The code can no longer be answered."
@@ -554,7 +558,7 @@ impl From<crate::services::authenticators::AuthenticatorRefusal> for ObpError {
             R::WrongCode { attempts_left } => ObpError::bad_request(format!(
                 "{INVALID_TOTP_CODE} {attempts_left} attempts left."
             )),
-            R::Discarded => ObpError::bad_request(TOTP_ENROLMENT_DISCARDED),
+            R::Discarded => ObpError::new(StatusCode::FORBIDDEN, TOTP_ENROLMENT_DISCARDED),
             R::Busy => ObpError::new(StatusCode::CONFLICT, TOTP_BUSY),
         }
     }
@@ -594,11 +598,15 @@ impl From<crate::services::consents::CreateRefusal> for ObpError {
                 ConsentError::ViewAtOtherBank(_) | ConsentError::RoleAtOtherBank(_),
             ) => ObpError::bad_request(CONSENT_AT_OTHER_BANK),
             CreateRefusal::NoDestination(ScaMethod::Email) => {
-                ObpError::bad_request(NO_EMAIL_FOR_EMAIL)
+                ObpError::new(StatusCode::CONFLICT, NO_EMAIL_FOR_EMAIL)
             }
-            CreateRefusal::NoDestination(_) => ObpError::bad_request(NO_PHONE_FOR_SMS),
+            CreateRefusal::NoDestination(_) => {
+                ObpError::new(StatusCode::CONFLICT, NO_PHONE_FOR_SMS)
+            }
             CreateRefusal::Unverified(_) => ObpError::bad_request(CONTACT_NOT_VERIFIED),
-            CreateRefusal::NotRegistered => ObpError::bad_request(CONSENT_CONTACT_NOT_REGISTERED),
+            CreateRefusal::NotRegistered => {
+                ObpError::new(StatusCode::CONFLICT, CONSENT_CONTACT_NOT_REGISTERED)
+            }
             CreateRefusal::Send(SendRefusal::DestinationQuota) => {
                 ObpError::daily_allowance_spent(OTP_DESTINATION_QUOTA)
             }
@@ -629,14 +637,13 @@ impl From<crate::services::consents::AnswerRefusal> for ObpError {
             AnswerRefusal::Refused(
                 VerifyError::WrongCode { attempts_left: 0 }
                 | VerifyError::NotPending(ChallengeState::Locked),
-            ) => ObpError::bad_request(ATTEMPTS_USED_UP),
-            AnswerRefusal::Refused(VerifyError::WrongCode { attempts_left }) => {
-                ObpError::bad_request(format!(
-                    "{INVALID_CHALLENGE_ANSWER} {attempts_left} attempts left."
-                ))
-            }
+            ) => ObpError::new(StatusCode::FORBIDDEN, ATTEMPTS_USED_UP),
+            AnswerRefusal::Refused(VerifyError::WrongCode { attempts_left }) => ObpError::new(
+                StatusCode::FORBIDDEN,
+                format!("{INVALID_CHALLENGE_ANSWER} {attempts_left} attempts left."),
+            ),
             AnswerRefusal::Refused(VerifyError::NotPending(ChallengeState::Expired)) => {
-                ObpError::bad_request(OTP_EXPIRED)
+                ObpError::new(StatusCode::FORBIDDEN, OTP_EXPIRED)
             }
             AnswerRefusal::Refused(VerifyError::NotPending(_)) => {
                 ObpError::bad_request(CONSENT_STATUS_FIXED)
