@@ -548,7 +548,8 @@ pub async fn openapi_json(state: web::Data<crate::state::AppState>) -> HttpRespo
 /// The document as this server serves it: its public base URL (`provider`) as its one server,
 /// so that explorers and generated clients call this server, and the one-time code answers as
 /// long as its configuration makes them (`otp_code_length`; authenticator apps enrolled here
-/// show 6 digits), as an answer of another length is refused as malformed.
+/// show 6 digits), as an answer of another length is refused as malformed, and a consent's
+/// `time_to_live` within `consents_max_time_to_live_secs`.
 pub fn served(config: &crate::config::Config) -> utoipa::openapi::OpenApi {
     use utoipa::openapi::schema::Schema;
     let mut doc = document();
@@ -566,6 +567,13 @@ pub fn served(config: &crate::config::Config) -> utoipa::openapi::OpenApi {
         ("TotpCodeJson", "code", TOTP_DIGITS),
     ];
     let schemas = &mut doc.components.get_or_insert_with(Default::default).schemas;
+    if let Some(RefOr::T(Schema::Object(consent))) = schemas.get_mut("CreateConsentJson")
+        && let Some(RefOr::T(Schema::Object(ttl))) = consent.properties.get_mut("time_to_live")
+    {
+        let max = i64::try_from(config.consents_max_time_to_live_secs).unwrap_or(i64::MAX);
+        ttl.minimum = Some(1.into());
+        ttl.maximum = Some(max.into());
+    }
     for (schema, field, digits) in answers {
         if let Some(RefOr::T(Schema::Object(object))) = schemas.get_mut(schema)
             && let Some(RefOr::T(Schema::Object(property))) = object.properties.get_mut(field)

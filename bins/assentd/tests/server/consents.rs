@@ -670,7 +670,7 @@ backend_test! {
                 ),
             )
             .await;
-            assert_eq!(status, 400, "{body}");
+            assert_eq!(status, 422, "{body}");
             assert!(message(&body).starts_with("OBP-35043"), "{body}");
         }
 

@@ -42,7 +42,9 @@ pub struct CreateConsentJson {
     pub email: Option<String>,
     /// If given, must be the user's registered phone (codes go only there).
     pub phone_number: Option<String>,
-    /// RFC 3339; omitted: now.
+    /// RFC 3339; omitted: now. At most a minute in the past, and no further ahead than a
+    /// consent may last (422 OBP-35043 otherwise).
+    #[schema(format = DateTime)]
     pub valid_from: Option<String>,
     /// Seconds; omitted: the lesser of the maximum and an hour.
     pub time_to_live: Option<i64>,
@@ -94,7 +96,8 @@ pub fn access_asked(views: Vec<ConsentViewJson>, entitlements: Vec<ConsentRoleJs
     request_body = CreateConsentJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "`{consent_id, jwt, status: INITIATED}`", body = ConsentJson),
-        (status = 400, description = "OBP-10001, OBP-35009 method, OBP-35013 roles, OBP-35014 views, OBP-35020 time to live, OBP-35043 valid_from, OBP-35045 empty scope, OBP-20058 consumer disabled, OBP-35044 no consumer", body = ErrorJson),
+        (status = 400, description = "OBP-10001, OBP-35009 method, OBP-35013 roles, OBP-35014 views, OBP-35020 time to live, OBP-35043 valid_from not an RFC 3339 time, OBP-35045 empty scope, OBP-20058 consumer disabled, OBP-35044 no consumer", body = ErrorJson),
+        (status = 422, description = "OBP-35043 valid_from more than a minute in the past, or further ahead than a consent may last", body = ErrorJson),
         (status = 409, description = "OBP-35046 contact not registered, OBP-30283 no phone number for SMS, OBP-30291 no email address", body = ErrorJson),
         (status = 404, description = "OBP-30001 bank, OBP-30019 consumer", body = ErrorJson),
         (status = 429, description = "OBP-30284", body = ErrorJson),

@@ -555,9 +555,10 @@ impl From<crate::services::authenticators::AuthenticatorRefusal> for ObpError {
             R::Malformed { digits } => ObpError::bad_request(format!(
                 "{INVALID_TOTP_CODE} Send the {digits} digits the app shows."
             )),
-            R::WrongCode { attempts_left } => ObpError::bad_request(format!(
-                "{INVALID_TOTP_CODE} {attempts_left} attempts left."
-            )),
+            R::WrongCode { attempts_left } => ObpError::new(
+                StatusCode::FORBIDDEN,
+                format!("{INVALID_TOTP_CODE} {attempts_left} attempts left."),
+            ),
             R::Discarded => ObpError::new(StatusCode::FORBIDDEN, TOTP_ENROLMENT_DISCARDED),
             R::Busy => ObpError::new(StatusCode::CONFLICT, TOTP_BUSY),
         }
@@ -582,8 +583,9 @@ impl From<crate::services::consents::CreateRefusal> for ObpError {
             CreateRefusal::Invalid(ConsentError::TimeToLive) => {
                 ObpError::bad_request(CONSENT_MAX_TTL)
             }
+            // Well formed (the handler refuses what is not a time), refused by the clock.
             CreateRefusal::Invalid(ConsentError::ValidFrom) => {
-                ObpError::bad_request(CONSENT_VALID_FROM)
+                ObpError::new(StatusCode::UNPROCESSABLE_ENTITY, CONSENT_VALID_FROM)
             }
             CreateRefusal::Invalid(ConsentError::EmptyScope) => {
                 ObpError::bad_request(CONSENT_EMPTY_SCOPE)
@@ -791,7 +793,7 @@ impl From<crate::services::users::RegisterRefusal> for ObpError {
             }
             RegisterRefusal::Invalid(RegistrationError::Password(
                 PasswordPolicyError::TooCommon,
-            )) => ObpError::bad_request(PASSWORD_TOO_COMMON),
+            )) => ObpError::new(StatusCode::UNPROCESSABLE_ENTITY, PASSWORD_TOO_COMMON),
             RegisterRefusal::UsernameTaken => ObpError::new(StatusCode::CONFLICT, USERNAME_TAKEN),
         }
     }

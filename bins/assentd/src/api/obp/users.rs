@@ -166,7 +166,8 @@ pub struct ErrorJson {
     request_body = CreateUserJson,
     responses(
         (status = 201, description = "User created", body = UserJson),
-        (status = 400, description = "OBP-10001 bad JSON, OBP-30207 password format, OBP-30270 common password, OBP-30271..30273, OBP-30282 bad fields", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-30207 password format, OBP-30271..30273, OBP-30282 bad fields", body = ErrorJson),
+        (status = 422, description = "OBP-30270 a common password, one holding the username, or one of 3 distinct characters or fewer", body = ErrorJson),
         (status = 409, description = "OBP-30274 username taken", body = ErrorJson),
         (status = 413, description = "OBP-10413 body too large", body = ErrorJson),
         (status = 429, description = "OBP-30299 this client's sign-ups for the hour are spent (with Retry-After)", body = ErrorJson),
