@@ -29,6 +29,20 @@ pub struct ConsentRoleJson {
     pub role_name: String,
 }
 
+/// An RFC 3339 time, or null (as if omitted).
+fn valid_from_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .build()
+        .into()
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct CreateConsentJson {
     pub everything: bool,
@@ -44,7 +58,7 @@ pub struct CreateConsentJson {
     pub phone_number: Option<String>,
     /// RFC 3339; omitted: now. At most a minute in the past, and no further ahead than a
     /// consent may last (422 OBP-35043 otherwise).
-    #[schema(format = DateTime)]
+    #[schema(schema_with = valid_from_schema)]
     pub valid_from: Option<String>,
     /// Seconds; omitted: the lesser of the maximum and an hour.
     pub time_to_live: Option<i64>,

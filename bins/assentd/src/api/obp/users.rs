@@ -13,14 +13,22 @@ use utoipa::ToSchema;
 /// Body of `POST /users`.
 #[derive(Deserialize, ToSchema)]
 pub struct CreateUserJson {
-    #[schema(example = "felixsmith")]
+    /// 1 to 100 of letters, digits, `.`, `_`, `-`, `@`, or an email address.
+    #[schema(
+        example = "felixsmith",
+        pattern = r"^(?=.{1,100}$)([A-Za-z0-9._@-]+|(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)$"
+    )]
     pub username: String,
     /// 10 to 16 characters with a digit, a lower-case and an upper-case letter and a special
     /// character (`assent_identity::password::SPECIALS`), or 17 to 512 of those characters,
     /// `[`, `]` and spaces (`check_format`); common passwords are refused too.
     #[schema(example = "Tr0ub4dour&3x", schema_with = password_schema)]
     pub password: String,
-    #[schema(example = "felixsmith@example.com")]
+    #[schema(
+        example = "felixsmith@example.com",
+        pattern = r"^(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$",
+        max_length = 254
+    )]
     pub email: String,
     #[schema(
         example = "Felix",
