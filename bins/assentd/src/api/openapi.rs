@@ -474,6 +474,32 @@ impl utoipa::Modify for EntitlementBodies {
                 .required("role_name")
         };
         let components = openapi.components.get_or_insert_with(Default::default);
+        // A consent asks for everything, or for at least one view or role (OBP-35045).
+        if let Some(RefOr::T(consent)) = components.schemas.remove("CreateConsentJson") {
+            use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ArrayBuilder};
+            let asks = |property: &str, schema: RefOr<utoipa::openapi::schema::Schema>| {
+                ObjectBuilder::new()
+                    .property(property, schema)
+                    .required(property)
+            };
+            let scope = AnyOfBuilder::new()
+                .item(asks(
+                    "everything",
+                    ObjectBuilder::new()
+                        .schema_type(Type::Boolean)
+                        .enum_values(Some([true]))
+                        .into(),
+                ))
+                .item(asks("views", ArrayBuilder::new().min_items(Some(1)).into()))
+                .item(asks(
+                    "entitlements",
+                    ArrayBuilder::new().min_items(Some(1)).into(),
+                ));
+            let whole = AllOfBuilder::new().item(consent).item(scope);
+            components
+                .schemas
+                .insert("CreateConsentJson".to_owned(), whole.into());
+        }
         for name in ["CreateEntitlementJson", "CreateEntitlementRequestJson"] {
             let schema = OneOfBuilder::new()
                 .description(Some(
