@@ -593,7 +593,16 @@ pub fn served(config: &crate::config::Config) -> utoipa::openapi::OpenApi {
         ("TotpCodeJson", "code", TOTP_DIGITS),
     ];
     let schemas = &mut doc.components.get_or_insert_with(Default::default).schemas;
-    if let Some(RefOr::T(Schema::Object(consent))) = schemas.get_mut("CreateConsentJson")
+    // The consent body is its fields together with its scope rule (`EntitlementBodies`).
+    let consent = match schemas.get_mut("CreateConsentJson") {
+        Some(RefOr::T(Schema::AllOf(all))) => all.items.iter_mut().find_map(|item| match item {
+            RefOr::T(Schema::Object(fields)) => Some(fields),
+            _ => None,
+        }),
+        Some(RefOr::T(Schema::Object(fields))) => Some(fields),
+        _ => None,
+    };
+    if let Some(consent) = consent
         && let Some(RefOr::T(Schema::Object(ttl))) = consent.properties.get_mut("time_to_live")
     {
         let max = i64::try_from(config.consents_max_time_to_live_secs).unwrap_or(i64::MAX);

@@ -43,9 +43,9 @@ pub struct CreateUserJson {
         max_length = 100
     )]
     pub last_name: String,
-    /// Optional mobile number (E.164) where one-time codes can be sent.
+    /// Optional mobile number (E.164) where one-time codes can be sent; empty is none.
     #[serde(default)]
-    #[schema(example = "+447700900123")]
+    #[schema(example = "+447700900123", pattern = "^(|\\+[1-9][0-9]{7,14})$")]
     pub phone_number: Option<String>,
 }
 
