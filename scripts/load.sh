@@ -22,9 +22,10 @@ command -v wrk >/dev/null || { echo "installing wrk" >&2; apt-get install -y -q 
 wait_up() { for _ in $(seq 100); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 
 # PostgreSQL mode (BACKEND=postgres): users/current served from PostgreSQL (two workers, as a
-# small deployment runs), beside `pgbench -S -M prepared` (single-row selects) against the same
-# database in the same run, each with 64 connections. Nothing is pinned: the database, the
-# server and the load share both cores, as they do for pgbench.
+# small deployment runs), beside `pgbench -S -M prepared` (single-row selects) and pgbench
+# sending users/current's own statement (scripts/pg/users-current.sql, for the same session)
+# against the same database in the same run, each with 64 connections. Nothing is pinned: the
+# database, the server and the load share both cores, as they do for pgbench.
 if [ "${BACKEND:-sqlite}" = postgres ]; then
     PG_ADMIN_URL="${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
     DB=assent_load
@@ -46,14 +47,16 @@ if [ "${BACKEND:-sqlite}" = postgres ]; then
     wait_up "http://127.0.0.1:$PORT_ASSENT/health/ready"
     token=$(curl -sf -X POST "http://127.0.0.1:$PORT_ASSENT/my/logins/direct" \
         -H "DirectLogin: username=load, password=\"Tr0ub4dour&3x\", consumer_key=$key" | sed 's/.*"token":"\([^"]*\)".*/\1/')
-    echo "| round | pgbench -S -M prepared selects/s | users/current on PostgreSQL req/s, p50, p99 | users/current / pgbench |"
-    echo "|---|---|---|---|"
+    sid=$(psql -tA "$url" -c "SELECT session_id FROM sessions LIMIT 1")
+    echo "| round | pgbench -S -M prepared selects/s | pgbench, users/current's statement/s | users/current on PostgreSQL req/s, p50, p99 | users/current / pgbench -S | users/current / its statement |"
+    echo "|---|---|---|---|---|---|"
     for round in $(seq "$ROUNDS"); do
         tps=$(pgbench -S -M prepared -c "$CONNECTIONS" -j 2 -T "${DURATION%s}" "$url" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+        statement=$(pgbench -n -M prepared -f scripts/pg/users-current.sql -D "sid=$sid" -c "$CONNECTIONS" -j 2 -T "${DURATION%s}" "$url" 2>/dev/null | awk '/^tps/ {print $3; exit}')
         out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H "DirectLogin: token=$token" "http://127.0.0.1:$PORT_ASSENT/obp/v3.1.0/users/current")
         if grep -q "Non-2xx" <<<"$out"; then echo "non-2xx answers: $out" >&2; exit 1; fi
         rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-        echo "| $round | ${tps%.*} | ${rps%.*}, $(awk '$1=="50%" {print $2}' <<<"$out"), $(awk '$1=="99%" {print $2}' <<<"$out") | $(awk -v a="$rps" -v b="$tps" 'BEGIN {printf "%.2f", a / b}') |"
+        echo "| $round | ${tps%.*} | ${statement%.*} | ${rps%.*}, $(awk '$1=="50%" {print $2}' <<<"$out"), $(awk '$1=="99%" {print $2}' <<<"$out") | $(awk -v a="$rps" -v b="$tps" 'BEGIN {printf "%.2f", a / b}') | $(awk -v a="$rps" -v b="$statement" 'BEGIN {printf "%.2f", a / b}') |"
     done
     echo
     echo "(PostgreSQL $(psql -tA "$url" -c 'SHOW server_version'), $CONNECTIONS connections each, $DURATION; assentd: 2 workers; nothing pinned)"

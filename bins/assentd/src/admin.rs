@@ -56,7 +56,7 @@ pub fn run(config: Config, command: AdminCommand) -> Result<(), StartError> {
             let input = RegistrationInput {
                 username,
                 password: SecretString::new(password),
-                email,
+                email: Some(email),
                 first_name,
                 last_name,
                 phone_number,

@@ -52,12 +52,25 @@ fn token_chars(value: &str, max: usize, extra: &[char]) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
 }
 
+/// Longest network name accepted.
+pub const MAX_NETWORK_NAME_CHARS: usize = 50;
+
+/// Whether `network` can be a DAuth `network_name`: at most 50 characters in dot-separated
+/// parts (`ETHEREUM`, `AIRNODE.TESTNET.ETHEREUM`, as the reference names them), each part one
+/// or more ASCII letters, digits, `_` and `-`.
+pub fn is_valid_network_name(network: &str) -> bool {
+    network.len() <= MAX_NETWORK_NAME_CHARS
+        && network
+            .split('.')
+            .all(|part| token_chars(part, MAX_NETWORK_NAME_CHARS, &['_', '-']))
+}
+
 /// Whether `provider` can name DAuth users, as DAuth logins name them: `dauth.` and a network
-/// of 1 to 50 ASCII letters, digits, `_` and `-`.
+/// name ([`is_valid_network_name`]).
 pub fn is_valid_provider(provider: &str) -> bool {
     provider
         .strip_prefix("dauth.")
-        .is_some_and(|network| token_chars(network, 50, &['_', '-']))
+        .is_some_and(is_valid_network_name)
 }
 
 /// Checks the claims at `now`: every field well formed, and the timestamp no further than
@@ -68,7 +81,7 @@ pub fn check(
     window: Duration,
 ) -> Result<DAuthRequest, DAuthError> {
     if !token_chars(&claims.smart_contract_address, 100, &[])
-        || !token_chars(&claims.network_name, 50, &['_', '-'])
+        || !is_valid_network_name(&claims.network_name)
         || !token_chars(&claims.consumer_key, 100, &['_', '-'])
         || !token_chars(&claims.request_id, 100, &['_', '-'])
     {
@@ -129,8 +142,35 @@ mod tests {
     }
 
     #[test]
+    fn network_names_are_the_references() {
+        for good in [
+            "ETHEREUM",
+            "AIRNODE.TESTNET.ETHEREUM",
+            "ethereum",
+            "eth_main-2",
+        ] {
+            assert!(is_valid_network_name(good), "{good:?}");
+        }
+        for bad in [
+            "",
+            ".",
+            ".ETHEREUM",
+            "ETHEREUM.",
+            "AIRNODE..ETHEREUM",
+            "eth/main",
+            "eth main",
+            "éther",
+            &"n".repeat(51),
+            &format!("{}.{}", "n".repeat(25), "n".repeat(25)),
+        ] {
+            assert!(!is_valid_network_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn providers_are_dauth_networks() {
         assert!(is_valid_provider("dauth.ethereum"));
+        assert!(is_valid_provider("dauth.AIRNODE.TESTNET.ETHEREUM"));
         assert!(is_valid_provider(&format!("dauth.{}", "n".repeat(50))));
         for bad in [
             "",
@@ -139,6 +179,7 @@ mod tests {
             "DAUTH.ethereum",
             "dauth.eth/main",
             "dauth.éther",
+            "dauth..ethereum",
             &format!("dauth.{}", "n".repeat(51)),
         ] {
             assert!(!is_valid_provider(bad), "{bad:?}");

@@ -17,8 +17,10 @@ pub struct RegistrationInput {
     pub username: String,
     /// Chosen password.
     pub password: SecretString,
-    /// Contact email.
-    pub email: String,
+    /// Contact email. Optional, as in OBP's Create User: without one, a username that is an
+    /// email address is the contact email, and any other username leaves the user without one.
+    #[serde(default)]
+    pub email: Option<String>,
     /// Given name.
     pub first_name: String,
     /// Family name.
@@ -35,7 +37,7 @@ pub struct Registration {
     username: String,
     username_key: String,
     password: SecretString,
-    email: String,
+    email: Option<String>,
     first_name: String,
     last_name: String,
     phone_number: Option<String>,
@@ -145,9 +147,10 @@ impl Registration {
         &self.password
     }
 
-    /// Contact email, trimmed.
-    pub fn email(&self) -> &str {
-        &self.email
+    /// Contact email, trimmed: the one given, else the username if it is an email address.
+    /// `None`: the user has no email address (codes can only go to a phone).
+    pub fn email(&self) -> Option<&str> {
+        self.email.as_deref()
     }
 
     /// Given name, trimmed.
@@ -171,10 +174,11 @@ impl Registration {
         if !is_valid_username(&input.username) {
             return Err(RegistrationError::InvalidUsername);
         }
-        let email = input.email.trim().to_owned();
-        if !is_valid_email(&email) {
-            return Err(RegistrationError::InvalidEmail);
-        }
+        let email = match input.email.as_deref().map(str::trim) {
+            None | Some("") => is_valid_email(&input.username).then(|| input.username.clone()),
+            Some(email) if is_valid_email(email) => Some(email.to_owned()),
+            Some(_) => return Err(RegistrationError::InvalidEmail),
+        };
         let first_name = check_name(&input.first_name, "first_name")?;
         let last_name = check_name(&input.last_name, "last_name")?;
         let phone_number = match input.phone_number.as_deref().map(str::trim) {
@@ -205,7 +209,7 @@ mod tests {
         RegistrationInput {
             username: username.into(),
             password: password.into(),
-            email: "felix@example.com".into(),
+            email: Some("felix@example.com".into()),
             first_name: "Felix".into(),
             last_name: "Smith".into(),
             phone_number: None,
@@ -269,6 +273,35 @@ mod tests {
     }
 
     #[test]
+    fn email_is_optional() {
+        let mut without = input("felix", "Tr0ub4dour&3x");
+        without.email = None;
+        assert_eq!(
+            Registration::validate(without.clone()).unwrap().email(),
+            None
+        );
+        without.email = Some("  ".into());
+        assert_eq!(Registration::validate(without).unwrap().email(), None);
+        let mut email_username = input("Felix@Example.com", "Tr0ub4dour&3x");
+        email_username.email = None;
+        assert_eq!(
+            Registration::validate(email_username).unwrap().email(),
+            Some("Felix@Example.com")
+        );
+        let mut given = input("felix@example.com", "Tr0ub4dour&3x");
+        given.email = Some(" other@example.com ".into());
+        assert_eq!(
+            Registration::validate(given.clone()).unwrap().email(),
+            Some("other@example.com")
+        );
+        given.email = Some("not-an-address".into());
+        assert_eq!(
+            Registration::validate(given).unwrap_err(),
+            RegistrationError::InvalidEmail
+        );
+    }
+
+    #[test]
     fn names_must_be_present_and_printable() {
         let mut bad = input("felix", "Tr0ub4dour&3x");
         bad.first_name = "  ".into();
@@ -310,7 +343,7 @@ mod tests {
             let _ = Registration::validate(RegistrationInput {
                 username,
                 password: password.into(),
-                email,
+                email: Some(email),
                 first_name: "A".into(),
                 last_name: "B".into(),
                 phone_number: None,

@@ -436,6 +436,31 @@ pub fn change_access(
     })
 }
 
+/// A change to the caller's own views on an account.
+#[derive(Debug, Clone)]
+pub struct OwnAccessChange {
+    pub account: AccountRef,
+    pub grants: Vec<ViewRequest>,
+    pub revokes: Vec<ViewRequest>,
+}
+
+/// OBP's Revoke/Grant User access to Views: changes the caller's own access, as a whole, by
+/// the same rules as a change to anyone's (the caller must hold views that delegate each view,
+/// and the account keeps an owner).
+pub fn change_own_access(
+    ctx: &mut Context<'_>,
+    caller: &SignedIn,
+    change: OwnAccessChange,
+) -> Outcome<Vec<View>> {
+    let change = AccessChange {
+        account: change.account,
+        user_id: caller.user.user_id.clone(),
+        grants: change.grants,
+        revokes: change.revokes,
+    };
+    change_access(ctx, caller, change)
+}
+
 /// One view to grant to one user.
 #[derive(Debug, Clone)]
 pub struct GrantView {

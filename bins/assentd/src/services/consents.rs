@@ -87,9 +87,12 @@ pub struct NewConsent {
     pub request: ConsentRequest,
     /// The app the consent is for; none: the app of the caller's session.
     pub consumer_id: Option<String>,
-    /// The email or phone number the request names for the method, if any: it must be the
-    /// registered one.
-    pub claimed_contact: Option<String>,
+    /// The email address the request names, if any: it must be the registered one, whatever
+    /// the method.
+    pub claimed_email: Option<String>,
+    /// The phone number the request names, if any: it must be the registered one, whatever
+    /// the method.
+    pub claimed_phone: Option<String>,
 }
 
 /// What a new consent request produced.
@@ -185,7 +188,8 @@ pub fn create(
         method,
         request,
         consumer_id,
-        claimed_contact,
+        claimed_email,
+        claimed_phone,
     } = consent;
     let bank_id = request.bank_id.clone();
     let (state, now) = (ctx.state, ctx.now);
@@ -237,24 +241,29 @@ pub fn create(
         });
     };
     // A contact in the request must be the registered one: codes go only where the customer
-    // registered, never where a request says.
-    if let Some(claimed) = claimed_contact
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
-        let same = match channel {
-            Channel::Email => claimed.eq_ignore_ascii_case(&address),
-            Channel::Sms | Channel::Voice => {
-                assent_otp::masking::normalise_phone(claimed)
-                    .ok()
-                    .as_deref()
-                    == address.strip_prefix('+')
-            }
-        };
-        if !same {
-            return refuse(CreateRefusal::NotRegistered);
-        }
+    // registered, never where a request says, and a request that names another contact (for
+    // any method) is told so rather than having it silently ignored.
+    let given = |c: &Option<String>| {
+        c.as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+    };
+    let email_holds = given(&claimed_email)
+        .is_none_or(|claimed| has_email && claimed.eq_ignore_ascii_case(&user.email));
+    let phone_holds = given(&claimed_phone).is_none_or(|claimed| {
+        let registered = user
+            .phone_number
+            .as_deref()
+            .and_then(|p| p.strip_prefix('+'));
+        registered.is_some()
+            && assent_otp::masking::normalise_phone(&claimed)
+                .ok()
+                .as_deref()
+                == registered
+    });
+    if !email_holds || !phone_holds {
+        return refuse(CreateRefusal::NotRegistered);
     }
     let destinations = vec![Destination { channel, address }];
     let consent_id = Uuid::new_v4().to_string();

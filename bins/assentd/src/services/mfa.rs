@@ -57,15 +57,29 @@ pub enum MfaRefusal {
     AlreadyUsed,
     /// The flow was not verified, or longer ago than the update allows.
     NotVerified,
+    /// A new pre-login flow needs the phone number it proves (`service_key_given`: the
+    /// request named a flow, but none of this kind has that `serviceKey`).
+    MissingPhone { service_key_given: bool },
+    /// The `Phone` (or `Email`, `field`) of the request is not where this flow's codes go:
+    /// codes go only to the number a pre-login flow proves, or to the customer's registered
+    /// contacts.
+    NotTheFlowsContact { field: &'static str },
 }
 
-/// A request for a code: a new flow, or a resend of the flow `service_key` names.
+/// A request for a code: a resend of the flow `service_key` names, or else a new flow.
 #[derive(Debug, Default)]
 pub struct CodeRequest {
-    /// The flow whose code to resend, as given; none starts a new flow.
+    /// The flow whose code to resend, as given. None, or one that names no flow of this kind
+    /// (and, signed in, of this customer), starts a new flow.
     pub service_key: Option<String>,
     /// The `securityKey` of the flow's latest code, as given (resends only).
     pub security_key: Option<String>,
+    /// The `Phone` of the request, in E.164 (`+` and digits). A pre-login flow proves it and
+    /// sends its codes there; anywhere else it must be where the flow's codes already go.
+    pub phone: Option<String>,
+    /// The `Email` of the request, checked as an address. It never receives a pre-login code;
+    /// signed in, it must be the customer's registered email.
+    pub email: Option<String>,
 }
 
 /// An answer to a flow's current code.
@@ -85,27 +99,28 @@ pub struct Sent {
     pub challenge: Challenge,
     pub code: OneTimeCode,
     pub destinations: Vec<Destination>,
+    /// For each destination, in order, its opaque reference in this flow
+    /// ([`otp::destination_reference`]): what Temenos shows as `referenceId` and `unmasked`.
+    pub references: Vec<String>,
     /// The `securityKey` of this code.
     pub security_key: String,
 }
 
-/// `requestOTPPreLoginMB`: starts a flow that sends a code to `destinations` (the phone
-/// number it proves), or resends the flow's code to where it went. Every request, refused or
-/// not, counts towards the client's hourly allowance.
+/// `requestOTPPreLoginMB`: resends the code of the flow `serviceKey` names to where it went,
+/// or else starts a flow that sends a code to `Phone` (the number it proves). Every request,
+/// refused or not, counts towards the client's hourly allowance.
 pub fn request_pre_login(
     ctx: &mut Context<'_>,
     client: &str,
-    destinations: Vec<Destination>,
     request: CodeRequest,
 ) -> Result<Sent, Failure<MfaRefusal>> {
-    request_code(
-        ctx,
-        Flow::PreLogin,
-        None,
-        Some(client),
-        destinations,
-        request,
-    )
+    let start = request.phone.clone().map(|phone| {
+        vec![Destination {
+            channel: Channel::Sms,
+            address: phone,
+        }]
+    });
+    request_code(ctx, Flow::PreLogin, None, Some(client), start, request)
 }
 
 /// `verifyOTPPreLoginMB`: answers a pre-login flow's code. Every answer, refused or not,
@@ -125,13 +140,26 @@ pub fn request_security_questions_code(
     caller: &SignedIn,
     request: CodeRequest,
 ) -> Result<Sent, Failure<MfaRefusal>> {
-    let destinations = destinations_of(ctx.state, &caller.user)?;
+    // Codes go only to the registered contacts: a contact in the request may name one of
+    // them, never another.
+    let user = &caller.user;
+    if let Some(phone) = request.phone.as_deref()
+        && user.phone_number.as_deref() != Some(phone)
+    {
+        return refuse(MfaRefusal::NotTheFlowsContact { field: "Phone" });
+    }
+    if let Some(email) = request.email.as_deref()
+        && !email.eq_ignore_ascii_case(&user.email)
+    {
+        return refuse(MfaRefusal::NotTheFlowsContact { field: "Email" });
+    }
+    let destinations = destinations_of(ctx.state, user)?;
     request_code(
         ctx,
         Flow::SecurityQuestions,
-        Some(&caller.user.user_id),
+        Some(&user.user_id),
         None,
-        destinations,
+        Some(destinations),
         request,
     )
 }
@@ -223,22 +251,23 @@ pub fn flow_of(service_key: &str) -> Result<Uuid, MfaRefusal> {
     Uuid::try_parse(service_key.trim()).map_err(|_| MfaRefusal::UnknownFlow)
 }
 
-/// Starts a flow or resends its code. The client's allowance and the challenge are one
-/// transaction (one commit); the client's charge stays when the code is refused.
+/// Resends the code of the flow `request.service_key` names, or else starts a flow that sends
+/// to `start` (refused when there is nowhere to start one). The client's allowance and the
+/// challenge are one transaction (one commit); the client's charge stays when the code is
+/// refused.
 fn request_code(
     ctx: &mut Context<'_>,
     flow: Flow,
     user_id: Option<&str>,
     client: Option<&str>,
-    destinations: Vec<Destination>,
+    start: Option<Vec<Destination>>,
     request: CodeRequest,
 ) -> Result<Sent, Failure<MfaRefusal>> {
-    let resend_of = request
+    // A key that is not even a flow id names no flow, like one that is not stored.
+    let named = request
         .service_key
         .as_deref()
-        .map(flow_of)
-        .transpose()
-        .map_err(Failure::Refused)?;
+        .and_then(|key| flow_of(key).ok());
     let (state, now) = (ctx.state, ctx.now);
     let (challenge, code, destinations) = commit_even_if_refused(ctx.conn(), |conn| {
         if let Some(client) = client
@@ -246,24 +275,40 @@ fn request_code(
         {
             return refuse(MfaRefusal::ClientOverQuota);
         }
-        let Some(id) = resend_of else {
+        let known = match named {
+            Some(id) => find_flow(conn, &id, flow, user_id)?,
+            None => None,
+        };
+        let Some(challenge) = known else {
+            let Some(destinations) = start.as_ref() else {
+                return refuse(MfaRefusal::MissingPhone {
+                    service_key_given: request.service_key.is_some(),
+                });
+            };
             let (challenge, code) = otp::create(
                 state,
                 conn,
                 now,
                 flow.purpose(),
                 user_id,
-                &destinations,
+                destinations,
                 |_, _| Ok(()),
             )
             .map_err(|f| f.map_refusal(MfaRefusal::Send))?;
             return Ok((challenge, code, destinations.clone()));
         };
-        let Some(challenge) = find_flow(conn, &id, flow, user_id)? else {
-            return refuse(MfaRefusal::UnknownFlow);
-        };
+        let id = challenge.id();
         check_security_key(state, &challenge, request.security_key.as_deref())?;
         let stored = otp::destinations(conn, &id)?;
+        // A pre-login flow proves one number: a resend cannot point it at another.
+        if flow == Flow::PreLogin
+            && let Some(phone) = request.phone.as_deref()
+            && !stored
+                .iter()
+                .any(|d| d.channel == Channel::Sms && d.address == phone)
+        {
+            return refuse(MfaRefusal::NotTheFlowsContact { field: "Phone" });
+        }
         match otp::send_code(state, conn, &id, &stored, now)
             .map_err(|f| f.map_refusal(MfaRefusal::Send))?
         {
@@ -272,10 +317,18 @@ fn request_code(
         }
     })?;
     let security_key = otp::security_key(state, &challenge);
+    let references = destinations
+        .iter()
+        .enumerate()
+        .map(|(index, destination)| {
+            otp::destination_reference(state, &challenge, index, destination)
+        })
+        .collect();
     Ok(Sent {
         challenge,
         code,
         destinations,
+        references,
         security_key,
     })
 }

@@ -395,6 +395,27 @@ pub fn security_key(state: &AppState, challenge: &Challenge) -> String {
     Uuid::try_parse(hex).map_or_else(|_| hex.to_owned(), |u| u.to_string())
 }
 
+/// An opaque reference to one destination of a flow (Temenos `referenceId`): keyed, so it
+/// cannot be guessed and says nothing of the contact, and bound to the flow (another flow's
+/// reference to the same contact differs). It stays the same across resends.
+pub fn destination_reference(
+    state: &AppState,
+    challenge: &Challenge,
+    index: usize,
+    destination: &Destination,
+) -> String {
+    let hash = subject(
+        state,
+        "otp-destination-reference",
+        &format!(
+            "{}:{}:{index}",
+            challenge.id(),
+            destination.channel.as_str()
+        ),
+    );
+    hash.get(..32).unwrap_or(&hash).to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

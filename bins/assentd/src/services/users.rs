@@ -132,7 +132,8 @@ pub fn register(
         provider: state.config.provider.clone(),
         provider_id: registration.username().to_owned(),
         username: registration.username().to_owned(),
-        email: registration.email().to_owned(),
+        // No email address is stored as an empty one, as for DAuth users.
+        email: registration.email().unwrap_or_default().to_owned(),
         first_name: registration.first_name().to_owned(),
         last_name: registration.last_name().to_owned(),
         phone_number: registration.phone_number().map(str::to_owned),

@@ -339,43 +339,69 @@ backend_test! {
         send(&svc, create_account(&holder.token, &holder.id)).await;
         send(&svc, grant(&holder.token, &friend.id, "ReadBalances", true)).await;
 
-        let bulk = |body: Value| {
-            authed(
-                TestRequest::put().uri(&at("/account-access")),
-                &holder.token,
-            )
-            .set_json(body)
+        let bulk = |token: &str, body: Value| {
+            authed(TestRequest::put().uri(&at("/account-access")), token).set_json(body)
         };
-        // The grant is fine; the revoke of a view the friend does not hold fails: nothing.
+        let mut held = views_of(&app, &holder.id);
+        held.sort();
+        // The change is the caller's own. The grants are fine; the revoke of a view the
+        // holder does not hold fails: nothing happens.
         let (status, _, body) = send(
             &svc,
-            bulk(json!({ "user_id": friend.id, "grant": ["auditor", "accountant"], "revoke": ["ReadBalances", "firehose"] })),
+            bulk(&holder.token, json!({ "grant": ["auditor", "accountant"], "revoke": ["ReadBalances"] })),
         )
         .await;
         assert_eq!(status, 400, "{body}");
         assert!(message(&body).starts_with("OBP-30065"));
-        assert_eq!(
-            views_of(&app, &friend.id),
-            ["ReadBalances"],
-            "{}",
-            app.backend()
-        );
+        assert_eq!(views_of(&app, &holder.id), held, "{}", app.backend());
         // An unknown view in the middle: nothing either.
         let (status, _, _) = send(
             &svc,
-            bulk(json!({ "user_id": friend.id, "grant": ["auditor", "overlord", "accountant"] })),
+            bulk(&holder.token, json!({ "grant": ["auditor", "overlord", "accountant"] })),
         )
         .await;
         assert_eq!(status, 400);
+        assert_eq!(views_of(&app, &holder.id), held);
+        // The body names no user: one that does (the route's earlier shape) is refused, not
+        // applied to the caller.
+        let (status, _, body) = send(
+            &svc,
+            bulk(&holder.token, json!({ "user_id": friend.id, "grant": ["auditor"] })),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert!(message(&body).starts_with("OBP-10001"), "{body}");
+        assert_eq!(views_of(&app, &holder.id), held);
         assert_eq!(views_of(&app, &friend.id), ["ReadBalances"]);
         // All allowed: all done.
         let (status, _, body) = send(
             &svc,
-            bulk(json!({ "user_id": friend.id, "grant": ["auditor", "accountant"], "revoke": ["ReadBalances"] })),
+            bulk(&holder.token, json!({ "grant": ["auditor", "accountant"] })),
         )
         .await;
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(views_of(&app, &friend.id), ["accountant", "auditor"]);
+        assert_eq!((status, body), (200, json!({ "revoked": true })));
+        let (status, _, _) = send(&svc, bulk(&holder.token, json!({ "revoke": ["auditor"] }))).await;
+        assert_eq!(status, 200);
+        let mut expected = held.clone();
+        expected.push("accountant".to_owned());
+        expected.sort();
+        let mut now_held = views_of(&app, &holder.id);
+        now_held.sort();
+        assert_eq!(now_held, expected, "{}", app.backend());
+        // Who may grant what is unchanged: a view that delegates nothing lets its holder give
+        // themselves nothing.
+        let (status, _, body) = send(
+            &svc,
+            bulk(&friend.token, json!({ "grant": ["owner"], "revoke": ["ReadBalances"] })),
+        )
+        .await;
+        assert_eq!(status, 403, "{body}");
+        assert!(message(&body).starts_with("OBP-20047"), "{body}");
+        assert_eq!(views_of(&app, &friend.id), ["ReadBalances"]);
+        // Nor may the account's last owner leave it without one.
+        let (status, _, body) = send(&svc, bulk(&holder.token, json!({ "revoke": ["owner"] }))).await;
+        assert_eq!(status, 400);
+        assert!(message(&body).starts_with("OBP-30292"), "{body}");
 
         // DAuth users: only holders; the provider must be dauth.*; a bad view creates no user.
         let dauth = |token: &str, body: Value| {
@@ -447,7 +473,7 @@ backend_test! {
         // One view granted and revoked in the same change: refused, and the owner stays.
         let (status, _, body) = send(
             &svc,
-            bulk(json!({ "user_id": holder.id, "grant": ["owner"], "revoke": ["owner"] })),
+            bulk(&holder.token, json!({ "grant": ["owner"], "revoke": ["owner"] })),
         )
         .await;
         assert_eq!(status, 400);
@@ -457,7 +483,7 @@ backend_test! {
         // Odd view ids never reach a query.
         let (status, _, body) = send(
             &svc,
-            bulk(json!({ "user_id": friend.id, "grant": ["_a\u{0}b"] })),
+            bulk(&holder.token, json!({ "grant": ["_a\u{0}b"] })),
         )
         .await;
         assert_eq!(status, 400, "{}: {body}", app.backend());

@@ -26,6 +26,7 @@ mod replicas;
 mod sca;
 mod schemathesis;
 mod security_schemes;
+mod seeds;
 mod sessions;
 mod shared_limits;
 mod sign_up;

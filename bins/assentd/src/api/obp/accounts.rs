@@ -6,7 +6,7 @@ use super::errors::*;
 use super::users::ErrorJson;
 use crate::services::access::{
     self, AccessChange, AccountRef, CustomViewRef, DAuthUserAccess, GrantView, OpenAccount,
-    ViewRequest,
+    OwnAccessChange, ViewRequest,
 };
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
@@ -366,18 +366,27 @@ pub async fn revoke(
         grants: Vec::new(),
         revokes: vec![ViewRequest::from(body.view)],
     };
-    change_access(&state, caller, change).await?;
+    caller
+        .run(&state, move |ctx, caller| {
+            Ok(access::change_access(ctx, &caller, change)?)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(json!({ "revoked": true })))
 }
 
+/// Body of Revoke/Grant User access to Views: the caller's own views to change. It names no
+/// user, and a body that does is refused: a client meaning another user's views must not
+/// change the caller's.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BulkAccessJson {
-    pub user_id: String,
-    /// View ids to grant (ids starting with `_` are custom views).
+    /// View ids to grant to the caller (ids starting with `_` are custom views).
     #[serde(default)]
+    #[schema(example = json!(["auditor"]))]
     pub grant: Vec<String>,
-    /// View ids to revoke.
+    /// View ids to revoke from the caller.
     #[serde(default)]
+    #[schema(example = json!(["accountant"]))]
     pub revoke: Vec<String>,
 }
 
@@ -388,29 +397,18 @@ fn by_id(view_id: String) -> ViewRequest {
     }
 }
 
-/// Revoking one view and changing many are the same use case.
-async fn change_access(
-    state: &web::Data<AppState>,
-    caller: Authenticated,
-    change: AccessChange,
-) -> Result<Vec<View>, ObpError> {
-    caller
-        .run(state, move |ctx, caller| {
-            Ok(access::change_access(ctx, &caller, change)?)
-        })
-        .await
-}
-
-/// Revoke/Grant User access to Views: all or nothing, in one transaction.
+/// Revoke/Grant User access to Views: the signed-in user's own views on the account, all or
+/// nothing, in one transaction. Each view must be one the caller's views delegate, as for a
+/// grant to anyone; the account keeps an owner.
 #[utoipa::path(
     put, path = "/obp/v5.1.0/banks/{bank_id}/accounts/{account_id}/account-access", tag = "OBP: accounts",
     params(("bank_id" = String, Path), ("account_id" = String, Path)),
     request_body = BulkAccessJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "`{revoked: true}`: every change made", body = Object),
-        (status = 400, description = "any refusal below; nothing changed", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON (a `user_id` included), OBP-30298 a view in both lists, OBP-30065 a view to revoke not held, OBP-30292 the last owner, OBP-30252, OBP-30005; nothing changed", body = ErrorJson),
         (status = 403, description = "OBP-20047; nothing changed", body = ErrorJson),
-        (status = 404, description = "OBP-30001, OBP-30018, OBP-20005", body = ErrorJson),
+        (status = 404, description = "OBP-30001, OBP-30018", body = ErrorJson),
     )
 )]
 pub async fn bulk(
@@ -421,16 +419,19 @@ pub async fn bulk(
 ) -> Result<HttpResponse, ObpError> {
     let (bank_id, account_id) = path.into_inner();
     let body = body.into_inner();
-    let change = AccessChange {
+    let change = OwnAccessChange {
         account: AccountRef {
             bank_id,
             account_id,
         },
-        user_id: body.user_id,
         grants: body.grant.into_iter().map(by_id).collect(),
         revokes: body.revoke.into_iter().map(by_id).collect(),
     };
-    change_access(&state, caller, change).await?;
+    caller
+        .run(&state, move |ctx, caller| {
+            Ok(access::change_own_access(ctx, &caller, change)?)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(json!({ "revoked": true })))
 }
 

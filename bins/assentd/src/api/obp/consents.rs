@@ -52,9 +52,11 @@ pub struct CreateConsentJson {
     pub entitlements: Vec<ConsentRoleJson>,
     /// The app the consent is for; omitted: the app of the current session.
     pub consumer_id: Option<String>,
-    /// If given, must be the user's registered email (codes go only there).
+    /// If given (with any SCA method), must be the user's registered email: codes go only to
+    /// registered contacts.
     pub email: Option<String>,
-    /// If given, must be the user's registered phone (codes go only there).
+    /// If given (with any SCA method), must be the user's registered phone; separators such as
+    /// spaces are ignored (`+49 170 1234567`).
     pub phone_number: Option<String>,
     /// RFC 3339; omitted: now. At most a minute in the past, and no further ahead than a
     /// consent may last (422 OBP-35043 otherwise).
@@ -143,16 +145,12 @@ pub async fn create_consent(
         valid_from,
         time_to_live: body.time_to_live,
     };
-    let claimed = match method {
-        ScaMethod::Email => body.email,
-        ScaMethod::Sms => body.phone_number,
-        ScaMethod::Implicit => None,
-    };
     let consent = NewConsent {
         method,
         request,
         consumer_id: body.consumer_id,
-        claimed_contact: claimed,
+        claimed_email: body.email,
+        claimed_phone: body.phone_number,
     };
     let created = caller
         .run(&state, move |ctx, caller| {

@@ -25,12 +25,15 @@ pub struct CreateUserJson {
     /// `[`, `]` and spaces (`check_format`); common passwords are refused too.
     #[schema(example = "Tr0ub4dour&3x", schema_with = password_schema)]
     pub password: String,
+    /// Optional: where codes can go once verified. Without it, a username that is an email
+    /// address is the email; otherwise the user has none (`"email": ""`).
+    #[serde(default)]
     #[schema(
         example = "felixsmith@example.com",
-        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,30}(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,16}){0,2}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$",
+        pattern = r"^(|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,30}(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,16}){0,2}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)$",
         max_length = 254
     )]
-    pub email: String,
+    pub email: Option<String>,
     #[schema(
         example = "Felix",
         pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
@@ -68,6 +71,7 @@ fn password_schema() -> utoipa::openapi::schema::Schema {
 #[derive(Serialize, ToSchema)]
 pub struct UserJson {
     pub user_id: String,
+    /// Empty when the user has no email address.
     pub email: String,
     pub provider_id: String,
     pub provider: String,

@@ -118,6 +118,24 @@ impl From<MfaRefusal> for TemenosError {
                 "Too many requests from this client. Try again later.",
             )
             .with_retry_after(RetryAfter::NextUtcHour),
+            MfaRefusal::MissingPhone {
+                service_key_given: true,
+            } => bad_request(
+                10800,
+                "Phone is required: MFAAttributes.serviceKey names no flow, so this request starts one, and a new flow sends its code to Phone (an international number, + and 8 to 15 digits).",
+            ),
+            MfaRefusal::MissingPhone {
+                service_key_given: false,
+            } => bad_request(
+                10800,
+                "Phone is required to start a flow: an international number, + and 8 to 15 digits.",
+            ),
+            MfaRefusal::NotTheFlowsContact { field } => bad_request(
+                10821,
+                &format!(
+                    "{field} is not where this flow's codes go: codes go only to the phone number a new flow proves, or to the customer's registered contacts."
+                ),
+            ),
             MfaRefusal::StaleSecurityKey => bad_request(
                 10803,
                 "MFAAttributes.OTP.securityKey does not name the latest code: use the securityKey of the last response.",

@@ -10,7 +10,7 @@ use crate::api::JsonObject;
 use crate::delivery::Channel;
 use crate::services::auth::{Credential, SignedIn};
 use crate::services::mfa::{self, CodeAnswer, CodeRequest, Sent};
-use crate::services::otp::{self, Destination};
+use crate::services::otp;
 use crate::services::{self, Context};
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -22,11 +22,18 @@ use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 
+/// A code request: a resend when `MFAAttributes.serviceKey` names a flow, else a new flow.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct FlowRequest {
+    /// E.164 (separators ignored). Pre-login: the number a new flow proves and sends its code
+    /// to (required to start one); on a resend only the flow's own number. Signed in: only
+    /// the customer's registered phone.
     #[serde(rename = "Phone")]
+    #[schema(example = "+447700900123")]
     phone: Option<String>,
+    /// Pre-login: checked, never sent a code. Signed in: only the customer's registered email.
     #[serde(rename = "Email")]
+    #[schema(example = "sowmya@example.com")]
     email: Option<String>,
     #[serde(
         rename = "MFAAttributes",
@@ -38,6 +45,8 @@ pub struct FlowRequest {
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct MfaAttributes {
+    /// The flow, as the last response named it. A code request whose key names no flow starts
+    /// a new one; an answer to such a key is 404 10802.
     #[serde(rename = "serviceKey")]
     service_key: Option<String>,
     #[serde(
@@ -86,14 +95,17 @@ fn client_address(state: &AppState, req: &HttpRequest) -> String {
         .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }
 
-/// The response to a request or a resend.
+/// The response to a request or a resend. Each destination shows its mask and its opaque
+/// reference in the flow, under both of the reference's names for it (`referenceId`, and
+/// `unmasked`, where the reference puts the contact or the code): never the contact itself.
 fn sent(sent: &Sent) -> HttpResponse {
     let mut phone = Vec::new();
     let mut email = Vec::new();
-    for (index, destination) in sent.destinations.iter().enumerate() {
+    for (destination, reference) in sent.destinations.iter().zip(&sent.references) {
         let entry = json!({
             "masked": destination.channel.mask(&destination.address),
-            "referenceId": format!("{}-{index}", destination.channel.as_str()),
+            "unmasked": reference,
+            "referenceId": reference,
         });
         match destination.channel {
             Channel::Email => email.push(entry),
@@ -140,11 +152,40 @@ fn verified() -> HttpResponse {
     }))
 }
 
-fn code_request(mfa: Option<MfaAttributes>) -> CodeRequest {
+/// The request's `Phone` in E.164 and its `Email`, each checked when given.
+fn contacts(
+    phone: Option<&str>,
+    email: Option<&str>,
+) -> Result<(Option<String>, Option<String>), TemenosError> {
+    let phone = match phone.map(str::trim).filter(|p| !p.is_empty()) {
+        None => None,
+        Some(phone) => Some(format!(
+            "+{}",
+            normalise_phone(phone).map_err(|_| bad_request(
+                10800,
+                "Phone must be an international number, + and 8 to 15 digits.",
+            ))?
+        )),
+    };
+    let email = match email.map(str::trim).filter(|e| !e.is_empty()) {
+        None => None,
+        Some(email) if is_valid_email(email) => Some(email.to_owned()),
+        Some(_) => return Err(bad_request(10801, "Email is not a valid address.")),
+    };
+    Ok((phone, email))
+}
+
+fn code_request(
+    mfa: Option<MfaAttributes>,
+    phone: Option<String>,
+    email: Option<String>,
+) -> CodeRequest {
     let mfa = mfa.unwrap_or_default();
     CodeRequest {
         service_key: mfa.service_key,
         security_key: mfa.otp.and_then(|o| o.security_key),
+        phone,
+        email,
     }
 }
 
@@ -158,14 +199,15 @@ fn code_answer(mfa: Option<MfaAttributes>) -> CodeAnswer {
     }
 }
 
-/// `requestOTPPreLoginMB` (public): starts an account-opening flow that sends a code to
-/// `Phone` (an `Email`, if given, is checked but gets no code), or resends its code.
+/// `requestOTPPreLoginMB` (public): resends the code of the flow `MFAAttributes.serviceKey`
+/// names (with its `OTP.securityKey`), or else starts an account-opening flow that sends a
+/// code to `Phone` (an `Email`, if given, is checked but gets no code).
 #[utoipa::path(post, path = "/services/data/v1/RBObjects/operations/DbxUser/requestOTPPreLoginMB", tag = "Temenos: MFA",
     request_body = FlowRequest,
     responses(
-        (status = 200, description = "Code sent: serviceKey, OTP.securityKey, masked destinations", body = Object),
-        (status = 400, description = "10400 bad JSON, 10800 bad Phone, 10801 bad Email, 10803 stale securityKey, 10804 no resends left, 10809 expired, 10810 locked", body = Object),
-        (status = 404, description = "10802 unknown serviceKey", body = Object),
+        (status = 200, description = "Code sent: serviceKey, OTP.securityKey, each destination masked with its opaque referenceId (also as unmasked)", body = Object),
+        (status = 400, description = "10400 bad JSON, 10800 Phone missing (to start a flow, also when serviceKey names none) or not E.164, 10801 bad Email, 10803 stale securityKey, 10804 no resends left, 10809 expired, 10810 locked, 10821 Phone not the flow's number", body = Object),
+        (status = 404, description = "10802 the flow was removed while its code was being resent", body = Object),
         (status = 429, description = "10805 resend too soon, 10806 destination's daily allowance spent, 10807 client's hourly allowance spent", body = Object),
         (status = 503, description = "10812 the code could not be sent", body = Object),
     )
@@ -176,41 +218,12 @@ pub async fn request_pre_login(
     body: JsonObject<FlowRequest>,
 ) -> Result<HttpResponse, TemenosError> {
     let body = body.into_inner();
-    let resend = body.mfa.as_ref().is_some_and(|m| m.service_key.is_some());
-    let mut destinations = Vec::new();
-    if !resend {
-        let phone = body
-            .phone
-            .as_deref()
-            .and_then(|p| normalise_phone(p).ok())
-            .ok_or_else(|| {
-                bad_request(
-                    10800,
-                    "Phone is required: an international number, + and 8 to 15 digits.",
-                )
-            })?;
-        destinations.push(Destination {
-            channel: Channel::Sms,
-            address: format!("+{phone}"),
-        });
-        if let Some(email) = body
-            .email
-            .as_deref()
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-        {
-            // Checked, but no code goes there: one code answered from either channel would not
-            // prove the phone number, which is what this flow verifies.
-            if !is_valid_email(email) {
-                return Err(bad_request(10801, "Email is not a valid address."));
-            }
-        }
-    }
+    let (phone, email) = contacts(body.phone.as_deref(), body.email.as_deref())?;
     let client = client_address(&state, &req);
-    let request = code_request(body.mfa);
+    let request = code_request(body.mfa, phone, email);
     let state = state.into_inner();
     let issued = services::on_connection(state.clone(), move |ctx| {
-        mfa::request_pre_login(ctx, &client, destinations, request)
+        mfa::request_pre_login(ctx, &client, request)
     })
     .await??;
     deliver(state, issued).await
@@ -289,16 +302,17 @@ impl KonySession {
     }
 }
 
-/// `requestUpdateSecurityQuestionsOTP` (signed in): sends a code to the user's registered
-/// phone and email, or resends it.
+/// `requestUpdateSecurityQuestionsOTP` (signed in): resends the code of the user's flow
+/// `MFAAttributes.serviceKey` names, or else starts one, with a code to the user's registered
+/// phone and email. A `Phone` or `Email` in the request must be the registered one.
 #[utoipa::path(post, path = "/services/data/v1/RBObjects/operations/DbxUser/requestUpdateSecurityQuestionsOTP", tag = "Temenos: MFA",
     security(("konyAuthorization" = [])),
-    request_body = VerifyRequest,
+    request_body = FlowRequest,
     responses(
-        (status = 200, description = "Code sent to the user's registered phone and email", body = Object),
-        (status = 400, description = "10803, 10804, 10809, 10810, 10815 nowhere to send a code", body = Object),
+        (status = 200, description = "Code sent to the user's registered phone and email, each masked with its opaque referenceId (also as unmasked)", body = Object),
+        (status = 400, description = "10800 bad Phone, 10801 bad Email, 10803, 10804, 10809, 10810, 10815 nowhere to send a code, 10820 not verified, 10821 Phone or Email not the registered one", body = Object),
         (status = 401, description = "10814 not signed in", body = Object),
-        (status = 404, description = "10802 unknown serviceKey", body = Object),
+        (status = 404, description = "10802 the flow was removed while its code was being resent", body = Object),
         (status = 429, description = "10805, 10806", body = Object),
         (status = 503, description = "10812 the code could not be sent", body = Object),
     )
@@ -306,10 +320,12 @@ impl KonySession {
 pub async fn request_security_questions_update(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: JsonObject<VerifyRequest>,
+    body: JsonObject<FlowRequest>,
 ) -> Result<HttpResponse, TemenosError> {
     let session = KonySession::of(&req, &state)?;
-    let request = code_request(body.into_inner().mfa);
+    let body = body.into_inner();
+    let (phone, email) = contacts(body.phone.as_deref(), body.email.as_deref())?;
+    let request = code_request(body.mfa, phone, email);
     let state = state.into_inner();
     let issued = session
         .run(state.clone(), move |ctx, caller| {
