@@ -354,6 +354,7 @@ backend_test! {
         let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let felix = setup(&app, &svc, "felix").await;
+        // Access the user does not hold is theirs to ask for, and refused.
         for (body, error) in [
             (
                 json!({ "everything": false, "views": [{ "bank_id": BANK, "account_id": ACCOUNT, "view_id": "auditor" }] }),
@@ -363,6 +364,12 @@ backend_test! {
                 json!({ "everything": false, "entitlements": [{ "bank_id": "", "role_name": "CanGetAnyUser" }] }),
                 "OBP-35013",
             ),
+        ] {
+            let (status, _, reply) = send(&svc, request_consent(&felix.token, body)).await;
+            assert_eq!(status, 403, "{reply}");
+            assert!(message(&reply).starts_with(error), "{error}: {reply}");
+        }
+        for (body, error) in [
             (
                 json!({ "everything": false, "views": [owner_view()], "time_to_live": 3601 }),
                 "OBP-35020",

@@ -590,11 +590,12 @@ impl From<crate::services::consents::CreateRefusal> for ObpError {
             CreateRefusal::Invalid(ConsentError::EmptyScope) => {
                 ObpError::bad_request(CONSENT_EMPTY_SCOPE)
             }
+            // Well formed: the user asks to hand on access they do not hold.
             CreateRefusal::Invalid(ConsentError::RoleNotHeld(_)) => {
-                ObpError::bad_request(CONSENT_ROLES_NOT_HELD)
+                ObpError::new(StatusCode::FORBIDDEN, CONSENT_ROLES_NOT_HELD)
             }
             CreateRefusal::Invalid(ConsentError::ViewNotHeld(_)) => {
-                ObpError::bad_request(CONSENT_VIEWS_NOT_HELD)
+                ObpError::new(StatusCode::FORBIDDEN, CONSENT_VIEWS_NOT_HELD)
             }
             CreateRefusal::Invalid(
                 ConsentError::ViewAtOtherBank(_) | ConsentError::RoleAtOtherBank(_),
