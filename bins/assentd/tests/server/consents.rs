@@ -806,7 +806,7 @@ backend_test! {
                 { "bank_id": OTHER_BANK, "role_name": "CanGetEntitlementsForAnyUserAtOneBank" }] }),
         ] {
             let (status, _, answer) = send(&svc, request_consent(&gina.token, body.clone())).await;
-            assert_eq!(status, 400, "{}: {body} -> {answer}", app.backend());
+            assert_eq!(status, 422, "{}: {body} -> {answer}", app.backend());
             assert!(message(&answer).starts_with("OBP-35047"), "{answer}");
         }
         assert_eq!(app.messages().len(), sent_before, "no code was sent");

@@ -597,9 +597,10 @@ impl From<crate::services::consents::CreateRefusal> for ObpError {
             CreateRefusal::Invalid(ConsentError::ViewNotHeld(_)) => {
                 ObpError::new(StatusCode::FORBIDDEN, CONSENT_VIEWS_NOT_HELD)
             }
+            // The body's banks against the path's: a rule between parts the document cannot state.
             CreateRefusal::Invalid(
                 ConsentError::ViewAtOtherBank(_) | ConsentError::RoleAtOtherBank(_),
-            ) => ObpError::bad_request(CONSENT_AT_OTHER_BANK),
+            ) => ObpError::new(StatusCode::UNPROCESSABLE_ENTITY, CONSENT_AT_OTHER_BANK),
             CreateRefusal::NoDestination(ScaMethod::Email) => {
                 ObpError::new(StatusCode::CONFLICT, NO_EMAIL_FOR_EMAIL)
             }
