@@ -90,7 +90,7 @@ backend_test! {
 
         for method in ["EMAIL", "SMS", "IMPLICIT"] {
             let (status, _, body) = send(&svc, consent(&token, method)).await;
-            assert_eq!(status, 400, "{}: {method}: {body}", app.backend());
+            assert_eq!(status, 409, "{}: {method}: {body}", app.backend());
             assert!(message(&body).starts_with("OBP-30300"), "{body}");
         }
         let (status, _, body) = send(
@@ -103,7 +103,7 @@ backend_test! {
             .set_json(json!({ "key": "CUSTOMER_NUMBER", "value": "78987432" })),
         )
         .await;
-        assert_eq!(status, 400, "{body}");
+        assert_eq!(status, 409, "{body}");
         assert!(message(&body).starts_with("OBP-30300"), "{body}");
         let (status, _, body) = send(&svc, kony(&token, "requestUpdateSecurityQuestionsOTP")).await;
         assert_eq!((status, errcode(&body)), (400, 10820), "{body}");
@@ -158,7 +158,7 @@ backend_test! {
         let (status, _, body) = send(&svc, consent(&token, "EMAIL")).await;
         assert_eq!(status, 201, "{body}");
         let (status, _, body) = send(&svc, consent(&token, "SMS")).await;
-        assert!(status == 400 && message(&body).starts_with("OBP-30300"), "{body}");
+        assert!(status == 409 && message(&body).starts_with("OBP-30300"), "{body}");
         // IMPLICIT takes the verified email while the phone is not.
         let (status, _, body) = send(&svc, consent(&token, "IMPLICIT")).await;
         assert_eq!(status, 201, "{body}");

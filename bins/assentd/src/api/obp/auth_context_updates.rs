@@ -62,7 +62,7 @@ fn update_json(row: AuthContextUpdateRow) -> AuthContextUpdateJson {
     responses(
         (status = 201, description = "Requested; a code was sent", body = AuthContextUpdateJson),
         (status = 400, description = "OBP-10001 bad JSON, OBP-30281 bad key or value, OBP-35034 SCA method not SMS or EMAIL", body = ErrorJson),
-        (status = 409, description = "OBP-30283 no phone number for SMS, OBP-30291 no email address, OBP-30290 the key is already set, OBP-30306 the customer number is another user's", body = ErrorJson),
+        (status = 409, description = "OBP-30283 no phone number for SMS, OBP-30291 no email address, OBP-30300 contact not verified, OBP-30290 the key is already set, OBP-30306 the customer number is another user's", body = ErrorJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
         (status = 404, description = "OBP-30001 unknown bank", body = ErrorJson),
         (status = 429, description = "OBP-30284 too many codes to this destination today", body = ErrorJson),

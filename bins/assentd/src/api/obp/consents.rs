@@ -115,7 +115,7 @@ pub fn access_asked(views: Vec<ConsentViewJson>, entitlements: Vec<ConsentRoleJs
         (status = 400, description = "OBP-10001, OBP-35009 method, OBP-35020 time to live, OBP-35043 valid_from not an RFC 3339 time, OBP-35045 empty scope, OBP-20058 consumer disabled, OBP-35044 no consumer", body = ErrorJson),
         (status = 403, description = "OBP-35013 a role, OBP-35014 a view the user does not hold", body = ErrorJson),
         (status = 422, description = "OBP-35043 valid_from more than a minute in the past, or further ahead than a consent may last; OBP-35047 a view or bank role at another bank than the path's", body = ErrorJson),
-        (status = 409, description = "OBP-35046 contact not registered, OBP-30283 no phone number for SMS, OBP-30291 no email address", body = ErrorJson),
+        (status = 409, description = "OBP-35046 contact not registered, OBP-30300 contact not verified, OBP-30283 no phone number for SMS, OBP-30291 no email address", body = ErrorJson),
         (status = 404, description = "OBP-30001 bank, OBP-30019 consumer", body = ErrorJson),
         (status = 429, description = "OBP-30284", body = ErrorJson),
         (status = 503, description = "OBP-35010 the code could not be sent", body = ErrorJson),

@@ -500,7 +500,7 @@ impl From<crate::services::auth_context_updates::UpdateRequestRefusal> for ObpEr
             R::NoAddress(Channel::Sms | Channel::Voice) => {
                 ObpError::new(StatusCode::CONFLICT, NO_PHONE_FOR_SMS)
             }
-            R::Unverified(_) => ObpError::bad_request(CONTACT_NOT_VERIFIED),
+            R::Unverified(_) => ObpError::new(StatusCode::CONFLICT, CONTACT_NOT_VERIFIED),
             R::DestinationQuota => ObpError::daily_allowance_spent(OTP_DESTINATION_QUOTA),
         }
     }
@@ -607,7 +607,9 @@ impl From<crate::services::consents::CreateRefusal> for ObpError {
             CreateRefusal::NoDestination(_) => {
                 ObpError::new(StatusCode::CONFLICT, NO_PHONE_FOR_SMS)
             }
-            CreateRefusal::Unverified(_) => ObpError::bad_request(CONTACT_NOT_VERIFIED),
+            CreateRefusal::Unverified(_) => {
+                ObpError::new(StatusCode::CONFLICT, CONTACT_NOT_VERIFIED)
+            }
             CreateRefusal::NotRegistered => {
                 ObpError::new(StatusCode::CONFLICT, CONSENT_CONTACT_NOT_REGISTERED)
             }
