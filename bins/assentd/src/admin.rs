@@ -2,11 +2,13 @@
 //! with a non-zero exit.
 
 use crate::api::obp::errors::ObpError;
+use crate::api::obp::locks::status_json;
 use crate::api::obp::users::UserJson;
 use crate::cli::AdminCommand;
 use crate::config::Config;
 use crate::services::caller::Operator;
 use crate::services::consumers::{self, ConsumerRefusal, NewConsumer};
+use crate::services::locks::{self, LockTarget};
 use crate::services::roles::{self, EntitlementRefusal, Grantee, InvalidRole, NewEntitlement};
 use crate::services::users::{ProvedContacts, register, validate};
 use crate::services::{Context, Failure, system_keys};
@@ -28,7 +30,7 @@ pub fn migrate(config: Config) -> Result<(), StartError> {
 }
 
 pub fn print_openapi(config: &Config) -> Result<(), StartError> {
-    let doc = crate::api::openapi::served_at(&config.provider);
+    let doc = crate::api::openapi::served(config);
     let value = serde_json::to_value(doc).map_err(|e| StartError::Other(e.to_string()))?;
     print_json(&value)
 }
@@ -79,6 +81,7 @@ pub fn run(config: Config, command: AdminCommand) -> Result<(), StartError> {
             role,
             bank_id,
         } => grant_role(&state, &username, &role, bank_id.as_deref()),
+        AdminCommand::UnlockUser { username, provider } => unlock_user(&state, username, provider),
         AdminCommand::CreateConsumer { name } => create_consumer(&state, &name),
         AdminCommand::CreateSystemKey { name } => create_system_key(&state, &name),
         AdminCommand::ListSystemKeys => list_system_keys(&state),
@@ -238,6 +241,19 @@ fn grant_role(
         "bank_id": row.bank_id,
         "user_id": row.user_id,
     }))
+}
+
+fn unlock_user(
+    state: &AppState,
+    username: String,
+    provider: Option<String>,
+) -> Result<(), StartError> {
+    let target = LockTarget { username, provider };
+    let status = with_context(state, |ctx| locks::unlock(ctx, Operator::Cli, &target))?
+        .map_err(|e| failed(e, |refusal| ObpError::from(refusal).message))?;
+    print_json(
+        &serde_json::to_value(status_json(status)).map_err(|e| StartError::Other(e.to_string()))?,
+    )
 }
 
 fn create_system_key(state: &AppState, name: &str) -> Result<(), StartError> {

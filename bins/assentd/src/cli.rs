@@ -72,6 +72,16 @@ pub enum AdminCommand {
         #[arg(long)]
         bank_id: Option<String>,
     },
+    /// Unlock a user, as `PUT /users/{username}/lock-status` does: clears the failed-login count
+    /// and any administrative lock; prints the lock status JSON. For when no one who holds
+    /// `CanUnlockUser` can sign in.
+    UnlockUser {
+        #[arg(long)]
+        username: String,
+        /// The user's provider, when several providers have the username.
+        #[arg(long)]
+        provider: Option<String>,
+    },
     /// Register an API consumer; prints {"consumer_id", "key"}. The key is shown only once.
     CreateConsumer {
         #[arg(long)]

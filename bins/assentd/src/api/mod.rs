@@ -315,6 +315,63 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
         })
 }
 
+/// A JSON body that must be an object. serde's derived structs also read an array of their
+/// fields in order, so a struct whose fields are all optional would take `[]` or `[null, null]`
+/// as an empty request and act on it; no client means that, and the document says `object`.
+/// Bad bodies answer as [`json_config`]'s do.
+pub struct JsonObject<T>(pub T);
+
+impl<T> JsonObject<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for JsonObject<T> {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let map =
+            web::Json::<serde_json::Map<String, serde_json::Value>>::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let map = map.await?.into_inner();
+            object_from_map(map).map(JsonObject).map_err(|error| {
+                let response =
+                    Dialect::for_path(req.path()).error(GenericError::BadJson, req.path());
+                actix_web::error::InternalError::from_response(
+                    format!("rejected JSON body: {:?}", error.classify()),
+                    response,
+                )
+                .into()
+            })
+        })
+    }
+}
+
+fn object_from_map<T: serde::de::DeserializeOwned>(
+    map: serde_json::Map<String, serde_json::Value>,
+) -> Result<T, serde_json::Error> {
+    serde_json::from_value(serde_json::Value::Object(map))
+}
+
+/// `deserialize_with` for an optional nested struct that must be a JSON object when present,
+/// for the reason [`JsonObject`] gives. Use with `#[serde(default)]`.
+pub fn optional_object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    use serde::Deserialize;
+    match Option::<serde_json::Map<String, serde_json::Value>>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(map) => object_from_map(map)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
+}
+
 /// Query-string errors in the family's dialect.
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|error, req| {

@@ -16,10 +16,15 @@ pub fn endpoints() -> Vec<crate::api::RouteSpec> {
 }
 
 /// The form RFC 7662 section 2.1 defines; `token_type_hint` is allowed and not needed.
-#[derive(Debug, serde::Deserialize)]
-struct IntrospectionForm {
-    token: Option<String>,
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct IntrospectionForm {
+    /// A session token or a consent JWT.
+    #[serde(default)]
+    #[schema(min_length = 1, required = true)]
+    token: String,
+    /// `session` or `consent`; not needed, as the token says what it is.
     #[serde(rename = "token_type_hint")]
+    #[schema(rename = "token_type_hint")]
     _token_type_hint: Option<String>,
 }
 
@@ -94,7 +99,7 @@ fn active_json(token: ActiveToken) -> Value {
 #[utoipa::path(
     post, path = "/oauth2/introspect", tag = "OAuth 2.0",
     security(("systemKey" = [])),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+    request_body(content = IntrospectionForm, content_type = "application/x-www-form-urlencoded",
         description = "`token=<session token or consent JWT>` (and optionally `token_type_hint`)"),
     responses(
         (status = 200, description = "`{\"active\": true, \"token_type\": \"session\"|\"consent\", \"sub\", \"client_id\", \"exp\", \"iat\", \"iss\", \"jti\"}` (a consent adds `bank_id`, `everything`, `views`, `roles`), or `{\"active\": false}` for any token that is not live", body = Object),
@@ -123,9 +128,7 @@ pub async fn introspect(
         );
     }
     let token = match serde_urlencoded::from_bytes::<IntrospectionForm>(&body) {
-        Ok(IntrospectionForm {
-            token: Some(token), ..
-        }) if !token.is_empty() => token,
+        Ok(IntrospectionForm { token, .. }) if !token.is_empty() => token,
         Ok(_) => {
             return oauth_error(
                 StatusCode::BAD_REQUEST,

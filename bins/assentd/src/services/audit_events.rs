@@ -52,7 +52,7 @@ pub fn parse_query(params: &HashMap<String, String>) -> Result<AuditQuery, Audit
             .map_err(|_| AuditRefusal::InvalidDate)
     };
     let kind = params.get("kind").cloned();
-    if kind.as_ref().is_some_and(|k| k.len() > 64) {
+    if kind.as_ref().is_some_and(|k| k.chars().count() > 64) {
         return Err(AuditRefusal::InvalidParameter);
     }
     let user_id = params

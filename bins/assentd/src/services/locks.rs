@@ -1,6 +1,7 @@
 //! Lockout administration: a user's failed-login count, unlocking, and administrative locks.
 
 use super::auth::SignedIn;
+use super::caller::Operator;
 use super::roles::{MissingRoles, Need, require};
 use super::{Context, Failure, record, rollback_if_refused};
 use assent_identity::registration::username_key;
@@ -90,14 +91,14 @@ pub fn status(
     Ok(status_of(ctx.conn(), &user)?)
 }
 
-/// Clears a user's failure count and any administrative lock, audited as `user.unlocked`;
-/// needs `CanUnlockUser`.
+/// Clears a user's failure count and any administrative lock, audited as `user.unlocked` with
+/// who did it; a user needs `CanUnlockUser`.
 pub fn unlock(
     ctx: &mut Context<'_>,
-    caller: &SignedIn,
+    by: Operator<'_>,
     target: &LockTarget,
 ) -> Result<LockStatus, Failure<LockRefusal>> {
-    require(ctx, caller, &[Need::System(roles::CAN_UNLOCK_USER)])?;
+    by.require(ctx, &[Need::System(roles::CAN_UNLOCK_USER)])?;
     let user = find_user(ctx, target)?;
     let now = ctx.now;
     rollback_if_refused(ctx.conn(), |conn| {
@@ -107,7 +108,7 @@ pub fn unlock(
             now,
             "user.unlocked",
             Some(&user.user_id),
-            serde_json::json!({ "by": caller.user.user_id }),
+            serde_json::json!({ "by": by.audit_name() }),
         )?;
         Ok(status_of(conn, &user)?)
     })

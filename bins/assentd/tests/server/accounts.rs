@@ -75,7 +75,7 @@ backend_test! {
         assert_eq!(status, 201, "{}: {body}", app.backend());
         assert_eq!(body["balance"], json!({ "currency": "EUR", "amount": "0" }));
         let (status, _, body) = send(&svc, create_account(&holder.token, &holder.id)).await;
-        assert_eq!(status, 400);
+        assert_eq!(status, 409);
         assert!(message(&body).starts_with("OBP-30208"));
         assert_eq!(views_of(&app, &holder.id), ["ManageCustomViews", "owner"]);
 
@@ -171,7 +171,7 @@ backend_test! {
         assert!(message(&body).starts_with("OBP-20020"));
         let (status, _, body) = send(&svc, create(&holder.token, "_Family", false)).await;
         assert!(
-            status == 400 && message(&body).starts_with("OBP-30295"),
+            status == 409 && message(&body).starts_with("OBP-30295"),
             "{body}"
         );
         let (status, _, _) = send(&svc, create(&auditor.token, "_Other", false)).await;

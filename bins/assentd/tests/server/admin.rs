@@ -405,7 +405,7 @@ backend_test! {
             ),
         )
         .await;
-        assert_eq!(status, 400);
+        assert_eq!(status, 409);
         assert!(message(&body).starts_with("OBP-30216"));
         let (status, _, _) = send(
             &svc,
@@ -562,7 +562,7 @@ backend_test! {
         assert_eq!(status, 201);
         assert_eq!(created, good);
         let (status, _, body) = send(&svc, create(good.clone())).await;
-        assert_eq!(status, 400);
+        assert_eq!(status, 409);
         assert!(message(&body).starts_with("OBP-30277"));
 
         let (status, _, list) = send(
@@ -1113,7 +1113,7 @@ backend_test! {
             ask(json!({ "bank_id": "gh.29.uk", "role_name": "CanCreateAccount" })),
         )
         .await;
-        assert_eq!(status, 400);
+        assert_eq!(status, 409);
         assert!(message(&body).starts_with("OBP-30214"));
         let (_, _, mine) = send(
             &svc,

@@ -86,7 +86,7 @@ pub(crate) async fn setup<S: TestService>(app: &TestApp, svc: &S, name: &str) ->
         ),
     )
     .await;
-    assert!(status == 201 || status == 400, "{body}");
+    assert!(status == 201 || status == 409, "{body}");
     Setup {
         user_id,
         token,
@@ -354,6 +354,7 @@ backend_test! {
         let app = TestApp::with_file_delivery(db, |_| {});
         let svc = app.service().await;
         let felix = setup(&app, &svc, "felix").await;
+        // Access the user does not hold is theirs to ask for, and refused.
         for (body, error) in [
             (
                 json!({ "everything": false, "views": [{ "bank_id": BANK, "account_id": ACCOUNT, "view_id": "auditor" }] }),
@@ -363,15 +364,17 @@ backend_test! {
                 json!({ "everything": false, "entitlements": [{ "bank_id": "", "role_name": "CanGetAnyUser" }] }),
                 "OBP-35013",
             ),
+        ] {
+            let (status, _, reply) = send(&svc, request_consent(&felix.token, body)).await;
+            assert_eq!(status, 403, "{reply}");
+            assert!(message(&reply).starts_with(error), "{error}: {reply}");
+        }
+        for (body, error) in [
             (
                 json!({ "everything": false, "views": [owner_view()], "time_to_live": 3601 }),
                 "OBP-35020",
             ),
             (json!({ "everything": false }), "OBP-35045"),
-            (
-                json!({ "everything": true, "email": "someone@else.example" }),
-                "OBP-35046",
-            ),
             (
                 json!({ "everything": true, "valid_from": "yesterday" }),
                 "OBP-35043",
@@ -381,6 +384,11 @@ backend_test! {
             assert_eq!(status, 400, "{reply}");
             assert!(message(&reply).starts_with(error), "{error}: {reply}");
         }
+        // Well formed, and refused for what the user has registered.
+        let body = json!({ "everything": true, "email": "someone@else.example" });
+        let (status, _, reply) = send(&svc, request_consent(&felix.token, body)).await;
+        assert_eq!(status, 409, "{reply}");
+        assert!(message(&reply).starts_with("OBP-35046"), "{reply}");
         let (status, _, body) = send(
             &svc,
             authed(
@@ -463,14 +471,14 @@ backend_test! {
         for left in (1..5).rev() {
             let (status, _, body) =
                 send(&svc, answer(&felix.token, &second, &wrong_code(&code))).await;
-            assert_eq!(status, 400);
+            assert_eq!(status, 403);
             assert_eq!(
                 message(&body),
                 format!("OBP-40016: Invalid Challenge Answer. {left} attempts left.")
             );
         }
         let (status, _, body) = send(&svc, answer(&felix.token, &second, &wrong_code(&code))).await;
-        assert_eq!(status, 400);
+        assert_eq!(status, 403);
         assert!(message(&body).starts_with("OBP-40014"));
         let mut conn = app.state.pool.get().unwrap();
         assert_eq!(
@@ -558,7 +566,7 @@ backend_test! {
         let (status, _, body) =
             send(&svc, create(BANK, "SMS", json!({ "everything": true }))).await;
         assert!(
-            status == 400 && message(&body).starts_with("OBP-30283"),
+            status == 409 && message(&body).starts_with("OBP-30283"),
             "{body}"
         );
 
@@ -669,7 +677,7 @@ backend_test! {
                 ),
             )
             .await;
-            assert_eq!(status, 400, "{body}");
+            assert_eq!(status, 422, "{body}");
             assert!(message(&body).starts_with("OBP-35043"), "{body}");
         }
 
@@ -731,11 +739,11 @@ backend_test! {
             send(&svc, answer(&hugo.token, &consent_id, &wrong_code(&code))).await;
         assert_eq!(
             (status, message(&body)),
-            (400, "OBP-40016: Invalid Challenge Answer. 4 attempts left.")
+            (403, "OBP-40016: Invalid Challenge Answer. 4 attempts left.")
         );
         app.advance(time::Duration::MICROSECOND);
         let (status, _, body) = send(&svc, answer(&hugo.token, &consent_id, &code)).await;
-        assert_eq!(status, 400, "{body}");
+        assert_eq!(status, 403, "expired: {body}");
         let status_of = |app: &TestApp| {
             let mut conn = app.state.pool.get().unwrap();
             consents::find(&mut conn, &consent_id)
@@ -798,7 +806,7 @@ backend_test! {
                 { "bank_id": OTHER_BANK, "role_name": "CanGetEntitlementsForAnyUserAtOneBank" }] }),
         ] {
             let (status, _, answer) = send(&svc, request_consent(&gina.token, body.clone())).await;
-            assert_eq!(status, 400, "{}: {body} -> {answer}", app.backend());
+            assert_eq!(status, 422, "{}: {body} -> {answer}", app.backend());
             assert!(message(&answer).starts_with("OBP-35047"), "{answer}");
         }
         assert_eq!(app.messages().len(), sent_before, "no code was sent");

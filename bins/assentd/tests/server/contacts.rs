@@ -90,7 +90,7 @@ backend_test! {
 
         for method in ["EMAIL", "SMS", "IMPLICIT"] {
             let (status, _, body) = send(&svc, consent(&token, method)).await;
-            assert_eq!(status, 400, "{}: {method}: {body}", app.backend());
+            assert_eq!(status, 409, "{}: {method}: {body}", app.backend());
             assert!(message(&body).starts_with("OBP-30300"), "{body}");
         }
         let (status, _, body) = send(
@@ -103,7 +103,7 @@ backend_test! {
             .set_json(json!({ "key": "CUSTOMER_NUMBER", "value": "78987432" })),
         )
         .await;
-        assert_eq!(status, 400, "{body}");
+        assert_eq!(status, 409, "{body}");
         assert!(message(&body).starts_with("OBP-30300"), "{body}");
         let (status, _, body) = send(&svc, kony(&token, "requestUpdateSecurityQuestionsOTP")).await;
         assert_eq!((status, errcode(&body)), (400, 10820), "{body}");
@@ -140,7 +140,7 @@ backend_test! {
         let code = app.code_of(&id);
 
         let (status, _, body) = send(&svc, answer(&token, &id, &wrong_code(&code))).await;
-        assert_eq!(status, 400, "{body}");
+        assert_eq!(status, 403, "{body}");
         assert!(message(&body).contains("4 attempts left"), "{body}");
         let (status, _, body) = send(&svc, answer(&token, &id, &code)).await;
         assert_eq!(status, 200, "{body}");
@@ -158,7 +158,7 @@ backend_test! {
         let (status, _, body) = send(&svc, consent(&token, "EMAIL")).await;
         assert_eq!(status, 201, "{body}");
         let (status, _, body) = send(&svc, consent(&token, "SMS")).await;
-        assert!(status == 400 && message(&body).starts_with("OBP-30300"), "{body}");
+        assert!(status == 409 && message(&body).starts_with("OBP-30300"), "{body}");
         // IMPLICIT takes the verified email while the phone is not.
         let (status, _, body) = send(&svc, consent(&token, "IMPLICIT")).await;
         assert_eq!(status, 201, "{body}");
@@ -183,10 +183,10 @@ backend_test! {
         assert_eq!(status, 404, "another customer's verification: {body}");
         for _ in 0..4 {
             let (status, _, _) = send(&svc, answer(&token, &id, &wrong_code(&code))).await;
-            assert_eq!(status, 400);
+            assert_eq!(status, 403);
         }
         let (status, _, body) = send(&svc, answer(&token, &id, &wrong_code(&code))).await;
-        assert_eq!(status, 400);
+        assert_eq!(status, 403);
         assert!(message(&body).starts_with("OBP-40014"), "REJECTED: {body}");
         let (status, _, _) = send(&svc, answer(&token, &id, &code)).await;
         assert_ne!(status, 200, "{}: the right code after five wrong ones", app.backend());
@@ -286,7 +286,7 @@ backend_test! {
             .set_json(json!({ "key": "CUSTOMER_NUMBER", "value": value }))
         };
         let (status, _, body) = send(&svc, update(&number)).await;
-        assert_eq!(status, 400, "{}: {body}", app.backend());
+        assert_eq!(status, 409, "{}: {body}", app.backend());
         assert!(message(&body).starts_with("OBP-30306"), "{body}");
         assert!(app.messages().is_empty());
         let (status, _, body) = send(&svc, update("78987432")).await;
@@ -451,7 +451,7 @@ backend_test! {
             .set_json(json!({ "answer": app.code_of(&challenge) })),
         )
         .await;
-        assert_eq!(status, 400, "{}: {body}", app.backend());
+        assert_eq!(status, 409, "{}: {body}", app.backend());
         assert!(message(&body).starts_with("OBP-30306"), "{body}");
         // And a new request for it is refused at once.
         let again = authed(
@@ -461,6 +461,6 @@ backend_test! {
         )
         .set_json(json!({ "key": "CUSTOMER_NUMBER", "value": "78987432" }));
         let (status, _, body) = send(&svc, again).await;
-        assert!(status == 400 && message(&body).starts_with("OBP-30306"), "{body}");
+        assert!(status == 409 && message(&body).starts_with("OBP-30306"), "{body}");
     }
 }

@@ -380,6 +380,80 @@ fn admin_commands_print_json_and_fail_clearly() {
 }
 
 #[test]
+fn admin_unlock_user_lets_a_locked_out_user_sign_in_again_and_is_audited() {
+    let dir = Workdir::new();
+    let server = Server::start(&dir.0);
+    let consumer = run_json(assentd(&dir.0).args(["admin", "create-consumer", "--name", "app"]));
+    let key = consumer["key"].as_str().unwrap().to_owned();
+    run_json(assentd(&dir.0).args([
+        "admin",
+        "create-user",
+        "--username",
+        "felix",
+        "--password",
+        PASSWORD,
+        "--email",
+        "felix@example.com",
+    ]));
+    let login = |password: &str| {
+        curl(&[
+            "-X",
+            "POST",
+            &server.url("/my/logins/direct"),
+            "-H",
+            &format!(r#"DirectLogin: username=felix, password="{password}", consumer_key={key}"#),
+        ])
+    };
+    // The default limit is 5 failed logins; then even the right password is refused.
+    for _ in 0..5 {
+        assert_eq!(login("not the password").0, 401);
+    }
+    let (status, refused) = login(PASSWORD);
+    assert_eq!(status, 401, "locked: {refused}");
+
+    let unlocked = run_json(assentd(&dir.0).args(["admin", "unlock-user", "--username", "felix"]));
+    assert_eq!(unlocked["username"], "felix", "{unlocked}");
+    assert_eq!(
+        unlocked["bad_attempts_since_last_success_or_reset"], 0,
+        "{unlocked}"
+    );
+    let (status, body) = login(PASSWORD);
+    assert_eq!(status, 201, "unlocked: {body}");
+
+    let output = assentd(&dir.0)
+        .args(["admin", "export-audit"])
+        .output()
+        .unwrap();
+    let unlocks: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|event| event["kind"] == "user.unlocked")
+        .collect();
+    assert_eq!(unlocks.len(), 1, "{unlocks:?}");
+    assert_eq!(unlocks[0]["detail"]["by"], "cli", "{unlocks:?}");
+
+    for (args, expected) in [
+        (vec!["--username", "ghost"], "OBP-20027"),
+        (
+            vec!["--username", "felix", "--provider", "dauth.elsewhere"],
+            "OBP-20027",
+        ),
+    ] {
+        let output = assentd(&dir.0)
+            .args(["admin", "unlock-user"])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{args:?} succeeded");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?} printed to stdout");
+    }
+    server.stop();
+}
+
+#[test]
 fn invalid_configuration_fails_at_start_with_a_clear_message() {
     let dir = Workdir::new();
     let output = assentd(&dir.0)

@@ -115,7 +115,7 @@ backend_test! {
             i64::try_from(app.state.config.otp_validity_secs).unwrap() + 1,
         ));
         let (status, _, body) = send(&svc, answer(&felix.token, second, &code)).await;
-        assert_eq!(status, 400, "{body}");
+        assert_eq!(status, 403, "{body}");
         let metrics = scrape(&svc).await;
         assert_eq!(value(&metrics, r#"assent_otp_answers_total{outcome="expired"}"#), 1.0);
     }

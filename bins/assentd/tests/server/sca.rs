@@ -85,7 +85,7 @@ backend_test! {
         );
 
         let (status, _, body) = send(&svc, answer(&token, &update_id, &wrong_code(&code))).await;
-        assert_eq!(status, 400);
+        assert_eq!(status, 403);
         assert_eq!(
             message(&body),
             "OBP-40016: Invalid Challenge Answer. 4 attempts left."
@@ -212,7 +212,7 @@ backend_test! {
         assert_eq!(status, 400);
         assert!(message(&reply).starts_with("OBP-35034"), "{reply}");
         let (status, _, reply) = send(&svc, request(&token, "SMS", body.clone())).await;
-        assert_eq!(status, 400, "no phone number registered");
+        assert_eq!(status, 409, "no phone number registered");
         assert!(message(&reply).starts_with("OBP-30283"), "{reply}");
         let (status, _, reply) = send(
             &svc,
@@ -292,11 +292,11 @@ backend_test! {
         let (status, _, body) = send(&svc, answer(&token, &update_id, &wrong_code(&code))).await;
         assert_eq!(
             (status, message(&body)),
-            (400, "OBP-40016: Invalid Challenge Answer. 4 attempts left.")
+            (403, "OBP-40016: Invalid Challenge Answer. 4 attempts left.")
         );
         app.advance(time::Duration::MICROSECOND);
         let (status, _, body) = send(&svc, answer(&token, &update_id, &code)).await;
-        assert_eq!(status, 400);
+        assert_eq!(status, 403);
         assert!(message(&body).starts_with("OBP-20211"), "{body}");
         // The request is over, not left waiting for an answer that can never be right.
         let mut conn = app.state.pool.get().unwrap();

@@ -42,7 +42,7 @@ backend_test! {
             ),
         )
         .await;
-        assert_eq!(status, 400);
+        assert_eq!(status, 409);
         assert!(message(&body).starts_with("OBP-30291"), "{body}");
         assert!(app.messages().is_empty());
 
@@ -397,7 +397,7 @@ backend_test! {
             .set_json(example),
         )
         .await;
-        assert_eq!(status, 400, "{}: {body}", app.backend());
+        assert_eq!(status, 422, "{}: {body}", app.backend());
         assert!(message(&body).starts_with("OBP-35043"), "{body}");
         assert!(app.messages().is_empty());
 
@@ -470,7 +470,7 @@ backend_test! {
             ("EMAIL", json!({ "everything": true, "phone_number": "+49 170 7654321" })),
         ] {
             let (status, _, reply) = send(&svc, create(method, body)).await;
-            assert_eq!(status, 400, "{method}: {reply}");
+            assert_eq!(status, 409, "{method}: {reply}");
             assert!(message(&reply).starts_with("OBP-35046"), "{reply}");
         }
         assert_eq!(app.messages().len(), 1);

@@ -974,3 +974,30 @@ backend_test! {
         );
     }
 }
+
+backend_test! {
+    /// serde reads a struct from an array of its fields as well; a flow's attributes (or the
+    /// whole body) sent as an array must be refused, not read as an empty request.
+    #[actix_web::test]
+    async fn attributes_sent_as_an_array_are_refused_and_send_nothing(db) {
+        let app = TestApp::with_file_delivery(db, |_| {});
+        let svc = app.service().await;
+        let (_, token) = signed_up_with_phone(&app, &svc, "sowmya").await;
+        for body in [
+            json!({ "MFAAttributes": [null, null] }),
+            json!({ "MFAAttributes": { "OTP": [null, null] } }),
+            json!([]),
+            json!([null]),
+        ] {
+            let (status, _, reply) = send(
+                &svc,
+                kony(&token, "requestUpdateSecurityQuestionsOTP", body.clone()),
+            )
+            .await;
+            assert_eq!((status, errcode(&reply)), (400, 10400), "{body}: {reply}");
+            let (status, _, reply) = send(&svc, post("requestOTPPreLoginMB", body.clone())).await;
+            assert_eq!((status, errcode(&reply)), (400, 10400), "{body}: {reply}");
+        }
+        assert_eq!(pending_and_failed(&app), (0, 0), "no flow started, no code sent");
+    }
+}

@@ -92,7 +92,7 @@ backend_test! {
         drop(conn);
 
         let (status, _, body) = send(&svc, confirm(&token, &wrong_for(&app, &secret))).await;
-        assert_eq!(status, 400);
+        assert_eq!(status, 403);
         assert_eq!(
             message(&body),
             "OBP-30286: Invalid authenticator code. 4 attempts left."

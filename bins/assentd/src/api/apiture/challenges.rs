@@ -100,7 +100,7 @@ pub async fn verify_factor(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    body: web::Json<ChallengeVerification>,
+    body: crate::api::JsonObject<ChallengeVerification>,
 ) -> Result<HttpResponse, ApitureError> {
     let instance = req.path().to_owned();
     let key = SystemKey::of(&req)?;

@@ -15,6 +15,7 @@ const MAX_SESSION_ID: usize = 128;
 #[serde(rename_all = "camelCase")]
 pub struct TerminatedCustomerSession {
     /// The session to end (at most 128 characters).
+    #[schema(min_length = 1, max_length = 128)]
     session_id: String,
 }
 
@@ -22,11 +23,14 @@ pub struct TerminatedCustomerSession {
 #[serde(rename_all = "camelCase")]
 pub struct ResumedCustomerSession {
     /// The session to resume (at most 128 characters).
+    #[schema(min_length = 1, max_length = 128)]
     session_id: String,
     /// The customer's numeric id (6 to 38 digits): with `institutionId`, allows replacing an
     /// expired session.
+    #[schema(pattern = "^[0-9]{6,38}$")]
     customer_id: Option<String>,
     /// The institution (`^[A-Z0-9_]{2,8}$`).
+    #[schema(pattern = "^[A-Z0-9_]{2,8}$")]
     institution_id: Option<String>,
 }
 

@@ -46,16 +46,19 @@ pub fn view_json(view: &View) -> Value {
 
 #[derive(Deserialize, ToSchema)]
 pub struct BalanceJson {
-    #[schema(example = "EUR")]
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
     pub currency: String,
-    #[schema(example = "0")]
+    /// A decimal: an optional `-`, 1 to 15 digits, and up to 4 after a `.`.
+    #[schema(example = "0", pattern = "^-?[0-9]{1,15}(\\.[0-9]{1,4})?$")]
     pub amount: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateAccountJson {
     pub user_id: String,
+    #[schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]{1,255}$")]
     pub label: String,
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,64}$")]
     pub product_code: String,
     pub balance: BalanceJson,
 }
@@ -63,11 +66,12 @@ pub struct CreateAccountJson {
 /// Create Account: makes `user_id` the holder, with `owner` and `ManageCustomViews`.
 #[utoipa::path(
     put, path = "/obp/v5.1.0/banks/{bank_id}/accounts/{account_id}", tag = "OBP: accounts",
-    params(("bank_id" = String, Path), ("account_id" = String, Path)),
+    params(("bank_id" = String, Path), ("account_id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,255}$", description = "The new account's id")),
     request_body = CreateAccountJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "Created", body = Object),
-        (status = 400, description = "OBP-10001 bad JSON, OBP-30293 invalid account fields, OBP-30208 account id taken", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-30293 invalid account fields", body = ErrorJson),
+        (status = 409, description = "OBP-30208 account id taken", body = ErrorJson),
         (status = 403, description = "OBP-20006: CanCreateAccount at the bank, unless creating one's own account", body = ErrorJson),
         (status = 404, description = "OBP-30001 unknown bank, OBP-20005 unknown user", body = ErrorJson),
     )
@@ -183,7 +187,8 @@ impl From<CustomViewJson> for CustomViewFields {
     request_body = CustomViewJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "The view", body = Object),
-        (status = 400, description = "OBP-20020 name without _, OBP-30294 invalid view, OBP-30295 name taken, OBP-30296 unknown permission", body = ErrorJson),
+        (status = 400, description = "OBP-20020 name without _, OBP-30294 invalid view, OBP-30296 unknown permission", body = ErrorJson),
+        (status = 409, description = "OBP-30295 name taken", body = ErrorJson),
         (status = 403, description = "OBP-20047", body = ErrorJson),
         (status = 404, description = "OBP-30001, OBP-30018", body = ErrorJson),
     )
@@ -433,8 +438,10 @@ pub async fn bulk(
 #[derive(Deserialize, ToSchema)]
 pub struct DAuthUserAccessJson {
     /// The smart contract's address.
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,100}$")]
     pub username: String,
-    /// Must start with `dauth.`.
+    /// `dauth.` and the network's name.
+    #[schema(pattern = "^dauth\\.[A-Za-z0-9_-]{1,50}$")]
     pub provider: String,
     pub views: Vec<ViewRefJson>,
 }

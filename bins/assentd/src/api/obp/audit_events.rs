@@ -27,12 +27,12 @@ pub fn event_json(row: &AuditEvent) -> Value {
     get, path = "/obp/v5.1.0/management/audit-events", tag = "OBP: audit",
     security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     params(
-        ("kind" = Option<String>, Query, description = "only events of this kind, e.g. user.locked"),
-        ("user_id" = Option<String>, Query, description = "only events concerning this user"),
-        ("from_date" = Option<String>, Query, description = "RFC 3339; events at or after"),
-        ("to_date" = Option<String>, Query, description = "RFC 3339; events at or before"),
-        ("limit" = Option<i64>, Query, description = "1 to 1000, default 50"),
-        ("offset" = Option<i64>, Query, description = "default 0"),
+        ("kind" = Option<String>, Query, max_length = 64, description = "only events of this kind, e.g. user.locked"),
+        ("user_id" = Option<uuid::Uuid>, Query, description = "only events concerning this user"),
+        ("from_date" = Option<time::OffsetDateTime>, Query, description = "RFC 3339; events at or after"),
+        ("to_date" = Option<time::OffsetDateTime>, Query, description = "RFC 3339; events at or before"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "1 to 1000, default 50"),
+        ("offset" = Option<i64>, Query, minimum = 0, description = "default 0"),
     ),
     responses(
         (status = 200, description = "`{audit_events: [{event_id, occurred_at, kind, user_id, detail, sequence, chain_hash}]}`", body = Object),

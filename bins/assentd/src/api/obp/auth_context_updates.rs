@@ -16,9 +16,13 @@ use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
 pub struct AuthContextUpdateRequestJson {
-    #[schema(example = "CUSTOMER_NUMBER")]
+    #[schema(example = "CUSTOMER_NUMBER", pattern = "^[A-Za-z0-9_.-]{1,255}$")]
     pub key: String,
-    #[schema(example = "78987432")]
+    #[schema(
+        example = "78987432",
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        max_length = 255
+    )]
     pub value: String,
 }
 
@@ -53,12 +57,12 @@ fn update_json(row: AuthContextUpdateRow) -> AuthContextUpdateJson {
 #[utoipa::path(
     post, path = "/obp/v5.1.0/banks/{bank_id}/users/current/auth-context-updates/{sca_method}",
     tag = "OBP: users",
-    params(("bank_id" = String, Path), ("sca_method" = String, Path, description = "SMS or EMAIL")),
+    params(("bank_id" = String, Path), ("sca_method" = String, Path, pattern = "^(SMS|EMAIL)$", description = "SMS or EMAIL")),
     request_body = AuthContextUpdateRequestJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "Requested; a code was sent", body = AuthContextUpdateJson),
-        (status = 400, description = "OBP-10001 bad JSON, OBP-30281 bad key or value, OBP-35034 SCA method not SMS or EMAIL, OBP-30283 no phone number for SMS, OBP-30291 no email address", body = ErrorJson),
-        (status = 409, description = "OBP-30290 the key is already set", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-30281 bad key or value, OBP-35034 SCA method not SMS or EMAIL", body = ErrorJson),
+        (status = 409, description = "OBP-30283 no phone number for SMS, OBP-30291 no email address, OBP-30300 contact not verified, OBP-30290 the key is already set, OBP-30306 the customer number is another user's", body = ErrorJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
         (status = 404, description = "OBP-30001 unknown bank", body = ErrorJson),
         (status = 429, description = "OBP-30284 too many codes to this destination today", body = ErrorJson),
@@ -115,9 +119,11 @@ pub async fn create_update_request(
     request_body = ChallengeAnswerJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "Accepted: the auth context exists", body = AuthContextUpdateJson),
-        (status = 400, description = "OBP-10001 bad JSON, OBP-40016 wrong answer (attempts left in the message), OBP-40014 attempts used up (now REJECTED), OBP-20211 code expired, OBP-30090 not INITIATED", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-40016 not the digits of a code, OBP-30090 not INITIATED", body = ErrorJson),
+        (status = 403, description = "OBP-40016 wrong answer (attempts left in the message), OBP-40014 attempts used up (now REJECTED), OBP-20211 code expired", body = ErrorJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
         (status = 404, description = "OBP-30057 no such request of this user at this bank", body = ErrorJson),
+        (status = 409, description = "OBP-30290 the key was set meanwhile, OBP-30306 the customer number became another user's (the request is REJECTED)", body = ErrorJson),
     )
 )]
 pub async fn answer_challenge(

@@ -12,9 +12,13 @@ use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateAuthContextJson {
-    #[schema(example = "CUSTOMER_NUMBER")]
+    #[schema(example = "CUSTOMER_NUMBER", pattern = "^[A-Za-z0-9_.-]{1,255}$")]
     pub key: String,
-    #[schema(example = "78987432")]
+    #[schema(
+        example = "78987432",
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        max_length = 255
+    )]
     pub value: String,
 }
 

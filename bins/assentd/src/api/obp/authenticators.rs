@@ -103,7 +103,8 @@ pub async fn enrol(
     request_body = TotpCodeJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "Confirmed", body = Object),
-        (status = 400, description = "OBP-10001 bad JSON, OBP-30286 wrong or malformed code (attempts left), OBP-30287 too many wrong codes: enrolment discarded", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-30286 not the digits the app shows", body = ErrorJson),
+        (status = 403, description = "OBP-30286 wrong code (attempts left), OBP-30287 too many wrong codes: enrolment discarded", body = ErrorJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
         (status = 404, description = "OBP-30288 no enrolment waiting for confirmation", body = ErrorJson),
         (status = 409, description = "OBP-30285 already confirmed", body = ErrorJson),

@@ -14,17 +14,33 @@ use utoipa::ToSchema;
 /// A bank as OBP shows one (and as `POST /banks` takes it).
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct BankJson {
-    #[schema(example = "gh.29.uk")]
+    #[schema(example = "gh.29.uk", pattern = "^[A-Za-z0-9._-]{1,255}$")]
     pub id: String,
-    #[schema(example = "uk")]
+    #[schema(
+        example = "uk",
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        max_length = 255
+    )]
     pub short_name: String,
-    #[schema(example = "uk")]
+    #[schema(
+        example = "uk",
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        max_length = 255
+    )]
     pub full_name: String,
     #[serde(default)]
-    #[schema(example = "https://static.openbankproject.com/images/sandbox/bank_x.png")]
+    #[schema(
+        example = "https://static.openbankproject.com/images/sandbox/bank_x.png",
+        pattern = r"^(|https?://[^\s\u0000-\u001f\u007f-\u009f]*)$",
+        max_length = 2048
+    )]
     pub logo: String,
     #[serde(default)]
-    #[schema(example = "https://www.example.com")]
+    #[schema(
+        example = "https://www.example.com",
+        pattern = r"^(|https?://[^\s\u0000-\u001f\u007f-\u009f]*)$",
+        max_length = 2048
+    )]
     pub website: String,
 }
 
@@ -48,7 +64,8 @@ fn bank_json(row: BankRow) -> BankJson {
     post, path = "/obp/v5.1.0/banks", tag = "OBP: banks", request_body = BankJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "Created", body = BankJson),
-        (status = 400, description = "OBP-10001 bad JSON, OBP-30275 bad id, OBP-30276 bad fields, OBP-30277 id taken", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-30275 bad id, OBP-30276 bad fields", body = ErrorJson),
+        (status = 409, description = "OBP-30277 id taken", body = ErrorJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
         (status = 403, description = "OBP-20006: needs CanCreateBank", body = ErrorJson),
     )

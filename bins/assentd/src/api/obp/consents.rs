@@ -29,6 +29,20 @@ pub struct ConsentRoleJson {
     pub role_name: String,
 }
 
+/// An RFC 3339 time, or null (as if omitted).
+fn valid_from_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .build()
+        .into()
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct CreateConsentJson {
     pub everything: bool,
@@ -44,7 +58,9 @@ pub struct CreateConsentJson {
     /// If given (with any SCA method), must be the user's registered phone; separators such as
     /// spaces are ignored (`+49 170 1234567`).
     pub phone_number: Option<String>,
-    /// RFC 3339; omitted: now.
+    /// RFC 3339; omitted: now. At most a minute in the past, and no further ahead than a
+    /// consent may last (422 OBP-35043 otherwise).
+    #[schema(schema_with = valid_from_schema)]
     pub valid_from: Option<String>,
     /// Seconds; omitted: the lesser of the maximum and an hour.
     pub time_to_live: Option<i64>,
@@ -92,11 +108,14 @@ pub fn access_asked(views: Vec<ConsentViewJson>, entitlements: Vec<ConsentRoleJs
 /// user's registered email or phone.
 #[utoipa::path(
     post, path = "/obp/v5.1.0/banks/{bank_id}/my/consents/{sca_method}", tag = "OBP: consents",
-    params(("bank_id" = String, Path), ("sca_method" = String, Path, description = "EMAIL, SMS or IMPLICIT")),
+    params(("bank_id" = String, Path), ("sca_method" = String, Path, pattern = "^(EMAIL|SMS|IMPLICIT)$", description = "EMAIL, SMS or IMPLICIT")),
     request_body = CreateConsentJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "`{consent_id, jwt, status: INITIATED}`", body = ConsentJson),
-        (status = 400, description = "OBP-10001, OBP-35009 method, OBP-35013 roles, OBP-35014 views, OBP-35020 time to live, OBP-35043 valid_from, OBP-35045 empty scope, OBP-35046 contact not registered, OBP-20058 consumer disabled, OBP-35044 no consumer", body = ErrorJson),
+        (status = 400, description = "OBP-10001, OBP-35009 method, OBP-35020 time to live, OBP-35043 valid_from not an RFC 3339 time, OBP-35045 empty scope, OBP-20058 consumer disabled, OBP-35044 no consumer", body = ErrorJson),
+        (status = 403, description = "OBP-35013 a role, OBP-35014 a view the user does not hold", body = ErrorJson),
+        (status = 422, description = "OBP-35043 valid_from more than a minute in the past, or further ahead than a consent may last; OBP-35047 a view or bank role at another bank than the path's", body = ErrorJson),
+        (status = 409, description = "OBP-35046 contact not registered, OBP-30300 contact not verified, OBP-30283 no phone number for SMS, OBP-30291 no email address", body = ErrorJson),
         (status = 404, description = "OBP-30001 bank, OBP-30019 consumer", body = ErrorJson),
         (status = 429, description = "OBP-30284", body = ErrorJson),
         (status = 503, description = "OBP-35010 the code could not be sent", body = ErrorJson),
@@ -160,7 +179,8 @@ pub struct ConsentAnswerJson {
     request_body = ConsentAnswerJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "`{consent_id, jwt, status: ACCEPTED}`", body = ConsentJson),
-        (status = 400, description = "OBP-40016 wrong (attempts left), OBP-40014 attempts used up (REJECTED), OBP-20211 expired, OBP-35025 not INITIATED", body = ErrorJson),
+        (status = 400, description = "OBP-40016 not the digits of a code, OBP-35025 not INITIATED", body = ErrorJson),
+        (status = 403, description = "OBP-40016 wrong (attempts left), OBP-40014 attempts used up (REJECTED), OBP-20211 expired", body = ErrorJson),
         (status = 404, description = "OBP-35001 no such consent of the caller at this bank", body = ErrorJson),
     )
 )]

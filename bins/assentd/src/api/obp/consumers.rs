@@ -17,15 +17,34 @@ use utoipa::ToSchema;
 /// Body of `POST /management/consumers`.
 #[derive(Deserialize, ToSchema)]
 pub struct CreateConsumerJson {
-    #[schema(example = "Budgeting app")]
+    #[schema(
+        example = "Budgeting app",
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        max_length = 100
+    )]
     pub app_name: String,
+    /// Up to 2000 characters; new lines are the only control characters allowed.
     #[serde(default)]
+    #[schema(
+        pattern = r"^[^\u0000-\u0009\u000b-\u001f\u007f-\u009f]*$",
+        max_length = 2000
+    )]
     pub description: String,
+    /// Empty, or an email address.
     #[serde(default)]
-    #[schema(example = "dev@example.com")]
+    #[schema(
+        example = "dev@example.com",
+        pattern = r"^(|(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)$",
+        max_length = 254
+    )]
     pub developer_email: String,
+    /// Empty, or an http(s) URL.
     #[serde(default)]
-    #[schema(example = "https://app.example.com/callback")]
+    #[schema(
+        example = "https://app.example.com/callback",
+        pattern = r"^(|https?://[^\s\u0000-\u001f\u007f-\u009f]*)$",
+        max_length = 2048
+    )]
     pub redirect_url: String,
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
@@ -68,15 +87,21 @@ pub struct EnabledJson {
 
 #[derive(Deserialize, ToSchema)]
 pub struct RedirectUrlJson {
+    /// Empty, or an http(s) URL.
+    #[schema(
+        pattern = r"^(|https?://[^\s\u0000-\u001f\u007f-\u009f]*)$",
+        max_length = 2048
+    )]
     pub redirect_url: String,
 }
 
 /// A limit as OBP writes it: a string (`"-1"` unlimited); numbers are accepted too.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize)]
 #[serde(untagged)]
 pub enum LimitValue {
     Text(String),
-    Number(i64),
+    /// Any JSON number: a whole one written with a fraction (`5.0`) is still a whole number.
+    Number(serde_json::Number),
 }
 
 /// Call limits (as OBP: strings, `-1` for unlimited).
@@ -93,13 +118,45 @@ pub struct CallLimitsJson {
 /// Body of `PUT .../consumer/call-limits`: every period is required.
 #[derive(Deserialize, ToSchema)]
 pub struct SetCallLimitsJson {
+    #[schema(schema_with = limit_schema)]
     pub per_second_call_limit: LimitValue,
+    #[schema(schema_with = limit_schema)]
     pub per_minute_call_limit: LimitValue,
+    #[schema(schema_with = limit_schema)]
     pub per_hour_call_limit: LimitValue,
+    #[schema(schema_with = limit_schema)]
     pub per_day_call_limit: LimitValue,
+    #[schema(schema_with = limit_schema)]
     pub per_week_call_limit: LimitValue,
+    #[schema(schema_with = limit_schema)]
     pub per_month_call_limit: LimitValue,
 }
+
+/// What [`parse_limit`] takes: `-1`, or a whole number of at most 18 digits, as a string or a
+/// number.
+fn limit_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(LIMIT_TEXT_PATTERN))
+                .examples(["-1"]),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .minimum(Some(-1))
+                .maximum(Some(MAX_LIMIT)),
+        )
+        .build()
+        .into()
+}
+
+/// The text of a limit: `-1`, or up to 18 digits (so it always fits an i64).
+const LIMIT_TEXT_PATTERN: &str = "^(-1|[0-9]{1,18})$";
+const MAX_LIMIT: i64 = 999_999_999_999_999_999;
 
 fn consumer_json(consumer: Consumer, created: OffsetDateTime) -> ConsumerJson {
     ConsumerJson {
@@ -328,8 +385,18 @@ pub async fn get_call_limits(
 /// The number a limit gives, if it is one.
 fn parse_limit(value: &LimitValue) -> Option<i64> {
     match value {
-        LimitValue::Text(text) => text.trim().parse::<i64>().ok(),
-        LimitValue::Number(n) => Some(*n),
+        LimitValue::Text(text) => (text == "-1"
+            || (1..=18).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| text.parse::<i64>().ok())
+        .flatten(),
+        LimitValue::Number(n) => n
+            .as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() <= MAX_LIMIT as f64)
+                    .map(|f| f as i64)
+            })
+            .filter(|n| *n <= MAX_LIMIT),
     }
 }
 

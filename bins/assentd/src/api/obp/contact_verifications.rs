@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct ContactVerificationRequestJson {
     /// `EMAIL` or `SMS`.
-    #[schema(example = "EMAIL")]
+    #[schema(example = "EMAIL", pattern = "^(EMAIL|SMS)$")]
     pub channel: String,
 }
 
@@ -60,10 +60,10 @@ fn verification_json(verification: &Verification) -> ContactVerificationJson {
     request_body = ContactVerificationRequestJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "A code was sent; `status: INITIATED`", body = ContactVerificationJson),
-        (status = 400, description = "OBP-10001 bad JSON, OBP-30301 channel not EMAIL or SMS, OBP-30283 no phone number, OBP-30291 no email address", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-30301 channel not EMAIL or SMS", body = ErrorJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
         (status = 403, description = "OBP-35042 a consent cannot verify contacts", body = ErrorJson),
-        (status = 409, description = "OBP-30302 already verified", body = ErrorJson),
+        (status = 409, description = "OBP-30302 already verified, OBP-30283 no phone number, OBP-30291 no email address", body = ErrorJson),
         (status = 429, description = "OBP-30303 the account's verification codes for today are spent, OBP-30284 the destination's", body = ErrorJson),
         (status = 503, description = "OBP-35010 the code could not be sent", body = ErrorJson),
     )
@@ -108,7 +108,8 @@ pub async fn start_verification(
     request_body = ContactVerificationAnswerJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 200, description = "`status: VERIFIED`", body = ContactVerificationJson),
-        (status = 400, description = "OBP-40016 wrong (attempts left), OBP-40014 attempts used up, OBP-20211 expired", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-40016 not the digits of a code", body = ErrorJson),
+        (status = 403, description = "OBP-40016 wrong (attempts left), OBP-40014 attempts used up, OBP-20211 expired", body = ErrorJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
         (status = 404, description = "OBP-30304 no such verification of the caller's", body = ErrorJson),
         (status = 409, description = "OBP-30305 the contact changed after the code was sent", body = ErrorJson),

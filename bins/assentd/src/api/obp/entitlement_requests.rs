@@ -73,7 +73,8 @@ fn list_json(rows: Vec<(EntitlementRequestRow, UserDetailsRow)>) -> EntitlementR
     request_body = CreateEntitlementRequestJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "Requested", body = EntitlementRequestJson),
-        (status = 400, description = "OBP-10001 bad JSON, OBP-10007 unknown role, OBP-30205 / OBP-30206 bank rules, OBP-30214 already requested", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-10007 unknown role, OBP-30205 / OBP-30206 bank rules", body = ErrorJson),
+        (status = 409, description = "OBP-30214 already requested", body = ErrorJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
         (status = 404, description = "OBP-30001 unknown bank", body = ErrorJson),
     )

@@ -355,7 +355,9 @@ impl From<CreateBankRefusal> for ObpError {
             CreateBankRefusal::Invalid(BankError::InvalidName | BankError::InvalidUrl) => {
                 ObpError::bad_request(INVALID_BANK_FIELDS)
             }
-            CreateBankRefusal::AlreadyExists => ObpError::bad_request(BANK_ALREADY_EXISTS),
+            CreateBankRefusal::AlreadyExists => {
+                ObpError::new(StatusCode::CONFLICT, BANK_ALREADY_EXISTS)
+            }
         }
     }
 }
@@ -391,10 +393,10 @@ impl From<crate::services::contact_verifications::VerificationRefusal> for ObpEr
         match refusal {
             R::Consent => crate::services::caller::ConsentCannot.into(),
             R::NoContact(crate::delivery::Channel::Email) => {
-                ObpError::bad_request(NO_EMAIL_FOR_EMAIL)
+                ObpError::new(StatusCode::CONFLICT, NO_EMAIL_FOR_EMAIL)
             }
             R::NoContact(crate::delivery::Channel::Sms | crate::delivery::Channel::Voice) => {
-                ObpError::bad_request(NO_PHONE_FOR_SMS)
+                ObpError::new(StatusCode::CONFLICT, NO_PHONE_FOR_SMS)
             }
             R::AlreadyVerified(_) => ObpError::new(StatusCode::CONFLICT, CONTACT_ALREADY_VERIFIED),
             R::AccountQuota => ObpError::daily_allowance_spent(TOO_MANY_VERIFICATIONS),
@@ -409,12 +411,13 @@ impl From<crate::services::contact_verifications::VerificationRefusal> for ObpEr
             R::Answer(
                 VerifyError::WrongCode { attempts_left: 0 }
                 | VerifyError::NotPending(ChallengeState::Locked),
-            ) => ObpError::bad_request(ATTEMPTS_USED_UP),
-            R::Answer(VerifyError::WrongCode { attempts_left }) => ObpError::bad_request(format!(
-                "{INVALID_CHALLENGE_ANSWER} {attempts_left} attempts left."
-            )),
+            ) => ObpError::new(StatusCode::FORBIDDEN, ATTEMPTS_USED_UP),
+            R::Answer(VerifyError::WrongCode { attempts_left }) => ObpError::new(
+                StatusCode::FORBIDDEN,
+                format!("{INVALID_CHALLENGE_ANSWER} {attempts_left} attempts left."),
+            ),
             R::Answer(VerifyError::NotPending(ChallengeState::Expired)) => {
-                ObpError::bad_request(OTP_EXPIRED)
+                ObpError::new(StatusCode::FORBIDDEN, OTP_EXPIRED)
             }
             R::Answer(VerifyError::NotPending(_)) => {
                 ObpError::new(StatusCode::NOT_FOUND, VERIFICATION_NOT_FOUND)
@@ -448,7 +451,7 @@ impl From<crate::services::access::AccountRefusal> for ObpError {
             | R::NotAllowed => ObpError::new(StatusCode::FORBIDDEN, NO_OWNER_ACCESS),
             R::NoSuchGrant(_) => ObpError::bad_request(ACCOUNT_ACCESS_NOT_FOUND),
             R::InvalidAccount(_) => ObpError::bad_request(INVALID_ACCOUNT_FIELDS),
-            R::AccountIdTaken => ObpError::bad_request(ACCOUNT_ID_TAKEN),
+            R::AccountIdTaken => ObpError::new(StatusCode::CONFLICT, ACCOUNT_ID_TAKEN),
             R::InvalidCustomView(CustomViewFieldsError::UnknownPermission(_)) => {
                 ObpError::bad_request(UNKNOWN_PERMISSION)
             }
@@ -458,7 +461,7 @@ impl From<crate::services::access::AccountRefusal> for ObpError {
             R::InvalidCustomView(CustomViewFieldsError::Invalid(_)) => {
                 ObpError::bad_request(INVALID_CUSTOM_VIEW)
             }
-            R::CustomViewExists => ObpError::bad_request(CUSTOM_VIEW_EXISTS),
+            R::CustomViewExists => ObpError::new(StatusCode::CONFLICT, CUSTOM_VIEW_EXISTS),
             R::SystemViewImmutable => ObpError::bad_request(SYSTEM_VIEW_IMMUTABLE),
             R::InvalidDAuthProvider => ObpError::bad_request(INVALID_DAUTH_PROVIDER),
             R::InvalidUsername => ObpError::bad_request(INVALID_USERNAME),
@@ -490,10 +493,14 @@ impl From<crate::services::auth_context_updates::UpdateRequestRefusal> for ObpEr
             R::BankNotFound => ObpError::new(StatusCode::NOT_FOUND, BANK_NOT_FOUND),
             R::Invalid(_) => ObpError::bad_request(INVALID_AUTH_CONTEXT),
             R::KeyTaken => ObpError::new(StatusCode::CONFLICT, AUTH_CONTEXT_KEY_TAKEN),
-            R::CustomerNumberOfAnother => ObpError::bad_request(CUSTOMER_NUMBER_OF_ANOTHER),
-            R::NoAddress(Channel::Email) => ObpError::bad_request(NO_EMAIL_FOR_EMAIL),
-            R::NoAddress(Channel::Sms | Channel::Voice) => ObpError::bad_request(NO_PHONE_FOR_SMS),
-            R::Unverified(_) => ObpError::bad_request(CONTACT_NOT_VERIFIED),
+            R::CustomerNumberOfAnother => {
+                ObpError::new(StatusCode::CONFLICT, CUSTOMER_NUMBER_OF_ANOTHER)
+            }
+            R::NoAddress(Channel::Email) => ObpError::new(StatusCode::CONFLICT, NO_EMAIL_FOR_EMAIL),
+            R::NoAddress(Channel::Sms | Channel::Voice) => {
+                ObpError::new(StatusCode::CONFLICT, NO_PHONE_FOR_SMS)
+            }
+            R::Unverified(_) => ObpError::new(StatusCode::CONFLICT, CONTACT_NOT_VERIFIED),
             R::DestinationQuota => ObpError::daily_allowance_spent(OTP_DESTINATION_QUOTA),
         }
     }
@@ -509,7 +516,9 @@ impl From<crate::services::auth_context_updates::AnswerRefusal> for ObpError {
                 "{AUTH_CONTEXT_UPDATE_NOT_INITIATED} Its status is {status}."
             )),
             R::KeyTaken => ObpError::new(StatusCode::CONFLICT, AUTH_CONTEXT_KEY_TAKEN),
-            R::CustomerNumberOfAnother => ObpError::bad_request(CUSTOMER_NUMBER_OF_ANOTHER),
+            R::CustomerNumberOfAnother => {
+                ObpError::new(StatusCode::CONFLICT, CUSTOMER_NUMBER_OF_ANOTHER)
+            }
             R::Code(VerifyError::Malformed | VerifyError::NoCodeSent) => {
                 ObpError::bad_request(format!(
                     "{INVALID_CHALLENGE_ANSWER} The answer is the digits of the code that was sent."
@@ -518,12 +527,13 @@ impl From<crate::services::auth_context_updates::AnswerRefusal> for ObpError {
             R::Code(
                 VerifyError::WrongCode { attempts_left: 0 }
                 | VerifyError::NotPending(ChallengeState::Locked),
-            ) => ObpError::bad_request(ATTEMPTS_USED_UP),
-            R::Code(VerifyError::WrongCode { attempts_left }) => ObpError::bad_request(format!(
-                "{INVALID_CHALLENGE_ANSWER} {attempts_left} attempts left."
-            )),
+            ) => ObpError::new(StatusCode::FORBIDDEN, ATTEMPTS_USED_UP),
+            R::Code(VerifyError::WrongCode { attempts_left }) => ObpError::new(
+                StatusCode::FORBIDDEN,
+                format!("{INVALID_CHALLENGE_ANSWER} {attempts_left} attempts left."),
+            ),
             R::Code(VerifyError::NotPending(ChallengeState::Expired)) => {
-                ObpError::bad_request(OTP_EXPIRED)
+                ObpError::new(StatusCode::FORBIDDEN, OTP_EXPIRED)
             }
             R::Code(VerifyError::NotPending(_)) => ObpError::bad_request(format!(
                 "{AUTH_CONTEXT_UPDATE_NOT_INITIATED} The code can no longer be answered."
@@ -545,10 +555,11 @@ impl From<crate::services::authenticators::AuthenticatorRefusal> for ObpError {
             R::Malformed { digits } => ObpError::bad_request(format!(
                 "{INVALID_TOTP_CODE} Send the {digits} digits the app shows."
             )),
-            R::WrongCode { attempts_left } => ObpError::bad_request(format!(
-                "{INVALID_TOTP_CODE} {attempts_left} attempts left."
-            )),
-            R::Discarded => ObpError::bad_request(TOTP_ENROLMENT_DISCARDED),
+            R::WrongCode { attempts_left } => ObpError::new(
+                StatusCode::FORBIDDEN,
+                format!("{INVALID_TOTP_CODE} {attempts_left} attempts left."),
+            ),
+            R::Discarded => ObpError::new(StatusCode::FORBIDDEN, TOTP_ENROLMENT_DISCARDED),
             R::Busy => ObpError::new(StatusCode::CONFLICT, TOTP_BUSY),
         }
     }
@@ -572,27 +583,36 @@ impl From<crate::services::consents::CreateRefusal> for ObpError {
             CreateRefusal::Invalid(ConsentError::TimeToLive) => {
                 ObpError::bad_request(CONSENT_MAX_TTL)
             }
+            // Well formed (the handler refuses what is not a time), refused by the clock.
             CreateRefusal::Invalid(ConsentError::ValidFrom) => {
-                ObpError::bad_request(CONSENT_VALID_FROM)
+                ObpError::new(StatusCode::UNPROCESSABLE_ENTITY, CONSENT_VALID_FROM)
             }
             CreateRefusal::Invalid(ConsentError::EmptyScope) => {
                 ObpError::bad_request(CONSENT_EMPTY_SCOPE)
             }
+            // Well formed: the user asks to hand on access they do not hold.
             CreateRefusal::Invalid(ConsentError::RoleNotHeld(_)) => {
-                ObpError::bad_request(CONSENT_ROLES_NOT_HELD)
+                ObpError::new(StatusCode::FORBIDDEN, CONSENT_ROLES_NOT_HELD)
             }
             CreateRefusal::Invalid(ConsentError::ViewNotHeld(_)) => {
-                ObpError::bad_request(CONSENT_VIEWS_NOT_HELD)
+                ObpError::new(StatusCode::FORBIDDEN, CONSENT_VIEWS_NOT_HELD)
             }
+            // The body's banks against the path's: a rule between parts the document cannot state.
             CreateRefusal::Invalid(
                 ConsentError::ViewAtOtherBank(_) | ConsentError::RoleAtOtherBank(_),
-            ) => ObpError::bad_request(CONSENT_AT_OTHER_BANK),
+            ) => ObpError::new(StatusCode::UNPROCESSABLE_ENTITY, CONSENT_AT_OTHER_BANK),
             CreateRefusal::NoDestination(ScaMethod::Email) => {
-                ObpError::bad_request(NO_EMAIL_FOR_EMAIL)
+                ObpError::new(StatusCode::CONFLICT, NO_EMAIL_FOR_EMAIL)
             }
-            CreateRefusal::NoDestination(_) => ObpError::bad_request(NO_PHONE_FOR_SMS),
-            CreateRefusal::Unverified(_) => ObpError::bad_request(CONTACT_NOT_VERIFIED),
-            CreateRefusal::NotRegistered => ObpError::bad_request(CONSENT_CONTACT_NOT_REGISTERED),
+            CreateRefusal::NoDestination(_) => {
+                ObpError::new(StatusCode::CONFLICT, NO_PHONE_FOR_SMS)
+            }
+            CreateRefusal::Unverified(_) => {
+                ObpError::new(StatusCode::CONFLICT, CONTACT_NOT_VERIFIED)
+            }
+            CreateRefusal::NotRegistered => {
+                ObpError::new(StatusCode::CONFLICT, CONSENT_CONTACT_NOT_REGISTERED)
+            }
             CreateRefusal::Send(SendRefusal::DestinationQuota) => {
                 ObpError::daily_allowance_spent(OTP_DESTINATION_QUOTA)
             }
@@ -623,14 +643,13 @@ impl From<crate::services::consents::AnswerRefusal> for ObpError {
             AnswerRefusal::Refused(
                 VerifyError::WrongCode { attempts_left: 0 }
                 | VerifyError::NotPending(ChallengeState::Locked),
-            ) => ObpError::bad_request(ATTEMPTS_USED_UP),
-            AnswerRefusal::Refused(VerifyError::WrongCode { attempts_left }) => {
-                ObpError::bad_request(format!(
-                    "{INVALID_CHALLENGE_ANSWER} {attempts_left} attempts left."
-                ))
-            }
+            ) => ObpError::new(StatusCode::FORBIDDEN, ATTEMPTS_USED_UP),
+            AnswerRefusal::Refused(VerifyError::WrongCode { attempts_left }) => ObpError::new(
+                StatusCode::FORBIDDEN,
+                format!("{INVALID_CHALLENGE_ANSWER} {attempts_left} attempts left."),
+            ),
             AnswerRefusal::Refused(VerifyError::NotPending(ChallengeState::Expired)) => {
-                ObpError::bad_request(OTP_EXPIRED)
+                ObpError::new(StatusCode::FORBIDDEN, OTP_EXPIRED)
             }
             AnswerRefusal::Refused(VerifyError::NotPending(_)) => {
                 ObpError::bad_request(CONSENT_STATUS_FIXED)
@@ -720,7 +739,9 @@ impl From<crate::services::roles::EntitlementRefusal> for ObpError {
             EntitlementRefusal::UserNotFound => {
                 ObpError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND_BY_ID)
             }
-            EntitlementRefusal::AlreadyExists => ObpError::bad_request(ENTITLEMENT_ALREADY_EXISTS),
+            EntitlementRefusal::AlreadyExists => {
+                ObpError::new(StatusCode::CONFLICT, ENTITLEMENT_ALREADY_EXISTS)
+            }
             EntitlementRefusal::NotFound => {
                 ObpError::new(StatusCode::NOT_FOUND, ENTITLEMENT_NOT_FOUND)
             }
@@ -740,7 +761,7 @@ impl From<crate::services::entitlement_requests::RequestRefusal> for ObpError {
                 ObpError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND_BY_ID)
             }
             RequestRefusal::AlreadyExists => {
-                ObpError::bad_request(ENTITLEMENT_REQUEST_ALREADY_EXISTS)
+                ObpError::new(StatusCode::CONFLICT, ENTITLEMENT_REQUEST_ALREADY_EXISTS)
             }
             RequestRefusal::NotFound => {
                 ObpError::new(StatusCode::NOT_FOUND, ENTITLEMENT_REQUEST_NOT_FOUND)
@@ -776,7 +797,7 @@ impl From<crate::services::users::RegisterRefusal> for ObpError {
             }
             RegisterRefusal::Invalid(RegistrationError::Password(
                 PasswordPolicyError::TooCommon,
-            )) => ObpError::bad_request(PASSWORD_TOO_COMMON),
+            )) => ObpError::new(StatusCode::UNPROCESSABLE_ENTITY, PASSWORD_TOO_COMMON),
             RegisterRefusal::UsernameTaken => ObpError::new(StatusCode::CONFLICT, USERNAME_TAKEN),
         }
     }

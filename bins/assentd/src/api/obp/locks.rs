@@ -3,6 +3,7 @@
 use super::auth::Authenticated;
 use super::errors::*;
 use super::users::ErrorJson;
+use crate::services::caller::Operator;
 use crate::services::locks::{self, LockStatus, LockTarget};
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
@@ -41,7 +42,7 @@ pub struct UserLockJson {
     pub last_lock_date: String,
 }
 
-fn status_json(status: LockStatus) -> LockStatusJson {
+pub(crate) fn status_json(status: LockStatus) -> LockStatusJson {
     LockStatusJson {
         username: status.username,
         bad_attempts_since_last_success_or_reset: status.bad_attempts,
@@ -97,7 +98,7 @@ pub async fn unlock_user(
     let target = target(username, query);
     let status = caller
         .run(&state, move |ctx, caller| {
-            Ok(locks::unlock(ctx, &caller, &target)?)
+            Ok(locks::unlock(ctx, Operator::User(&caller), &target)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(status_json(status)))

@@ -68,7 +68,8 @@ fn credentials(req: &HttpRequest) -> Result<Credentials, ObpError> {
 /// DirectLogin: exchanges username, password and consumer key for a session token.
 #[utoipa::path(
     post, path = "/my/logins/direct", tag = "OBP: authentication",
-    params(("DirectLogin" = String, Header, description = "username=..., password=..., consumer_key=... (or the same after `Authorization: DirectLogin`)")),
+    params(("DirectLogin" = String, Header, pattern = r#"^username="[A-Za-z0-9.\-_@+!#$%&'*/=?^`{|}~]{1,100}", password="([\x20-\x21\x23-\x5b\x5d-\x7e]|\\["\\]){1,512}", consumer_key="[A-Za-z0-9_-]{1,100}"$"#,
+        description = "username=..., password=..., consumer_key=... (or the same after `Authorization: DirectLogin`). The server takes the three in any order, unquoted values without commas too; the pattern gives the one form every client can send")),
     responses(
         (status = 201, description = "Session started", body = TokenJson),
         (status = 400, description = "OBP-20082 no header, OBP-20083 wrong scheme, OBP-20002 missing parameters, OBP-20010 too long, OBP-20011 bad characters", body = ErrorJson),

@@ -74,7 +74,8 @@ pub async fn get_roles(
     params(("user_id" = String, Path)), request_body = CreateEntitlementJson, security(("directLogin" = []), ("dAuth" = [])),
     responses(
         (status = 201, description = "Granted", body = EntitlementJson),
-        (status = 400, description = "OBP-10001 bad JSON, OBP-10007 unknown role, OBP-30205 bank role without bank, OBP-30206 system role with bank, OBP-30216 duplicate", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-10007 unknown role, OBP-30205 bank role without bank, OBP-30206 system role with bank", body = ErrorJson),
+        (status = 409, description = "OBP-30216 duplicate", body = ErrorJson),
         (status = 401, description = "OBP-20001 / OBP-20003", body = ErrorJson),
         (status = 403, description = "OBP-20006: needs CanCreateEntitlementAtAnyBank, or CanCreateEntitlementAtOneBank at that bank", body = ErrorJson),
         (status = 404, description = "OBP-20005 unknown user, OBP-30001 unknown bank", body = ErrorJson),

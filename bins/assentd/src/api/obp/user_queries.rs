@@ -120,10 +120,10 @@ pub async fn by_email(
 #[utoipa::path(
     get, path = "/obp/v5.1.0/users", tag = "OBP: users", security(("directLogin" = []), ("dAuth" = []), ("consentJwt" = [], "consumerKey" = [])),
     params(
-        ("limit" = Option<i64>, Query, description = "1 to 1000, default 50"),
-        ("offset" = Option<i64>, Query, description = "default 0"),
-        ("sort_direction" = Option<String>, Query, description = "ASC or DESC (default), by registration time"),
-        ("locked_status" = Option<String>, Query, description = "locked or active; omitted: both"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "1 to 1000, default 50"),
+        ("offset" = Option<i64>, Query, minimum = 0, description = "default 0"),
+        ("sort_direction" = Option<String>, Query, pattern = "^([Aa][Ss][Cc]|[Dd][Ee][Ss][Cc])$", description = "ASC or DESC (default), by registration time"),
+        ("locked_status" = Option<String>, Query, pattern = "^(locked|active)$", description = "locked or active; omitted: both"),
     ),
     responses(
         (status = 200, description = "A page of users", body = UsersJson),

@@ -13,23 +13,58 @@ use utoipa::ToSchema;
 /// Body of `POST /users`.
 #[derive(Deserialize, ToSchema)]
 pub struct CreateUserJson {
-    #[schema(example = "felixsmith")]
+    /// 1 to 100 of letters, digits, `.`, `_`, `-`, `@`, or an email address.
+    #[schema(
+        example = "felixsmith",
+        pattern = r"^([A-Za-z0-9._@-]{1,100}|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,30}(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,16}){0,2}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)$",
+        max_length = 100
+    )]
     pub username: String,
-    #[schema(example = "Tr0ub4dour&3x")]
+    /// 10 to 16 characters with a digit, a lower-case and an upper-case letter and a special
+    /// character (`assent_identity::password::SPECIALS`), or 17 to 512 of those characters,
+    /// `[`, `]` and spaces (`check_format`); common passwords are refused too.
+    #[schema(example = "Tr0ub4dour&3x", schema_with = password_schema)]
     pub password: String,
     /// Optional: where codes can go once verified. Without it, a username that is an email
     /// address is the email; otherwise the user has none (`"email": ""`).
     #[serde(default)]
-    #[schema(example = "felixsmith@example.com")]
+    #[schema(
+        example = "felixsmith@example.com",
+        pattern = r"^(|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,30}(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,16}){0,2}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)$",
+        max_length = 254
+    )]
     pub email: Option<String>,
-    #[schema(example = "Felix")]
+    #[schema(
+        example = "Felix",
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        max_length = 100
+    )]
     pub first_name: String,
-    #[schema(example = "Smith")]
+    #[schema(
+        example = "Smith",
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        max_length = 100
+    )]
     pub last_name: String,
-    /// Optional mobile number (E.164) where one-time codes can be sent.
+    /// Optional mobile number (E.164) where one-time codes can be sent; empty is none.
     #[serde(default)]
-    #[schema(example = "+447700900123")]
+    #[schema(example = "+447700900123", pattern = "^(|\\+[1-9][0-9]{7,14})$")]
     pub phone_number: Option<String>,
+}
+
+fn password_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    let text = |pattern: &str| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(pattern))
+    };
+    OneOfBuilder::new()
+        .item(text(r##"^(?=[^0-9]*[0-9])(?=[^a-z]*[a-z])(?=[^A-Z]*[A-Z])(?=[A-Za-z0-9]*[!"#$%&'()*+,\-./:;<=>?@\\\^_`{|}~])[A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@\\\^_`{|}~]{10,16}$"##))
+        .item(text(r##"^[A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@\\\^_`{|}~\[\] ]{17,512}$"##))
+        .examples(["Tr0ub4dour&3x"])
+        .build()
+        .into()
 }
 
 /// A user as OBP shows one.
@@ -144,7 +179,8 @@ pub struct ErrorJson {
     request_body = CreateUserJson,
     responses(
         (status = 201, description = "User created", body = UserJson),
-        (status = 400, description = "OBP-10001 bad JSON, OBP-30207 password format, OBP-30270 common password, OBP-30271..30273, OBP-30282 bad fields", body = ErrorJson),
+        (status = 400, description = "OBP-10001 bad JSON, OBP-30207 password format, OBP-30271..30273, OBP-30282 bad fields", body = ErrorJson),
+        (status = 422, description = "OBP-30270 a common password, one holding the username, or one of 3 distinct characters or fewer", body = ErrorJson),
         (status = 409, description = "OBP-30274 username taken", body = ErrorJson),
         (status = 413, description = "OBP-10413 body too large", body = ErrorJson),
         (status = 429, description = "OBP-30299 this client's sign-ups for the hour are spent (with Retry-After)", body = ErrorJson),

@@ -6,6 +6,7 @@
 
 use super::TemenosError;
 use super::errors::{bad_request, unauthenticated};
+use crate::api::JsonObject;
 use crate::delivery::Channel;
 use crate::services::auth::{Credential, SignedIn};
 use crate::services::mfa::{self, CodeAnswer, CodeRequest, Sent};
@@ -34,7 +35,11 @@ pub struct FlowRequest {
     #[serde(rename = "Email")]
     #[schema(example = "sowmya@example.com")]
     email: Option<String>,
-    #[serde(rename = "MFAAttributes")]
+    #[serde(
+        rename = "MFAAttributes",
+        default,
+        deserialize_with = "crate::api::optional_object"
+    )]
     mfa: Option<MfaAttributes>,
 }
 
@@ -44,7 +49,11 @@ pub struct MfaAttributes {
     /// a new one; an answer to such a key is 404 10802.
     #[serde(rename = "serviceKey")]
     service_key: Option<String>,
-    #[serde(rename = "OTP")]
+    #[serde(
+        rename = "OTP",
+        default,
+        deserialize_with = "crate::api::optional_object"
+    )]
     otp: Option<OtpAttributes>,
 }
 
@@ -57,7 +66,11 @@ pub struct OtpAttributes {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct VerifyRequest {
-    #[serde(rename = "MFAAttributes")]
+    #[serde(
+        rename = "MFAAttributes",
+        default,
+        deserialize_with = "crate::api::optional_object"
+    )]
     mfa: Option<MfaAttributes>,
 }
 
@@ -202,7 +215,7 @@ fn code_answer(mfa: Option<MfaAttributes>) -> CodeAnswer {
 pub async fn request_pre_login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<FlowRequest>,
+    body: JsonObject<FlowRequest>,
 ) -> Result<HttpResponse, TemenosError> {
     let body = body.into_inner();
     let (phone, email) = contacts(body.phone.as_deref(), body.email.as_deref())?;
@@ -231,7 +244,7 @@ pub async fn request_pre_login(
 pub async fn verify_pre_login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<VerifyRequest>,
+    body: JsonObject<VerifyRequest>,
 ) -> Result<HttpResponse, TemenosError> {
     let client = client_address(&state, &req);
     let answer = code_answer(body.into_inner().mfa);
@@ -307,7 +320,7 @@ impl KonySession {
 pub async fn request_security_questions_update(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<FlowRequest>,
+    body: JsonObject<FlowRequest>,
 ) -> Result<HttpResponse, TemenosError> {
     let session = KonySession::of(&req, &state)?;
     let body = body.into_inner();
@@ -337,7 +350,7 @@ pub async fn request_security_questions_update(
 pub async fn verify_security_questions_update(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<VerifyRequest>,
+    body: JsonObject<VerifyRequest>,
 ) -> Result<HttpResponse, TemenosError> {
     let session = KonySession::of(&req, &state)?;
     let answer = code_answer(body.into_inner().mfa);
@@ -391,7 +404,7 @@ pub async fn security_questions(
 pub async fn update_security_questions(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<UpdateQuestionsRequest>,
+    body: JsonObject<UpdateQuestionsRequest>,
 ) -> Result<HttpResponse, TemenosError> {
     let session = KonySession::of(&req, &state)?;
     let body = body.into_inner();
