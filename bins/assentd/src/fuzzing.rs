@@ -324,6 +324,7 @@ pub fn dialect_bodies(data: &[u8]) {
     let _ = body::<sessions::TerminatedCustomerSession>(data);
     let _ = body::<sessions::ResumedCustomerSession>(data);
     // Temenos.
+    let _ = body::<mfa::PreLoginFlowRequest>(data);
     let _ = body::<mfa::FlowRequest>(data);
     let _ = body::<mfa::VerifyRequest>(data);
     if let Some(update) = body::<mfa::UpdateQuestionsRequest>(data) {

@@ -106,7 +106,7 @@ backend_test! {
         assert_eq!(status, 409, "{body}");
         assert!(message(&body).starts_with("OBP-30300"), "{body}");
         let (status, _, body) = send(&svc, kony(&token, "requestUpdateSecurityQuestionsOTP")).await;
-        assert_eq!((status, errcode(&body)), (400, 10820), "{body}");
+        assert_eq!((status, errcode(&body)), (409, 10820), "{body}");
         assert!(app.messages().is_empty(), "nothing was sent");
         assert_eq!(app.audit_count("consent.created"), 0);
     }
@@ -230,7 +230,7 @@ backend_test! {
         for _ in 0..10 {
             let (status, _, body) =
                 send(&svc, kony(&attacker, "requestUpdateSecurityQuestionsOTP")).await;
-            assert_eq!((status, errcode(&body)), (400, 10820), "{body}");
+            assert_eq!((status, errcode(&body)), (409, 10820), "{body}");
         }
         assert!(app.messages().is_empty(), "no code reached the victim");
         // Verification codes are the attacker's only way to reach the victim's phone, capped

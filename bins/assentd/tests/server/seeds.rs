@@ -220,7 +220,7 @@ backend_test! {
         // A resend keeps the flow's reference; another flow to the same phone has its own.
         let security_key = attributes["OTP"]["securityKey"].as_str().unwrap().to_owned();
         app.advance(time::Duration::seconds(30));
-        let resend = json!({ "MFAAttributes": {
+        let resend = json!({ "Phone": "+447700900123", "MFAAttributes": {
             "serviceKey": service_key, "OTP": { "securityKey": security_key } } });
         let (status, _, again) = send(&svc, temenos("requestOTPPreLoginMB", resend.clone())).await;
         assert_eq!(status, 200, "{again}");
@@ -230,15 +230,22 @@ backend_test! {
         let other_code = app.code_of(other["MFAAttributes"]["serviceKey"].as_str().unwrap());
         assert_ne!(references(&other, &["+447700900123"], &other_code), first);
 
-        // A resend cannot point the flow at another phone.
+        // A resend names the flow's phone too, as the reference marks Phone mandatory.
         let sent = app.messages().len();
+        let without_phone = json!({ "MFAAttributes": {
+            "serviceKey": service_key, "OTP": { "securityKey": again["MFAAttributes"]["OTP"]["securityKey"] } } });
+        let (status, _, reply) = send(&svc, temenos("requestOTPPreLoginMB", without_phone)).await;
+        assert_eq!((status, reply["errcode"].as_u64()), (400, Some(10800)), "{reply}");
+        assert_eq!(app.messages().len(), sent);
+
+        // A resend cannot point the flow at another phone.
         let security_key = again["MFAAttributes"]["OTP"]["securityKey"].as_str().unwrap();
         app.advance(time::Duration::seconds(30));
         let (status, _, reply) = send(&svc, temenos("requestOTPPreLoginMB", json!({
             "Phone": "+4915112345678",
             "MFAAttributes": { "serviceKey": service_key, "OTP": { "securityKey": security_key } }
         }))).await;
-        assert_eq!((status, reply["errcode"].as_u64()), (400, Some(10821)), "{reply}");
+        assert_eq!((status, reply["errcode"].as_u64()), (409, Some(10821)), "{reply}");
         assert!(reply["errmsg"].as_str().unwrap().starts_with("Phone is not"), "{reply}");
         assert_eq!(app.messages().len(), sent);
     }
@@ -287,7 +294,7 @@ backend_test! {
             let mut body = temenos_request_example();
             body[field] = json!(value);
             let (status, _, reply) = send(&svc, kony(body)).await;
-            assert_eq!((status, reply["errcode"].as_u64()), (400, Some(10821)), "{reply}");
+            assert_eq!((status, reply["errcode"].as_u64()), (409, Some(10821)), "{reply}");
             assert!(reply["errmsg"].as_str().unwrap().starts_with(field), "{reply}");
         }
         assert_eq!(app.messages().len(), sent, "nothing sent");

@@ -255,7 +255,7 @@ backend_test! {
         let resend = |key: &str| {
             post(
                 "requestOTPPreLoginMB",
-                json!({ "MFAAttributes": { "serviceKey": service_key,
+                json!({ "Phone": PHONE, "MFAAttributes": { "serviceKey": service_key,
                     "OTP": { "securityKey": key } } }),
             )
         };
@@ -371,7 +371,7 @@ backend_test! {
             &svc,
             post(
                 "requestOTPPreLoginMB",
-                json!({ "MFAAttributes": { "serviceKey": service_key,
+                json!({ "Phone": PHONE, "MFAAttributes": { "serviceKey": service_key,
                     "OTP": { "securityKey": security_key } } }),
             ),
         )

@@ -130,9 +130,11 @@ impl From<MfaRefusal> for TemenosError {
                 10800,
                 "Phone is required to start a flow: an international number, + and 8 to 15 digits.",
             ),
-            MfaRefusal::NotTheFlowsContact { field } => bad_request(
+            // The request conflicts with where the customer's or the flow's codes may go.
+            MfaRefusal::NotTheFlowsContact { field } => TemenosError::new(
+                StatusCode::CONFLICT,
                 10821,
-                &format!(
+                format!(
                     "{field} is not where this flow's codes go: codes go only to the phone number a new flow proves, or to the customer's registered contacts."
                 ),
             ),
@@ -140,11 +142,13 @@ impl From<MfaRefusal> for TemenosError {
                 10803,
                 "MFAAttributes.OTP.securityKey does not name the latest code: use the securityKey of the last response.",
             ),
-            MfaRefusal::NoDestination => bad_request(
+            MfaRefusal::NoDestination => TemenosError::new(
+                StatusCode::CONFLICT,
                 10815,
                 "There is no registered phone number or email address to send a code to.",
             ),
-            MfaRefusal::Unverified => bad_request(
+            MfaRefusal::Unverified => TemenosError::new(
+                StatusCode::CONFLICT,
                 10820,
                 "The registered phone number and email address are not verified: verify one first (OBP: POST /obp/v5.1.0/users/current/contact-verifications).",
             ),

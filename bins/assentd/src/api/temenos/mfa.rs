@@ -22,16 +22,42 @@ use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 
-/// A code request: a resend when `MFAAttributes.serviceKey` names a flow, else a new flow.
+/// An account-opening code request: a resend when `MFAAttributes.serviceKey` names a
+/// pre-login flow, else a new flow. `Phone` is mandatory, as the reference marks it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PreLoginFlowRequest {
+    /// E.164 (`+`, then 8 to 15 digits, the first not 0; spaces, dashes, dots and brackets
+    /// between them ignored): the number a new flow proves and sends its code to; on a resend
+    /// the flow's own number (another is 409 10821).
+    #[serde(rename = "Phone")]
+    #[schema(
+        required = true,
+        nullable = false,
+        example = "+447700900123",
+        pattern = r"^\+[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*$"
+    )]
+    phone: Option<String>,
+    /// Checked, never sent a code: a code answered from the email would not prove the phone.
+    #[serde(rename = "Email")]
+    #[schema(example = "sowmya@example.com")]
+    email: Option<String>,
+    #[serde(
+        rename = "MFAAttributes",
+        default,
+        deserialize_with = "crate::api::optional_object"
+    )]
+    mfa: Option<MfaAttributes>,
+}
+
+/// A signed-in code request: a resend when `MFAAttributes.serviceKey` names a flow, else a
+/// new flow, whose codes go to the customer's registered phone and email.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct FlowRequest {
-    /// E.164 (separators ignored). Pre-login: the number a new flow proves and sends its code
-    /// to (required to start one); on a resend only the flow's own number. Signed in: only
-    /// the customer's registered phone.
+    /// Only the customer's registered phone (another is 409 10821), E.164 as in pre-login.
     #[serde(rename = "Phone")]
     #[schema(example = "+447700900123")]
     phone: Option<String>,
-    /// Pre-login: checked, never sent a code. Signed in: only the customer's registered email.
+    /// Only the customer's registered email (another is 409 10821).
     #[serde(rename = "Email")]
     #[schema(example = "sowmya@example.com")]
     email: Option<String>,
@@ -203,10 +229,11 @@ fn code_answer(mfa: Option<MfaAttributes>) -> CodeAnswer {
 /// names (with its `OTP.securityKey`), or else starts an account-opening flow that sends a
 /// code to `Phone` (an `Email`, if given, is checked but gets no code).
 #[utoipa::path(post, path = "/services/data/v1/RBObjects/operations/DbxUser/requestOTPPreLoginMB", tag = "Temenos: MFA",
-    request_body = FlowRequest,
+    request_body = PreLoginFlowRequest,
     responses(
         (status = 200, description = "Code sent: serviceKey, OTP.securityKey, each destination masked with its opaque referenceId (also as unmasked)", body = Object),
-        (status = 400, description = "10400 bad JSON, 10800 Phone missing (to start a flow, also when serviceKey names none) or not E.164, 10801 bad Email, 10803 stale securityKey, 10804 no resends left, 10809 expired, 10810 locked, 10821 Phone not the flow's number", body = Object),
+        (status = 400, description = "10400 bad JSON, 10800 Phone missing or not E.164, 10801 bad Email, 10803 stale securityKey, 10804 no resends left, 10809 expired, 10810 locked", body = Object),
+        (status = 409, description = "10821 Phone is not the resent flow's number; nothing is sent", body = Object),
         (status = 404, description = "10802 the flow was removed while its code was being resent", body = Object),
         (status = 429, description = "10805 resend too soon, 10806 destination's daily allowance spent, 10807 client's hourly allowance spent", body = Object),
         (status = 503, description = "10812 the code could not be sent", body = Object),
@@ -215,10 +242,16 @@ fn code_answer(mfa: Option<MfaAttributes>) -> CodeAnswer {
 pub async fn request_pre_login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: JsonObject<FlowRequest>,
+    body: JsonObject<PreLoginFlowRequest>,
 ) -> Result<HttpResponse, TemenosError> {
     let body = body.into_inner();
     let (phone, email) = contacts(body.phone.as_deref(), body.email.as_deref())?;
+    if phone.is_none() {
+        return Err(bad_request(
+            10800,
+            "Phone is required: a new flow sends its code to Phone, and a resend names the flow's own number (an international number, + and 8 to 15 digits).",
+        ));
+    }
     let client = client_address(&state, &req);
     let request = code_request(body.mfa, phone, email);
     let state = state.into_inner();
@@ -310,7 +343,8 @@ impl KonySession {
     request_body = FlowRequest,
     responses(
         (status = 200, description = "Code sent to the user's registered phone and email, each masked with its opaque referenceId (also as unmasked)", body = Object),
-        (status = 400, description = "10800 bad Phone, 10801 bad Email, 10803, 10804, 10809, 10810, 10815 nowhere to send a code, 10820 not verified, 10821 Phone or Email not the registered one", body = Object),
+        (status = 400, description = "10800 bad Phone, 10801 bad Email, 10803, 10804, 10809, 10810", body = Object),
+        (status = 409, description = "10815 nowhere to send a code, 10820 not verified, 10821 Phone or Email not the registered one; nothing is sent", body = Object),
         (status = 401, description = "10814 not signed in", body = Object),
         (status = 404, description = "10802 the flow was removed while its code was being resent", body = Object),
         (status = 429, description = "10805, 10806", body = Object),
