@@ -23,7 +23,27 @@ import subprocess
 import urllib.error
 import urllib.request
 
+import hypothesis.internal.lambda_sources as lambda_sources
 import schemathesis
+
+# Hypothesis describes a strategy's lambdas by parsing their module's source with Python's ast
+# module. CPython 3.11 before 3.11.8 (this machine has 3.11.7) sometimes fails that parse with
+# "SystemError: AST constructor recursion depth mismatch" (CPython issue 106905), which
+# schemathesis reports as a runtime error on whichever operation drew at that moment. The
+# description only names a lambda in messages (and, where it can be read, narrows a filter), so
+# a lambda whose source cannot be parsed is described as unknown, as Hypothesis itself does
+# when it cannot find the source.
+_describe_lambda = lambda_sources._lambda_description
+
+
+def _describe_lambda_or_unknown(f, *args, **kwargs):
+    try:
+        return _describe_lambda(f, *args, **kwargs)
+    except SystemError:
+        return "lambda: <unknown>"
+
+
+lambda_sources._lambda_description = _describe_lambda_or_unknown
 
 BASE = os.environ["ASSENT_ST_BASE"].rstrip("/")
 

@@ -39,7 +39,11 @@ pub struct PreLoginFlowRequest {
     phone: Option<String>,
     /// Checked, never sent a code: a code answered from the email would not prove the phone.
     #[serde(rename = "Email")]
-    #[schema(example = "sowmya@example.com")]
+    #[schema(
+        example = "sowmya@example.com",
+        pattern = r"^(|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,30}(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,16}){0,2}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)$",
+        max_length = 254
+    )]
     email: Option<String>,
     #[serde(
         rename = "MFAAttributes",
@@ -53,13 +57,21 @@ pub struct PreLoginFlowRequest {
 /// new flow, whose codes go to the customer's registered phone and email.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct FlowRequest {
-    /// Only the customer's registered phone (another is 409 10821), E.164 as in pre-login.
+    /// Only the customer's registered phone (another is 409 10821), E.164 as in pre-login;
+    /// empty is as if not given.
     #[serde(rename = "Phone")]
-    #[schema(example = "+447700900123")]
+    #[schema(
+        example = "+447700900123",
+        pattern = r"^(|\+[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*)$"
+    )]
     phone: Option<String>,
-    /// Only the customer's registered email (another is 409 10821).
+    /// Only the customer's registered email (another is 409 10821); empty is as if not given.
     #[serde(rename = "Email")]
-    #[schema(example = "sowmya@example.com")]
+    #[schema(
+        example = "sowmya@example.com",
+        pattern = r"^(|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,30}(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,16}){0,2}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)$",
+        max_length = 254
+    )]
     email: Option<String>,
     #[serde(
         rename = "MFAAttributes",
