@@ -122,26 +122,26 @@ impl utoipa::Modify for SecuritySchemes {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "directLogin",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            header_scheme(
                 "DirectLogin",
                 "token=<session token from POST /my/logins/direct>; also accepted as `Authorization: DirectLogin token=...`",
-            ))),
+            ),
         );
         // A consent is used with two headers at once: operations name both schemes in one
         // security requirement, so a client sends them together.
         components.add_security_scheme(
             "consentJwt",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            header_scheme(
                 "Consent-JWT",
                 "A consent's JWT (from answering its challenge); sent together with Consumer-Key, the key of the consumer the consent was given to. A consent only reads (GET) and reaches what it names",
-            ))),
+            ),
         );
         components.add_security_scheme(
             "consumerKey",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            header_scheme(
                 "Consumer-Key",
                 "The key of the consumer a consent was given to; sent together with Consent-JWT",
-            ))),
+            ),
         );
         components.add_security_scheme(
             "systemKey",
@@ -156,17 +156,17 @@ impl utoipa::Modify for SecuritySchemes {
         );
         components.add_security_scheme(
             "konyAuthorization",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            header_scheme(
                 "X-Kony-Authorization",
                 "The session token from POST /my/logins/direct (Temenos Infinity endpoints)",
-            ))),
+            ),
         );
         components.add_security_scheme(
             "dAuth",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            header_scheme(
                 "DAuth",
                 "An RS256 JWT from an allowed host with smart_contract_address, network_name, consumer_key, timestamp and request_id; accepted, when the server enables DAuth (off by default), wherever directLogin is except logout (a DAuth call has no session to end)",
-            ))),
+            ),
         );
     }
 }
@@ -510,6 +510,14 @@ impl utoipa::Modify for EntitlementBodies {
             components.schemas.insert(name.to_owned(), schema.into());
         }
     }
+}
+
+/// A credential sent in the request header `name`.
+fn header_scheme(name: &str, description: &str) -> SecurityScheme {
+    SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+        name,
+        description,
+    )))
 }
 
 /// The whole document.

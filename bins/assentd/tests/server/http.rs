@@ -686,27 +686,7 @@ async fn openapi_describes_every_route() {
 backend_test! {
     #[actix_web::test]
     async fn a_busy_database_answers_503_with_retry_after_in_each_dialect(db) {
-        use assent_repository::{Pool, PoolOptions};
-        let data_dir = std::env::temp_dir().join(format!("assent-http-{}", uuid::Uuid::new_v4()));
-        let config = assentd::config::Config {
-            database_url: db.url().to_owned(),
-            data_dir: data_dir.clone(),
-            ..assentd::config::Config::default()
-        };
-        let mut state = assentd::state::AppState::build(config).unwrap();
-        // One connection, and little patience for it.
-        let options = PoolOptions {
-            max_size: 1,
-            connection_timeout: std::time::Duration::from_millis(300),
-            ..PoolOptions::default()
-        };
-        state.pool = Pool::connect(db.url(), &options).unwrap();
-        state.clock = assentd::clock::Clock::manual(START);
-        let app = TestApp {
-            db,
-            state: actix_web::web::Data::new(state),
-            data_dir,
-        };
+        let app = TestApp::with_one_impatient_connection(db);
         let svc = app.service().await;
         let key = app.consumer(true);
         sign_up(&svc, "felix").await;

@@ -92,6 +92,21 @@ impl TestApp {
         self.state.clock.now()
     }
 
+    /// An app whose pool holds one connection and waits 300 ms for it, so that a request made
+    /// while a test holds that connection finds the database busy.
+    pub fn with_one_impatient_connection(db: TestDatabase) -> Self {
+        let mut app = Self::new(db);
+        let options = assent_repository::PoolOptions {
+            max_size: 1,
+            connection_timeout: std::time::Duration::from_millis(300),
+            ..assent_repository::PoolOptions::default()
+        };
+        let mut state = AppState::clone(&app.state);
+        state.pool = assent_repository::Pool::connect(app.db.url(), &options).unwrap();
+        app.state = web::Data::new(state);
+        app
+    }
+
     /// Adds a bank (country `uk`, named "UK bank") straight to the database.
     pub fn add_bank(&self, bank_id: &str) {
         let mut conn = self.state.pool.get().unwrap();
