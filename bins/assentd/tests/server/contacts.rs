@@ -348,12 +348,7 @@ backend_test! {
         let svc = app.service().await;
         let key = system_key(&app);
         let token = customer(&app, &svc, "felix", "felix@example.com", VICTIM_PHONE).await;
-        let payload = token.split('.').nth(1).unwrap();
-        let claims: Value = serde_json::from_slice(
-            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
-                .unwrap(),
-        )
-        .unwrap();
+        let claims = claims(&token);
         let resume = || {
             system_call(
                 "/system/resumedCustomerSessions",

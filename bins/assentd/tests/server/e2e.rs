@@ -779,16 +779,7 @@ fn replicas_on_one_postgres_keep_every_limit_and_state_change() {
         .as_str()
         .unwrap()
         .to_owned();
-    let wrong_code: String = code
-        .chars()
-        .map(|c| {
-            if c == '9' {
-                '0'
-            } else {
-                char::from(c as u8 + 1)
-            }
-        })
-        .collect();
+    let wrong_code = crate::common::wrong_code(&code);
     let verify = |n: usize, otp: &str| {
         curl_json(
             "POST",
@@ -923,16 +914,7 @@ fn replicas_on_one_postgres_keep_every_limit_and_state_change() {
         .unwrap()
         .to_owned();
     let ops_again = token_of(1, "ops", &ops_key);
-    let payload = ops_again.split('.').nth(1).unwrap();
-    let claims: Value = {
-        use base64::Engine;
-        serde_json::from_slice(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(payload)
-                .unwrap(),
-        )
-        .unwrap()
-    };
+    let claims = crate::common::claims(&ops_again);
     assert_eq!(current(0, &ops_again), 200);
     let (status, body) = curl_json(
         "POST",

@@ -141,15 +141,8 @@ async fn with_the_explorer_turned_off_docs_is_an_unknown_path() {
 const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Polls `check` until it answers, for at most `PATIENCE`.
-fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(found) = check() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+fn wait_for<T>(what: &str, check: impl FnMut() -> Option<T>) -> T {
+    crate::common::process::wait_until(what, Instant::now() + PATIENCE, check)
 }
 
 /// A free local port, for chromedriver (it takes no port 0).

@@ -764,16 +764,7 @@ backend_test! {
         app.grant_role(user_id, "CanGetAnyUser", None);
         app.advance(time::Duration::seconds(1));
         app.grant_role(user_id, "CanCreateAccount", Some("bank.one"));
-        let payload = felix.token.split('.').nth(1).unwrap();
-        let claims: Value = {
-            use base64::Engine;
-            serde_json::from_slice(
-                &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .decode(payload)
-                    .unwrap(),
-            )
-            .unwrap()
-        };
+        let claims = claims(&felix.token);
         let session_id =
             assent_session::SessionId::parse(claims["sid"].as_str().unwrap()).unwrap();
         let mut conn = app.state.pool.get().unwrap();

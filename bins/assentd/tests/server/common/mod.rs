@@ -323,6 +323,16 @@ pub fn current(token: &str) -> test::TestRequest {
         .insert_header(("DirectLogin", format!("token={token}")))
 }
 
+/// The claims a JWT carries, read without checking its signature.
+pub fn claims(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT has a payload");
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("a JWT's payload is base64url");
+    serde_json::from_slice(&json).expect("a JWT's payload is JSON")
+}
+
 /// A code of the same length that is certainly not `code`: every digit moved by one.
 pub fn wrong_code(code: &str) -> String {
     code.chars()

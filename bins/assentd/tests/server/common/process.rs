@@ -111,23 +111,18 @@ impl Server {
             .spawn()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
-        let addr = loop {
-            let listening = std::fs::read_to_string(&log)
+        let addr = wait_until("the server to listen", deadline, || {
+            std::fs::read_to_string(&log)
                 .unwrap_or_default()
                 .lines()
                 .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-                .find(|entry| entry["message"] == "assentd listening");
-            if let Some(entry) = listening {
-                break entry["addr"].as_str().unwrap().to_owned();
-            }
-            assert!(Instant::now() < deadline, "server did not start listening");
-            std::thread::sleep(Duration::from_millis(50));
-        };
+                .find(|entry| entry["message"] == "assentd listening")
+                .map(|entry| entry["addr"].as_str().unwrap().to_owned())
+        });
         let base = format!("http://{addr}");
-        while curl(&[&format!("{base}/health/ready")]).0 != 200 {
-            assert!(Instant::now() < deadline, "server did not become ready");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_until("the server to be ready", deadline, || {
+            (curl(&[&format!("{base}/health/ready")]).0 == 200).then_some(())
+        });
         Self { child, base, log }
     }
 
@@ -155,6 +150,18 @@ impl Drop for Server {
 }
 
 /// `curl` with a JSON body, returning (status, JSON body or Null).
+/// Asks `check` every tenth of a second until it answers, failing the test at `deadline`:
+/// how a test waits for another process, whose progress no test clock can move.
+pub fn wait_until<T>(what: &str, deadline: Instant, mut check: impl FnMut() -> Option<T>) -> T {
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 pub fn curl_json(method: &str, url: &str, headers: &[String], body: &Value) -> (u16, Value) {
     let mut args: Vec<String> = vec!["-X".into(), method.into(), url.into()];
     for header in headers {
