@@ -65,6 +65,9 @@ pub struct AppState {
     pub totp_sealer: Arc<crate::sealing::Sealer>,
     /// Per-client allowances this process has seen spent (sign-ups), refused without a write.
     pub spent_allowances: Arc<crate::services::allowances::SpentAllowances>,
+    /// `GET /openapi.json`'s body, made from the configuration on first use: a public route
+    /// should not build a document of some 250 operations on every call.
+    pub openapi_json: Arc<std::sync::OnceLock<actix_web::web::Bytes>>,
 }
 
 impl AppState {
@@ -194,6 +197,7 @@ impl AppState {
             otp_policy,
             totp_sealer,
             spent_allowances: Arc::new(crate::services::allowances::SpentAllowances::new(100_000)),
+            openapi_json: Arc::default(),
         })
     }
 

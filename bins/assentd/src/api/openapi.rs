@@ -576,7 +576,14 @@ pub fn endpoints() -> Vec<crate::api::RouteSpec> {
 #[utoipa::path(get, path = "/openapi.json", tag = "operations",
     responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
 pub async fn openapi_json(state: web::Data<crate::state::AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(served(&state.config))
+    let body = state.openapi_json.get_or_init(|| {
+        serde_json::to_vec(&served(&state.config))
+            .expect("an OpenAPI document is plain data with string keys, so it serialises")
+            .into()
+    });
+    HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(body.clone())
 }
 
 /// The document as this server serves it: its public base URL (`provider`) as its one server,
